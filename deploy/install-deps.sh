@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything mOSdat needs to build, test and run its local desktop target,
+# from Debian 12 packages only. Idempotent; run as root.
+set -euo pipefail
+
+build_packages=(
+  build-essential cmake ninja-build ccache pkg-config git clang libclang-rt-14-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  libvncserver-dev libssh-dev libyaml-cpp-dev libtomlplusplus-dev prometheus-cpp-dev
+  libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  libtesseract-dev libleptonica-dev libsqlite3-dev libcurl4-openssl-dev
+)
+
+# The local desktop target (see DESIGN.md: "The local target").
+desktop_packages=(
+  tigervnc-standalone-server openbox at-spi2-core python3-gi gir1.2-atspi-2.0
+  python3-pyatspi dbus-x11 xdotool x11-utils gtk-3-examples gtk-4-examples
+  gnome-calculator tesseract-ocr tesseract-ocr-eng openssh-server
+)
+
+missing=()
+for p in "${build_packages[@]}" "${desktop_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
