@@ -1,0 +1,23 @@
+// Each `mosdat` subcommand registers itself on the root CLI11 app. A command's callback
+// stores its exit code in *exit_code.
+#ifndef MOSDAT_CLI_COMMANDS_H_
+#define MOSDAT_CLI_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+
+namespace mosdat {
+
+// Options every command can use.
+struct GlobalOptions {
+  std::string log_level = "warn";
+};
+
+void AddPreflightCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
+void AddServeCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
+// The seed's commands that later versions fill in; each prints that it is not available
+// yet and exits 2, but already documents its flags in --help.
+void AddPlannedCommands(CLI::App& root, int* exit_code);
+
+}  // namespace mosdat
+
+#endif  // MOSDAT_CLI_COMMANDS_H_

@@ -1,0 +1,26 @@
+// mosdat: the user's command surface.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+
+int main(int argc, char** argv) {
+  CLI::App app("mOSdat: test desktop applications across operating systems in VMs", "mosdat");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "mosdat 0.1.0");
+  mosdat::GlobalOptions global;
+  app.add_option("--log-level", global.log_level, "trace|debug|info|warn|error|off")
+      ->capture_default_str();
+
+  int exit_code = mosdat::kExitPass;
+  mosdat::AddPreflightCommand(app, global, &exit_code);
+  mosdat::AddServeCommand(app, global, &exit_code);
+  mosdat::AddPlannedCommands(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? mosdat::kExitPass : mosdat::kExitUsage;
+  }
+  return exit_code;
+}

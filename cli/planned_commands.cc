@@ -1,0 +1,106 @@
+// Commands of the seed's surface that this version does not run yet. They exist so that
+// scripts and --help show the whole surface, and they fail loudly (exit 2) rather than
+// pretending to work.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+
+namespace mosdat {
+namespace {
+
+struct PlannedCommand {
+  const char* name;
+  const char* description;
+  void (*add_flags)(CLI::App&);
+};
+
+void ConfigFlags(CLI::App& cmd) {
+  cmd.add_option("--config", "mOSdat TOML config")->check(CLI::ExistingFile);
+  cmd.add_option("--vm", "only these [[vm]] names")->expected(0, -1);
+}
+
+void MatrixFlags(CLI::App& cmd) {
+  ConfigFlags(cmd);
+  cmd.add_option("--test", "only these [[test]] names")->expected(0, -1);
+  cmd.add_option("--var", "scenario variable override, NAME=VALUE")->expected(0, -1);
+  cmd.add_option("--coordinator", "coordinator address; empty = run embedded");
+  cmd.add_option("--results", "results directory (default from [report])");
+  cmd.add_flag("--json")->description("machine-readable output");
+}
+
+const PlannedCommand kPlanned[] = {
+    {"run", "Build, deploy and test the whole matrix", MatrixFlags},
+    {"test", "Test pre-built package(s) on the configured VMs",
+     [](CLI::App& cmd) {
+       MatrixFlags(cmd);
+       cmd.add_option("--package", "package file to install and test")->expected(0, -1);
+     }},
+    {"functional", "Run functional UI scenarios (scenario x VM)", MatrixFlags},
+    {"build", "Check out a ref or PR head, build packages and verify them",
+     [](CLI::App& cmd) {
+       ConfigFlags(cmd);
+       cmd.add_option("--ref", "git ref to build");
+       cmd.add_option("--pr", "pull request number to build");
+     }},
+    {"replay", "Re-ask the VLM about the screenshots of a past result directory",
+     [](CLI::App& cmd) {
+       cmd.add_option("result_dir", "results/functional/<run>/<vm>");
+       cmd.add_option("--model", "model to ask instead of the recorded one");
+     }},
+    {"vlm-cache", "Inspect, prune or clear the VLM response cache",
+     [](CLI::App& cmd) {
+       cmd.add_option("action", "stats | prune | clear");
+       cmd.add_option("--older-than", "with prune: age such as 7d or 12h");
+       cmd.add_flag("--json")->description("machine-readable output");
+     }},
+    {"doctor", "Per-VM connectivity and dependency checklist",
+     [](CLI::App& cmd) {
+       ConfigFlags(cmd);
+       cmd.add_flag("--json")->description("machine-readable output");
+     }},
+    {"live", "Serve the live triage dashboard and the authoring API",
+     [](CLI::App& cmd) {
+       ConfigFlags(cmd);
+       cmd.add_option("--listen", "HTTP address (loopback by default)");
+     }},
+    {"author", "Agent-friendly client of the authoring API (prints compact JSON)",
+     [](CLI::App& cmd) {
+       cmd.add_option("--url", "authoring API base URL");
+       cmd.add_option("action", "vms | start | capture | localize | click | type | key | ...");
+       cmd.allow_extras();
+     }},
+    {"dashboard", "Generate the static historical dashboard",
+     [](CLI::App& cmd) {
+       cmd.add_option("--results", "results directory");
+       cmd.add_option("--output", "output HTML directory");
+     }},
+    {"visual", "Capture or check visual reference regions",
+     [](CLI::App& cmd) {
+       ConfigFlags(cmd);
+       cmd.add_flag("--capture")->description("save a reference region from the current screen");
+       cmd.add_flag("--check")->description("match references against the current screen");
+     }},
+    {"confirm", "Confirm a reported issue, or verify its fix, on the matrix",
+     [](CLI::App& cmd) {
+       ConfigFlags(cmd);
+       cmd.add_option("--issue", "issue URL or number");
+       cmd.add_flag("--verify-fix")->description("expect the issue to be fixed");
+     }},
+};
+
+}  // namespace
+
+void AddPlannedCommands(CLI::App& root, int* exit_code) {
+  for (const PlannedCommand& planned : kPlanned) {
+    CLI::App* cmd = root.add_subcommand(planned.name, planned.description);
+    planned.add_flags(*cmd);
+    const char* name = planned.name;
+    cmd->callback([name, exit_code] {
+      std::cerr << "mosdat " << name << ": not available in this version yet\n";
+      *exit_code = kExitUsage;
+    });
+  }
+}
+
+}  // namespace mosdat

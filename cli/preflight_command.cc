@@ -1,0 +1,4 @@
+#include "cli/commands.h"
+namespace mosdat {
+void AddPreflightCommand(CLI::App&, const GlobalOptions&, int*) {}
+}

@@ -1,0 +1,98 @@
+#include "runtime/service_main.h"
+
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "core/secret_ref.h"
+#include "runtime/logging.h"
+#include "runtime/ready_file.h"
+#include "runtime/service_host.h"
+#include "runtime/termination_signals.h"
+
+namespace mosdat {
+
+int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
+  BlockTerminationSignals();
+
+  CLI::App app(spec.description, spec.binary);
+  std::string listen = absl::StrCat("127.0.0.1:", spec.default_grpc_port);
+  std::string metrics_listen = absl::StrCat("127.0.0.1:", spec.default_metrics_port);
+  std::string token_ref;
+  std::string log_level = "info";
+  std::string ready_file;
+  app.add_option("--listen", listen, "gRPC address (host:port; port 0 picks a free one)")
+      ->capture_default_str();
+  app.add_option("--metrics-listen", metrics_listen,
+                 "Prometheus /metrics address (empty disables)")
+      ->capture_default_str();
+  app.add_option("--token", token_ref,
+                 spec.requires_token
+                     ? "bearer token callers must present, as env:NAME or file:PATH (required)"
+                     : "bearer token callers must present, as env:NAME or file:PATH");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
+      ->capture_default_str();
+  app.add_option("--ready-file", ready_file,
+                 "write {grpc_address, metrics_port, pid} as JSON here once serving");
+  if (spec.add_flags) spec.add_flags(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  if (absl::Status s = InitLogging(spec.binary, log_level); !s.ok()) {
+    std::cerr << spec.binary << ": " << s.message() << "\n";
+    return 2;
+  }
+
+  ServiceContext context;
+  if (!token_ref.empty()) {
+    absl::StatusOr<SecretRef> ref = SecretRef::Parse(token_ref);
+    absl::StatusOr<std::string> token =
+        ref.ok() ? ref->Resolve() : absl::StatusOr<std::string>(ref.status());
+    if (!token.ok()) {
+      spdlog::error("--token: {}", std::string(token.status().message()));
+      return 3;
+    }
+    context.token = *token;
+  } else if (spec.requires_token) {
+    spdlog::error(
+        "{} can act on VMs and needs a token: pass --token env:NAME or --token file:PATH",
+        spec.binary);
+    return 3;
+  }
+
+  ServiceHost host({.name = spec.binary,
+                    .grpc_address = listen,
+                    .metrics_address = metrics_listen});
+  context.metrics = host.metrics();
+  absl::StatusOr<std::vector<HostedService>> services = spec.create(context);
+  if (!services.ok()) {
+    spdlog::error("cannot start: {}", std::string(services.status().message()));
+    return 3;
+  }
+  for (HostedService& hosted : *services) host.AddService(hosted.service.get(), hosted.full_name);
+  if (absl::Status s = host.Start(); !s.ok()) {
+    spdlog::error("cannot start: {}", std::string(s.message()));
+    return 3;
+  }
+  if (!ready_file.empty()) {
+    absl::Status s = WriteReadyFile(ready_file, {.service = spec.binary,
+                                                 .grpc_address = host.grpc_target(),
+                                                 .metrics_port = host.metrics_port()});
+    if (!s.ok()) {
+      spdlog::error("{}", std::string(s.message()));
+      return 3;
+    }
+  }
+
+  int signal = WaitForTerminationSignal();
+  spdlog::info("signal {} received, stopping", signal);
+  host.Shutdown();
+  return 0;
+}
+
+}  // namespace mosdat

@@ -1,0 +1,49 @@
+// The shared main() of the four service binaries: flags, logging, token, ServiceHost,
+// ready file, and a clean stop on SIGTERM/SIGINT. Each binary supplies what it hosts.
+#ifndef MOSDAT_RUNTIME_SERVICE_MAIN_H_
+#define MOSDAT_RUNTIME_SERVICE_MAIN_H_
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/service_type.h>
+#include <prometheus/registry.h>
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace mosdat {
+
+// What a service gets when it is created.
+struct ServiceContext {
+  std::string token;  // empty when the service does not require one
+  std::shared_ptr<prometheus::Registry> metrics;
+};
+
+struct HostedService {
+  std::unique_ptr<grpc::Service> service;
+  std::string full_name;  // e.g. "mosdat.v1.Coordinator", reported by health checks
+};
+
+struct ServiceSpec {
+  std::string binary;       // "mosdat-coordinator"
+  std::string description;  // one line for --help
+  int default_grpc_port = 0;
+  int default_metrics_port = 0;
+  // Services that can act on a VM refuse to start without a token.
+  bool requires_token = false;
+  // Adds binary-specific flags (bound to variables the create callback reads).
+  std::function<void(CLI::App&)> add_flags;
+  std::function<absl::StatusOr<std::vector<HostedService>>(const ServiceContext&)> create;
+};
+
+// Returns the process exit code: 0 after a clean stop, 2 on bad flags, 3 when the
+// service cannot start (port taken, missing token...).
+int RunServiceMain(int argc, char** argv, const ServiceSpec& spec);
+
+}  // namespace mosdat
+
+#endif  // MOSDAT_RUNTIME_SERVICE_MAIN_H_

@@ -1,0 +1,198 @@
+// Each service binary, started as a real process on loopback: answers the gRPC health
+// protocol, serves Prometheus metrics, enforces its token, and stops cleanly on SIGTERM.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "mosdat/v1/coordinator.grpc.pb.h"
+#include "runtime/token_auth.h"
+#include "tests/integration/subprocess.h"
+
+namespace mosdat::testing {
+namespace {
+
+using grpc::health::v1::Health;
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+constexpr char kToken[] = "test-token-0123456789";
+
+struct ServiceCase {
+  std::string binary;        // relative to the build dir
+  std::vector<std::string> services;  // full names the binary must report SERVING
+  bool requires_token;
+};
+
+std::ostream& operator<<(std::ostream& os, const ServiceCase& c) { return os << c.binary; }
+
+HealthCheckResponse::ServingStatus CheckHealth(const std::string& address,
+                                               const std::string& service,
+                                               grpc::Status* status) {
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto stub = Health::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  HealthCheckRequest request;
+  request.set_service(service);
+  HealthCheckResponse response;
+  *status = stub->Check(&context, request, &response);
+  return response.status();
+}
+
+// "cli/mosdat serve" → {"<build>/cli/mosdat", "serve"} plus extra arguments.
+std::vector<std::string> CommandFor(const ServiceCase& c, std::vector<std::string> extra) {
+  std::vector<std::string> argv;
+  std::istringstream words(c.binary);
+  for (std::string word; words >> word;) argv.push_back(argv.empty() ? BuiltBinary(word) : word);
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+class ServiceBinaryTest : public ::testing::TestWithParam<ServiceCase> {
+ protected:
+  ServiceProcess StartService() {
+    return ServiceProcess(CommandFor(GetParam(), {"--token=env:MOSDAT_TEST_TOKEN"}),
+                          {{"MOSDAT_TEST_TOKEN", kToken}});
+  }
+};
+
+TEST_P(ServiceBinaryTest, AnswersHealthChecksForEachServiceItHosts) {
+  ServiceProcess process = StartService();
+  ASSERT_TRUE(process.Start()) << process.stderr_text();
+  grpc::Status status;
+  EXPECT_EQ(CheckHealth(process.grpc_address(), "", &status), HealthCheckResponse::SERVING);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  for (const std::string& service : GetParam().services) {
+    EXPECT_EQ(CheckHealth(process.grpc_address(), service, &status),
+              HealthCheckResponse::SERVING)
+        << service;
+    EXPECT_TRUE(status.ok()) << service << ": " << status.error_message();
+  }
+  CheckHealth(process.grpc_address(), "no.such.Service", &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(process.Terminate(), 0) << process.stderr_text();
+}
+
+TEST_P(ServiceBinaryTest, ServesPrometheusMetricsCountingRpcs) {
+  ServiceProcess process = StartService();
+  ASSERT_TRUE(process.Start()) << process.stderr_text();
+  ASSERT_GT(process.metrics_port(), 0);
+  grpc::Status status;
+  CheckHealth(process.grpc_address(), "", &status);
+  ASSERT_TRUE(status.ok());
+  std::string metrics = HttpGet(process.metrics_port(), "/metrics");
+  EXPECT_NE(metrics.find("# TYPE mosdat_grpc_requests_total counter"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("method=\"/grpc.health.v1.Health/Check\""), std::string::npos)
+      << metrics;
+  EXPECT_EQ(process.Terminate(), 0);
+}
+
+TEST_P(ServiceBinaryTest, StopsCleanlyOnSigterm) {
+  ServiceProcess process = StartService();
+  ASSERT_TRUE(process.Start()) << process.stderr_text();
+  EXPECT_EQ(process.Terminate(), 0);
+  EXPECT_NE(process.stderr_text().find("stopped"), std::string::npos) << process.stderr_text();
+}
+
+TEST_P(ServiceBinaryTest, ReportsAnUnresolvableTokenWithoutEchoingIt) {
+  RunResult result = Run(CommandFor(GetParam(), {"--token=env:MOSDAT_UNSET_VARIABLE",
+                                                 "--listen=127.0.0.1:0", "--metrics-listen="}));
+  EXPECT_EQ(result.exit_code, 3);
+  EXPECT_NE(result.err.find("MOSDAT_UNSET_VARIABLE"), std::string::npos) << result.err;
+}
+
+TEST_P(ServiceBinaryTest, RejectsUnknownFlagsWithUsageExitCode) {
+  RunResult result = Run(CommandFor(GetParam(), {"--no-such-flag"}));
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("--no-such-flag"), std::string::npos) << result.err;
+}
+
+const ServiceCase kAllBinaries[] = {
+    ServiceCase{"coordinator/mosdat-coordinator", {"mosdat.v1.Coordinator"}, true},
+    ServiceCase{"vnc-agent/mosdat-agent", {"mosdat.v1.Agent"}, true},
+    ServiceCase{"vlm-gateway/mosdat-vlm-gateway", {"mosdat.v1.VlmGateway"}, false},
+    ServiceCase{"proxmox-bridge/mosdat-proxmox-bridge", {"mosdat.v1.ProxmoxBridge"}, true},
+    ServiceCase{"cli/mosdat serve",
+                {"mosdat.v1.Coordinator", "mosdat.v1.Agent", "mosdat.v1.VlmGateway",
+                     "mosdat.v1.ProxmoxBridge"},
+                    true}};
+
+INSTANTIATE_TEST_SUITE_P(
+    AllBinaries, ServiceBinaryTest, ::testing::ValuesIn(kAllBinaries),
+    [](const auto& info) {
+      std::string name = info.param.binary.substr(info.param.binary.find('/') + 1);
+      for (char& c : name) {
+        if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+      }
+      return name;
+    });
+
+// Services that can act on a VM (all but the vlm-gateway) refuse to start without one.
+TEST(ServiceTokenTest, ServicesThatActOnVmsRefuseToStartWithoutAToken) {
+  for (const ServiceCase& c : kAllBinaries) {
+    if (!c.requires_token) continue;
+    RunResult result = Run(CommandFor(c, {"--listen=127.0.0.1:0", "--metrics-listen="}));
+    EXPECT_EQ(result.exit_code, 3) << c.binary;
+    EXPECT_NE(result.err.find("needs a token"), std::string::npos) << c.binary << result.err;
+  }
+}
+
+// The coordinator's agent registry over real gRPC: token enforced, registration visible.
+TEST(CoordinatorBinaryTest, RegistersAgentsOnlyWithTheToken) {
+  ServiceProcess process({BuiltBinary("coordinator/mosdat-coordinator"),
+                          "--token=env:MOSDAT_TEST_TOKEN"},
+                         {{"MOSDAT_TEST_TOKEN", kToken}});
+  ASSERT_TRUE(process.Start()) << process.stderr_text();
+  auto stub = v1::Coordinator::NewStub(
+      grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials()));
+  v1::RegisterAgentRequest request;
+  request.set_agent_id("host-a");
+  request.add_vms("fedora");
+  v1::RegisterAgentResponse response;
+  {
+    grpc::ClientContext context;
+    EXPECT_EQ(stub->RegisterAgent(&context, request, &response).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext context;
+    AttachToken(context, "wrong");
+    EXPECT_EQ(stub->RegisterAgent(&context, request, &response).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext context;
+    AttachToken(context, kToken);
+    grpc::Status status = stub->RegisterAgent(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_GT(response.heartbeat_interval_ms(), 0);
+  }
+  {
+    // A second agent cannot claim a VM a live agent owns.
+    grpc::ClientContext context;
+    AttachToken(context, kToken);
+    v1::RegisterAgentRequest other = request;
+    other.set_agent_id("host-b");
+    grpc::Status status = stub->RegisterAgent(&context, other, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+    EXPECT_NE(status.error_message().find("\"fedora\""), std::string::npos);
+  }
+  {
+    grpc::ClientContext context;
+    AttachToken(context, kToken);
+    v1::ListAgentsResponse agents;
+    ASSERT_TRUE(stub->ListAgents(&context, {}, &agents).ok());
+    ASSERT_EQ(agents.agents_size(), 1);
+    EXPECT_EQ(agents.agents(0).agent_id(), "host-a");
+    EXPECT_TRUE(agents.agents(0).alive());
+  }
+  std::string metrics = HttpGet(process.metrics_port(), "/metrics");
+  EXPECT_NE(metrics.find("mosdat_coordinator_live_agents 1"), std::string::npos) << metrics;
+  EXPECT_EQ(process.Terminate(), 0);
+}
+
+}  // namespace
+}  // namespace mosdat::testing
