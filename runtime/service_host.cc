@@ -73,6 +73,7 @@ void ServiceHost::Shutdown() {
   // Streams (WatchRun, ReportEvents) may be open: give them a bounded grace period.
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server_->Wait();
+  spdlog::debug("{}: gRPC server stopped", options_.name);
   exposer_.reset();
   spdlog::info("{}: stopped", options_.name);
 }

@@ -25,7 +25,7 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   app.add_option("--listen", listen, "gRPC address (host:port; port 0 picks a free one)")
       ->capture_default_str();
   app.add_option("--metrics-listen", metrics_listen,
-                 "Prometheus /metrics address (empty disables)")
+                 "Prometheus /metrics address, or \"off\"")
       ->capture_default_str();
   app.add_option("--token", token_ref,
                  spec.requires_token
@@ -67,7 +67,7 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
 
   ServiceHost host({.name = spec.binary,
                     .grpc_address = listen,
-                    .metrics_address = metrics_listen});
+                    .metrics_address = metrics_listen == "off" ? "" : metrics_listen});
   context.metrics = host.metrics();
   absl::StatusOr<std::vector<HostedService>> services = spec.create(context);
   if (!services.ok()) {

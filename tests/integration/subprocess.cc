@@ -104,7 +104,7 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-RunResult Run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+RunResult RunCommand(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
               std::chrono::seconds timeout) {
   TempDir dir;
   RunResult result;

@@ -36,7 +36,7 @@ struct RunResult {
 };
 
 // Runs argv to completion (killed after `timeout`), with extra environment variables.
-RunResult Run(const std::vector<std::string>& argv,
+RunResult RunCommand(const std::vector<std::string>& argv,
               const std::map<std::string, std::string>& env = {},
               std::chrono::seconds timeout = std::chrono::seconds(60));
 

@@ -1,0 +1,169 @@
+// The `mosdat` command surface as a user meets it: help, exit codes, and preflight on
+// the shipped examples and on broken copies of them.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tests/integration/subprocess.h"
+
+namespace mosdat::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+const char* const kSeedCommands[] = {"run",    "test",   "functional", "preflight", "build",
+                                     "replay", "vlm-cache", "doctor", "live",   "author",
+                                     "dashboard", "visual", "confirm"};
+const char* const kPlannedCommands[] = {"run",  "test",   "functional", "build",    "replay",
+                                        "vlm-cache", "doctor", "live", "author", "dashboard",
+                                        "visual", "confirm"};
+
+std::string Mosdat() { return BuiltBinary("cli/mosdat"); }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+// 1-based line:column of the first occurrence of `needle` in `text`.
+std::string PositionOf(const std::string& text, const std::string& needle) {
+  size_t at = text.find(needle);
+  EXPECT_NE(at, std::string::npos) << needle;
+  int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
+  size_t line_start = text.rfind('\n', at);
+  int column = static_cast<int>(at - (line_start == std::string::npos ? 0 : line_start + 1)) + 1;
+  return std::to_string(line) + ":" + std::to_string(column);
+}
+
+std::string ReplaceOnce(std::string text, const std::string& from, const std::string& to) {
+  size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+TEST(CliTest, HelpListsEverySeedCommand) {
+  RunResult result = RunCommand({Mosdat(), "--help"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  for (const char* command : kSeedCommands) EXPECT_THAT(result.out, HasSubstr(command));
+}
+
+TEST(CliTest, EveryCommandHasHelp) {
+  for (const char* command : kSeedCommands) {
+    RunResult result = RunCommand({Mosdat(), command, "--help"});
+    EXPECT_EQ(result.exit_code, 0) << command << ": " << result.err;
+    EXPECT_THAT(result.out, HasSubstr("Usage")) << command;
+  }
+}
+
+TEST(CliTest, PlannedCommandsSayTheyAreNotAvailableAndExit2) {
+  for (const char* command : kPlannedCommands) {
+    RunResult result = RunCommand({Mosdat(), command});
+    EXPECT_EQ(result.exit_code, 2) << command;
+    EXPECT_THAT(result.err, HasSubstr("not available in this version yet")) << command;
+  }
+}
+
+TEST(CliTest, UnknownCommandAndMissingCommandAreUsageErrors) {
+  EXPECT_EQ(RunCommand({Mosdat(), "frobnicate"}).exit_code, 2);
+  EXPECT_EQ(RunCommand({Mosdat()}).exit_code, 2);
+  RunResult missing_config = RunCommand({Mosdat(), "preflight"});
+  EXPECT_EQ(missing_config.exit_code, 2);
+  EXPECT_THAT(missing_config.err, HasSubstr("--config"));
+}
+
+TEST(CliTest, PreflightPassesOnTheShippedLocalExamples) {
+  for (const char* example : {"examples/local-gtk3.toml", "examples/local-calculator.toml"}) {
+    RunResult result = RunCommand({Mosdat(), "preflight", "--config", SourcePath(example)});
+    EXPECT_EQ(result.exit_code, 0) << example << "\n" << result.out << result.err;
+    EXPECT_THAT(result.out, HasSubstr("preflight passed"));
+  }
+}
+
+TEST(CliTest, PreflightJsonReportsEachTest) {
+  RunResult result = RunCommand({Mosdat(), "preflight", "--json", "--config",
+                          SourcePath("examples/local-gtk3.toml"), "--test", "widget-factory"});
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  nlohmann::json report = nlohmann::json::parse(result.out);
+  EXPECT_TRUE(report["ok"]);
+  ASSERT_EQ(report["tests"].size(), 1u);
+  EXPECT_EQ(report["tests"][0]["name"], "widget-factory");
+  EXPECT_GT(report["tests"][0]["steps"].get<int>(), 0);
+  EXPECT_TRUE(report["problems"].empty());
+}
+
+TEST(CliTest, PreflightOnABrokenCopyPrintsEveryProblemPrecisely) {
+  TempDir dir;
+  std::string text = ReadFile(SourcePath("examples/local-gtk3.toml"));
+  text = ReplaceOnce(text, "provider = \"local\"", "provider = \"locl\"");
+  text = ReplaceOnce(text, "timeout = 30", "timeout = \"30\"");
+  text = ReplaceOnce(text, "geometry = \"1280x800\"", "geometry = \"1280x800\"\ncolour = 1");
+  std::string path = dir.File("broken.toml");
+  WriteFile(path, text);
+
+  RunResult result = RunCommand({Mosdat(), "preflight", "--config", path});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr(path + ":" + PositionOf(text, "\"locl\"") +
+                                    ": vm[0].provider: must be one of \"proxmox\", \"local\""));
+  EXPECT_THAT(result.err, HasSubstr(path + ":" + PositionOf(text, "\"30\"") + ": app.timeout:"));
+  EXPECT_THAT(result.err, HasSubstr(path + ":" + PositionOf(text, "colour") +
+                                    ": vm[0].colour: unknown key"));
+  EXPECT_THAT(result.err, HasSubstr("3 problems found"));
+
+  RunResult json = RunCommand({Mosdat(), "preflight", "--json", "--config", path});
+  EXPECT_EQ(json.exit_code, 1);
+  nlohmann::json report = nlohmann::json::parse(json.out);
+  EXPECT_FALSE(report["ok"]);
+  EXPECT_EQ(report["problems"].size(), 3u);
+}
+
+TEST(CliTest, PreflightReportsScenarioErrorsWithTheirPosition) {
+  TempDir dir;
+  std::string scenario =
+      "name: broken\n"
+      "steps:\n"
+      "  - clik: {x: 1, y: 2}\n"
+      "  - key: \"{{ missing }}\"\n";
+  WriteFile(dir.File("broken.yaml"), scenario);
+  std::string config = ReadFile(SourcePath("examples/local-gtk3.toml"));
+  config = ReplaceOnce(config, "../scenarios/gtk3-widget-factory-smoke.yaml", "broken.yaml");
+  WriteFile(dir.File("config.toml"), config);
+
+  RunResult result = RunCommand({Mosdat(), "preflight", "--config", dir.File("config.toml")});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.out, HasSubstr("FAIL  widget-factory"));
+  EXPECT_THAT(result.err, HasSubstr(dir.File("broken.yaml") + ":3:5: steps[0].clik: unknown step type "
+                                                              "\"clik\" (did you mean \"click\"?)"));
+  EXPECT_THAT(result.err, HasSubstr(dir.File("broken.yaml") + ":4:10: steps[1].key:"));
+  EXPECT_THAT(result.err, HasSubstr("missing"));
+}
+
+TEST(CliTest, PreflightRejectsAnUnknownTestName) {
+  RunResult result = RunCommand({Mosdat(), "preflight", "--config",
+                          SourcePath("examples/local-gtk3.toml"), "--test", "nope"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("--test \"nope\": no such [[test]] (known: widget-factory"));
+}
+
+TEST(CliTest, PreflightRejectsAMalformedVar) {
+  RunResult result = RunCommand({Mosdat(), "preflight", "--config",
+                          SourcePath("examples/local-gtk3.toml"), "--var", "novalue"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.err, HasSubstr("expected NAME=VALUE"));
+}
+
+TEST(CliTest, PreflightOnAMissingConfigNamesIt) {
+  RunResult result = RunCommand({Mosdat(), "preflight", "--config", "/nonexistent/x.toml"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("/nonexistent/x.toml"));
+}
+
+}  // namespace
+}  // namespace mosdat::testing
