@@ -3,12 +3,13 @@
 #ifndef MOSDAT_TESTS_INTEGRATION_SUBPROCESS_H_
 #define MOSDAT_TESTS_INTEGRATION_SUBPROCESS_H_
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "core/process.h"
 
 namespace mosdat::testing {
 
@@ -60,7 +61,7 @@ class ServiceProcess {
   std::vector<std::string> argv_;
   std::map<std::string, std::string> env_;
   TempDir dir_;
-  pid_t pid_ = -1;
+  std::optional<Process> process_;
   std::string grpc_address_;
   int metrics_port_ = 0;
 };
