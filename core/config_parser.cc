@@ -1,0 +1,948 @@
+#include "core/config_parser.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <sstream>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace mosdat {
+namespace {
+
+// Debian's Abseil has its own absl::string_view, which std::string_view does not
+// convert to; these adapters keep the absl string helpers usable with std types.
+absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+template <typename T>
+const T& Adapt(const T& value) {
+  return value;
+}
+absl::string_view Adapt(std::string_view s) { return Absl(s); }
+template <typename... Args>
+std::string Cat(const Args&... args) {
+  return absl::StrCat(Adapt(args)...);
+}
+
+// ---------------------------------------------------------------------------
+// Enum spellings. A unit test checks they agree with ToString() in config.cc.
+
+template <typename E>
+struct EnumEntry {
+  std::string_view name;
+  E value;
+};
+
+constexpr EnumEntry<Verdict> kVerdicts[] = {
+    {"pass", Verdict::kPass}, {"fail", Verdict::kFail}, {"unknown", Verdict::kUnknown}};
+constexpr EnumEntry<VmProvider> kProviders[] = {{"proxmox", VmProvider::kProxmox},
+                                                {"local", VmProvider::kLocal}};
+constexpr EnumEntry<OsType> kOsTypes[] = {{"linux", OsType::kLinux}, {"windows", OsType::kWindows}};
+constexpr EnumEntry<X11Mode> kX11Modes[] = {{"auto", X11Mode::kAuto}, {"off", X11Mode::kOff}};
+constexpr EnumEntry<PackageFormat> kPackageFormats[] = {
+    {"deb", PackageFormat::kDeb},           {"rpm", PackageFormat::kRpm},
+    {"appimage", PackageFormat::kAppImage}, {"snap", PackageFormat::kSnap},
+    {"flatpak", PackageFormat::kFlatpak},   {"msi", PackageFormat::kMsi},
+    {"exe", PackageFormat::kExe},           {"tar", PackageFormat::kTar}};
+constexpr EnumEntry<VlmCoordinates> kCoordinates[] = {
+    {"normalized_1000", VlmCoordinates::kNormalized1000},
+    {"pixels", VlmCoordinates::kPixels},
+    {"auto", VlmCoordinates::kAuto}};
+constexpr EnumEntry<SmokeVariant> kVariants[] = {
+    {"wayland-real", SmokeVariant::kWaylandReal},
+    {"wayland-fake", SmokeVariant::kWaylandFake},
+    {"wayland-nodisp", SmokeVariant::kWaylandNoDisplay},
+    {"x11", SmokeVariant::kX11}};
+constexpr EnumEntry<ScreenshotPolicy> kScreenshotPolicies[] = {
+    {"all", ScreenshotPolicy::kAll},
+    {"failures", ScreenshotPolicy::kFailures},
+    {"none", ScreenshotPolicy::kNone}};
+
+// Upper bounds that keep values sane and inside `int`.
+constexpr int64_t kMaxTimeoutSeconds = 86400;
+constexpr int64_t kMaxVmid = 999999999;  // Proxmox's own limit
+constexpr int64_t kMaxScreenSide = 16384;
+
+// ---------------------------------------------------------------------------
+// Small text helpers.
+
+std::string Quoted(std::string_view s) { return Cat("\"", absl::CEscape(Absl(s)), "\""); }
+
+bool IsBareKey(std::string_view key) {
+  if (key.empty()) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+// A key as it would be written in TOML: bare when possible, quoted otherwise.
+std::string KeyText(std::string_view key) {
+  return IsBareKey(key) ? std::string(key) : Quoted(key);
+}
+
+std::string JoinPath(std::string_view parent, std::string_view key) {
+  return parent.empty() ? KeyText(key) : Cat(parent, ".", KeyText(key));
+}
+
+std::string IndexPath(std::string_view parent, size_t index) {
+  return Cat(parent, "[", index, "]");
+}
+
+// Case-insensitive Levenshtein distance.
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      const bool same = absl::ascii_tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        absl::ascii_tolower(static_cast<unsigned char>(b[j - 1]));
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// The candidate closest to `word` if it is a plausible typo of it, else "".
+template <typename Range>
+std::string_view Closest(std::string_view word, const Range& candidates) {
+  // Long garbage (e.g. from a fuzzer) cannot be a typo; skip the quadratic work.
+  if (word.empty() || word.size() > 64) return {};
+  const size_t limit = word.size() <= 3 ? 1 : word.size() <= 6 ? 2 : 3;
+  std::string_view best;
+  size_t best_distance = limit + 1;
+  for (std::string_view candidate : candidates) {
+    const size_t d = EditDistance(word, candidate);
+    if (d < best_distance && d < candidate.size()) {
+      best = candidate;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+std::string_view TypeName(toml::node_type type) {
+  switch (type) {
+    case toml::node_type::none:
+      return "nothing";
+    case toml::node_type::table:
+      return "table";
+    case toml::node_type::array:
+      return "array";
+    case toml::node_type::string:
+      return "string";
+    case toml::node_type::integer:
+      return "integer";
+    case toml::node_type::floating_point:
+      return "float";
+    case toml::node_type::boolean:
+      return "boolean";
+    case toml::node_type::date:
+      return "date";
+    case toml::node_type::time:
+      return "time";
+    case toml::node_type::date_time:
+      return "date-time";
+  }
+  return "value";
+}
+
+template <typename E, size_t N>
+std::string OneOf(const EnumEntry<E> (&entries)[N]) {
+  std::vector<std::string> names;
+  for (const EnumEntry<E>& e : entries) names.push_back(Quoted(e.name));
+  return Cat("must be one of ", absl::StrJoin(names, ", "));
+}
+
+bool IsEnvName(std::string_view name) {
+  if (name.empty() || absl::ascii_isdigit(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+// VM and test names end up in paths and on command lines.
+bool IsSimpleName(std::string_view name) {
+  if (name.empty()) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  });
+}
+
+bool IsHexDigits(std::string_view s, size_t count) {
+  return s.size() == count && std::all_of(s.begin(), s.end(), [](char c) {
+           return absl::ascii_isxdigit(static_cast<unsigned char>(c));
+         });
+}
+
+// "0000:01:00" or "0000:01:00.0" (PCI domain:bus:device[.function]).
+bool IsPciAddress(std::string_view s) {
+  if (s.size() != 10 && s.size() != 12) return false;
+  if (s[4] != ':' || s[7] != ':') return false;
+  if (!IsHexDigits(s.substr(0, 4), 4) || !IsHexDigits(s.substr(5, 2), 2) ||
+      !IsHexDigits(s.substr(8, 2), 2)) {
+    return false;
+  }
+  return s.size() == 10 || (s[10] == '.' && s[11] >= '0' && s[11] <= '7');
+}
+
+// "AA:BB:...": 32 colon-separated hex bytes, as printed by
+// `openssl x509 -noout -fingerprint -sha256`.
+bool IsSha256Fingerprint(std::string_view s) {
+  if (s.size() != 32 * 3 - 1) return false;
+  for (size_t i = 0; i < s.size(); i += 3) {
+    if (!IsHexDigits(s.substr(i, 2), 2)) return false;
+    if (i + 2 < s.size() && s[i + 2] != ':') return false;
+  }
+  return true;
+}
+
+// "SHA256:" + 43 unpadded base64 characters, as printed by `ssh-keygen -lf`.
+bool IsSshFingerprint(std::string_view s) {
+  constexpr std::string_view kPrefix = "SHA256:";
+  if (!s.starts_with(kPrefix)) return false;
+  std::string_view b64 = s.substr(kPrefix.size());
+  if (b64.ends_with("=")) b64.remove_suffix(1);
+  return b64.size() == 43 && std::all_of(b64.begin(), b64.end(), [](char c) {
+           return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
+         });
+}
+
+bool IsHttpUrl(std::string_view s) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (s.starts_with(scheme) && s.size() > scheme.size()) return true;
+  }
+  return false;
+}
+
+// A positive decimal number without sign or leading junk, at most `max`.
+bool ParseBoundedDecimal(std::string_view s, int max, int* out) {
+  if (s.empty() || s.size() > 9) return false;
+  if (!std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+  int value = 0;
+  for (char c : s) value = value * 10 + (c - '0');  // at most 9 digits: no overflow
+  if (value > max) return false;
+  *out = value;
+  return true;
+}
+
+bool ParseGeometry(std::string_view s, Geometry* out) {
+  const size_t x = s.find('x');
+  if (x == std::string_view::npos) return false;
+  Geometry g;
+  if (!ParseBoundedDecimal(s.substr(0, x), kMaxScreenSide, &g.width) ||
+      !ParseBoundedDecimal(s.substr(x + 1), kMaxScreenSide, &g.height) || g.width == 0 ||
+      g.height == 0) {
+    return false;
+  }
+  *out = g;
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Parse state: the diagnostics collected so far and where relative paths start.
+
+class Context {
+ public:
+  explicit Context(std::string_view file_name)
+      : file_(file_name), dir_(std::filesystem::path(file_name).parent_path()) {}
+
+  void Error(const toml::source_region& where, std::string path, std::string message) {
+    items_.push_back({SourceLocation{file_, static_cast<int>(where.begin.line),
+                                     static_cast<int>(where.begin.column)},
+                      std::move(path), std::move(message)});
+  }
+  void Error(const toml::node& node, std::string path, std::string message) {
+    Error(node.source(), std::move(path), std::move(message));
+  }
+  // "expected a string, got integer".
+  void TypeError(const toml::node& node, std::string path, std::string_view expected) {
+    Error(node, std::move(path), Cat("expected ", expected, ", got ", TypeName(node.type())));
+  }
+
+  SourceLocation Location(const toml::node& node) const {
+    return {file_, static_cast<int>(node.source().begin.line),
+            static_cast<int>(node.source().begin.column)};
+  }
+
+  // Paths in the config are relative to the config file's directory.
+  std::string ResolvePath(std::string_view path) const {
+    std::filesystem::path p(path);
+    if (p.is_absolute() || dir_.empty()) return std::string(path);
+    return (dir_ / p).lexically_normal().string();
+  }
+
+  // Hands the diagnostics over in file order (toml++ iterates tables in key order).
+  void Flush(Diagnostics* out) {
+    std::stable_sort(items_.begin(), items_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+      return std::pair(a.location.line, a.location.column) <
+             std::pair(b.location.line, b.location.column);
+    });
+    for (Diagnostic& d : items_) out->Add(d.location, std::move(d.key_path), std::move(d.message));
+    items_.clear();
+  }
+
+ private:
+  std::string file_;
+  std::filesystem::path dir_;
+  std::vector<Diagnostic> items_;
+};
+
+// ---------------------------------------------------------------------------
+// Typed readers for one node. Each returns true and stores the value only when the
+// node is valid; otherwise it reports why and leaves *out (the default) alone.
+
+bool ReadString(Context& ctx, const toml::node& node, const std::string& path, std::string* out) {
+  const toml::value<std::string>* value = node.as_string();
+  if (value == nullptr) {
+    ctx.TypeError(node, path, "a string");
+    return false;
+  }
+  *out = value->get();
+  return true;
+}
+
+bool ReadInt(Context& ctx, const toml::node& node, const std::string& path, int64_t min,
+             int64_t max, int* out) {
+  const toml::value<int64_t>* value = node.as_integer();
+  if (value == nullptr) {
+    ctx.TypeError(node, path, "an integer");
+    return false;
+  }
+  const int64_t v = value->get();
+  if (v < min || v > max) {
+    ctx.Error(node, path, Cat("must be between ", min, " and ", max));
+    return false;
+  }
+  *out = static_cast<int>(v);
+  return true;
+}
+
+// Integers are accepted wherever a float is.
+bool ReadNumber(Context& ctx, const toml::node& node, const std::string& path, double max,
+                double* out) {
+  double v = 0;
+  if (const toml::value<int64_t>* i = node.as_integer()) {
+    v = static_cast<double>(i->get());
+  } else if (const toml::value<double>* f = node.as_floating_point()) {
+    v = f->get();
+  } else {
+    ctx.TypeError(node, path, "a number");
+    return false;
+  }
+  if (!(v > 0 && v <= max)) {  // also rejects nan
+    ctx.Error(node, path, Cat("must be greater than 0 and at most ", max));
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+bool ReadBool(Context& ctx, const toml::node& node, const std::string& path, bool* out) {
+  const toml::value<bool>* value = node.as_boolean();
+  if (value == nullptr) {
+    ctx.TypeError(node, path, "a boolean (true or false)");
+    return false;
+  }
+  *out = value->get();
+  return true;
+}
+
+template <typename E, size_t N>
+bool ReadEnum(Context& ctx, const toml::node& node, const std::string& path,
+              const EnumEntry<E> (&entries)[N], E* out) {
+  std::string text;
+  if (!ReadString(ctx, node, path, &text)) return false;
+  for (const EnumEntry<E>& e : entries) {
+    if (e.name == text) {
+      *out = e.value;
+      return true;
+    }
+  }
+  ctx.Error(node, path, OneOf(entries));
+  return false;
+}
+
+bool ReadStringArray(Context& ctx, const toml::node& node, const std::string& path,
+                     std::vector<std::string>* out) {
+  const toml::array* array = node.as_array();
+  if (array == nullptr) {
+    ctx.TypeError(node, path, "an array of strings");
+    return false;
+  }
+  std::vector<std::string> values;
+  bool ok = true;
+  for (size_t i = 0; i < array->size(); ++i) {
+    std::string v;
+    if (ReadString(ctx, *array->get(i), IndexPath(path, i), &v)) {
+      values.push_back(std::move(v));
+    } else {
+      ok = false;
+    }
+  }
+  if (ok) *out = std::move(values);
+  return ok;
+}
+
+// Secrets from the config are references; relative "file:" paths follow the config.
+bool ReadSecret(Context& ctx, const toml::node& node, const std::string& path, SecretRef* out) {
+  std::string text;
+  if (!ReadString(ctx, node, path, &text)) return false;
+  absl::StatusOr<SecretRef> ref = SecretRef::Parse(text);
+  if (!ref.ok()) {
+    ctx.Error(node, path, std::string(ref.status().message()));
+    return false;
+  }
+  if (ref->kind() == SecretRef::Kind::kFile) {
+    *ref = SecretRef::FromFile(ctx.ResolvePath(ref->target()));
+  }
+  *out = *std::move(ref);
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// One TOML table checked against the keys it may contain.
+
+enum class Presence {
+  kOptional,  // may be absent or empty
+  kNonEmpty,  // may be absent, but not ""
+  kRequired,  // must be present and not ""
+};
+
+class TableReader {
+ public:
+  // Reports unknown keys right away. `refused` maps keys that look plausible but are
+  // rejected on purpose to the explanation the user gets instead of "unknown key".
+  TableReader(Context& ctx, const toml::table& table, std::string path,
+              std::initializer_list<std::string_view> known,
+              std::initializer_list<std::pair<std::string_view, std::string_view>> refused = {})
+      : ctx_(ctx), table_(table), path_(std::move(path)) {
+    for (auto&& [key, value] : table) {
+      const std::string_view name = key.str();
+      if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+      std::string message = "unknown key";
+      auto it = std::find_if(refused.begin(), refused.end(),
+                             [&](const auto& r) { return r.first == name; });
+      if (it != refused.end()) {
+        message = std::string(it->second);
+      } else if (std::string_view guess = Closest(name, known); !guess.empty()) {
+        message += Cat(" (did you mean ", Quoted(guess), "?)");
+      } else {
+        message += Cat(" (expected one of: ",
+                       absl::StrJoin(known, ", ",
+                                     [](std::string* out, std::string_view k) { out->append(k); }),
+                       ")");
+      }
+      ctx_.Error(key.source(), JoinPath(path_, name), std::move(message));
+    }
+  }
+
+  const toml::table& table() const { return table_; }
+  const std::string& path() const { return path_; }
+  std::string PathOf(std::string_view key) const { return JoinPath(path_, key); }
+
+  // The node for `key`, or nullptr. A missing required key is reported at the table.
+  const toml::node* Find(std::string_view key, bool required = false) {
+    const toml::node* node = table_.get(key);
+    if (node == nullptr && required) {
+      ctx_.Error(table_.source(), PathOf(key), "required key is missing");
+    }
+    return node;
+  }
+
+  // Getters return the value node when they stored a value, nullptr otherwise.
+  const toml::node* String(std::string_view key, std::string* out,
+                           Presence presence = Presence::kOptional) {
+    const toml::node* node = Find(key, presence == Presence::kRequired);
+    std::string value;
+    if (node == nullptr || !ReadString(ctx_, *node, PathOf(key), &value)) return nullptr;
+    if (value.empty() && presence != Presence::kOptional) {
+      ctx_.Error(*node, PathOf(key), "must not be empty");
+      return nullptr;
+    }
+    *out = std::move(value);
+    return node;
+  }
+
+  const toml::node* Int(std::string_view key, int64_t min, int64_t max, int* out,
+                        bool required = false) {
+    const toml::node* node = Find(key, required);
+    return node != nullptr && ReadInt(ctx_, *node, PathOf(key), min, max, out) ? node : nullptr;
+  }
+
+  const toml::node* Number(std::string_view key, double max, double* out) {
+    const toml::node* node = Find(key);
+    return node != nullptr && ReadNumber(ctx_, *node, PathOf(key), max, out) ? node : nullptr;
+  }
+
+  const toml::node* Bool(std::string_view key, bool* out) {
+    const toml::node* node = Find(key);
+    return node != nullptr && ReadBool(ctx_, *node, PathOf(key), out) ? node : nullptr;
+  }
+
+  const toml::node* StringArray(std::string_view key, std::vector<std::string>* out) {
+    const toml::node* node = Find(key);
+    return node != nullptr && ReadStringArray(ctx_, *node, PathOf(key), out) ? node : nullptr;
+  }
+
+  template <typename E, size_t N>
+  const toml::node* Enum(std::string_view key, const EnumEntry<E> (&entries)[N], E* out,
+                         bool required = false) {
+    const toml::node* node = Find(key, required);
+    return node != nullptr && ReadEnum(ctx_, *node, PathOf(key), entries, out) ? node : nullptr;
+  }
+
+  const toml::node* Secret(std::string_view key, SecretRef* out, bool required = false) {
+    const toml::node* node = Find(key, required);
+    return node != nullptr && ReadSecret(ctx_, *node, PathOf(key), out) ? node : nullptr;
+  }
+
+  // A sub-table ([app.env], an inline table...).
+  const toml::table* Table(std::string_view key) {
+    const toml::node* node = Find(key);
+    if (node == nullptr) return nullptr;
+    if (const toml::table* table = node->as_table()) return table;
+    ctx_.TypeError(*node, PathOf(key), "a table");
+    return nullptr;
+  }
+
+  // The tables of an array of tables ([[header]]), paired with their key paths.
+  std::vector<std::pair<const toml::table*, std::string>> TableArray(std::string_view key,
+                                                                     std::string_view header) {
+    std::vector<std::pair<const toml::table*, std::string>> out;
+    const toml::node* node = Find(key);
+    if (node == nullptr) return out;
+    const toml::array* array = node->as_array();
+    if (array == nullptr) {
+      ctx_.TypeError(*node, PathOf(key), Cat("an array of tables ([[", header, "]])"));
+      return out;
+    }
+    for (size_t i = 0; i < array->size(); ++i) {
+      const toml::node& element = *array->get(i);
+      std::string path = IndexPath(PathOf(key), i);
+      if (const toml::table* table = element.as_table()) {
+        out.emplace_back(table, std::move(path));
+      } else {
+        ctx_.TypeError(element, std::move(path), "a table");
+      }
+    }
+    return out;
+  }
+
+ private:
+  Context& ctx_;
+  const toml::table& table_;
+  std::string path_;
+};
+
+// ---------------------------------------------------------------------------
+// Sections.
+
+void ParseExitCodes(Context& ctx, const toml::table& table, const std::string& path,
+                    std::map<int, Verdict>* out) {
+  for (auto&& [key, node] : table) {
+    const std::string key_path = JoinPath(path, key.str());
+    int code = 0;
+    if (!ParseBoundedDecimal(key.str(), 255, &code)) {
+      ctx.Error(key.source(), key_path, "exit code must be an integer from 0 to 255");
+      continue;
+    }
+    Verdict verdict = Verdict::kUnknown;
+    if (ReadEnum(ctx, node, key_path, kVerdicts, &verdict)) (*out)[code] = verdict;
+  }
+}
+
+void ParseApp(Context& ctx, const toml::table& table, AppConfig* app) {
+  TableReader r(
+      ctx, table, "app",
+      {"name", "version", "binary", "args", "process_name", "timeout", "env", "exit_codes"});
+  r.String("name", &app->name, Presence::kRequired);
+  r.String("version", &app->version);
+  r.String("binary", &app->binary);
+  r.StringArray("args", &app->args);
+  r.String("process_name", &app->process_name);
+  r.Int("timeout", 1, kMaxTimeoutSeconds, &app->timeout);
+  if (const toml::table* env = r.Table("env")) {
+    for (auto&& [key, node] : *env) {
+      const std::string key_path = JoinPath(r.PathOf("env"), key.str());
+      if (!IsEnvName(key.str())) {
+        ctx.Error(key.source(), key_path,
+                  "not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+        continue;
+      }
+      std::string value;
+      if (ReadString(ctx, node, key_path, &value)) app->env[std::string(key.str())] = value;
+    }
+  }
+  if (const toml::table* codes = r.Table("exit_codes")) {
+    ParseExitCodes(ctx, *codes, r.PathOf("exit_codes"), &app->exit_codes);
+  }
+}
+
+BuildConfig ParseBuild(Context& ctx, const toml::table& table) {
+  BuildConfig build;
+  TableReader r(ctx, table, "build", {"repo", "ref", "command", "workdir", "artifacts"});
+  r.String("repo", &build.repo);
+  const toml::node* ref = r.String("ref", &build.ref, Presence::kNonEmpty);
+  r.String("command", &build.command, Presence::kRequired);
+  r.String("workdir", &build.workdir);
+  r.StringArray("artifacts", &build.artifacts);
+  if (ref != nullptr && build.repo.empty()) {
+    ctx.Error(*ref, r.PathOf("ref"), "\"ref\" needs \"repo\" (the repository to check out)");
+  }
+  return build;
+}
+
+ProxmoxConfig ParseProxmox(Context& ctx, const toml::table& table) {
+  constexpr std::string_view kNoInsecure =
+      "TLS verification cannot be disabled; pin the server certificate with fingerprint = "
+      "\"AA:BB:...\" instead";
+  ProxmoxConfig px;
+  TableReader r(ctx, table, "proxmox",
+                {"host", "port", "user", "token", "node", "gpu_pci_address", "fingerprint"},
+                {{"verify_ssl", kNoInsecure},
+                 {"verify_tls", kNoInsecure},
+                 {"verify", kNoInsecure},
+                 {"insecure", kNoInsecure}});
+  if (const toml::node* host = r.String("host", &px.host, Presence::kRequired)) {
+    // One colon means "host:port"; IPv6 addresses have several.
+    if (px.host.find('/') != std::string::npos ||
+        std::count(px.host.begin(), px.host.end(), ':') == 1) {
+      ctx.Error(*host, r.PathOf("host"),
+                "must be a host name or IP address only, without scheme, port or path (the "
+                "port goes in \"port\")");
+    }
+  }
+  r.Int("port", 1, 65535, &px.port);
+  if (const toml::node* user = r.String("user", &px.user, Presence::kRequired)) {
+    const size_t at = px.user.find('@');
+    const size_t bang = px.user.find('!');
+    if (at == std::string::npos || bang == std::string::npos || bang < at) {
+      ctx.Error(*user, r.PathOf("user"),
+                "must be an API token id USER@REALM!TOKENID, e.g. \"root@pam!mosdat\"");
+    }
+  }
+  r.Secret("token", &px.token, /*required=*/true);
+  r.String("node", &px.node, Presence::kRequired);
+  if (const toml::node* pci = r.String("gpu_pci_address", &px.gpu_pci_address)) {
+    if (!px.gpu_pci_address.empty() && !IsPciAddress(px.gpu_pci_address)) {
+      ctx.Error(*pci, r.PathOf("gpu_pci_address"),
+                "must be a PCI address like \"0000:01:00\" or \"0000:01:00.0\"");
+    }
+  }
+  if (const toml::node* fp = r.String("fingerprint", &px.fingerprint)) {
+    if (!px.fingerprint.empty() && !IsSha256Fingerprint(px.fingerprint)) {
+      ctx.Error(*fp, r.PathOf("fingerprint"),
+                "must be a SHA-256 certificate fingerprint: 32 hex bytes separated by \":\" "
+                "(openssl x509 -noout -fingerprint -sha256)");
+    }
+    absl::AsciiStrToUpper(&px.fingerprint);
+  }
+  return px;
+}
+
+VlmConfig ParseVlm(Context& ctx, const toml::table& table) {
+  VlmConfig vlm;
+  TableReader r(ctx, table, "vlm",
+                {"base_url", "fallback_base_urls", "model", "verify_model", "expected_model",
+                 "api_key", "coordinates", "timeout", "max_concurrency", "retries", "cache_dir"});
+  constexpr std::string_view kUrlError = "must start with \"http://\" or \"https://\"";
+  if (const toml::node* url = r.String("base_url", &vlm.base_url, Presence::kRequired)) {
+    if (!IsHttpUrl(vlm.base_url)) ctx.Error(*url, r.PathOf("base_url"), std::string(kUrlError));
+  }
+  if (const toml::node* urls = r.StringArray("fallback_base_urls", &vlm.fallback_base_urls)) {
+    for (size_t i = 0; i < vlm.fallback_base_urls.size(); ++i) {
+      if (!IsHttpUrl(vlm.fallback_base_urls[i])) {
+        ctx.Error(*urls->as_array()->get(i), IndexPath(r.PathOf("fallback_base_urls"), i),
+                  std::string(kUrlError));
+      }
+    }
+  }
+  r.String("model", &vlm.model, Presence::kRequired);
+  r.String("verify_model", &vlm.verify_model);
+  r.String("expected_model", &vlm.expected_model);
+  r.Secret("api_key", &vlm.api_key);
+  r.Enum("coordinates", kCoordinates, &vlm.coordinates);
+  r.Number("timeout", 3600, &vlm.timeout);
+  r.Int("max_concurrency", 1, 64, &vlm.max_concurrency);
+  r.Int("retries", 0, 10, &vlm.retries);
+  r.String("cache_dir", &vlm.cache_dir, Presence::kNonEmpty);
+  return vlm;
+}
+
+PackageConfig ParsePackage(Context& ctx, const toml::table& table, std::string path) {
+  PackageConfig package;
+  TableReader r(ctx, table, std::move(path), {"format", "path", "install"});
+  r.Enum("format", kPackageFormats, &package.format, /*required=*/true);
+  r.String("path", &package.path, Presence::kRequired);
+  r.String("install", &package.install);
+  return package;
+}
+
+// Reads one [[vm]]; cross-VM checks happen in ParseVms. `provider_valid` tells whether
+// a written provider was understood.
+VmConfig ParseVm(Context& ctx, TableReader& r, bool* provider_valid) {
+  VmConfig vm;
+  vm.location = ctx.Location(r.table());
+  if (const toml::node* name = r.String("name", &vm.name, Presence::kRequired)) {
+    if (!IsSimpleName(vm.name)) {
+      ctx.Error(*name, r.PathOf("name"),
+                "must contain only letters, digits, \"_\", \".\" and \"-\"");
+    }
+  }
+  *provider_valid = r.Enum("provider", kProviders, &vm.provider) != nullptr;
+  r.Int("vmid", 100, kMaxVmid, &vm.vmid);
+  r.String("ip", &vm.ip);
+  r.String("desktop", &vm.desktop);
+  r.String("user", &vm.user);
+  r.Enum("os_type", kOsTypes, &vm.os_type);
+  r.Enum("x11", kX11Modes, &vm.x11);
+  r.String("app_path", &vm.app_path);
+  r.Int("ssh_port", 1, 65535, &vm.ssh_port);
+  r.String("ssh_key", &vm.ssh_key, Presence::kNonEmpty);
+  if (const toml::node* fp = r.String("host_key_fingerprint", &vm.host_key_fingerprint)) {
+    if (!vm.host_key_fingerprint.empty() && !IsSshFingerprint(vm.host_key_fingerprint)) {
+      ctx.Error(*fp, r.PathOf("host_key_fingerprint"),
+                "must be \"SHA256:\" followed by 43 base64 characters (ssh-keygen -lf)");
+    }
+  }
+  r.Bool("gpu", &vm.gpu);
+  std::string geometry;
+  if (const toml::node* node = r.String("geometry", &geometry)) {
+    if (!ParseGeometry(geometry, &vm.geometry)) {
+      ctx.Error(*node, r.PathOf("geometry"), "must be WIDTHxHEIGHT, e.g. \"1280x800\"");
+    }
+  }
+  r.String("agent", &vm.agent);
+  for (auto& [table, path] : r.TableArray("package", "vm.package")) {
+    vm.packages.push_back(ParsePackage(ctx, *table, std::move(path)));
+  }
+  return vm;
+}
+
+void ParseVms(Context& ctx, TableReader& root, Config* config) {
+  struct Seen {
+    int line;
+    std::string vm;
+  };
+  absl::flat_hash_map<std::string, int> name_lines;
+  absl::flat_hash_map<int, Seen> vmids;
+  for (auto& [table, path] : root.TableArray("vm", "vm")) {
+    TableReader r(
+        ctx, *table, std::move(path),
+        {"name", "provider", "vmid", "ip", "desktop", "user", "os_type", "x11", "app_path",
+         "ssh_port", "ssh_key", "host_key_fingerprint", "gpu", "geometry", "agent", "package"});
+    bool provider_valid = false;
+    VmConfig vm = ParseVm(ctx, r, &provider_valid);
+
+    if (const toml::node* name = r.table().get("name"); name != nullptr && !vm.name.empty()) {
+      const int line = static_cast<int>(name->source().begin.line);
+      auto [it, inserted] = name_lines.try_emplace(vm.name, line);
+      if (!inserted) {
+        ctx.Error(*name, r.PathOf("name"),
+                  Cat("duplicate VM name ", Quoted(vm.name), " (first defined at line ", it->second,
+                      ")"));
+      }
+    }
+    // With a malformed provider (already reported) the provider checks would guess.
+    const toml::node* provider = r.table().get("provider");
+    const bool provider_ok = provider == nullptr || provider_valid;
+    if (provider_ok && vm.provider == VmProvider::kProxmox) {
+      if (vm.vmid == 0) r.Find("vmid", /*required=*/true);
+      if (!config->proxmox.has_value()) {
+        ctx.Error(provider != nullptr ? provider->source() : table->source(), r.PathOf("provider"),
+                  "provider \"proxmox\" needs a [proxmox] section");
+      }
+    }
+    if (const toml::node* vmid = r.table().get("vmid"); vmid != nullptr && vm.vmid != 0) {
+      const int line = static_cast<int>(vmid->source().begin.line);
+      auto [it, inserted] = vmids.try_emplace(vm.vmid, Seen{line, vm.name});
+      if (!inserted) {
+        ctx.Error(*vmid, r.PathOf("vmid"),
+                  Cat("duplicate vmid ", vm.vmid, " (first used by VM ", Quoted(it->second.vm),
+                      " at line ", it->second.line, ")"));
+      }
+    }
+    if (const toml::node* gpu = r.table().get("gpu"); provider_ok && gpu != nullptr && vm.gpu) {
+      if (vm.provider != VmProvider::kProxmox) {
+        ctx.Error(*gpu, r.PathOf("gpu"), "GPU passthrough needs provider = \"proxmox\"");
+      } else if (config->proxmox.has_value() && config->proxmox->gpu_pci_address.empty()) {
+        ctx.Error(*gpu, r.PathOf("gpu"), "GPU passthrough needs [proxmox] gpu_pci_address");
+      }
+    }
+    config->vms.push_back(std::move(vm));
+  }
+}
+
+void ParseTests(Context& ctx, TableReader& root, Config* config) {
+  std::vector<std::string_view> vm_names;
+  for (const VmConfig& vm : config->vms) vm_names.push_back(vm.name);
+  absl::flat_hash_map<std::string, int> name_lines;
+
+  for (auto& [table, path] : root.TableArray("test", "test")) {
+    TestConfig test;
+    test.location = ctx.Location(*table);
+    TableReader r(ctx, *table, std::move(path),
+                  {"name", "scenario", "variant", "vms", "timeout", "tags"});
+    if (const toml::node* name = r.String("name", &test.name, Presence::kRequired)) {
+      if (!IsSimpleName(test.name)) {
+        ctx.Error(*name, r.PathOf("name"),
+                  "must contain only letters, digits, \"_\", \".\" and \"-\"");
+      } else {
+        const int line = static_cast<int>(name->source().begin.line);
+        auto [it, inserted] = name_lines.try_emplace(test.name, line);
+        if (!inserted) {
+          ctx.Error(*name, r.PathOf("name"),
+                    Cat("duplicate test name ", Quoted(test.name), " (first defined at line ",
+                        it->second, ")"));
+        }
+      }
+    }
+    const toml::node* scenario = r.String("scenario", &test.scenario, Presence::kNonEmpty);
+    if (scenario != nullptr) test.scenario = ctx.ResolvePath(test.scenario);
+    SmokeVariant variant{};
+    const toml::node* variant_node = r.Enum("variant", kVariants, &variant);
+    if (variant_node != nullptr) test.variant = variant;
+    // Judged by presence, so a malformed value does not also read as "missing".
+    const bool has_scenario = r.table().get("scenario") != nullptr;
+    const bool has_variant = r.table().get("variant") != nullptr;
+    if (has_scenario && has_variant) {
+      ctx.Error(*r.table().get("variant"), r.PathOf("variant"),
+                "\"scenario\" and \"variant\" are mutually exclusive; keep one");
+    } else if (!has_scenario && !has_variant) {
+      ctx.Error(table->source(), r.path(),
+                "needs either \"scenario\" (a YAML scenario file) or \"variant\" (a smoke "
+                "test: \"wayland-real\", \"wayland-fake\", \"wayland-nodisp\", \"x11\")");
+    }
+    if (const toml::node* vms = r.StringArray("vms", &test.vms)) {
+      std::vector<std::string_view> listed;
+      for (size_t i = 0; i < test.vms.size(); ++i) {
+        const toml::node& element = *vms->as_array()->get(i);
+        const std::string element_path = IndexPath(r.PathOf("vms"), i);
+        const std::string& vm = test.vms[i];
+        if (std::find(listed.begin(), listed.end(), vm) != listed.end()) {
+          ctx.Error(element, element_path, Cat("VM ", Quoted(vm), " is listed twice"));
+        } else if (config->FindVm(vm) == nullptr) {
+          std::string message = Cat("unknown VM ", Quoted(vm));
+          if (std::string_view guess = Closest(vm, vm_names); !guess.empty()) {
+            message += Cat(" (did you mean ", Quoted(guess), "?)");
+          } else if (vm_names.empty()) {
+            message += Cat(" (no [[vm]] is defined)");
+          }
+          ctx.Error(element, element_path, std::move(message));
+        }
+        listed.push_back(vm);
+      }
+    }
+    int timeout = 0;
+    if (r.Int("timeout", 1, kMaxTimeoutSeconds, &timeout)) test.timeout = timeout;
+    r.StringArray("tags", &test.tags);
+    config->tests.push_back(std::move(test));
+  }
+}
+
+void ParseReport(Context& ctx, const toml::table& table, ReportConfig* report) {
+  TableReader r(ctx, table, "report", {"output_dir", "junit", "screenshots"});
+  r.String("output_dir", &report->output_dir, Presence::kNonEmpty);
+  r.Bool("junit", &report->junit);
+  r.Enum("screenshots", kScreenshotPolicies, &report->screenshots);
+}
+
+void ParseCursor(Context& ctx, const toml::table& table, CursorConfig* cursor) {
+  TableReader r(ctx, table, "cursor", {"park", "visible"});
+  if (const toml::node* park = r.Find("park")) {
+    const toml::array* array = park->as_array();
+    if (array == nullptr || array->size() != 2) {
+      ctx.Error(*park, r.PathOf("park"), "must be [x, y]: two non-negative integers");
+    } else {
+      CursorPark point;
+      const bool ok_x =
+          ReadInt(ctx, *array->get(0), IndexPath(r.PathOf("park"), 0), 0, kMaxScreenSide, &point.x);
+      const bool ok_y =
+          ReadInt(ctx, *array->get(1), IndexPath(r.PathOf("park"), 1), 0, kMaxScreenSide, &point.y);
+      if (ok_x && ok_y) cursor->park = point;
+    }
+  }
+  r.Bool("visible", &cursor->visible);
+}
+
+void ParseRoot(Context& ctx, const toml::table& root, Config* config) {
+  TableReader r(ctx, root, "",
+                {"app", "build", "proxmox", "vlm", "vm", "test", "report", "cursor"});
+  if (r.Find("app") == nullptr) {
+    ctx.Error(root.source(), "app", "required table [app] is missing");
+  } else if (const toml::table* app = r.Table("app")) {
+    ParseApp(ctx, *app, &config->app);
+  }
+  if (const toml::table* build = r.Table("build")) config->build = ParseBuild(ctx, *build);
+  if (const toml::table* px = r.Table("proxmox")) config->proxmox = ParseProxmox(ctx, *px);
+  if (const toml::table* vlm = r.Table("vlm")) config->vlm = ParseVlm(ctx, *vlm);
+  // VMs after [proxmox] (they check it exists) and before tests (which name them).
+  ParseVms(ctx, r, config);
+  ParseTests(ctx, r, config);
+  if (const toml::table* report = r.Table("report")) ParseReport(ctx, *report, &config->report);
+  if (const toml::table* cursor = r.Table("cursor")) ParseCursor(ctx, *cursor, &config->cursor);
+}
+
+}  // namespace
+
+Config ParseConfig(std::string_view text, std::string_view file_name, Diagnostics* diagnostics) {
+  Config config;
+  config.source_path = std::string(file_name);
+  Context ctx(file_name);
+  toml::table root;
+#if TOML_EXCEPTIONS
+  try {
+    root = toml::parse(text, file_name);
+  } catch (const toml::parse_error& error) {
+    ctx.Error(error.source(), "", std::string(error.description()));
+    ctx.Flush(diagnostics);
+    return config;
+  }
+#else
+  toml::parse_result result = toml::parse(text, file_name);
+  if (!result) {
+    ctx.Error(result.error().source(), "", std::string(result.error().description()));
+    ctx.Flush(diagnostics);
+    return config;
+  }
+  root = std::move(result).table();
+#endif
+  ParseRoot(ctx, root, &config);
+  ctx.Flush(diagnostics);
+  return config;
+}
+
+absl::StatusOr<Config> LoadConfig(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::InvalidArgumentError(Cat("cannot read config file ", path, ": is a directory"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::ErrnoToStatus(errno, Cat("cannot read config file ", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return absl::InvalidArgumentError(Cat("cannot read config file ", path));
+  Diagnostics diagnostics;
+  Config config = ParseConfig(text.str(), path, &diagnostics);
+  if (!diagnostics.empty()) return diagnostics.ToStatus();
+  return config;
+}
+
+}  // namespace mosdat
