@@ -1,4 +1,93 @@
+// `mosdat preflight --config X.toml [--test S]... [--var K=V]... [--json]`: validates
+// the config and every scenario it would run, prints every problem at once.
+// Exit 0 when clean, 1 when problems were found, 2 on bad arguments.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "core/preflight.h"
+
 namespace mosdat {
-void AddPreflightCommand(CLI::App&, const GlobalOptions&, int*) {}
+namespace {
+
+struct PreflightArgs {
+  std::string config;
+  std::vector<std::string> tests;
+  std::vector<std::string> vars;
+  bool json = false;
+};
+
+nlohmann::json ToJson(const PreflightReport& report) {
+  nlohmann::json problems = nlohmann::json::array();
+  for (const Diagnostic& d : report.problems.items()) {
+    problems.push_back({{"file", d.location.file},
+                        {"line", d.location.line},
+                        {"column", d.location.column},
+                        {"key", d.key_path},
+                        {"message", d.message},
+                        {"text", d.ToString()}});
+  }
+  nlohmann::json tests = nlohmann::json::array();
+  for (const PreflightTestReport& t : report.tests) {
+    tests.push_back({{"name", t.name},
+                     {"scenario", t.scenario_path},
+                     {"vms", t.vms},
+                     {"steps", t.steps},
+                     {"cleanup_steps", t.cleanup_steps},
+                     {"ok", t.ok}});
+  }
+  return {{"ok", report.ok()}, {"tests", tests}, {"problems", problems}};
 }
+
+void PrintHuman(const PreflightReport& report, const std::string& config) {
+  for (const PreflightTestReport& t : report.tests) {
+    std::cout << (t.ok ? "ok    " : "FAIL  ") << t.name;
+    if (!t.scenario_path.empty()) {
+      std::cout << "  " << t.scenario_path << " (" << t.steps << " steps, " << t.cleanup_steps
+                << " cleanup)";
+    }
+    std::cout << "\n";
+  }
+  for (const Diagnostic& d : report.problems.items()) std::cerr << d.ToString() << "\n";
+  if (report.ok()) {
+    std::cout << "preflight passed: " << config << "\n";
+  } else {
+    std::cerr << report.problems.size()
+              << (report.problems.size() == 1 ? " problem" : " problems") << " found\n";
+  }
+}
+
+int RunPreflightCommand(const PreflightArgs& args) {
+  PreflightOptions options{.config_path = args.config, .tests = args.tests};
+  for (const std::string& assignment : args.vars) {
+    absl::StatusOr<std::pair<std::string, Value>> var = ParseVarAssignment(assignment);
+    if (!var.ok()) {
+      std::cerr << "mosdat preflight: " << var.status().message() << "\n";
+      return kExitUsage;
+    }
+    options.vars[var->first] = var->second;
+  }
+  PreflightReport report = RunPreflight(options);
+  if (args.json) {
+    std::cout << ToJson(report).dump(2) << "\n";
+  } else {
+    PrintHuman(report, args.config);
+  }
+  return report.ok() ? kExitPass : kExitTestFailed;
+}
+
+}  // namespace
+
+void AddPreflightCommand(CLI::App& root, const GlobalOptions&, int* exit_code) {
+  auto args = std::make_shared<PreflightArgs>();
+  CLI::App* cmd = root.add_subcommand(
+      "preflight", "Validate the config and its scenarios, and check local prerequisites");
+  cmd->add_option("--config", args->config, "mOSdat TOML config")->required();
+  cmd->add_option("--test", args->tests, "only these [[test]] names (repeatable)");
+  cmd->add_option("--var", args->vars, "scenario variable override NAME=VALUE (repeatable)");
+  cmd->add_flag("--json", args->json, "print a JSON report on stdout");
+  cmd->callback([args, exit_code] { *exit_code = RunPreflightCommand(*args); });
+}
+
+}  // namespace mosdat
