@@ -1,0 +1,247 @@
+// Implements the scenario model helpers: kind names and key-combination parsing.
+#include "core/scenario.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace mosdat {
+namespace {
+
+// Debian's Abseil has its own absl::string_view, distinct from std::string_view.
+absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+std::string_view Std(absl::string_view s) { return std::string_view(s.data(), s.size()); }
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;  // clang 14 lacks aggregate deduction
+
+constexpr std::string_view kModifiers[] = {"ctrl", "shift", "alt", "super", "meta"};
+
+// Named keys besides f1..f24 and single characters.
+constexpr std::string_view kNamedKeys[] = {
+    "enter", "escape", "tab",      "space", "backspace", "delete", "insert", "home",
+    "end",   "pageup", "pagedown", "up",    "down",      "left",   "right",  "menu"};
+
+// Common spellings accepted for convenience, mapped to the canonical name.
+constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
+    {"return", "enter"}, {"esc", "escape"}, {"del", "delete"}, {"control", "ctrl"}};
+
+template <size_t N>
+std::string JoinNames(const std::string_view (&names)[N]) {
+  std::string out;
+  for (std::string_view n : names) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+bool IsModifier(std::string_view s) {
+  return std::find(std::begin(kModifiers), std::end(kModifiers), s) != std::end(kModifiers);
+}
+
+bool IsFunctionKey(std::string_view s) {
+  if (s.size() < 2 || s.size() > 3 || s[0] != 'f') return false;
+  if (!absl::ascii_isdigit(s[1]) || s[1] == '0') return false;
+  int n = s[1] - '0';
+  if (s.size() == 3) {
+    if (!absl::ascii_isdigit(s[2])) return false;
+    n = n * 10 + (s[2] - '0');
+  }
+  return n >= 1 && n <= 24;
+}
+
+// True when `s` is exactly one UTF-8 encoded code point.
+bool IsSingleCodePoint(std::string_view s) {
+  if (s.empty()) return false;
+  unsigned char c = static_cast<unsigned char>(s[0]);
+  size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (len == 0 || s.size() != len) return false;
+  for (size_t i = 1; i < len; ++i) {
+    if ((static_cast<unsigned char>(s[i]) >> 6) != 0x2) return false;
+  }
+  return true;
+}
+
+std::string Canonical(std::string_view part) {
+  std::string lower = absl::AsciiStrToLower(Absl(part));
+  for (const auto& [alias, name] : kAliases) {
+    if (lower == alias) return std::string(name);
+  }
+  return lower;
+}
+
+std::string UnknownKeyError(std::string_view part, std::string_view combo) {
+  std::vector<std::string> names(std::begin(kNamedKeys), std::end(kNamedKeys));
+  names.insert(names.end(), std::begin(kModifiers), std::end(kModifiers));
+  std::string close = ClosestName(absl::AsciiStrToLower(Absl(part)), names);
+  std::string msg = absl::StrCat("unknown key \"", Absl(part), "\" in \"", Absl(combo), "\"");
+  if (!close.empty()) absl::StrAppend(&msg, " (did you mean \"", close, "\"?)");
+  absl::StrAppend(&msg, "; use a single character or one of: ", JoinNames(kNamedKeys), ", f1..f24");
+  return msg;
+}
+
+}  // namespace
+
+std::string KeyCombo::ToString() const {
+  std::vector<std::string> parts = modifiers;
+  parts.push_back(key);
+  return absl::StrJoin(parts, "+");
+}
+
+absl::StatusOr<KeyCombo> ParseKeyCombo(std::string_view combo) {
+  std::string_view text = Std(absl::StripAsciiWhitespace(Absl(combo)));
+  if (text.empty()) return absl::InvalidArgumentError("empty key combination");
+  std::vector<std::string_view> parts;
+  for (absl::string_view p : absl::StrSplit(Absl(text), '+')) parts.push_back(Std(p));
+  // "ctrl++" and "+" mean the '+' key: the split leaves two empty parts at the end.
+  if (parts.size() >= 2 && parts.back().empty() && parts[parts.size() - 2].empty()) {
+    parts.pop_back();
+    parts.back() = "+";
+  }
+  if (Std(absl::StripAsciiWhitespace(Absl(parts.back()))).empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", Absl(text), "\" has no key after the last \"+\""));
+  }
+  KeyCombo out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string_view part = Std(absl::StripAsciiWhitespace(Absl(parts[i])));
+    bool last = i + 1 == parts.size();
+    if (part.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", Absl(text), "\" has an empty part between \"+\" signs"));
+    }
+    std::string name = Canonical(part);
+    if (!last) {
+      if (!IsModifier(name)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("\"", Absl(part), "\" in \"", Absl(text),
+                         "\" is not a modifier (modifiers: ", JoinNames(kModifiers), ")"));
+      }
+      if (std::find(out.modifiers.begin(), out.modifiers.end(), name) != out.modifiers.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("modifier \"", name, "\" appears twice in \"", Absl(text), "\""));
+      }
+      out.modifiers.push_back(std::move(name));
+      continue;
+    }
+    if (IsSingleCodePoint(part)) {
+      out.key = std::string(part);
+    } else if (IsModifier(name) || IsFunctionKey(name) ||
+               std::find(std::begin(kNamedKeys), std::end(kNamedKeys), name) !=
+                   std::end(kNamedKeys)) {
+      out.key = std::move(name);
+    } else {
+      return absl::InvalidArgumentError(UnknownKeyError(part, text));
+    }
+  }
+  return out;
+}
+
+const std::vector<std::string>& KnownAtspiStates() {
+  // AT-SPI's AtspiStateType names, '-' written as '_'.
+  static const auto* const kStates = new std::vector<std::string>{"active",
+                                                                  "animated",
+                                                                  "armed",
+                                                                  "busy",
+                                                                  "checkable",
+                                                                  "checked",
+                                                                  "collapsed",
+                                                                  "defunct",
+                                                                  "editable",
+                                                                  "enabled",
+                                                                  "expandable",
+                                                                  "expanded",
+                                                                  "focusable",
+                                                                  "focused",
+                                                                  "has_popup",
+                                                                  "has_tooltip",
+                                                                  "horizontal",
+                                                                  "iconified",
+                                                                  "indeterminate",
+                                                                  "invalid",
+                                                                  "invalid_entry",
+                                                                  "is_default",
+                                                                  "manages_descendants",
+                                                                  "modal",
+                                                                  "multi_line",
+                                                                  "multiselectable",
+                                                                  "opaque",
+                                                                  "pressed",
+                                                                  "read_only",
+                                                                  "required",
+                                                                  "resizable",
+                                                                  "selectable",
+                                                                  "selectable_text",
+                                                                  "selected",
+                                                                  "sensitive",
+                                                                  "showing",
+                                                                  "single_line",
+                                                                  "stale",
+                                                                  "supports_autocompletion",
+                                                                  "transient",
+                                                                  "truncated",
+                                                                  "vertical",
+                                                                  "visible",
+                                                                  "visited"};
+  return *kStates;
+}
+
+std::string_view ConditionKindName(const Condition& condition) {
+  return std::visit(
+      Overloaded{
+          [](const AtspiCondition&) -> std::string_view { return "atspi"; },
+          [](const TextCondition&) -> std::string_view { return "text"; },
+          [](const VisualCondition&) -> std::string_view { return "visual"; },
+          [](const ScreenChangesCondition&) -> std::string_view { return "screen_changes"; },
+          [](const ScreenStableCondition&) -> std::string_view { return "screen_stable"; },
+          [](const VlmCondition& c) -> std::string_view {
+            return c.expect ? "verify" : "verify_not";
+          },
+      },
+      condition);
+}
+
+std::string_view StepKindName(const StepKind& kind) {
+  return std::visit(Overloaded{
+                        [](const ShellStep&) -> std::string_view { return "shell"; },
+                        [](const LaunchStep&) -> std::string_view { return "launch"; },
+                        [](const AtspiStep&) -> std::string_view { return "atspi"; },
+                        [](const VerifyAtspiStep&) -> std::string_view { return "verify_atspi"; },
+                        [](const LocalizeStep&) -> std::string_view { return "localize"; },
+                        [](const OcrStep&) -> std::string_view { return "ocr"; },
+                        [](const VisualStep&) -> std::string_view { return "visual"; },
+                        [](const ClickStep&) -> std::string_view { return "click"; },
+                        [](const HoverStep&) -> std::string_view { return "hover"; },
+                        [](const DragStep&) -> std::string_view { return "drag"; },
+                        [](const ScrollStep&) -> std::string_view { return "scroll"; },
+                        [](const TypeStep&) -> std::string_view { return "type"; },
+                        [](const KeyStep&) -> std::string_view { return "key"; },
+                        [](const WaitStep&) -> std::string_view { return "wait"; },
+                        [](const WaitForStep&) -> std::string_view { return "wait_for"; },
+                        [](const VerifyStep& s) -> std::string_view {
+                          return s.expect ? "verify" : "verify_not";
+                        },
+                        [](const IfVisibleStep&) -> std::string_view { return "if_visible"; },
+                        [](const CheckpointStep&) -> std::string_view { return "checkpoint"; },
+                    },
+                    kind);
+}
+
+const std::vector<std::string>& StepKindKeys() {
+  static const auto* const kKeys = new std::vector<std::string>{
+      "atspi",      "checkpoint", "click",  "double_click", "drag",   "hover",
+      "if_visible", "key",        "launch", "localize",     "ocr",    "right_click",
+      "scroll",     "shell",      "text",   "type",         "verify", "verify_atspi",
+      "verify_not", "visual",     "wait",   "wait_for"};
+  return *kKeys;
+}
+
+}  // namespace mosdat

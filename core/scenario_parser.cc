@@ -1,0 +1,1538 @@
+// Implements the YAML scenario parser: syntax → typed Steps, with variables, imports
+// and fragments, collecting every problem as a Diagnostic.
+//
+// Robustness: the input may be hostile (the fuzzer, a pasted file). yaml-cpp throws, so
+// every entry point catches YAML::Exception; YAML aliases can make cycles (`&a [*a]`)
+// and share subtrees exponentially, so recursion depth and the number of nodes visited
+// are capped.
+#include "core/scenario_parser.h"
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace mosdat {
+namespace {
+
+constexpr int kMaxNesting = 16;        // if_visible / use / import / list-in-var depth
+constexpr size_t kMaxNodes = 200'000;  // YAML nodes visited, aliases counted each time
+constexpr size_t kMaxSteps = 10'000;   // steps produced, fragments expanded
+constexpr size_t kMaxVars = 1'000;
+constexpr size_t kMaxFileBytes = 4 << 20;
+constexpr int kMaxCoordinate = 65535;
+constexpr double kMaxWaitSeconds = 3600;
+constexpr double kMaxStepTimeoutSeconds = 86400;
+
+constexpr std::string_view kSharedKeys[] = {"label", "retries", "timeout", "must_pass"};
+constexpr std::string_view kConditionKeys[] = {"atspi",  "screen_changes", "screen_stable", "text",
+                                               "verify", "verify_not",     "visual"};
+
+// Debian's Abseil has its own absl::string_view, distinct from std::string_view.
+absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+std::string Join(const std::vector<std::string_view>& items) {
+  std::vector<std::string> strings(items.begin(), items.end());
+  return absl::StrJoin(strings, ", ");
+}
+
+// A file taking part in the parse: the scenario or an imported fragment file.
+struct FileCtx {
+  std::string path;  // as shown in diagnostics and compared for import cycles
+  std::string dir;   // base for relative imports and visual references
+};
+
+// A YAML node being read, with where it came from.
+struct Field {
+  YAML::Node node;
+  YAML::Node key;    // the mapping key naming this node; null for list elements
+  std::string path;  // "steps[2].atspi.role"
+  const FileCtx* file = nullptr;
+};
+
+Field Child(const Field& parent, const YAML::Node& key, const YAML::Node& value,
+            std::string_view name) {
+  return {value, key,
+          parent.path.empty() ? std::string(name) : absl::StrCat(parent.path, ".", Absl(name)),
+          parent.file};
+}
+
+Field Element(const Field& parent, const YAML::Node& value, size_t index) {
+  return {value, YAML::Node(), absl::StrCat(parent.path, "[", index, "]"), parent.file};
+}
+
+std::string NormalizePath(const std::string& path) {
+  std::string out = std::filesystem::path(path).lexically_normal().string();
+  return out.empty() ? path : out;
+}
+
+std::string JoinPath(const std::string& dir, const std::string& relative) {
+  std::filesystem::path p(relative);
+  if (p.is_absolute() || dir.empty()) return NormalizePath(relative);
+  return NormalizePath((std::filesystem::path(dir) / p).string());
+}
+
+std::string Quote(std::string_view s) {
+  constexpr size_t kMaxShown = 40;
+  if (s.size() > kMaxShown) return absl::StrCat("\"", Absl(s.substr(0, kMaxShown)), "...\"");
+  return absl::StrCat("\"", Absl(s), "\"");
+}
+
+std::string Describe(const YAML::Node& n) {
+  if (n.IsSequence()) return "a list";
+  if (n.IsMap()) return "a map";
+  if (n.IsNull()) return "nothing";
+  return Quote(n.Scalar());
+}
+
+std::string DescribeValue(const Value& v) {
+  if (v.is_null()) return "nothing";
+  if (v.is_list()) return "a list";
+  if (v.is_string()) return Quote(v.as_string());
+  return v.ToString();
+}
+
+std::string QuotedList(const std::vector<std::string_view>& items) {
+  std::vector<std::string> quoted;
+  for (std::string_view s : items) quoted.push_back(absl::StrCat("\"", Absl(s), "\""));
+  return absl::StrJoin(quoted, ", ");
+}
+
+template <class Range>
+std::vector<std::string> ToStrings(const Range& r) {
+  return std::vector<std::string>(std::begin(r), std::end(r));
+}
+
+template <class Range>
+bool Contains(const Range& r, std::string_view s) {
+  return std::find(std::begin(r), std::end(r), s) != std::end(r);
+}
+
+// yaml-cpp 0.7 never returns on some inputs (e.g. a document that starts with ","):
+// it emits null events forever while its node tree eats all memory. A first pass that
+// only counts events stops it: a real document has a few events per byte at most.
+class EventBudget : public YAML::EventHandler {
+ public:
+  struct Exceeded {
+    YAML::Mark mark;
+  };
+
+  explicit EventBudget(size_t limit) : limit_(limit) {}
+
+  void OnDocumentStart(const YAML::Mark& mark) override { Count(mark); }
+  void OnDocumentEnd() override { Count(last_); }
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Count(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Count(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Count(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Count(mark);
+  }
+  void OnSequenceEnd() override { Count(last_); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Count(mark);
+  }
+  void OnMapEnd() override { Count(last_); }
+
+ private:
+  void Count(const YAML::Mark& mark) {
+    last_ = mark;
+    if (++events_ > limit_) throw Exceeded{mark};
+  }
+
+  size_t limit_;
+  size_t events_ = 0;
+  YAML::Mark last_ = YAML::Mark::null_mark();
+};
+
+// Where yaml-cpp starts looping on `text`, if it does. Syntax errors are left for the
+// real parse to report.
+std::optional<YAML::Mark> FindParserLoop(std::string_view text) {
+  std::istringstream in{std::string(text)};
+  EventBudget budget(8 * text.size() + 1024);
+  try {
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(budget)) {
+    }
+  } catch (const EventBudget::Exceeded& e) {
+    return e.mark;
+  } catch (const YAML::Exception&) {
+  }
+  return std::nullopt;
+}
+
+class Parser;
+
+// The keys of one YAML map, checked against the allowed ones: unknown keys (with a
+// typo suggestion) and duplicates are reported on construction.
+class MapReader {
+ public:
+  MapReader(Parser& parser, const Field& map, std::vector<std::string_view> allowed);
+
+  const Field* Get(std::string_view key) const {
+    for (const auto& [name, field] : entries_) {
+      if (name == key) return &field;
+    }
+    return nullptr;
+  }
+
+  // Reports `missing required key "key"` on the map when absent.
+  const Field* Required(std::string_view key);
+
+  const std::vector<std::pair<std::string, Field>>& entries() const { return entries_; }
+
+ private:
+  Parser& parser_;
+  Field map_;
+  std::vector<std::pair<std::string, Field>> entries_;
+};
+
+// An imported `fragments:` entry, parsed into steps on first use.
+struct Fragment {
+  enum class State { kUnparsed, kParsing, kDone };
+  Field field;
+  State state = State::kUnparsed;
+  std::vector<Step> steps;
+  size_t total_steps = 0;  // including steps nested in if_visible
+};
+
+// Where a variable was defined, for errors found while resolving it.
+struct VarSource {
+  SourceLocation location;
+  std::string key_path;
+};
+
+size_t CountSteps(const std::vector<Step>& steps) {
+  size_t n = 0;
+  for (const Step& s : steps) {
+    ++n;
+    if (const auto* iv = std::get_if<IfVisibleStep>(&s.kind)) {
+      n += CountSteps(iv->then_steps) + CountSteps(iv->else_steps);
+    }
+  }
+  return n;
+}
+
+class Parser {
+ public:
+  Parser(const ScenarioOptions& options, Diagnostics* diagnostics)
+      : options_(options), diags_(diagnostics) {}
+
+  Scenario Run(std::string_view text, std::string_view file_name);
+
+  // ---- Reporting ----
+
+  SourceLocation Where(const Field& f) const {
+    YAML::Mark m = f.node.Mark();
+    // A null value (`key:` and nothing) carries the mark of the next token: use the key.
+    if (f.node.IsNull() || m.line < 0) {
+      YAML::Mark k = f.key.Mark();
+      if (k.line >= 0) m = k;
+    }
+    return At(f.file, m);
+  }
+
+  static SourceLocation At(const FileCtx* file, const YAML::Mark& m) {
+    std::string path = file ? file->path : "";
+    if (m.line < 0) return {path, 0, 0};
+    return {path, m.line + 1, m.column + 1};
+  }
+
+  void Error(const Field& f, std::string message) {
+    diags_->Add(Where(f), f.path, std::move(message));
+  }
+
+  // For problems with the key itself (unknown, duplicate).
+  void ErrorAtKey(const Field& f, std::string message) {
+    YAML::Mark m = f.key.Mark();
+    diags_->Add(m.line >= 0 ? At(f.file, m) : Where(f), f.path, std::move(message));
+  }
+
+  // Counts one visited node; false (after one report) once the budget is spent.
+  bool Spend() {
+    if (++nodes_ <= kMaxNodes) return true;
+    if (!too_large_reported_) {
+      too_large_reported_ = true;
+      diags_->Add({main_file_ ? main_file_->path : "", 0, 0}, "",
+                  absl::StrCat("scenario is too large (more than ", kMaxNodes,
+                               " YAML nodes after expanding aliases)"));
+    }
+    return false;
+  }
+
+  // ---- Typed values ----
+
+  // The substituted value of a scalar field; nullopt (reported) for lists, maps and
+  // template errors. Null nodes give a null Value.
+  std::optional<Value> ScalarValue(const Field& f, std::string_view expected) {
+    if (!Spend()) return std::nullopt;
+    const YAML::Node& n = f.node;
+    if (n.IsNull()) return Value();
+    if (!n.IsScalar()) {
+      Error(f, absl::StrCat("expected ", Absl(expected), ", got ", Describe(n)));
+      return std::nullopt;
+    }
+    const std::string& text = n.Scalar();
+    if (HasTemplate(text)) {
+      absl::StatusOr<Value> v = Substitute(text, vars_);
+      if (!v.ok()) {
+        Error(f, std::string(v.status().message()));
+        return std::nullopt;
+      }
+      return *std::move(v);
+    }
+    if (n.Tag() == "?") return ValueFromPlainScalar(text);
+    return Value(text);
+  }
+
+  std::optional<std::string> String(const Field& f) {
+    // Untemplated scalars keep their exact text ("007" stays "007").
+    if (f.node.IsScalar() && !HasTemplate(f.node.Scalar())) {
+      if (!Spend()) return std::nullopt;
+      return f.node.Scalar();
+    }
+    std::optional<Value> v = ScalarValue(f, "a string");
+    if (!v) return std::nullopt;
+    if (v->is_null() || v->is_list()) {
+      Error(f, absl::StrCat("expected a string, got ", DescribeValue(*v)));
+      return std::nullopt;
+    }
+    return v->ToString();
+  }
+
+  std::optional<std::string> NonEmptyString(const Field& f) {
+    std::optional<std::string> s = String(f);
+    if (s && s->empty()) {
+      Error(f, "must not be empty");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  std::optional<int> Int(const Field& f, int64_t lo, int64_t hi) {
+    std::optional<Value> v = ScalarValue(f, "an integer");
+    if (!v) return std::nullopt;
+    int64_t i = 0;
+    if (v->is_int()) {
+      i = v->as_int();
+    } else if (!(v->is_string() && absl::SimpleAtoi(v->as_string(), &i))) {
+      Error(f, absl::StrCat("expected an integer, got ", DescribeValue(*v)));
+      return std::nullopt;
+    }
+    if (i < lo || i > hi) {
+      Error(f, absl::StrCat("must be between ", lo, " and ", hi));
+      return std::nullopt;
+    }
+    return static_cast<int>(i);
+  }
+
+  std::optional<double> Number(const Field& f) {
+    std::optional<Value> v = ScalarValue(f, "a number");
+    if (!v) return std::nullopt;
+    double d = 0;
+    if (v->is_int()) {
+      d = static_cast<double>(v->as_int());
+    } else if (v->is_double()) {
+      d = v->as_double();
+    } else if (!(v->is_string() && absl::SimpleAtod(v->as_string(), &d) && std::isfinite(d))) {
+      Error(f, absl::StrCat("expected a number, got ", DescribeValue(*v)));
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  // A duration in (0, max], or [0, max] with allow_zero.
+  std::optional<double> Seconds(const Field& f, double max, bool allow_zero = false) {
+    std::optional<double> d = Number(f);
+    if (!d) return std::nullopt;
+    if (allow_zero ? *d < 0 || *d > max : *d <= 0 || *d > max) {
+      Error(f, absl::StrCat(
+                   allow_zero ? "must be between 0 and " : "must be greater than 0 and at most ",
+                   max, " seconds"));
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  std::optional<bool> Bool(const Field& f) {
+    std::optional<Value> v = ScalarValue(f, "true or false");
+    if (!v) return std::nullopt;
+    if (v->is_bool()) return v->as_bool();
+    if (v->is_string()) {
+      std::string lower = absl::AsciiStrToLower(v->as_string());
+      if (lower == "true") return true;
+      if (lower == "false") return false;
+    }
+    Error(f, absl::StrCat("expected true or false, got ", DescribeValue(*v)));
+    return std::nullopt;
+  }
+
+  std::optional<std::string> OneOf(const Field& f, const std::vector<std::string_view>& choices) {
+    std::optional<std::string> s = String(f);
+    if (!s) return std::nullopt;
+    if (!Contains(choices, *s)) {
+      Error(f, absl::StrCat("must be one of ", QuotedList(choices)));
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  // A list of non-empty strings, each with the field it came from. A scalar is a
+  // one-element list unless it is a template naming a list variable.
+  std::optional<std::vector<std::pair<std::string, Field>>> StringList(const Field& f) {
+    std::vector<std::pair<std::string, Field>> out;
+    if (f.node.IsSequence()) {
+      bool ok = true;
+      size_t i = 0;
+      for (const YAML::Node& el : f.node) {
+        Field ef = Element(f, el, i++);
+        std::optional<std::string> s = NonEmptyString(ef);
+        if (s) {
+          out.emplace_back(*s, ef);
+        } else {
+          ok = false;
+        }
+      }
+      if (!ok) return std::nullopt;
+      return out;
+    }
+    std::optional<Value> v = ScalarValue(f, "a list of strings");
+    if (!v) return std::nullopt;
+    if (v->is_null()) return out;
+    if (!v->is_list()) {
+      out.emplace_back(v->ToString(), f);
+      return out;
+    }
+    for (size_t i = 0; i < v->as_list().size(); ++i) {
+      const Value& e = v->as_list()[i];
+      Field ef = f;
+      ef.path = absl::StrCat(f.path, "[", i, "]");
+      if (e.is_null() || e.is_list() || (e.is_string() && e.as_string().empty())) {
+        Error(ef, absl::StrCat("expected a non-empty string, got ", DescribeValue(e)));
+        return std::nullopt;
+      }
+      out.emplace_back(e.ToString(), ef);
+    }
+    return out;
+  }
+
+  bool ExpectMap(const Field& f, std::string_view what) {
+    if (f.node.IsMap()) return true;
+    Error(f, absl::StrCat("expected ", Absl(what), ", got ", Describe(f.node)));
+    return false;
+  }
+
+  std::optional<Region> RegionField(const Field& f) {
+    if (!ExpectMap(f, "a region {x, y, width, height}")) return std::nullopt;
+    MapReader m(*this, f, {"x", "y", "width", "height"});
+    const Field* x = m.Required("x");
+    const Field* y = m.Required("y");
+    const Field* w = m.Required("width");
+    const Field* h = m.Required("height");
+    std::optional<int> xv = x ? Int(*x, 0, kMaxCoordinate) : std::nullopt;
+    std::optional<int> yv = y ? Int(*y, 0, kMaxCoordinate) : std::nullopt;
+    std::optional<int> wv = w ? Int(*w, 1, kMaxCoordinate) : std::nullopt;
+    std::optional<int> hv = h ? Int(*h, 1, kMaxCoordinate) : std::nullopt;
+    if (!xv || !yv || !wv || !hv) return std::nullopt;
+    return Region{*xv, *yv, *wv, *hv};
+  }
+
+  std::optional<Point> PointFields(MapReader& m) {
+    const Field* x = m.Required("x");
+    const Field* y = m.Required("y");
+    std::optional<int> xv = x ? Int(*x, 0, kMaxCoordinate) : std::nullopt;
+    std::optional<int> yv = y ? Int(*y, 0, kMaxCoordinate) : std::nullopt;
+    if (!xv || !yv) return std::nullopt;
+    return Point{*xv, *yv};
+  }
+
+  std::optional<MouseButton> Button(const Field& f) {
+    std::optional<std::string> b = OneOf(f, {"left", "middle", "right"});
+    if (!b) return std::nullopt;
+    if (*b == "middle") return MouseButton::kMiddle;
+    if (*b == "right") return MouseButton::kRight;
+    return MouseButton::kLeft;
+  }
+
+  // ---- Steps ----
+
+  void ParseStepList(const Field& f, std::vector<Step>* out, int depth, bool require_steps);
+  void ParseStep(const Field& f, std::vector<Step>* out, int depth);
+  std::optional<StepKind> ParseKind(std::string_view kind, const Field& f, int depth);
+  void ExpandUse(const Field& f, std::vector<Step>* out, int depth);
+
+  std::optional<StepKind> ParseShell(const Field& f);
+  std::optional<StepKind> ParseLaunch(const Field& f);
+  bool ParseAtspiQuery(MapReader& m, const Field& f, AtspiQuery* q);
+  std::optional<StepKind> ParseAtspi(const Field& f);
+  std::optional<AtspiCondition> ParseAtspiCheck(const Field& f);
+  std::optional<StepKind> ParseLocalize(const Field& f);
+  std::optional<StepKind> ParseOcr(const Field& f, bool text_alias);
+  std::optional<VisualCondition> ParseVisualMatch(MapReader& m, const Field& f);
+  std::optional<StepKind> ParseVisual(const Field& f);
+  std::optional<std::variant<Point, TextTarget>> ParseTarget(MapReader& m, const Field& f);
+  std::optional<StepKind> ParseClick(const Field& f, std::string_view alias);
+  std::optional<StepKind> ParseHover(const Field& f);
+  std::optional<StepKind> ParseDrag(const Field& f);
+  std::optional<StepKind> ParseScroll(const Field& f);
+  std::optional<StepKind> ParseWaitFor(const Field& f);
+  std::optional<StepKind> ParseIfVisible(const Field& f, int depth);
+  std::optional<Condition> ParseCondition(const Field& f);
+
+  // ---- Files, imports, vars ----
+
+  const FileCtx* AddFile(const std::string& path) {
+    files_.push_back({NormalizePath(path), std::filesystem::path(path).parent_path().string()});
+    return &files_.back();
+  }
+  bool LoadYaml(std::string_view text, const FileCtx* file, YAML::Node* root);
+  void LoadImports(const Field& list, int depth);
+  void RegisterFragments(const Field& f);
+  void CollectVars(const Field& f);
+  void FlattenVars(const Field& f, const std::string& prefix, int depth,
+                   std::map<std::string, Value>* out, std::map<std::string, VarSource>* where);
+  std::optional<Value> VarValue(const Field& f, int depth);
+
+  const ScenarioOptions& options_;
+  Diagnostics* diags_;
+  std::deque<FileCtx> files_;  // deque: Fields keep pointers into it
+  const FileCtx* main_file_ = nullptr;
+  std::vector<std::string> import_stack_;
+  std::set<std::string> loaded_files_;
+  std::map<std::string, Fragment> fragments_;
+  std::vector<std::string> use_stack_;
+  VarMap vars_;
+  std::map<std::string, VarSource> var_sources_;
+  size_t nodes_ = 0;
+  size_t steps_ = 0;
+  bool too_large_reported_ = false;
+  bool too_many_steps_reported_ = false;
+};
+
+MapReader::MapReader(Parser& parser, const Field& map, std::vector<std::string_view> allowed)
+    : parser_(parser), map_(map) {
+  std::set<std::string> seen;
+  for (const auto& kv : map.node) {
+    const YAML::Node key = kv.first, value = kv.second;
+    if (!parser_.Spend()) return;
+    if (!key.IsScalar()) {
+      Field kf{key, key, map.path, map.file};
+      parser_.Error(kf, "keys must be plain names, not lists or maps");
+      continue;
+    }
+    const std::string& name = key.Scalar();
+    Field child = Child(map, key, value, name);
+    if (!seen.insert(name).second) {
+      parser_.ErrorAtKey(child, absl::StrCat("duplicate key ", Quote(name)));
+      continue;
+    }
+    if (!Contains(allowed, name)) {
+      std::string close = ClosestName(name, ToStrings(allowed));
+      parser_.ErrorAtKey(child, close.empty() ? absl::StrCat("unknown key ", Quote(name),
+                                                             "; valid keys: ", Join(allowed))
+                                              : absl::StrCat("unknown key ", Quote(name),
+                                                             " (did you mean \"", close, "\"?)"));
+      continue;
+    }
+    entries_.emplace_back(name, std::move(child));
+  }
+}
+
+const Field* MapReader::Required(std::string_view key) {
+  const Field* f = Get(key);
+  if (!f) parser_.Error(map_, absl::StrCat("missing required key \"", Absl(key), "\""));
+  return f;
+}
+
+// ---- Files ----
+
+bool Parser::LoadYaml(std::string_view text, const FileCtx* file, YAML::Node* root) {
+  if (text.size() > kMaxFileBytes) {
+    diags_->Add(
+        {file->path, 0, 0}, "",
+        absl::StrCat("file is too large (", text.size(), " bytes; limit ", kMaxFileBytes, ")"));
+    return false;
+  }
+  if (std::optional<YAML::Mark> loop = FindParserLoop(text)) {
+    diags_->Add(At(file, *loop), "",
+                "the YAML parser cannot get past this point (a line starting with \",\" is a "
+                "common cause)");
+    return false;
+  }
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    diags_->Add(At(file, e.mark), "", e.msg);
+    return false;
+  }
+  if (docs.size() > 1) {
+    diags_->Add(At(file, docs[1].Mark()), "",
+                "a file holds one YAML document; remove the second \"---\"");
+    return false;
+  }
+  *root = docs.empty() ? YAML::Node() : docs[0];
+  return true;
+}
+
+void Parser::LoadImports(const Field& list, int depth) {
+  if (list.node.IsNull()) return;
+  if (!list.node.IsSequence()) {
+    Error(list, absl::StrCat("expected a list of file paths, got ", Describe(list.node)));
+    return;
+  }
+  size_t i = 0;
+  for (const YAML::Node& el : list.node) {
+    Field ef = Element(list, el, i++);
+    if (!Spend()) return;
+    if (!el.IsScalar() || el.Scalar().empty()) {
+      Error(ef, absl::StrCat("expected a file path, got ", Describe(el)));
+      continue;
+    }
+    if (HasTemplate(el.Scalar())) {
+      // Imports are read before variables exist (they define some).
+      Error(ef, "import paths cannot use variables");
+      continue;
+    }
+    std::string path = JoinPath(ef.file->dir, el.Scalar());
+    if (auto cycle = std::find(import_stack_.begin(), import_stack_.end(), path);
+        cycle != import_stack_.end()) {
+      std::vector<std::string> chain(cycle, import_stack_.end());
+      chain.push_back(path);
+      Error(ef, absl::StrCat("import cycle: ", absl::StrJoin(chain, " -> ")));
+      continue;
+    }
+    if (!loaded_files_.insert(path).second) continue;  // diamond imports load once
+    if (depth >= kMaxNesting) {
+      Error(ef, absl::StrCat("imports are nested too deeply (limit ", kMaxNesting, ")"));
+      continue;
+    }
+    absl::StatusOr<std::string> content =
+        options_.read_file ? options_.read_file(path) : ReadScenarioFile(path);
+    if (!content.ok()) {
+      Error(ef, absl::StrCat("cannot read ", Quote(path), ": ", content.status().message()));
+      continue;
+    }
+    const FileCtx* file = AddFile(path);
+    YAML::Node root;
+    if (!LoadYaml(*content, file, &root)) continue;
+    Field rf{root, YAML::Node(), "", file};
+    if (root.IsNull()) continue;
+    if (!root.IsMap()) {
+      Error(rf, absl::StrCat("expected a fragment file (a map with vars, fragments, imports), got ",
+                             Describe(root)));
+      continue;
+    }
+    MapReader m(*this, rf, {"vars", "fragments", "imports"});
+    if (const Field* imports = m.Get("imports")) {
+      import_stack_.push_back(path);
+      LoadImports(*imports, depth + 1);
+      import_stack_.pop_back();
+    }
+    // After its own imports: a file's vars override those of the files it imports.
+    if (const Field* vars = m.Get("vars")) CollectVars(*vars);
+    if (const Field* fragments = m.Get("fragments")) RegisterFragments(*fragments);
+  }
+}
+
+void Parser::RegisterFragments(const Field& f) {
+  if (f.node.IsNull()) return;
+  if (!ExpectMap(f, "a map of fragment names to lists of steps")) return;
+  for (const auto& kv : f.node) {
+    const YAML::Node key = kv.first, value = kv.second;
+    if (!Spend()) return;
+    if (!key.IsScalar() || key.Scalar().empty()) {
+      Error({key, key, f.path, f.file}, "fragment names must be plain names");
+      continue;
+    }
+    const std::string& name = key.Scalar();
+    Field ff = Child(f, key, value, name);
+    if (auto prev = fragments_.find(name); prev != fragments_.end()) {
+      ErrorAtKey(ff, absl::StrCat("fragment ", Quote(name), " is already defined at ",
+                                  Where(prev->second.field).ToString()));
+      continue;
+    }
+    if (!value.IsSequence() || value.size() == 0) {
+      Error(ff, absl::StrCat("expected a non-empty list of steps, got ", Describe(value)));
+      continue;
+    }
+    fragments_[name].field = ff;
+  }
+}
+
+void Parser::CollectVars(const Field& f) {
+  if (f.node.IsNull()) return;
+  if (!ExpectMap(f, "a map of variable names to values")) return;
+  std::map<std::string, Value> local;
+  std::map<std::string, VarSource> where;
+  FlattenVars(f, "", 0, &local, &where);
+  for (auto& [name, value] : local) {
+    vars_[name] = std::move(value);
+    var_sources_[name] = std::move(where[name]);
+  }
+}
+
+// Nested maps become dotted names: `app: {binary: x}` defines "app.binary".
+void Parser::FlattenVars(const Field& f, const std::string& prefix, int depth,
+                         std::map<std::string, Value>* out,
+                         std::map<std::string, VarSource>* where) {
+  if (depth >= kMaxNesting) {
+    Error(f, absl::StrCat("variables are nested too deeply (limit ", kMaxNesting, ")"));
+    return;
+  }
+  for (const auto& kv : f.node) {
+    const YAML::Node key = kv.first, value = kv.second;
+    if (!Spend()) return;
+    if (!key.IsScalar() || !IsValidVarName(key.Scalar())) {
+      Field kf{key, key, f.path, f.file};
+      Error(kf, absl::StrCat("invalid variable name ", Describe(key),
+                             " (use letters, digits, \"_\" and \"-\", with \".\" between parts)"));
+      continue;
+    }
+    std::string name = prefix.empty() ? key.Scalar() : absl::StrCat(prefix, ".", key.Scalar());
+    Field child = Child(f, key, value, key.Scalar());
+    if (value.IsMap()) {
+      FlattenVars(child, name, depth + 1, out, where);
+      continue;
+    }
+    std::optional<Value> v = VarValue(child, 0);
+    if (!v) continue;
+    if (out->contains(name)) {
+      ErrorAtKey(child, absl::StrCat("variable ", Quote(name), " is defined twice"));
+      continue;
+    }
+    if (vars_.size() + out->size() >= kMaxVars) {
+      ErrorAtKey(child, absl::StrCat("too many variables (limit ", kMaxVars, ")"));
+      return;
+    }
+    (*out)[name] = *std::move(v);
+    (*where)[name] = {Where(child), child.path};
+  }
+}
+
+// A variable's value as written (templates are resolved later, all vars at once).
+std::optional<Value> Parser::VarValue(const Field& f, int depth) {
+  if (!Spend()) return std::nullopt;
+  const YAML::Node& n = f.node;
+  if (n.IsNull()) return Value();
+  if (n.IsScalar()) return n.Tag() == "?" ? ValueFromPlainScalar(n.Scalar()) : Value(n.Scalar());
+  if (n.IsMap()) {
+    Error(f, "a list inside vars holds values or lists, not maps");
+    return std::nullopt;
+  }
+  if (depth >= kMaxNesting) {
+    Error(f, absl::StrCat("lists are nested too deeply (limit ", kMaxNesting, ")"));
+    return std::nullopt;
+  }
+  Value::List list;
+  size_t i = 0;
+  for (const YAML::Node& el : n) {
+    std::optional<Value> v = VarValue(Element(f, el, i++), depth + 1);
+    if (!v) return std::nullopt;
+    list.push_back(*std::move(v));
+  }
+  return Value(std::move(list));
+}
+
+// ---- Scenario ----
+
+Scenario Parser::Run(std::string_view text, std::string_view file_name) {
+  Scenario sc;
+  sc.source_path = std::string(file_name);
+  main_file_ = AddFile(std::string(file_name));
+  YAML::Node root;
+  if (!LoadYaml(text, main_file_, &root)) return sc;
+  Field rf{root, YAML::Node(), "", main_file_};
+  if (root.IsNull()) {
+    diags_->Add({main_file_->path, 0, 0}, "", "empty scenario: it needs \"name\" and \"steps\"");
+    return sc;
+  }
+  if (!root.IsMap()) {
+    Error(rf,
+          absl::StrCat("expected a scenario (a map with name, steps, ...), got ", Describe(root)));
+    return sc;
+  }
+  MapReader top(*this, rf, {"name", "description", "vars", "imports", "steps", "cleanup"});
+
+  import_stack_.push_back(main_file_->path);
+  loaded_files_.insert(main_file_->path);
+  if (const Field* imports = top.Get("imports")) LoadImports(*imports, 0);
+  if (const Field* vars = top.Get("vars")) CollectVars(*vars);
+  std::set<std::string> literal;
+  for (const auto& [name, value] : options_.overrides) {
+    vars_[name] = value;
+    literal.insert(name);
+  }
+  ResolveVars(vars_, literal, [&](const std::string& name, const absl::Status& error) {
+    const VarSource& src = var_sources_[name];
+    diags_->Add(src.location, src.key_path, std::string(error.message()));
+  });
+
+  if (const Field* name = top.Required("name")) {
+    if (auto s = NonEmptyString(*name)) sc.name = *s;
+  }
+  if (const Field* description = top.Get("description");
+      description && !description->node.IsNull()) {
+    if (auto s = String(*description)) sc.description = *s;
+  }
+  if (const Field* steps = top.Required("steps")) ParseStepList(*steps, &sc.steps, 0, true);
+  if (const Field* cleanup = top.Get("cleanup")) {
+    if (!cleanup->node.IsNull()) ParseStepList(*cleanup, &sc.cleanup, 0, false);
+  }
+  sc.vars = vars_;
+  return sc;
+}
+
+void Parser::ParseStepList(const Field& f, std::vector<Step>* out, int depth, bool require_steps) {
+  if (depth > kMaxNesting) {
+    Error(f, absl::StrCat("steps are nested too deeply (limit ", kMaxNesting,
+                          " levels of if_visible and use)"));
+    return;
+  }
+  if (!f.node.IsSequence()) {
+    Error(f, absl::StrCat("expected a list of steps, got ", Describe(f.node)));
+    return;
+  }
+  if (require_steps && f.node.size() == 0) {
+    Error(f, "must list at least one step");
+    return;
+  }
+  size_t i = 0;
+  for (const YAML::Node& el : f.node) {
+    if (too_large_reported_ || too_many_steps_reported_) return;
+    ParseStep(Element(f, el, i++), out, depth);
+  }
+}
+
+void Parser::ParseStep(const Field& f, std::vector<Step>* out, int depth) {
+  if (!Spend()) return;
+  if (!f.node.IsMap()) {
+    Error(f, absl::StrCat("expected a step (a map such as {key: enter}), got ", Describe(f.node)));
+    return;
+  }
+  const size_t errors_before = diags_->size();
+  const std::vector<std::string>& kind_keys = StepKindKeys();
+  std::vector<std::pair<std::string, Field>> kinds, shared, unknown;
+  std::optional<Field> use;
+  std::set<std::string> seen;
+  for (const auto& kv : f.node) {
+    const YAML::Node key = kv.first, value = kv.second;
+    if (!Spend()) return;
+    if (!key.IsScalar()) {
+      Error({key, key, f.path, f.file}, "keys must be plain names, not lists or maps");
+      continue;
+    }
+    const std::string& name = key.Scalar();
+    Field child = Child(f, key, value, name);
+    if (!seen.insert(name).second) {
+      ErrorAtKey(child, absl::StrCat("duplicate key ", Quote(name)));
+    } else if (Contains(kSharedKeys, name)) {
+      shared.emplace_back(name, std::move(child));
+    } else if (name == "use") {
+      use = std::move(child);
+    } else if (Contains(kind_keys, name)) {
+      kinds.emplace_back(name, std::move(child));
+    } else {
+      unknown.emplace_back(name, std::move(child));
+    }
+  }
+
+  if (use) {
+    for (const auto* group : {&kinds, &shared, &unknown}) {
+      for (const auto& [name, field] : *group) {
+        ErrorAtKey(field, absl::StrCat(Quote(name),
+                                       " cannot be combined with \"use\", which expands into the "
+                                       "fragment's steps"));
+      }
+    }
+    if (diags_->size() == errors_before) ExpandUse(*use, out, depth);
+    return;
+  }
+
+  std::vector<std::string> candidates = kind_keys;
+  candidates.push_back("use");
+  candidates.insert(candidates.end(), std::begin(kSharedKeys), std::end(kSharedKeys));
+  for (const auto& [name, field] : unknown) {
+    std::string close = ClosestName(name, candidates);
+    bool shared_typo = Contains(kSharedKeys, close);
+    if (kinds.empty() && !shared_typo) {
+      ErrorAtKey(field, close.empty()
+                            ? absl::StrCat("unknown step type ", Quote(name), "; step types: ",
+                                           absl::StrJoin(kind_keys, ", "), ", use")
+                            : absl::StrCat("unknown step type ", Quote(name), " (did you mean \"",
+                                           close, "\"?)"));
+    } else {
+      ErrorAtKey(field, close.empty()
+                            ? absl::StrCat("unknown key ", Quote(name),
+                                           "; besides its type a step takes only label, retries, "
+                                           "timeout, must_pass")
+                            : absl::StrCat("unknown key ", Quote(name), " (did you mean \"", close,
+                                           "\"?)"));
+    }
+  }
+  if (kinds.empty()) {
+    if (unknown.empty()) {
+      Error(f, absl::StrCat("step has no type; add one of: ", absl::StrJoin(kind_keys, ", "),
+                            ", use"));
+    }
+    return;
+  }
+  if (kinds.size() > 1) {
+    ErrorAtKey(kinds[1].second,
+               absl::StrCat("a step has exactly one type, found ", Quote(kinds[0].first), " and ",
+                            Quote(kinds[1].first), ": split it into two steps"));
+    return;
+  }
+
+  StepCommon common;
+  for (const auto& [name, field] : shared) {
+    if (name == "label") {
+      if (auto s = String(field)) common.label = *s;
+    } else if (name == "retries") {
+      if (auto n = Int(field, 0, 100)) common.retries = *n;
+    } else if (name == "timeout") {
+      common.timeout_seconds = Seconds(field, kMaxStepTimeoutSeconds);
+    } else if (name == "must_pass") {
+      if (auto b = Bool(field)) common.must_pass = *b;
+    }
+  }
+  std::optional<StepKind> kind = ParseKind(kinds[0].first, kinds[0].second, depth);
+  if (!kind || diags_->size() != errors_before) return;
+  if (++steps_ > kMaxSteps) {
+    if (!too_many_steps_reported_) {
+      too_many_steps_reported_ = true;
+      Error(f, absl::StrCat("too many steps (limit ", kMaxSteps, ")"));
+    }
+    return;
+  }
+  out->push_back(Step{std::move(common), *std::move(kind), Where(f)});
+}
+
+void Parser::ExpandUse(const Field& f, std::vector<Step>* out, int depth) {
+  std::optional<std::string> name = NonEmptyString(f);
+  if (!name) return;
+  auto it = fragments_.find(*name);
+  if (it == fragments_.end()) {
+    std::vector<std::string> names;
+    for (const auto& [n, frag] : fragments_) names.push_back(n);
+    std::string msg = absl::StrCat("unknown fragment ", Quote(*name));
+    std::string close = ClosestName(*name, names);
+    if (!close.empty()) {
+      absl::StrAppend(&msg, " (did you mean \"", close, "\"?)");
+    } else if (names.empty()) {
+      absl::StrAppend(&msg, "; no fragments are imported (add the file under \"imports\")");
+    } else {
+      absl::StrAppend(&msg, "; imported fragments: ", absl::StrJoin(names, ", "));
+    }
+    Error(f, msg);
+    return;
+  }
+  Fragment& frag = it->second;
+  if (frag.state == Fragment::State::kParsing) {
+    std::vector<std::string> chain(std::find(use_stack_.begin(), use_stack_.end(), *name),
+                                   use_stack_.end());
+    chain.push_back(*name);
+    Error(f,
+          absl::StrCat("fragment ", Quote(*name), " uses itself: ", absl::StrJoin(chain, " -> ")));
+    return;
+  }
+  if (frag.state == Fragment::State::kUnparsed) {
+    // Parsed once, on first use; errors inside point into the fragment's own file.
+    frag.state = Fragment::State::kParsing;
+    use_stack_.push_back(*name);
+    std::vector<Step> steps;
+    ParseStepList(frag.field, &steps, depth + 1, true);
+    use_stack_.pop_back();
+    frag.total_steps = CountSteps(steps);
+    frag.steps = std::move(steps);
+    frag.state = Fragment::State::kDone;
+  }
+  steps_ += frag.total_steps;
+  if (steps_ > kMaxSteps) {
+    if (!too_many_steps_reported_) {
+      too_many_steps_reported_ = true;
+      Error(f, absl::StrCat("too many steps (limit ", kMaxSteps, ")"));
+    }
+    return;
+  }
+  out->insert(out->end(), frag.steps.begin(), frag.steps.end());
+}
+
+std::optional<StepKind> Parser::ParseKind(std::string_view kind, const Field& f, int depth) {
+  if (kind == "shell") return ParseShell(f);
+  if (kind == "launch") return ParseLaunch(f);
+  if (kind == "atspi") return ParseAtspi(f);
+  if (kind == "verify_atspi") {
+    std::optional<AtspiCondition> c = ParseAtspiCheck(f);
+    if (!c) return std::nullopt;
+    return VerifyAtspiStep{std::move(c->query), c->exists};
+  }
+  if (kind == "localize") return ParseLocalize(f);
+  if (kind == "ocr") return ParseOcr(f, false);
+  if (kind == "text") return ParseOcr(f, true);
+  if (kind == "visual") return ParseVisual(f);
+  if (kind == "click" || kind == "double_click" || kind == "right_click") {
+    return ParseClick(f, kind);
+  }
+  if (kind == "hover") return ParseHover(f);
+  if (kind == "drag") return ParseDrag(f);
+  if (kind == "scroll") return ParseScroll(f);
+  if (kind == "type") {
+    std::optional<std::string> s = NonEmptyString(f);
+    if (!s) return std::nullopt;
+    return TypeStep{*s};
+  }
+  if (kind == "key") {
+    std::optional<std::string> s = String(f);
+    if (!s) return std::nullopt;
+    absl::StatusOr<KeyCombo> combo = ParseKeyCombo(*s);
+    if (!combo.ok()) {
+      Error(f, std::string(combo.status().message()));
+      return std::nullopt;
+    }
+    return KeyStep{*std::move(combo)};
+  }
+  if (kind == "wait") {
+    std::optional<double> d = Seconds(f, kMaxWaitSeconds);
+    if (!d) return std::nullopt;
+    return WaitStep{*d};
+  }
+  if (kind == "wait_for") return ParseWaitFor(f);
+  if (kind == "verify" || kind == "verify_not") {
+    std::optional<std::string> q = NonEmptyString(f);
+    if (!q) return std::nullopt;
+    return VerifyStep{*q, kind == "verify"};
+  }
+  if (kind == "if_visible") return ParseIfVisible(f, depth);
+  if (kind == "checkpoint") {
+    std::optional<std::string> s = NonEmptyString(f);
+    if (!s) return std::nullopt;
+    return CheckpointStep{*s};
+  }
+  Error(f, absl::StrCat("internal error: unhandled step type ", Quote(kind)));
+  return std::nullopt;
+}
+
+// ---- Step kinds ----
+
+std::optional<StepKind> Parser::ParseShell(const Field& f) {
+  ShellStep s;
+  if (!f.node.IsMap()) {
+    std::optional<std::string> cmd = NonEmptyString(f);
+    if (!cmd) return std::nullopt;
+    s.command = *cmd;
+    return s;
+  }
+  const size_t before = diags_->size();
+  MapReader m(*this, f, {"command", "timeout", "expect_exit", "x11"});
+  if (const Field* c = m.Required("command")) {
+    if (auto cmd = NonEmptyString(*c)) s.command = *cmd;
+  }
+  if (const Field* t = m.Get("timeout")) s.timeout_seconds = Seconds(*t, kMaxStepTimeoutSeconds);
+  if (const Field* e = m.Get("expect_exit")) {
+    if (auto code = Int(*e, 0, 255)) s.expect_exit = *code;
+  }
+  if (const Field* x = m.Get("x11")) s.x11 = Bool(*x);
+  if (diags_->size() != before) return std::nullopt;
+  return s;
+}
+
+std::optional<StepKind> Parser::ParseLaunch(const Field& f) {
+  LaunchStep s;
+  if (!f.node.IsMap()) {
+    std::optional<std::string> cmd = NonEmptyString(f);
+    if (!cmd) return std::nullopt;
+    s.command = *cmd;
+    return s;
+  }
+  const size_t before = diags_->size();
+  MapReader m(*this, f, {"command", "app", "window", "timeout"});
+  if (const Field* c = m.Required("command")) {
+    if (auto cmd = NonEmptyString(*c)) s.command = *cmd;
+  }
+  if (const Field* a = m.Get("app")) {
+    if (auto v = NonEmptyString(*a)) s.app = *v;
+  }
+  if (const Field* w = m.Get("window")) {
+    if (auto v = NonEmptyString(*w)) s.window = *v;
+  }
+  if (const Field* t = m.Get("timeout")) s.timeout_seconds = Seconds(*t, kMaxWaitSeconds);
+  if (diags_->size() != before) return std::nullopt;
+  return s;
+}
+
+bool Parser::ParseAtspiQuery(MapReader& m, const Field& f, AtspiQuery* q) {
+  const size_t before = diags_->size();
+  for (auto [key, dest] : {std::pair{"role", &q->role}, std::pair{"name", &q->name},
+                           std::pair{"name_substr", &q->name_substr}, std::pair{"app", &q->app}}) {
+    if (const Field* field = m.Get(key)) {
+      if (auto v = NonEmptyString(*field)) *dest = *v;
+    }
+  }
+  if (const Field* index = m.Get("index")) q->index = Int(*index, 0, 10000);
+  if (const Field* states = m.Get("states")) {
+    if (auto list = StringList(*states)) {
+      for (const auto& [state, field] : *list) {
+        std::string norm = absl::AsciiStrToLower(state);
+        std::replace(norm.begin(), norm.end(), '-', '_');
+        if (!Contains(KnownAtspiStates(), norm)) {
+          std::string close = ClosestName(norm, KnownAtspiStates());
+          Error(field, close.empty() ? absl::StrCat("unknown AT-SPI state ", Quote(state))
+                                     : absl::StrCat("unknown AT-SPI state ", Quote(state),
+                                                    " (did you mean \"", close, "\"?)"));
+          continue;
+        }
+        q->states.push_back(std::move(norm));
+      }
+    }
+  }
+  if (!m.Get("role") && !m.Get("name") && !m.Get("name_substr")) {
+    Error(f, "needs at least one of \"role\", \"name\", \"name_substr\"");
+  } else if (m.Get("name") && m.Get("name_substr")) {
+    ErrorAtKey(*m.Get("name_substr"), "use either \"name\" or \"name_substr\", not both");
+  }
+  return diags_->size() == before;
+}
+
+std::optional<StepKind> Parser::ParseAtspi(const Field& f) {
+  if (!ExpectMap(f, "a map such as {role: push button, name: OK}")) return std::nullopt;
+  const size_t before = diags_->size();
+  MapReader m(*this, f, {"role", "name", "name_substr", "app", "index", "states", "action", "via"});
+  AtspiStep s;
+  ParseAtspiQuery(m, f, &s.query);
+  if (const Field* a = m.Get("action")) {
+    if (auto v = NonEmptyString(*a)) s.action = *v;
+  }
+  if (const Field* v = m.Get("via")) {
+    if (auto via = OneOf(*v, {"pointer", "action", "both"})) {
+      s.via = *via == "action" ? AtspiVia::kAction
+              : *via == "both" ? AtspiVia::kBoth
+                               : AtspiVia::kPointer;
+    }
+  }
+  if (diags_->size() != before) return std::nullopt;
+  return s;
+}
+
+// verify_atspi and the `atspi` condition of wait_for / if_visible.
+std::optional<AtspiCondition> Parser::ParseAtspiCheck(const Field& f) {
+  if (!ExpectMap(f, "a map such as {role: check box, states: [checked]}")) return std::nullopt;
+  const size_t before = diags_->size();
+  MapReader m(*this, f, {"role", "name", "name_substr", "app", "index", "states", "exists"});
+  AtspiCondition c;
+  ParseAtspiQuery(m, f, &c.query);
+  if (const Field* e = m.Get("exists")) {
+    if (auto b = Bool(*e)) c.exists = *b;
+  }
+  if (diags_->size() != before) return std::nullopt;
+  return c;
+}
+
+std::optional<StepKind> Parser::ParseLocalize(const Field& f) {
+  LocalizeStep s;
+  if (!f.node.IsMap()) {
+    std::optional<std::string> prompt = NonEmptyString(f);
+    if (!prompt) return std::nullopt;
+    s.prompt = *prompt;
+    return s;
+  }
+  const size_t before = diags_->size();
+  MapReader m(*this, f, {"prompt", "then_type", "then_key", "click", "accept_any", "cross_check"});
+  if (const Field* p = m.Required("prompt")) {
+    if (auto v = NonEmptyString(*p)) s.prompt = *v;
+  }
+  if (const Field* t = m.Get("then_type")) s.then_type = NonEmptyString(*t);
+  if (const Field* k = m.Get("then_key")) {
+    if (auto text = String(*k)) {
+      absl::StatusOr<KeyCombo> combo = ParseKeyCombo(*text);
+      if (combo.ok()) {
+        s.then_key = *std::move(combo);
+      } else {
+        Error(*k, std::string(combo.status().message()));
+      }
+    }
+  }
+  if (const Field* c = m.Get("click")) {
+    if (auto b = Bool(*c)) s.click = *b;
+  }
+  if (const Field* a = m.Get("accept_any")) {
+    if (auto list = StringList(*a)) {
+      for (auto& [prompt, field] : *list) s.accept_any.push_back(std::move(prompt));
+    }
+  }
+  if (const Field* c = m.Get("cross_check")) {
+    if (auto b = Bool(*c)) s.cross_check = *b;
+  }
+  if (diags_->size() != before) return std::nullopt;
+  return s;
+}
+
+std::optional<StepKind> Parser::ParseOcr(const Field& f, bool text_alias) {
+  OcrStep s;
+  if (!f.node.IsMap()) {
+    std::optional<std::string> text = NonEmptyString(f);
+    if (!text) return std::nullopt;
+    s.text = *text;
+    return s;
+  }
+  if (text_alias) {
+    Error(f, "\"text\" takes a string; use \"ocr\" for a map with region or click");
+    return std::nullopt;
+  }
+  const size_t before = diags_->size();
+  MapReader m(*this, f, {"text", "region", "click"});
+  if (const Field* t = m.Required("text")) {
+    if (auto v = NonEmptyString(*t)) s.text = *v;
+  }
+  if (const Field* r = m.Get("region")) s.region = RegionField(*r);
+  if (const Field* c = m.Get("click")) {
+    if (auto b = Bool(*c)) s.click = *b;
+  }
+  if (diags_->size() != before) return std::nullopt;
+  return s;
+}
+
+std::optional<VisualCondition> Parser::ParseVisualMatch(MapReader& m, const Field& f) {
+  const size_t before = diags_->size();
+  VisualCondition c;
+  if (const Field* r = m.Required("reference")) {
+    // Relative to the file that names it, so fragments can ship their own images.
+    if (auto v = NonEmptyString(*r)) c.reference = JoinPath(f.file->dir, *v);
+  }
+  if (const Field* r = m.Get("region")) c.region = RegionField(*r);
+  if (const Field* t = m.Get("threshold")) {
+    if (auto d = Number(*t)) {
+      if (*d <= 0 || *d > 1) {
+        Error(*t, "must be greater than 0 and at most 1");
+      } else {
+        c.threshold = *d;
+      }
+    }
+  }
+  if (diags_->size() != before) return std::nullopt;
+  return c;
+}
+
+std::optional<StepKind> Parser::ParseVisual(const Field& f) {
+  if (!ExpectMap(f, "a map such as {reference: images/main.png}")) return std::nullopt;
+  MapReader m(*this, f, {"reference", "region", "threshold", "timeout"});
+  std::optional<VisualCondition> c = ParseVisualMatch(m, f);
+  std::optional<double> timeout;
+  if (const Field* t = m.Get("timeout")) {
+    timeout = Seconds(*t, kMaxWaitSeconds);
+    if (!timeout) return std::nullopt;
+  }
+  if (!c) return std::nullopt;
+  return VisualStep{c->reference, c->region, c->threshold, timeout};
+}
+
+// A point {x, y} or an OCR target {text, region}, from a map already read by `m`.
+std::optional<std::variant<Point, TextTarget>> Parser::ParseTarget(MapReader& m, const Field& f) {
+  const Field* text = m.Get("text");
+  const Field* region = m.Get("region");
+  bool has_point = m.Get("x") || m.Get("y");
+  if (text && has_point) {
+    ErrorAtKey(*text, "use either \"x\"/\"y\" or \"text\", not both");
+    return std::nullopt;
+  }
+  if (text) {
+    TextTarget t;
+    std::optional<std::string> s = NonEmptyString(*text);
+    if (region) t.region = RegionField(*region);
+    if (!s || (region && !t.region)) return std::nullopt;
+    t.text = *s;
+    return t;
+  }
+  if (!has_point) {
+    Error(f, "needs \"x\" and \"y\", or \"text\"");
+    return std::nullopt;
+  }
+  if (region) {
+    ErrorAtKey(*region, "\"region\" only applies to a \"text\" target");
+    return std::nullopt;
+  }
+  std::optional<Point> p = PointFields(m);
+  if (!p) return std::nullopt;
+  return *p;
+}
+
+std::optional<StepKind> Parser::ParseClick(const Field& f, std::string_view alias) {
+  ClickStep s;
+  if (alias == "double_click") s.count = 2;
+  if (alias == "right_click") s.button = MouseButton::kRight;
+  if (!f.node.IsMap()) {
+    std::optional<std::string> text = NonEmptyString(f);
+    if (!text) return std::nullopt;
+    s.target = TextTarget{*text, std::nullopt};
+    return s;
+  }
+  const size_t before = diags_->size();
+  std::vector<std::string_view> keys = {"x", "y", "text", "region"};
+  if (alias != "right_click") keys.push_back("button");
+  if (alias != "double_click") keys.push_back("count");
+  MapReader m(*this, f, keys);
+  if (auto target = ParseTarget(m, f)) s.target = *std::move(target);
+  if (const Field* b = m.Get("button")) {
+    if (auto button = Button(*b)) s.button = *button;
+  }
+  if (const Field* c = m.Get("count")) {
+    if (auto n = Int(*c, 1, 2)) s.count = *n;
+  }
+  if (diags_->size() != before) return std::nullopt;
+  return s;
+}
+
+std::optional<StepKind> Parser::ParseHover(const Field& f) {
+  HoverStep s;
+  if (!f.node.IsMap()) {
+    std::optional<std::string> text = NonEmptyString(f);
+    if (!text) return std::nullopt;
+    s.target = TextTarget{*text, std::nullopt};
+    return s;
+  }
+  MapReader m(*this, f, {"x", "y", "text", "region"});
+  const size_t before = diags_->size();
+  std::optional<std::variant<Point, TextTarget>> target = ParseTarget(m, f);
+  if (!target || diags_->size() != before) return std::nullopt;
+  s.target = *std::move(target);
+  return s;
+}
+
+std::optional<StepKind> Parser::ParseDrag(const Field& f) {
+  if (!ExpectMap(f, "a map such as {from: {x: 10, y: 10}, to: {x: 200, y: 10}}")) {
+    return std::nullopt;
+  }
+  const size_t before = diags_->size();
+  MapReader m(*this, f, {"from", "to", "button"});
+  DragStep s;
+  for (auto [key, dest] : {std::pair{"from", &s.from}, std::pair{"to", &s.to}}) {
+    const Field* p = m.Required(key);
+    if (!p || !ExpectMap(*p, "a point {x, y}")) continue;
+    MapReader pm(*this, *p, {"x", "y"});
+    if (auto point = PointFields(pm)) *dest = *point;
+  }
+  if (const Field* b = m.Get("button")) {
+    if (auto button = Button(*b)) s.button = *button;
+  }
+  if (diags_->size() != before) return std::nullopt;
+  return s;
+}
+
+std::optional<StepKind> Parser::ParseScroll(const Field& f) {
+  if (!ExpectMap(f, "a map such as {x: 640, y: 400, dy: 3}")) return std::nullopt;
+  const size_t before = diags_->size();
+  MapReader m(*this, f, {"x", "y", "dx", "dy"});
+  ScrollStep s;
+  if (auto p = PointFields(m)) s.at = *p;
+  if (const Field* dx = m.Get("dx")) {
+    if (auto n = Int(*dx, -100, 100)) s.dx = *n;
+  }
+  if (const Field* dy = m.Get("dy")) {
+    if (auto n = Int(*dy, -100, 100)) s.dy = *n;
+  }
+  if (diags_->size() != before) return std::nullopt;
+  if (s.dx == 0 && s.dy == 0) {
+    Error(f, "needs a non-zero \"dx\" or \"dy\"");
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::optional<StepKind> Parser::ParseWaitFor(const Field& f) {
+  if (!ExpectMap(f, "a map such as {any: [{text: Saved}], timeout: 10}")) return std::nullopt;
+  const size_t before = diags_->size();
+  MapReader m(*this, f, {"any", "all", "timeout", "interval"});
+  WaitForStep s;
+  const Field* any = m.Get("any");
+  const Field* all = m.Get("all");
+  const Field* list = any ? any : all;
+  if (any && all) {
+    ErrorAtKey(*all, "use either \"any\" or \"all\", not both");
+  } else if (!list) {
+    Error(f, "needs \"any\" or \"all\" (a list of conditions)");
+  } else if (!list->node.IsSequence() || list->node.size() == 0) {
+    Error(*list,
+          absl::StrCat("expected a non-empty list of conditions, got ", Describe(list->node)));
+  } else {
+    s.mode = any ? WaitForStep::Mode::kAny : WaitForStep::Mode::kAll;
+    size_t i = 0;
+    for (const YAML::Node& el : list->node) {
+      if (auto c = ParseCondition(Element(*list, el, i++))) s.conditions.push_back(*std::move(c));
+    }
+  }
+  if (const Field* t = m.Get("timeout")) {
+    if (auto d = Seconds(*t, kMaxWaitSeconds)) s.timeout_seconds = *d;
+  }
+  if (const Field* iv = m.Get("interval")) {
+    if (auto d = Seconds(*iv, 60)) {
+      if (*d > s.timeout_seconds) {
+        Error(*iv, "must not be longer than the timeout");
+      } else {
+        s.interval_seconds = *d;
+      }
+    }
+  }
+  if (diags_->size() != before) return std::nullopt;
+  return s;
+}
+
+std::optional<StepKind> Parser::ParseIfVisible(const Field& f, int depth) {
+  if (!ExpectMap(f, "a map such as {target: {text: Cancel}, then: [...]}")) return std::nullopt;
+  const size_t before = diags_->size();
+  MapReader m(*this, f, {"target", "then", "else", "timeout"});
+  IfVisibleStep s;
+  if (const Field* t = m.Required("target")) {
+    if (auto c = ParseCondition(*t)) s.target = *std::move(c);
+  }
+  if (const Field* t = m.Get("timeout")) {
+    if (auto d = Seconds(*t, kMaxWaitSeconds, /*allow_zero=*/true)) s.timeout_seconds = *d;
+  }
+  const Field* then_steps = m.Get("then");
+  const Field* else_steps = m.Get("else");
+  if (!then_steps && !else_steps) Error(f, "needs \"then\" or \"else\" (a list of steps)");
+  if (then_steps) ParseStepList(*then_steps, &s.then_steps, depth + 1, true);
+  if (else_steps) ParseStepList(*else_steps, &s.else_steps, depth + 1, true);
+  if (diags_->size() != before) return std::nullopt;
+  return s;
+}
+
+std::optional<Condition> Parser::ParseCondition(const Field& f) {
+  if (!Spend()) return std::nullopt;
+  std::vector<std::string_view> keys(std::begin(kConditionKeys), std::end(kConditionKeys));
+  if (!f.node.IsMap() || f.node.size() == 0) {
+    Error(f, absl::StrCat("expected a condition such as {text: Saved}, got ", Describe(f.node),
+                          "; conditions: ", Join(keys)));
+    return std::nullopt;
+  }
+  std::string first;
+  for (const auto& kv : f.node) {
+    const YAML::Node key = kv.first, value = kv.second;
+    if (!Spend()) return std::nullopt;
+    std::string name = key.IsScalar() ? key.Scalar() : "";
+    Field child = Child(f, key, value, name);
+    if (!Contains(keys, name)) {
+      std::string close = ClosestName(name, ToStrings(keys));
+      ErrorAtKey(child, close.empty() ? absl::StrCat("unknown condition ", Quote(name),
+                                                     "; conditions: ", Join(keys))
+                                      : absl::StrCat("unknown condition ", Quote(name),
+                                                     " (did you mean \"", close, "\"?)"));
+      return std::nullopt;
+    }
+    if (!first.empty()) {
+      ErrorAtKey(child, absl::StrCat("a condition has exactly one type, found ", Quote(first),
+                                     " and ", Quote(name), ": list them separately"));
+      return std::nullopt;
+    }
+    first = name;
+  }
+  const auto& kv = *f.node.begin();
+  Field c = Child(f, kv.first, kv.second, first);
+  const size_t before = diags_->size();
+  if (first == "atspi") return ParseAtspiCheck(c);
+  if (first == "verify" || first == "verify_not") {
+    std::optional<std::string> q = NonEmptyString(c);
+    if (!q) return std::nullopt;
+    return VlmCondition{*q, first == "verify"};
+  }
+  if (first == "text") {
+    if (!c.node.IsMap()) {
+      std::optional<std::string> text = NonEmptyString(c);
+      if (!text) return std::nullopt;
+      return TextCondition{*text, std::nullopt};
+    }
+    MapReader m(*this, c, {"text", "region"});
+    TextCondition t;
+    if (const Field* tf = m.Required("text")) {
+      if (auto s = NonEmptyString(*tf)) t.text = *s;
+    }
+    if (const Field* r = m.Get("region")) t.region = RegionField(*r);
+    if (diags_->size() != before) return std::nullopt;
+    return t;
+  }
+  if (first == "visual") {
+    if (!ExpectMap(c, "a map such as {reference: images/done.png}")) return std::nullopt;
+    MapReader m(*this, c, {"reference", "region", "threshold"});
+    std::optional<VisualCondition> v = ParseVisualMatch(m, c);
+    if (!v || diags_->size() != before) return std::nullopt;
+    return *v;
+  }
+  // screen_changes / screen_stable: optional map.
+  std::optional<Region> region;
+  double for_seconds = 1.0;
+  if (!c.node.IsNull()) {
+    if (!ExpectMap(c, first == "screen_stable" ? "a map such as {for: 1.5}"
+                                               : "nothing or a map such as {region: {...}}")) {
+      return std::nullopt;
+    }
+    MapReader m(*this, c,
+                first == "screen_stable" ? std::vector<std::string_view>{"region", "for"}
+                                         : std::vector<std::string_view>{"region"});
+    if (const Field* r = m.Get("region")) region = RegionField(*r);
+    if (const Field* fs = m.Get("for")) {
+      if (auto d = Seconds(*fs, kMaxWaitSeconds)) for_seconds = *d;
+    }
+  }
+  if (diags_->size() != before) return std::nullopt;
+  if (first == "screen_stable") return ScreenStableCondition{region, for_seconds};
+  return ScreenChangesCondition{region};
+}
+
+}  // namespace
+
+Scenario ParseScenario(std::string_view text, std::string_view file_name,
+                       const ScenarioOptions& options, Diagnostics* diagnostics) {
+  Diagnostics local;
+  if (diagnostics == nullptr) diagnostics = &local;
+  Parser parser(options, diagnostics);
+  try {
+    return parser.Run(text, file_name);
+  } catch (const YAML::Exception& e) {
+    // Every node access above is type-checked first; this is a last line of defence.
+    diagnostics->Add({std::string(file_name), e.mark.line >= 0 ? e.mark.line + 1 : 0,
+                      e.mark.line >= 0 ? e.mark.column + 1 : 0},
+                     "", absl::StrCat("internal error reading YAML: ", e.msg));
+  }
+  Scenario sc;
+  sc.source_path = std::string(file_name);
+  return sc;
+}
+
+absl::StatusOr<std::string> ReadScenarioFile(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::NotFoundError(absl::StrCat("no such file: ", path));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::PermissionDeniedError(absl::StrCat("cannot open ", path));
+  std::ostringstream out;
+  out << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat("error reading ", path));
+  return out.str();
+}
+
+absl::StatusOr<Scenario> LoadScenario(const std::string& path, const ScenarioOptions& options) {
+  absl::StatusOr<std::string> text =
+      options.read_file ? options.read_file(path) : ReadScenarioFile(path);
+  if (!text.ok()) return text.status();
+  Diagnostics diags;
+  Scenario sc = ParseScenario(*text, path, options, &diags);
+  if (!diags.empty()) return diags.ToStatus();
+  return sc;
+}
+
+}  // namespace mosdat

@@ -1,0 +1,344 @@
+// Implements template variables: scalar typing, `{{ name }}` substitution, resolution
+// of variables that refer to each other, and typo suggestions.
+#include "core/template_vars.h"
+
+#include <algorithm>
+#include <charconv>
+#include <system_error>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace mosdat {
+namespace {
+
+// Debian's Abseil has its own absl::string_view, distinct from std::string_view.
+absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+std::string_view Std(absl::string_view s) { return std::string_view(s.data(), s.size()); }
+
+// Lists at most this many defined names in an "undefined variable" message.
+constexpr size_t kMaxListedNames = 20;
+
+std::string FormatDouble(double d) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), d);
+  if (ec != std::errc()) return absl::StrCat(d);
+  std::string out(buf, end);
+  // Keep a float looking like a float when it is interpolated ("2.0", not "2").
+  if (out.find_first_of(".eEn") == std::string::npos) out += ".0";
+  return out;
+}
+
+bool IsNameStart(char c) { return absl::ascii_isalpha(c) || c == '_'; }
+bool IsNameChar(char c) { return absl::ascii_isalnum(c) || c == '_' || c == '-'; }
+
+// One `{{ ... }}` found in a text.
+struct Reference {
+  size_t begin = 0;  // offset of "{{"
+  size_t end = 0;    // offset just past "}}"
+  std::string name;
+};
+
+absl::StatusOr<std::vector<Reference>> FindReferences(std::string_view text) {
+  std::vector<Reference> refs;
+  size_t pos = 0;
+  while ((pos = text.find("{{", pos)) != std::string_view::npos) {
+    size_t close = text.find("}}", pos + 2);
+    if (close == std::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unterminated \"{{\" at offset ", pos, " (missing \"}}\")"));
+    }
+    std::string_view inner =
+        Std(absl::StripAsciiWhitespace(Absl(text.substr(pos + 2, close - pos - 2))));
+    if (inner.empty()) {
+      return absl::InvalidArgumentError("empty \"{{ }}\": write a variable name inside the braces");
+    }
+    if (!IsValidVarName(inner)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid variable name \"", Absl(inner),
+          "\" (names are letters, digits, \"_\" and \"-\", with \".\" between parts)"));
+    }
+    refs.push_back({pos, close + 2, std::string(inner)});
+    pos = close + 2;
+  }
+  return refs;
+}
+
+absl::Status UndefinedError(const std::string& name, const VarMap& vars) {
+  std::vector<std::string> names;
+  for (const auto& [n, v] : vars) names.push_back(n);
+  std::string msg = absl::StrCat("undefined variable \"", name, "\"");
+  std::string close = ClosestName(name, names);
+  if (!close.empty()) absl::StrAppend(&msg, " (did you mean \"", close, "\"?)");
+  if (names.empty()) {
+    absl::StrAppend(&msg, "; no variables are defined");
+  } else {
+    bool truncated = names.size() > kMaxListedNames;
+    if (truncated) names.resize(kMaxListedNames);
+    absl::StrAppend(&msg, "; defined: ", absl::StrJoin(names, ", "), truncated ? ", ..." : "");
+  }
+  return absl::InvalidArgumentError(msg);
+}
+
+// Names referenced anywhere in a value (strings and nested list elements).
+absl::Status CollectNames(const Value& v, std::vector<std::string>* out) {
+  if (v.is_string()) {
+    absl::StatusOr<std::vector<std::string>> names = TemplateNames(v.as_string());
+    if (!names.ok()) return names.status();
+    out->insert(out->end(), names->begin(), names->end());
+  } else if (v.is_list()) {
+    for (const Value& e : v.as_list()) {
+      if (absl::Status s = CollectNames(e, out); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Value> SubstituteValue(const Value& v, const VarMap& vars) {
+  if (v.is_string()) return Substitute(v.as_string(), vars);
+  if (!v.is_list()) return v;
+  Value::List out;
+  out.reserve(v.as_list().size());
+  for (const Value& e : v.as_list()) {
+    absl::StatusOr<Value> r = SubstituteValue(e, vars);
+    if (!r.ok()) return r.status();
+    out.push_back(*std::move(r));
+  }
+  return Value(std::move(out));
+}
+
+// Optimal string alignment distance: Levenshtein plus adjacent transpositions, so
+// "lable" is one edit from "label".
+size_t EditDistance(std::string_view a, std::string_view b) {
+  const size_t n = a.size(), m = b.size();
+  std::vector<std::vector<size_t>> d(n + 1, std::vector<size_t>(m + 1));
+  for (size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (size_t j = 0; j <= m; ++j) d[0][j] = j;
+  for (size_t i = 1; i <= n; ++i) {
+    for (size_t j = 1; j <= m; ++j) {
+      size_t cost = absl::ascii_tolower(a[i - 1]) == absl::ascii_tolower(b[j - 1]) ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[n][m];
+}
+
+}  // namespace
+
+std::string_view Value::type_name() const {
+  switch (data_.index()) {
+    case 0:
+      return "null";
+    case 1:
+      return "bool";
+    case 2:
+      return "int";
+    case 3:
+      return "float";
+    case 4:
+      return "string";
+    default:
+      return "list";
+  }
+}
+
+std::string Value::ToString() const {
+  if (is_null()) return "";
+  if (is_bool()) return as_bool() ? "true" : "false";
+  if (is_int()) return absl::StrCat(as_int());
+  if (is_double()) return FormatDouble(as_double());
+  if (is_string()) return as_string();
+  std::vector<std::string> parts;
+  for (const Value& e : as_list()) parts.push_back(e.ToString());
+  return absl::StrCat("[", absl::StrJoin(parts, ", "), "]");
+}
+
+Value ValueFromPlainScalar(std::string_view text) {
+  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") {
+    return Value();
+  }
+  if (text == "true" || text == "True" || text == "TRUE") return Value(true);
+  if (text == "false" || text == "False" || text == "FALSE") return Value(false);
+  // Numbers must look like decimal numbers: "inf", "nan" or "0x1" stay strings.
+  std::string_view digits = text;
+  if (digits[0] == '-' || digits[0] == '+') digits.remove_prefix(1);
+  if (digits.empty() || !(absl::ascii_isdigit(digits[0]) || digits[0] == '.')) return Value(text);
+  bool all_digits = std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit);
+  int64_t i = 0;
+  if (all_digits && absl::SimpleAtoi(Absl(text), &i)) return Value(i);
+  bool numeric = std::all_of(digits.begin(), digits.end(), [](char c) {
+    return absl::ascii_isdigit(c) || c == '.' || c == 'e' || c == 'E' || c == '-' || c == '+';
+  });
+  double d = 0;
+  if (numeric && absl::SimpleAtod(Absl(text), &d)) return Value(d);
+  return Value(text);
+}
+
+bool IsValidVarName(std::string_view name) {
+  bool segment_start = true;
+  for (char c : name) {
+    if (segment_start) {
+      if (!IsNameStart(c)) return false;
+      segment_start = false;
+    } else if (c == '.') {
+      segment_start = true;
+    } else if (!IsNameChar(c)) {
+      return false;
+    }
+  }
+  return !segment_start;
+}
+
+bool HasTemplate(std::string_view text) { return text.find("{{") != std::string_view::npos; }
+
+absl::StatusOr<std::vector<std::string>> TemplateNames(std::string_view text) {
+  absl::StatusOr<std::vector<Reference>> refs = FindReferences(text);
+  if (!refs.ok()) return refs.status();
+  std::vector<std::string> names;
+  for (Reference& r : *refs) names.push_back(std::move(r.name));
+  return names;
+}
+
+absl::StatusOr<Value> Substitute(std::string_view text, const VarMap& vars) {
+  absl::StatusOr<std::vector<Reference>> refs = FindReferences(text);
+  if (!refs.ok()) return refs.status();
+  if (refs->empty()) return Value(text);
+  for (const Reference& r : *refs) {
+    if (!vars.contains(r.name)) return UndefinedError(r.name, vars);
+  }
+  // Exactly one reference and nothing else: keep the variable's type.
+  if (refs->size() == 1 && (*refs)[0].begin == 0 && (*refs)[0].end == text.size()) {
+    return vars.at((*refs)[0].name);
+  }
+  std::string out;
+  size_t pos = 0;
+  for (const Reference& r : *refs) {
+    const Value& v = vars.at(r.name);
+    if (v.is_list()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "variable \"", r.name, "\" is a list and cannot be part of a longer string"));
+    }
+    out.append(text.substr(pos, r.begin - pos));
+    out.append(v.ToString());
+    pos = r.end;
+    if (out.size() > kMaxSubstitutedLength) break;
+  }
+  out.append(text.substr(pos));
+  if (out.size() > kMaxSubstitutedLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("substituted text is longer than ", kMaxSubstitutedLength, " bytes"));
+  }
+  return Value(std::move(out));
+}
+
+void ResolveVars(
+    VarMap& vars, const std::set<std::string>& literal,
+    const std::function<void(const std::string& name, const absl::Status& error)>& on_error) {
+  // name → names it references, for every variable that still needs substitution.
+  std::map<std::string, std::vector<std::string>> pending;
+  for (const auto& [name, value] : vars) {
+    if (literal.contains(name)) continue;
+    std::vector<std::string> refs;
+    if (absl::Status s = CollectNames(value, &refs); !s.ok()) {
+      on_error(name, s);
+      vars[name] = Value();
+      continue;
+    }
+    if (!refs.empty()) pending[name] = std::move(refs);
+  }
+  std::set<std::string> failed;
+  // Substitute every variable whose references are all resolved, until no progress.
+  // Iterative rather than recursive so a long chain cannot exhaust the stack.
+  bool progress = true;
+  while (progress && !pending.empty()) {
+    progress = false;
+    for (auto it = pending.begin(); it != pending.end();) {
+      const std::string& name = it->first;
+      bool ready = true;
+      bool depends_on_failed = false;
+      for (const std::string& ref : it->second) {
+        if (ref != name && pending.contains(ref)) ready = false;
+        if (failed.contains(ref)) depends_on_failed = true;
+      }
+      if (!ready) {
+        ++it;
+        continue;
+      }
+      progress = true;
+      if (depends_on_failed) {
+        // The referenced variable's error is already reported; stay quiet.
+        vars[name] = Value();
+        failed.insert(name);
+      } else if (std::find(it->second.begin(), it->second.end(), name) != it->second.end()) {
+        on_error(name, absl::InvalidArgumentError(
+                           absl::StrCat("variable \"", name, "\" refers to itself")));
+        vars[name] = Value();
+        failed.insert(name);
+      } else {
+        absl::StatusOr<Value> v = SubstituteValue(vars[name], vars);
+        if (v.ok()) {
+          vars[name] = *std::move(v);
+        } else {
+          on_error(name, v.status());
+          vars[name] = Value();
+          failed.insert(name);
+        }
+      }
+      it = pending.erase(it);
+    }
+  }
+  // Whatever is left is on a cycle or depends on one. Report each variable that is on a
+  // cycle, with the path, so the user sees which references to break.
+  for (const auto& [name, refs] : pending) {
+    std::vector<std::string> path = {name};
+    std::set<std::string> seen = {name};
+    std::string cur = name;
+    bool on_cycle = false;
+    while (true) {
+      const std::vector<std::string>& next_refs = pending.at(cur);
+      auto next = std::find_if(next_refs.begin(), next_refs.end(),
+                               [&](const std::string& r) { return pending.contains(r); });
+      if (next == next_refs.end()) break;  // unreachable: pending vars reference pending vars
+      path.push_back(*next);
+      if (*next == name) {
+        on_cycle = true;
+        break;
+      }
+      if (!seen.insert(*next).second) break;  // a cycle that does not include `name`
+      cur = *next;
+    }
+    if (on_cycle) {
+      on_error(name,
+               absl::InvalidArgumentError(absl::StrCat("variables refer to each other in a cycle: ",
+                                                       absl::StrJoin(path, " -> "))));
+    }
+  }
+  for (const auto& [name, refs] : pending) vars[name] = Value();
+}
+
+std::string ClosestName(std::string_view word, const std::vector<std::string>& candidates) {
+  // Cap the work: typo suggestions only matter for short, human-written words.
+  if (word.empty() || word.size() > 64) return "";
+  std::string best;
+  // Allow one edit per three characters (at least one): "clik" → "click", but not
+  // "nope" → "home".
+  size_t best_distance = std::max<size_t>(1, word.size() / 3);
+  bool found = false;
+  for (const std::string& c : candidates) {
+    if (c.size() > 64) continue;
+    size_t d = EditDistance(word, c);
+    if (d < word.size() && (d < best_distance || (!found && d == best_distance))) {
+      best = c;
+      best_distance = d;
+      found = true;
+    }
+  }
+  return best;
+}
+
+}  // namespace mosdat

@@ -1,0 +1,113 @@
+// Template variables for scenarios: a typed Value and strict `{{ name }}` substitution.
+//
+// A YAML scalar that is exactly one reference (`"{{ count }}"`) takes the variable's
+// value with its type, so `retries: "{{ n }}"` stays an int and `states: "{{ s }}"` a
+// list. References inside longer text produce a string. Undefined names are errors
+// that list the defined ones: a typo must never silently type an empty string.
+#ifndef MOSDAT_CORE_TEMPLATE_VARS_H_
+#define MOSDAT_CORE_TEMPLATE_VARS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace mosdat {
+
+// A variable's value: null, bool, int64, double, string or list of values.
+class Value {
+ public:
+  using List = std::vector<Value>;
+  using Data = std::variant<std::monostate, bool, int64_t, double, std::string, List>;
+
+  Value() = default;
+  Value(std::nullptr_t) {}
+  Value(bool b) : data_(b) {}
+  Value(int i) : data_(int64_t{i}) {}
+  Value(int64_t i) : data_(i) {}
+  Value(double d) : data_(d) {}
+  Value(std::string s) : data_(std::move(s)) {}
+  Value(std::string_view s) : data_(std::string(s)) {}
+  Value(const char* s) : data_(std::string(s)) {}
+  Value(List l) : data_(std::move(l)) {}
+
+  bool is_null() const { return std::holds_alternative<std::monostate>(data_); }
+  bool is_bool() const { return std::holds_alternative<bool>(data_); }
+  bool is_int() const { return std::holds_alternative<int64_t>(data_); }
+  bool is_double() const { return std::holds_alternative<double>(data_); }
+  bool is_string() const { return std::holds_alternative<std::string>(data_); }
+  bool is_list() const { return std::holds_alternative<List>(data_); }
+
+  // Accessors; calling the wrong one is a programming error (std::get throws).
+  bool as_bool() const { return std::get<bool>(data_); }
+  int64_t as_int() const { return std::get<int64_t>(data_); }
+  double as_double() const { return std::get<double>(data_); }
+  const std::string& as_string() const { return std::get<std::string>(data_); }
+  const List& as_list() const { return std::get<List>(data_); }
+  const Data& data() const { return data_; }
+
+  // "null", "bool", "int", "float", "string" or "list", for messages.
+  std::string_view type_name() const;
+
+  // Text used when the value is part of a longer string: "" for null, "true"/"false",
+  // shortest round-trip numbers, "[a, b]" for lists (only for display).
+  std::string ToString() const;
+
+  friend bool operator==(const Value& a, const Value& b) { return a.data_ == b.data_; }
+
+ private:
+  Data data_;
+};
+
+// Dotted variable name ("app.binary") → value.
+using VarMap = std::map<std::string, Value>;
+
+// Types a plain (unquoted) YAML scalar like YAML 1.2's core schema: "", "~", "null" →
+// null; "true"/"false" → bool; decimal integers → int; decimal floats → double;
+// anything else → string.
+Value ValueFromPlainScalar(std::string_view text);
+
+// Letters, digits, '_' and '-', in segments separated by '.'; each segment starts with
+// a letter or '_'.
+bool IsValidVarName(std::string_view name);
+
+// True when `text` contains "{{", i.e. needs Substitute.
+bool HasTemplate(std::string_view text);
+
+// Names referenced in `text`, in order of appearance (duplicates kept). Errors for
+// malformed references, like Substitute.
+absl::StatusOr<std::vector<std::string>> TemplateNames(std::string_view text);
+
+// Longest text Substitute produces; guards against vars that double each other.
+inline constexpr size_t kMaxSubstitutedLength = 64 * 1024;
+
+// Replaces every `{{ name }}` in `text` (whitespace inside the braces optional). If the
+// whole text is one reference, returns that variable's value with its type; otherwise
+// a string. Errors: lone "{{", empty or invalid name, undefined name (listing the
+// defined ones), a list inside longer text, result longer than kMaxSubstitutedLength.
+absl::StatusOr<Value> Substitute(std::string_view text, const VarMap& vars);
+
+// Resolves references between variables (`bin: "{{ prefix }}/bin"`) in any order.
+// Strings and list elements of names not in `literal` are substituted; `literal`
+// values (e.g. command-line overrides) are taken as written. Each variable that cannot
+// be resolved (undefined reference, cycle) is reported once through `on_error` and set
+// to null, so later uses do not repeat the error.
+void ResolveVars(
+    VarMap& vars, const std::set<std::string>& literal,
+    const std::function<void(const std::string& name, const absl::Status& error)>& on_error);
+
+// The candidate closest to `word` by edit distance when it is close enough to be a
+// likely typo ("clik" → "click"), else "".
+std::string ClosestName(std::string_view word, const std::vector<std::string>& candidates);
+
+}  // namespace mosdat
+
+#endif  // MOSDAT_CORE_TEMPLATE_VARS_H_
