@@ -36,7 +36,6 @@ const PlannedCommand kPlanned[] = {
        MatrixFlags(cmd);
        cmd.add_option("--package", "package file to install and test")->expected(0, -1);
      }},
-    {"functional", "Run functional UI scenarios (scenario x VM)", MatrixFlags},
     {"build", "Check out a ref or PR head, build packages and verify them",
      [](CLI::App& cmd) {
        ConfigFlags(cmd);

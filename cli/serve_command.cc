@@ -2,28 +2,10 @@
 // proxmox-bridge in one process, behind one gRPC port, with the same flags as the
 // standalone service binaries.
 #include "cli/commands.h"
-#include "coordinator/coordinator_service.h"
-#include "proxmox-bridge/bridge_service.h"
+#include "cli/embedded.h"
 #include "runtime/service_main.h"
-#include "vlm-gateway/gateway_service.h"
-#include "vnc-agent/agent_service.h"
 
 namespace mosdat {
-namespace {
-
-absl::StatusOr<std::vector<HostedService>> CreateAllServices(const ServiceContext& context) {
-  std::vector<HostedService> all;
-  for (auto create : {+[](const ServiceContext& c) { return CreateCoordinatorServices(c); },
-                      &CreateAgentServices, &CreateVlmGatewayServices,
-                      &CreateProxmoxBridgeServices}) {
-    absl::StatusOr<std::vector<HostedService>> services = create(context);
-    if (!services.ok()) return services.status();
-    for (HostedService& hosted : *services) all.push_back(std::move(hosted));
-  }
-  return all;
-}
-
-}  // namespace
 
 void AddServeCommand(CLI::App& root, const GlobalOptions&, int* exit_code) {
   CLI::App* cmd = root.add_subcommand(
@@ -44,7 +26,9 @@ void AddServeCommand(CLI::App& root, const GlobalOptions&, int* exit_code) {
                                  .default_grpc_port = 50150,
                                  .default_metrics_port = 9150,
                                  .requires_token = true,
-                                 .create = CreateAllServices});
+                                 .create = [](const ServiceContext& context) {
+                                   return CreateAllServices(context, CoordinatorOptions{});
+                                 }});
   });
 }
 

@@ -1,7 +1,11 @@
 #include "coordinator/coordinator_service.h"
 
+#include <spdlog/spdlog.h>
+
 #include "absl/strings/str_cat.h"
+#include "coordinator/matrix.h"
 #include "runtime/grpc_status.h"
+#include "runtime/proto_convert.h"
 
 namespace mosdat {
 
@@ -9,11 +13,21 @@ CoordinatorService::CoordinatorService(const ServiceContext& context, Coordinato
     : auth_(context.token),
       options_(options),
       agents_(options.agent_liveness_timeout),
+      runs_(options.results_root),
       live_agents_gauge_(&prometheus::BuildGauge()
                               .Name("mosdat_coordinator_live_agents")
                               .Help("Agents that sent a heartbeat recently")
                               .Register(*context.metrics)
-                              .Add({})) {}
+                              .Add({})),
+      jobs_finished_(&prometheus::BuildCounter()
+                          .Name("mosdat_jobs_finished_total")
+                          .Help("Jobs finished, by verdict")
+                          .Register(*context.metrics)),
+      events_recorded_(&prometheus::BuildCounter()
+                            .Name("mosdat_events_recorded_total")
+                            .Help("Job events written to disk and acknowledged")
+                            .Register(*context.metrics)
+                            .Add({})) {}
 
 void CoordinatorService::UpdateAgentGauge() {
   live_agents_gauge_->Set(static_cast<double>(agents_.LiveCount(absl::Now())));
@@ -56,6 +70,168 @@ grpc::Status CoordinatorService::ListAgents(grpc::ServerContext* context,
     for (const std::string& vm : record.vms) info->add_vms(vm);
     info->set_last_seen_unix_ms(absl::ToUnixMillis(record.last_seen));
     info->set_alive(agents_.IsAlive(record, now));
+  }
+  return grpc::Status::OK;
+}
+
+namespace {
+
+v1::JobState ToProto(JobState state) {
+  switch (state) {
+    case JobState::kQueued:
+      return v1::JOB_STATE_QUEUED;
+    case JobState::kRunning:
+      return v1::JOB_STATE_RUNNING;
+    case JobState::kDone:
+      return v1::JOB_STATE_DONE;
+  }
+  return v1::JOB_STATE_UNSPECIFIED;
+}
+
+v1::Run ToProto(const RunStatus& run) {
+  v1::Run out;
+  out.set_run_id(run.run_id);
+  out.set_label(run.label);
+  out.set_created_unix_ms(absl::ToUnixMillis(run.created));
+  out.set_verdict(run.done ? mosdat::ToProto(run.verdict) : v1::VERDICT_UNSPECIFIED);
+  out.set_results_dir(run.results_dir);
+  for (const JobStatus& job : run.jobs) {
+    v1::Job* j = out.add_jobs();
+    j->set_job_id(job.spec.job_id);
+    j->set_run_id(job.spec.run_id);
+    j->set_test(job.spec.test);
+    j->mutable_vm()->set_name(job.spec.vm.name);
+    j->set_scenario_path(job.spec.scenario_path);
+    j->set_state(ToProto(job.state));
+    j->set_verdict(job.state == JobState::kDone ? mosdat::ToProto(job.verdict)
+                                                : v1::VERDICT_UNSPECIFIED);
+    j->set_reason(job.reason);
+    j->set_results_dir(job.results_dir);
+  }
+  return out;
+}
+
+}  // namespace
+
+grpc::Status CoordinatorService::SubmitMatrix(grpc::ServerContext* context,
+                                              const v1::SubmitMatrixRequest* request,
+                                              v1::SubmitMatrixResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  MatrixRequest matrix_request{.config_path = request->config_path(),
+                               .files = {request->files().begin(), request->files().end()},
+                               .tests = {request->tests().begin(), request->tests().end()},
+                               .vms = {request->vms().begin(), request->vms().end()}};
+  for (const auto& [name, json] : request->vars()) {
+    absl::StatusOr<Value> value = ValueFromJson(json);
+    if (!value.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("vars[\"", name, "\"]: ", value.status().message()));
+    }
+    matrix_request.vars[name] = *value;
+  }
+  absl::StatusOr<Matrix> matrix = ExpandMatrix(matrix_request);
+  if (!matrix.ok()) return ToGrpcStatus(matrix.status());
+  absl::Time now = absl::Now();
+  for (const JobSpec& job : matrix->jobs) {
+    if (!agents_.OwnerOf(job.vm.name, now).has_value()) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          absl::StrCat("no live agent owns VM \"", job.vm.name,
+                                       "\": start a mosdat-agent for its host"));
+    }
+  }
+  absl::StatusOr<RunStatus> run = runs_.CreateRun(std::move(matrix->jobs), request->label());
+  if (!run.ok()) return ToGrpcStatus(run.status());
+  spdlog::info("run {}: {} job(s) queued", run->run_id, run->jobs.size());
+  response->set_run_id(run->run_id);
+  v1::Run proto = ToProto(*run);
+  response->mutable_jobs()->Swap(proto.mutable_jobs());
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::WatchRun(grpc::ServerContext* context,
+                                          const v1::WatchRunRequest* request,
+                                          grpc::ServerWriter<v1::RunUpdate>* writer) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  uint64_t after = request->after_seq();
+  while (!context->IsCancelled()) {
+    absl::StatusOr<std::vector<RunUpdate>> updates =
+        runs_.Updates(request->run_id(), after, absl::Milliseconds(500));
+    if (!updates.ok()) return ToGrpcStatus(updates.status());
+    for (const RunUpdate& update : *updates) {
+      v1::RunUpdate out;
+      out.set_run_seq(update.seq);
+      if (update.event) *out.mutable_event() = mosdat::ToProto(*update.event);
+      if (update.finished) *out.mutable_run() = ToProto(*update.finished);
+      if (!writer->Write(out)) return grpc::Status::CANCELLED;
+      after = update.seq;
+      if (update.finished) return grpc::Status::OK;
+    }
+  }
+  return grpc::Status::CANCELLED;
+}
+
+grpc::Status CoordinatorService::ListRuns(grpc::ServerContext* context,
+                                          const v1::ListRunsRequest* request,
+                                          v1::ListRunsResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  for (const RunStatus& run : runs_.ListRuns(request->limit())) {
+    *response->add_runs() = ToProto(run);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::GetRun(grpc::ServerContext* context,
+                                        const v1::GetRunRequest* request, v1::Run* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  absl::StatusOr<RunStatus> run = runs_.GetRun(request->run_id());
+  if (!run.ok()) return ToGrpcStatus(run.status());
+  *response = ToProto(*run);
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::LeaseJob(grpc::ServerContext* context,
+                                          const v1::LeaseJobRequest* request,
+                                          v1::LeaseJobResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  absl::Status alive = agents_.Heartbeat(request->agent_id(), absl::Now());
+  if (!alive.ok()) return ToGrpcStatus(alive);
+  std::vector<std::string> vms;
+  for (const AgentRecord& agent : agents_.List()) {
+    if (agent.id == request->agent_id()) vms = agent.vms;
+  }
+  int wait_ms = std::clamp(request->wait_ms(), 0, 30000);
+  std::optional<JobSpec> job = runs_.Lease(request->agent_id(), vms, absl::Milliseconds(wait_ms));
+  if (job) *response->mutable_job() = mosdat::ToProto(*job);
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::ReportEvents(
+    grpc::ServerContext* context, grpc::ServerReaderWriter<v1::EventAck, v1::JobEvent>* stream) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  v1::JobEvent proto;
+  std::string job_id;
+  bool finished = false;
+  while (stream->Read(&proto)) {
+    Event event = FromProto(proto);
+    job_id = event.job_id;
+    // Written (and synced) before the ack: an acknowledged event is never lost.
+    if (absl::Status s = runs_.Record(event); !s.ok()) {
+      runs_.AbandonJob(job_id, absl::StrCat("agent sent an invalid event: ", s.message()));
+      return ToGrpcStatus(s);
+    }
+    events_recorded_->Increment();
+    if (event.type == EventType::kJobFinished) {
+      finished = true;
+      jobs_finished_->Add({{"verdict", std::string(ToString(event.verdict))}}).Increment();
+    }
+    v1::EventAck ack;
+    ack.set_job_id(event.job_id);
+    ack.set_seq(event.seq);
+    if (!stream->Write(ack)) break;
+  }
+  if (!finished && !job_id.empty()) {
+    runs_.AbandonJob(job_id, "the agent's event stream ended before the job finished");
+    jobs_finished_->Add({{"verdict", "error"}}).Increment();
   }
   return grpc::Status::OK;
 }

@@ -1,12 +1,15 @@
-// The Coordinator gRPC service: translates protos to core types and back. Agent
-// registration and liveness are served; RPCs not overridden here (run submission, job
-// leasing) answer UNIMPLEMENTED until the runner lands.
+// The Coordinator gRPC service: translates protos to core types and back; the work is
+// done by AgentRegistry (who owns which VM), ExpandMatrix (config → jobs) and RunStore
+// (queue, events on disk, watchers). Every RPC needs the token: submitting work makes
+// agents act on VMs.
 #ifndef MOSDAT_COORDINATOR_COORDINATOR_SERVICE_H_
 #define MOSDAT_COORDINATOR_COORDINATOR_SERVICE_H_
 
+#include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
 #include "coordinator/agent_registry.h"
+#include "coordinator/run_store.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
 #include "runtime/service_main.h"
 #include "runtime/token_auth.h"
@@ -16,12 +19,26 @@ namespace mosdat {
 struct CoordinatorOptions {
   absl::Duration agent_liveness_timeout = absl::Seconds(15);
   absl::Duration heartbeat_interval = absl::Seconds(5);
+  std::string results_root = "results";  // runs write under <results_root>/functional/
 };
 
 class CoordinatorService final : public v1::Coordinator::Service {
  public:
   CoordinatorService(const ServiceContext& context, CoordinatorOptions options);
 
+  grpc::Status SubmitMatrix(grpc::ServerContext* context, const v1::SubmitMatrixRequest* request,
+                            v1::SubmitMatrixResponse* response) override;
+  grpc::Status WatchRun(grpc::ServerContext* context, const v1::WatchRunRequest* request,
+                        grpc::ServerWriter<v1::RunUpdate>* writer) override;
+  grpc::Status ListRuns(grpc::ServerContext* context, const v1::ListRunsRequest* request,
+                        v1::ListRunsResponse* response) override;
+  grpc::Status GetRun(grpc::ServerContext* context, const v1::GetRunRequest* request,
+                      v1::Run* response) override;
+  grpc::Status LeaseJob(grpc::ServerContext* context, const v1::LeaseJobRequest* request,
+                        v1::LeaseJobResponse* response) override;
+  grpc::Status ReportEvents(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::EventAck, v1::JobEvent>* stream) override;
   grpc::Status RegisterAgent(grpc::ServerContext* context,
                              const v1::RegisterAgentRequest* request,
                              v1::RegisterAgentResponse* response) override;
@@ -36,7 +53,10 @@ class CoordinatorService final : public v1::Coordinator::Service {
   TokenAuth auth_;
   CoordinatorOptions options_;
   AgentRegistry agents_;
+  RunStore runs_;
   prometheus::Gauge* live_agents_gauge_;
+  prometheus::Family<prometheus::Counter>* jobs_finished_;
+  prometheus::Counter* events_recorded_;
 };
 
 absl::StatusOr<std::vector<HostedService>> CreateCoordinatorServices(

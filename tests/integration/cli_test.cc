@@ -17,7 +17,7 @@ using ::testing::HasSubstr;
 const char* const kSeedCommands[] = {"run",    "test",   "functional", "preflight", "build",
                                      "replay", "vlm-cache", "doctor", "live",   "author",
                                      "dashboard", "visual", "confirm"};
-const char* const kPlannedCommands[] = {"run",  "test",   "functional", "build",    "replay",
+const char* const kPlannedCommands[] = {"run",  "test",   "build",    "replay",
                                         "vlm-cache", "doctor", "live", "author", "dashboard",
                                         "visual", "confirm"};
 

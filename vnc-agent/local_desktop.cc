@@ -1,4 +1,4 @@
-#include "coordinator/local_desktop.h"
+#include "vnc-agent/local_desktop.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -276,6 +276,13 @@ absl::StatusOr<Process*> LocalDesktop::Launch(const std::vector<std::string>& co
 
 std::string LocalDesktop::LogPathFor(int index) const {
   return absl::StrCat(root_dir_, "/logs/process-", index, ".log");
+}
+
+std::string LocalDesktop::LogPath(const Process* process) const {
+  for (size_t i = 0; i < processes_.size(); ++i) {
+    if (&processes_[i] == process) return LogPathFor(static_cast<int>(i));
+  }
+  return "";
 }
 
 void LocalDesktop::Stop() {

@@ -3,8 +3,8 @@
 // D-Bus activation), openbox, and the app under test, with a private HOME and XDG dirs.
 // Every step is polled for readiness with a deadline, never slept, and only the
 // processes started here are stopped (newest first).
-#ifndef MOSDAT_COORDINATOR_LOCAL_DESKTOP_H_
-#define MOSDAT_COORDINATOR_LOCAL_DESKTOP_H_
+#ifndef MOSDAT_VNC_AGENT_LOCAL_DESKTOP_H_
+#define MOSDAT_VNC_AGENT_LOCAL_DESKTOP_H_
 
 #include <deque>
 #include <memory>
@@ -46,6 +46,9 @@ class LocalDesktop {
   // The app process, if one was started.
   Process* app() { return app_index_ >= 0 ? &processes_[app_index_] : nullptr; }
 
+  // Where the stdout/stderr of the app (or of a Launch()ed process) are written.
+  std::string LogPath(const Process* process) const;
+
   // Starts another program in the session (e.g. a scenario's `launch`).
   absl::StatusOr<Process*> Launch(const std::vector<std::string>& command,
                                   const Environment& extra_env = {});
@@ -73,4 +76,4 @@ class LocalDesktop {
 
 }  // namespace mosdat
 
-#endif  // MOSDAT_COORDINATOR_LOCAL_DESKTOP_H_
+#endif  // MOSDAT_VNC_AGENT_LOCAL_DESKTOP_H_

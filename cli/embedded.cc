@@ -1,0 +1,53 @@
+#include "cli/embedded.h"
+
+#include "proxmox-bridge/bridge_service.h"
+#include "runtime/token_auth.h"
+#include "vlm-gateway/gateway_service.h"
+#include "vnc-agent/agent_service.h"
+
+namespace mosdat {
+
+absl::StatusOr<std::vector<HostedService>> CreateAllServices(const ServiceContext& context,
+                                                             const CoordinatorOptions& options) {
+  std::vector<HostedService> all;
+  auto add = [&](absl::StatusOr<std::vector<HostedService>> services) -> absl::Status {
+    if (!services.ok()) return services.status();
+    for (HostedService& hosted : *services) all.push_back(std::move(hosted));
+    return absl::OkStatus();
+  };
+  for (absl::Status s : {add(CreateCoordinatorServices(context, options)),
+                         add(CreateAgentServices(context)), add(CreateVlmGatewayServices(context)),
+                         add(CreateProxmoxBridgeServices(context))}) {
+    if (!s.ok()) return s;
+  }
+  return all;
+}
+
+absl::StatusOr<std::unique_ptr<EmbeddedServices>> EmbeddedServices::Start(
+    const std::vector<std::string>& vms, const CoordinatorOptions& options) {
+  std::unique_ptr<EmbeddedServices> embedded(new EmbeddedServices());
+  embedded->token_ = GenerateToken();
+  embedded->host_ = std::make_unique<ServiceHost>(ServiceHostOptions{
+      .name = "mosdat", .grpc_address = "127.0.0.1:0", .metrics_address = ""});
+  ServiceContext context{.token = embedded->token_, .metrics = embedded->host_->metrics()};
+  absl::StatusOr<std::vector<HostedService>> services = CreateAllServices(context, options);
+  if (!services.ok()) return services.status();
+  embedded->services_ = std::move(*services);
+  for (HostedService& hosted : embedded->services_) {
+    embedded->host_->AddService(hosted.service.get(), hosted.full_name);
+  }
+  if (absl::Status s = embedded->host_->Start(); !s.ok()) return s;
+  embedded->channel_ = embedded->host_->InProcessChannel();
+  embedded->worker_ = std::make_unique<AgentWorker>(
+      embedded->channel_,
+      AgentWorkerOptions{.agent_id = "embedded", .vms = vms, .token = embedded->token_});
+  if (absl::Status s = embedded->worker_->Start(); !s.ok()) return s;
+  return embedded;
+}
+
+EmbeddedServices::~EmbeddedServices() {
+  if (worker_) worker_->Stop();
+  if (host_) host_->Shutdown();
+}
+
+}  // namespace mosdat

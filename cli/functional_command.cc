@@ -1,0 +1,260 @@
+// `mosdat functional --config X.toml [--test S]... [--vm V]... [--var K=V]...`: runs
+// scenarios on VMs through the coordinator (embedded by default, or --coordinator) and
+// reports progress, a summary, and where the evidence is.
+// Exit codes: 0 all passed, 1 a test failed, 3 config/scenario invalid, 4 infrastructure.
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_format.h"
+#include "cli/commands.h"
+#include "cli/embedded.h"
+#include "cli/exit_codes.h"
+#include "core/config_parser.h"
+#include "core/job_files.h"
+#include "core/preflight.h"
+#include "core/scenario_parser.h"
+#include "core/secret_ref.h"
+#include "runtime/logging.h"
+#include "runtime/proto_convert.h"
+#include "runtime/token_auth.h"
+
+namespace mosdat {
+namespace {
+
+struct FunctionalArgs {
+  std::string config;
+  std::vector<std::string> tests;
+  std::vector<std::string> vms;
+  std::vector<std::string> vars;
+  std::string coordinator;
+  std::string token_ref;
+  std::string results;
+  bool json = false;
+};
+
+int ExitCodeFor(JobVerdict verdict) {
+  switch (verdict) {
+    case JobVerdict::kPass:
+      return kExitPass;
+    case JobVerdict::kFail:
+    case JobVerdict::kUnknown:
+      return kExitTestFailed;
+    case JobVerdict::kError:
+      return kExitInfrastructure;
+  }
+  return kExitInfrastructure;
+}
+
+int ExitCodeFor(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::NOT_FOUND:
+      return kExitConfigError;
+    default:
+      return kExitInfrastructure;
+  }
+}
+
+class ProgressPrinter {
+ public:
+  explicit ProgressPrinter(bool quiet) : quiet_(quiet), tty_(isatty(STDOUT_FILENO)) {}
+
+  void OnEvent(const v1::JobEvent& proto, const std::map<std::string, std::string>& vm_of) {
+    if (quiet_) return;
+    Event e = FromProto(proto);
+    auto vm = vm_of.find(e.job_id);
+    std::string who = vm == vm_of.end() ? e.job_id : vm->second;
+    switch (e.type) {
+      case EventType::kJobStarted:
+        std::cout << absl::StrFormat("[%s] %s\n", who, e.scenario);
+        break;
+      case EventType::kStepFinished: {
+        std::string name = e.label.empty() ? e.step_kind : e.step_kind + " " + e.label;
+        std::cout << absl::StrFormat("[%s] %s%2d %-8s %-40s %6.2fs%s\n", who,
+                                     e.cleanup ? "cleanup " : "", e.step_index + 1,
+                                     ToString(e.status), name.substr(0, 40), e.duration_seconds,
+                                     e.reason.empty() ? "" : "  " + e.reason);
+        break;
+      }
+      case EventType::kLog:
+        if (e.level != "debug") std::cout << absl::StrFormat("[%s] %s\n", who, e.text);
+        break;
+      case EventType::kJobFinished:
+        std::cout << absl::StrFormat("[%s] %s%s\n", who, ToString(e.verdict),
+                                     e.reason.empty() ? "" : ": " + e.reason);
+        break;
+      default:
+        break;
+    }
+    std::cout << std::flush;
+  }
+
+ private:
+  bool quiet_;
+  bool tty_;
+};
+
+int RunFunctional(const FunctionalArgs& args) {
+  // Validate everything locally first: a broken file is reported before any VM starts.
+  absl::StatusOr<std::string> config_text = ReadScenarioFile(args.config);
+  if (!config_text.ok()) {
+    std::cerr << "mosdat functional: " << config_text.status().message() << "\n";
+    return kExitConfigError;
+  }
+  Diagnostics diagnostics;
+  Config config = ParseConfig(*config_text, args.config, &diagnostics);
+  if (!diagnostics.empty()) {
+    for (const Diagnostic& d : diagnostics.items()) std::cerr << d.ToString() << "\n";
+    return kExitConfigError;
+  }
+  VarMap vars;
+  for (const std::string& assignment : args.vars) {
+    absl::StatusOr<std::pair<std::string, Value>> var = ParseVarAssignment(assignment);
+    if (!var.ok()) {
+      std::cerr << "mosdat functional: " << var.status().message() << "\n";
+      return kExitUsage;
+    }
+    vars[var->first] = var->second;
+  }
+  absl::StatusOr<std::map<std::string, std::string>> files =
+      CollectJobFiles(config, *config_text, args.tests, vars);
+  if (!files.ok()) {
+    std::cerr << files.status().message() << "\n";
+    return kExitConfigError;
+  }
+
+  std::unique_ptr<EmbeddedServices> embedded;
+  std::shared_ptr<grpc::Channel> channel;
+  std::string token;
+  if (args.coordinator.empty()) {
+    std::vector<std::string> local_vms;
+    for (const VmConfig& vm : config.vms) {
+      if (vm.provider == VmProvider::kLocal) local_vms.push_back(vm.name);
+    }
+    CoordinatorOptions options;
+    options.results_root = args.results.empty() ? config.report.output_dir : args.results;
+    absl::StatusOr<std::unique_ptr<EmbeddedServices>> started =
+        EmbeddedServices::Start(local_vms, options);
+    if (!started.ok()) {
+      std::cerr << "mosdat functional: cannot start the embedded services: "
+                << started.status().message() << "\n";
+      return kExitInfrastructure;
+    }
+    embedded = std::move(*started);
+    channel = embedded->channel();
+    token = embedded->token();
+  } else {
+    absl::StatusOr<SecretRef> ref = SecretRef::Parse(args.token_ref);
+    absl::StatusOr<std::string> resolved =
+        ref.ok() ? ref->Resolve() : absl::StatusOr<std::string>(ref.status());
+    if (!resolved.ok()) {
+      std::cerr << "mosdat functional: --token: " << resolved.status().message() << "\n";
+      return kExitUsage;
+    }
+    token = *resolved;
+    channel = grpc::CreateChannel(args.coordinator, grpc::InsecureChannelCredentials());
+  }
+  auto coordinator = v1::Coordinator::NewStub(channel);
+
+  v1::SubmitMatrixRequest request;
+  request.set_config_path(config.source_path);
+  for (const auto& [path, contents] : *files) (*request.mutable_files())[path] = contents;
+  for (const std::string& test : args.tests) request.add_tests(test);
+  for (const std::string& vm : args.vms) request.add_vms(vm);
+  for (const auto& [name, value] : vars) (*request.mutable_vars())[name] = ValueToJson(value);
+  request.set_label(config.app.name);
+  v1::SubmitMatrixResponse submitted;
+  {
+    grpc::ClientContext context;
+    AttachToken(context, token);
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    grpc::Status status = coordinator->SubmitMatrix(&context, request, &submitted);
+    if (!status.ok()) {
+      std::cerr << "mosdat functional: " << status.error_message() << "\n";
+      return ExitCodeFor(status);
+    }
+  }
+  std::map<std::string, std::string> vm_of;
+  for (const v1::Job& job : submitted.jobs()) {
+    vm_of[job.job_id()] = submitted.jobs_size() > 1 && !args.tests.empty() && args.tests.size() > 1
+                              ? job.test() + "/" + job.vm().name()
+                              : job.vm().name();
+  }
+  if (!args.json) {
+    std::cout << "run " << submitted.run_id() << ": " << submitted.jobs_size() << " job(s)\n";
+  }
+
+  ProgressPrinter printer(args.json);
+  grpc::ClientContext watch_context;
+  AttachToken(watch_context, token);
+  v1::WatchRunRequest watch;
+  watch.set_run_id(submitted.run_id());
+  auto reader = coordinator->WatchRun(&watch_context, watch);
+  v1::RunUpdate update;
+  std::optional<v1::Run> finished;
+  while (reader->Read(&update)) {
+    if (update.has_event()) printer.OnEvent(update.event(), vm_of);
+    if (update.has_run()) finished = update.run();
+  }
+  grpc::Status status = reader->Finish();
+  if (!finished) {
+    std::cerr << "mosdat functional: lost the coordinator while watching the run"
+              << (status.ok() ? "" : ": " + status.error_message()) << "\n";
+    return kExitInfrastructure;
+  }
+
+  JobVerdict verdict = FromProto(finished->verdict());
+  if (args.json) {
+    nlohmann::json out = {{"run", finished->run_id()},
+                          {"verdict", std::string(ToString(verdict))},
+                          {"results", finished->results_dir()},
+                          {"jobs", nlohmann::json::array()}};
+    for (const v1::Job& job : finished->jobs()) {
+      out["jobs"].push_back({{"test", job.test()},
+                             {"vm", job.vm().name()},
+                             {"verdict", std::string(ToString(FromProto(job.verdict())))},
+                             {"reason", job.reason()},
+                             {"results", job.results_dir()}});
+    }
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::cout << "\nsummary\n";
+    for (const v1::Job& job : finished->jobs()) {
+      std::cout << absl::StrFormat("  %-7s %s on %s%s\n          %s\n",
+                                   ToString(FromProto(job.verdict())), job.test(),
+                                   job.vm().name(), job.reason().empty() ? "" : ": " + job.reason(),
+                                   job.results_dir());
+    }
+    std::cout << "results: " << finished->results_dir() << "\n";
+  }
+  return ExitCodeFor(verdict);
+}
+
+}  // namespace
+
+void AddFunctionalCommand(CLI::App& root, const GlobalOptions& global, int* exit_code) {
+  auto args = std::make_shared<FunctionalArgs>();
+  CLI::App* cmd = root.add_subcommand("functional", "Run functional UI scenarios (scenario x VM)");
+  cmd->add_option("--config", args->config, "mOSdat TOML config")->required();
+  cmd->add_option("--test", args->tests, "only these [[test]] names (repeatable)");
+  cmd->add_option("--vm", args->vms, "only these [[vm]] names (repeatable)");
+  cmd->add_option("--var", args->vars, "scenario variable override NAME=VALUE (repeatable)");
+  cmd->add_option("--coordinator", args->coordinator,
+                  "coordinator address host:port; empty = run everything in this process");
+  cmd->add_option("--token", args->token_ref, "coordinator token as env:NAME or file:PATH");
+  cmd->add_option("--results", args->results, "results root (default: [report].output_dir)");
+  cmd->add_flag("--json", args->json, "print a JSON summary instead of progress");
+  cmd->callback([args, exit_code, &global] {
+    if (absl::Status s = InitLogging("mosdat", global.log_level); !s.ok()) {
+      std::cerr << s.message() << "\n";
+      *exit_code = kExitUsage;
+      return;
+    }
+    *exit_code = RunFunctional(*args);
+  });
+}
+
+}  // namespace mosdat

@@ -1,0 +1,101 @@
+#include "coordinator/matrix.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/config_parser.h"
+#include "core/preflight.h"
+#include "core/scenario_parser.h"
+
+namespace mosdat {
+namespace {
+
+bool Selected(const std::vector<std::string>& filter, const std::string& name) {
+  return filter.empty() || std::find(filter.begin(), filter.end(), name) != filter.end();
+}
+
+VmTarget TargetFor(const Config& config, const VmConfig& vm) {
+  VmTarget target;
+  target.name = vm.name;
+  target.provider = vm.provider;
+  target.vmid = vm.vmid;
+  target.app_command.push_back(vm.app_path.empty() ? config.app.binary : vm.app_path);
+  target.app_command.insert(target.app_command.end(), config.app.args.begin(),
+                            config.app.args.end());
+  target.app_env = config.app.env;
+  target.width = vm.geometry.width;
+  target.height = vm.geometry.height;
+  return target;
+}
+
+}  // namespace
+
+absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
+  auto config_text = request.files.find(request.config_path);
+  if (config_text == request.files.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the config \"", request.config_path, "\" was not sent"));
+  }
+  Matrix matrix;
+  Diagnostics diagnostics;
+  matrix.config = ParseConfig(config_text->second, request.config_path, &diagnostics);
+  if (!diagnostics.empty()) return diagnostics.ToStatus();
+  const Config& config = matrix.config;
+
+  for (const std::string& name : request.tests) {
+    if (config.FindTest(name) == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no [[test]] named \"", name, "\""));
+    }
+  }
+  for (const std::string& name : request.vms) {
+    if (config.FindVm(name) == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no [[vm]] named \"", name, "\""));
+    }
+  }
+
+  ScenarioOptions options{
+      .overrides = ConfigVars(config, request.vars),
+      .read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
+        auto it = request.files.find(path);
+        if (it == request.files.end()) return absl::NotFoundError(absl::StrCat(path, " was not sent"));
+        return it->second;
+      }};
+  for (const TestConfig& test : config.tests) {
+    if (!Selected(request.tests, test.name)) continue;
+    if (test.variant.has_value()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "test \"", test.name, "\" is a smoke test (variant = \"", std::string(ToString(*test.variant)),
+          "\"), which this version cannot run yet; select functional tests with --test"));
+    }
+    absl::StatusOr<std::string> text = options.read_file(test.scenario);
+    if (!text.ok()) return text.status();
+    ParseScenario(*text, test.scenario, options, &diagnostics);
+    if (!diagnostics.empty()) return diagnostics.ToStatus();
+
+    for (const VmConfig* vm : config.VmsFor(test)) {
+      if (!Selected(request.vms, vm->name)) continue;
+      if (vm->provider != VmProvider::kLocal) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("VM \"", vm->name, "\" uses the proxmox provider, which this version "
+                                            "cannot drive yet; use provider = \"local\""));
+      }
+      JobSpec job;
+      job.test = test.name;
+      job.vm = TargetFor(config, *vm);
+      job.scenario_path = test.scenario;
+      job.files = request.files;
+      job.vars = options.overrides;
+      job.screenshots = config.report.screenshots;
+      job.park = config.cursor.park;
+      job.timeout_seconds = test.timeout.value_or(0);
+      matrix.jobs.push_back(std::move(job));
+    }
+  }
+  if (matrix.jobs.empty()) {
+    return absl::NotFoundError("the selection matches no (test, VM) pair");
+  }
+  return matrix;
+}
+
+}  // namespace mosdat

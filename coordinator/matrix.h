@@ -1,0 +1,36 @@
+// Expands a submitted matrix (config × selected tests × their VMs) into jobs. The
+// config and every file it references arrive with the request, so the coordinator
+// parses exactly what the user validated, with the same parsers.
+#ifndef MOSDAT_COORDINATOR_MATRIX_H_
+#define MOSDAT_COORDINATOR_MATRIX_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/config.h"
+#include "core/job.h"
+
+namespace mosdat {
+
+struct MatrixRequest {
+  std::string config_path;                   // a key of `files`
+  std::map<std::string, std::string> files;  // path → contents
+  std::vector<std::string> tests;            // empty = all [[test]]s
+  std::vector<std::string> vms;              // empty = each test's own VMs
+  VarMap vars;
+};
+
+struct Matrix {
+  Config config;
+  std::vector<JobSpec> jobs;  // job_id/run_id unset
+};
+
+// InvalidArgument for a broken config or scenario (all diagnostics), NotFound for an
+// unknown test or VM name, FailedPrecondition for what this version cannot run.
+absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request);
+
+}  // namespace mosdat
+
+#endif  // MOSDAT_COORDINATOR_MATRIX_H_

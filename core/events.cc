@@ -1,0 +1,208 @@
+#include "core/events.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace mosdat {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::pair<EventType, const char*> kEventTypes[] = {
+    {EventType::kJobStarted, "job_started"},   {EventType::kStepStarted, "step_started"},
+    {EventType::kStepFinished, "step_finished"}, {EventType::kScreenshot, "screenshot"},
+    {EventType::kLog, "log"},                   {EventType::kJobFinished, "job_finished"}};
+constexpr std::pair<StepStatus, const char*> kStepStatuses[] = {
+    {StepStatus::kPassed, "passed"},
+    {StepStatus::kFailed, "failed"},
+    {StepStatus::kSkipped, "skipped"},
+    {StepStatus::kError, "error"}};
+constexpr std::pair<JobVerdict, const char*> kVerdicts[] = {{JobVerdict::kPass, "pass"},
+                                                            {JobVerdict::kFail, "fail"},
+                                                            {JobVerdict::kUnknown, "unknown"},
+                                                            {JobVerdict::kError, "error"}};
+
+template <typename Enum, size_t N>
+std::string_view NameOf(const std::pair<Enum, const char*> (&table)[N], Enum value) {
+  for (const auto& [v, name] : table) {
+    if (v == value) return name;
+  }
+  return "?";
+}
+
+template <typename Enum, size_t N>
+bool ValueOf(const std::pair<Enum, const char*> (&table)[N], const std::string& name,
+             Enum* out) {
+  for (const auto& [v, n] : table) {
+    if (name == n) {
+      *out = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string_view ToString(EventType type) { return NameOf(kEventTypes, type); }
+std::string_view ToString(StepStatus status) { return NameOf(kStepStatuses, status); }
+std::string_view ToString(JobVerdict verdict) { return NameOf(kVerdicts, verdict); }
+
+std::string ToJsonLine(const Event& e) {
+  json j = {{"job", e.job_id},
+            {"seq", e.seq},
+            {"time_ms", e.unix_ms},
+            {"type", std::string(ToString(e.type))}};
+  switch (e.type) {
+    case EventType::kJobStarted:
+      j["vm"] = e.vm;
+      j["scenario"] = e.scenario;
+      break;
+    case EventType::kStepStarted:
+    case EventType::kStepFinished:
+      j["step"] = e.step_index;
+      j["kind"] = e.step_kind;
+      if (!e.label.empty()) j["label"] = e.label;
+      j["where"] = e.source_location;
+      j["attempt"] = e.attempt;
+      if (e.cleanup) j["cleanup"] = true;
+      if (e.type == EventType::kStepFinished) {
+        j["status"] = std::string(ToString(e.status));
+        j["duration_s"] = e.duration_seconds;
+        j["must_pass"] = e.must_pass;
+        if (!e.reason.empty()) j["reason"] = e.reason;
+        if (!e.screenshot.empty()) j["screenshot"] = e.screenshot;
+        json candidates = json::array();
+        for (const LocatorCandidate& c : e.candidates) {
+          candidates.push_back({{"source", c.source},
+                                {"box", {c.x, c.y, c.width, c.height}},
+                                {"score", c.score},
+                                {"description", c.description}});
+        }
+        if (!candidates.empty()) j["candidates"] = candidates;
+      }
+      break;
+    case EventType::kScreenshot:
+      j["step"] = e.step_index;
+      j["file"] = e.screenshot;
+      j["why"] = e.why;
+      break;
+    case EventType::kLog:
+      j["level"] = e.level;
+      j["text"] = e.text;
+      break;
+    case EventType::kJobFinished:
+      j["verdict"] = std::string(ToString(e.verdict));
+      j["reason"] = e.reason;
+      j["duration_s"] = e.duration_seconds;
+      break;
+  }
+  // Replace invalid UTF-8 (app output can be anything) instead of throwing.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+absl::StatusOr<Event> FromJsonLine(std::string_view line) {
+  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return absl::InvalidArgumentError("not a JSON object");
+  Event e;
+  try {
+    e.job_id = j.at("job").get<std::string>();
+    e.seq = j.at("seq").get<uint64_t>();
+    e.unix_ms = j.at("time_ms").get<int64_t>();
+    if (!ValueOf(kEventTypes, j.at("type").get<std::string>(), &e.type)) {
+      return absl::InvalidArgumentError("unknown event type");
+    }
+    e.vm = j.value("vm", "");
+    e.scenario = j.value("scenario", "");
+    e.step_index = j.value("step", -1);
+    e.step_kind = j.value("kind", "");
+    e.label = j.value("label", "");
+    e.source_location = j.value("where", "");
+    e.attempt = j.value("attempt", 0);
+    e.cleanup = j.value("cleanup", false);
+    if (j.contains("status")) ValueOf(kStepStatuses, j["status"].get<std::string>(), &e.status);
+    e.duration_seconds = j.value("duration_s", 0.0);
+    e.must_pass = j.value("must_pass", true);
+    e.reason = j.value("reason", "");
+    e.screenshot = j.value("screenshot", j.value("file", ""));
+    e.why = j.value("why", "");
+    e.level = j.value("level", "");
+    e.text = j.value("text", "");
+    if (j.contains("verdict")) ValueOf(kVerdicts, j["verdict"].get<std::string>(), &e.verdict);
+    for (const json& c : j.value("candidates", json::array())) {
+      LocatorCandidate candidate;
+      candidate.source = c.at("source").get<std::string>();
+      const json& box = c.at("box");
+      candidate.x = box.at(0);
+      candidate.y = box.at(1);
+      candidate.width = box.at(2);
+      candidate.height = box.at(3);
+      candidate.score = c.at("score");
+      candidate.description = c.value("description", "");
+      e.candidates.push_back(candidate);
+    }
+  } catch (const json::exception& error) {
+    return absl::InvalidArgumentError(absl::StrCat("malformed event: ", error.what()));
+  }
+  return e;
+}
+
+absl::StatusOr<EventLog> EventLog::Open(const std::string& path) {
+  FILE* file = fopen(path.c_str(), "a");
+  if (file == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot open ", path, ": ", strerror(errno)));
+  }
+  return EventLog(path, file);
+}
+
+EventLog::EventLog(EventLog&& other) noexcept : path_(std::move(other.path_)), file_(other.file_) {
+  other.file_ = nullptr;
+}
+
+EventLog& EventLog::operator=(EventLog&& other) noexcept {
+  if (this != &other) {
+    if (file_ != nullptr) fclose(file_);
+    path_ = std::move(other.path_);
+    file_ = other.file_;
+    other.file_ = nullptr;
+  }
+  return *this;
+}
+
+EventLog::~EventLog() {
+  if (file_ != nullptr) fclose(file_);
+}
+
+absl::Status EventLog::Append(const Event& event) {
+  std::string line = ToJsonLine(event);
+  line.push_back('\n');
+  if (fwrite(line.data(), 1, line.size(), file_) != line.size() || fflush(file_) != 0 ||
+      fdatasync(fileno(file_)) != 0) {
+    return absl::DataLossError(absl::StrCat("cannot write event to ", path_, ": ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Event>> ReadEventLog(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::vector<Event> events;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.empty()) continue;
+    absl::StatusOr<Event> event = FromJsonLine(line);
+    if (!event.ok()) {
+      return absl::DataLossError(absl::StrCat(path, ":", number, ": ", event.status().message()));
+    }
+    events.push_back(std::move(*event));
+  }
+  return events;
+}
+
+}  // namespace mosdat

@@ -1,0 +1,101 @@
+// Events of a job, as the runner emits them and the coordinator stores them. One flat
+// struct (fields unused by a type stay empty) that maps 1:1 onto the JobEvent proto at
+// the service edges and onto one JSON object per line in events.jsonl.
+#ifndef MOSDAT_CORE_EVENTS_H_
+#define MOSDAT_CORE_EVENTS_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace mosdat {
+
+enum class EventType { kJobStarted, kStepStarted, kStepFinished, kScreenshot, kLog, kJobFinished };
+enum class StepStatus { kPassed, kFailed, kSkipped, kError };
+// kError: the test rig failed (VNC unreachable, VM did not start) — not the app.
+enum class JobVerdict { kPass, kFail, kUnknown, kError };
+
+std::string_view ToString(EventType type);
+std::string_view ToString(StepStatus status);
+std::string_view ToString(JobVerdict verdict);
+
+struct LocatorCandidate {
+  std::string source;  // "atspi" | "ocr" | "visual" | "vlm"
+  int x = 0, y = 0, width = 0, height = 0;
+  double score = 0;
+  std::string description;
+};
+
+struct Event {
+  static Event Of(EventType type) {
+    Event event;
+    event.type = type;
+    return event;
+  }
+
+  std::string job_id;
+  uint64_t seq = 0;
+  int64_t unix_ms = 0;
+  EventType type = EventType::kLog;
+
+  // kJobStarted
+  std::string vm;
+  std::string scenario;
+  // kStepStarted / kStepFinished / kScreenshot
+  int step_index = -1;
+  std::string step_kind;
+  std::string label;
+  std::string source_location;
+  int attempt = 0;
+  bool cleanup = false;
+  // kStepFinished
+  StepStatus status = StepStatus::kPassed;
+  double duration_seconds = 0;
+  std::string reason;
+  bool must_pass = true;
+  std::vector<LocatorCandidate> candidates;
+  // kScreenshot: `png` travels to the coordinator, which writes it to `screenshot` (a
+  // file name in the job's result directory); events.jsonl holds only the name.
+  std::string screenshot;
+  std::string why;
+  std::string png;
+  // kLog
+  std::string level;
+  std::string text;
+  // kJobFinished
+  JobVerdict verdict = JobVerdict::kUnknown;
+};
+
+// One line of events.jsonl (no trailing newline). Binary PNG data is not included.
+std::string ToJsonLine(const Event& event);
+absl::StatusOr<Event> FromJsonLine(std::string_view line);
+
+// Appends events to an events.jsonl file. Append() returns only after the line is
+// written and flushed to the kernel (and fsync'ed), so an event acknowledged to its
+// sender survives this process dying.
+class EventLog {
+ public:
+  static absl::StatusOr<EventLog> Open(const std::string& path);
+  EventLog(EventLog&& other) noexcept;
+  EventLog& operator=(EventLog&& other) noexcept;
+  ~EventLog();
+
+  absl::Status Append(const Event& event);
+  const std::string& path() const { return path_; }
+
+ private:
+  EventLog(std::string path, FILE* file) : path_(std::move(path)), file_(file) {}
+  std::string path_;
+  FILE* file_ = nullptr;
+};
+
+// Reads every event of an events.jsonl file; a malformed line is an error naming it.
+absl::StatusOr<std::vector<Event>> ReadEventLog(const std::string& path);
+
+}  // namespace mosdat
+
+#endif  // MOSDAT_CORE_EVENTS_H_

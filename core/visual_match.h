@@ -1,0 +1,26 @@
+// Finding a reference image on the screen. Colour-aware (a red button does not match a
+// blue one) and searched near the expected place first, then the whole frame.
+#ifndef MOSDAT_CORE_VISUAL_MATCH_H_
+#define MOSDAT_CORE_VISUAL_MATCH_H_
+
+#include <optional>
+
+#include "core/frame.h"
+
+namespace mosdat {
+
+struct VisualMatch {
+  double score = 0;  // 1 = identical pixels, 0 = nothing alike
+  Rect where;        // best location in frame coordinates
+};
+
+// Best match of `reference` in `frame`. With `expected`, searches `expected` grown by
+// `margin` pixels on each side first, and the whole frame only if that scores below
+// `good_enough`.
+VisualMatch FindReference(const Frame& frame, const Frame& reference,
+                          const std::optional<Rect>& expected, double good_enough,
+                          int margin = 32);
+
+}  // namespace mosdat
+
+#endif  // MOSDAT_CORE_VISUAL_MATCH_H_

@@ -1,0 +1,318 @@
+#include "runtime/proto_convert.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace mosdat {
+namespace {
+
+using nlohmann::json;
+
+json ToJson(const Value& value) {
+  if (value.is_null()) return nullptr;
+  if (value.is_bool()) return value.as_bool();
+  if (value.is_int()) return value.as_int();
+  if (value.is_double()) return value.as_double();
+  if (value.is_string()) return value.as_string();
+  json list = json::array();
+  for (const Value& item : value.as_list()) list.push_back(ToJson(item));
+  return list;
+}
+
+absl::StatusOr<Value> FromJson(const json& j, int depth) {
+  if (depth > 32) return absl::InvalidArgumentError("variable nested too deeply");
+  if (j.is_null()) return Value();
+  if (j.is_boolean()) return Value(j.get<bool>());
+  if (j.is_number_integer()) return Value(j.get<int64_t>());
+  if (j.is_number()) return Value(j.get<double>());
+  if (j.is_string()) return Value(j.get<std::string>());
+  if (j.is_array()) {
+    Value::List list;
+    for (const json& item : j) {
+      absl::StatusOr<Value> v = FromJson(item, depth + 1);
+      if (!v.ok()) return v.status();
+      list.push_back(*v);
+    }
+    return Value(std::move(list));
+  }
+  return absl::InvalidArgumentError("variables are null, bool, number, string or list");
+}
+
+v1::StepStatus ToProto(StepStatus status) {
+  switch (status) {
+    case StepStatus::kPassed:
+      return v1::STEP_STATUS_PASSED;
+    case StepStatus::kFailed:
+      return v1::STEP_STATUS_FAILED;
+    case StepStatus::kSkipped:
+      return v1::STEP_STATUS_SKIPPED;
+    case StepStatus::kError:
+      return v1::STEP_STATUS_ERROR;
+  }
+  return v1::STEP_STATUS_UNSPECIFIED;
+}
+
+StepStatus FromProto(v1::StepStatus status) {
+  switch (status) {
+    case v1::STEP_STATUS_PASSED:
+      return StepStatus::kPassed;
+    case v1::STEP_STATUS_FAILED:
+      return StepStatus::kFailed;
+    case v1::STEP_STATUS_SKIPPED:
+      return StepStatus::kSkipped;
+    default:
+      return StepStatus::kError;
+  }
+}
+
+}  // namespace
+
+std::string ValueToJson(const Value& value) { return ToJson(value).dump(); }
+
+absl::StatusOr<Value> ValueFromJson(const std::string& text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return absl::InvalidArgumentError("variable value is not JSON");
+  return FromJson(j, 0);
+}
+
+v1::Verdict ToProto(JobVerdict verdict) {
+  switch (verdict) {
+    case JobVerdict::kPass:
+      return v1::VERDICT_PASS;
+    case JobVerdict::kFail:
+      return v1::VERDICT_FAIL;
+    case JobVerdict::kUnknown:
+      return v1::VERDICT_UNKNOWN;
+    case JobVerdict::kError:
+      return v1::VERDICT_ERROR;
+  }
+  return v1::VERDICT_UNSPECIFIED;
+}
+
+JobVerdict FromProto(v1::Verdict verdict) {
+  switch (verdict) {
+    case v1::VERDICT_PASS:
+      return JobVerdict::kPass;
+    case v1::VERDICT_FAIL:
+      return JobVerdict::kFail;
+    case v1::VERDICT_UNKNOWN:
+      return JobVerdict::kUnknown;
+    default:
+      return JobVerdict::kError;
+  }
+}
+
+v1::JobEvent ToProto(const Event& e) {
+  v1::JobEvent out;
+  out.set_job_id(e.job_id);
+  out.set_seq(e.seq);
+  out.set_unix_ms(e.unix_ms);
+  switch (e.type) {
+    case EventType::kJobStarted: {
+      auto* started = out.mutable_job_started();
+      started->set_vm(e.vm);
+      started->set_scenario(e.scenario);
+      break;
+    }
+    case EventType::kStepStarted: {
+      auto* step = out.mutable_step_started();
+      step->set_index(e.step_index);
+      step->set_kind(e.step_kind);
+      step->set_label(e.label);
+      step->set_attempt(e.attempt);
+      step->set_source_location(e.source_location);
+      step->set_cleanup(e.cleanup);
+      break;
+    }
+    case EventType::kStepFinished: {
+      auto* step = out.mutable_step_finished();
+      step->set_index(e.step_index);
+      step->set_status(ToProto(e.status));
+      step->set_duration_seconds(e.duration_seconds);
+      step->set_reason(e.reason);
+      step->set_attempt(e.attempt);
+      step->set_must_pass(e.must_pass);
+      step->set_screenshot(e.screenshot);
+      step->set_kind(e.step_kind);
+      step->set_label(e.label);
+      step->set_source_location(e.source_location);
+      step->set_cleanup(e.cleanup);
+      for (const LocatorCandidate& c : e.candidates) {
+        v1::Candidate* candidate = step->add_candidates();
+        candidate->set_source(c.source);
+        candidate->mutable_box()->set_x(c.x);
+        candidate->mutable_box()->set_y(c.y);
+        candidate->mutable_box()->set_width(c.width);
+        candidate->mutable_box()->set_height(c.height);
+        candidate->set_score(c.score);
+        candidate->set_description(c.description);
+      }
+      break;
+    }
+    case EventType::kScreenshot: {
+      auto* shot = out.mutable_screenshot();
+      shot->set_step_index(e.step_index);
+      shot->set_name(e.screenshot);
+      shot->set_why(e.why);
+      shot->mutable_image()->set_png(e.png);
+      break;
+    }
+    case EventType::kLog:
+      out.mutable_log()->set_level(e.level);
+      out.mutable_log()->set_text(e.text);
+      break;
+    case EventType::kJobFinished: {
+      auto* finished = out.mutable_job_finished();
+      finished->set_verdict(ToProto(e.verdict));
+      finished->set_reason(e.reason);
+      finished->set_duration_seconds(e.duration_seconds);
+      break;
+    }
+  }
+  return out;
+}
+
+Event FromProto(const v1::JobEvent& in) {
+  Event e;
+  e.job_id = in.job_id();
+  e.seq = in.seq();
+  e.unix_ms = in.unix_ms();
+  switch (in.kind_case()) {
+    case v1::JobEvent::kJobStarted:
+      e.type = EventType::kJobStarted;
+      e.vm = in.job_started().vm();
+      e.scenario = in.job_started().scenario();
+      break;
+    case v1::JobEvent::kStepStarted: {
+      const auto& s = in.step_started();
+      e.type = EventType::kStepStarted;
+      e.step_index = s.index();
+      e.step_kind = s.kind();
+      e.label = s.label();
+      e.attempt = s.attempt();
+      e.source_location = s.source_location();
+      e.cleanup = s.cleanup();
+      break;
+    }
+    case v1::JobEvent::kStepFinished: {
+      const auto& s = in.step_finished();
+      e.type = EventType::kStepFinished;
+      e.step_index = s.index();
+      e.status = FromProto(s.status());
+      e.duration_seconds = s.duration_seconds();
+      e.reason = s.reason();
+      e.attempt = s.attempt();
+      e.must_pass = s.must_pass();
+      e.screenshot = s.screenshot();
+      e.step_kind = s.kind();
+      e.label = s.label();
+      e.source_location = s.source_location();
+      e.cleanup = s.cleanup();
+      for (const v1::Candidate& c : s.candidates()) {
+        e.candidates.push_back({c.source(), c.box().x(), c.box().y(), c.box().width(),
+                                c.box().height(), c.score(), c.description()});
+      }
+      break;
+    }
+    case v1::JobEvent::kScreenshot:
+      e.type = EventType::kScreenshot;
+      e.step_index = in.screenshot().step_index();
+      e.screenshot = in.screenshot().name();
+      e.why = in.screenshot().why();
+      e.png = in.screenshot().image().png();
+      break;
+    case v1::JobEvent::kJobFinished:
+      e.type = EventType::kJobFinished;
+      e.verdict = FromProto(in.job_finished().verdict());
+      e.reason = in.job_finished().reason();
+      e.duration_seconds = in.job_finished().duration_seconds();
+      break;
+    case v1::JobEvent::kLog:
+    default:
+      e.type = EventType::kLog;
+      e.level = in.log().level();
+      e.text = in.log().text();
+      break;
+  }
+  return e;
+}
+
+v1::Job ToProto(const JobSpec& job) {
+  v1::Job out;
+  out.set_job_id(job.job_id);
+  out.set_run_id(job.run_id);
+  out.set_test(job.test);
+  v1::VmTarget* vm = out.mutable_vm();
+  vm->set_name(job.vm.name);
+  vm->set_provider(std::string(ToString(job.vm.provider)));
+  vm->set_vmid(job.vm.vmid);
+  vm->set_vnc_address(job.vm.vnc_address);
+  vm->set_vnc_password(job.vm.vnc_password);
+  for (const std::string& arg : job.vm.app_command) vm->add_app_command(arg);
+  for (const auto& [k, v] : job.vm.app_env) (*vm->mutable_app_env())[k] = v;
+  vm->set_width(job.vm.width);
+  vm->set_height(job.vm.height);
+  out.set_scenario_path(job.scenario_path);
+  for (const auto& [path, contents] : job.files) (*out.mutable_files())[path] = contents;
+  for (const auto& [name, value] : job.vars) (*out.mutable_vars())[name] = ValueToJson(value);
+  out.set_screenshots(std::string(ToString(job.screenshots)));
+  if (job.park) {
+    out.set_park_cursor(true);
+    out.mutable_park_at()->set_x(job.park->x);
+    out.mutable_park_at()->set_y(job.park->y);
+  }
+  out.set_timeout_seconds(job.timeout_seconds);
+  return out;
+}
+
+absl::StatusOr<JobSpec> FromProto(const v1::Job& in) {
+  JobSpec job;
+  job.job_id = in.job_id();
+  job.run_id = in.run_id();
+  job.test = in.test();
+  if (job.job_id.empty()) return absl::InvalidArgumentError("job.job_id is empty");
+  const v1::VmTarget& vm = in.vm();
+  job.vm.name = vm.name();
+  if (vm.provider() == "local") {
+    job.vm.provider = VmProvider::kLocal;
+  } else if (vm.provider() == "proxmox") {
+    job.vm.provider = VmProvider::kProxmox;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("job.vm.provider: unknown provider \"", vm.provider(), "\""));
+  }
+  job.vm.vmid = vm.vmid();
+  job.vm.vnc_address = vm.vnc_address();
+  job.vm.vnc_password = vm.vnc_password();
+  job.vm.app_command.assign(vm.app_command().begin(), vm.app_command().end());
+  job.vm.app_env.insert(vm.app_env().begin(), vm.app_env().end());
+  job.vm.width = vm.width();
+  job.vm.height = vm.height();
+  if (job.vm.width < 1 || job.vm.height < 1 || job.vm.width > 16384 || job.vm.height > 16384) {
+    return absl::InvalidArgumentError("job.vm: width and height must be 1..16384");
+  }
+  job.scenario_path = in.scenario_path();
+  job.files.insert(in.files().begin(), in.files().end());
+  if (job.files.find(job.scenario_path) == job.files.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("job.files does not contain the scenario \"", job.scenario_path, "\""));
+  }
+  for (const auto& [name, text] : in.vars()) {
+    absl::StatusOr<Value> value = ValueFromJson(text);
+    if (!value.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("job.vars[\"", name, "\"]: ", value.status().message()));
+    }
+    job.vars[name] = *value;
+  }
+  if (in.screenshots() == "failures") {
+    job.screenshots = ScreenshotPolicy::kFailures;
+  } else if (in.screenshots() == "none") {
+    job.screenshots = ScreenshotPolicy::kNone;
+  }
+  if (in.park_cursor()) job.park = CursorPark{in.park_at().x(), in.park_at().y()};
+  job.timeout_seconds = in.timeout_seconds();
+  return job;
+}
+
+}  // namespace mosdat

@@ -1,0 +1,264 @@
+// VncSession against a real Xvnc desktop running a real GTK3 window with widgets at
+// fixed places (tests/data/apps/fixed_layout.py), and against hostile servers.
+#include "vnc-agent/vnc_session.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <rfb/keysym.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "vnc-agent/local_desktop.h"
+#include "tests/integration/subprocess.h"
+
+namespace mosdat {
+namespace {
+
+constexpr Rect kToggle{20, 20, 160, 40};
+constexpr Rect kEntry{20, 80, 300, 36};
+constexpr Rect kAway{600, 600, 1, 1};  // outside the window
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+class VncSessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop = LocalDesktop::Start(
+        {.app_command = {"/usr/bin/python3",
+                         testing::SourcePath("tests/data/apps/fixed_layout.py")}});
+    ASSERT_TRUE(desktop.ok()) << desktop.status();
+    desktop_ = std::move(*desktop);
+    absl::StatusOr<std::unique_ptr<VncSession>> session =
+        VncSession::Connect({.port = desktop_->vnc_port()});
+    ASSERT_TRUE(session.ok()) << session.status();
+    session_ = std::move(*session);
+    // A mapped window is not yet a painted one: wait until the app drew its background.
+    absl::Time deadline = absl::Now() + absl::Seconds(10);
+    Frame frame;
+    do {
+      absl::StatusOr<Frame> next =
+          session_->WaitForUpdate(frame.update_seq, absl::Milliseconds(500));
+      if (next.ok()) frame = *next;
+    } while ((frame.rgb.empty() || frame.Pixel(5, 5)[0] == 0) && absl::Now() < deadline);
+    ASSERT_FALSE(frame.rgb.empty());
+    ASSERT_NE(frame.Pixel(5, 5)[0], 0) << "the app never painted its window";
+  }
+
+  // Polls the app's stdout until it contains `text` (GTK handles input asynchronously).
+  bool AppPrinted(const std::string& text, absl::Duration timeout = absl::Seconds(10)) {
+    absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      if (ReadFile(desktop_->LogPath(desktop_->app())).find(text) != std::string::npos) {
+        return true;
+      }
+      absl::SleepFor(absl::Milliseconds(20));  // poll interval
+    }
+    return false;
+  }
+
+  // Polls fresh frames until `region` differs from `before` by at least `ratio`.
+  absl::StatusOr<Frame> WaitForChange(const Frame& before, const Rect& region, double ratio) {
+    absl::Time deadline = absl::Now() + absl::Seconds(10);
+    Frame latest = before;
+    while (absl::Now() < deadline) {
+      absl::StatusOr<Frame> frame =
+          session_->WaitForUpdate(latest.update_seq, absl::Milliseconds(500));
+      if (frame.ok()) {
+        latest = *frame;
+        if (DifferenceRatio(before, latest, region) >= ratio) return latest;
+      }
+    }
+    return absl::DeadlineExceededError("region did not change");
+  }
+
+  // Polls fresh frames until `region` looks like it does in `reference` (< 1% differs).
+  absl::StatusOr<Frame> WaitForLook(const Frame& reference, const Rect& region) {
+    absl::Time deadline = absl::Now() + absl::Seconds(10);
+    absl::StatusOr<Frame> latest = session_->Capture();
+    while (latest.ok() && absl::Now() < deadline) {
+      if (DifferenceRatio(reference, *latest, region) < 0.01) return latest;
+      absl::StatusOr<Frame> next =
+          session_->WaitForUpdate(latest->update_seq, absl::Milliseconds(500));
+      if (next.ok()) latest = next;
+    }
+    return absl::DeadlineExceededError("region never matched");
+  }
+
+  std::unique_ptr<LocalDesktop> desktop_;
+  std::unique_ptr<VncSession> session_;
+};
+
+TEST_F(VncSessionTest, CapturesTheWholeScreen) {
+  EXPECT_EQ(session_->width(), 1280);
+  EXPECT_EQ(session_->height(), 800);
+  absl::StatusOr<Frame> frame = session_->Capture();
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_EQ(frame->rgb.size(), 1280u * 800 * 3);
+  absl::StatusOr<std::string> png = EncodePng(*frame);
+  ASSERT_TRUE(png.ok());
+  absl::StatusOr<Frame> decoded = DecodePng(*png);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(DifferenceRatio(*frame, *decoded, {}), 0.0);
+}
+
+TEST_F(VncSessionTest, ClickingAToggleChangesItsPixelsAndState) {
+  absl::StatusOr<Frame> before = session_->CaptureAfterInput(absl::Seconds(5));
+  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_TRUE(session_->Click(kToggle.x + 80, kToggle.y + 20).ok());
+  absl::StatusOr<Frame> after_input = session_->CaptureAfterInput(absl::Seconds(5));
+  ASSERT_TRUE(after_input.ok()) << after_input.status();
+  EXPECT_EQ(after_input->input_seq, session_->input_seq());
+  EXPECT_TRUE(AppPrinted("toggled True"));
+  absl::StatusOr<Frame> toggled = WaitForChange(*before, kToggle, 0.05);
+  ASSERT_TRUE(toggled.ok()) << "the toggle's pixels never changed";
+
+  ASSERT_TRUE(session_->Click(kToggle.x + 80, kToggle.y + 20).ok());
+  EXPECT_TRUE(AppPrinted("toggled False"));
+  // Move away so the button is not drawn hovered ("prelight") when compared.
+  ASSERT_TRUE(session_->Move(kAway.x, kAway.y).ok());
+  // Back to how it looked (the pointer is not drawn into frames: Cursor encoding).
+  EXPECT_TRUE(WaitForLook(*before, kToggle).ok()) << "the toggle never looked untoggled again";
+
+}
+
+TEST_F(VncSessionTest, TypesUnicodeTextIntoAnEntry) {
+  absl::StatusOr<Frame> before = session_->CaptureAfterInput(absl::Seconds(5));
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(session_->Click(kEntry.x + 150, kEntry.y + 18).ok());
+  // Typing before the window manager has moved the focus would lose keys.
+  ASSERT_TRUE(WaitForChange(*before, kEntry, 0.001).ok()) << "the entry never took focus";
+  ASSERT_TRUE(session_->TypeText("Hello, World! ~{}|").ok());
+  EXPECT_TRUE(AppPrinted("text Hello, World! ~{}|"))
+      << ReadFile(desktop_->LogPath(desktop_->app()));
+  ASSERT_TRUE(session_->TypeText(" café €").ok());
+  EXPECT_TRUE(AppPrinted("text Hello, World! ~{}| café €"));
+  EXPECT_TRUE(WaitForChange(*before, kEntry, 0.02).ok()) << "the entry never showed the text";
+}
+
+TEST_F(VncSessionTest, SendsKeyCombosWithModifiers) {
+  ASSERT_TRUE(session_->Click(kEntry.x + 150, kEntry.y + 18).ok());
+  ASSERT_TRUE(session_->PressKey({XK_Control_L, XK_Shift_L}, 'T').ok());
+  EXPECT_TRUE(AppPrinted("combo <Primary><Shift>t")) << ReadFile(desktop_->LogPath(desktop_->app()));
+  ASSERT_TRUE(session_->PressKey({XK_Control_L}, 'a').ok());
+  EXPECT_TRUE(AppPrinted("combo <Primary>a"));
+  ASSERT_TRUE(session_->PressKey({XK_Alt_L}, XK_F5).ok());
+  EXPECT_TRUE(AppPrinted("combo <Alt>F5"));
+}
+
+TEST_F(VncSessionTest, RejectsPointsOutsideTheScreen) {
+  absl::Status status = session_->Click(1280, 10);
+  EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(status.message(), "point (1280, 10) is outside the 1280x800 screen");
+}
+
+TEST_F(VncSessionTest, ReportsTheServerDyingAsUnavailable) {
+  desktop_->Stop();
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (session_->connected() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));  // poll interval
+  }
+  EXPECT_FALSE(session_->connected());
+  absl::StatusOr<Frame> frame = session_->CaptureAfterInput(absl::Seconds(2));
+  EXPECT_EQ(frame.status().code(), absl::StatusCode::kUnavailable) << frame.status();
+}
+
+// A TCP server on loopback that answers each connection with fixed bytes, then reads
+// until the client goes away.
+class HostileServer {
+ public:
+  explicit HostileServer(std::string reply) : reply_(std::move(reply)) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    socklen_t length = sizeof(address);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    listen(fd_, 4);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        int client = accept(fd_, nullptr, nullptr);
+        if (client < 0) return;
+        (void)!write(client, reply_.data(), reply_.size());
+        char buffer[256];
+        while (read(client, buffer, sizeof(buffer)) > 0) {
+        }
+        close(client);
+      }
+    });
+  }
+  ~HostileServer() {
+    stop_ = true;
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+
+ private:
+  std::string reply_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST(VncHostileServerTest, GarbageInsteadOfAGreetingIsAnErrorNotACrash) {
+  HostileServer server("HTTP/1.1 400 Bad Request\r\n\r\n" + std::string(4096, '\xff'));
+  absl::StatusOr<std::unique_ptr<VncSession>> session =
+      VncSession::Connect({.port = server.port(), .connect_timeout = absl::Seconds(3),
+                           .reconnect_attempts = 0});
+  ASSERT_FALSE(session.ok());
+  EXPECT_NE(session.status().message().find(absl::StrCat("127.0.0.1:", server.port())),
+            std::string::npos)
+      << session.status();
+}
+
+TEST(VncHostileServerTest, ABogusSecurityHandshakeIsAnErrorNotACrash) {
+  // A valid greeting, then 200 security types of garbage and a truncated stream.
+  std::string reply = "RFB 003.008\n";
+  reply += static_cast<char>(200);
+  reply += std::string(50, '\x7f');
+  HostileServer server(reply);
+  absl::StatusOr<std::unique_ptr<VncSession>> session =
+      VncSession::Connect({.port = server.port(), .connect_timeout = absl::Seconds(3),
+                           .reconnect_attempts = 0});
+  EXPECT_FALSE(session.ok());
+}
+
+TEST(VncHostileServerTest, AHugeFramebufferIsRefused) {
+  // Handshake: no security, then ServerInit announcing a 60000x60000 framebuffer.
+  std::string reply = "RFB 003.008\n";
+  reply += std::string("\x01\x01", 2);          // one security type: None
+  reply += std::string("\x00\x00\x00\x00", 4);  // SecurityResult OK
+  reply += std::string("\xea\x60\xea\x60", 4);  // width, height = 60000
+  reply += std::string("\x20\x18\x00\x01\x00\xff\x00\xff\x00\xff\x10\x08\x00\x00\x00\x00", 16);
+  reply += std::string("\x00\x00\x00\x04", 4) + "evil";
+  HostileServer server(reply);
+  absl::StatusOr<std::unique_ptr<VncSession>> session =
+      VncSession::Connect({.port = server.port(), .connect_timeout = absl::Seconds(3),
+                           .reconnect_attempts = 0});
+  EXPECT_FALSE(session.ok());
+}
+
+TEST(VncConnectTest, NothingListeningIsUnavailable) {
+  absl::StatusOr<std::unique_ptr<VncSession>> session =
+      VncSession::Connect({.port = 1, .connect_timeout = absl::Seconds(2)});
+  ASSERT_FALSE(session.ok());
+  EXPECT_EQ(session.status().code(), absl::StatusCode::kUnavailable) << session.status();
+}
+
+}  // namespace
+}  // namespace mosdat

@@ -1,0 +1,119 @@
+#include "vnc-agent/job_executor.h"
+
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "vnc-agent/local_desktop.h"
+#include "core/scenario_parser.h"
+#include "vnc-agent/scenario_runner.h"
+#include "vnc-agent/vnc_session.h"
+
+namespace mosdat {
+namespace {
+
+// Numbers and timestamps events, and remembers whether the channel broke.
+class Numbered {
+ public:
+  Numbered(const JobSpec& job, const EmitEvent& emit) : job_(job), emit_(emit) {}
+  absl::Status operator()(Event event) {
+    event.job_id = job_.job_id;
+    event.seq = ++seq_;
+    event.unix_ms = absl::ToUnixMillis(absl::Now());
+    return emit_(std::move(event));
+  }
+  void Log(std::string level, std::string text) {
+    Event event = Event::Of(EventType::kLog);
+    event.level = std::move(level);
+    event.text = std::move(text);
+    (*this)(std::move(event)).IgnoreError();
+  }
+
+ private:
+  const JobSpec& job_;
+  const EmitEvent& emit_;
+  uint64_t seq_ = 0;
+};
+
+absl::StatusOr<std::pair<std::string, int>> SplitAddress(const std::string& address) {
+  size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
+    return absl::InvalidArgumentError(absl::StrCat("VNC address \"", address, "\" is not host:port"));
+  }
+  return std::make_pair(address.substr(0, colon), port);
+}
+
+}  // namespace
+
+JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit) {
+  Numbered events(job, emit);
+  absl::Time begin = absl::Now();
+  Event started = Event::Of(EventType::kJobStarted);
+  started.vm = job.vm.name;
+  started.scenario = job.scenario_path;
+  events(started).IgnoreError();
+
+  auto finish = [&](JobVerdict verdict, std::string reason) {
+    Event finished = Event::Of(EventType::kJobFinished);
+    finished.verdict = verdict;
+    finished.reason = std::move(reason);
+    finished.duration_seconds = absl::ToDoubleSeconds(absl::Now() - begin);
+    events(std::move(finished)).IgnoreError();
+    return verdict;
+  };
+
+  // Parse before touching any VM: a broken scenario is a config error, not a failure.
+  Diagnostics diagnostics;
+  ScenarioOptions options{.overrides = job.vars,
+                          .read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
+                            auto it = job.files.find(path);
+                            if (it == job.files.end()) {
+                              return absl::NotFoundError(absl::StrCat(path, " was not sent with the job"));
+                            }
+                            return it->second;
+                          }};
+  Scenario scenario =
+      ParseScenario(job.files.at(job.scenario_path), job.scenario_path, options, &diagnostics);
+  if (!diagnostics.empty()) return finish(JobVerdict::kError, diagnostics.ToStatus().ToString());
+
+  std::unique_ptr<LocalDesktop> desktop;
+  VncOptions vnc;
+  vnc.password = job.vm.vnc_password;
+  if (job.vm.provider == VmProvider::kLocal) {
+    absl::StatusOr<std::unique_ptr<LocalDesktop>> started_desktop =
+        LocalDesktop::Start({.width = job.vm.width,
+                             .height = job.vm.height,
+                             .app_command = job.vm.app_command,
+                             .app_env = job.vm.app_env});
+    if (!started_desktop.ok()) {
+      return finish(JobVerdict::kError, absl::StrCat("local desktop did not start: ",
+                                                     started_desktop.status().message()));
+    }
+    desktop = std::move(*started_desktop);
+    vnc.port = desktop->vnc_port();
+    events.Log("info", absl::StrCat("local desktop :", desktop->display(), " on VNC ",
+                                    desktop->vnc_address()));
+  } else {
+    absl::StatusOr<std::pair<std::string, int>> address = SplitAddress(job.vm.vnc_address);
+    if (!address.ok()) return finish(JobVerdict::kError, std::string(address.status().message()));
+    vnc.host = address->first;
+    vnc.port = address->second;
+  }
+
+  absl::StatusOr<std::unique_ptr<VncSession>> session = VncSession::Connect(vnc);
+  if (!session.ok()) {
+    return finish(JobVerdict::kError, std::string(session.status().message()));
+  }
+  RunnerOptions runner_options{.job_id = job.job_id,
+                               .files = job.files,
+                               .screenshots = job.screenshots,
+                               .park = job.park};
+  ScenarioRunner runner(**session, runner_options, std::ref(events));
+  RunOutcome outcome = runner.Run(scenario);
+  session->reset();  // close VNC before the desktop goes away
+  if (desktop) desktop->Stop();
+  return finish(outcome.verdict, outcome.reason);
+}
+
+}  // namespace mosdat

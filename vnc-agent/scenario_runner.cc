@@ -1,0 +1,358 @@
+#include "vnc-agent/scenario_runner.h"
+
+#include <cctype>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "core/visual_match.h"
+#include "vnc-agent/keysyms.h"
+
+namespace mosdat {
+namespace {
+
+// Step failures that say the test rig broke rather than the app misbehaved.
+bool IsInfrastructureError(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnimplemented:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kDeadlineExceeded:  // the VNC server stopped answering
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A test failure (the app did not do what the scenario expects).
+absl::Status Failed(std::string reason) { return absl::FailedPreconditionError(reason); }
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+int RfbButton(MouseButton button) {
+  switch (button) {
+    case MouseButton::kLeft:
+      return 1;
+    case MouseButton::kMiddle:
+      return 2;
+    case MouseButton::kRight:
+      return 3;
+  }
+  return 1;
+}
+
+Rect ToRect(const std::optional<Region>& region) {
+  if (!region) return {};
+  return {region->x, region->y, region->width, region->height};
+}
+
+std::string Describe(const Region& r) {
+  return absl::StrFormat("(%d,%d %dx%d)", r.x, r.y, r.width, r.height);
+}
+
+// Keysyms for a validated combo. With shift held, a letter is sent as its upper-case
+// keysym: RFB servers synthesise modifiers from the keysym, and a lower-case keysym
+// would make them release shift.
+absl::Status PressCombo(VncSession& session, const KeyCombo& combo) {
+  std::vector<uint32_t> modifiers;
+  bool shift = false;
+  for (const std::string& name : combo.modifiers) {
+    absl::StatusOr<uint32_t> keysym = KeysymForKey(name);
+    if (!keysym.ok()) return keysym.status();
+    modifiers.push_back(*keysym);
+    shift |= name == "shift";
+  }
+  std::string key = combo.key;
+  if (shift && key.size() == 1 && std::islower(static_cast<unsigned char>(key[0]))) {
+    key[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(key[0])));
+  }
+  absl::StatusOr<uint32_t> keysym = KeysymForKey(key);
+  if (!keysym.ok()) return keysym.status();
+  return session.PressKey(modifiers, *keysym);
+}
+
+absl::Status NeedsLaterCapability(const std::string& what, const std::string& capability) {
+  return absl::UnimplementedError(
+      absl::StrCat(what, " needs ", capability, ", which this agent does not provide yet"));
+}
+
+}  // namespace
+
+ScenarioRunner::ScenarioRunner(VncSession& session, RunnerOptions options, Emit emit)
+    : session_(session), options_(std::move(options)), emit_(std::move(emit)) {}
+
+void ScenarioRunner::EmitEvent(Event event) {
+  if (!emit_status_.ok()) return;
+  event.job_id = options_.job_id;
+  event.unix_ms = NowMs();
+  emit_status_ = emit_(std::move(event));
+}
+
+void ScenarioRunner::Screenshot(int step_index, const std::string& why, std::string* file_name) {
+  absl::StatusOr<Frame> frame = session_.CaptureAfterInput(absl::Seconds(5));
+  if (!frame.ok()) frame = session_.Capture();  // better an older frame than none
+  if (!frame.ok()) return;
+  absl::StatusOr<std::string> png = EncodePng(*frame);
+  if (!png.ok()) return;
+  Event event = Event::Of(EventType::kScreenshot);
+  event.step_index = step_index;
+  event.why = why;
+  event.screenshot = step_index < 0
+                         ? absl::StrFormat("%03d-%s.png", ++screenshot_count_, why)
+                         : absl::StrFormat("%03d-step%02d-%s.png", ++screenshot_count_,
+                                           step_index + 1, why);
+  event.png = std::move(*png);
+  if (file_name != nullptr) *file_name = event.screenshot;
+  EmitEvent(std::move(event));
+}
+
+RunOutcome ScenarioRunner::Run(const Scenario& scenario) {
+  RunOutcome outcome;
+  int index = 0;
+  for (const Step& step : scenario.steps) {
+    if (RunStep(step, index++, /*cleanup=*/false, &outcome) == Flow::kStop) break;
+  }
+  // Cleanup always runs, numbered after the steps; its failures are reported but do not
+  // change a verdict that is already a failure.
+  index = static_cast<int>(scenario.steps.size());
+  RunOutcome cleanup_outcome;
+  for (const Step& step : scenario.cleanup) {
+    if (!emit_status_.ok()) break;
+    RunStep(step, index++, /*cleanup=*/true, &cleanup_outcome);
+  }
+  if (outcome.verdict == JobVerdict::kPass && cleanup_outcome.verdict != JobVerdict::kPass) {
+    outcome = cleanup_outcome;
+  }
+  if (!emit_status_.ok()) {
+    outcome.verdict = JobVerdict::kError;
+    outcome.reason = absl::StrCat("events could not be reported: ", emit_status_.message());
+  }
+  return outcome;
+}
+
+ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index, bool cleanup,
+                                             RunOutcome* outcome) {
+  const std::string kind(StepKindName(step.kind));
+  absl::Status status;
+  for (int attempt = 1; attempt <= step.common.retries + 1; ++attempt) {
+    Event started = Event::Of(EventType::kStepStarted);
+    started.step_index = index;
+    started.step_kind = kind;
+    started.label = step.common.label;
+    started.source_location = step.location.ToString();
+    started.attempt = attempt;
+    started.cleanup = cleanup;
+    EmitEvent(started);
+
+    absl::Time begin = absl::Now();
+    absl::Duration timeout = step.common.timeout_seconds
+                                 ? absl::Seconds(*step.common.timeout_seconds)
+                                 : options_.default_step_timeout;
+    status = Execute(step.kind, begin + timeout);
+    Event finished = started;
+    finished.type = EventType::kStepFinished;
+    finished.duration_seconds = absl::ToDoubleSeconds(absl::Now() - begin);
+    finished.must_pass = step.common.must_pass;
+    if (status.ok()) {
+      finished.status = StepStatus::kPassed;
+      if (options_.screenshots == ScreenshotPolicy::kAll) {
+        Screenshot(index, "step", &finished.screenshot);
+      }
+    } else {
+      finished.status =
+          IsInfrastructureError(status) ? StepStatus::kError : StepStatus::kFailed;
+      finished.reason = std::string(status.message());
+      if (options_.screenshots != ScreenshotPolicy::kNone) {
+        Screenshot(index, "failure", &finished.screenshot);
+      }
+    }
+    EmitEvent(std::move(finished));
+    if (status.ok() || IsInfrastructureError(status)) break;
+  }
+  if (!emit_status_.ok()) return Flow::kStop;
+  if (status.ok()) return Flow::kContinue;
+
+  std::string where = absl::StrCat("step ", index + 1, " (", kind,
+                                   step.common.label.empty() ? "" : ": " + step.common.label,
+                                   ", ", step.location.ToString(), "): ", status.message());
+  if (IsInfrastructureError(status)) {
+    outcome->verdict = JobVerdict::kError;
+    outcome->reason = where;
+    return Flow::kStop;
+  }
+  if (!step.common.must_pass) return Flow::kContinue;
+  if (outcome->verdict == JobVerdict::kPass) {
+    outcome->verdict = JobVerdict::kFail;
+    outcome->reason = where;
+  }
+  return Flow::kStop;
+}
+
+absl::Status ScenarioRunner::Execute(const StepKind& kind, absl::Time deadline) {
+  struct Visitor {
+    ScenarioRunner& runner;
+    absl::Time deadline;
+    VncSession& vnc() { return runner.session_; }
+
+    absl::Status operator()(const ClickStep& s) {
+      if (const auto* point = std::get_if<Point>(&s.target)) {
+        return vnc().Click(point->x, point->y, RfbButton(s.button), s.count);
+      }
+      return NeedsLaterCapability("clicking on text", "OCR");
+    }
+    absl::Status operator()(const HoverStep& s) {
+      if (const auto* point = std::get_if<Point>(&s.target)) return vnc().Move(point->x, point->y);
+      return NeedsLaterCapability("hovering over text", "OCR");
+    }
+    absl::Status operator()(const DragStep& s) {
+      return vnc().Drag(s.from.x, s.from.y, s.to.x, s.to.y, RfbButton(s.button));
+    }
+    absl::Status operator()(const ScrollStep& s) { return vnc().Scroll(s.at.x, s.at.y, s.dx, s.dy); }
+    absl::Status operator()(const TypeStep& s) { return vnc().TypeText(s.text); }
+    absl::Status operator()(const KeyStep& s) { return PressCombo(vnc(), s.combo); }
+    absl::Status operator()(const WaitStep& s) {
+      // The user asked for this pause explicitly; everything else polls a condition.
+      absl::Time until = std::min(deadline, absl::Now() + absl::Seconds(s.seconds));
+      absl::SleepFor(until - absl::Now());
+      return absl::OkStatus();
+    }
+    absl::Status operator()(const WaitForStep& s) { return runner.ExecuteWaitFor(s, deadline); }
+    absl::Status operator()(const VisualStep& s) { return runner.ExecuteVisual(s, deadline); }
+    absl::Status operator()(const CheckpointStep&) {
+      // The screenshot is what a checkpoint is for; take it even with screenshots = none.
+      if (runner.options_.screenshots != ScreenshotPolicy::kAll) {
+        runner.Screenshot(-1, "checkpoint", nullptr);
+      }
+      return absl::OkStatus();
+    }
+    absl::Status operator()(const ShellStep&) { return NeedsLaterCapability("shell", "SSH"); }
+    absl::Status operator()(const LaunchStep&) { return NeedsLaterCapability("launch", "SSH"); }
+    absl::Status operator()(const AtspiStep&) { return NeedsLaterCapability("atspi", "AT-SPI"); }
+    absl::Status operator()(const VerifyAtspiStep&) {
+      return NeedsLaterCapability("verify_atspi", "AT-SPI");
+    }
+    absl::Status operator()(const LocalizeStep&) {
+      return NeedsLaterCapability("localize", "the vlm-gateway");
+    }
+    absl::Status operator()(const VerifyStep&) {
+      return NeedsLaterCapability("verify", "the vlm-gateway");
+    }
+    absl::Status operator()(const OcrStep&) { return NeedsLaterCapability("ocr", "OCR"); }
+    absl::Status operator()(const IfVisibleStep&) {
+      return NeedsLaterCapability("if_visible", "screen conditions beyond pixels");
+    }
+  };
+  return std::visit(Visitor{*this, deadline}, kind);
+}
+
+absl::StatusOr<bool> ScenarioRunner::Holds(const Condition& condition, const Frame& first,
+                                           const Frame& now, absl::Time* stable_since) {
+  if (const auto* c = std::get_if<ScreenChangesCondition>(&condition)) {
+    return DifferenceRatio(first, now, ToRect(c->region)) > 0.0;
+  }
+  if (const auto* c = std::get_if<ScreenStableCondition>(&condition)) {
+    return absl::Now() - *stable_since >= absl::Seconds(c->for_seconds);
+  }
+  if (const auto* c = std::get_if<VisualCondition>(&condition)) {
+    absl::StatusOr<Frame> reference = Reference(c->reference);
+    if (!reference.ok()) return reference.status();
+    std::optional<Rect> expected;
+    if (c->region) expected = ToRect(c->region);
+    return FindReference(now, *reference, expected, c->threshold).score >= c->threshold;
+  }
+  return NeedsLaterCapability(
+      absl::StrCat("wait_for condition \"", std::string(ConditionKindName(condition)), "\""),
+      "AT-SPI, OCR or the vlm-gateway");
+}
+
+absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time deadline) {
+  deadline = std::min(deadline, absl::Now() + absl::Seconds(step.timeout_seconds));
+  absl::Duration interval = absl::Seconds(step.interval_seconds);
+  absl::StatusOr<Frame> first = session_.CaptureAfterInput(absl::Seconds(5));
+  if (!first.ok()) return first.status();
+  Frame previous = *first;
+  // Per stable condition: when its region last changed.
+  std::vector<absl::Time> stable_since(step.conditions.size(), absl::Now());
+  std::vector<bool> held(step.conditions.size(), false);
+  while (true) {
+    absl::StatusOr<Frame> now = session_.Capture();
+    if (!now.ok()) return now.status();
+    for (size_t i = 0; i < step.conditions.size(); ++i) {
+      if (const auto* c = std::get_if<ScreenStableCondition>(&step.conditions[i])) {
+        if (DifferenceRatio(previous, *now, ToRect(c->region)) > 0.0) {
+          stable_since[i] = absl::Now();
+        }
+      }
+      absl::StatusOr<bool> holds = Holds(step.conditions[i], *first, *now, &stable_since[i]);
+      if (!holds.ok()) return holds.status();
+      held[i] = *holds;
+    }
+    bool any = std::find(held.begin(), held.end(), true) != held.end();
+    bool all = std::find(held.begin(), held.end(), false) == held.end();
+    if (step.mode == WaitForStep::Mode::kAny ? any : all) return absl::OkStatus();
+    if (absl::Now() >= deadline) {
+      std::vector<std::string> missing;
+      for (size_t i = 0; i < held.size(); ++i) {
+        if (!held[i]) missing.push_back(std::string(ConditionKindName(step.conditions[i])));
+      }
+      return Failed(absl::StrCat("wait_for (", step.mode == WaitForStep::Mode::kAny ? "any" : "all",
+                                 ") timed out after ",
+                                 absl::FormatDuration(absl::Seconds(step.timeout_seconds)),
+                                 "; not satisfied: ", absl::StrJoin(missing, ", ")));
+    }
+    previous = *now;
+    // Wake on the next framebuffer update or after the interval, whichever is first:
+    // polling, never a fixed sleep.
+    session_.WaitForUpdate(now->update_seq, std::min(interval, deadline - absl::Now()))
+        .IgnoreError();
+  }
+}
+
+absl::StatusOr<Frame> ScenarioRunner::Reference(const std::string& path) {
+  auto cached = references_.find(path);
+  if (cached != references_.end()) return cached->second;
+  auto file = options_.files.find(path);
+  if (file == options_.files.end()) {
+    return absl::NotFoundError(absl::StrCat("reference image \"", path, "\" was not sent with the job"));
+  }
+  absl::StatusOr<Frame> reference = DecodePng(file->second);
+  if (!reference.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("reference image \"", path, "\": ", reference.status().message()));
+  }
+  references_[path] = *reference;
+  return reference;
+}
+
+absl::Status ScenarioRunner::ExecuteVisual(const VisualStep& step, absl::Time deadline) {
+  absl::StatusOr<Frame> reference = Reference(step.reference);
+  if (!reference.ok()) return reference.status();
+  if (step.timeout_seconds) {
+    deadline = std::min(deadline, absl::Now() + absl::Seconds(*step.timeout_seconds));
+  }
+  std::optional<Rect> expected;
+  if (step.region) expected = ToRect(step.region);
+  absl::StatusOr<Frame> frame = session_.CaptureAfterInput(absl::Seconds(5));
+  VisualMatch best;
+  while (frame.ok()) {
+    best = FindReference(*frame, *reference, expected, step.threshold);
+    if (best.score >= step.threshold) return absl::OkStatus();
+    if (absl::Now() >= deadline) break;
+    absl::StatusOr<Frame> next =
+        session_.WaitForUpdate(frame->update_seq, std::min(absl::Milliseconds(500),
+                                                           deadline - absl::Now()));
+    if (next.ok()) frame = next;
+  }
+  if (!frame.ok()) return frame.status();
+  return Failed(absl::StrFormat("%s does not match: best score %.3f at %s (threshold %.3f)%s",
+                                step.reference, best.score,
+                                Describe({best.where.x, best.where.y, best.where.width,
+                                          best.where.height}),
+                                step.threshold,
+                                step.region ? absl::StrCat(", expected near ", Describe(*step.region))
+                                            : ""));
+}
+
+}  // namespace mosdat

@@ -1,0 +1,67 @@
+// ScenarioRunner: executes a parsed Scenario's steps, in order, on one VM's screen, and
+// reports each step as events (started, finished with status/duration/reason,
+// screenshots). Retries, per-step timeouts, must_pass and cleanup are handled here, so
+// every step kind gets them the same way.
+#ifndef MOSDAT_VNC_AGENT_SCENARIO_RUNNER_H_
+#define MOSDAT_VNC_AGENT_SCENARIO_RUNNER_H_
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "core/config.h"
+#include "core/events.h"
+#include "core/scenario.h"
+#include "vnc-agent/vnc_session.h"
+
+namespace mosdat {
+
+struct RunnerOptions {
+  std::string job_id;
+  // Reference images of `visual` steps, by the path the scenario gives (already
+  // resolved by the parser); the agent receives them with the job.
+  std::map<std::string, std::string> files;
+  ScreenshotPolicy screenshots = ScreenshotPolicy::kAll;
+  absl::Duration default_step_timeout = absl::Seconds(30);
+  std::optional<CursorPark> park;
+};
+
+struct RunOutcome {
+  JobVerdict verdict = JobVerdict::kPass;
+  std::string reason;  // for fail/error: the first must_pass step that did not pass
+};
+
+class ScenarioRunner {
+ public:
+  // `emit` receives every event; the runner stops if it fails (the report channel is
+  // gone, so further work would be lost).
+  using Emit = std::function<absl::Status(Event)>;
+
+  ScenarioRunner(VncSession& session, RunnerOptions options, Emit emit);
+
+  RunOutcome Run(const Scenario& scenario);
+
+ private:
+  enum class Flow { kContinue, kStop };
+  Flow RunStep(const Step& step, int index, bool cleanup, RunOutcome* outcome);
+  absl::Status Execute(const StepKind& kind, absl::Time deadline);
+  absl::Status ExecuteWaitFor(const WaitForStep& step, absl::Time deadline);
+  absl::StatusOr<bool> Holds(const Condition& condition, const Frame& first, const Frame& now,
+                             absl::Time* stable_since);
+  absl::Status ExecuteVisual(const VisualStep& step, absl::Time deadline);
+  absl::StatusOr<Frame> Reference(const std::string& path);
+  // Captures a frame newer than the last input and emits it as a screenshot event.
+  void Screenshot(int step_index, const std::string& why, std::string* file_name);
+  void EmitEvent(Event event);
+
+  VncSession& session_;
+  RunnerOptions options_;
+  Emit emit_;
+  absl::Status emit_status_;
+  int screenshot_count_ = 0;
+  std::map<std::string, Frame> references_;
+};
+
+}  // namespace mosdat
+
+#endif  // MOSDAT_VNC_AGENT_SCENARIO_RUNNER_H_
