@@ -192,7 +192,8 @@ struct VisualCondition {
   double threshold = 0.95;
 };
 
-// True once the screen (or region) differs from the first frame taken by the wait.
+// True once the screen (or region) differs from how it looked just before the latest
+// input step (click, type, key...), or from the wait's first frame when there was none.
 struct ScreenChangesCondition {
   std::optional<Region> region;
 };

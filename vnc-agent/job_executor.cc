@@ -80,6 +80,10 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit) {
   std::unique_ptr<LocalDesktop> desktop;
   VncOptions vnc;
   vnc.password = job.vm.vnc_password;
+  if (job.park) {
+    vnc.park_x = job.park->x;
+    vnc.park_y = job.park->y;
+  }
   if (job.vm.provider == VmProvider::kLocal) {
     absl::StatusOr<std::unique_ptr<LocalDesktop>> started_desktop =
         LocalDesktop::Start({.width = job.vm.width,

@@ -73,6 +73,12 @@ absl::Status PressCombo(VncSession& session, const KeyCombo& combo) {
   return session.PressKey(modifiers, *keysym);
 }
 
+bool IsInputStep(const StepKind& kind) {
+  return std::holds_alternative<ClickStep>(kind) || std::holds_alternative<HoverStep>(kind) ||
+         std::holds_alternative<DragStep>(kind) || std::holds_alternative<ScrollStep>(kind) ||
+         std::holds_alternative<TypeStep>(kind) || std::holds_alternative<KeyStep>(kind);
+}
+
 absl::Status NeedsLaterCapability(const std::string& what, const std::string& capability) {
   return absl::UnimplementedError(
       absl::StrCat(what, " needs ", capability, ", which this agent does not provide yet"));
@@ -146,6 +152,10 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index, bool c
     started.cleanup = cleanup;
     EmitEvent(started);
 
+    if (IsInputStep(step.kind)) {
+      absl::StatusOr<Frame> before = session_.Capture();
+      if (before.ok()) before_last_action_ = std::move(*before);
+    }
     absl::Time begin = absl::Now();
     absl::Duration timeout = step.common.timeout_seconds
                                  ? absl::Seconds(*step.common.timeout_seconds)
@@ -267,12 +277,24 @@ absl::StatusOr<bool> ScenarioRunner::Holds(const Condition& condition, const Fra
       "AT-SPI, OCR or the vlm-gateway");
 }
 
+absl::Status ScenarioRunner::ParkPointer() {
+  if (!options_.park) return absl::OkStatus();
+  return session_.Move(std::min(options_.park->x, session_.width() - 1),
+                       std::min(options_.park->y, session_.height() - 1));
+}
+
 absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time deadline) {
+  if (absl::Status s = ParkPointer(); !s.ok()) return s;
   deadline = std::min(deadline, absl::Now() + absl::Seconds(step.timeout_seconds));
   absl::Duration interval = absl::Seconds(step.interval_seconds);
   absl::StatusOr<Frame> first = session_.CaptureAfterInput(absl::Seconds(5));
   if (!first.ok()) return first.status();
   Frame previous = *first;
+  // screen_changes compares with the screen before the last action, when there was one.
+  if (before_last_action_ && before_last_action_->width == first->width &&
+      before_last_action_->height == first->height) {
+    first = *before_last_action_;
+  }
   // Per stable condition: when its region last changed.
   std::vector<absl::Time> stable_since(step.conditions.size(), absl::Now());
   std::vector<bool> held(step.conditions.size(), false);
@@ -334,6 +356,7 @@ absl::Status ScenarioRunner::ExecuteVisual(const VisualStep& step, absl::Time de
   }
   std::optional<Rect> expected;
   if (step.region) expected = ToRect(step.region);
+  if (absl::Status s = ParkPointer(); !s.ok()) return s;
   absl::StatusOr<Frame> frame = session_.CaptureAfterInput(absl::Seconds(5));
   VisualMatch best;
   while (frame.ok()) {

@@ -50,6 +50,8 @@ class ScenarioRunner {
                              absl::Time* stable_since);
   absl::Status ExecuteVisual(const VisualStep& step, absl::Time deadline);
   absl::StatusOr<Frame> Reference(const std::string& path);
+  // Moves the pointer to [cursor].park, if set, before a verification looks.
+  absl::Status ParkPointer();
   // Captures a frame newer than the last input and emits it as a screenshot event.
   void Screenshot(int step_index, const std::string& why, std::string* file_name);
   void EmitEvent(Event event);
@@ -60,6 +62,9 @@ class ScenarioRunner {
   absl::Status emit_status_;
   int screenshot_count_ = 0;
   std::map<std::string, Frame> references_;
+  // The screen just before the latest input step: what `screen_changes` compares with,
+  // so a change that happened before the wait began still counts.
+  std::optional<Frame> before_last_action_;
 };
 
 }  // namespace mosdat

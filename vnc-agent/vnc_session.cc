@@ -147,6 +147,11 @@ absl::Status VncSession::Open() {
     return ConnectError(options_);
   }
   client_ = client;
+  last_pointer_x_ = options_.park_x >= 0 ? std::min(options_.park_x, client->width - 1)
+                                         : client->width - 1;
+  last_pointer_y_ = options_.park_y >= 0 ? std::min(options_.park_y, client->height - 1)
+                                         : client->height - 1;
+  SendPointerEvent(client, last_pointer_x_, last_pointer_y_, 0);
   std::lock_guard state(state_mutex_);
   connected_ = true;
   disconnect_reason_.clear();

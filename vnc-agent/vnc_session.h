@@ -34,6 +34,11 @@ struct VncOptions {
   // After the connection drops: attempts, first delay (doubling each time).
   int reconnect_attempts = 5;
   absl::Duration reconnect_backoff = absl::Milliseconds(200);
+  // Where the pointer goes on connect; negative = the bottom-right corner. Servers such
+  // as TigerVNC draw the pointer into frames while it is somewhere this client did not
+  // put it; moving it once keeps screenshots pointer-free.
+  int park_x = -1;
+  int park_y = -1;
 };
 
 class VncSession {

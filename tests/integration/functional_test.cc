@@ -1,0 +1,301 @@
+// `mosdat functional` end to end, as a user runs it: the CLI submits to the embedded
+// coordinator over gRPC, the embedded agent leases the job, brings up a real Xvnc
+// desktop with a real GTK3 window (tests/data/apps/fixed_layout.py), drives it over
+// VNC, and the coordinator writes the evidence.
+#include <dirent.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/events.h"
+#include "core/frame.h"
+#include "core/process.h"
+#include "tests/integration/subprocess.h"
+
+namespace mosdat::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// A config for the fixture app with one test running `scenario` (YAML text).
+class FunctionalTest : public ::testing::Test {
+ protected:
+  std::string WriteScenario(const std::string& yaml) {
+    WriteFile(dir_.File("scenario.yaml"), yaml);
+    std::string config =
+        "[app]\n"
+        "name = \"fixture\"\n"
+        "binary = \"/usr/bin/python3\"\n"
+        "args = [\"" + SourcePath("tests/data/apps/fixed_layout.py") + "\"]\n"
+        "[[vm]]\n"
+        "name = \"local\"\n"
+        "provider = \"local\"\n"
+        "[[test]]\n"
+        "name = \"fixture\"\n"
+        "scenario = \"scenario.yaml\"\n";
+    WriteFile(dir_.File("config.toml"), config);
+    return dir_.File("config.toml");
+  }
+
+  std::vector<std::string> Command() {
+    return {BuiltBinary("cli/mosdat"), "functional", "--config", dir_.File("config.toml"),
+            "--results", dir_.File("results")};
+  }
+
+  // The single job directory of the single run.
+  std::string JobDir() {
+    fs::path runs = fs::path(dir_.File("results")) / "functional";
+    std::error_code error;
+    for (const auto& run : fs::directory_iterator(runs, error)) {
+      return (run.path() / "local").string();
+    }
+    return "";
+  }
+
+  std::vector<Event> Events() {
+    absl::StatusOr<std::vector<Event>> events = ReadEventLog(JobDir() + "/events.jsonl");
+    EXPECT_TRUE(events.ok()) << events.status();
+    return events.ok() ? *events : std::vector<Event>{};
+  }
+
+  TempDir dir_;
+};
+
+constexpr char kPassingScenario[] = R"(name: toggle-and-type
+steps:
+  - wait_for: {all: [screen_stable: {region: {x: 0, y: 0, width: 400, height: 300}, for: 0.3}]}
+    label: window drawn
+  - click: {x: 100, y: 40}
+    label: press the toggle
+  - wait_for: {any: [screen_changes: {region: {x: 20, y: 20, width: 160, height: 40}}], timeout: 5}
+    label: toggle drawn pressed
+  - click: {x: 170, y: 98}
+  - wait_for: {any: [screen_changes: {region: {x: 20, y: 80, width: 300, height: 36}}], timeout: 5}
+    label: entry focused
+  - type: "héllo wörld €"
+  - wait_for: {any: [screen_changes: {region: {x: 20, y: 80, width: 300, height: 36}}], timeout: 5}
+    label: text drawn
+  - key: ctrl+shift+t
+  - wait_for: {any: [screen_changes: {region: {x: 20, y: 140, width: 300, height: 30}}], timeout: 5}
+    label: combo label updated
+  - checkpoint: done
+cleanup:
+  - key: escape
+)";
+
+TEST_F(FunctionalTest, APassingScenarioExitsZeroWithEvidence) {
+  WriteScenario(kPassingScenario);
+  RunResult result = RunCommand(Command());
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_THAT(result.out, HasSubstr("pass    fixture on local"));
+  EXPECT_THAT(result.out, HasSubstr("results: " + dir_.File("results") + "/functional/"));
+
+  std::vector<Event> events = Events();
+  ASSERT_FALSE(events.empty());
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].seq, i + 1);
+  EXPECT_EQ(events.front().type, EventType::kJobStarted);
+  EXPECT_EQ(events.back().type, EventType::kJobFinished);
+  EXPECT_EQ(events.back().verdict, JobVerdict::kPass);
+  int finished = 0;
+  for (const Event& e : events) {
+    if (e.type == EventType::kStepFinished) {
+      ++finished;
+      EXPECT_EQ(e.status, StepStatus::kPassed) << e.step_kind << ": " << e.reason;
+      EXPECT_GT(e.source_location.find("scenario.yaml:"), 0u);
+    }
+    if (e.type == EventType::kScreenshot) {
+      absl::StatusOr<Frame> png = DecodePng(ReadFile(JobDir() + "/" + e.screenshot));
+      ASSERT_TRUE(png.ok()) << e.screenshot;
+      EXPECT_EQ(png->width, 1280);
+    }
+  }
+  EXPECT_EQ(finished, 11);  // 10 steps + 1 cleanup
+  std::string junit = ReadFile(JobDir() + "/junit.xml");
+  EXPECT_THAT(junit, HasSubstr("tests=\"11\" failures=\"0\" errors=\"0\""));
+  EXPECT_THAT(junit, HasSubstr("name=\"02 press the toggle\""));
+}
+
+TEST_F(FunctionalTest, AScenarioThatMustFailExitsOneWithAClearReason) {
+  WriteScenario(R"(name: must-fail
+steps:
+  - click: {x: 350, y: 250}
+    label: click on nothing
+  - wait_for: {any: [screen_changes: {region: {x: 20, y: 20, width: 160, height: 40}}], timeout: 1}
+    label: toggle should change
+  - key: ctrl+a
+    label: never reached
+)");
+  RunResult result = RunCommand(Command());
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  EXPECT_THAT(result.out,
+              HasSubstr("fail    fixture on local: step 2 (wait_for: toggle should change, "));
+  EXPECT_THAT(result.out,
+              HasSubstr("wait_for (any) timed out after 1s; not satisfied: screen_changes"));
+  std::vector<Event> events = Events();
+  bool failure_shot = false;
+  for (const Event& e : events) {
+    EXPECT_NE(e.label, "never reached") << "a step after a must_pass failure ran";
+    if (e.type == EventType::kScreenshot && e.why == "failure") failure_shot = true;
+  }
+  EXPECT_TRUE(failure_shot);
+  EXPECT_THAT(ReadFile(JobDir() + "/junit.xml"), HasSubstr("failures=\"1\""));
+}
+
+TEST_F(FunctionalTest, RetriesAndMustPassFalseAreHonoured) {
+  WriteScenario(R"(name: soft-failure
+steps:
+  - wait_for: {any: [screen_changes: {region: {x: 20, y: 20, width: 160, height: 40}}], timeout: 0.3}
+    label: optional check
+    retries: 2
+    must_pass: false
+  - key: ctrl+a
+    label: still runs
+)");
+  RunResult result = RunCommand(Command());
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  int attempts = 0;
+  bool still_ran = false;
+  for (const Event& e : Events()) {
+    if (e.type == EventType::kStepStarted && e.label == "optional check") ++attempts;
+    if (e.type == EventType::kStepFinished && e.label == "still runs") still_ran = true;
+  }
+  EXPECT_EQ(attempts, 3);
+  EXPECT_TRUE(still_ran);
+}
+
+TEST_F(FunctionalTest, VisualStepMatchesAReferenceAndIsColourAware) {
+  // First run: capture the screen, and cut the toggle out of it as the reference.
+  WriteScenario(R"(name: capture
+steps:
+  - wait_for: {all: [screen_stable: {region: {x: 0, y: 0, width: 400, height: 300}, for: 0.3}]}
+)");
+  ASSERT_EQ(RunCommand(Command()).exit_code, 0);
+  std::string shot;
+  for (const Event& e : Events()) {
+    if (e.type == EventType::kScreenshot) shot = JobDir() + "/" + e.screenshot;
+  }
+  absl::StatusOr<Frame> screen = DecodePng(ReadFile(shot));
+  ASSERT_TRUE(screen.ok());
+  Frame toggle = Crop(*screen, {20, 20, 160, 40});
+  WriteFile(dir_.File("toggle.png"), *EncodePng(toggle));
+  // The same picture with red and blue swapped: a grey-level matcher could not tell.
+  Frame swapped = toggle;
+  for (size_t i = 0; i < swapped.rgb.size(); i += 3) std::swap(swapped.rgb[i], swapped.rgb[i + 2]);
+  for (size_t i = 0; i < swapped.rgb.size(); i += 3) swapped.rgb[i] = 255 - swapped.rgb[i];
+  WriteFile(dir_.File("swapped.png"), *EncodePng(swapped));
+  fs::remove_all(dir_.File("results"));
+
+  WriteScenario(R"(name: visual
+steps:
+  - visual: {reference: toggle.png, region: {x: 20, y: 20, width: 160, height: 40}, timeout: 5}
+    label: toggle looks right
+  - visual: {reference: swapped.png, region: {x: 20, y: 20, width: 160, height: 40}, threshold: 0.9, timeout: 1}
+    label: wrong colours
+)");
+  RunResult result = RunCommand(Command());
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  EXPECT_THAT(result.out, HasSubstr("passed   visual toggle looks right"));
+  EXPECT_THAT(result.out, HasSubstr("does not match: best score"));
+}
+
+// Finds the PID of a direct child of `parent` whose command name is `name`.
+pid_t ChildNamed(pid_t parent, const std::string& name) {
+  DIR* proc = opendir("/proc");
+  pid_t found = -1;
+  while (dirent* entry = readdir(proc)) {
+    std::string stat = ReadFile(std::string("/proc/") + entry->d_name + "/stat");
+    size_t open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::string comm = stat.substr(open + 1, close - open - 1);
+    std::istringstream rest(stat.substr(close + 2));
+    char state;
+    pid_t ppid;
+    rest >> state >> ppid;
+    if (comm == name && ppid == parent) found = std::stoi(entry->d_name);
+  }
+  closedir(proc);
+  return found;
+}
+
+TEST_F(FunctionalTest, KillingXvncMidRunIsAnInfrastructureErrorAndKeepsEarlierEvents) {
+  WriteScenario(R"(name: long-wait
+steps:
+  - click: {x: 100, y: 40}
+    label: press the toggle
+  - wait_for: {any: [screen_changes: {region: {x: 600, y: 600, width: 10, height: 10}}], timeout: 60}
+    label: wait for something that never happens
+)");
+  absl::StatusOr<Process> mosdat =
+      Process::Spawn({.argv = Command(),
+                      .env = CurrentEnvironment(),
+                      .stdout_path = dir_.File("out"),
+                      .stderr_path = dir_.File("err"),
+                      .new_process_group = false});
+  ASSERT_TRUE(mosdat.ok()) << mosdat.status();
+  // Wait (polling) until the long wait_for has started, then kill the X server.
+  absl::Time deadline = absl::Now() + absl::Seconds(60);
+  bool waiting = false;
+  while (!waiting && absl::Now() < deadline) {
+    if (!JobDir().empty() && fs::exists(JobDir() + "/events.jsonl")) {
+      waiting = ReadFile(JobDir() + "/events.jsonl").find("wait for something") != std::string::npos;
+    }
+    if (!waiting) absl::SleepFor(absl::Milliseconds(20));  // poll interval
+  }
+  ASSERT_TRUE(waiting) << ReadFile(dir_.File("err"));
+  pid_t xvnc = ChildNamed(mosdat->pid(), "Xvnc");
+  ASSERT_GT(xvnc, 0);
+  std::vector<Event> before_kill = Events();
+  ASSERT_EQ(kill(xvnc, SIGKILL), 0);
+
+  std::optional<ExitStatus> status = mosdat->Wait(absl::Seconds(90));
+  ASSERT_TRUE(status.has_value()) << "mosdat did not finish after Xvnc died";
+  std::string out = ReadFile(dir_.File("out"));
+  EXPECT_EQ(status->exit_code, 4) << out << ReadFile(dir_.File("err"));
+  EXPECT_THAT(out, HasSubstr("error   fixture on local"));
+
+  std::vector<Event> after = Events();
+  ASSERT_GT(after.size(), before_kill.size());
+  for (size_t i = 0; i < before_kill.size(); ++i) {
+    EXPECT_EQ(ToJsonLine(after[i]), ToJsonLine(before_kill[i])) << "event " << i + 1 << " changed";
+  }
+  for (size_t i = 0; i < after.size(); ++i) EXPECT_EQ(after[i].seq, i + 1);
+  EXPECT_EQ(after.back().type, EventType::kJobFinished);
+  EXPECT_EQ(after.back().verdict, JobVerdict::kError);
+  EXPECT_THAT(ReadFile(JobDir() + "/junit.xml"), HasSubstr("errors=\"1\""));
+}
+
+TEST_F(FunctionalTest, ABrokenScenarioIsAConfigErrorBeforeAnyDesktopStarts) {
+  WriteScenario("name: broken\nsteps:\n  - clik: {x: 1, y: 2}\n");
+  RunResult result = RunCommand(Command());
+  EXPECT_EQ(result.exit_code, 3);
+  EXPECT_THAT(result.err, HasSubstr("scenario.yaml:3:5: steps[0].clik: unknown step type"));
+  EXPECT_FALSE(fs::exists(dir_.File("results")));
+}
+
+TEST_F(FunctionalTest, AnUnknownTestIsAConfigError) {
+  WriteScenario(kPassingScenario);
+  std::vector<std::string> command = Command();
+  command.insert(command.end(), {"--test", "nope"});
+  RunResult result = RunCommand(command);
+  EXPECT_EQ(result.exit_code, 3) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("no [[test]] named \"nope\""));
+}
+
+}  // namespace
+}  // namespace mosdat::testing
