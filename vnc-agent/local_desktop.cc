@@ -97,6 +97,13 @@ absl::StatusOr<std::string> MakePrivateRoot() {
   }
   chmod(base.c_str(), 0700);
   chmod((base + "/run").c_str(), 0700);  // XDG_RUNTIME_DIR must be private
+  // A blinking caret and animations make "the screen is stable" untrue forever and
+  // pixel comparisons timing-dependent; a test desktop turns them off.
+  for (const char* toolkit : {"gtk-3.0", "gtk-4.0"}) {
+    fs::create_directories(fs::path(base) / "config" / toolkit);
+    std::ofstream(fs::path(base) / "config" / toolkit / "settings.ini")
+        << "[Settings]\ngtk-cursor-blink = false\ngtk-enable-animations = false\n";
+  }
   return base;
 }
 
@@ -149,7 +156,8 @@ absl::Status LocalDesktop::StartXvnc(const LocalDesktopOptions& options, absl::T
         return absl::FailedPreconditionError(
             "cannot create a VNC password file (is tigervnc-tools installed?)");
       }
-      argv.insert(argv.end(), {"-SecurityTypes", "VncAuth", "-PasswordFile", password_file});
+      argv.insert(argv.end(),
+                  {"-SecurityTypes", options.security_type, "-PasswordFile", password_file});
     }
     absl::StatusOr<Process> xvnc = Process::Spawn({.argv = argv,
                                                    .env = CurrentEnvironment(),

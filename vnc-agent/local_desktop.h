@@ -2,7 +2,8 @@
 // over VNC on loopback: Xvnc, a private D-Bus session bus (AT-SPI comes with it by
 // D-Bus activation), openbox, and the app under test, with a private HOME and XDG dirs.
 // Every step is polled for readiness with a deadline, never slept, and only the
-// processes started here are stopped (newest first).
+// processes started here are stopped (newest first). GTK's caret blinking and
+// animations are switched off, so a screen that should be still is still.
 #ifndef MOSDAT_VNC_AGENT_LOCAL_DESKTOP_H_
 #define MOSDAT_VNC_AGENT_LOCAL_DESKTOP_H_
 
@@ -25,6 +26,8 @@ struct LocalDesktopOptions {
   Environment app_env;  // added to the session environment for the app only
   // VNC password; empty = no authentication (loopback only either way).
   std::string vnc_password;
+  // With a password: "VncAuth", or "TLSVnc" (VeNCrypt: anonymous TLS, then VncAuth).
+  std::string security_type = "VncAuth";
   absl::Duration ready_timeout = absl::Seconds(30);
 };
 

@@ -38,6 +38,9 @@ void LogVncMessage(const char* format, ...) {
   va_end(args);
   std::string text(buffer);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  // Some failures (e.g. "VNC connection failed: Authentication failure") arrive on the
+  // informational hook; keep them so Connect() can say why.
+  if (text.find("fail") != std::string::npos) last_vnc_error = text;
   spdlog::debug("libvncclient: {}", text);
 }
 

@@ -253,6 +253,42 @@ TEST(VncHostileServerTest, AHugeFramebufferIsRefused) {
   EXPECT_FALSE(session.ok());
 }
 
+// Real Xvnc servers that require authentication.
+absl::StatusOr<std::unique_ptr<VncSession>> ConnectWithPassword(const std::string& security,
+                                                                const std::string& password,
+                                                                std::unique_ptr<LocalDesktop>* keep) {
+  absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop =
+      LocalDesktop::Start({.width = 640, .height = 480, .vnc_password = "s3cret-pw",
+                           .security_type = security});
+  if (!desktop.ok()) return desktop.status();
+  *keep = std::move(*desktop);
+  return VncSession::Connect({.port = (*keep)->vnc_port(), .password = password,
+                              .connect_timeout = absl::Seconds(10), .reconnect_attempts = 0});
+}
+
+TEST(VncAuthTest, VncPasswordAuthentication) {
+  std::unique_ptr<LocalDesktop> desktop;
+  absl::StatusOr<std::unique_ptr<VncSession>> good =
+      ConnectWithPassword("VncAuth", "s3cret-pw", &desktop);
+  ASSERT_TRUE(good.ok()) << good.status();
+  EXPECT_EQ((*good)->width(), 640);
+  good->reset();
+  absl::StatusOr<std::unique_ptr<VncSession>> bad = VncSession::Connect(
+      {.port = desktop->vnc_port(), .password = "wrong", .reconnect_attempts = 0});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kPermissionDenied) << bad.status();
+}
+
+TEST(VncAuthTest, VeNCryptTlsWithVncPassword) {
+  std::unique_ptr<LocalDesktop> desktop;
+  absl::StatusOr<std::unique_ptr<VncSession>> session =
+      ConnectWithPassword("TLSVnc", "s3cret-pw", &desktop);
+  ASSERT_TRUE(session.ok()) << session.status();
+  absl::StatusOr<Frame> frame = (*session)->Capture();
+  ASSERT_TRUE(frame.ok());
+  EXPECT_EQ(frame->width, 640);
+}
+
 TEST(VncConnectTest, NothingListeningIsUnavailable) {
   absl::StatusOr<std::unique_ptr<VncSession>> session =
       VncSession::Connect({.port = 1, .connect_timeout = absl::Seconds(2)});
