@@ -79,6 +79,16 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
     spdlog::error("cannot start: {}", std::string(s.message()));
     return 3;
   }
+  std::shared_ptr<void> background;
+  if (spec.start_background) {
+    absl::StatusOr<std::shared_ptr<void>> started = spec.start_background(context);
+    if (!started.ok()) {
+      spdlog::error("cannot start: {}", std::string(started.status().message()));
+      return 3;
+    }
+    background = std::move(*started);
+  }
+  // Ready means serving *and* running: an agent is registered before anyone is told.
   if (!ready_file.empty()) {
     absl::Status s = WriteReadyFile(ready_file, {.service = spec.binary,
                                                  .grpc_address = host.grpc_target(),
@@ -91,6 +101,7 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
 
   int signal = WaitForTerminationSignal();
   spdlog::info("signal {} received, stopping", signal);
+  background.reset();
   host.Shutdown();
   return 0;
 }

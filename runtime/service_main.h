@@ -38,6 +38,9 @@ struct ServiceSpec {
   // Adds binary-specific flags (bound to variables the create callback reads).
   std::function<void(CLI::App&)> add_flags;
   std::function<absl::StatusOr<std::vector<HostedService>>(const ServiceContext&)> create;
+  // Optional work that runs while the services serve (e.g. the agent's job loop); started
+  // after the port is bound, and destroyed — which must stop it — before shutdown.
+  std::function<absl::StatusOr<std::shared_ptr<void>>(const ServiceContext&)> start_background;
 };
 
 // Returns the process exit code: 0 after a clean stop, 2 on bad flags, 3 when the

@@ -1,13 +1,65 @@
 // mosdat-agent: holds VNC/SSH sessions to one host's VMs and executes scenario steps.
+// With --coordinator it registers the VMs given by --vm and runs the jobs leased to it.
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "core/secret_ref.h"
 #include "runtime/service_main.h"
 #include "vnc-agent/agent_service.h"
+#include "vnc-agent/agent_worker.h"
+
+namespace {
+
+struct WorkerFlags {
+  std::string coordinator;
+  std::string coordinator_token;
+  std::vector<std::string> vms;
+  std::string agent_id;
+};
+
+absl::StatusOr<std::shared_ptr<void>> StartWorker(const WorkerFlags& flags) {
+  if (flags.coordinator.empty()) return std::shared_ptr<void>();
+  if (flags.vms.empty()) {
+    return absl::InvalidArgumentError("--coordinator needs at least one --vm this agent owns");
+  }
+  absl::StatusOr<mosdat::SecretRef> ref = mosdat::SecretRef::Parse(flags.coordinator_token);
+  if (!ref.ok()) return absl::InvalidArgumentError(absl::StrCat("--coordinator-token: ", ref.status().message()));
+  absl::StatusOr<std::string> token = ref->Resolve();
+  if (!token.ok()) return token.status();
+  std::string id = flags.agent_id;
+  if (id.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    id = host;
+  }
+  auto worker = std::make_shared<mosdat::AgentWorker>(
+      grpc::CreateChannel(flags.coordinator, grpc::InsecureChannelCredentials()),
+      mosdat::AgentWorkerOptions{.agent_id = id, .vms = flags.vms, .token = *token});
+  if (absl::Status s = worker->Start(); !s.ok()) return s;
+  return std::shared_ptr<void>(worker);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  return mosdat::RunServiceMain(argc, argv,
-                                {.binary = "mosdat-agent",
-                                 .description = "mOSdat vnc-agent: drives one host's VMs",
-                                 .default_grpc_port = 50152,
-                                 .default_metrics_port = 9152,
-                                 .requires_token = true,
-                                 .create = mosdat::CreateAgentServices});
+  WorkerFlags flags;
+  return mosdat::RunServiceMain(
+      argc, argv,
+      {.binary = "mosdat-agent",
+       .description = "mOSdat vnc-agent: drives one host's VMs",
+       .default_grpc_port = 50152,
+       .default_metrics_port = 9152,
+       .requires_token = true,
+       .add_flags =
+           [&](CLI::App& app) {
+             app.add_option("--coordinator", flags.coordinator,
+                            "coordinator host:port to lease jobs from");
+             app.add_option("--coordinator-token", flags.coordinator_token,
+                            "the coordinator's token, as env:NAME or file:PATH");
+             app.add_option("--vm", flags.vms, "a [[vm]] name this agent owns (repeatable)");
+             app.add_option("--agent-id", flags.agent_id, "name of this agent (default: hostname)");
+           },
+       .create = mosdat::CreateAgentServices,
+       .start_background =
+           [&](const mosdat::ServiceContext&) { return StartWorker(flags); }});
 }

@@ -14,6 +14,8 @@
 #include "core/events.h"
 #include "core/frame.h"
 #include "core/process.h"
+#include "mosdat/v1/coordinator.grpc.pb.h"
+#include "runtime/token_auth.h"
 #include "tests/integration/subprocess.h"
 
 namespace mosdat::testing {
@@ -56,6 +58,11 @@ class FunctionalTest : public ::testing::Test {
   std::vector<std::string> Command() {
     return {BuiltBinary("cli/mosdat"), "functional", "--config", dir_.File("config.toml"),
             "--results", dir_.File("results")};
+  }
+
+  std::vector<std::string> RemoteCommand(const std::string& coordinator) {
+    return {BuiltBinary("cli/mosdat"), "functional", "--config", dir_.File("config.toml"),
+            "--coordinator", coordinator, "--token", "env:MOSDAT_COORDINATOR_TOKEN"};
   }
 
   // The single job directory of the single run.
@@ -295,6 +302,50 @@ TEST_F(FunctionalTest, AnUnknownTestIsAConfigError) {
   RunResult result = RunCommand(command);
   EXPECT_EQ(result.exit_code, 3) << result.err;
   EXPECT_THAT(result.err, HasSubstr("no [[test]] named \"nope\""));
+}
+
+// The same run across three processes: mosdat-coordinator, mosdat-agent (owning the
+// local VM) and the CLI, talking gRPC over loopback TCP with tokens.
+TEST_F(FunctionalTest, RunsAcrossSeparateCoordinatorAndAgentProcesses) {
+  WriteScenario(kPassingScenario);
+  const std::map<std::string, std::string> env = {{"MOSDAT_COORDINATOR_TOKEN", "coord-token-1"},
+                                                  {"MOSDAT_AGENT_TOKEN", "agent-token-2"}};
+  ServiceProcess coordinator({BuiltBinary("coordinator/mosdat-coordinator"),
+                              "--token=env:MOSDAT_COORDINATOR_TOKEN",
+                              "--results-dir=" + dir_.File("results")},
+                             env);
+  ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
+
+  // Without an agent that owns the VM, the run is refused as an infrastructure problem.
+  RunResult orphan = RunCommand(RemoteCommand(coordinator.grpc_address()), env);
+  EXPECT_EQ(orphan.exit_code, 4) << orphan.err;
+  EXPECT_THAT(orphan.err, HasSubstr("no live agent owns VM \"local\""));
+
+  ServiceProcess agent({BuiltBinary("vnc-agent/mosdat-agent"), "--token=env:MOSDAT_AGENT_TOKEN",
+                        "--coordinator=" + coordinator.grpc_address(),
+                        "--coordinator-token=env:MOSDAT_COORDINATOR_TOKEN", "--vm=local",
+                        "--agent-id=host-a"},
+                       env);
+  ASSERT_TRUE(agent.Start()) << agent.stderr_text();
+
+  RunResult result = RunCommand(RemoteCommand(coordinator.grpc_address()), env);
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err << agent.stderr_text();
+  EXPECT_THAT(result.out, HasSubstr("pass    fixture on local"));
+  ASSERT_FALSE(JobDir().empty());
+  EXPECT_EQ(Events().back().verdict, JobVerdict::kPass);
+
+  std::string metrics = HttpGet(coordinator.metrics_port(), "/metrics");
+  EXPECT_THAT(metrics, HasSubstr("mosdat_jobs_finished_total{verdict=\"pass\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("mosdat_coordinator_live_agents 1"));
+
+  // A wrong token is refused before anything runs.
+  RunResult intruder = RunCommand(RemoteCommand(coordinator.grpc_address()),
+                                  {{"MOSDAT_COORDINATOR_TOKEN", "guess"}});
+  EXPECT_EQ(intruder.exit_code, 4);
+  EXPECT_THAT(intruder.err, HasSubstr("wrong token"));
+
+  EXPECT_EQ(agent.Terminate(), 0) << agent.stderr_text();
+  EXPECT_EQ(coordinator.Terminate(), 0) << coordinator.stderr_text();
 }
 
 }  // namespace
