@@ -133,7 +133,8 @@ absl::Status LocalDesktop::StartXvnc(const LocalDesktopOptions& options, absl::T
   std::string log = root_dir_ + "/logs/Xvnc.log";
   absl::Status last_error;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    absl::StatusOr<int> port = PickFreeLoopbackPort();
+    absl::StatusOr<int> port =
+        options.vnc_port > 0 ? absl::StatusOr<int>(options.vnc_port) : PickFreeLoopbackPort();
     if (!port.ok()) return port.status();
     int pipe_fds[2];
     if (pipe(pipe_fds) != 0) return absl::InternalError("pipe() failed");

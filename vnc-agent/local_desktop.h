@@ -29,6 +29,8 @@ struct LocalDesktopOptions {
   // With a password: "VncAuth", or "TLSVnc" (VeNCrypt: anonymous TLS, then VncAuth).
   std::string security_type = "VncAuth";
   absl::Duration ready_timeout = absl::Seconds(30);
+  // The loopback VNC port; 0 picks a free one.
+  int vnc_port = 0;
 };
 
 class LocalDesktop {

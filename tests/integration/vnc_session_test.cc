@@ -156,6 +156,22 @@ TEST_F(VncSessionTest, SendsKeyCombosWithModifiers) {
   EXPECT_TRUE(AppPrinted("combo <Alt>F5"));
 }
 
+TEST_F(VncSessionTest, HoversClicksDragsAndScrolls) {
+  constexpr int kPadX = 20, kPadY = 190;  // the pad is 360x90
+  ASSERT_TRUE(session_->Move(kPadX + 50, kPadY + 40).ok());
+  EXPECT_TRUE(AppPrinted("hover pad"));
+  ASSERT_TRUE(session_->Click(kPadX + 50, kPadY + 40, /*button=*/3).ok());
+  EXPECT_TRUE(AppPrinted("press button=3"));
+  ASSERT_TRUE(session_->Click(kPadX + 60, kPadY + 40, /*button=*/1, /*count=*/2).ok());
+  EXPECT_TRUE(AppPrinted("double button=1"));
+  ASSERT_TRUE(session_->Drag(kPadX + 10, kPadY + 10, kPadX + 300, kPadY + 70).ok());
+  EXPECT_TRUE(AppPrinted("drag button=1 from 10,10 to 300,70"));
+  ASSERT_TRUE(session_->Scroll(kPadX + 100, kPadY + 40, /*dx=*/0, /*dy=*/2).ok());
+  EXPECT_TRUE(AppPrinted("scroll down"));
+  ASSERT_TRUE(session_->Scroll(kPadX + 100, kPadY + 40, /*dx=*/0, /*dy=*/-1).ok());
+  EXPECT_TRUE(AppPrinted("scroll up")) << ReadFile(desktop_->LogPath(desktop_->app()));
+}
+
 TEST_F(VncSessionTest, RejectsPointsOutsideTheScreen) {
   absl::Status status = session_->Click(1280, 10);
   EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange);
@@ -287,6 +303,30 @@ TEST(VncAuthTest, VeNCryptTlsWithVncPassword) {
   absl::StatusOr<Frame> frame = (*session)->Capture();
   ASSERT_TRUE(frame.ok());
   EXPECT_EQ(frame->width, 640);
+}
+
+TEST(VncReconnectTest, ReconnectsWhenTheServerComesBack) {
+  absl::StatusOr<std::unique_ptr<LocalDesktop>> first = LocalDesktop::Start({.width = 640, .height = 480});
+  ASSERT_TRUE(first.ok()) << first.status();
+  int port = (*first)->vnc_port();
+  absl::StatusOr<std::unique_ptr<VncSession>> session = VncSession::Connect(
+      {.port = port, .reconnect_attempts = 10, .reconnect_backoff = absl::Milliseconds(100)});
+  ASSERT_TRUE(session.ok()) << session.status();
+  (*first)->Stop();
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while ((*session)->connected() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_FALSE((*session)->connected());
+
+  // A new server on the same port (e.g. the VM rebooted): the session comes back by itself.
+  absl::StatusOr<std::unique_ptr<LocalDesktop>> second =
+      LocalDesktop::Start({.width = 800, .height = 600, .vnc_port = port});
+  ASSERT_TRUE(second.ok()) << second.status();
+  while (!(*session)->connected() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_TRUE((*session)->connected());
+  ASSERT_TRUE((*session)->Click(10, 10).ok());
+  absl::StatusOr<Frame> frame = (*session)->CaptureAfterInput(absl::Seconds(5));
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_EQ(frame->width, 800);  // the new server's size
 }
 
 TEST(VncConnectTest, NothingListeningIsUnavailable) {

@@ -3,7 +3,8 @@
 
 Toggle button at (20, 20) size 160x40 in the window; entry at (20, 80) size 300x36;
 a label at (20, 140) that shows the last key combination GTK received.
-Everything GTK receives is also printed to stdout ("text ...", "toggled ...", "combo ...")
+A pointer pad at (20, 190) size 360x90 reports presses, double clicks, drags, scrolls
+and hovering. Everything GTK receives is also printed to stdout ("text ...", "toggled ...", "combo ...")
 so tests can check what the app really got, not only what the screen shows.
 The window is undecorated and moved to the screen origin so coordinates are absolute.
 """
@@ -33,6 +34,46 @@ toggle.connect("toggled", lambda t: print("toggled", t.get_active(), flush=True)
 label = Gtk.Label(label="keys: none")
 label.set_size_request(300, 30)
 fixed.put(label, 20, 140)
+
+
+# A pointer pad at (20, 190) size 360x90 that reports what the pointer does to it.
+pad = Gtk.EventBox()
+pad.set_size_request(360, 90)
+pad.add(Gtk.Label(label="pointer pad"))
+pad.add_events(Gdk.EventMask.BUTTON_PRESS_MASK | Gdk.EventMask.BUTTON_RELEASE_MASK
+               | Gdk.EventMask.SCROLL_MASK | Gdk.EventMask.ENTER_NOTIFY_MASK)
+fixed.put(pad, 20, 190)
+pressed_at = {}
+
+
+def on_press(_widget, event):
+    if event.type == Gdk.EventType.DOUBLE_BUTTON_PRESS:
+        print("double button=%d" % event.button, flush=True)
+    elif event.type == Gdk.EventType.BUTTON_PRESS:
+        pressed_at[event.button] = (int(event.x), int(event.y))
+        print("press button=%d" % event.button, flush=True)
+    return True
+
+
+def on_release(_widget, event):
+    x0, y0 = pressed_at.pop(event.button, (int(event.x), int(event.y)))
+    x1, y1 = int(event.x), int(event.y)
+    if abs(x1 - x0) + abs(y1 - y0) > 20:
+        print("drag button=%d from %d,%d to %d,%d" % (event.button, x0, y0, x1, y1), flush=True)
+    return True
+
+
+def on_scroll(_widget, event):
+    names = {Gdk.ScrollDirection.UP: "up", Gdk.ScrollDirection.DOWN: "down",
+             Gdk.ScrollDirection.LEFT: "left", Gdk.ScrollDirection.RIGHT: "right"}
+    print("scroll %s" % names.get(event.direction, "smooth"), flush=True)
+    return True
+
+
+pad.connect("button-press-event", on_press)
+pad.connect("button-release-event", on_release)
+pad.connect("scroll-event", on_scroll)
+pad.connect("enter-notify-event", lambda *_: print("hover pad", flush=True))
 
 
 def on_key(_widget, event):
