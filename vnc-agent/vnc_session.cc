@@ -30,14 +30,19 @@ constexpr absl::Duration kReaderWait = absl::Milliseconds(50);
 // last error on this thread is kept so Connect() can say why it failed.
 thread_local std::string last_vnc_error;
 
-void LogVncMessage(const char* format, ...) {
+std::string FormatVncMessage(const char* format, va_list args) {
   char buffer[512];
-  va_list args;
-  va_start(args, format);
   vsnprintf(buffer, sizeof(buffer), format, args);
-  va_end(args);
   std::string text(buffer);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
+
+void LogVncMessage(const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  std::string text = FormatVncMessage(format, args);
+  va_end(args);
   // Some failures (e.g. "VNC connection failed: Authentication failure") arrive on the
   // informational hook; keep them so Connect() can say why.
   if (text.find("fail") != std::string::npos) last_vnc_error = text;
@@ -45,15 +50,11 @@ void LogVncMessage(const char* format, ...) {
 }
 
 void LogVncError(const char* format, ...) {
-  char buffer[512];
   va_list args;
   va_start(args, format);
-  vsnprintf(buffer, sizeof(buffer), format, args);
+  last_vnc_error = FormatVncMessage(format, args);
   va_end(args);
-  std::string text(buffer);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  last_vnc_error = text;
-  spdlog::warn("libvncclient: {}", text);
+  spdlog::warn("libvncclient: {}", last_vnc_error);
 }
 
 VncSession* SessionOf(rfbClient* client) {
