@@ -1,12 +1,150 @@
 #include "vnc-agent/agent_service.h"
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "core/scenario.h"
+#include "runtime/grpc_status.h"
+#include "vnc-agent/key_input.h"
+
 namespace mosdat {
+namespace {
+
+absl::StatusOr<std::pair<std::string, int>> HostPort(const std::string& address) {
+  size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port <= 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("vm.vnc_address \"", address, "\" is not host:port"));
+  }
+  return std::make_pair(address.substr(0, colon), port);
+}
+
+}  // namespace
+
+absl::StatusOr<AgentService::Session> AgentService::Find(const std::string& session_id) {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) {
+    return absl::NotFoundError(absl::StrCat("no session \"", session_id, "\""));
+  }
+  return it->second;
+}
+
+grpc::Status AgentService::OpenSession(grpc::ServerContext* context,
+                                       const v1::OpenSessionRequest* request,
+                                       v1::OpenSessionResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  absl::StatusOr<std::pair<std::string, int>> address = HostPort(request->vm().vnc_address());
+  if (!address.ok()) return ToGrpcStatus(address.status());
+  absl::StatusOr<std::unique_ptr<VncSession>> vnc = VncSession::Connect(
+      {.host = address->first, .port = address->second, .password = request->vm().vnc_password()});
+  if (!vnc.ok()) return ToGrpcStatus(vnc.status());
+  std::string id = GenerateToken().substr(0, 16);
+  response->set_session_id(id);
+  response->set_width((*vnc)->width());
+  response->set_height((*vnc)->height());
+  std::lock_guard lock(mutex_);
+  sessions_[id] = {request->vm().name(), std::move(*vnc)};
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::CloseSession(grpc::ServerContext* context,
+                                        const v1::CloseSessionRequest* request,
+                                        v1::CloseSessionResponse*) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  std::lock_guard lock(mutex_);
+  if (sessions_.erase(request->session_id()) == 0) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("no session \"", request->session_id(), "\""));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::Capture(grpc::ServerContext* context,
+                                   const v1::CaptureRequest* request,
+                                   v1::CaptureResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  absl::StatusOr<Session> session = Find(request->session_id());
+  if (!session.ok()) return ToGrpcStatus(session.status());
+  absl::Duration timeout = absl::Milliseconds(request->timeout_ms() > 0 ? request->timeout_ms() : 5000);
+  // A frame reflecting every input so far is also newer than any earlier input.
+  absl::StatusOr<Frame> frame = request->newer_than_input_seq() > 0
+                                    ? session->vnc->CaptureAfterInput(timeout)
+                                    : session->vnc->Capture();
+  if (!frame.ok()) return ToGrpcStatus(frame.status());
+  const v1::Rect& r = request->region();
+  Frame out = Crop(*frame, {r.x(), r.y(), r.width(), r.height()});
+  absl::StatusOr<std::string> png = EncodePng(out);
+  if (!png.ok()) return ToGrpcStatus(png.status());
+  v1::Image* image = response->mutable_image();
+  image->set_png(std::move(*png));
+  image->set_width(out.width);
+  image->set_height(out.height);
+  image->set_frame_seq(out.update_seq);
+  image->set_captured_unix_ms(absl::ToUnixMillis(out.captured));
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::Input(grpc::ServerContext* context, const v1::InputRequest* request,
+                                 v1::InputResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  absl::StatusOr<Session> session = Find(request->session_id());
+  if (!session.ok()) return ToGrpcStatus(session.status());
+  VncSession& vnc = *session->vnc;
+  absl::Status status;
+  switch (request->action_case()) {
+    case v1::InputRequest::kPointer: {
+      const v1::PointerAction& p = request->pointer();
+      int button = p.button() == 0 ? 1 : p.button();
+      switch (p.kind()) {
+        case v1::PointerAction::MOVE:
+          status = vnc.Move(p.at().x(), p.at().y());
+          break;
+        case v1::PointerAction::CLICK:
+          status = vnc.Click(p.at().x(), p.at().y(), button, std::max(1, p.count()));
+          break;
+        case v1::PointerAction::DRAG:
+          status = vnc.Drag(p.at().x(), p.at().y(), p.to().x(), p.to().y(), button);
+          break;
+        case v1::PointerAction::SCROLL:
+          status = vnc.Scroll(p.at().x(), p.at().y(), p.scroll_dx(), p.scroll_dy());
+          break;
+        default:
+          status = absl::InvalidArgumentError("pointer.kind is required");
+      }
+      break;
+    }
+    case v1::InputRequest::kType:
+      status = vnc.TypeText(request->type().text());
+      break;
+    case v1::InputRequest::kKey: {
+      absl::StatusOr<KeyCombo> combo = ParseKeyCombo(request->key().combo());
+      status = combo.ok() ? PressCombo(vnc, *combo) : combo.status();
+      break;
+    }
+    default:
+      status = absl::InvalidArgumentError("one of pointer, type or key is required");
+  }
+  if (!status.ok()) return ToGrpcStatus(status);
+  response->set_input_seq(vnc.input_seq());
+  return grpc::Status::OK;
+}
 
 grpc::Status AgentService::ListSessions(grpc::ServerContext* context,
                                         const v1::ListSessionsRequest*,
-                                        v1::ListSessionsResponse*) {
-  // No session layer yet: an authenticated caller sees an empty list.
-  return auth_.Check(*context);
+                                        v1::ListSessionsResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, session] : sessions_) {
+    v1::SessionInfo* info = response->add_sessions();
+    info->set_session_id(id);
+    info->set_vm(session.vm);
+    info->set_width(session.vnc->width());
+    info->set_height(session.vnc->height());
+    info->set_connected(session.vnc->connected());
+  }
+  return grpc::Status::OK;
 }
 
 absl::StatusOr<std::vector<HostedService>> CreateAgentServices(const ServiceContext& context) {

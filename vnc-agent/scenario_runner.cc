@@ -6,7 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/visual_match.h"
-#include "vnc-agent/keysyms.h"
+#include "vnc-agent/key_input.h"
 
 namespace mosdat {
 namespace {
@@ -50,27 +50,6 @@ Rect ToRect(const std::optional<Region>& region) {
 
 std::string Describe(const Region& r) {
   return absl::StrFormat("(%d,%d %dx%d)", r.x, r.y, r.width, r.height);
-}
-
-// Keysyms for a validated combo. With shift held, a letter is sent as its upper-case
-// keysym: RFB servers synthesise modifiers from the keysym, and a lower-case keysym
-// would make them release shift.
-absl::Status PressCombo(VncSession& session, const KeyCombo& combo) {
-  std::vector<uint32_t> modifiers;
-  bool shift = false;
-  for (const std::string& name : combo.modifiers) {
-    absl::StatusOr<uint32_t> keysym = KeysymForKey(name);
-    if (!keysym.ok()) return keysym.status();
-    modifiers.push_back(*keysym);
-    shift |= name == "shift";
-  }
-  std::string key = combo.key;
-  if (shift && key.size() == 1 && std::islower(static_cast<unsigned char>(key[0]))) {
-    key[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(key[0])));
-  }
-  absl::StatusOr<uint32_t> keysym = KeysymForKey(key);
-  if (!keysym.ok()) return keysym.status();
-  return session.PressKey(modifiers, *keysym);
 }
 
 bool IsInputStep(const StepKind& kind) {
