@@ -67,8 +67,9 @@ TEST(ConfigParserTest, LoadsLocalCalculatorExample) {
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->app.name, "gnome-calculator");
   EXPECT_EQ(config->app.env.at("GSK_RENDERER"), "cairo");
-  ASSERT_EQ(config->tests.size(), 1u);
+  ASSERT_EQ(config->tests.size(), 2u);
   EXPECT_EQ(config->tests[0].scenario, MOSDAT_SOURCE_DIR "/scenarios/calculator-basic.yaml");
+  EXPECT_EQ(config->tests[1].scenario, MOSDAT_SOURCE_DIR "/scenarios/calculator-keyboard.yaml");
   EXPECT_EQ(config->VmsFor(config->tests[0]).size(), 1u);
 }
 
