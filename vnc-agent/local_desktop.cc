@@ -1,9 +1,6 @@
 #include "vnc-agent/local_desktop.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/net.h"
 
 namespace mosdat {
 namespace {
@@ -36,37 +34,6 @@ std::string Tail(const std::string& path, size_t max_chars = 600) {
   std::string text = ReadFile(path);
   if (text.size() > max_chars) text = "..." + text.substr(text.size() - max_chars);
   return std::string(absl::StripTrailingAsciiWhitespace(text));
-}
-
-// A TCP port on loopback that was free a moment ago. The server we start may still
-// lose a race for it; the caller retries with a new port.
-absl::StatusOr<int> PickFreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket() failed");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  close(fd);
-  if (port == 0) return absl::InternalError("cannot find a free loopback port");
-  return port;
-}
-
-bool CanConnect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-  close(fd);
-  return ok;
 }
 
 // Polls `ready` until it is true, the process dies, or the deadline passes.
@@ -187,7 +154,7 @@ absl::Status LocalDesktop::StartXvnc(const LocalDesktopOptions& options, absl::T
         server, "Xvnc", log, deadline);
     close(pipe_fds[0]);
     if (ready.ok()) {
-      ready = PollUntil([&] { return CanConnect(*port); }, server, "Xvnc's VNC port", log,
+      ready = PollUntil([&] { return CanConnectLoopback(*port); }, server, "Xvnc's VNC port", log,
                         deadline);
     }
     if (ready.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(display_text), &display_)) {
