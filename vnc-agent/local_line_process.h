@@ -16,13 +16,13 @@ namespace mosdat {
 class LocalLineProcess : public LineChannel {
  public:
   static absl::StatusOr<std::unique_ptr<LocalLineProcess>> Start(
-      const std::vector<std::string>& argv, const Environment& env,
-      const std::string& stderr_path);
+      const std::vector<std::string>& argv, const Environment& env, const std::string& stderr_path);
   ~LocalLineProcess() override;
 
   absl::Status WriteLine(std::string_view line) override;
   absl::StatusOr<std::string> ReadLine(absl::Duration timeout) override;
   bool alive();
+  pid_t pid() const { return process_.pid(); }
 
  private:
   LocalLineProcess(Process process, int to_child, int from_child, std::string stderr_path)

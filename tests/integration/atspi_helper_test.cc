@@ -30,6 +30,7 @@
 #include "core/process.h"
 #include "tests/integration/subprocess.h"
 #include "vnc-agent/local_desktop.h"
+#include "vnc-agent/local_line_process.h"
 
 namespace mosdat {
 namespace {
@@ -38,44 +39,21 @@ using nlohmann::json;
 
 constexpr char kSystemPython[] = "/usr/bin/python3";
 
-// A pipe-based JSON-lines client of the helper.
+// A JSON-lines client of the helper, over the agent's own local line channel.
 class HelperClient {
  public:
   static absl::StatusOr<std::unique_ptr<HelperClient>> Start(const Environment& env,
                                                              const std::string& stderr_path) {
     // A helper that died must fail the test, not kill the test binary with SIGPIPE.
     signal(SIGPIPE, SIG_IGN);
-    int to_child[2], from_child[2];
-    if (pipe2(to_child, O_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, "pipe2");
-    if (pipe2(from_child, O_CLOEXEC) != 0) {
-      close(to_child[0]);
-      close(to_child[1]);
-      return absl::ErrnoToStatus(errno, "pipe2");
-    }
-    absl::StatusOr<Process> process = Process::Spawn(
-        {.argv = {kSystemPython, testing::SourcePath("guest/mosdat_atspi_helper.py")},
-         .env = env,
-         .stderr_path = stderr_path,
-         .extra_fds = {{0, to_child[0]}, {1, from_child[1]}}});
-    close(to_child[0]);
-    close(from_child[1]);
-    if (!process.ok()) {
-      close(to_child[1]);
-      close(from_child[0]);
-      return process.status();
-    }
-    return std::unique_ptr<HelperClient>(
-        new HelperClient(std::move(*process), to_child[1], from_child[0]));
+    absl::StatusOr<std::unique_ptr<LocalLineProcess>> process = LocalLineProcess::Start(
+        {kSystemPython, testing::SourcePath("guest/mosdat_atspi_helper.py")}, env, stderr_path);
+    if (!process.ok()) return process.status();
+    return std::unique_ptr<HelperClient>(new HelperClient(std::move(*process)));
   }
 
-  ~HelperClient() {
-    if (to_helper_ >= 0) close(to_helper_);  // EOF on stdin: the helper exits
-    if (!process_.Wait(absl::Seconds(5))) process_.Terminate(absl::Seconds(2));
-    if (from_helper_ >= 0) close(from_helper_);
-  }
-
-  pid_t pid() const { return process_.pid(); }
-  bool Running() { return !process_.Poll().has_value(); }
+  pid_t pid() const { return process_->pid(); }
+  bool Running() { return process_->alive(); }
 
   // Sends `request` with a fresh id and returns the response with that id.
   absl::StatusOr<json> Call(json request, absl::Duration timeout = absl::Seconds(60)) {
@@ -91,14 +69,8 @@ class HelperClient {
   // Sends one raw line (maybe not JSON at all) and returns the next response.
   absl::StatusOr<json> Exchange(const std::string& line,
                                 absl::Duration timeout = absl::Seconds(60)) {
-    std::string data = line + "\n";
-    for (size_t done = 0; done < data.size();) {
-      ssize_t n = write(to_helper_, data.data() + done, data.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return absl::ErrnoToStatus(errno, "writing to the helper");
-      done += n;
-    }
-    absl::StatusOr<std::string> reply = ReadLine(timeout);
+    if (absl::Status s = process_->WriteLine(line); !s.ok()) return s;
+    absl::StatusOr<std::string> reply = process_->ReadLine(timeout);
     if (!reply.ok()) return reply.status();
     json parsed = json::parse(*reply, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded())
@@ -107,36 +79,9 @@ class HelperClient {
   }
 
  private:
-  HelperClient(Process process, int to_helper, int from_helper)
-      : process_(std::move(process)), to_helper_(to_helper), from_helper_(from_helper) {}
+  explicit HelperClient(std::unique_ptr<LocalLineProcess> process) : process_(std::move(process)) {}
 
-  absl::StatusOr<std::string> ReadLine(absl::Duration timeout) {
-    absl::Time deadline = absl::Now() + timeout;
-    while (true) {
-      size_t newline = pending_.find('\n');
-      if (newline != std::string::npos) {
-        std::string line = pending_.substr(0, newline);
-        pending_.erase(0, newline + 1);
-        return line;
-      }
-      absl::Duration left = deadline - absl::Now();
-      if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError("no reply in time");
-      pollfd fd{.fd = from_helper_, .events = POLLIN, .revents = 0};
-      int ready = poll(&fd, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
-      if (ready < 0 && errno == EINTR) continue;
-      if (ready <= 0) continue;
-      char buffer[65536];
-      ssize_t n = read(from_helper_, buffer, sizeof(buffer));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return absl::UnavailableError("the helper closed its stdout (exited?)");
-      pending_.append(buffer, n);
-    }
-  }
-
-  Process process_;
-  int to_helper_;
-  int from_helper_;
-  std::string pending_;
+  std::unique_ptr<LocalLineProcess> process_;
   int next_id_ = 1;
 };
 

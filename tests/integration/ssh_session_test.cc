@@ -8,12 +8,12 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "core/net.h"
 #include "tests/integration/sshd_fixture.h"
 
 namespace mosdat {
 namespace {
 
-using ::mosdat::testing::PickFreeLoopbackPort;
 using ::mosdat::testing::SshdFixture;
 using ::mosdat::testing::SshKeyFiles;
 
@@ -348,7 +348,7 @@ TEST_F(SshSessionTest, WrongClientKeyIsRefused) {
 
 TEST_F(SshSessionTest, NothingListeningIsUnavailable) {
   SshOptions options = sshd_.ClientOptions();
-  options.port = PickFreeLoopbackPort();
+  options.port = *PickFreeLoopbackPort();
   absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<SshSession>> session = SshSession::Connect(options);
   EXPECT_EQ(session.status().code(), absl::StatusCode::kUnavailable) << session.status();

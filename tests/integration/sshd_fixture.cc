@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/net.h"
 
 namespace mosdat::testing {
 namespace {
@@ -108,21 +109,6 @@ bool GreetsWithSshBanner(int port, absl::Time deadline) {
 }
 
 }  // namespace
-
-int PickFreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 SshdFixture::~SshdFixture() { Stop(); }
 
@@ -257,7 +243,8 @@ absl::Status SshdFixture::Start() {
   // Another test may grab the free port before sshd binds it: try a few ports.
   for (int attempt = 0; attempt < 5; ++attempt) {
     if (port_ == 0 || attempt > 0) {
-      port_ = PickFreeLoopbackPort();
+      absl::StatusOr<int> free_port = PickFreeLoopbackPort();
+      port_ = free_port.ok() ? *free_port : 0;
       known_hosts_path_ = WriteKnownHosts("known_hosts", host_key_.public_key);
     }
     status = Launch();

@@ -23,9 +23,6 @@ struct SshKeyFiles {
   std::string fingerprint;  // "SHA256:..." as `ssh-keygen -lf` prints it
 };
 
-// A loopback TCP port nothing listens on right now.
-int PickFreeLoopbackPort();
-
 class SshdFixture {
  public:
   SshdFixture() = default;
