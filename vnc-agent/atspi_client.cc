@@ -1,0 +1,130 @@
+#include "vnc-agent/atspi_client.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace mosdat {
+namespace {
+
+using nlohmann::json;
+
+json ToJson(const AtspiQuery& query) {
+  json q = json::object();
+  if (!query.role.empty()) q["role"] = query.role;
+  if (!query.name.empty()) q["name"] = query.name;
+  if (!query.name_substr.empty()) q["name_substr"] = query.name_substr;
+  if (!query.app.empty()) q["app"] = query.app;
+  if (query.index) q["index"] = *query.index;
+  if (!query.states.empty()) q["states"] = query.states;
+  return q;
+}
+
+// The helper is untrusted input: read fields defensively.
+std::string String(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+int Int(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? static_cast<int>(it->get<double>()) : 0;
+}
+
+std::vector<std::string> Strings(const json& j, const char* key) {
+  std::vector<std::string> out;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_array()) return out;
+  for (const json& item : *it) {
+    if (item.is_string()) out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+absl::StatusOr<AccessibleObject> ObjectFrom(const json& j) {
+  if (!j.is_object()) return absl::DataLossError("the AT-SPI helper sent no object");
+  AccessibleObject object;
+  object.role = String(j, "role");
+  object.name = String(j, "name");
+  object.app = String(j, "app");
+  object.states = Strings(j, "states");
+  object.actions = Strings(j, "actions");
+  if (j.contains("box") && j["box"].is_object()) {
+    const json& box = j["box"];
+    object.box = {Int(box, "x"), Int(box, "y"), Int(box, "width"), Int(box, "height")};
+  }
+  if (j.contains("center") && j["center"].is_object()) {
+    object.center = {Int(j["center"], "x"), Int(j["center"], "y")};
+  }
+  object.verified = j.value("verified", false) == true;
+  return object;
+}
+
+std::string DescribeNear(const json& near) {
+  if (!near.is_array() || near.empty()) return "";
+  std::string out = "; near matches:";
+  for (const json& candidate : near) {
+    if (!candidate.is_object()) continue;
+    absl::StrAppend(&out, " ", String(candidate, "role"), " \"", String(candidate, "name"), "\"",
+                    &candidate == &near.back() ? "" : ",");
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<json> AtspiClient::Call(json request, absl::Duration timeout) {
+  int id = next_id_++;
+  request["id"] = id;
+  if (absl::Status s = channel_.WriteLine(request.dump()); !s.ok()) return s;
+  absl::Time deadline = absl::Now() + timeout + absl::Seconds(5);  // the helper times out first
+  while (true) {
+    absl::StatusOr<std::string> line = channel_.ReadLine(deadline - absl::Now());
+    if (!line.ok()) return line.status();
+    json response = json::parse(*line, nullptr, /*allow_exceptions=*/false);
+    if (!response.is_object()) {
+      return absl::DataLossError(
+          absl::StrCat("the AT-SPI helper wrote a non-protocol line: ", line->substr(0, 200)));
+    }
+    if (response.value("id", json()) != id) continue;  // a stale answer to an abandoned call
+    if (response.value("ok", false) == true) return response.value("result", json());
+    std::string error = String(response, "error");
+    return absl::NotFoundError(absl::StrCat(error.empty() ? "the AT-SPI helper failed" : error,
+                                            DescribeNear(response.value("near", json()))));
+  }
+}
+
+absl::StatusOr<AccessibleObject> AtspiClient::Find(const AtspiQuery& query,
+                                                   absl::Duration timeout) {
+  absl::StatusOr<json> result = Call({{"op", "find"}, {"query", ToJson(query)}}, timeout);
+  if (!result.ok()) return result.status();
+  return ObjectFrom(*result);
+}
+
+absl::StatusOr<std::optional<AccessibleObject>> AtspiClient::WaitFor(const AtspiQuery& query,
+                                                                     bool exists,
+                                                                     absl::Duration timeout,
+                                                                     absl::Duration interval) {
+  absl::StatusOr<json> result = Call({{"op", "wait_for"},
+                                      {"query", ToJson(query)},
+                                      {"exists", exists},
+                                      {"timeout", absl::ToDoubleSeconds(timeout)},
+                                      {"interval", absl::ToDoubleSeconds(interval)}},
+                                     timeout);
+  if (!result.ok()) return result.status();
+  if (result->is_null()) return std::optional<AccessibleObject>();
+  absl::StatusOr<AccessibleObject> object = ObjectFrom(*result);
+  if (!object.ok()) return object.status();
+  return std::optional<AccessibleObject>(*object);
+}
+
+absl::Status AtspiClient::Action(const AtspiQuery& query, const std::string& action,
+                                 absl::Duration timeout) {
+  return Call({{"op", "action"}, {"query", ToJson(query)}, {"action", action}}, timeout).status();
+}
+
+absl::StatusOr<std::string> AtspiClient::Text(const AtspiQuery& query, absl::Duration timeout) {
+  absl::StatusOr<json> result = Call({{"op", "text"}, {"query", ToJson(query)}}, timeout);
+  if (!result.ok()) return result.status();
+  return String(*result, "text");
+}
+
+}  // namespace mosdat
