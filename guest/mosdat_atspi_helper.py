@@ -966,27 +966,9 @@ class Xlib:
         return {"window": window, "x": x.value, "y": y.value, "width": attributes.width,
                 "height": attributes.height}
 
-    def cardinals(self, window, name):
-        """A 32-bit-format property as a list of ints ([] when absent)."""
-        actual_type, actual_format = ctypes.c_ulong(), ctypes.c_int()
-        count, remaining, data = ctypes.c_ulong(), ctypes.c_ulong(), ctypes.c_void_p()
-        status = self.lib.XGetWindowProperty(
-            self.display, window, self.atom(name), 0, 4096, 0, 0, ctypes.byref(actual_type),
-            ctypes.byref(actual_format), ctypes.byref(count), ctypes.byref(remaining),
-            ctypes.byref(data))
-        if status != 0 or not data.value:
-            return []
-        try:
-            if actual_format.value != 32:
-                return []
-            # Format-32 properties are arrays of C longs on the client side.
-            values = ctypes.cast(data, ctypes.POINTER(ctypes.c_long))
-            return [values[i] & 0xFFFFFFFF for i in range(count.value)]
-        finally:
-            self.lib.XFree(data)
-
-    def string_property(self, window, name):
-        """A STRING/UTF8_STRING property, or None."""
+    def _property(self, window, name, wanted_format, convert):
+        """Reads a property and returns convert(data, count) when its format is
+        `wanted_format`; None when absent or of another format. Frees the X buffer."""
         actual_type, actual_format = ctypes.c_ulong(), ctypes.c_int()
         count, remaining, data = ctypes.c_ulong(), ctypes.c_ulong(), ctypes.c_void_p()
         status = self.lib.XGetWindowProperty(
@@ -996,11 +978,25 @@ class Xlib:
         if status != 0 or not data.value:
             return None
         try:
-            if actual_format.value != 8:
+            if actual_format.value != wanted_format:
                 return None
-            return ctypes.string_at(data, count.value).decode("utf-8", "replace")
+            return convert(data, count.value)
         finally:
             self.lib.XFree(data)
+
+    def cardinals(self, window, name):
+        """A 32-bit-format property as a list of ints ([] when absent)."""
+        def to_ints(data, count):
+            # Format-32 properties are arrays of C longs on the client side.
+            values = ctypes.cast(data, ctypes.POINTER(ctypes.c_long))
+            return [values[i] & 0xFFFFFFFF for i in range(count)]
+        return self._property(window, name, 32, to_ints) or []
+
+    def string_property(self, window, name):
+        """A STRING/UTF8_STRING property, or None."""
+        return self._property(
+            window, name, 8,
+            lambda data, count: ctypes.string_at(data, count).decode("utf-8", "replace"))
 
     def pid_of(self, window, depth=0):
         """_NET_WM_PID of a top-level window or of the client inside a WM frame."""
