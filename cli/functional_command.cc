@@ -2,11 +2,10 @@
 // scenarios on VMs through the coordinator (embedded by default, or --coordinator) and
 // reports progress, a summary, and where the evidence is.
 // Exit codes: 0 all passed, 1 a test failed, 3 config/scenario invalid, 4 infrastructure.
-#include <unistd.h>
-
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
@@ -60,7 +59,7 @@ int ExitCodeFor(const grpc::Status& status) {
 
 class ProgressPrinter {
  public:
-  explicit ProgressPrinter(bool quiet) : quiet_(quiet), tty_(isatty(STDOUT_FILENO)) {}
+  explicit ProgressPrinter(bool quiet) : quiet_(quiet) {}
 
   void OnEvent(const v1::JobEvent& proto, const std::map<std::string, std::string>& vm_of) {
     if (quiet_) return;
@@ -94,7 +93,6 @@ class ProgressPrinter {
 
  private:
   bool quiet_;
-  bool tty_;
 };
 
 int RunFunctional(const FunctionalArgs& args) {
@@ -177,11 +175,13 @@ int RunFunctional(const FunctionalArgs& args) {
       return ExitCodeFor(status);
     }
   }
+  // Progress lines name the VM, and the test too when the run has several.
+  std::set<std::string> tests_in_run;
+  for (const v1::Job& job : submitted.jobs()) tests_in_run.insert(job.test());
   std::map<std::string, std::string> vm_of;
   for (const v1::Job& job : submitted.jobs()) {
-    vm_of[job.job_id()] = submitted.jobs_size() > 1 && !args.tests.empty() && args.tests.size() > 1
-                              ? job.test() + "/" + job.vm().name()
-                              : job.vm().name();
+    vm_of[job.job_id()] =
+        tests_in_run.size() > 1 ? job.test() + "/" + job.vm().name() : job.vm().name();
   }
   if (!args.json) {
     std::cout << "run " << submitted.run_id() << ": " << submitted.jobs_size() << " job(s)\n";
@@ -223,10 +223,9 @@ int RunFunctional(const FunctionalArgs& args) {
   } else {
     std::cout << "\nsummary\n";
     for (const v1::Job& job : finished->jobs()) {
-      std::cout << absl::StrFormat("  %-7s %s on %s%s\n          %s\n",
-                                   ToString(FromProto(job.verdict())), job.test(),
-                                   job.vm().name(), job.reason().empty() ? "" : ": " + job.reason(),
-                                   job.results_dir());
+      std::cout << absl::StrFormat(
+          "  %-7s %s on %s%s\n          %s\n", ToString(FromProto(job.verdict())), job.test(),
+          job.vm().name(), job.reason().empty() ? "" : ": " + job.reason(), job.results_dir());
     }
     std::cout << "results: " << finished->results_dir() << "\n";
   }

@@ -47,6 +47,12 @@ std::vector<AgentRecord> AgentRegistry::List() const {
   return out;
 }
 
+std::vector<std::string> AgentRegistry::VmsOf(const std::string& id) const {
+  absl::MutexLock lock(&mutex_);
+  auto it = agents_.find(id);
+  return it == agents_.end() ? std::vector<std::string>() : it->second.vms;
+}
+
 std::optional<std::string> AgentRegistry::OwnerOf(const std::string& vm, absl::Time now) const {
   absl::MutexLock lock(&mutex_);
   for (const auto& [id, record] : agents_) {

@@ -34,6 +34,8 @@ class AgentRegistry {
 
   std::vector<AgentRecord> List() const;
   bool IsAlive(const AgentRecord& record, absl::Time now) const;
+  // The VMs an agent registered (empty for an unknown agent).
+  std::vector<std::string> VmsOf(const std::string& id) const;
   // The live agent that owns `vm`, if any.
   std::optional<std::string> OwnerOf(const std::string& vm, absl::Time now) const;
   size_t LiveCount(absl::Time now) const;

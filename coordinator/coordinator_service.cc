@@ -195,10 +195,7 @@ grpc::Status CoordinatorService::LeaseJob(grpc::ServerContext* context,
   if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
   absl::Status alive = agents_.Heartbeat(request->agent_id(), absl::Now());
   if (!alive.ok()) return ToGrpcStatus(alive);
-  std::vector<std::string> vms;
-  for (const AgentRecord& agent : agents_.List()) {
-    if (agent.id == request->agent_id()) vms = agent.vms;
-  }
+  std::vector<std::string> vms = agents_.VmsOf(request->agent_id());
   int wait_ms = std::clamp(request->wait_ms(), 0, 30000);
   std::optional<JobSpec> job = runs_.Lease(request->agent_id(), vms, absl::Milliseconds(wait_ms));
   if (job) *response->mutable_job() = mosdat::ToProto(*job);
@@ -236,8 +233,8 @@ grpc::Status CoordinatorService::ReportEvents(
   return grpc::Status::OK;
 }
 
-absl::StatusOr<std::vector<HostedService>> CreateCoordinatorServices(
-    const ServiceContext& context, CoordinatorOptions options) {
+absl::StatusOr<std::vector<HostedService>> CreateCoordinatorServices(const ServiceContext& context,
+                                                                     CoordinatorOptions options) {
   std::vector<HostedService> services;
   services.push_back({std::make_unique<CoordinatorService>(context, options),
                       v1::Coordinator::service_full_name()});

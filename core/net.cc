@@ -5,6 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
 namespace mosdat {
 namespace {
 
@@ -31,6 +34,16 @@ absl::StatusOr<int> PickFreeLoopbackPort() {
   close(fd);
   if (port == 0) return absl::InternalError("cannot find a free loopback port");
   return port;
+}
+
+absl::StatusOr<std::pair<std::string, int>> ParseHostPort(const std::string& address) {
+  size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port <= 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", address, "\" is not host:port"));
+  }
+  return std::make_pair(address.substr(0, colon), port);
 }
 
 bool CanConnectLoopback(int port) {

@@ -2,6 +2,9 @@
 #ifndef MOSDAT_CORE_NET_H_
 #define MOSDAT_CORE_NET_H_
 
+#include <string>
+#include <utility>
+
 #include "absl/status/statusor.h"
 
 namespace mosdat {
@@ -9,6 +12,10 @@ namespace mosdat {
 // A TCP port on 127.0.0.1 that was free a moment ago. A server started on it may still
 // lose a race for it; callers retry with a new port.
 absl::StatusOr<int> PickFreeLoopbackPort();
+
+// "host:port" → (host, port). InvalidArgument naming the text when the host is empty or
+// the port is not 1..65535.
+absl::StatusOr<std::pair<std::string, int>> ParseHostPort(const std::string& address);
 
 // True when something accepts TCP connections on 127.0.0.1:port.
 bool CanConnectLoopback(int port);

@@ -1,27 +1,12 @@
 #include "vnc-agent/agent_service.h"
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/net.h"
 #include "core/scenario.h"
 #include "runtime/grpc_status.h"
 #include "vnc-agent/key_input.h"
 
 namespace mosdat {
-namespace {
-
-absl::StatusOr<std::pair<std::string, int>> HostPort(const std::string& address) {
-  size_t colon = address.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port <= 0 || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("vm.vnc_address \"", address, "\" is not host:port"));
-  }
-  return std::make_pair(address.substr(0, colon), port);
-}
-
-}  // namespace
-
 absl::StatusOr<AgentService::Session> AgentService::Find(const std::string& session_id) {
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(session_id);
@@ -35,8 +20,11 @@ grpc::Status AgentService::OpenSession(grpc::ServerContext* context,
                                        const v1::OpenSessionRequest* request,
                                        v1::OpenSessionResponse* response) {
   if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
-  absl::StatusOr<std::pair<std::string, int>> address = HostPort(request->vm().vnc_address());
-  if (!address.ok()) return ToGrpcStatus(address.status());
+  absl::StatusOr<std::pair<std::string, int>> address = ParseHostPort(request->vm().vnc_address());
+  if (!address.ok()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("vm.vnc_address: ", address.status().message()));
+  }
   absl::StatusOr<std::unique_ptr<VncSession>> vnc = VncSession::Connect(
       {.host = address->first, .port = address->second, .password = request->vm().vnc_password()});
   if (!vnc.ok()) return ToGrpcStatus(vnc.status());
@@ -61,13 +49,13 @@ grpc::Status AgentService::CloseSession(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status AgentService::Capture(grpc::ServerContext* context,
-                                   const v1::CaptureRequest* request,
+grpc::Status AgentService::Capture(grpc::ServerContext* context, const v1::CaptureRequest* request,
                                    v1::CaptureResponse* response) {
   if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
   absl::StatusOr<Session> session = Find(request->session_id());
   if (!session.ok()) return ToGrpcStatus(session.status());
-  absl::Duration timeout = absl::Milliseconds(request->timeout_ms() > 0 ? request->timeout_ms() : 5000);
+  absl::Duration timeout =
+      absl::Milliseconds(request->timeout_ms() > 0 ? request->timeout_ms() : 5000);
   // A frame reflecting every input so far is also newer than any earlier input.
   absl::StatusOr<Frame> frame = request->newer_than_input_seq() > 0
                                     ? session->vnc->CaptureAfterInput(timeout)

@@ -2,10 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "vnc-agent/local_desktop.h"
+#include "core/net.h"
 #include "core/scenario_parser.h"
+#include "vnc-agent/local_desktop.h"
 #include "vnc-agent/scenario_runner.h"
 #include "vnc-agent/vnc_session.h"
 
@@ -35,15 +35,6 @@ class Numbered {
   uint64_t seq_ = 0;
 };
 
-absl::StatusOr<std::pair<std::string, int>> SplitAddress(const std::string& address) {
-  size_t colon = address.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
-    return absl::InvalidArgumentError(absl::StrCat("VNC address \"", address, "\" is not host:port"));
-  }
-  return std::make_pair(address.substr(0, colon), port);
-}
-
 }  // namespace
 
 JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit) {
@@ -65,14 +56,15 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit) {
 
   // Parse before touching any VM: a broken scenario is a config error, not a failure.
   Diagnostics diagnostics;
-  ScenarioOptions options{.overrides = job.vars,
-                          .read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
-                            auto it = job.files.find(path);
-                            if (it == job.files.end()) {
-                              return absl::NotFoundError(absl::StrCat(path, " was not sent with the job"));
-                            }
-                            return it->second;
-                          }};
+  ScenarioOptions options{
+      .overrides = job.vars,
+      .read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
+        auto it = job.files.find(path);
+        if (it == job.files.end()) {
+          return absl::NotFoundError(absl::StrCat(path, " was not sent with the job"));
+        }
+        return it->second;
+      }};
   Scenario scenario =
       ParseScenario(job.files.at(job.scenario_path), job.scenario_path, options, &diagnostics);
   if (!diagnostics.empty()) return finish(JobVerdict::kError, diagnostics.ToStatus().ToString());
@@ -99,8 +91,10 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit) {
     events.Log("info", absl::StrCat("local desktop :", desktop->display(), " on VNC ",
                                     desktop->vnc_address()));
   } else {
-    absl::StatusOr<std::pair<std::string, int>> address = SplitAddress(job.vm.vnc_address);
-    if (!address.ok()) return finish(JobVerdict::kError, std::string(address.status().message()));
+    absl::StatusOr<std::pair<std::string, int>> address = ParseHostPort(job.vm.vnc_address);
+    if (!address.ok()) {
+      return finish(JobVerdict::kError, absl::StrCat("VNC address: ", address.status().message()));
+    }
     vnc.host = address->first;
     vnc.port = address->second;
   }
@@ -109,10 +103,8 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit) {
   if (!session.ok()) {
     return finish(JobVerdict::kError, std::string(session.status().message()));
   }
-  RunnerOptions runner_options{.job_id = job.job_id,
-                               .files = job.files,
-                               .screenshots = job.screenshots,
-                               .park = job.park};
+  RunnerOptions runner_options{
+      .job_id = job.job_id, .files = job.files, .screenshots = job.screenshots, .park = job.park};
   ScenarioRunner runner(**session, runner_options, std::ref(events));
   RunOutcome outcome = runner.Run(scenario);
   session->reset();  // close VNC before the desktop goes away
