@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/file_util.h"
 
 extern char** environ;
 
@@ -26,13 +27,6 @@ ExitStatus FromWaitStatus(int status) {
   if (WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
   return out;
-}
-
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
 }
 
 // Poll interval while waiting for a child: short, so waits end promptly.
@@ -187,18 +181,16 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
   char dir_template[] = "/tmp/mosdat-cmd-XXXXXX";
   if (mkdtemp(dir_template) == nullptr) return absl::InternalError("cannot create temp dir");
   std::string dir = dir_template;
-  SpawnOptions options{.argv = argv,
-                       .env = env,
-                       .stdout_path = dir + "/out",
-                       .stderr_path = dir + "/err"};
+  SpawnOptions options{
+      .argv = argv, .env = env, .stdout_path = dir + "/out", .stderr_path = dir + "/err"};
   absl::StatusOr<Process> process = Process::Spawn(options);
   CommandResult result;
   if (process.ok()) {
     std::optional<ExitStatus> status = process->Wait(timeout);
     result.timed_out = !status.has_value();
     result.status = status ? *status : process->Terminate(absl::Seconds(1));
-    result.out = ReadWholeFile(dir + "/out");
-    result.err = ReadWholeFile(dir + "/err");
+    result.out = ReadFileOrEmpty(dir + "/out");
+    result.err = ReadFileOrEmpty(dir + "/err");
   }
   std::remove((dir + "/out").c_str());
   std::remove((dir + "/err").c_str());

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/file_util.h"
 #include "core/net.h"
 
 namespace mosdat {
@@ -22,20 +23,6 @@ namespace fs = std::filesystem;
 
 constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-// The last lines of a log file, for errors about a program that died.
-std::string Tail(const std::string& path, size_t max_chars = 600) {
-  std::string text = ReadFile(path);
-  if (text.size() > max_chars) text = "..." + text.substr(text.size() - max_chars);
-  return std::string(absl::StripTrailingAsciiWhitespace(text));
-}
-
 // Polls `ready` until it is true, the process dies, or the deadline passes.
 template <typename Ready>
 absl::Status PollUntil(Ready ready, Process& process, const std::string& what,
@@ -44,11 +31,11 @@ absl::Status PollUntil(Ready ready, Process& process, const std::string& what,
     if (ready()) return absl::OkStatus();
     if (std::optional<ExitStatus> status = process.Poll()) {
       return absl::UnavailableError(absl::StrCat(what, " exited (", status->ToString(),
-                                                 ") before it was ready: ", Tail(log)));
+                                                 ") before it was ready: ", FileTail(log)));
     }
     if (absl::Now() >= deadline) {
       return absl::DeadlineExceededError(
-          absl::StrCat(what, " was not ready in time; its log: ", Tail(log)));
+          absl::StrCat(what, " was not ready in time; its log: ", FileTail(log)));
     }
     absl::SleepFor(kPollInterval);
   }
@@ -105,20 +92,28 @@ absl::Status LocalDesktop::StartXvnc(const LocalDesktopOptions& options, absl::T
     if (!port.ok()) return port.status();
     int pipe_fds[2];
     if (pipe(pipe_fds) != 0) return absl::InternalError("pipe() failed");
-    std::vector<std::string> argv = {
-        "Xvnc",       "-geometry",      absl::StrCat(options.width, "x", options.height),
-        "-depth",     "24",             "-rfbport",
-        absl::StrCat(*port), "-localhost", "-interface",
-        "127.0.0.1",  "-AlwaysShared",  "-nolisten",
-        "tcp",        "-displayfd",     "3"};
+    std::vector<std::string> argv = {"Xvnc",
+                                     "-geometry",
+                                     absl::StrCat(options.width, "x", options.height),
+                                     "-depth",
+                                     "24",
+                                     "-rfbport",
+                                     absl::StrCat(*port),
+                                     "-localhost",
+                                     "-interface",
+                                     "127.0.0.1",
+                                     "-AlwaysShared",
+                                     "-nolisten",
+                                     "tcp",
+                                     "-displayfd",
+                                     "3"};
     if (options.vnc_password.empty()) {
       argv.insert(argv.end(), {"-SecurityTypes", "None"});
     } else {
       std::string password_file = root_dir_ + "/vncpasswd";
       absl::StatusOr<CommandResult> made =
           RunCommand({"sh", "-c", "printf '%s\\n' \"$P\" | vncpasswd -f > \"$F\""},
-                     {{"P", options.vnc_password}, {"F", password_file},
-                      {"PATH", "/usr/bin:/bin"}},
+                     {{"P", options.vnc_password}, {"F", password_file}, {"PATH", "/usr/bin:/bin"}},
                      absl::Seconds(10));
       if (!made.ok() || made->status.exit_code != 0) {
         return absl::FailedPreconditionError(
@@ -197,7 +192,7 @@ absl::Status LocalDesktop::StartSessionBus(absl::Time deadline) {
   std::string address;
   absl::Status ready = PollUntil(
       [&] {
-        address = ReadFile(address_file);
+        address = ReadFileOrEmpty(address_file);
         return address.find('\n') != std::string::npos;
       },
       processes_.back(), "dbus-daemon", log, deadline);

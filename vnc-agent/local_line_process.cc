@@ -9,21 +9,9 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/file_util.h"
 
 namespace mosdat {
-namespace {
-
-std::string TailOf(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string text = buffer.str();
-  if (text.size() > 400) text = "..." + text.substr(text.size() - 400);
-  return text;
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<LocalLineProcess>> LocalLineProcess::Start(
     const std::vector<std::string>& argv, const Environment& env, const std::string& stderr_path) {
   int to_child[2], from_child[2];
@@ -68,7 +56,7 @@ absl::Status LocalLineProcess::WriteLine(std::string_view line) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       return absl::UnavailableError(
-          absl::StrCat("the helper process is gone: ", TailOf(stderr_path_)));
+          absl::StrCat("the helper process is gone: ", FileTail(stderr_path_, 400)));
     }
     written += static_cast<size_t>(n);
   }
@@ -97,7 +85,7 @@ absl::StatusOr<std::string> LocalLineProcess::ReadLine(absl::Duration timeout) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       return absl::UnavailableError(
-          absl::StrCat("the helper process ended: ", TailOf(stderr_path_)));
+          absl::StrCat("the helper process ended: ", FileTail(stderr_path_, 400)));
     }
     buffer_.append(chunk, static_cast<size_t>(n));
   }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/file_util.h"
 #include "tests/integration/subprocess.h"
 
 namespace mosdat::testing {
@@ -14,21 +15,14 @@ namespace {
 
 using ::testing::HasSubstr;
 
-const char* const kSeedCommands[] = {"run",    "test",   "functional", "preflight", "build",
-                                     "replay", "vlm-cache", "doctor", "live",   "author",
-                                     "dashboard", "visual", "confirm"};
-const char* const kPlannedCommands[] = {"run",  "test",   "build",    "replay",
-                                        "vlm-cache", "doctor", "live", "author", "dashboard",
-                                        "visual", "confirm"};
+const char* const kSeedCommands[] = {"run",       "test",      "functional", "preflight", "build",
+                                     "replay",    "vlm-cache", "doctor",     "live",      "author",
+                                     "dashboard", "visual",    "confirm"};
+const char* const kPlannedCommands[] = {"run",       "test",   "build",  "replay",
+                                        "vlm-cache", "doctor", "live",   "author",
+                                        "dashboard", "visual", "confirm"};
 
 std::string Mosdat() { return BuiltBinary("cli/mosdat"); }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
@@ -88,8 +82,9 @@ TEST(CliTest, PreflightPassesOnTheShippedLocalExamples) {
 }
 
 TEST(CliTest, PreflightJsonReportsEachTest) {
-  RunResult result = RunCommand({Mosdat(), "preflight", "--json", "--config",
-                          SourcePath("examples/local-gtk3.toml"), "--test", "widget-factory"});
+  RunResult result =
+      RunCommand({Mosdat(), "preflight", "--json", "--config",
+                  SourcePath("examples/local-gtk3.toml"), "--test", "widget-factory"});
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
   nlohmann::json report = nlohmann::json::parse(result.out);
   EXPECT_TRUE(report["ok"]);
@@ -101,7 +96,7 @@ TEST(CliTest, PreflightJsonReportsEachTest) {
 
 TEST(CliTest, PreflightOnABrokenCopyPrintsEveryProblemPrecisely) {
   TempDir dir;
-  std::string text = ReadFile(SourcePath("examples/local-gtk3.toml"));
+  std::string text = ReadFileOrEmpty(SourcePath("examples/local-gtk3.toml"));
   text = ReplaceOnce(text, "provider = \"local\"", "provider = \"locl\"");
   text = ReplaceOnce(text, "timeout = 30", "timeout = \"30\"");
   text = ReplaceOnce(text, "geometry = \"1280x800\"", "geometry = \"1280x800\"\ncolour = 1");
@@ -113,8 +108,8 @@ TEST(CliTest, PreflightOnABrokenCopyPrintsEveryProblemPrecisely) {
   EXPECT_THAT(result.err, HasSubstr(path + ":" + PositionOf(text, "\"locl\"") +
                                     ": vm[0].provider: must be one of \"proxmox\", \"local\""));
   EXPECT_THAT(result.err, HasSubstr(path + ":" + PositionOf(text, "\"30\"") + ": app.timeout:"));
-  EXPECT_THAT(result.err, HasSubstr(path + ":" + PositionOf(text, "colour") +
-                                    ": vm[0].colour: unknown key"));
+  EXPECT_THAT(result.err,
+              HasSubstr(path + ":" + PositionOf(text, "colour") + ": vm[0].colour: unknown key"));
   EXPECT_THAT(result.err, HasSubstr("3 problems found"));
 
   RunResult json = RunCommand({Mosdat(), "preflight", "--json", "--config", path});
@@ -132,29 +127,30 @@ TEST(CliTest, PreflightReportsScenarioErrorsWithTheirPosition) {
       "  - clik: {x: 1, y: 2}\n"
       "  - key: \"{{ missing }}\"\n";
   WriteFile(dir.File("broken.yaml"), scenario);
-  std::string config = ReadFile(SourcePath("examples/local-gtk3.toml"));
+  std::string config = ReadFileOrEmpty(SourcePath("examples/local-gtk3.toml"));
   config = ReplaceOnce(config, "../scenarios/gtk3-widget-factory-smoke.yaml", "broken.yaml");
   WriteFile(dir.File("config.toml"), config);
 
   RunResult result = RunCommand({Mosdat(), "preflight", "--config", dir.File("config.toml")});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(result.out, HasSubstr("FAIL  widget-factory"));
-  EXPECT_THAT(result.err, HasSubstr(dir.File("broken.yaml") + ":3:5: steps[0].clik: unknown step type "
-                                                              "\"clik\" (did you mean \"click\"?)"));
+  EXPECT_THAT(result.err,
+              HasSubstr(dir.File("broken.yaml") + ":3:5: steps[0].clik: unknown step type "
+                                                  "\"clik\" (did you mean \"click\"?)"));
   EXPECT_THAT(result.err, HasSubstr(dir.File("broken.yaml") + ":4:10: steps[1].key:"));
   EXPECT_THAT(result.err, HasSubstr("missing"));
 }
 
 TEST(CliTest, PreflightRejectsAnUnknownTestName) {
   RunResult result = RunCommand({Mosdat(), "preflight", "--config",
-                          SourcePath("examples/local-gtk3.toml"), "--test", "nope"});
+                                 SourcePath("examples/local-gtk3.toml"), "--test", "nope"});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(result.err, HasSubstr("--test \"nope\": no such [[test]] (known: widget-factory"));
 }
 
 TEST(CliTest, PreflightRejectsAMalformedVar) {
   RunResult result = RunCommand({Mosdat(), "preflight", "--config",
-                          SourcePath("examples/local-gtk3.toml"), "--var", "novalue"});
+                                 SourcePath("examples/local-gtk3.toml"), "--var", "novalue"});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_THAT(result.err, HasSubstr("expected NAME=VALUE"));
 }

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/events.h"
+#include "core/file_util.h"
 #include "core/frame.h"
 #include "core/process.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
@@ -23,13 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
@@ -44,7 +38,9 @@ class FunctionalTest : public ::testing::Test {
         "[app]\n"
         "name = \"fixture\"\n"
         "binary = \"/usr/bin/python3\"\n"
-        "args = [\"" + SourcePath("tests/data/apps/fixed_layout.py") + "\"]\n"
+        "args = [\"" +
+        SourcePath("tests/data/apps/fixed_layout.py") +
+        "\"]\n"
         "[[vm]]\n"
         "name = \"local\"\n"
         "provider = \"local\"\n"
@@ -56,13 +52,13 @@ class FunctionalTest : public ::testing::Test {
   }
 
   std::vector<std::string> Command() {
-    return {BuiltBinary("cli/mosdat"), "functional", "--config", dir_.File("config.toml"),
-            "--results", dir_.File("results")};
+    return {BuiltBinary("cli/mosdat"), "functional", "--config",
+            dir_.File("config.toml"),  "--results",  dir_.File("results")};
   }
 
   std::vector<std::string> RemoteCommand(const std::string& coordinator) {
     return {BuiltBinary("cli/mosdat"), "functional", "--config", dir_.File("config.toml"),
-            "--coordinator", coordinator, "--token", "env:MOSDAT_COORDINATOR_TOKEN"};
+            "--coordinator",           coordinator,  "--token",  "env:MOSDAT_COORDINATOR_TOKEN"};
   }
 
   // The single job directory of the single run.
@@ -127,13 +123,13 @@ TEST_F(FunctionalTest, APassingScenarioExitsZeroWithEvidence) {
       EXPECT_GT(e.source_location.find("scenario.yaml:"), 0u);
     }
     if (e.type == EventType::kScreenshot) {
-      absl::StatusOr<Frame> png = DecodePng(ReadFile(JobDir() + "/" + e.screenshot));
+      absl::StatusOr<Frame> png = DecodePng(ReadFileOrEmpty(JobDir() + "/" + e.screenshot));
       ASSERT_TRUE(png.ok()) << e.screenshot;
       EXPECT_EQ(png->width, 1280);
     }
   }
   EXPECT_EQ(finished, 11);  // 10 steps + 1 cleanup
-  std::string junit = ReadFile(JobDir() + "/junit.xml");
+  std::string junit = ReadFileOrEmpty(JobDir() + "/junit.xml");
   EXPECT_THAT(junit, HasSubstr("tests=\"11\" failures=\"0\" errors=\"0\""));
   EXPECT_THAT(junit, HasSubstr("name=\"02 press the toggle\""));
 }
@@ -161,7 +157,7 @@ steps:
     if (e.type == EventType::kScreenshot && e.why == "failure") failure_shot = true;
   }
   EXPECT_TRUE(failure_shot);
-  EXPECT_THAT(ReadFile(JobDir() + "/junit.xml"), HasSubstr("failures=\"1\""));
+  EXPECT_THAT(ReadFileOrEmpty(JobDir() + "/junit.xml"), HasSubstr("failures=\"1\""));
 }
 
 TEST_F(FunctionalTest, RetriesAndMustPassFalseAreHonoured) {
@@ -197,7 +193,7 @@ steps:
   for (const Event& e : Events()) {
     if (e.type == EventType::kScreenshot) shot = JobDir() + "/" + e.screenshot;
   }
-  absl::StatusOr<Frame> screen = DecodePng(ReadFile(shot));
+  absl::StatusOr<Frame> screen = DecodePng(ReadFileOrEmpty(shot));
   ASSERT_TRUE(screen.ok());
   Frame toggle = Crop(*screen, {20, 20, 160, 40});
   WriteFile(dir_.File("toggle.png"), *EncodePng(toggle));
@@ -226,7 +222,7 @@ pid_t ChildNamed(pid_t parent, const std::string& name) {
   DIR* proc = opendir("/proc");
   pid_t found = -1;
   while (dirent* entry = readdir(proc)) {
-    std::string stat = ReadFile(std::string("/proc/") + entry->d_name + "/stat");
+    std::string stat = ReadFileOrEmpty(std::string("/proc/") + entry->d_name + "/stat");
     size_t open = stat.find('('), close = stat.rfind(')');
     if (open == std::string::npos || close == std::string::npos) continue;
     std::string comm = stat.substr(open + 1, close - open - 1);
@@ -248,23 +244,23 @@ steps:
   - wait_for: {any: [screen_changes: {region: {x: 600, y: 600, width: 10, height: 10}}], timeout: 60}
     label: wait for something that never happens
 )");
-  absl::StatusOr<Process> mosdat =
-      Process::Spawn({.argv = Command(),
-                      .env = CurrentEnvironment(),
-                      .stdout_path = dir_.File("out"),
-                      .stderr_path = dir_.File("err"),
-                      .new_process_group = false});
+  absl::StatusOr<Process> mosdat = Process::Spawn({.argv = Command(),
+                                                   .env = CurrentEnvironment(),
+                                                   .stdout_path = dir_.File("out"),
+                                                   .stderr_path = dir_.File("err"),
+                                                   .new_process_group = false});
   ASSERT_TRUE(mosdat.ok()) << mosdat.status();
   // Wait (polling) until the long wait_for has started, then kill the X server.
   absl::Time deadline = absl::Now() + absl::Seconds(60);
   bool waiting = false;
   while (!waiting && absl::Now() < deadline) {
     if (!JobDir().empty() && fs::exists(JobDir() + "/events.jsonl")) {
-      waiting = ReadFile(JobDir() + "/events.jsonl").find("wait for something") != std::string::npos;
+      waiting = ReadFileOrEmpty(JobDir() + "/events.jsonl").find("wait for something") !=
+                std::string::npos;
     }
     if (!waiting) absl::SleepFor(absl::Milliseconds(20));  // poll interval
   }
-  ASSERT_TRUE(waiting) << ReadFile(dir_.File("err"));
+  ASSERT_TRUE(waiting) << ReadFileOrEmpty(dir_.File("err"));
   pid_t xvnc = ChildNamed(mosdat->pid(), "Xvnc");
   ASSERT_GT(xvnc, 0);
   std::vector<Event> before_kill = Events();
@@ -272,8 +268,8 @@ steps:
 
   std::optional<ExitStatus> status = mosdat->Wait(absl::Seconds(90));
   ASSERT_TRUE(status.has_value()) << "mosdat did not finish after Xvnc died";
-  std::string out = ReadFile(dir_.File("out"));
-  EXPECT_EQ(status->exit_code, 4) << out << ReadFile(dir_.File("err"));
+  std::string out = ReadFileOrEmpty(dir_.File("out"));
+  EXPECT_EQ(status->exit_code, 4) << out << ReadFileOrEmpty(dir_.File("err"));
   EXPECT_THAT(out, HasSubstr("error   fixture on local"));
 
   std::vector<Event> after = Events();
@@ -284,7 +280,7 @@ steps:
   for (size_t i = 0; i < after.size(); ++i) EXPECT_EQ(after[i].seq, i + 1);
   EXPECT_EQ(after.back().type, EventType::kJobFinished);
   EXPECT_EQ(after.back().verdict, JobVerdict::kError);
-  EXPECT_THAT(ReadFile(JobDir() + "/junit.xml"), HasSubstr("errors=\"1\""));
+  EXPECT_THAT(ReadFileOrEmpty(JobDir() + "/junit.xml"), HasSubstr("errors=\"1\""));
 }
 
 TEST_F(FunctionalTest, ABrokenScenarioIsAConfigErrorBeforeAnyDesktopStarts) {
@@ -310,10 +306,10 @@ TEST_F(FunctionalTest, RunsAcrossSeparateCoordinatorAndAgentProcesses) {
   WriteScenario(kPassingScenario);
   const std::map<std::string, std::string> env = {{"MOSDAT_COORDINATOR_TOKEN", "coord-token-1"},
                                                   {"MOSDAT_AGENT_TOKEN", "agent-token-2"}};
-  ServiceProcess coordinator({BuiltBinary("coordinator/mosdat-coordinator"),
-                              "--token=env:MOSDAT_COORDINATOR_TOKEN",
-                              "--results-dir=" + dir_.File("results")},
-                             env);
+  ServiceProcess coordinator(
+      {BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:MOSDAT_COORDINATOR_TOKEN",
+       "--results-dir=" + dir_.File("results")},
+      env);
   ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
 
   // Without an agent that owns the VM, the run is refused as an infrastructure problem.
@@ -321,11 +317,11 @@ TEST_F(FunctionalTest, RunsAcrossSeparateCoordinatorAndAgentProcesses) {
   EXPECT_EQ(orphan.exit_code, 4) << orphan.err;
   EXPECT_THAT(orphan.err, HasSubstr("no live agent owns VM \"local\""));
 
-  ServiceProcess agent({BuiltBinary("vnc-agent/mosdat-agent"), "--token=env:MOSDAT_AGENT_TOKEN",
-                        "--coordinator=" + coordinator.grpc_address(),
-                        "--coordinator-token=env:MOSDAT_COORDINATOR_TOKEN", "--vm=local",
-                        "--agent-id=host-a"},
-                       env);
+  ServiceProcess agent(
+      {BuiltBinary("vnc-agent/mosdat-agent"), "--token=env:MOSDAT_AGENT_TOKEN",
+       "--coordinator=" + coordinator.grpc_address(),
+       "--coordinator-token=env:MOSDAT_COORDINATOR_TOKEN", "--vm=local", "--agent-id=host-a"},
+      env);
   ASSERT_TRUE(agent.Start()) << agent.stderr_text();
 
   RunResult result = RunCommand(RemoteCommand(coordinator.grpc_address()), env);

@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/file_util.h"
 #include "core/net.h"
 
 namespace mosdat::testing {
@@ -27,13 +28,6 @@ namespace {
 constexpr char kSshd[] = "/usr/sbin/sshd";  // sshd insists on an absolute path
 constexpr absl::Duration kStartDeadline = absl::Seconds(15);
 constexpr absl::Duration kKeygenTimeout = absl::Seconds(30);
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 absl::Status WriteFile(const std::string& path, const std::string& contents) {
   std::ofstream out(path, std::ios::trunc);
@@ -62,7 +56,7 @@ std::vector<pid_t> Descendants(pid_t root) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ignored)) {
     const std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string stat = ReadFile(entry.path() / "stat");
+    std::string stat = ReadFileOrEmpty(entry.path() / "stat");
     size_t paren = stat.rfind(')');  // the command name may contain spaces and ')'
     if (paren == std::string::npos) continue;
     std::vector<std::string> fields = absl::StrSplit(stat.substr(paren + 2), ' ');
@@ -112,7 +106,7 @@ bool GreetsWithSshBanner(int port, absl::Time deadline) {
 
 SshdFixture::~SshdFixture() { Stop(); }
 
-std::string SshdFixture::log() const { return ReadFile(dir_.File("sshd.log")); }
+std::string SshdFixture::log() const { return ReadFileOrEmpty(dir_.File("sshd.log")); }
 
 SshOptions SshdFixture::ClientOptions() const {
   SshOptions options;
@@ -132,7 +126,7 @@ absl::StatusOr<SshKeyFiles> SshdFixture::GenerateKey(const std::string& name) {
                                                "mosdat-test-" + name, "-f", key.private_path});
   if (!generated.ok()) return generated.status();
   std::vector<std::string> public_fields =
-      absl::StrSplit(ReadFile(key.public_path), ' ', absl::SkipWhitespace());
+      absl::StrSplit(ReadFileOrEmpty(key.public_path), ' ', absl::SkipWhitespace());
   if (public_fields.size() < 2) {
     return absl::InternalError(absl::StrCat("unexpected public key in ", key.public_path));
   }

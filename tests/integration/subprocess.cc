@@ -9,15 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/file_util.h"
+
 namespace mosdat::testing {
 namespace {
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 Environment WithExtra(const std::map<std::string, std::string>& extra) {
   Environment env = CurrentEnvironment();
@@ -55,8 +50,7 @@ TempDir::~TempDir() {
 }
 
 RunResult RunCommand(const std::vector<std::string>& argv,
-                     const std::map<std::string, std::string>& env,
-                     std::chrono::seconds timeout) {
+                     const std::map<std::string, std::string>& env, std::chrono::seconds timeout) {
   RunResult result;
   absl::StatusOr<CommandResult> ran = mosdat::RunCommand(argv, WithExtra(env), ToAbsl(timeout));
   if (!ran.ok()) {
@@ -90,7 +84,7 @@ bool ServiceProcess::Start(std::chrono::seconds deadline) {
   absl::Time until = absl::Now() + ToAbsl(deadline);
   while (absl::Now() < until) {
     if (std::filesystem::exists(dir_.File("ready.json"))) {
-      nlohmann::json ready = nlohmann::json::parse(ReadAll(dir_.File("ready.json")));
+      nlohmann::json ready = nlohmann::json::parse(ReadFileOrEmpty(dir_.File("ready.json")));
       grpc_address_ = ready.at("grpc_address");
       metrics_port_ = ready.at("metrics_port");
       return true;
@@ -108,7 +102,7 @@ int ServiceProcess::Terminate(std::chrono::seconds deadline) {
   return status ? status->exit_code : -1;
 }
 
-std::string ServiceProcess::stderr_text() const { return ReadAll(dir_.File("err")); }
+std::string ServiceProcess::stderr_text() const { return ReadFileOrEmpty(dir_.File("err")); }
 
 std::string HttpGet(int port, const std::string& path) {
   CURL* curl = curl_easy_init();

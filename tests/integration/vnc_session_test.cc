@@ -14,8 +14,9 @@
 #include <sstream>
 #include <thread>
 
-#include "vnc-agent/local_desktop.h"
+#include "core/file_util.h"
 #include "tests/integration/subprocess.h"
+#include "vnc-agent/local_desktop.h"
 
 namespace mosdat {
 namespace {
@@ -23,13 +24,6 @@ namespace {
 constexpr Rect kToggle{20, 20, 160, 40};
 constexpr Rect kEntry{20, 80, 300, 36};
 constexpr Rect kAway{600, 600, 1, 1};  // outside the window
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 class VncSessionTest : public ::testing::Test {
  protected:
@@ -59,7 +53,7 @@ class VncSessionTest : public ::testing::Test {
   bool AppPrinted(const std::string& text, absl::Duration timeout = absl::Seconds(10)) {
     absl::Time deadline = absl::Now() + timeout;
     while (absl::Now() < deadline) {
-      if (ReadFile(desktop_->LogPath(desktop_->app())).find(text) != std::string::npos) {
+      if (ReadFileOrEmpty(desktop_->LogPath(desktop_->app())).find(text) != std::string::npos) {
         return true;
       }
       absl::SleepFor(absl::Milliseconds(20));  // poll interval
@@ -129,7 +123,6 @@ TEST_F(VncSessionTest, ClickingAToggleChangesItsPixelsAndState) {
   ASSERT_TRUE(session_->Move(kAway.x, kAway.y).ok());
   // Back to how it looked (the pointer is not drawn into frames: Cursor encoding).
   EXPECT_TRUE(WaitForLook(*before, kToggle).ok()) << "the toggle never looked untoggled again";
-
 }
 
 TEST_F(VncSessionTest, TypesUnicodeTextIntoAnEntry) {
@@ -140,7 +133,7 @@ TEST_F(VncSessionTest, TypesUnicodeTextIntoAnEntry) {
   ASSERT_TRUE(WaitForChange(*before, kEntry, 0.001).ok()) << "the entry never took focus";
   ASSERT_TRUE(session_->TypeText("Hello, World! ~{}|").ok());
   EXPECT_TRUE(AppPrinted("text Hello, World! ~{}|"))
-      << ReadFile(desktop_->LogPath(desktop_->app()));
+      << ReadFileOrEmpty(desktop_->LogPath(desktop_->app()));
   ASSERT_TRUE(session_->TypeText(" café €").ok());
   EXPECT_TRUE(AppPrinted("text Hello, World! ~{}| café €"));
   EXPECT_TRUE(WaitForChange(*before, kEntry, 0.02).ok()) << "the entry never showed the text";
@@ -149,7 +142,8 @@ TEST_F(VncSessionTest, TypesUnicodeTextIntoAnEntry) {
 TEST_F(VncSessionTest, SendsKeyCombosWithModifiers) {
   ASSERT_TRUE(session_->Click(kEntry.x + 150, kEntry.y + 18).ok());
   ASSERT_TRUE(session_->PressKey({XK_Control_L, XK_Shift_L}, 'T').ok());
-  EXPECT_TRUE(AppPrinted("combo <Primary><Shift>t")) << ReadFile(desktop_->LogPath(desktop_->app()));
+  EXPECT_TRUE(AppPrinted("combo <Primary><Shift>t"))
+      << ReadFileOrEmpty(desktop_->LogPath(desktop_->app()));
   ASSERT_TRUE(session_->PressKey({XK_Control_L}, 'a').ok());
   EXPECT_TRUE(AppPrinted("combo <Primary>a"));
   ASSERT_TRUE(session_->PressKey({XK_Alt_L}, XK_F5).ok());
@@ -169,7 +163,7 @@ TEST_F(VncSessionTest, HoversClicksDragsAndScrolls) {
   ASSERT_TRUE(session_->Scroll(kPadX + 100, kPadY + 40, /*dx=*/0, /*dy=*/2).ok());
   EXPECT_TRUE(AppPrinted("scroll down"));
   ASSERT_TRUE(session_->Scroll(kPadX + 100, kPadY + 40, /*dx=*/0, /*dy=*/-1).ok());
-  EXPECT_TRUE(AppPrinted("scroll up")) << ReadFile(desktop_->LogPath(desktop_->app()));
+  EXPECT_TRUE(AppPrinted("scroll up")) << ReadFileOrEmpty(desktop_->LogPath(desktop_->app()));
 }
 
 TEST_F(VncSessionTest, RejectsPointsOutsideTheScreen) {
@@ -233,9 +227,8 @@ class HostileServer {
 
 TEST(VncHostileServerTest, GarbageInsteadOfAGreetingIsAnErrorNotACrash) {
   HostileServer server("HTTP/1.1 400 Bad Request\r\n\r\n" + std::string(4096, '\xff'));
-  absl::StatusOr<std::unique_ptr<VncSession>> session =
-      VncSession::Connect({.port = server.port(), .connect_timeout = absl::Seconds(3),
-                           .reconnect_attempts = 0});
+  absl::StatusOr<std::unique_ptr<VncSession>> session = VncSession::Connect(
+      {.port = server.port(), .connect_timeout = absl::Seconds(3), .reconnect_attempts = 0});
   ASSERT_FALSE(session.ok());
   EXPECT_NE(session.status().message().find(absl::StrCat("127.0.0.1:", server.port())),
             std::string::npos)
@@ -248,9 +241,8 @@ TEST(VncHostileServerTest, ABogusSecurityHandshakeIsAnErrorNotACrash) {
   reply += static_cast<char>(200);
   reply += std::string(50, '\x7f');
   HostileServer server(reply);
-  absl::StatusOr<std::unique_ptr<VncSession>> session =
-      VncSession::Connect({.port = server.port(), .connect_timeout = absl::Seconds(3),
-                           .reconnect_attempts = 0});
+  absl::StatusOr<std::unique_ptr<VncSession>> session = VncSession::Connect(
+      {.port = server.port(), .connect_timeout = absl::Seconds(3), .reconnect_attempts = 0});
   EXPECT_FALSE(session.ok());
 }
 
@@ -263,23 +255,22 @@ TEST(VncHostileServerTest, AHugeFramebufferIsRefused) {
   reply += std::string("\x20\x18\x00\x01\x00\xff\x00\xff\x00\xff\x10\x08\x00\x00\x00\x00", 16);
   reply += std::string("\x00\x00\x00\x04", 4) + "evil";
   HostileServer server(reply);
-  absl::StatusOr<std::unique_ptr<VncSession>> session =
-      VncSession::Connect({.port = server.port(), .connect_timeout = absl::Seconds(3),
-                           .reconnect_attempts = 0});
+  absl::StatusOr<std::unique_ptr<VncSession>> session = VncSession::Connect(
+      {.port = server.port(), .connect_timeout = absl::Seconds(3), .reconnect_attempts = 0});
   EXPECT_FALSE(session.ok());
 }
 
 // Real Xvnc servers that require authentication.
-absl::StatusOr<std::unique_ptr<VncSession>> ConnectWithPassword(const std::string& security,
-                                                                const std::string& password,
-                                                                std::unique_ptr<LocalDesktop>* keep) {
-  absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop =
-      LocalDesktop::Start({.width = 640, .height = 480, .vnc_password = "s3cret-pw",
-                           .security_type = security});
+absl::StatusOr<std::unique_ptr<VncSession>> ConnectWithPassword(
+    const std::string& security, const std::string& password, std::unique_ptr<LocalDesktop>* keep) {
+  absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop = LocalDesktop::Start(
+      {.width = 640, .height = 480, .vnc_password = "s3cret-pw", .security_type = security});
   if (!desktop.ok()) return desktop.status();
   *keep = std::move(*desktop);
-  return VncSession::Connect({.port = (*keep)->vnc_port(), .password = password,
-                              .connect_timeout = absl::Seconds(10), .reconnect_attempts = 0});
+  return VncSession::Connect({.port = (*keep)->vnc_port(),
+                              .password = password,
+                              .connect_timeout = absl::Seconds(10),
+                              .reconnect_attempts = 0});
 }
 
 TEST(VncAuthTest, VncPasswordAuthentication) {
@@ -306,7 +297,8 @@ TEST(VncAuthTest, VeNCryptTlsWithVncPassword) {
 }
 
 TEST(VncReconnectTest, ReconnectsWhenTheServerComesBack) {
-  absl::StatusOr<std::unique_ptr<LocalDesktop>> first = LocalDesktop::Start({.width = 640, .height = 480});
+  absl::StatusOr<std::unique_ptr<LocalDesktop>> first =
+      LocalDesktop::Start({.width = 640, .height = 480});
   ASSERT_TRUE(first.ok()) << first.status();
   int port = (*first)->vnc_port();
   absl::StatusOr<std::unique_ptr<VncSession>> session = VncSession::Connect(

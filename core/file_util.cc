@@ -1,0 +1,23 @@
+#include "core/file_util.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+
+namespace mosdat {
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string FileTail(const std::string& path, size_t max_chars) {
+  std::string text = ReadFileOrEmpty(path);
+  if (text.size() > max_chars) text = "..." + text.substr(text.size() - max_chars);
+  return std::string(absl::StripTrailingAsciiWhitespace(text));
+}
+
+}  // namespace mosdat

@@ -1,0 +1,19 @@
+// Reading small files whole: logs, evidence, fixtures.
+#ifndef MOSDAT_CORE_FILE_UTIL_H_
+#define MOSDAT_CORE_FILE_UTIL_H_
+
+#include <cstddef>
+#include <string>
+
+namespace mosdat {
+
+// The file's bytes, or "" when it cannot be read (for callers where absent = empty).
+std::string ReadFileOrEmpty(const std::string& path);
+
+// The end of a log file for an error message: at most `max_chars`, prefixed with "..."
+// when cut, trailing whitespace removed.
+std::string FileTail(const std::string& path, size_t max_chars = 600);
+
+}  // namespace mosdat
+
+#endif  // MOSDAT_CORE_FILE_UTIL_H_
