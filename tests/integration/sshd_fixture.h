@@ -1,27 +1,22 @@
-// A real OpenSSH server on a free loopback port for tests: host and client ed25519
-// keys, authorized_keys and a known_hosts file, all in a private temp dir. Stop() ends
-// exactly that sshd and everything it forked (connections and their commands), so a
-// client sees the server drop it, as when a VM reboots.
+// A real OpenSSH server on a free loopback port for tests: a LocalSshd (host and client
+// ed25519 keys, authorized_keys) in a private temp dir, plus a known_hosts file for it.
+// Stop() ends exactly that sshd and everything it forked (connections and their
+// commands), so a client sees the server drop it, as when a VM reboots.
 #ifndef MOSDAT_TESTS_INTEGRATION_SSHD_FIXTURE_H_
 #define MOSDAT_TESTS_INTEGRATION_SSHD_FIXTURE_H_
 
-#include <optional>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "core/process.h"
 #include "tests/integration/subprocess.h"
+#include "vnc-agent/local_sshd.h"
 #include "vnc-agent/ssh_session.h"
 
 namespace mosdat::testing {
 
-struct SshKeyFiles {
-  std::string private_path;
-  std::string public_path;
-  std::string public_key;   // "ssh-ed25519 AAAA..." (type and base64, no comment)
-  std::string fingerprint;  // "SHA256:..." as `ssh-keygen -lf` prints it
-};
+using ::mosdat::SshKeyFiles;
 
 class SshdFixture {
  public:
@@ -39,15 +34,17 @@ class SshdFixture {
   // Kills the sshd and its descendants; a no-op when not running.
   void Stop();
 
-  int port() const { return port_; }
-  const std::string& user() const { return user_; }
-  const std::string& client_key_path() const { return client_key_.private_path; }
+  // Before the first successful Start(): 0 and empty strings.
+  int port() const;
+  const std::string& user() const;
+  const std::string& client_key_path() const;
   const std::string& known_hosts_path() const { return known_hosts_path_; }
-  const std::string& host_key_fingerprint() const { return host_key_.fingerprint; }
+  const std::string& host_key_fingerprint() const;
   const std::string& dir() const { return dir_.path(); }
-  std::string log() const;  // sshd's stderr
+  std::string log() const;  // sshd's stderr (also after a failed Start())
 
-  // Options that connect as user() with the client key, checking known_hosts_path().
+  // Options that connect as user() with the client key, checking known_hosts_path()
+  // (LocalSshd::ClientOptions() pins the fingerprint instead).
   SshOptions ClientOptions() const;
 
   // A fresh ed25519 key pair named `name` in dir(), e.g. a second host key for the
@@ -58,17 +55,9 @@ class SshdFixture {
   std::string WriteKnownHosts(const std::string& name, const std::string& public_key) const;
 
  private:
-  absl::Status Prepare();
-  absl::Status Launch();
-
   TempDir dir_;
-  std::string user_;
-  int port_ = 0;
-  bool prepared_ = false;
-  SshKeyFiles host_key_;
-  SshKeyFiles client_key_;
+  std::unique_ptr<LocalSshd> sshd_;
   std::string known_hosts_path_;
-  std::optional<Process> sshd_;
 };
 
 }  // namespace mosdat::testing
