@@ -24,6 +24,12 @@ VmTarget TargetFor(const Config& config, const VmConfig& vm) {
   target.app_command.insert(target.app_command.end(), config.app.args.begin(),
                             config.app.args.end());
   target.app_env = config.app.env;
+  if (!vm.ip.empty()) target.ssh_address = absl::StrCat(vm.ip, ":", vm.ssh_port);
+  target.ssh_user = vm.user;
+  target.ssh_key_path = vm.ssh_key;
+  target.host_key_fingerprint = vm.host_key_fingerprint;
+  target.os_type = vm.os_type;
+  target.x11 = vm.x11 == X11Mode::kAuto;
   target.width = vm.geometry.width;
   target.height = vm.geometry.height;
   return target;
@@ -54,18 +60,19 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
     }
   }
 
-  ScenarioOptions options{
-      .overrides = ConfigVars(config, request.vars),
-      .read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
-        auto it = request.files.find(path);
-        if (it == request.files.end()) return absl::NotFoundError(absl::StrCat(path, " was not sent"));
-        return it->second;
-      }};
+  ScenarioOptions options{.overrides = ConfigVars(config, request.vars),
+                          .read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
+                            auto it = request.files.find(path);
+                            if (it == request.files.end())
+                              return absl::NotFoundError(absl::StrCat(path, " was not sent"));
+                            return it->second;
+                          }};
   for (const TestConfig& test : config.tests) {
     if (!Selected(request.tests, test.name)) continue;
     if (test.variant.has_value()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "test \"", test.name, "\" is a smoke test (variant = \"", std::string(ToString(*test.variant)),
+          "test \"", test.name, "\" is a smoke test (variant = \"",
+          std::string(ToString(*test.variant)),
           "\"), which this version cannot run yet; select functional tests with --test"));
     }
     absl::StatusOr<std::string> text = options.read_file(test.scenario);
@@ -77,8 +84,9 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
       if (!Selected(request.vms, vm->name)) continue;
       if (vm->provider != VmProvider::kLocal) {
         return absl::FailedPreconditionError(
-            absl::StrCat("VM \"", vm->name, "\" uses the proxmox provider, which this version "
-                                            "cannot drive yet; use provider = \"local\""));
+            absl::StrCat("VM \"", vm->name,
+                         "\" uses the proxmox provider, which this version "
+                         "cannot drive yet; use provider = \"local\""));
       }
       JobSpec job;
       job.test = test.name;

@@ -109,7 +109,7 @@ struct VmConfig {
   X11Mode x11 = X11Mode::kOff;
   std::string app_path;                 // app binary in this VM, overrides [app].binary
   int ssh_port = 22;                    // 1..65535
-  std::string ssh_key;                  // private key file used to log in
+  std::string ssh_key;                  // private key file used to log in (relative to the config)
   std::string host_key_fingerprint;     // pinned host key, "SHA256:..." (ssh-keygen -lf)
   bool gpu = false;                     // pass [proxmox].gpu_pci_address through
   Geometry geometry;                    // local provider: "WIDTHxHEIGHT"

@@ -715,7 +715,8 @@ VmConfig ParseVm(Context& ctx, TableReader& r, bool* provider_valid) {
   r.Enum("x11", kX11Modes, &vm.x11);
   r.String("app_path", &vm.app_path);
   r.Int("ssh_port", 1, 65535, &vm.ssh_port);
-  r.String("ssh_key", &vm.ssh_key, Presence::kNonEmpty);
+  if (r.String("ssh_key", &vm.ssh_key, Presence::kNonEmpty))
+    vm.ssh_key = ctx.ResolvePath(vm.ssh_key);
   if (const toml::node* fp = r.String("host_key_fingerprint", &vm.host_key_fingerprint)) {
     if (!vm.host_key_fingerprint.empty() && !IsSshFingerprint(vm.host_key_fingerprint)) {
       ctx.Error(*fp, r.PathOf("host_key_fingerprint"),

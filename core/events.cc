@@ -15,14 +15,16 @@ namespace {
 using nlohmann::json;
 
 constexpr std::pair<EventType, const char*> kEventTypes[] = {
-    {EventType::kJobStarted, "job_started"},   {EventType::kStepStarted, "step_started"},
-    {EventType::kStepFinished, "step_finished"}, {EventType::kScreenshot, "screenshot"},
-    {EventType::kLog, "log"},                   {EventType::kJobFinished, "job_finished"}};
-constexpr std::pair<StepStatus, const char*> kStepStatuses[] = {
-    {StepStatus::kPassed, "passed"},
-    {StepStatus::kFailed, "failed"},
-    {StepStatus::kSkipped, "skipped"},
-    {StepStatus::kError, "error"}};
+    {EventType::kJobStarted, "job_started"},
+    {EventType::kStepStarted, "step_started"},
+    {EventType::kStepFinished, "step_finished"},
+    {EventType::kScreenshot, "screenshot"},
+    {EventType::kLog, "log"},
+    {EventType::kJobFinished, "job_finished"}};
+constexpr std::pair<StepStatus, const char*> kStepStatuses[] = {{StepStatus::kPassed, "passed"},
+                                                                {StepStatus::kFailed, "failed"},
+                                                                {StepStatus::kSkipped, "skipped"},
+                                                                {StepStatus::kError, "error"}};
 constexpr std::pair<JobVerdict, const char*> kVerdicts[] = {{JobVerdict::kPass, "pass"},
                                                             {JobVerdict::kFail, "fail"},
                                                             {JobVerdict::kUnknown, "unknown"},
@@ -37,8 +39,7 @@ std::string_view NameOf(const std::pair<Enum, const char*> (&table)[N], Enum val
 }
 
 template <typename Enum, size_t N>
-bool ValueOf(const std::pair<Enum, const char*> (&table)[N], const std::string& name,
-             Enum* out) {
+bool ValueOf(const std::pair<Enum, const char*> (&table)[N], const std::string& name, Enum* out) {
   for (const auto& [v, n] : table) {
     if (name == n) {
       *out = v;
@@ -86,6 +87,12 @@ std::string ToJsonLine(const Event& e) {
                                 {"description", c.description}});
         }
         if (!candidates.empty()) j["candidates"] = candidates;
+        if (e.output) {
+          j["output"] = {{"exit_code", e.output->exit_code},
+                         {"stdout", e.output->out},
+                         {"stderr", e.output->err},
+                         {"timed_out", e.output->timed_out}};
+        }
       }
       break;
     case EventType::kScreenshot:
@@ -147,6 +154,11 @@ absl::StatusOr<Event> FromJsonLine(std::string_view line) {
       candidate.description = c.value("description", "");
       e.candidates.push_back(candidate);
     }
+    if (j.contains("output")) {
+      const json& o = j["output"];
+      e.output = CommandOutput{o.at("exit_code").get<int>(), o.value("stdout", ""),
+                               o.value("stderr", ""), o.value("timed_out", false)};
+    }
   } catch (const json::exception& error) {
     return absl::InvalidArgumentError(absl::StrCat("malformed event: ", error.what()));
   }
@@ -184,7 +196,8 @@ absl::Status EventLog::Append(const Event& event) {
   line.push_back('\n');
   if (fwrite(line.data(), 1, line.size(), file_) != line.size() || fflush(file_) != 0 ||
       fdatasync(fileno(file_)) != 0) {
-    return absl::DataLossError(absl::StrCat("cannot write event to ", path_, ": ", strerror(errno)));
+    return absl::DataLossError(
+        absl::StrCat("cannot write event to ", path_, ": ", strerror(errno)));
   }
   return absl::OkStatus();
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,14 @@ struct LocatorCandidate {
   int x = 0, y = 0, width = 0, height = 0;
   double score = 0;
   std::string description;
+};
+
+// What a shell step's command did (tails of its output).
+struct CommandOutput {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+  bool timed_out = false;
 };
 
 struct Event {
@@ -58,6 +67,7 @@ struct Event {
   std::string reason;
   bool must_pass = true;
   std::vector<LocatorCandidate> candidates;
+  std::optional<CommandOutput> output;
   // kScreenshot: `png` travels to the coordinator, which writes it to `screenshot` (a
   // file name in the job's result directory); events.jsonl holds only the name.
   std::string screenshot;

@@ -20,6 +20,14 @@ struct VmTarget {
   int vmid = 0;
   std::string vnc_address;  // host:port; empty for local VMs (the agent starts one)
   std::string vnc_password;
+  // SSH into the guest (shell, launch, AT-SPI); empty address = no SSH. Local VMs get a
+  // private sshd from the agent instead.
+  std::string ssh_address;  // host:port
+  std::string ssh_user;
+  std::string ssh_key_path;          // on the agent's host
+  std::string host_key_fingerprint;  // pinned "SHA256:..."; empty = known_hosts
+  OsType os_type = OsType::kLinux;
+  bool x11 = false;  // x11 = "auto"
   // Local provider: the desktop to bring up.
   std::vector<std::string> app_command;
   std::map<std::string, std::string> app_env;

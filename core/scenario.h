@@ -103,11 +103,17 @@ struct AtspiStep {
   AtspiVia via = AtspiVia::kPointer;
 };
 
-// Assert that an accessible object exists (or, with exists = false, does not).
-struct VerifyAtspiStep {
+// An accessible object exists (or, with exists = false, does not); with `text` or
+// `text_substr`, its text (Text interface, else its name) equals / contains that.
+struct AtspiCondition {
   AtspiQuery query;
   bool exists = true;
+  std::optional<std::string> text;
+  std::optional<std::string> text_substr;
 };
+
+// Assert an AtspiCondition now (no polling; wait_for polls).
+struct VerifyAtspiStep : AtspiCondition {};
 
 // Ask the VLM where `prompt` is, click it (unless click = false), then optionally type
 // and press keys. `accept_any` lists alternative prompts tried in order.
@@ -175,11 +181,6 @@ struct WaitStep {
 };
 
 // ---- Conditions (wait_for, if_visible) --------------------------------------------
-
-struct AtspiCondition {
-  AtspiQuery query;
-  bool exists = true;
-};
 
 struct TextCondition {
   std::string text;

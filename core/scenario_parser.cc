@@ -980,7 +980,7 @@ std::optional<StepKind> Parser::ParseKind(std::string_view kind, const Field& f,
   if (kind == "verify_atspi") {
     std::optional<AtspiCondition> c = ParseAtspiCheck(f);
     if (!c) return std::nullopt;
-    return VerifyAtspiStep{std::move(c->query), c->exists};
+    return VerifyAtspiStep{std::move(*c)};
   }
   if (kind == "localize") return ParseLocalize(f);
   if (kind == "ocr") return ParseOcr(f, false);
@@ -1133,11 +1133,21 @@ std::optional<StepKind> Parser::ParseAtspi(const Field& f) {
 std::optional<AtspiCondition> Parser::ParseAtspiCheck(const Field& f) {
   if (!ExpectMap(f, "a map such as {role: check box, states: [checked]}")) return std::nullopt;
   const size_t before = diags_->size();
-  MapReader m(*this, f, {"role", "name", "name_substr", "app", "index", "states", "exists"});
+  MapReader m(
+      *this, f,
+      {"role", "name", "name_substr", "app", "index", "states", "exists", "text", "text_substr"});
   AtspiCondition c;
   ParseAtspiQuery(m, f, &c.query);
   if (const Field* e = m.Get("exists")) {
     if (auto b = Bool(*e)) c.exists = *b;
+  }
+  if (const Field* t = m.Get("text")) c.text = String(*t);
+  if (const Field* t = m.Get("text_substr")) c.text_substr = NonEmptyString(*t);
+  if (m.Get("text") && m.Get("text_substr")) {
+    ErrorAtKey(*m.Get("text_substr"), "use either \"text\" or \"text_substr\", not both");
+  } else if ((m.Get("text") || m.Get("text_substr")) && !c.exists) {
+    ErrorAtKey(*m.Get(m.Get("text") ? "text" : "text_substr"),
+               "a text check needs the object to exist (drop \"exists: false\")");
   }
   if (diags_->size() != before) return std::nullopt;
   return c;

@@ -148,6 +148,13 @@ v1::JobEvent ToProto(const Event& e) {
         candidate->set_score(c.score);
         candidate->set_description(c.description);
       }
+      if (e.output) {
+        v1::CommandOutput* output = step->mutable_output();
+        output->set_exit_code(e.output->exit_code);
+        output->set_stdout_tail(e.output->out);
+        output->set_stderr_tail(e.output->err);
+        output->set_timed_out(e.output->timed_out);
+      }
       break;
     }
     case EventType::kScreenshot: {
@@ -213,6 +220,10 @@ Event FromProto(const v1::JobEvent& in) {
         e.candidates.push_back({c.source(), c.box().x(), c.box().y(), c.box().width(),
                                 c.box().height(), c.score(), c.description()});
       }
+      if (s.has_output()) {
+        e.output = CommandOutput{s.output().exit_code(), s.output().stdout_tail(),
+                                 s.output().stderr_tail(), s.output().timed_out()};
+      }
       break;
     }
     case v1::JobEvent::kScreenshot:
@@ -249,6 +260,12 @@ v1::Job ToProto(const JobSpec& job) {
   vm->set_vmid(job.vm.vmid);
   vm->set_vnc_address(job.vm.vnc_address);
   vm->set_vnc_password(job.vm.vnc_password);
+  vm->set_ssh_address(job.vm.ssh_address);
+  vm->set_ssh_user(job.vm.ssh_user);
+  vm->set_ssh_key_path(job.vm.ssh_key_path);
+  vm->set_host_key_fingerprint(job.vm.host_key_fingerprint);
+  vm->set_os_type(std::string(ToString(job.vm.os_type)));
+  vm->set_x11_preamble(job.vm.x11);
   for (const std::string& arg : job.vm.app_command) vm->add_app_command(arg);
   for (const auto& [k, v] : job.vm.app_env) (*vm->mutable_app_env())[k] = v;
   vm->set_width(job.vm.width);
@@ -285,6 +302,19 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& in) {
   job.vm.vmid = vm.vmid();
   job.vm.vnc_address = vm.vnc_address();
   job.vm.vnc_password = vm.vnc_password();
+  job.vm.ssh_address = vm.ssh_address();
+  job.vm.ssh_user = vm.ssh_user();
+  job.vm.ssh_key_path = vm.ssh_key_path();
+  job.vm.host_key_fingerprint = vm.host_key_fingerprint();
+  if (vm.os_type() == "windows") {
+    job.vm.os_type = OsType::kWindows;
+  } else if (vm.os_type() == "linux" || vm.os_type().empty()) {
+    job.vm.os_type = OsType::kLinux;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("job.vm.os_type: unknown OS type \"", vm.os_type(), "\""));
+  }
+  job.vm.x11 = vm.x11_preamble();
   job.vm.app_command.assign(vm.app_command().begin(), vm.app_command().end());
   job.vm.app_env.insert(vm.app_env().begin(), vm.app_env().end());
   job.vm.width = vm.width();
@@ -301,7 +331,8 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& in) {
   for (const auto& [name, text] : in.vars()) {
     absl::StatusOr<Value> value = ValueFromJson(text);
     if (!value.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("job.vars[\"", name, "\"]: ", value.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("job.vars[\"", name, "\"]: ", value.status().message()));
     }
     job.vars[name] = *value;
   }

@@ -55,6 +55,16 @@ absl::StatusOr<AccessibleObject> ObjectFrom(const json& j) {
     object.center = {Int(j["center"], "x"), Int(j["center"], "y")};
   }
   object.verified = j.value("verified", false) == true;
+  object.coords = String(j, "coords");
+  if (j.contains("hit") && j["hit"].is_object()) {
+    const json& hit = j["hit"];
+    object.hit = String(hit, "relation");
+    if (!String(hit, "reason").empty()) absl::StrAppend(&object.hit, ": ", String(hit, "reason"));
+    if (!String(hit, "role").empty()) {
+      absl::StrAppend(&object.hit, ": ", String(hit, "role"), " \"", String(hit, "name"), "\" in ",
+                      String(hit, "app"));
+    }
+  }
   return object;
 }
 
@@ -92,9 +102,38 @@ absl::StatusOr<json> AtspiClient::Call(json request, absl::Duration timeout) {
   }
 }
 
-absl::StatusOr<AccessibleObject> AtspiClient::Find(const AtspiQuery& query,
-                                                   absl::Duration timeout) {
-  absl::StatusOr<json> result = Call({{"op", "find"}, {"query", ToJson(query)}}, timeout);
+absl::StatusOr<int> AtspiClient::Ping(absl::Duration timeout) {
+  absl::StatusOr<json> result = Call({{"op", "ping"}}, timeout);
+  if (!result.ok()) return result.status();
+  if (!result->is_object()) return absl::DataLossError("the AT-SPI helper answered ping oddly");
+  return Int(*result, "pid");
+}
+
+absl::StatusOr<std::vector<AccessibleApp>> AtspiClient::Apps(absl::Duration timeout) {
+  absl::StatusOr<json> result = Call({{"op", "apps"}}, timeout);
+  if (!result.ok()) return result.status();
+  if (!result->is_array()) return absl::DataLossError("the AT-SPI helper sent no app list");
+  std::vector<AccessibleApp> apps;
+  for (const json& app : *result) {
+    if (app.is_object()) apps.push_back({String(app, "name"), Int(app, "pid")});
+  }
+  return apps;
+}
+
+absl::StatusOr<json> AtspiClient::Dump(const std::string& app, bool boxes, absl::Duration timeout) {
+  json request = {{"op", "dump"}, {"boxes", boxes}};
+  if (!app.empty()) request["app"] = app;
+  absl::StatusOr<json> result = Call(std::move(request), timeout);
+  if (!result.ok()) return result.status();
+  if (!result->is_object()) return absl::DataLossError("the AT-SPI helper sent no tree");
+  return result;
+}
+
+absl::StatusOr<AccessibleObject> AtspiClient::Find(const AtspiQuery& query, absl::Duration timeout,
+                                                   bool verify) {
+  json q = ToJson(query);
+  if (!verify) q["verify"] = false;
+  absl::StatusOr<json> result = Call({{"op", "find"}, {"query", q}}, timeout);
   if (!result.ok()) return result.status();
   return ObjectFrom(*result);
 }

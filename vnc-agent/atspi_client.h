@@ -25,6 +25,16 @@ struct AccessibleObject {
   Rect box;               // screen pixels
   Point center;           // screen pixels
   bool verified = false;  // hit-testing the center found this object (or kin)
+  // What hit-testing the center found, e.g. `other: push button "Close" in gedit` or
+  // `none: nothing accessible at (10, 20)`; empty when not verified.
+  std::string hit;
+  std::string coords;  // where box/center come from ("screen", "gtk4 window origin ...")
+};
+
+// An application on the guest's accessibility bus.
+struct AccessibleApp {
+  std::string name;
+  int pid = 0;
 };
 
 class AtspiClient {
@@ -36,13 +46,21 @@ class AtspiClient {
   // DataLoss when it answers something that is not the protocol.
   absl::StatusOr<nlohmann::json> Call(nlohmann::json request, absl::Duration timeout);
 
-  absl::StatusOr<AccessibleObject> Find(const AtspiQuery& query, absl::Duration timeout);
+  // The helper's process id on the guest.
+  absl::StatusOr<int> Ping(absl::Duration timeout);
+  absl::StatusOr<std::vector<AccessibleApp>> Apps(absl::Duration timeout);
+  // `verify` hit-tests the object's centre (costs a few ms); conditions skip it.
+  absl::StatusOr<AccessibleObject> Find(const AtspiQuery& query, absl::Duration timeout,
+                                        bool verify = true);
   // Polls inside the guest; nullopt when exists = false and the object is gone.
   absl::StatusOr<std::optional<AccessibleObject>> WaitFor(const AtspiQuery& query, bool exists,
                                                           absl::Duration timeout,
                                                           absl::Duration interval);
   absl::Status Action(const AtspiQuery& query, const std::string& action, absl::Duration timeout);
   absl::StatusOr<std::string> Text(const AtspiQuery& query, absl::Duration timeout);
+  // The accessibility tree of one app (empty = every app) as the helper's JSON
+  // {"tree", "nodes", "elapsed_ms"}.
+  absl::StatusOr<nlohmann::json> Dump(const std::string& app, bool boxes, absl::Duration timeout);
 
  private:
   LineChannel& channel_;

@@ -48,6 +48,8 @@ class LocalDesktop {
   // program in this desktop session must see.
   const Environment& session_env() const { return session_env_; }
   const std::string& home() const { return home_; }
+  // The desktop's private directory (removed by Stop()); room for companions' files.
+  const std::string& root_dir() const { return root_dir_; }
   // The app process, if one was started.
   Process* app() { return app_index_ >= 0 ? &processes_[app_index_] : nullptr; }
 

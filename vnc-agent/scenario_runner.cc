@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -20,6 +22,8 @@ bool IsInfrastructureError(const absl::Status& status) {
     case absl::StatusCode::kUnimplemented:
     case absl::StatusCode::kResourceExhausted:
     case absl::StatusCode::kDeadlineExceeded:  // the VNC server stopped answering
+    case absl::StatusCode::kPermissionDenied:  // e.g. an SSH host key that does not match
+    case absl::StatusCode::kUnauthenticated:
       return true;
     default:
       return false;
@@ -84,10 +88,9 @@ void ScenarioRunner::Screenshot(int step_index, const std::string& why, std::str
   Event event = Event::Of(EventType::kScreenshot);
   event.step_index = step_index;
   event.why = why;
-  event.screenshot = step_index < 0
-                         ? absl::StrFormat("%03d-%s.png", ++screenshot_count_, why)
-                         : absl::StrFormat("%03d-step%02d-%s.png", ++screenshot_count_,
-                                           step_index + 1, why);
+  event.screenshot = step_index < 0 ? absl::StrFormat("%03d-%s.png", ++screenshot_count_, why)
+                                    : absl::StrFormat("%03d-step%02d-%s.png", ++screenshot_count_,
+                                                      step_index + 1, why);
   event.png = std::move(*png);
   if (file_name != nullptr) *file_name = event.screenshot;
   EmitEvent(std::move(event));
@@ -135,6 +138,8 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index, bool c
       absl::StatusOr<Frame> before = session_.Capture();
       if (before.ok()) before_last_action_ = std::move(*before);
     }
+    details_ = Event();
+    branch_ = nullptr;
     absl::Time begin = absl::Now();
     absl::Duration timeout = step.common.timeout_seconds
                                  ? absl::Seconds(*step.common.timeout_seconds)
@@ -144,14 +149,15 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index, bool c
     finished.type = EventType::kStepFinished;
     finished.duration_seconds = absl::ToDoubleSeconds(absl::Now() - begin);
     finished.must_pass = step.common.must_pass;
+    finished.candidates = std::move(details_.candidates);
+    finished.output = std::move(details_.output);
     if (status.ok()) {
       finished.status = StepStatus::kPassed;
       if (options_.screenshots == ScreenshotPolicy::kAll) {
         Screenshot(index, "step", &finished.screenshot);
       }
     } else {
-      finished.status =
-          IsInfrastructureError(status) ? StepStatus::kError : StepStatus::kFailed;
+      finished.status = IsInfrastructureError(status) ? StepStatus::kError : StepStatus::kFailed;
       finished.reason = std::string(status.message());
       if (options_.screenshots != ScreenshotPolicy::kNone) {
         Screenshot(index, "failure", &finished.screenshot);
@@ -161,11 +167,19 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index, bool c
     if (status.ok() || IsInfrastructureError(status)) break;
   }
   if (!emit_status_.ok()) return Flow::kStop;
-  if (status.ok()) return Flow::kContinue;
+  if (status.ok()) {
+    // if_visible chose a branch: its steps run now, reported under the same index.
+    if (const std::vector<Step>* branch = std::exchange(branch_, nullptr)) {
+      for (const Step& nested : *branch) {
+        if (RunStep(nested, index, cleanup, outcome) == Flow::kStop) return Flow::kStop;
+      }
+    }
+    return Flow::kContinue;
+  }
 
   std::string where = absl::StrCat("step ", index + 1, " (", kind,
-                                   step.common.label.empty() ? "" : ": " + step.common.label,
-                                   ", ", step.location.ToString(), "): ", status.message());
+                                   step.common.label.empty() ? "" : ": " + step.common.label, ", ",
+                                   step.location.ToString(), "): ", status.message());
   if (IsInfrastructureError(status)) {
     outcome->verdict = JobVerdict::kError;
     outcome->reason = where;
@@ -198,7 +212,9 @@ absl::Status ScenarioRunner::Execute(const StepKind& kind, absl::Time deadline) 
     absl::Status operator()(const DragStep& s) {
       return vnc().Drag(s.from.x, s.from.y, s.to.x, s.to.y, RfbButton(s.button));
     }
-    absl::Status operator()(const ScrollStep& s) { return vnc().Scroll(s.at.x, s.at.y, s.dx, s.dy); }
+    absl::Status operator()(const ScrollStep& s) {
+      return vnc().Scroll(s.at.x, s.at.y, s.dx, s.dy);
+    }
     absl::Status operator()(const TypeStep& s) { return vnc().TypeText(s.text); }
     absl::Status operator()(const KeyStep& s) { return PressCombo(vnc(), s.combo); }
     absl::Status operator()(const WaitStep& s) {
@@ -216,11 +232,11 @@ absl::Status ScenarioRunner::Execute(const StepKind& kind, absl::Time deadline) 
       }
       return absl::OkStatus();
     }
-    absl::Status operator()(const ShellStep&) { return NeedsLaterCapability("shell", "SSH"); }
-    absl::Status operator()(const LaunchStep&) { return NeedsLaterCapability("launch", "SSH"); }
-    absl::Status operator()(const AtspiStep&) { return NeedsLaterCapability("atspi", "AT-SPI"); }
-    absl::Status operator()(const VerifyAtspiStep&) {
-      return NeedsLaterCapability("verify_atspi", "AT-SPI");
+    absl::Status operator()(const ShellStep& s) { return runner.ExecuteShell(s, deadline); }
+    absl::Status operator()(const LaunchStep& s) { return runner.ExecuteLaunch(s, deadline); }
+    absl::Status operator()(const AtspiStep& s) { return runner.ExecuteAtspi(s, deadline); }
+    absl::Status operator()(const VerifyAtspiStep& s) {
+      return runner.ExecuteVerifyAtspi(s, deadline);
     }
     absl::Status operator()(const LocalizeStep&) {
       return NeedsLaterCapability("localize", "the vlm-gateway");
@@ -229,15 +245,17 @@ absl::Status ScenarioRunner::Execute(const StepKind& kind, absl::Time deadline) 
       return NeedsLaterCapability("verify", "the vlm-gateway");
     }
     absl::Status operator()(const OcrStep&) { return NeedsLaterCapability("ocr", "OCR"); }
-    absl::Status operator()(const IfVisibleStep&) {
-      return NeedsLaterCapability("if_visible", "screen conditions beyond pixels");
-    }
+    absl::Status operator()(const IfVisibleStep& s) { return runner.ExecuteIfVisible(s, deadline); }
   };
   return std::visit(Visitor{*this, deadline}, kind);
 }
 
 absl::StatusOr<bool> ScenarioRunner::Holds(const Condition& condition, const Frame& first,
-                                           const Frame& now, absl::Time* stable_since) {
+                                           const Frame& now, absl::Time* stable_since,
+                                           absl::Time deadline, std::string* why_not) {
+  if (const auto* c = std::get_if<AtspiCondition>(&condition)) {
+    return AtspiHolds(*c, deadline, why_not);
+  }
   if (const auto* c = std::get_if<ScreenChangesCondition>(&condition)) {
     return DifferenceRatio(first, now, ToRect(c->region)) > 0.0;
   }
@@ -277,6 +295,7 @@ absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time 
   // Per stable condition: when its region last changed.
   std::vector<absl::Time> stable_since(step.conditions.size(), absl::Now());
   std::vector<bool> held(step.conditions.size(), false);
+  std::vector<std::string> why_not(step.conditions.size());
   while (true) {
     absl::StatusOr<Frame> now = session_.Capture();
     if (!now.ok()) return now.status();
@@ -286,7 +305,8 @@ absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time 
           stable_since[i] = absl::Now();
         }
       }
-      absl::StatusOr<bool> holds = Holds(step.conditions[i], *first, *now, &stable_since[i]);
+      absl::StatusOr<bool> holds =
+          Holds(step.conditions[i], *first, *now, &stable_since[i], deadline, &why_not[i]);
       if (!holds.ok()) return holds.status();
       held[i] = *holds;
     }
@@ -296,7 +316,9 @@ absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time 
     if (absl::Now() >= deadline) {
       std::vector<std::string> missing;
       for (size_t i = 0; i < held.size(); ++i) {
-        if (!held[i]) missing.push_back(std::string(ConditionKindName(step.conditions[i])));
+        if (held[i]) continue;
+        std::string name(ConditionKindName(step.conditions[i]));
+        missing.push_back(why_not[i].empty() ? name : absl::StrCat(name, " (", why_not[i], ")"));
       }
       return Failed(absl::StrCat("wait_for (", step.mode == WaitForStep::Mode::kAny ? "any" : "all",
                                  ") timed out after ",
@@ -316,7 +338,8 @@ absl::StatusOr<Frame> ScenarioRunner::Reference(const std::string& path) {
   if (cached != references_.end()) return cached->second;
   auto file = options_.files.find(path);
   if (file == options_.files.end()) {
-    return absl::NotFoundError(absl::StrCat("reference image \"", path, "\" was not sent with the job"));
+    return absl::NotFoundError(
+        absl::StrCat("reference image \"", path, "\" was not sent with the job"));
   }
   absl::StatusOr<Frame> reference = DecodePng(file->second);
   if (!reference.ok()) {
@@ -342,19 +365,213 @@ absl::Status ScenarioRunner::ExecuteVisual(const VisualStep& step, absl::Time de
     best = FindReference(*frame, *reference, expected, step.threshold);
     if (best.score >= step.threshold) return absl::OkStatus();
     if (absl::Now() >= deadline) break;
-    absl::StatusOr<Frame> next =
-        session_.WaitForUpdate(frame->update_seq, std::min(absl::Milliseconds(500),
-                                                           deadline - absl::Now()));
+    absl::StatusOr<Frame> next = session_.WaitForUpdate(
+        frame->update_seq, std::min(absl::Milliseconds(500), deadline - absl::Now()));
     if (next.ok()) frame = next;
   }
   if (!frame.ok()) return frame.status();
-  return Failed(absl::StrFormat("%s does not match: best score %.3f at %s (threshold %.3f)%s",
-                                step.reference, best.score,
-                                Describe({best.where.x, best.where.y, best.where.width,
-                                          best.where.height}),
-                                step.threshold,
-                                step.region ? absl::StrCat(", expected near ", Describe(*step.region))
-                                            : ""));
+  return Failed(absl::StrFormat(
+      "%s does not match: best score %.3f at %s (threshold %.3f)%s", step.reference, best.score,
+      Describe({best.where.x, best.where.y, best.where.width, best.where.height}), step.threshold,
+      step.region ? absl::StrCat(", expected near ", Describe(*step.region)) : ""));
+}
+
+// ---- Steps inside the VM: shell, launch, AT-SPI ------------------------------------
+
+namespace {
+
+constexpr size_t kOutputTailBytes = 64 * 1024;
+
+std::string TailOf(const std::string& text, size_t max) {
+  return text.size() <= max ? text : text.substr(text.size() - max);
+}
+
+std::string Describe(const AtspiQuery& q) {
+  std::vector<std::string> parts;
+  if (!q.role.empty()) parts.push_back(q.role);
+  if (!q.name.empty()) parts.push_back(absl::StrCat("\"", q.name, "\""));
+  if (!q.name_substr.empty()) parts.push_back(absl::StrCat("*", q.name_substr, "*"));
+  if (q.index) parts.push_back(absl::StrCat("#", *q.index));
+  if (!q.states.empty()) parts.push_back(absl::StrCat("[", absl::StrJoin(q.states, ","), "]"));
+  if (!q.app.empty()) parts.push_back(absl::StrCat("in ", q.app));
+  return absl::StrJoin(parts, " ");
+}
+
+std::string Describe(const AccessibleObject& o) {
+  return absl::StrFormat("%s \"%s\" in %s at (%d,%d %dx%d)", o.role, o.name, o.app, o.box.x,
+                         o.box.y, o.box.width, o.box.height);
+}
+
+// How the real pointer performs an accessible action, when it can.
+struct PointerAction {
+  MouseButton button = MouseButton::kLeft;
+  int count = 1;
+};
+std::optional<PointerAction> PointerActionFor(const std::string& action) {
+  std::string a = absl::AsciiStrToLower(action);
+  std::replace(a.begin(), a.end(), ' ', '_');
+  if (a == "click" || a == "press" || a == "activate") return PointerAction{};
+  if (a == "double_click") return PointerAction{MouseButton::kLeft, 2};
+  if (a == "right_click") return PointerAction{MouseButton::kRight, 1};
+  return std::nullopt;
+}
+
+absl::Duration Left(absl::Time deadline) {
+  return std::max(deadline - absl::Now(), absl::ZeroDuration());
+}
+
+}  // namespace
+
+void ScenarioRunner::Log(const std::string& level, const std::string& text) {
+  Event event = Event::Of(EventType::kLog);
+  event.level = level;
+  event.text = text;
+  EmitEvent(std::move(event));
+}
+
+absl::StatusOr<GuestSession*> ScenarioRunner::Guest(std::string_view step_kind) {
+  if (!options_.guest) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(std::string(step_kind),
+                     " runs inside the VM over SSH, and this VM has no SSH access configured "
+                     "(set ip, user and ssh_key in its [[vm]] table)"));
+  }
+  return options_.guest();
+}
+
+absl::Status ScenarioRunner::ExecuteShell(const ShellStep& step, absl::Time deadline) {
+  absl::StatusOr<GuestSession*> guest = Guest("shell");
+  if (!guest.ok()) return guest.status();
+  absl::Duration timeout = Left(deadline);
+  if (step.timeout_seconds) timeout = std::min(timeout, absl::Seconds(*step.timeout_seconds));
+  absl::StatusOr<SshExecResult> result =
+      (*guest)->Shell(step.command, step.x11.value_or(options_.x11), timeout);
+  if (!result.ok()) return result.status();
+  details_.output = CommandOutput{result->exit_code, TailOf(result->out, kOutputTailBytes),
+                                  TailOf(result->err, kOutputTailBytes), result->timed_out};
+  if (result->timed_out) {
+    return Failed(
+        absl::StrCat("the command did not finish within ", absl::FormatDuration(timeout)));
+  }
+  if (result->exit_code != step.expect_exit) {
+    std::string err(absl::StripAsciiWhitespace(TailOf(result->err, 500)));
+    return Failed(absl::StrCat("the command exited with status ", result->exit_code, ", expected ",
+                               step.expect_exit, err.empty() ? "" : "; stderr: " + err));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ScenarioRunner::ExecuteLaunch(const LaunchStep& step, absl::Time deadline) {
+  absl::StatusOr<GuestSession*> guest = Guest("launch");
+  if (!guest.ok()) return guest.status();
+  absl::Duration timeout = Left(deadline);
+  if (step.timeout_seconds) timeout = std::min(timeout, absl::Seconds(*step.timeout_seconds));
+  absl::StatusOr<LaunchResult> launched =
+      (*guest)->Launch(step.command, step.app, step.window, timeout);
+  if (!launched.ok()) return launched.status();
+  Log("info", absl::StrCat("launched \"", step.command, "\" (pid ", launched->pid, ", output in ",
+                           launched->log_path, "); application \"", launched->app,
+                           "\" is on the accessibility bus"));
+  return absl::OkStatus();
+}
+
+absl::Status ScenarioRunner::ExecuteAtspi(const AtspiStep& step, absl::Time deadline) {
+  absl::StatusOr<GuestSession*> guest = Guest("atspi");
+  if (!guest.ok()) return guest.status();
+  std::optional<PointerAction> pointer = PointerActionFor(step.action);
+  if (!pointer && step.via == AtspiVia::kPointer) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the pointer can click, double_click or right_click, not \"", step.action,
+                     "\"; use via: action for the accessible action"));
+  }
+  const bool want_pointer = pointer && step.via != AtspiVia::kAction;
+  AccessibleObject object;
+  absl::Status found = (*guest)->WithAtspi([&](AtspiClient& client) {
+    absl::StatusOr<AccessibleObject> o = client.Find(step.query, Left(deadline), want_pointer);
+    if (!o.ok()) return o.status();
+    object = *o;
+    return absl::OkStatus();
+  });
+  if (!found.ok()) return found;
+  details_.candidates.push_back(
+      {"atspi", object.box.x, object.box.y, object.box.width, object.box.height,
+       want_pointer ? (object.verified ? 1.0 : 0.0) : 1.0,
+       absl::StrCat(object.role, " \"", object.name, "\" in ", object.app,
+                    object.hit.empty() ? "" : "; centre hits " + object.hit)});
+
+  if (want_pointer && object.verified) {
+    return session_.Click(object.center.x, object.center.y, RfbButton(pointer->button),
+                          pointer->count);
+  }
+  if (want_pointer && step.via == AtspiVia::kPointer) {
+    return Failed(absl::StrCat("the centre (", object.center.x, ",", object.center.y, ") of ",
+                               Describe(object), " is not on it (hit test: ", object.hit,
+                               "); the window may be covered or off-screen. via: action uses the "
+                               "accessible action instead, via: both falls back to it"));
+  }
+  if (want_pointer) {  // via: both, and the pointer cannot reach the object
+    Log("warning",
+        absl::StrCat("the pointer cannot reach ", Describe(object), " (hit test: ", object.hit,
+                     "); using the accessible action \"", step.action, "\""));
+  }
+  return (*guest)->WithAtspi(
+      [&](AtspiClient& client) { return client.Action(step.query, step.action, Left(deadline)); });
+}
+
+absl::StatusOr<bool> ScenarioRunner::AtspiHolds(const AtspiCondition& condition,
+                                                absl::Time deadline, std::string* why_not) {
+  absl::StatusOr<GuestSession*> guest = Guest("an atspi condition");
+  if (!guest.ok()) return guest.status();
+  std::optional<AccessibleObject> object;
+  std::optional<std::string> text;
+  const bool check_text = condition.text || condition.text_substr;
+  absl::Status status = (*guest)->WithAtspi([&](AtspiClient& client) {
+    absl::StatusOr<AccessibleObject> o = client.Find(condition.query, Left(deadline), false);
+    if (!o.ok()) return o.status();
+    object = *o;
+    if (!check_text) return absl::OkStatus();
+    absl::StatusOr<std::string> t = client.Text(condition.query, Left(deadline));
+    if (t.ok()) text = *t;
+    return t.status();
+  });
+  if (!status.ok() && status.code() != absl::StatusCode::kNotFound) return status;
+  std::string reason =
+      object ? absl::StrCat("found ", Describe(*object)) : std::string(status.message());
+  bool holds = object.has_value() == condition.exists;
+  if (holds && check_text) {
+    holds = text && (condition.text ? *text == *condition.text
+                                    : absl::StrContains(*text, *condition.text_substr));
+    if (text) {
+      reason = absl::StrCat("the text of ", Describe(*object), " is \"", *text, "\", not ",
+                            condition.text ? "" : "containing ", "\"",
+                            condition.text ? *condition.text : *condition.text_substr, "\"");
+    }
+  }
+  if (why_not != nullptr) *why_not = reason;
+  return holds;
+}
+
+absl::Status ScenarioRunner::ExecuteVerifyAtspi(const VerifyAtspiStep& step, absl::Time deadline) {
+  std::string why_not;
+  absl::StatusOr<bool> holds = AtspiHolds(step, deadline, &why_not);
+  if (!holds.ok()) return holds.status();
+  if (*holds) return absl::OkStatus();
+  return Failed(step.exists
+                    ? why_not
+                    : absl::StrCat(Describe(step.query), " should not exist, but ", why_not));
+}
+
+absl::Status ScenarioRunner::ExecuteIfVisible(const IfVisibleStep& step, absl::Time deadline) {
+  WaitForStep probe;
+  probe.conditions = {step.target};
+  probe.timeout_seconds = step.timeout_seconds;
+  absl::Status seen = ExecuteWaitFor(probe, deadline);
+  if (!seen.ok() && seen.code() != absl::StatusCode::kFailedPrecondition) return seen;
+  branch_ = seen.ok() ? &step.then_steps : &step.else_steps;
+  Log("info", absl::StrCat("if_visible: ", std::string(ConditionKindName(step.target)),
+                           seen.ok() ? " holds; running then (" : " does not hold; running else (",
+                           branch_->size(), " steps)"));
+  return absl::OkStatus();
 }
 
 }  // namespace mosdat

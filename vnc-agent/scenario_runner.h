@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/events.h"
 #include "core/scenario.h"
+#include "vnc-agent/guest_session.h"
 #include "vnc-agent/vnc_session.h"
 
 namespace mosdat {
@@ -24,6 +25,10 @@ struct RunnerOptions {
   ScreenshotPolicy screenshots = ScreenshotPolicy::kAll;
   absl::Duration default_step_timeout = absl::Seconds(30);
   std::optional<CursorPark> park;
+  // The inside of the VM (SSH: shell, launch, AT-SPI), made on first use so scenarios
+  // that only need the screen work without SSH. Unset: this VM has no SSH access.
+  std::function<absl::StatusOr<GuestSession*>()> guest;
+  bool x11 = false;  // the VM's x11 = "auto": shell steps get the X11 preamble by default
 };
 
 struct RunOutcome {
@@ -47,8 +52,18 @@ class ScenarioRunner {
   absl::Status Execute(const StepKind& kind, absl::Time deadline);
   absl::Status ExecuteWaitFor(const WaitForStep& step, absl::Time deadline);
   absl::StatusOr<bool> Holds(const Condition& condition, const Frame& first, const Frame& now,
-                             absl::Time* stable_since);
+                             absl::Time* stable_since, absl::Time deadline, std::string* why_not);
   absl::Status ExecuteVisual(const VisualStep& step, absl::Time deadline);
+  absl::Status ExecuteShell(const ShellStep& step, absl::Time deadline);
+  absl::Status ExecuteLaunch(const LaunchStep& step, absl::Time deadline);
+  absl::Status ExecuteAtspi(const AtspiStep& step, absl::Time deadline);
+  absl::Status ExecuteVerifyAtspi(const VerifyAtspiStep& step, absl::Time deadline);
+  absl::Status ExecuteIfVisible(const IfVisibleStep& step, absl::Time deadline);
+  // Whether an accessibility condition holds now; `why_not` gets the helper's reason.
+  absl::StatusOr<bool> AtspiHolds(const AtspiCondition& condition, absl::Time deadline,
+                                  std::string* why_not);
+  absl::StatusOr<GuestSession*> Guest(std::string_view step_kind);
+  void Log(const std::string& level, const std::string& text);
   absl::StatusOr<Frame> Reference(const std::string& path);
   // Moves the pointer to [cursor].park, if set, before a verification looks.
   absl::Status ParkPointer();
@@ -65,6 +80,11 @@ class ScenarioRunner {
   // The screen just before the latest input step: what `screen_changes` compares with,
   // so a change that happened before the wait began still counts.
   std::optional<Frame> before_last_action_;
+  // Evidence of the step attempt in progress (candidates, command output), copied into
+  // its step_finished event.
+  Event details_;
+  // Set by an if_visible step: the branch to run right after it.
+  const std::vector<Step>* branch_ = nullptr;
 };
 
 }  // namespace mosdat

@@ -268,7 +268,7 @@ visible = true
   EXPECT_EQ(win.x11, X11Mode::kAuto);
   EXPECT_EQ(win.app_path, "C:/app.exe");
   EXPECT_EQ(win.ssh_port, 2222);
-  EXPECT_EQ(win.ssh_key, "keys/id");
+  EXPECT_EQ(win.ssh_key, "dir/keys/id");  // relative to the config file
   EXPECT_EQ(win.host_key_fingerprint, "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s");
   EXPECT_TRUE(win.gpu);
   EXPECT_EQ(win.agent, "host-b");

@@ -486,6 +486,15 @@ const BadCase kBadCases[] = {
      "s.yaml:3:12: steps[0].atspi: needs at least one of \"role\", \"name\", \"name_substr\""},
     {"name: t\nsteps:\n  - atspi: {name: a, name_substr: b}\n",
      "s.yaml:3:22: steps[0].atspi.name_substr: use either \"name\" or \"name_substr\", not both"},
+    {"name: t\nsteps:\n  - verify_atspi: {role: x, text: a, text_substr: b}\n",
+     "s.yaml:3:38: steps[0].verify_atspi.text_substr: use either \"text\" or \"text_substr\", "
+     "not both"},
+    {"name: t\nsteps:\n  - verify_atspi: {role: x, exists: false, text: a}\n",
+     "s.yaml:3:44: steps[0].verify_atspi.text: a text check needs the object to exist (drop "
+     "\"exists: false\")"},
+    {"name: t\nsteps:\n  - atspi: {role: x, text: a}\n",
+     "s.yaml:3:22: steps[0].atspi.text: unknown key \"text\"; valid keys: role, name, "
+     "name_substr, app, index, states, action, via"},
     {"name: t\nsteps:\n  - verify_atspi: {role: x, states: [cheked]}\n",
      "s.yaml:3:38: steps[0].verify_atspi.states[0]: unknown AT-SPI state \"cheked\" (did you "
      "mean \"checked\"?)"},
@@ -757,7 +766,7 @@ TEST(ScenarioShippedTest, CalculatorBasic) {
   }
   EXPECT_EQ(pressed, (std::vector<std::string>{"2", "+", "3", "="}));
   const auto& ready = std::get<AtspiCondition>(As<WaitForStep>(sc->steps[2]).conditions[0]);
-  EXPECT_EQ(ready.query.states, (std::vector<std::string>{"enabled", "sensitive", "showing"}));
+  EXPECT_EQ(ready.query.states, (std::vector<std::string>{"sensitive", "visible"}));
 }
 
 }  // namespace
