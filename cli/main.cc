@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   int exit_code = mosdat::kExitPass;
   mosdat::AddPreflightCommand(app, global, &exit_code);
   mosdat::AddFunctionalCommand(app, global, &exit_code);
+  mosdat::AddAtspiDumpCommand(app, global, &exit_code);
   mosdat::AddServeCommand(app, global, &exit_code);
   mosdat::AddPlannedCommands(app, &exit_code);
   try {

@@ -35,6 +35,9 @@ struct VmTarget {
   int height = 800;
 };
 
+// What an agent needs to reach `vm` of `config` (the app to start, SSH, screen size).
+VmTarget TargetFor(const Config& config, const VmConfig& vm);
+
 struct JobSpec {
   std::string job_id;
   std::string run_id;

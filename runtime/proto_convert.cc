@@ -249,27 +249,69 @@ Event FromProto(const v1::JobEvent& in) {
   return e;
 }
 
+v1::VmTarget ToProto(const VmTarget& target) {
+  v1::VmTarget out;
+  out.set_name(target.name);
+  out.set_provider(std::string(ToString(target.provider)));
+  out.set_vmid(target.vmid);
+  out.set_vnc_address(target.vnc_address);
+  out.set_vnc_password(target.vnc_password);
+  out.set_ssh_address(target.ssh_address);
+  out.set_ssh_user(target.ssh_user);
+  out.set_ssh_key_path(target.ssh_key_path);
+  out.set_host_key_fingerprint(target.host_key_fingerprint);
+  out.set_os_type(std::string(ToString(target.os_type)));
+  out.set_x11_preamble(target.x11);
+  for (const std::string& arg : target.app_command) out.add_app_command(arg);
+  for (const auto& [k, v] : target.app_env) (*out.mutable_app_env())[k] = v;
+  out.set_width(target.width);
+  out.set_height(target.height);
+  return out;
+}
+
+absl::StatusOr<VmTarget> FromProto(const v1::VmTarget& vm) {
+  VmTarget target;
+  target.name = vm.name();
+  if (vm.provider() == "local") {
+    target.provider = VmProvider::kLocal;
+  } else if (vm.provider() == "proxmox") {
+    target.provider = VmProvider::kProxmox;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("vm.provider: unknown provider \"", vm.provider(), "\""));
+  }
+  target.vmid = vm.vmid();
+  target.vnc_address = vm.vnc_address();
+  target.vnc_password = vm.vnc_password();
+  target.ssh_address = vm.ssh_address();
+  target.ssh_user = vm.ssh_user();
+  target.ssh_key_path = vm.ssh_key_path();
+  target.host_key_fingerprint = vm.host_key_fingerprint();
+  if (vm.os_type() == "windows") {
+    target.os_type = OsType::kWindows;
+  } else if (vm.os_type() == "linux" || vm.os_type().empty()) {
+    target.os_type = OsType::kLinux;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("vm.os_type: unknown OS type \"", vm.os_type(), "\""));
+  }
+  target.x11 = vm.x11_preamble();
+  target.app_command.assign(vm.app_command().begin(), vm.app_command().end());
+  target.app_env.insert(vm.app_env().begin(), vm.app_env().end());
+  target.width = vm.width();
+  target.height = vm.height();
+  if (target.width < 1 || target.height < 1 || target.width > 16384 || target.height > 16384) {
+    return absl::InvalidArgumentError("vm: width and height must be 1..16384");
+  }
+  return target;
+}
+
 v1::Job ToProto(const JobSpec& job) {
   v1::Job out;
   out.set_job_id(job.job_id);
   out.set_run_id(job.run_id);
   out.set_test(job.test);
-  v1::VmTarget* vm = out.mutable_vm();
-  vm->set_name(job.vm.name);
-  vm->set_provider(std::string(ToString(job.vm.provider)));
-  vm->set_vmid(job.vm.vmid);
-  vm->set_vnc_address(job.vm.vnc_address);
-  vm->set_vnc_password(job.vm.vnc_password);
-  vm->set_ssh_address(job.vm.ssh_address);
-  vm->set_ssh_user(job.vm.ssh_user);
-  vm->set_ssh_key_path(job.vm.ssh_key_path);
-  vm->set_host_key_fingerprint(job.vm.host_key_fingerprint);
-  vm->set_os_type(std::string(ToString(job.vm.os_type)));
-  vm->set_x11_preamble(job.vm.x11);
-  for (const std::string& arg : job.vm.app_command) vm->add_app_command(arg);
-  for (const auto& [k, v] : job.vm.app_env) (*vm->mutable_app_env())[k] = v;
-  vm->set_width(job.vm.width);
-  vm->set_height(job.vm.height);
+  *out.mutable_vm() = ToProto(job.vm);
   out.set_scenario_path(job.scenario_path);
   for (const auto& [path, contents] : job.files) (*out.mutable_files())[path] = contents;
   for (const auto& [name, value] : job.vars) (*out.mutable_vars())[name] = ValueToJson(value);
@@ -289,39 +331,11 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& in) {
   job.run_id = in.run_id();
   job.test = in.test();
   if (job.job_id.empty()) return absl::InvalidArgumentError("job.job_id is empty");
-  const v1::VmTarget& vm = in.vm();
-  job.vm.name = vm.name();
-  if (vm.provider() == "local") {
-    job.vm.provider = VmProvider::kLocal;
-  } else if (vm.provider() == "proxmox") {
-    job.vm.provider = VmProvider::kProxmox;
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("job.vm.provider: unknown provider \"", vm.provider(), "\""));
+  absl::StatusOr<VmTarget> vm = FromProto(in.vm());
+  if (!vm.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("job.", vm.status().message()));
   }
-  job.vm.vmid = vm.vmid();
-  job.vm.vnc_address = vm.vnc_address();
-  job.vm.vnc_password = vm.vnc_password();
-  job.vm.ssh_address = vm.ssh_address();
-  job.vm.ssh_user = vm.ssh_user();
-  job.vm.ssh_key_path = vm.ssh_key_path();
-  job.vm.host_key_fingerprint = vm.host_key_fingerprint();
-  if (vm.os_type() == "windows") {
-    job.vm.os_type = OsType::kWindows;
-  } else if (vm.os_type() == "linux" || vm.os_type().empty()) {
-    job.vm.os_type = OsType::kLinux;
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("job.vm.os_type: unknown OS type \"", vm.os_type(), "\""));
-  }
-  job.vm.x11 = vm.x11_preamble();
-  job.vm.app_command.assign(vm.app_command().begin(), vm.app_command().end());
-  job.vm.app_env.insert(vm.app_env().begin(), vm.app_env().end());
-  job.vm.width = vm.width();
-  job.vm.height = vm.height();
-  if (job.vm.width < 1 || job.vm.height < 1 || job.vm.width > 16384 || job.vm.height > 16384) {
-    return absl::InvalidArgumentError("job.vm: width and height must be 1..16384");
-  }
+  job.vm = std::move(*vm);
   job.scenario_path = in.scenario_path();
   job.files.insert(in.files().begin(), in.files().end());
   if (job.files.find(job.scenario_path) == job.files.end()) {

@@ -13,6 +13,10 @@ namespace mosdat {
 v1::JobEvent ToProto(const Event& event);
 Event FromProto(const v1::JobEvent& event);
 
+v1::VmTarget ToProto(const VmTarget& target);
+// InvalidArgument naming the field ("vm.provider: ...") for values this version rejects.
+absl::StatusOr<VmTarget> FromProto(const v1::VmTarget& target);
+
 v1::Job ToProto(const JobSpec& job);
 // Untrusted input (an agent or coordinator on the network): errors name the field.
 absl::StatusOr<JobSpec> FromProto(const v1::Job& job);

@@ -4,6 +4,8 @@
 #include "core/net.h"
 #include "core/scenario.h"
 #include "runtime/grpc_status.h"
+#include "runtime/proto_convert.h"
+#include "vnc-agent/accessibility_dump.h"
 #include "vnc-agent/key_input.h"
 
 namespace mosdat {
@@ -132,6 +134,24 @@ grpc::Status AgentService::ListSessions(grpc::ServerContext* context,
     info->set_height(session.vnc->height());
     info->set_connected(session.vnc->connected());
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::DumpAccessibility(grpc::ServerContext* context,
+                                             const v1::DumpAccessibilityRequest* request,
+                                             v1::DumpAccessibilityResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  absl::StatusOr<VmTarget> vm = FromProto(request->vm());
+  if (!vm.ok()) return ToGrpcStatus(vm.status());
+  absl::Duration timeout =
+      request->timeout_ms() > 0 ? absl::Milliseconds(request->timeout_ms()) : absl::Seconds(60);
+  absl::StatusOr<AccessibilityDump> dump =
+      DumpVmAccessibility(*vm, request->app(), request->boxes(), timeout);
+  if (!dump.ok()) return ToGrpcStatus(dump.status());
+  response->set_tree_json(
+      dump->tree.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  response->set_nodes(dump->nodes);
+  response->set_guest_ms(dump->guest_ms);
   return grpc::Status::OK;
 }
 

@@ -30,6 +30,9 @@ class AgentService final : public v1::Agent::Service {
                      v1::InputResponse* response) override;
   grpc::Status ListSessions(grpc::ServerContext* context, const v1::ListSessionsRequest* request,
                             v1::ListSessionsResponse* response) override;
+  grpc::Status DumpAccessibility(grpc::ServerContext* context,
+                                 const v1::DumpAccessibilityRequest* request,
+                                 v1::DumpAccessibilityResponse* response) override;
 
  private:
   struct Session {

@@ -3,14 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "core/net.h"
 #include "core/scenario_parser.h"
-#include "vnc-agent/guest_session.h"
+#include "vnc-agent/guest_access.h"
 #include "vnc-agent/local_desktop.h"
-#include "vnc-agent/local_sshd.h"
 #include "vnc-agent/scenario_runner.h"
 #include "vnc-agent/vnc_session.h"
 
@@ -38,72 +36,6 @@ class Numbered {
   const JobSpec& job_;
   const EmitEvent& emit_;
   uint64_t seq_ = 0;
-};
-
-// The inside of the job's VM, connected on first use. A local VM gets a private sshd
-// whose sessions land in the local desktop session, like a logged-in VM.
-class GuestAccess {
- public:
-  GuestAccess(const JobSpec& job, const LocalDesktop* desktop, Numbered& events)
-      : job_(job), desktop_(desktop), events_(events) {}
-  ~GuestAccess() {
-    session_.reset();  // before its sshd goes
-    sshd_.reset();
-  }
-
-  absl::StatusOr<GuestSession*> Get() {
-    if (session_) return session_.get();
-    if (!failure_.ok()) return failure_;  // do not retry a broken set-up on every step
-    absl::StatusOr<std::unique_ptr<GuestSession>> session = Connect();
-    if (!session.ok()) {
-      failure_ = absl::Status(
-          session.status().code(),
-          absl::StrCat("SSH to VM \"", job_.vm.name, "\": ", session.status().message()));
-      return failure_;
-    }
-    session_ = std::move(*session);
-    return session_.get();
-  }
-
- private:
-  absl::StatusOr<std::unique_ptr<GuestSession>> Connect() {
-    GuestOptions options;
-    options.x11 = job_.vm.x11;
-    options.app_env = job_.vm.app_env;
-    options.log = [this](const std::string& text) { events_.Log("info", text); };
-    if (desktop_ != nullptr) {
-      std::string dir = desktop_->root_dir() + "/sshd";
-      std::error_code ignored;
-      std::filesystem::create_directories(dir, ignored);
-      absl::StatusOr<std::unique_ptr<LocalSshd>> sshd =
-          LocalSshd::Start({.dir = dir, .session_env = desktop_->session_env()});
-      if (!sshd.ok()) return sshd.status();
-      sshd_ = std::move(*sshd);
-      options.ssh = sshd_->ClientOptions();
-      events_.Log("info", absl::StrCat("local sshd on 127.0.0.1:", sshd_->port(), " (host key ",
-                                       sshd_->host_key().fingerprint, ")"));
-    } else {
-      if (job_.vm.ssh_address.empty()) {
-        return absl::FailedPreconditionError(
-            "the VM has no SSH address: set `ip` (and `user`, `ssh_key`) in its [[vm]] table");
-      }
-      absl::StatusOr<std::pair<std::string, int>> address = ParseHostPort(job_.vm.ssh_address);
-      if (!address.ok()) return address.status();
-      options.ssh.host = address->first;
-      options.ssh.port = address->second;
-      options.ssh.user = job_.vm.ssh_user;
-      options.ssh.private_key_path = job_.vm.ssh_key_path;
-      options.ssh.host_key_fingerprint = job_.vm.host_key_fingerprint;
-    }
-    return GuestSession::Connect(std::move(options));
-  }
-
-  const JobSpec& job_;
-  const LocalDesktop* desktop_;
-  Numbered& events_;
-  std::unique_ptr<LocalSshd> sshd_;
-  std::unique_ptr<GuestSession> session_;
-  absl::Status failure_;
 };
 
 // A scenario that starts the app itself (a top-level `launch`) gets an empty desktop.
@@ -182,7 +114,8 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit) {
     return finish(JobVerdict::kError, std::string(session.status().message()));
   }
   std::optional<GuestAccess> guest;
-  guest.emplace(job, desktop.get(), events);
+  guest.emplace(job.vm, desktop.get(),
+                [&events](const std::string& text) { events.Log("info", text); });
   RunnerOptions runner_options{.job_id = job.job_id,
                                .files = job.files,
                                .screenshots = job.screenshots,

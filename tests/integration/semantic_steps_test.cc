@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/events.h"
 #include "core/process.h"
@@ -104,6 +105,36 @@ TEST(SemanticStepsTest, ShippedGtk4CalculatorScenarioClicksButtonsAtMappedCoordi
     if (e->candidates[0].score == 1.0) ++pointer_clicks;
   }
   EXPECT_EQ(pointer_clicks, 4) << Dump(run);
+}
+
+TEST(AtspiDumpTest, PrintsTheTreeOfALocalVmAsTextAndAsJson) {
+  RunResult text = RunCommand({BuiltBinary("cli/mosdat"), "atspi-dump", "--config",
+                               SourcePath("examples/local-gtk3.toml"), "--vm", "local"},
+                              {}, kRunTimeout);
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("  application \"gtk3-widget-factory\"\n"));
+  EXPECT_THAT(text.out, ::testing::ContainsRegex(
+                            "\n +toggle button \"togglebutton\" \\[[a-z,-]*\\] @[0-9]+,[0-9]+ "
+                            "[0-9]+x[0-9]+\n"));
+  EXPECT_THAT(text.err, ::testing::ContainsRegex("[0-9]+ objects, walked in"));
+
+  RunResult json = RunCommand({BuiltBinary("cli/mosdat"), "atspi-dump", "--config",
+                               SourcePath("examples/local-calculator.toml"), "--vm", "local",
+                               "--format", "json", "--app", "gnome-calculator"},
+                              {}, kRunTimeout);
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  nlohmann::json parsed = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_TRUE(parsed.is_object()) << json.out;
+  EXPECT_GT(parsed["nodes"].get<int>(), 50);
+  EXPECT_EQ(parsed["tree"]["role"], "application");
+  EXPECT_EQ(parsed["tree"]["name"], "gnome-calculator");
+}
+
+TEST(AtspiDumpTest, AnUnknownVmIsAConfigError) {
+  RunResult run = RunCommand({BuiltBinary("cli/mosdat"), "atspi-dump", "--config",
+                              SourcePath("examples/local-gtk3.toml"), "--vm", "nope"});
+  EXPECT_EQ(run.exit_code, 3);
+  EXPECT_THAT(run.err, HasSubstr("no [[vm]] named \"nope\""));
 }
 
 // The fixture app (tests/data/apps/fixed_layout.py) under scenarios that exercise each

@@ -1,0 +1,153 @@
+// `mosdat atspi-dump --config X --vm V [--format tree|json]`: prints the accessibility
+// tree of a VM's desktop, so scenario authors can see the roles, names and states
+// their `atspi` steps can target. Asks the embedded agent (or --agent) for it.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/embedded.h"
+#include "cli/exit_codes.h"
+#include "core/config_parser.h"
+#include "core/job.h"
+#include "core/secret_ref.h"
+#include "mosdat/v1/agent.grpc.pb.h"
+#include "runtime/grpc_status.h"
+#include "runtime/logging.h"
+#include "runtime/proto_convert.h"
+#include "runtime/token_auth.h"
+#include "vnc-agent/accessibility_dump.h"
+
+namespace mosdat {
+namespace {
+
+struct AtspiDumpArgs {
+  std::string config;
+  std::string vm;
+  std::string app;
+  std::string format = "tree";
+  bool no_boxes = false;
+  double timeout_seconds = 60;
+  std::string agent;
+  std::string token_ref;
+};
+
+int ExitCodeFor(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kInvalidArgument:
+      return kExitConfigError;
+    default:
+      return kExitInfrastructure;
+  }
+}
+
+int RunAtspiDump(const AtspiDumpArgs& args) {
+  absl::StatusOr<Config> config = LoadConfig(args.config);
+  if (!config.ok()) {
+    std::cerr << config.status().message() << "\n";
+    return kExitConfigError;
+  }
+  const VmConfig* vm = config->FindVm(args.vm);
+  if (vm == nullptr) {
+    std::cerr << "mosdat atspi-dump: no [[vm]] named \"" << args.vm << "\" in " << args.config
+              << "\n";
+    return kExitConfigError;
+  }
+  if (vm->provider == VmProvider::kProxmox && vm->ip.empty()) {
+    std::cerr << "mosdat atspi-dump: VM \"" << vm->name
+              << "\" has no ip; the proxmox provider cannot look it up yet\n";
+    return kExitConfigError;
+  }
+
+  std::unique_ptr<EmbeddedServices> embedded;
+  std::shared_ptr<grpc::Channel> channel;
+  std::string token;
+  if (args.agent.empty()) {
+    absl::StatusOr<std::unique_ptr<EmbeddedServices>> started =
+        EmbeddedServices::Start({}, CoordinatorOptions{});
+    if (!started.ok()) {
+      std::cerr << "mosdat atspi-dump: cannot start the embedded services: "
+                << started.status().message() << "\n";
+      return kExitInfrastructure;
+    }
+    embedded = std::move(*started);
+    channel = embedded->channel();
+    token = embedded->token();
+  } else {
+    absl::StatusOr<SecretRef> ref = SecretRef::Parse(args.token_ref);
+    absl::StatusOr<std::string> resolved =
+        ref.ok() ? ref->Resolve() : absl::StatusOr<std::string>(ref.status());
+    if (!resolved.ok()) {
+      std::cerr << "mosdat atspi-dump: --token: " << resolved.status().message() << "\n";
+      return kExitUsage;
+    }
+    token = *resolved;
+    channel = grpc::CreateChannel(args.agent, grpc::InsecureChannelCredentials());
+  }
+
+  v1::DumpAccessibilityRequest request;
+  *request.mutable_vm() = ToProto(TargetFor(*config, *vm));
+  request.set_app(args.app);
+  request.set_boxes(!args.no_boxes);
+  request.set_timeout_ms(static_cast<int>(args.timeout_seconds * 1000));
+  v1::DumpAccessibilityResponse response;
+  grpc::ClientContext context;
+  AttachToken(context, token);
+  context.set_deadline(
+      std::chrono::system_clock::now() +
+      std::chrono::milliseconds(static_cast<int>(args.timeout_seconds * 1000) + 60000));
+  absl::Status status =
+      FromGrpcStatus(v1::Agent::NewStub(channel)->DumpAccessibility(&context, request, &response));
+  if (!status.ok()) {
+    std::cerr << "mosdat atspi-dump: " << status.message() << "\n";
+    return ExitCodeFor(status);
+  }
+  nlohmann::json tree = nlohmann::json::parse(response.tree_json(), nullptr, false);
+  if (tree.is_discarded()) {
+    std::cerr << "mosdat atspi-dump: the agent sent a tree that is not JSON\n";
+    return kExitInfrastructure;
+  }
+  if (args.format == "json") {
+    std::cout << nlohmann::json{{"vm", vm->name},
+                                {"nodes", response.nodes()},
+                                {"guest_ms", response.guest_ms()},
+                                {"tree", tree}}
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
+  } else {
+    std::cout << FormatAccessibilityTree(tree);
+    std::cerr << response.nodes() << " objects, walked in " << response.guest_ms()
+              << " ms inside the guest\n";
+  }
+  return kExitPass;
+}
+
+}  // namespace
+
+void AddAtspiDumpCommand(CLI::App& root, const GlobalOptions& global, int* exit_code) {
+  auto args = std::make_shared<AtspiDumpArgs>();
+  CLI::App* cmd = root.add_subcommand(
+      "atspi-dump", "Print a VM's accessibility tree (what atspi steps can target)");
+  cmd->add_option("--config", args->config, "mOSdat TOML config")->required();
+  cmd->add_option("--vm", args->vm, "the [[vm]] to look at")->required();
+  cmd->add_option("--format", args->format, "tree (indented text) or json")
+      ->check(CLI::IsMember({"tree", "json"}));
+  cmd->add_option("--app", args->app, "only this accessible application");
+  cmd->add_flag("--no-boxes", args->no_boxes, "leave out screen boxes");
+  cmd->add_option("--timeout", args->timeout_seconds,
+                  "seconds to wait for a window, then for the dump")
+      ->check(CLI::Range(1.0, 3600.0));
+  cmd->add_option("--agent", args->agent,
+                  "agent address host:port; empty = an agent in this process");
+  cmd->add_option("--token", args->token_ref, "agent token as env:NAME or file:PATH");
+  cmd->callback([args, exit_code, &global] {
+    if (absl::Status s = InitLogging("mosdat", global.log_level); !s.ok()) {
+      std::cerr << s.message() << "\n";
+      *exit_code = kExitUsage;
+      return;
+    }
+    *exit_code = RunAtspiDump(*args);
+  });
+}
+
+}  // namespace mosdat
