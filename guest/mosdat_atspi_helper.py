@@ -297,12 +297,16 @@ class A11yBus:
                     "desktop session?") from error
         return self._connection
 
-    def call(self, bus_name, path, interface, method, args=None, signature=None):
-        reply = self.connection().call_sync(
+    def call_raw(self, bus_name, path, interface, method, args=None, signature=None):
+        """The reply as a GLib.Variant: big replies read field by field cost far less
+        than unpack(), which builds Python objects for every value."""
+        return self.connection().call_sync(
             bus_name, path, interface, method, args,
             GLib.VariantType(signature) if signature else None, Gio.DBusCallFlags.NONE,
             CALL_TIMEOUT_MS, None)
-        return reply.unpack()
+
+    def call(self, bus_name, path, interface, method, args=None, signature=None):
+        return self.call_raw(bus_name, path, interface, method, args, signature).unpack()
 
 
 A11Y_BUS = A11yBus()
@@ -622,10 +626,11 @@ class Snapshot:
     def _load(self):
         self.items.clear()
         self.children.clear()
-        listed = A11Y_BUS.call(self.app.bus_name, "/org/a11y/atspi/cache",
-                               "org.a11y.atspi.Cache", "GetItems")[0]
-        for item in listed:
-            path, parent, index, role, name, states, count = self._fields(item)
+        listed = A11Y_BUS.call_raw(self.app.bus_name, "/org/a11y/atspi/cache",
+                                   "org.a11y.atspi.Cache", "GetItems").get_child_value(0)
+        for i in range(listed.n_children()):
+            path, parent, index, role, name, states, count = self._fields(
+                listed.get_child_value(i))
             self.items[path] = (parent, index, role, name, states, count)
             self.children.setdefault(parent, []).append((index, path))
         for parent, kids in self.children.items():
@@ -635,13 +640,19 @@ class Snapshot:
     def _fields(item):
         # a((so)(so)(so)iiassusau): self, app, parent, index, child count, interfaces,
         # name, role, description, states. Older toolkits send a(so) of children in
-        # place of index and child count.
-        path, parent = item[0][1], item[2][1]
-        if isinstance(item[3], int):
-            index, count = item[3], item[4]
+        # place of index and child count. Read from the Variant only what is used.
+        n = item.n_children()
+        path = item.get_child_value(0).get_child_value(1).get_string()
+        parent = item.get_child_value(2).get_child_value(1).get_string()
+        third = item.get_child_value(3)
+        if third.get_type_string() == "i":
+            index, count = third.get_int32(), item.get_child_value(4).get_int32()
         else:
-            index, count = -1, len(item[3])
-        return path, parent, index, item[-3], item[-4], state_names_from_bits(item[-1]), count
+            index, count = -1, third.n_children()
+        role = item.get_child_value(n - 3).get_uint32()
+        name = item.get_child_value(n - 4).get_string()
+        states = state_names_from_bits(item.get_child_value(n - 1).unpack())
+        return path, parent, index, role, name, states, count
 
     def _incomplete(self):
         """Reachable nodes that declare more children than the snapshot holds."""
