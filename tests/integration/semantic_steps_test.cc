@@ -93,6 +93,14 @@ TEST(SemanticStepsTest, ShippedGtk3ScenarioLaunchesClicksTogglesAndTypesThroughA
   EXPECT_GT(atspi[0]->candidates[0].width, 0);
 }
 
+TEST(SemanticStepsTest, ShippedPixelsOnlyScenarioNeedsNoSsh) {
+  TempDir dir;
+  FunctionalRun run =
+      RunFunctional(SourcePath("examples/local-gtk3.toml"), "widget-factory-pixels", dir);
+  ASSERT_EQ(run.exit_code, 0) << Dump(run);
+  EXPECT_FALSE(LogSays(run, "local sshd")) << "SSH is brought up only for steps that need it";
+}
+
 TEST(SemanticStepsTest, ShippedGtk4CalculatorScenarioClicksButtonsAtMappedCoordinates) {
   TempDir dir;
   FunctionalRun run =
