@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   mosdat::AddPreflightCommand(app, global, &exit_code);
   mosdat::AddFunctionalCommand(app, global, &exit_code);
   mosdat::AddAtspiDumpCommand(app, global, &exit_code);
+  mosdat::AddVisualCommand(app, global, &exit_code);
   mosdat::AddServeCommand(app, global, &exit_code);
   mosdat::AddPlannedCommands(app, &exit_code);
   try {

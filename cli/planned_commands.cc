@@ -74,12 +74,6 @@ const PlannedCommand kPlanned[] = {
        cmd.add_option("--results", "results directory");
        cmd.add_option("--output", "output HTML directory");
      }},
-    {"visual", "Capture or check visual reference regions",
-     [](CLI::App& cmd) {
-       ConfigFlags(cmd);
-       cmd.add_flag("--capture")->description("save a reference region from the current screen");
-       cmd.add_flag("--check")->description("match references against the current screen");
-     }},
     {"confirm", "Confirm a reported issue, or verify its fix, on the matrix",
      [](CLI::App& cmd) {
        ConfigFlags(cmd);

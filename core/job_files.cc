@@ -1,10 +1,12 @@
 #include "core/job_files.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "core/preflight.h"
 #include "core/scenario_parser.h"
+#include "core/visual_reference.h"
 
 namespace mosdat {
 namespace {
@@ -60,8 +62,8 @@ absl::StatusOr<std::map<std::string, std::string>> CollectJobFiles(
     }
     absl::StatusOr<std::string> text = options.read_file(test.scenario);
     if (!text.ok()) {
-      return absl::NotFoundError(absl::StrCat("scenario of test \"", test.name, "\": ",
-                                              text.status().message()));
+      return absl::NotFoundError(
+          absl::StrCat("scenario of test \"", test.name, "\": ", text.status().message()));
     }
     Scenario scenario = ParseScenario(*text, test.scenario, options, &diagnostics);
     CollectReferences(scenario.steps, &references);
@@ -74,6 +76,18 @@ absl::StatusOr<std::map<std::string, std::string>> CollectJobFiles(
       return absl::NotFoundError(absl::StrCat("reference image: ", image.status().message()));
     }
     files[path] = *image;
+    // The optional sidecar (exclude areas, expected place) travels with the image.
+    const std::string sidecar_path = ReferenceSidecarPath(path);
+    std::string sidecar;
+    if (std::filesystem::exists(sidecar_path)) {
+      absl::StatusOr<std::string> text = ReadScenarioFile(sidecar_path);
+      if (!text.ok()) return text.status();
+      sidecar = *text;
+      files[sidecar_path] = sidecar;
+    }
+    // A broken or blank reference is the scenario author's to fix, before any VM starts.
+    absl::StatusOr<VisualReference> parsed = ParseReference(path, *image, sidecar);
+    if (!parsed.ok()) return parsed.status();
   }
   return files;
 }

@@ -4,6 +4,7 @@
 #define MOSDAT_CORE_VISUAL_MATCH_H_
 
 #include <optional>
+#include <vector>
 
 #include "core/frame.h"
 
@@ -18,8 +19,12 @@ struct VisualMatch {
 // `margin` pixels on each side first, and the whole frame only if that scores below
 // `good_enough`.
 VisualMatch FindReference(const Frame& frame, const Frame& reference,
-                          const std::optional<Rect>& expected, double good_enough,
-                          int margin = 32);
+                          const std::optional<Rect>& expected, double good_enough, int margin = 32);
+
+// The same, ignoring the `exclude` rectangles of the reference (reference pixels).
+VisualMatch FindReference(const Frame& frame, const Frame& reference,
+                          const std::vector<Rect>& exclude, const std::optional<Rect>& expected,
+                          double good_enough, int margin = 32);
 
 }  // namespace mosdat
 

@@ -298,8 +298,9 @@ absl::StatusOr<VmTarget> FromProto(const v1::VmTarget& vm) {
   target.x11 = vm.x11_preamble();
   target.app_command.assign(vm.app_command().begin(), vm.app_command().end());
   target.app_env.insert(vm.app_env().begin(), vm.app_env().end());
-  target.width = vm.width();
-  target.height = vm.height();
+  // 0 = unset (a remote VM's size comes from its VNC server).
+  if (vm.width() != 0) target.width = vm.width();
+  if (vm.height() != 0) target.height = vm.height();
   if (target.width < 1 || target.height < 1 || target.width > 16384 || target.height > 16384) {
     return absl::InvalidArgumentError("vm: width and height must be 1..16384");
   }

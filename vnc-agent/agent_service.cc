@@ -22,20 +22,38 @@ grpc::Status AgentService::OpenSession(grpc::ServerContext* context,
                                        const v1::OpenSessionRequest* request,
                                        v1::OpenSessionResponse* response) {
   if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
-  absl::StatusOr<std::pair<std::string, int>> address = ParseHostPort(request->vm().vnc_address());
-  if (!address.ok()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("vm.vnc_address: ", address.status().message()));
+  absl::StatusOr<VmTarget> vm = FromProto(request->vm());
+  if (!vm.ok()) return ToGrpcStatus(vm.status());
+  std::shared_ptr<LocalDesktop> desktop;
+  VncOptions options;
+  options.password = vm->vnc_password;
+  if (vm->provider == VmProvider::kLocal) {
+    // A local VM exists only while someone uses it: bring its desktop up for the session.
+    absl::StatusOr<std::unique_ptr<LocalDesktop>> started =
+        LocalDesktop::Start({.width = vm->width,
+                             .height = vm->height,
+                             .app_command = vm->app_command,
+                             .app_env = vm->app_env});
+    if (!started.ok()) return ToGrpcStatus(started.status());
+    desktop = std::move(*started);
+    options.port = desktop->vnc_port();
+  } else {
+    absl::StatusOr<std::pair<std::string, int>> address = ParseHostPort(vm->vnc_address);
+    if (!address.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("vm.vnc_address: ", address.status().message()));
+    }
+    options.host = address->first;
+    options.port = address->second;
   }
-  absl::StatusOr<std::unique_ptr<VncSession>> vnc = VncSession::Connect(
-      {.host = address->first, .port = address->second, .password = request->vm().vnc_password()});
+  absl::StatusOr<std::unique_ptr<VncSession>> vnc = VncSession::Connect(options);
   if (!vnc.ok()) return ToGrpcStatus(vnc.status());
   std::string id = GenerateToken().substr(0, 16);
   response->set_session_id(id);
   response->set_width((*vnc)->width());
   response->set_height((*vnc)->height());
   std::lock_guard lock(mutex_);
-  sessions_[id] = {request->vm().name(), std::move(*vnc)};
+  sessions_[id] = {request->vm().name(), std::move(desktop), std::move(*vnc)};
   return grpc::Status::OK;
 }
 

@@ -12,6 +12,7 @@
 #include "mosdat/v1/agent.grpc.pb.h"
 #include "runtime/service_main.h"
 #include "runtime/token_auth.h"
+#include "vnc-agent/local_desktop.h"
 #include "vnc-agent/vnc_session.h"
 
 namespace mosdat {
@@ -37,6 +38,9 @@ class AgentService final : public v1::Agent::Service {
  private:
   struct Session {
     std::string vm;
+    // A local VM's desktop lives as long as its session; declared before `vnc` so the
+    // VNC connection closes first.
+    std::shared_ptr<LocalDesktop> desktop;
     std::shared_ptr<VncSession> vnc;
   };
   absl::StatusOr<Session> Find(const std::string& session_id);

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/visual_match.h"
+#include "core/visual_reference.h"
 #include "vnc-agent/key_input.h"
 
 namespace mosdat {
@@ -263,11 +264,17 @@ absl::StatusOr<bool> ScenarioRunner::Holds(const Condition& condition, const Fra
     return absl::Now() - *stable_since >= absl::Seconds(c->for_seconds);
   }
   if (const auto* c = std::get_if<VisualCondition>(&condition)) {
-    absl::StatusOr<Frame> reference = Reference(c->reference);
+    absl::StatusOr<const VisualReference*> reference = Reference(c->reference);
     if (!reference.ok()) return reference.status();
-    std::optional<Rect> expected;
+    std::optional<Rect> expected = (*reference)->captured_at;
     if (c->region) expected = ToRect(c->region);
-    return FindReference(now, *reference, expected, c->threshold).score >= c->threshold;
+    VisualMatch match =
+        FindReference(now, (*reference)->image, (*reference)->exclude, expected, c->threshold);
+    if (why_not != nullptr) {
+      *why_not =
+          absl::StrFormat("best score %.3f at (%d,%d)", match.score, match.where.x, match.where.y);
+    }
+    return match.score >= c->threshold;
   }
   return NeedsLaterCapability(
       absl::StrCat("wait_for condition \"", std::string(ConditionKindName(condition)), "\""),
@@ -333,43 +340,50 @@ absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time 
   }
 }
 
-absl::StatusOr<Frame> ScenarioRunner::Reference(const std::string& path) {
+absl::StatusOr<const VisualReference*> ScenarioRunner::Reference(const std::string& path) {
   auto cached = references_.find(path);
-  if (cached != references_.end()) return cached->second;
+  if (cached != references_.end()) return &cached->second;
   auto file = options_.files.find(path);
   if (file == options_.files.end()) {
     return absl::NotFoundError(
         absl::StrCat("reference image \"", path, "\" was not sent with the job"));
   }
-  absl::StatusOr<Frame> reference = DecodePng(file->second);
-  if (!reference.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("reference image \"", path, "\": ", reference.status().message()));
-  }
-  references_[path] = *reference;
-  return reference;
+  auto sidecar = options_.files.find(ReferenceSidecarPath(path));
+  absl::StatusOr<VisualReference> reference =
+      ParseReference(path, file->second, sidecar == options_.files.end() ? "" : sidecar->second);
+  if (!reference.ok()) return reference.status();
+  return &(references_[path] = std::move(*reference));
 }
 
 absl::Status ScenarioRunner::ExecuteVisual(const VisualStep& step, absl::Time deadline) {
-  absl::StatusOr<Frame> reference = Reference(step.reference);
+  absl::StatusOr<const VisualReference*> reference = Reference(step.reference);
   if (!reference.ok()) return reference.status();
   if (step.timeout_seconds) {
     deadline = std::min(deadline, absl::Now() + absl::Seconds(*step.timeout_seconds));
   }
-  std::optional<Rect> expected;
+  std::optional<Rect> expected = (*reference)->captured_at;
   if (step.region) expected = ToRect(step.region);
   if (absl::Status s = ParkPointer(); !s.ok()) return s;
   absl::StatusOr<Frame> frame = session_.CaptureAfterInput(absl::Seconds(5));
   VisualMatch best;
+  auto record = [&] {
+    details_.candidates = {{"visual", best.where.x, best.where.y, best.where.width,
+                            best.where.height, best.score, step.reference}};
+  };
   while (frame.ok()) {
-    best = FindReference(*frame, *reference, expected, step.threshold);
-    if (best.score >= step.threshold) return absl::OkStatus();
+    best =
+        FindReference(*frame, (*reference)->image, (*reference)->exclude, expected, step.threshold);
+    if (best.score >= step.threshold) {
+      record();
+      return absl::OkStatus();
+    }
     if (absl::Now() >= deadline) break;
     absl::StatusOr<Frame> next = session_.WaitForUpdate(
         frame->update_seq, std::min(absl::Milliseconds(500), deadline - absl::Now()));
     if (next.ok()) frame = next;
   }
   if (!frame.ok()) return frame.status();
+  record();
   return Failed(absl::StrFormat(
       "%s does not match: best score %.3f at %s (threshold %.3f)%s", step.reference, best.score,
       Describe({best.where.x, best.where.y, best.where.width, best.where.height}), step.threshold,

@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/events.h"
 #include "core/scenario.h"
+#include "core/visual_reference.h"
 #include "vnc-agent/guest_session.h"
 #include "vnc-agent/vnc_session.h"
 
@@ -64,7 +65,7 @@ class ScenarioRunner {
                                   std::string* why_not);
   absl::StatusOr<GuestSession*> Guest(std::string_view step_kind);
   void Log(const std::string& level, const std::string& text);
-  absl::StatusOr<Frame> Reference(const std::string& path);
+  absl::StatusOr<const VisualReference*> Reference(const std::string& path);
   // Moves the pointer to [cursor].park, if set, before a verification looks.
   absl::Status ParkPointer();
   // Captures a frame newer than the last input and emits it as a screenshot event.
@@ -76,7 +77,7 @@ class ScenarioRunner {
   Emit emit_;
   absl::Status emit_status_;
   int screenshot_count_ = 0;
-  std::map<std::string, Frame> references_;
+  std::map<std::string, VisualReference> references_;
   // The screen just before the latest input step: what `screen_changes` compares with,
   // so a change that happened before the wait began still counts.
   std::optional<Frame> before_last_action_;

@@ -42,6 +42,7 @@ class AgentServiceTest : public ::testing::Test {
   std::string Open() {
     v1::OpenSessionRequest request;
     request.mutable_vm()->set_name("local");
+    request.mutable_vm()->set_provider("proxmox");  // reached by address, like a real VM
     request.mutable_vm()->set_vnc_address(desktop_->vnc_address());
     v1::OpenSessionResponse response;
     grpc::Status status = stub_->OpenSession(Context().get(), request, &response);
@@ -131,6 +132,7 @@ TEST_F(AgentServiceTest, OpensCapturesSendsInputAndCloses) {
 
 TEST_F(AgentServiceTest, RefusesCallsWithoutTheTokenAndBadTargets) {
   v1::OpenSessionRequest request;
+  request.mutable_vm()->set_provider("proxmox");
   request.mutable_vm()->set_vnc_address(desktop_->vnc_address());
   v1::OpenSessionResponse response;
   EXPECT_EQ(stub_->OpenSession(Context("wrong").get(), request, &response).error_code(),

@@ -217,6 +217,63 @@ steps:
   EXPECT_THAT(result.out, HasSubstr("does not match: best score"));
 }
 
+TEST_F(FunctionalTest, VisualCaptureAndCheckWithExcludeAreasAndBlankRefusal) {
+  WriteScenario("name: unused\nsteps:\n  - checkpoint: x\n");
+  auto visual = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {BuiltBinary("cli/mosdat"), "visual", "--config",
+                                     dir_.File("config.toml"),  "--vm",   "local"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  };
+  // The toggle and the "keys: ..." label; the label (20,140 300x30) is excluded in one
+  // reference and not in the other.
+  RunResult masked = visual({"--capture", "--region", "10,10,330,170", "--exclude", "20,140,300,30",
+                             "--out", dir_.File("refs/panel.png")});
+  ASSERT_EQ(masked.exit_code, 0) << masked.out << masked.err;
+  EXPECT_THAT(ReadFileOrEmpty(dir_.File("refs/panel.json")), HasSubstr("\"exclude\""));
+  RunResult strict = visual(
+      {"--capture", "--region", "10,10,330,170", "--out", dir_.File("refs/panel-strict.png")});
+  ASSERT_EQ(strict.exit_code, 0) << strict.err;
+  RunResult check = visual({"--check", "--reference", dir_.File("refs/panel.png")});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_THAT(check.out,
+              ::testing::ContainsRegex("matches: score 1\\.0000 at \\(10,10 330x170\\)"));
+
+  // A flat area is refused: it would match any empty spot of that colour.
+  RunResult blank =
+      visual({"--capture", "--region", "600,600,20,20", "--out", dir_.File("refs/blank.png")});
+  EXPECT_EQ(blank.exit_code, 1);
+  EXPECT_THAT(blank.err, HasSubstr("is blank: it is one flat colour"));
+  EXPECT_FALSE(fs::exists(dir_.File("refs/blank.png")));
+
+  // After a key press changes the label, only the reference that excludes it matches.
+  WriteScenario(R"(name: masks
+steps:
+  - wait_for: {all: [screen_stable: {region: {x: 0, y: 0, width: 400, height: 300}, for: 0.3}]}
+  - key: ctrl+b
+  - wait_for: {any: [screen_changes: {region: {x: 20, y: 140, width: 300, height: 30}}], timeout: 5}
+  - visual: {reference: refs/panel.png, threshold: 0.995, timeout: 2}
+    label: label excluded
+  - visual: {reference: refs/panel-strict.png, threshold: 0.995, timeout: 1}
+    label: label included
+)");
+  RunResult run = RunCommand(Command());
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_THAT(run.out, HasSubstr("passed   visual label excluded"));
+  EXPECT_THAT(run.out, HasSubstr("failed   visual label included"));
+  bool recorded = false;
+  for (const Event& e : Events()) {
+    if (e.type == EventType::kStepFinished && e.label == "label excluded") {
+      ASSERT_EQ(e.candidates.size(), 1u);
+      EXPECT_EQ(e.candidates[0].source, "visual");
+      EXPECT_EQ(e.candidates[0].x, 10);
+      EXPECT_EQ(e.candidates[0].score, 1.0);
+      recorded = true;
+    }
+  }
+  EXPECT_TRUE(recorded);
+}
+
 // Finds the PID of a direct child of `parent` whose command name is `name`.
 pid_t ChildNamed(pid_t parent, const std::string& name) {
   DIR* proc = opendir("/proc");
