@@ -200,15 +200,22 @@ absl::Status ScenarioRunner::Execute(const StepKind& kind, absl::Time deadline) 
     absl::Time deadline;
     VncSession& vnc() { return runner.session_; }
 
+    // The centre of the pointer target: a point, or text found by OCR.
+    absl::StatusOr<Point> Where(const std::variant<Point, TextTarget>& target) {
+      if (const auto* point = std::get_if<Point>(&target)) return *point;
+      absl::StatusOr<OcrMatch> match = runner.LocateText(std::get<TextTarget>(target), deadline);
+      if (!match.ok()) return match.status();
+      return Point{match->box.x + match->box.width / 2, match->box.y + match->box.height / 2};
+    }
     absl::Status operator()(const ClickStep& s) {
-      if (const auto* point = std::get_if<Point>(&s.target)) {
-        return vnc().Click(point->x, point->y, RfbButton(s.button), s.count);
-      }
-      return NeedsLaterCapability("clicking on text", "OCR");
+      absl::StatusOr<Point> at = Where(s.target);
+      if (!at.ok()) return at.status();
+      return vnc().Click(at->x, at->y, RfbButton(s.button), s.count);
     }
     absl::Status operator()(const HoverStep& s) {
-      if (const auto* point = std::get_if<Point>(&s.target)) return vnc().Move(point->x, point->y);
-      return NeedsLaterCapability("hovering over text", "OCR");
+      absl::StatusOr<Point> at = Where(s.target);
+      if (!at.ok()) return at.status();
+      return vnc().Move(at->x, at->y);
     }
     absl::Status operator()(const DragStep& s) {
       return vnc().Drag(s.from.x, s.from.y, s.to.x, s.to.y, RfbButton(s.button));
@@ -245,7 +252,7 @@ absl::Status ScenarioRunner::Execute(const StepKind& kind, absl::Time deadline) 
     absl::Status operator()(const VerifyStep&) {
       return NeedsLaterCapability("verify", "the vlm-gateway");
     }
-    absl::Status operator()(const OcrStep&) { return NeedsLaterCapability("ocr", "OCR"); }
+    absl::Status operator()(const OcrStep& s) { return runner.ExecuteOcr(s, deadline); }
     absl::Status operator()(const IfVisibleStep& s) { return runner.ExecuteIfVisible(s, deadline); }
   };
   return std::visit(Visitor{*this, deadline}, kind);
@@ -256,6 +263,16 @@ absl::StatusOr<bool> ScenarioRunner::Holds(const Condition& condition, const Fra
                                            absl::Time deadline, std::string* why_not) {
   if (const auto* c = std::get_if<AtspiCondition>(&condition)) {
     return AtspiHolds(*c, deadline, why_not);
+  }
+  if (const auto* c = std::get_if<TextCondition>(&condition)) {
+    absl::StatusOr<OcrEngine*> ocr = Ocr();
+    if (!ocr.ok()) return ocr.status();
+    std::optional<Rect> region;
+    if (c->region) region = ToRect(c->region);
+    absl::StatusOr<std::vector<OcrMatch>> found = (*ocr)->Find(now, c->text, region);
+    if (!found.ok()) return found.status();
+    if (why_not != nullptr) *why_not = absl::StrCat("OCR did not read \"", c->text, "\"");
+    return !found->empty();
   }
   if (const auto* c = std::get_if<ScreenChangesCondition>(&condition)) {
     return DifferenceRatio(first, now, ToRect(c->region)) > 0.0;
@@ -586,6 +603,52 @@ absl::Status ScenarioRunner::ExecuteIfVisible(const IfVisibleStep& step, absl::T
                            seen.ok() ? " holds; running then (" : " does not hold; running else (",
                            branch_->size(), " steps)"));
   return absl::OkStatus();
+}
+
+// ---- OCR ----------------------------------------------------------------------------
+
+absl::StatusOr<OcrEngine*> ScenarioRunner::Ocr() {
+  if (!ocr_) {
+    absl::StatusOr<std::unique_ptr<OcrEngine>> engine = OcrEngine::Create();
+    if (!engine.ok()) {
+      return absl::UnavailableError(absl::StrCat("OCR: ", engine.status().message()));
+    }
+    ocr_ = std::move(*engine);
+  }
+  return ocr_.get();
+}
+
+absl::StatusOr<OcrMatch> ScenarioRunner::LocateText(const TextTarget& target, absl::Time deadline) {
+  absl::StatusOr<OcrEngine*> ocr = Ocr();
+  if (!ocr.ok()) return ocr.status();
+  std::optional<Rect> region;
+  if (target.region) region = ToRect(target.region);
+  if (absl::Status s = ParkPointer(); !s.ok()) return s;
+  absl::StatusOr<Frame> frame = session_.CaptureAfterInput(absl::Seconds(5));
+  while (true) {
+    if (!frame.ok()) return frame.status();
+    absl::StatusOr<OcrMatch> match = (*ocr)->Locate(*frame, target.text, region);
+    if (match.ok()) {
+      details_.candidates.push_back({"ocr", match->box.x, match->box.y, match->box.width,
+                                     match->box.height, match->confidence / 100.0, match->text});
+      return match;
+    }
+    // Absent text may still appear; two matches will not resolve themselves.
+    if (match.status().code() != absl::StatusCode::kNotFound || absl::Now() >= deadline) {
+      return absl::FailedPreconditionError(match.status().message());
+    }
+    absl::StatusOr<Frame> next = session_.WaitForUpdate(
+        frame->update_seq, std::min(absl::Milliseconds(500), deadline - absl::Now()));
+    if (next.ok()) frame = std::move(next);
+  }
+}
+
+absl::Status ScenarioRunner::ExecuteOcr(const OcrStep& step, absl::Time deadline) {
+  absl::StatusOr<OcrMatch> match = LocateText({step.text, step.region}, deadline);
+  if (!match.ok()) return match.status();
+  if (!step.click) return absl::OkStatus();
+  return session_.Click(match->box.x + match->box.width / 2, match->box.y + match->box.height / 2,
+                        1, 1);
 }
 
 }  // namespace mosdat

@@ -14,6 +14,7 @@
 #include "core/scenario.h"
 #include "core/visual_reference.h"
 #include "vnc-agent/guest_session.h"
+#include "vnc-agent/ocr.h"
 #include "vnc-agent/vnc_session.h"
 
 namespace mosdat {
@@ -64,6 +65,11 @@ class ScenarioRunner {
   absl::StatusOr<bool> AtspiHolds(const AtspiCondition& condition, absl::Time deadline,
                                   std::string* why_not);
   absl::StatusOr<GuestSession*> Guest(std::string_view step_kind);
+  // Polls frames until `target` is on screen exactly once (OCR) or the deadline; the
+  // match is recorded as the step's candidate.
+  absl::StatusOr<OcrMatch> LocateText(const TextTarget& target, absl::Time deadline);
+  absl::StatusOr<OcrEngine*> Ocr();
+  absl::Status ExecuteOcr(const OcrStep& step, absl::Time deadline);
   void Log(const std::string& level, const std::string& text);
   absl::StatusOr<const VisualReference*> Reference(const std::string& path);
   // Moves the pointer to [cursor].park, if set, before a verification looks.
@@ -84,6 +90,7 @@ class ScenarioRunner {
   // Evidence of the step attempt in progress (candidates, command output), copied into
   // its step_finished event.
   Event details_;
+  std::unique_ptr<OcrEngine> ocr_;  // made on first use (~100 ms)
   // Set by an if_visible step: the branch to run right after it.
   const std::vector<Step>* branch_ = nullptr;
 };

@@ -258,6 +258,42 @@ steps:
   EXPECT_THAT(launches[0]->reason, HasSubstr("no such app here"));
 }
 
+TEST_F(FixtureScenarioTest, OcrFindsClicksAndRefusesAmbiguousOrMissingText) {
+  FunctionalRun run = Run(R"(name: ocr
+steps:
+  - wait_for: {any: [{text: Toggle me}], timeout: 30}
+  - click: {text: Toggle me}
+    label: click the text
+  - wait_for: {all: [{atspi: {role: toggle button, name: Toggle me, states: [checked]}}], timeout: 5}
+  - ocr: {text: pointer pad}
+  - ocr: {text: Tgglo mee}
+    timeout: 1
+    must_pass: false
+  - atspi: {role: text, index: 0}
+  - type: pad here
+  - wait_for: {all: [{atspi: {role: text, index: 0, text: pad here}}], timeout: 5}
+  - click: {text: pad}
+    label: ambiguous
+)");
+  ASSERT_EQ(run.exit_code, 1) << Dump(run);
+  std::vector<const Event*> clicks = Finished(run, "click");
+  ASSERT_EQ(clicks.size(), 2u) << Dump(run);
+  EXPECT_EQ(clicks[0]->status, StepStatus::kPassed);
+  ASSERT_EQ(clicks[0]->candidates.size(), 1u);
+  EXPECT_EQ(clicks[0]->candidates[0].source, "ocr");
+  EXPECT_EQ(clicks[0]->candidates[0].description, "Toggle me");
+  EXPECT_EQ(clicks[1]->status, StepStatus::kFailed);
+  // Both places are named: "pointer pad" (the label) and "pad here" (the entry).
+  EXPECT_THAT(clicks[1]->reason,
+              ::testing::ContainsRegex("pad.*\\([0-9]+,[0-9]+ [0-9]+x[0-9]+\\).*pad"));
+  std::vector<const Event*> ocr = Finished(run, "ocr");
+  ASSERT_EQ(ocr.size(), 2u);
+  EXPECT_EQ(ocr[0]->status, StepStatus::kPassed);
+  EXPECT_EQ(ocr[1]->status, StepStatus::kFailed);
+  EXPECT_THAT(ocr[1]->reason, HasSubstr("Tgglo mee"));
+  EXPECT_THAT(ocr[1]->reason, HasSubstr("Toggle"));  // the nearest text on screen
+}
+
 // A "remote" VM: a desktop whose VNC and SSH (a separate sshd) the agent only reaches
 // by address, as with a Proxmox VM.
 class RemoteVmTest : public ::testing::Test {
