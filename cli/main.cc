@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   mosdat::AddAtspiDumpCommand(app, global, &exit_code);
   mosdat::AddVisualCommand(app, global, &exit_code);
   mosdat::AddServeCommand(app, global, &exit_code);
+  mosdat::AddVlmCacheCommand(app, global, &exit_code);
   mosdat::AddPlannedCommands(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -47,12 +47,6 @@ const PlannedCommand kPlanned[] = {
        cmd.add_option("result_dir", "results/functional/<run>/<vm>");
        cmd.add_option("--model", "model to ask instead of the recorded one");
      }},
-    {"vlm-cache", "Inspect, prune or clear the VLM response cache",
-     [](CLI::App& cmd) {
-       cmd.add_option("action", "stats | prune | clear");
-       cmd.add_option("--older-than", "with prune: age such as 7d or 12h");
-       cmd.add_flag("--json")->description("machine-readable output");
-     }},
     {"doctor", "Per-VM connectivity and dependency checklist",
      [](CLI::App& cmd) {
        ConfigFlags(cmd);

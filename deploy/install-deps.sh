@@ -6,7 +6,7 @@ set -euo pipefail
 build_packages=(
   build-essential cmake ninja-build ccache pkg-config git clang libclang-rt-14-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
-  libvncserver-dev libssh-dev libyaml-cpp-dev libtomlplusplus-dev prometheus-cpp-dev
+  libvncserver-dev libssh-dev libssl-dev libyaml-cpp-dev libtomlplusplus-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libtesseract-dev libleptonica-dev libsqlite3-dev libcurl4-openssl-dev

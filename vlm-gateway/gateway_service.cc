@@ -1,11 +1,150 @@
 #include "vlm-gateway/gateway_service.h"
 
-namespace mosdat {
+#include "absl/strings/str_cat.h"
+#include "runtime/grpc_status.h"
 
-absl::StatusOr<std::vector<HostedService>> CreateVlmGatewayServices(const ServiceContext&) {
+namespace mosdat {
+namespace {
+
+constexpr char kUnconfigured[] =
+    "no VLM is configured: add a [vlm] table (base_url, model) to the config given with "
+    "--config, or start mosdat-vlm-gateway with --base-url URL --model NAME";
+
+VlmImage FromProto(const v1::Image& image) {
+  return VlmImage{.png = image.png(), .width = image.width(), .height = image.height()};
+}
+
+}  // namespace
+
+VlmGatewayService::VlmGatewayService(const ServiceContext& context,
+                                     std::unique_ptr<VlmGateway> gateway)
+    : gateway_(std::move(gateway)) {
+  if (!context.token.empty()) auth_.emplace(context.token);
+}
+
+grpc::Status VlmGatewayService::Admit(const grpc::ServerContext& context) const {
+  if (auth_) {
+    if (grpc::Status s = auth_->Check(context); !s.ok()) return s;
+  }
+  if (gateway_ == nullptr)
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kUnconfigured);
+  return grpc::Status::OK;
+}
+
+grpc::Status VlmGatewayService::Localize(grpc::ServerContext* context,
+                                         const v1::LocalizeRequest* request,
+                                         v1::LocalizeResponse* response) {
+  if (grpc::Status s = Admit(*context); !s.ok()) return s;
+  absl::StatusOr<LocalizeResult> result =
+      gateway_->Localize({.image = FromProto(request->image()),
+                          .prompt = request->prompt(),
+                          .model = request->model(),
+                          .bypass_cache = request->bypass_cache()});
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  response->set_found(result->found);
+  response->mutable_point()->set_x(result->x);
+  response->mutable_point()->set_y(result->y);
+  response->set_confidence(result->confidence);
+  response->set_model(result->model);
+  response->set_cache_hit(result->cache_hit);
+  response->set_raw_answer(result->raw_answer);
+  response->set_endpoint(result->endpoint);
+  response->set_coordinates(std::string(ToString(result->coordinates)));
+  response->set_model_x(result->model_x);
+  response->set_model_y(result->model_y);
+  return grpc::Status::OK;
+}
+
+grpc::Status VlmGatewayService::Verify(grpc::ServerContext* context,
+                                       const v1::VerifyRequest* request,
+                                       v1::VerifyResponse* response) {
+  if (grpc::Status s = Admit(*context); !s.ok()) return s;
+  absl::StatusOr<VerifyResult> result = gateway_->Verify({.image = FromProto(request->image()),
+                                                          .question = request->question(),
+                                                          .model = request->model(),
+                                                          .bypass_cache = request->bypass_cache()});
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  response->set_answer(result->answer);
+  response->set_reason(result->reason);
+  response->set_model(result->model);
+  response->set_cache_hit(result->cache_hit);
+  response->set_raw_answer(result->raw_answer);
+  response->set_endpoint(result->endpoint);
+  return grpc::Status::OK;
+}
+
+grpc::Status VlmGatewayService::ListModels(grpc::ServerContext* context,
+                                           const v1::ListModelsRequest*,
+                                           v1::ListModelsResponse* response) {
+  if (grpc::Status s = Admit(*context); !s.ok()) return s;
+  absl::StatusOr<ModelList> models = gateway_->ListModels();
+  if (!models.ok()) return ToGrpcStatus(models.status());
+  for (const std::string& model : models->models) response->add_models(model);
+  response->set_endpoint(models->endpoint);
+  return grpc::Status::OK;
+}
+
+grpc::Status VlmGatewayService::CacheStats(grpc::ServerContext* context,
+                                           const v1::CacheStatsRequest*,
+                                           v1::CacheStatsResponse* response) {
+  if (grpc::Status s = Admit(*context); !s.ok()) return s;
+  absl::StatusOr<VlmCacheStats> stats = gateway_->CacheStats();
+  if (!stats.ok()) return ToGrpcStatus(stats.status());
+  auto unix_ms = [](absl::Time t) {
+    return t == absl::InfinitePast() ? int64_t{0} : absl::ToUnixMillis(t);
+  };
+  response->set_entries(stats->entries);
+  response->set_bytes(stats->bytes);
+  response->set_hits(gateway_->cache_hits());
+  response->set_misses(gateway_->cache_misses());
+  response->set_oldest_unix_ms(unix_ms(stats->oldest));
+  response->set_newest_unix_ms(unix_ms(stats->newest));
+  response->set_file_bytes(stats->file_bytes);
+  response->set_path(stats->path);
+  response->set_stored_hits(stats->stored_hits);
+  response->set_deduplicated(gateway_->deduplicated());
+  return grpc::Status::OK;
+}
+
+grpc::Status VlmGatewayService::PruneCache(grpc::ServerContext* context,
+                                           const v1::PruneCacheRequest* request,
+                                           v1::PruneCacheResponse* response) {
+  if (grpc::Status s = Admit(*context); !s.ok()) return s;
+  if (!request->clear_all() && request->older_than_seconds() < 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "older_than_seconds must not be negative");
+  }
+  if (!request->clear_all() && request->older_than_seconds() == 0) {
+    response->set_removed(0);
+    return grpc::Status::OK;
+  }
+  absl::StatusOr<int64_t> removed =
+      request->clear_all() ? gateway_->ClearCache()
+                           : gateway_->PruneCache(absl::Seconds(request->older_than_seconds()));
+  if (!removed.ok()) return ToGrpcStatus(removed.status());
+  response->set_removed(static_cast<uint64_t>(*removed));
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<std::vector<HostedService>> CreateVlmGatewayServices(const ServiceContext& context) {
+  return CreateVlmGatewayServices(context, VlmGatewayServiceOptions{});
+}
+
+absl::StatusOr<std::vector<HostedService>> CreateVlmGatewayServices(
+    const ServiceContext& context, const VlmGatewayServiceOptions& options) {
+  std::unique_ptr<VlmGateway> gateway;
+  if (options.vlm) {
+    absl::StatusOr<GatewayOptions> gateway_options = GatewayOptionsFromConfig(*options.vlm);
+    if (!gateway_options.ok()) return gateway_options.status();
+    gateway_options->metrics = context.metrics;
+    absl::StatusOr<std::unique_ptr<VlmGateway>> created =
+        VlmGateway::Create(std::move(*gateway_options));
+    if (!created.ok()) return created.status();
+    gateway = std::move(*created);
+  }
   std::vector<HostedService> services;
-  services.push_back(
-      {std::make_unique<VlmGatewayService>(), v1::VlmGateway::service_full_name()});
+  services.push_back({std::make_unique<VlmGatewayService>(context, std::move(gateway)),
+                      v1::VlmGateway::service_full_name()});
   return services;
 }
 
