@@ -81,8 +81,11 @@ int Run(int iterations) {
     if (next.ok()) frame = *next;
     if (!frame.rgb.empty() && frame.Pixel(frame.width / 2, frame.height / 2)[0] > 0) break;
   }
-  // Let the first paint settle: wait for a frame update pause of 500 ms.
-  while ((*vnc)->WaitForUpdate(frame.update_seq, absl::Milliseconds(500)).ok()) {
+  // Let the first paint settle: a 500 ms pause in updates, or 3 s at most (the widget
+  // factory has a spinner that never stops).
+  const absl::Time settle = absl::Now() + absl::Seconds(3);
+  while (absl::Now() < settle &&
+         (*vnc)->WaitForUpdate(frame.update_seq, absl::Milliseconds(500)).ok()) {
     frame = *(*vnc)->Capture();
   }
   // A needle with content: the first 160x40 region, scanning the window, that is not blank.

@@ -138,5 +138,23 @@ TEST(VisualMatchTest, ExcludeAreasAreIgnoredAndColourStillCounts) {
   EXPECT_LT(wrong.score, 0.99);
 }
 
+TEST(VisualMatchTest, WholeFrameSearchFindsTheExactPlaceAtOddOffsets) {
+  // A textured 1280x800 screen (deterministic noise) and needles cut at odd offsets:
+  // the coarse-to-fine search must return the full-resolution place.
+  Frame screen = Filled(1280, 800, 0, 0, 0);
+  uint32_t state = 12345;
+  for (uint8_t& byte : screen.rgb) {
+    state = state * 1103515245u + 12345u;
+    byte = static_cast<uint8_t>(state >> 16);
+  }
+  for (Rect where : {Rect{333, 517, 161, 43}, Rect{1, 1, 64, 64}, Rect{1100, 757, 9, 9}}) {
+    Frame needle = Crop(screen, where);
+    VisualMatch found = FindReference(screen, needle, {}, std::nullopt, 0.99);
+    EXPECT_GT(found.score, 0.999) << where.x;  // 1 up to the FFT rounding of TM_SQDIFF
+    EXPECT_EQ(found.where.x, where.x);
+    EXPECT_EQ(found.where.y, where.y);
+  }
+}
+
 }  // namespace
 }  // namespace mosdat
