@@ -306,6 +306,10 @@ absl::StatusOr<std::vector<OcrEngine::Line>> OcrEngine::ReadLines(
       continue;
     }
     std::string text(absl::StripAsciiWhitespace(utf8.get()));
+    // A text caret right after (or before) a word is read as a '|' glued to it
+    // ("here|"); it is never part of what the UI says.
+    if (text.size() > 1 && text.back() == '|') text.pop_back();
+    if (text.size() > 1 && text.front() == '|') text.erase(0, 1);
     if (text.empty()) continue;
     lines.back().words.push_back({.text = std::move(text),
                                   .box = {area.x + left / kScale, area.y + top / kScale,

@@ -272,6 +272,8 @@ steps:
   - atspi: {role: text, index: 0}
   - type: pad here
   - wait_for: {all: [{atspi: {role: text, index: 0, text: pad here}}], timeout: 5}
+  - wait_for: {all: [{text: pad here}], timeout: 5}
+    label: typed text read by OCR, caret and all
   - click: {text: pad}
     label: ambiguous
 )");
