@@ -8,7 +8,6 @@
 #include "cli/exit_codes.h"
 #include "core/config_parser.h"
 #include "core/job.h"
-#include "core/secret_ref.h"
 #include "mosdat/v1/agent.grpc.pb.h"
 #include "runtime/grpc_status.h"
 #include "runtime/logging.h"
@@ -59,30 +58,11 @@ int RunAtspiDump(const AtspiDumpArgs& args) {
     return kExitConfigError;
   }
 
-  std::unique_ptr<EmbeddedServices> embedded;
-  std::shared_ptr<grpc::Channel> channel;
-  std::string token;
-  if (args.agent.empty()) {
-    absl::StatusOr<std::unique_ptr<EmbeddedServices>> started =
-        EmbeddedServices::Start({}, CoordinatorOptions{});
-    if (!started.ok()) {
-      std::cerr << "mosdat atspi-dump: cannot start the embedded services: "
-                << started.status().message() << "\n";
-      return kExitInfrastructure;
-    }
-    embedded = std::move(*started);
-    channel = embedded->channel();
-    token = embedded->token();
-  } else {
-    absl::StatusOr<SecretRef> ref = SecretRef::Parse(args.token_ref);
-    absl::StatusOr<std::string> resolved =
-        ref.ok() ? ref->Resolve() : absl::StatusOr<std::string>(ref.status());
-    if (!resolved.ok()) {
-      std::cerr << "mosdat atspi-dump: --token: " << resolved.status().message() << "\n";
-      return kExitUsage;
-    }
-    token = *resolved;
-    channel = grpc::CreateChannel(args.agent, grpc::InsecureChannelCredentials());
+  absl::StatusOr<ServiceConnection> connection = ConnectServices(args.agent, args.token_ref);
+  if (!connection.ok()) {
+    std::cerr << "mosdat atspi-dump: " << connection.status().message() << "\n";
+    return connection.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
+                                                                            : kExitInfrastructure;
   }
 
   v1::DumpAccessibilityRequest request;
@@ -92,12 +72,12 @@ int RunAtspiDump(const AtspiDumpArgs& args) {
   request.set_timeout_ms(static_cast<int>(args.timeout_seconds * 1000));
   v1::DumpAccessibilityResponse response;
   grpc::ClientContext context;
-  AttachToken(context, token);
+  AttachToken(context, connection->token);
   context.set_deadline(
       std::chrono::system_clock::now() +
       std::chrono::milliseconds(static_cast<int>(args.timeout_seconds * 1000) + 60000));
-  absl::Status status =
-      FromGrpcStatus(v1::Agent::NewStub(channel)->DumpAccessibility(&context, request, &response));
+  absl::Status status = FromGrpcStatus(
+      v1::Agent::NewStub(connection->channel)->DumpAccessibility(&context, request, &response));
   if (!status.ok()) {
     std::cerr << "mosdat atspi-dump: " << status.message() << "\n";
     return ExitCodeFor(status);

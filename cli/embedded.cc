@@ -1,11 +1,41 @@
 #include "cli/embedded.h"
 
+#include "absl/strings/str_cat.h"
+#include "core/secret_ref.h"
 #include "proxmox-bridge/bridge_service.h"
 #include "runtime/token_auth.h"
 #include "vlm-gateway/gateway_service.h"
 #include "vnc-agent/agent_service.h"
 
 namespace mosdat {
+
+absl::StatusOr<ServiceConnection> ConnectServices(const std::string& address,
+                                                  const std::string& token_ref,
+                                                  const std::vector<std::string>& local_vms,
+                                                  const CoordinatorOptions& options) {
+  ServiceConnection connection;
+  if (address.empty()) {
+    absl::StatusOr<std::unique_ptr<EmbeddedServices>> started =
+        EmbeddedServices::Start(local_vms, options);
+    if (!started.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot start the embedded services: ", started.status().message()));
+    }
+    connection.embedded = std::move(*started);
+    connection.channel = connection.embedded->channel();
+    connection.token = connection.embedded->token();
+    return connection;
+  }
+  absl::StatusOr<SecretRef> ref = SecretRef::Parse(token_ref);
+  absl::StatusOr<std::string> token =
+      ref.ok() ? ref->Resolve() : absl::StatusOr<std::string>(ref.status());
+  if (!token.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--token: ", token.status().message()));
+  }
+  connection.token = *token;
+  connection.channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  return connection;
+}
 
 absl::StatusOr<std::vector<HostedService>> CreateAllServices(const ServiceContext& context,
                                                              const CoordinatorOptions& options) {
@@ -15,9 +45,9 @@ absl::StatusOr<std::vector<HostedService>> CreateAllServices(const ServiceContex
     for (HostedService& hosted : *services) all.push_back(std::move(hosted));
     return absl::OkStatus();
   };
-  for (absl::Status s : {add(CreateCoordinatorServices(context, options)),
-                         add(CreateAgentServices(context)), add(CreateVlmGatewayServices(context)),
-                         add(CreateProxmoxBridgeServices(context))}) {
+  for (absl::Status s :
+       {add(CreateCoordinatorServices(context, options)), add(CreateAgentServices(context)),
+        add(CreateVlmGatewayServices(context)), add(CreateProxmoxBridgeServices(context))}) {
     if (!s.ok()) return s;
   }
   return all;
@@ -27,8 +57,8 @@ absl::StatusOr<std::unique_ptr<EmbeddedServices>> EmbeddedServices::Start(
     const std::vector<std::string>& vms, const CoordinatorOptions& options) {
   std::unique_ptr<EmbeddedServices> embedded(new EmbeddedServices());
   embedded->token_ = GenerateToken();
-  embedded->host_ = std::make_unique<ServiceHost>(ServiceHostOptions{
-      .name = "mosdat", .grpc_address = "127.0.0.1:0", .metrics_address = ""});
+  embedded->host_ = std::make_unique<ServiceHost>(
+      ServiceHostOptions{.name = "mosdat", .grpc_address = "127.0.0.1:0", .metrics_address = ""});
   ServiceContext context{.token = embedded->token_, .metrics = embedded->host_->metrics()};
   absl::StatusOr<std::vector<HostedService>> services = CreateAllServices(context, options);
   if (!services.ok()) return services.status();

@@ -39,6 +39,23 @@ class EmbeddedServices {
   std::unique_ptr<AgentWorker> worker_;
 };
 
+// Where a command's gRPC calls go: services started in this process when `address` is
+// empty, else the service at `address`, called with the token `token_ref` refers to
+// (env:NAME or file:PATH).
+struct ServiceConnection {
+  std::unique_ptr<EmbeddedServices> embedded;  // keeps in-process services alive
+  std::shared_ptr<grpc::Channel> channel;
+  std::string token;
+};
+
+// InvalidArgument ("--token: ...") for an unusable token reference; Unavailable
+// ("cannot start the embedded services: ...") when the in-process services fail.
+// `local_vms` and `options` configure the embedded services only.
+absl::StatusOr<ServiceConnection> ConnectServices(const std::string& address,
+                                                  const std::string& token_ref,
+                                                  const std::vector<std::string>& local_vms = {},
+                                                  const CoordinatorOptions& options = {});
+
 }  // namespace mosdat
 
 #endif  // MOSDAT_CLI_EMBEDDED_H_

@@ -124,38 +124,21 @@ int RunFunctional(const FunctionalArgs& args) {
     return kExitConfigError;
   }
 
-  std::unique_ptr<EmbeddedServices> embedded;
-  std::shared_ptr<grpc::Channel> channel;
-  std::string token;
-  if (args.coordinator.empty()) {
-    std::vector<std::string> local_vms;
-    for (const VmConfig& vm : config.vms) {
-      if (vm.provider == VmProvider::kLocal) local_vms.push_back(vm.name);
-    }
-    CoordinatorOptions options;
-    options.results_root = args.results.empty() ? config.report.output_dir : args.results;
-    absl::StatusOr<std::unique_ptr<EmbeddedServices>> started =
-        EmbeddedServices::Start(local_vms, options);
-    if (!started.ok()) {
-      std::cerr << "mosdat functional: cannot start the embedded services: "
-                << started.status().message() << "\n";
-      return kExitInfrastructure;
-    }
-    embedded = std::move(*started);
-    channel = embedded->channel();
-    token = embedded->token();
-  } else {
-    absl::StatusOr<SecretRef> ref = SecretRef::Parse(args.token_ref);
-    absl::StatusOr<std::string> resolved =
-        ref.ok() ? ref->Resolve() : absl::StatusOr<std::string>(ref.status());
-    if (!resolved.ok()) {
-      std::cerr << "mosdat functional: --token: " << resolved.status().message() << "\n";
-      return kExitUsage;
-    }
-    token = *resolved;
-    channel = grpc::CreateChannel(args.coordinator, grpc::InsecureChannelCredentials());
+  std::vector<std::string> local_vms;
+  for (const VmConfig& vm : config.vms) {
+    if (vm.provider == VmProvider::kLocal) local_vms.push_back(vm.name);
   }
-  auto coordinator = v1::Coordinator::NewStub(channel);
+  CoordinatorOptions options;
+  options.results_root = args.results.empty() ? config.report.output_dir : args.results;
+  absl::StatusOr<ServiceConnection> connection =
+      ConnectServices(args.coordinator, args.token_ref, local_vms, options);
+  if (!connection.ok()) {
+    std::cerr << "mosdat functional: " << connection.status().message() << "\n";
+    return connection.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
+                                                                            : kExitInfrastructure;
+  }
+  const std::string& token = connection->token;
+  auto coordinator = v1::Coordinator::NewStub(connection->channel);
 
   v1::SubmitMatrixRequest request;
   request.set_config_path(config.source_path);

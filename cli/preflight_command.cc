@@ -53,8 +53,8 @@ void PrintHuman(const PreflightReport& report, const std::string& config) {
   if (report.ok()) {
     std::cout << "preflight passed: " << config << "\n";
   } else {
-    std::cerr << report.problems.size()
-              << (report.problems.size() == 1 ? " problem" : " problems") << " found\n";
+    std::cerr << report.problems.size() << (report.problems.size() == 1 ? " problem" : " problems")
+              << " found\n";
   }
 }
 

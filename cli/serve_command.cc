@@ -8,9 +8,10 @@
 namespace mosdat {
 
 void AddServeCommand(CLI::App& root, const GlobalOptions&, int* exit_code) {
-  CLI::App* cmd = root.add_subcommand(
-      "serve", "Host coordinator, agent, vlm-gateway and proxmox-bridge in one process "
-               "(see `mosdat serve --help`)");
+  CLI::App* cmd =
+      root.add_subcommand("serve",
+                          "Host coordinator, agent, vlm-gateway and proxmox-bridge in one process "
+                          "(see `mosdat serve --help`)");
   // Everything after `serve` belongs to the service main, including --help.
   cmd->prefix_command();
   cmd->set_help_flag();

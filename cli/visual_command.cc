@@ -21,7 +21,6 @@
 #include "core/config_parser.h"
 #include "core/file_util.h"
 #include "core/job.h"
-#include "core/secret_ref.h"
 #include "core/visual_match.h"
 #include "core/visual_reference.h"
 #include "mosdat/v1/agent.grpc.pb.h"
@@ -70,24 +69,10 @@ class ScreenSession {
                                                              const Config& config,
                                                              const VmConfig& vm) {
     auto session = std::unique_ptr<ScreenSession>(new ScreenSession());
-    if (args.agent.empty()) {
-      absl::StatusOr<std::unique_ptr<EmbeddedServices>> started =
-          EmbeddedServices::Start({}, CoordinatorOptions{});
-      if (!started.ok()) return started.status();
-      session->embedded_ = std::move(*started);
-      session->channel_ = session->embedded_->channel();
-      session->token_ = session->embedded_->token();
-    } else {
-      absl::StatusOr<SecretRef> ref = SecretRef::Parse(args.token_ref);
-      absl::StatusOr<std::string> token =
-          ref.ok() ? ref->Resolve() : absl::StatusOr<std::string>(ref.status());
-      if (!token.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("--token: ", token.status().message()));
-      }
-      session->token_ = *token;
-      session->channel_ = grpc::CreateChannel(args.agent, grpc::InsecureChannelCredentials());
-    }
-    session->stub_ = v1::Agent::NewStub(session->channel_);
+    absl::StatusOr<ServiceConnection> connection = ConnectServices(args.agent, args.token_ref);
+    if (!connection.ok()) return connection.status();
+    session->connection_ = std::move(*connection);
+    session->stub_ = v1::Agent::NewStub(session->connection_.channel);
     v1::OpenSessionRequest request;
     *request.mutable_vm() = ToProto(TargetFor(config, vm));
     v1::OpenSessionResponse response;
@@ -143,14 +128,12 @@ class ScreenSession {
   ScreenSession() = default;
   std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout) {
     auto context = std::make_unique<grpc::ClientContext>();
-    AttachToken(*context, token_);
+    AttachToken(*context, connection_.token);
     context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
     return context;
   }
 
-  std::unique_ptr<EmbeddedServices> embedded_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::string token_;
+  ServiceConnection connection_;
   std::unique_ptr<v1::Agent::Stub> stub_;
   std::string id_;
 };
