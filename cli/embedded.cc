@@ -6,17 +6,16 @@
 #include "runtime/token_auth.h"
 #include "vlm-gateway/gateway_service.h"
 #include "vnc-agent/agent_service.h"
+#include "vnc-agent/vlm_client.h"
 
 namespace mosdat {
 
 absl::StatusOr<ServiceConnection> ConnectServices(const std::string& address,
                                                   const std::string& token_ref,
-                                                  const std::vector<std::string>& local_vms,
-                                                  const CoordinatorOptions& options) {
+                                                  const EmbeddedOptions& embedded) {
   ServiceConnection connection;
   if (address.empty()) {
-    absl::StatusOr<std::unique_ptr<EmbeddedServices>> started =
-        EmbeddedServices::Start(local_vms, options);
+    absl::StatusOr<std::unique_ptr<EmbeddedServices>> started = EmbeddedServices::Start(embedded);
     if (!started.ok()) {
       return absl::UnavailableError(
           absl::StrCat("cannot start the embedded services: ", started.status().message()));
@@ -38,7 +37,8 @@ absl::StatusOr<ServiceConnection> ConnectServices(const std::string& address,
 }
 
 absl::StatusOr<std::vector<HostedService>> CreateAllServices(const ServiceContext& context,
-                                                             const CoordinatorOptions& options) {
+                                                             const CoordinatorOptions& options,
+                                                             const std::optional<VlmConfig>& vlm) {
   std::vector<HostedService> all;
   auto add = [&](absl::StatusOr<std::vector<HostedService>> services) -> absl::Status {
     if (!services.ok()) return services.status();
@@ -47,20 +47,22 @@ absl::StatusOr<std::vector<HostedService>> CreateAllServices(const ServiceContex
   };
   for (absl::Status s :
        {add(CreateCoordinatorServices(context, options)), add(CreateAgentServices(context)),
-        add(CreateVlmGatewayServices(context)), add(CreateProxmoxBridgeServices(context))}) {
+        add(CreateVlmGatewayServices(context, {.vlm = vlm})),
+        add(CreateProxmoxBridgeServices(context))}) {
     if (!s.ok()) return s;
   }
   return all;
 }
 
 absl::StatusOr<std::unique_ptr<EmbeddedServices>> EmbeddedServices::Start(
-    const std::vector<std::string>& vms, const CoordinatorOptions& options) {
+    const EmbeddedOptions& options) {
   std::unique_ptr<EmbeddedServices> embedded(new EmbeddedServices());
   embedded->token_ = GenerateToken();
   embedded->host_ = std::make_unique<ServiceHost>(
       ServiceHostOptions{.name = "mosdat", .grpc_address = "127.0.0.1:0", .metrics_address = ""});
   ServiceContext context{.token = embedded->token_, .metrics = embedded->host_->metrics()};
-  absl::StatusOr<std::vector<HostedService>> services = CreateAllServices(context, options);
+  absl::StatusOr<std::vector<HostedService>> services =
+      CreateAllServices(context, options.coordinator, options.vlm);
   if (!services.ok()) return services.status();
   embedded->services_ = std::move(*services);
   for (HostedService& hosted : embedded->services_) {
@@ -70,7 +72,10 @@ absl::StatusOr<std::unique_ptr<EmbeddedServices>> EmbeddedServices::Start(
   embedded->channel_ = embedded->host_->InProcessChannel();
   embedded->worker_ = std::make_unique<AgentWorker>(
       embedded->channel_,
-      AgentWorkerOptions{.agent_id = "embedded", .vms = vms, .token = embedded->token_});
+      AgentWorkerOptions{.agent_id = "embedded",
+                         .vms = options.vms,
+                         .token = embedded->token_,
+                         .vlm = NewVlmGatewayClient(embedded->channel_, embedded->token_)});
   if (absl::Status s = embedded->worker_->Start(); !s.ok()) return s;
   return embedded;
 }

@@ -6,25 +6,35 @@
 #define MOSDAT_CLI_EMBEDDED_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "coordinator/coordinator_service.h"
+#include "core/config.h"
 #include "runtime/service_host.h"
 #include "runtime/service_main.h"
 #include "vnc-agent/agent_worker.h"
 
 namespace mosdat {
 
-// All four services, as `mosdat serve` and the embedded default host them.
-absl::StatusOr<std::vector<HostedService>> CreateAllServices(const ServiceContext& context,
-                                                             const CoordinatorOptions& options);
+// All four services, as `mosdat serve` and the embedded default host them. The
+// vlm-gateway is configured from `vlm` when set.
+absl::StatusOr<std::vector<HostedService>> CreateAllServices(
+    const ServiceContext& context, const CoordinatorOptions& options,
+    const std::optional<VlmConfig>& vlm = std::nullopt);
+
+struct EmbeddedOptions {
+  std::vector<std::string> vms;  // the local VMs the in-process agent owns
+  CoordinatorOptions coordinator;
+  std::optional<VlmConfig> vlm;  // the config's [vlm]: localize/verify go there
+};
 
 class EmbeddedServices {
  public:
-  // Starts the services (loopback, free port, metrics off) and an agent owning `vms`.
-  static absl::StatusOr<std::unique_ptr<EmbeddedServices>> Start(
-      const std::vector<std::string>& vms, const CoordinatorOptions& options);
+  // Starts the services (loopback, free port, metrics off) and an agent owning
+  // `options.vms`, whose VLM steps go to the in-process vlm-gateway.
+  static absl::StatusOr<std::unique_ptr<EmbeddedServices>> Start(const EmbeddedOptions& options);
   ~EmbeddedServices();
 
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
@@ -50,11 +60,10 @@ struct ServiceConnection {
 
 // InvalidArgument ("--token: ...") for an unusable token reference; Unavailable
 // ("cannot start the embedded services: ...") when the in-process services fail.
-// `local_vms` and `options` configure the embedded services only.
+// `embedded` configures the embedded services only.
 absl::StatusOr<ServiceConnection> ConnectServices(const std::string& address,
                                                   const std::string& token_ref,
-                                                  const std::vector<std::string>& local_vms = {},
-                                                  const CoordinatorOptions& options = {});
+                                                  const EmbeddedOptions& embedded = {});
 
 }  // namespace mosdat
 

@@ -124,14 +124,15 @@ int RunFunctional(const FunctionalArgs& args) {
     return kExitConfigError;
   }
 
-  std::vector<std::string> local_vms;
+  EmbeddedOptions embedded;
   for (const VmConfig& vm : config.vms) {
-    if (vm.provider == VmProvider::kLocal) local_vms.push_back(vm.name);
+    if (vm.provider == VmProvider::kLocal) embedded.vms.push_back(vm.name);
   }
-  CoordinatorOptions options;
-  options.results_root = args.results.empty() ? config.report.output_dir : args.results;
+  embedded.coordinator.results_root =
+      args.results.empty() ? config.report.output_dir : args.results;
+  embedded.vlm = config.vlm;
   absl::StatusOr<ServiceConnection> connection =
-      ConnectServices(args.coordinator, args.token_ref, local_vms, options);
+      ConnectServices(args.coordinator, args.token_ref, embedded);
   if (!connection.ok()) {
     std::cerr << "mosdat functional: " << connection.status().message() << "\n";
     return connection.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   mosdat::AddVisualCommand(app, global, &exit_code);
   mosdat::AddServeCommand(app, global, &exit_code);
   mosdat::AddVlmCacheCommand(app, global, &exit_code);
+  mosdat::AddReplayCommand(app, global, &exit_code);
   mosdat::AddPlannedCommands(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -42,11 +42,6 @@ const PlannedCommand kPlanned[] = {
        cmd.add_option("--ref", "git ref to build");
        cmd.add_option("--pr", "pull request number to build");
      }},
-    {"replay", "Re-ask the VLM about the screenshots of a past result directory",
-     [](CLI::App& cmd) {
-       cmd.add_option("result_dir", "results/functional/<run>/<vm>");
-       cmd.add_option("--model", "model to ask instead of the recorded one");
-     }},
     {"doctor", "Per-VM connectivity and dependency checklist",
      [](CLI::App& cmd) {
        ConfigFlags(cmd);

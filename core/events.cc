@@ -93,6 +93,19 @@ std::string ToJsonLine(const Event& e) {
                          {"stderr", e.output->err},
                          {"timed_out", e.output->timed_out}};
         }
+        json vlm = json::array();
+        for (const VlmCall& c : e.vlm_calls) {
+          json call = {{"kind", c.kind},     {"prompt", c.prompt}, {"screenshot", c.screenshot},
+                       {"answer", c.answer}, {"model", c.model},   {"cache_hit", c.cache_hit}};
+          if (c.kind == "localize") {
+            call["point"] = {c.x, c.y};
+            call["confidence"] = c.confidence;
+          } else {
+            call["reason"] = c.reason;
+          }
+          vlm.push_back(std::move(call));
+        }
+        if (!vlm.empty()) j["vlm"] = vlm;
       }
       break;
     case EventType::kScreenshot:
@@ -158,6 +171,22 @@ absl::StatusOr<Event> FromJsonLine(std::string_view line) {
       const json& o = j["output"];
       e.output = CommandOutput{o.at("exit_code").get<int>(), o.value("stdout", ""),
                                o.value("stderr", ""), o.value("timed_out", false)};
+    }
+    for (const json& c : j.value("vlm", json::array())) {
+      VlmCall call;
+      call.kind = c.at("kind").get<std::string>();
+      call.prompt = c.at("prompt").get<std::string>();
+      call.screenshot = c.value("screenshot", "");
+      call.answer = c.at("answer").get<bool>();
+      if (c.contains("point")) {
+        call.x = c["point"].at(0);
+        call.y = c["point"].at(1);
+      }
+      call.confidence = c.value("confidence", 0.0);
+      call.reason = c.value("reason", "");
+      call.model = c.value("model", "");
+      call.cache_hit = c.value("cache_hit", false);
+      e.vlm_calls.push_back(std::move(call));
     }
   } catch (const json::exception& error) {
     return absl::InvalidArgumentError(absl::StrCat("malformed event: ", error.what()));

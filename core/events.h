@@ -39,6 +39,20 @@ struct CommandOutput {
   bool timed_out = false;
 };
 
+// A question a step put to the VLM, with the exact screenshot the model saw (a file in
+// the result directory): evidence for the verdict, and what `mosdat replay` asks again.
+struct VlmCall {
+  std::string kind;        // "localize" | "verify"
+  std::string prompt;      // what to find, or the yes/no question
+  std::string screenshot;  // the image sent
+  bool answer = false;     // verify: the answer was yes; localize: the model gave a point
+  int x = 0, y = 0;        // localize: framebuffer pixels
+  double confidence = 0;   // localize: the model's own estimate
+  std::string reason;      // verify: the model's reason
+  std::string model;
+  bool cache_hit = false;
+};
+
 struct Event {
   static Event Of(EventType type) {
     Event event;
@@ -68,6 +82,7 @@ struct Event {
   bool must_pass = true;
   std::vector<LocatorCandidate> candidates;
   std::optional<CommandOutput> output;
+  std::vector<VlmCall> vlm_calls;
   // kScreenshot: `png` travels to the coordinator, which writes it to `screenshot` (a
   // file name in the job's result directory); events.jsonl holds only the name.
   std::string screenshot;

@@ -13,8 +13,7 @@ namespace {
 // Programs the local provider starts (see DESIGN.md, "The local target").
 constexpr const char* kLocalDesktopPrograms[] = {"Xvnc", "dbus-daemon", "openbox"};
 
-void CheckLocalVm(const Config& config, const VmConfig& vm, size_t index,
-                  Diagnostics* problems) {
+void CheckLocalVm(const Config& config, const VmConfig& vm, size_t index, Diagnostics* problems) {
   SourceLocation where{config.source_path};
   std::string key = absl::StrCat("vm[", index, "]");
   for (const char* program : kLocalDesktopPrograms) {
@@ -97,9 +96,23 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
                             absl::StrCat("scenario of test \"", test.name,
                                          "\": ", scenario_text.status().message()));
       } else {
-        Scenario scenario = ParseScenario(*scenario_text, entry.scenario_path, scenario_options,
-                                          &report.problems);
+        Scenario scenario =
+            ParseScenario(*scenario_text, entry.scenario_path, scenario_options, &report.problems);
         entry.steps = static_cast<int>(scenario.steps.size());
+        // Local VMs run in the embedded default, whose gateway only [vlm] configures.
+        const std::vector<const VmConfig*> vms = config.VmsFor(test);
+        const bool on_local_vm = std::any_of(vms.begin(), vms.end(), [](const VmConfig* vm) {
+          return vm->provider == VmProvider::kLocal;
+        });
+        if (!config.vlm && on_local_vm) {
+          for (const Step* step : StepsNeedingVlm(scenario)) {
+            report.problems.Add(step->location, "",
+                                absl::StrCat(std::string(StepKindName(step->kind)),
+                                             " needs a vision-language model: add a [vlm] table "
+                                             "(base_url, model) to ",
+                                             options.config_path));
+          }
+        }
         entry.cleanup_steps = static_cast<int>(scenario.cleanup.size());
       }
     }

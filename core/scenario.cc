@@ -244,4 +244,35 @@ const std::vector<std::string>& StepKindKeys() {
   return *kKeys;
 }
 
+namespace {
+
+bool AsksVlm(const Condition& condition) { return std::holds_alternative<VlmCondition>(condition); }
+
+void CollectVlmSteps(const std::vector<Step>& steps, std::vector<const Step*>* out) {
+  for (const Step& step : steps) {
+    bool asks = std::holds_alternative<LocalizeStep>(step.kind) ||
+                std::holds_alternative<VerifyStep>(step.kind);
+    if (const auto* wait = std::get_if<WaitForStep>(&step.kind)) {
+      asks = std::any_of(wait->conditions.begin(), wait->conditions.end(), AsksVlm);
+    }
+    if (const auto* branch = std::get_if<IfVisibleStep>(&step.kind)) {
+      asks = AsksVlm(branch->target);
+      if (asks) out->push_back(&step);
+      CollectVlmSteps(branch->then_steps, out);
+      CollectVlmSteps(branch->else_steps, out);
+      continue;
+    }
+    if (asks) out->push_back(&step);
+  }
+}
+
+}  // namespace
+
+std::vector<const Step*> StepsNeedingVlm(const Scenario& scenario) {
+  std::vector<const Step*> out;
+  CollectVlmSteps(scenario.steps, &out);
+  CollectVlmSteps(scenario.cleanup, &out);
+  return out;
+}
+
 }  // namespace mosdat

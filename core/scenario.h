@@ -115,15 +115,36 @@ struct AtspiCondition {
 // Assert an AtspiCondition now (no polling; wait_for polls).
 struct VerifyAtspiStep : AtspiCondition {};
 
+// A yes/no question to the VLM; true when the answer equals `expect`. YAML `verify`
+// (expect yes) and `verify_not` (expect no).
+struct VlmCondition {
+  std::string question;
+  bool expect = true;
+};
+
+// How a localized point is confirmed by a second signal, since a model always answers
+// with some point. By default, text the prompt quotes ("the \"Save\" button") is looked
+// for by OCR: read elsewhere, the point is refused; read nowhere, it stands unconfirmed.
+struct LocalizeCrossCheck {
+  bool enabled = true;              // false: take the model's point as it is
+  std::optional<std::string> text;  // OCR must read this at the point
+  std::optional<AtspiQuery> atspi;  // this accessible object must be under the point
+};
+
 // Ask the VLM where `prompt` is, click it (unless click = false), then optionally type
-// and press keys. `accept_any` lists alternative prompts tried in order.
+// and press keys, then ask the `verify` questions about the result. `accept_any` lists
+// alternative prompts tried in order when the model does not find the first.
 struct LocalizeStep {
   std::string prompt;
   std::optional<std::string> then_type;
   std::optional<KeyCombo> then_key;
   bool click = true;
   std::vector<std::string> accept_any;
-  bool cross_check = true;  // confirm the VLM's point with another signal
+  LocalizeCrossCheck cross_check;
+  std::vector<VlmCondition> verify;  // asked after the action, on a newer screen
+  // Look once; when nothing is found (or confirmed), pass without acting — for
+  // optional pop-ups such as "Accept cookies".
+  bool if_visible = false;
 };
 
 // Find `text` on screen by OCR; optionally click it. YAML keys `ocr` and `text`.
@@ -205,12 +226,6 @@ struct ScreenStableCondition {
   double for_seconds = 1.0;
 };
 
-// A yes/no question to the VLM; true when the answer equals `expect`.
-struct VlmCondition {
-  std::string question;
-  bool expect = true;
-};
-
 using Condition = std::variant<AtspiCondition, TextCondition, VisualCondition,
                                ScreenChangesCondition, ScreenStableCondition, VlmCondition>;
 
@@ -275,6 +290,12 @@ std::string_view StepKindName(const StepKind& kind);
 
 // Every YAML key that selects a step kind, including aliases, sorted.
 const std::vector<std::string>& StepKindKeys();
+
+struct Scenario;
+
+// The steps (cleanup and if_visible branches included) that ask a vision-language
+// model: localize, verify, verify_not, and wait_for / if_visible on verify.
+std::vector<const Step*> StepsNeedingVlm(const Scenario& scenario);
 
 struct Scenario {
   std::string name;

@@ -482,6 +482,7 @@ class Parser {
   std::optional<StepKind> ParseAtspi(const Field& f);
   std::optional<AtspiCondition> ParseAtspiCheck(const Field& f);
   std::optional<StepKind> ParseLocalize(const Field& f);
+  void ParseCrossCheck(const Field& f, LocalizeCrossCheck* check);
   std::optional<StepKind> ParseOcr(const Field& f, bool text_alias);
   std::optional<VisualCondition> ParseVisualMatch(MapReader& m, const Field& f);
   std::optional<StepKind> ParseVisual(const Field& f);
@@ -1162,7 +1163,9 @@ std::optional<StepKind> Parser::ParseLocalize(const Field& f) {
     return s;
   }
   const size_t before = diags_->size();
-  MapReader m(*this, f, {"prompt", "then_type", "then_key", "click", "accept_any", "cross_check"});
+  MapReader m(*this, f,
+              {"prompt", "then_type", "then_key", "click", "accept_any", "cross_check", "verify",
+               "verify_not", "if_visible"});
   if (const Field* p = m.Required("prompt")) {
     if (auto v = NonEmptyString(*p)) s.prompt = *v;
   }
@@ -1185,11 +1188,39 @@ std::optional<StepKind> Parser::ParseLocalize(const Field& f) {
       for (auto& [prompt, field] : *list) s.accept_any.push_back(std::move(prompt));
     }
   }
-  if (const Field* c = m.Get("cross_check")) {
-    if (auto b = Bool(*c)) s.cross_check = *b;
+  if (const Field* c = m.Get("cross_check")) ParseCrossCheck(*c, &s.cross_check);
+  if (const Field* v = m.Get("if_visible")) {
+    if (auto b = Bool(*v)) s.if_visible = *b;
+  }
+  for (const char* key : {"verify", "verify_not"}) {
+    if (const Field* v = m.Get(key)) {
+      if (auto question = NonEmptyString(*v)) {
+        s.verify.push_back({*question, std::string_view(key) == "verify"});
+      }
+    }
   }
   if (diags_->size() != before) return std::nullopt;
   return s;
+}
+
+// cross_check: true | false | {text: "Save"} | {atspi: {role: push button, name: Save}}
+void Parser::ParseCrossCheck(const Field& f, LocalizeCrossCheck* check) {
+  if (!f.node.IsMap()) {
+    if (auto b = Bool(f)) check->enabled = *b;
+    return;
+  }
+  MapReader m(*this, f, {"text", "atspi"});
+  if (const Field* t = m.Get("text")) check->text = NonEmptyString(*t);
+  if (const Field* a = m.Get("atspi")) {
+    if (ExpectMap(*a, "a map such as {role: push button, name: Save}")) {
+      MapReader q(*this, *a, {"role", "name", "name_substr", "app", "index", "states"});
+      AtspiQuery query;
+      if (ParseAtspiQuery(q, *a, &query)) check->atspi = std::move(query);
+    }
+  }
+  if (!m.Get("text") && !m.Get("atspi")) {
+    Error(f, "needs \"text\" or \"atspi\" (or write true/false)");
+  }
 }
 
 std::optional<StepKind> Parser::ParseOcr(const Field& f, bool text_alias) {

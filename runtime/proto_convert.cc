@@ -155,6 +155,19 @@ v1::JobEvent ToProto(const Event& e) {
         output->set_stderr_tail(e.output->err);
         output->set_timed_out(e.output->timed_out);
       }
+      for (const VlmCall& c : e.vlm_calls) {
+        v1::VlmCall* call = step->add_vlm_calls();
+        call->set_kind(c.kind);
+        call->set_prompt(c.prompt);
+        call->set_screenshot(c.screenshot);
+        call->set_answer(c.answer);
+        call->mutable_point()->set_x(c.x);
+        call->mutable_point()->set_y(c.y);
+        call->set_confidence(c.confidence);
+        call->set_reason(c.reason);
+        call->set_model(c.model);
+        call->set_cache_hit(c.cache_hit);
+      }
       break;
     }
     case EventType::kScreenshot: {
@@ -223,6 +236,18 @@ Event FromProto(const v1::JobEvent& in) {
       if (s.has_output()) {
         e.output = CommandOutput{s.output().exit_code(), s.output().stdout_tail(),
                                  s.output().stderr_tail(), s.output().timed_out()};
+      }
+      for (const v1::VlmCall& c : s.vlm_calls()) {
+        e.vlm_calls.push_back({.kind = c.kind(),
+                               .prompt = c.prompt(),
+                               .screenshot = c.screenshot(),
+                               .answer = c.answer(),
+                               .x = c.point().x(),
+                               .y = c.point().y(),
+                               .confidence = c.confidence(),
+                               .reason = c.reason(),
+                               .model = c.model(),
+                               .cache_hit = c.cache_hit()});
       }
       break;
     }

@@ -21,7 +21,7 @@
 #include "absl/time/time.h"
 #include "vlm-gateway/gateway_metrics.h"
 #include "vlm-gateway/http_client.h"
-#include "vlm-gateway/types.h"
+#include "core/vlm_types.h"
 
 namespace mosdat {
 

@@ -23,7 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "vlm-gateway/gateway_options.h"
-#include "vlm-gateway/types.h"
+#include "core/vlm_types.h"
 
 namespace mosdat {
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/grpc_status.h"
+#include "runtime/vlm_proto_convert.h"
 
 namespace mosdat {
 namespace {
@@ -9,10 +10,6 @@ namespace {
 constexpr char kUnconfigured[] =
     "no VLM is configured: add a [vlm] table (base_url, model) to the config given with "
     "--config, or start mosdat-vlm-gateway with --base-url URL --model NAME";
-
-VlmImage FromProto(const v1::Image& image) {
-  return VlmImage{.png = image.png(), .width = image.width(), .height = image.height()};
-}
 
 }  // namespace
 
@@ -35,23 +32,9 @@ grpc::Status VlmGatewayService::Localize(grpc::ServerContext* context,
                                          const v1::LocalizeRequest* request,
                                          v1::LocalizeResponse* response) {
   if (grpc::Status s = Admit(*context); !s.ok()) return s;
-  absl::StatusOr<LocalizeResult> result =
-      gateway_->Localize({.image = FromProto(request->image()),
-                          .prompt = request->prompt(),
-                          .model = request->model(),
-                          .bypass_cache = request->bypass_cache()});
+  absl::StatusOr<LocalizeResult> result = gateway_->Localize(FromProto(*request));
   if (!result.ok()) return ToGrpcStatus(result.status());
-  response->set_found(result->found);
-  response->mutable_point()->set_x(result->x);
-  response->mutable_point()->set_y(result->y);
-  response->set_confidence(result->confidence);
-  response->set_model(result->model);
-  response->set_cache_hit(result->cache_hit);
-  response->set_raw_answer(result->raw_answer);
-  response->set_endpoint(result->endpoint);
-  response->set_coordinates(std::string(ToString(result->coordinates)));
-  response->set_model_x(result->model_x);
-  response->set_model_y(result->model_y);
+  *response = ToProto(*result);
   return grpc::Status::OK;
 }
 
@@ -59,17 +42,9 @@ grpc::Status VlmGatewayService::Verify(grpc::ServerContext* context,
                                        const v1::VerifyRequest* request,
                                        v1::VerifyResponse* response) {
   if (grpc::Status s = Admit(*context); !s.ok()) return s;
-  absl::StatusOr<VerifyResult> result = gateway_->Verify({.image = FromProto(request->image()),
-                                                          .question = request->question(),
-                                                          .model = request->model(),
-                                                          .bypass_cache = request->bypass_cache()});
+  absl::StatusOr<VerifyResult> result = gateway_->Verify(FromProto(*request));
   if (!result.ok()) return ToGrpcStatus(result.status());
-  response->set_answer(result->answer);
-  response->set_reason(result->reason);
-  response->set_model(result->model);
-  response->set_cache_hit(result->cache_hit);
-  response->set_raw_answer(result->raw_answer);
-  response->set_endpoint(result->endpoint);
+  *response = ToProto(*result);
   return grpc::Status::OK;
 }
 

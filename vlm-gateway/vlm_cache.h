@@ -19,7 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "vlm-gateway/types.h"
+#include "core/vlm_types.h"
 
 struct sqlite3;
 struct sqlite3_stmt;

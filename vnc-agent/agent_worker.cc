@@ -93,7 +93,7 @@ void AgentWorker::RunOne(const v1::Job& proto_job) {
     finished.reason = absl::StrCat("the agent could not read the job: ", job.status().message());
     emit(finished).IgnoreError();
   } else {
-    JobVerdict verdict = ExecuteJob(*job, emit);
+    JobVerdict verdict = ExecuteJob(*job, emit, options_.vlm);
     spdlog::info("job {} on {}: {}", job->job_id, job->vm.name, ToString(verdict));
   }
   stream->WritesDone();

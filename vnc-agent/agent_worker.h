@@ -15,14 +15,16 @@
 
 #include "absl/status/status.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
+#include "vnc-agent/vlm_client.h"
 
 namespace mosdat {
 
 struct AgentWorkerOptions {
   std::string agent_id;
-  std::vector<std::string> vms;  // VM names this agent owns
-  std::string token;             // the coordinator's bearer token
-  std::string address;           // where this agent's own Agent service listens (optional)
+  std::vector<std::string> vms;    // VM names this agent owns
+  std::string token;               // the coordinator's bearer token
+  std::string address;             // where this agent's own Agent service listens (optional)
+  std::shared_ptr<VlmClient> vlm;  // the vlm-gateway for localize/verify (optional)
 };
 
 class AgentWorker {

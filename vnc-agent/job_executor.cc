@@ -47,7 +47,7 @@ bool LaunchesItsApp(const Scenario& scenario) {
 
 }  // namespace
 
-JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit) {
+JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr<VlmClient> vlm) {
   Numbered events(job, emit);
   absl::Time begin = absl::Now();
   Event started = Event::Of(EventType::kJobStarted);
@@ -121,7 +121,8 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit) {
                                .screenshots = job.screenshots,
                                .park = job.park,
                                .guest = [&guest] { return guest->Get(); },
-                               .x11 = job.vm.x11};
+                               .x11 = job.vm.x11,
+                               .vlm = std::move(vlm)};
   ScenarioRunner runner(**session, runner_options, std::ref(events));
   RunOutcome outcome = runner.Run(scenario);
   guest.reset();     // SSH and the local sshd go before the desktop

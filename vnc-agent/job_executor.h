@@ -9,12 +9,15 @@
 
 #include "core/events.h"
 #include "core/job.h"
+#include "vnc-agent/vlm_client.h"
 
 namespace mosdat {
 
 using EmitEvent = std::function<absl::Status(Event)>;
 
-JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit);
+// `vlm` answers the job's localize/verify steps; null when this agent has no gateway.
+JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit,
+                      std::shared_ptr<VlmClient> vlm = nullptr);
 
 }  // namespace mosdat
 

@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "core/net.h"
 #include "core/secret_ref.h"
 #include "runtime/service_main.h"
 #include "vnc-agent/agent_service.h"
 #include "vnc-agent/agent_worker.h"
+#include "vnc-agent/vlm_client.h"
 
 namespace {
 
@@ -15,7 +17,37 @@ struct WorkerFlags {
   std::string coordinator_token;
   std::vector<std::string> vms;
   std::string agent_id;
+  std::string vlm_gateway;
+  std::string vlm_gateway_token;
 };
+
+// The vlm-gateway client for localize/verify steps, when --vlm-gateway is given.
+absl::StatusOr<std::shared_ptr<mosdat::VlmClient>> VlmGateway(const WorkerFlags& flags) {
+  if (flags.vlm_gateway.empty()) {
+    if (!flags.vlm_gateway_token.empty()) {
+      return absl::InvalidArgumentError("--vlm-gateway-token needs --vlm-gateway");
+    }
+    return std::shared_ptr<mosdat::VlmClient>();
+  }
+  if (absl::StatusOr<std::pair<std::string, int>> address =
+          mosdat::ParseHostPort(flags.vlm_gateway);
+      !address.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--vlm-gateway: ", address.status().message()));
+  }
+  std::string token;
+  if (!flags.vlm_gateway_token.empty()) {
+    absl::StatusOr<mosdat::SecretRef> ref = mosdat::SecretRef::Parse(flags.vlm_gateway_token);
+    absl::StatusOr<std::string> resolved =
+        ref.ok() ? ref->Resolve() : absl::StatusOr<std::string>(ref.status());
+    if (!resolved.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--vlm-gateway-token: ", resolved.status().message()));
+    }
+    token = *resolved;
+  }
+  return std::shared_ptr<mosdat::VlmClient>(mosdat::NewVlmGatewayClient(
+      grpc::CreateChannel(flags.vlm_gateway, grpc::InsecureChannelCredentials()), token));
+}
 
 absl::StatusOr<std::shared_ptr<void>> StartWorker(const WorkerFlags& flags) {
   if (flags.coordinator.empty()) return std::shared_ptr<void>();
@@ -23,9 +55,13 @@ absl::StatusOr<std::shared_ptr<void>> StartWorker(const WorkerFlags& flags) {
     return absl::InvalidArgumentError("--coordinator needs at least one --vm this agent owns");
   }
   absl::StatusOr<mosdat::SecretRef> ref = mosdat::SecretRef::Parse(flags.coordinator_token);
-  if (!ref.ok()) return absl::InvalidArgumentError(absl::StrCat("--coordinator-token: ", ref.status().message()));
+  if (!ref.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat("--coordinator-token: ", ref.status().message()));
   absl::StatusOr<std::string> token = ref->Resolve();
   if (!token.ok()) return token.status();
+  absl::StatusOr<std::shared_ptr<mosdat::VlmClient>> vlm = VlmGateway(flags);
+  if (!vlm.ok()) return vlm.status();
   std::string id = flags.agent_id;
   if (id.empty()) {
     char host[256] = {};
@@ -34,7 +70,7 @@ absl::StatusOr<std::shared_ptr<void>> StartWorker(const WorkerFlags& flags) {
   }
   auto worker = std::make_shared<mosdat::AgentWorker>(
       grpc::CreateChannel(flags.coordinator, grpc::InsecureChannelCredentials()),
-      mosdat::AgentWorkerOptions{.agent_id = id, .vms = flags.vms, .token = *token});
+      mosdat::AgentWorkerOptions{.agent_id = id, .vms = flags.vms, .token = *token, .vlm = *vlm});
   if (absl::Status s = worker->Start(); !s.ok()) return s;
   return std::shared_ptr<void>(worker);
 }
@@ -58,8 +94,11 @@ int main(int argc, char** argv) {
                             "the coordinator's token, as env:NAME or file:PATH");
              app.add_option("--vm", flags.vms, "a [[vm]] name this agent owns (repeatable)");
              app.add_option("--agent-id", flags.agent_id, "name of this agent (default: hostname)");
+             app.add_option("--vlm-gateway", flags.vlm_gateway,
+                            "mosdat-vlm-gateway host:port for localize/verify steps");
+             app.add_option("--vlm-gateway-token", flags.vlm_gateway_token,
+                            "the vlm-gateway's token, as env:NAME or file:PATH");
            },
        .create = mosdat::CreateAgentServices,
-       .start_background =
-           [&](const mosdat::ServiceContext&) { return StartWorker(flags); }});
+       .start_background = [&](const mosdat::ServiceContext&) { return StartWorker(flags); }});
 }

@@ -63,11 +63,6 @@ bool IsInputStep(const StepKind& kind) {
          std::holds_alternative<TypeStep>(kind) || std::holds_alternative<KeyStep>(kind);
 }
 
-absl::Status NeedsLaterCapability(const std::string& what, const std::string& capability) {
-  return absl::UnimplementedError(
-      absl::StrCat(what, " needs ", capability, ", which this agent does not provide yet"));
-}
-
 }  // namespace
 
 ScenarioRunner::ScenarioRunner(VncSession& session, RunnerOptions options, Emit emit)
@@ -86,15 +81,22 @@ void ScenarioRunner::Screenshot(int step_index, const std::string& why, std::str
   if (!frame.ok()) return;
   absl::StatusOr<std::string> png = EncodePng(*frame);
   if (!png.ok()) return;
+  std::string name = EmitScreenshot(step_index, why, std::move(*png));
+  if (file_name != nullptr) *file_name = name;
+}
+
+std::string ScenarioRunner::EmitScreenshot(int step_index, const std::string& why,
+                                           std::string png) {
   Event event = Event::Of(EventType::kScreenshot);
   event.step_index = step_index;
   event.why = why;
   event.screenshot = step_index < 0 ? absl::StrFormat("%03d-%s.png", ++screenshot_count_, why)
                                     : absl::StrFormat("%03d-step%02d-%s.png", ++screenshot_count_,
                                                       step_index + 1, why);
-  event.png = std::move(*png);
-  if (file_name != nullptr) *file_name = event.screenshot;
+  event.png = std::move(png);
+  std::string name = event.screenshot;
   EmitEvent(std::move(event));
+  return name;
 }
 
 RunOutcome ScenarioRunner::Run(const Scenario& scenario) {
@@ -141,6 +143,7 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index, bool c
     }
     details_ = Event();
     branch_ = nullptr;
+    step_index_ = index;
     absl::Time begin = absl::Now();
     absl::Duration timeout = step.common.timeout_seconds
                                  ? absl::Seconds(*step.common.timeout_seconds)
@@ -152,6 +155,7 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index, bool c
     finished.must_pass = step.common.must_pass;
     finished.candidates = std::move(details_.candidates);
     finished.output = std::move(details_.output);
+    finished.vlm_calls = std::move(details_.vlm_calls);
     if (status.ok()) {
       finished.status = StepStatus::kPassed;
       if (options_.screenshots == ScreenshotPolicy::kAll) {
@@ -246,12 +250,8 @@ absl::Status ScenarioRunner::Execute(const StepKind& kind, absl::Time deadline) 
     absl::Status operator()(const VerifyAtspiStep& s) {
       return runner.ExecuteVerifyAtspi(s, deadline);
     }
-    absl::Status operator()(const LocalizeStep&) {
-      return NeedsLaterCapability("localize", "the vlm-gateway");
-    }
-    absl::Status operator()(const VerifyStep&) {
-      return NeedsLaterCapability("verify", "the vlm-gateway");
-    }
+    absl::Status operator()(const LocalizeStep& s) { return runner.ExecuteLocalize(s, deadline); }
+    absl::Status operator()(const VerifyStep& s) { return runner.ExecuteVerify(s, deadline); }
     absl::Status operator()(const OcrStep& s) { return runner.ExecuteOcr(s, deadline); }
     absl::Status operator()(const IfVisibleStep& s) { return runner.ExecuteIfVisible(s, deadline); }
   };
@@ -293,9 +293,7 @@ absl::StatusOr<bool> ScenarioRunner::Holds(const Condition& condition, const Fra
     }
     return match.score >= c->threshold;
   }
-  return NeedsLaterCapability(
-      absl::StrCat("wait_for condition \"", std::string(ConditionKindName(condition)), "\""),
-      "AT-SPI, OCR or the vlm-gateway");
+  return VlmHolds(std::get<VlmCondition>(condition), now, deadline, why_not);
 }
 
 absl::Status ScenarioRunner::ParkPointer() {
@@ -306,7 +304,9 @@ absl::Status ScenarioRunner::ParkPointer() {
 
 absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time deadline) {
   if (absl::Status s = ParkPointer(); !s.ok()) return s;
-  deadline = std::min(deadline, absl::Now() + absl::Seconds(step.timeout_seconds));
+  // Polling stops at `until`; a look that has begun may use the step's whole deadline,
+  // so a zero timeout (if_visible's "look once") still gets one answer.
+  const absl::Time until = std::min(deadline, absl::Now() + absl::Seconds(step.timeout_seconds));
   absl::Duration interval = absl::Seconds(step.interval_seconds);
   absl::StatusOr<Frame> first = session_.CaptureAfterInput(absl::Seconds(5));
   if (!first.ok()) return first.status();
@@ -337,7 +337,7 @@ absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time 
     bool any = std::find(held.begin(), held.end(), true) != held.end();
     bool all = std::find(held.begin(), held.end(), false) == held.end();
     if (step.mode == WaitForStep::Mode::kAny ? any : all) return absl::OkStatus();
-    if (absl::Now() >= deadline) {
+    if (absl::Now() >= until) {
       std::vector<std::string> missing;
       for (size_t i = 0; i < held.size(); ++i) {
         if (held[i]) continue;
@@ -352,8 +352,7 @@ absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time 
     previous = *now;
     // Wake on the next framebuffer update or after the interval, whichever is first:
     // polling, never a fixed sleep.
-    session_.WaitForUpdate(now->update_seq, std::min(interval, deadline - absl::Now()))
-        .IgnoreError();
+    session_.WaitForUpdate(now->update_seq, std::min(interval, until - absl::Now())).IgnoreError();
   }
 }
 

@@ -15,6 +15,7 @@
 #include "core/visual_reference.h"
 #include "vnc-agent/guest_session.h"
 #include "vnc-agent/ocr.h"
+#include "vnc-agent/vlm_client.h"
 #include "vnc-agent/vnc_session.h"
 
 namespace mosdat {
@@ -31,6 +32,9 @@ struct RunnerOptions {
   // that only need the screen work without SSH. Unset: this VM has no SSH access.
   std::function<absl::StatusOr<GuestSession*>()> guest;
   bool x11 = false;  // the VM's x11 = "auto": shell steps get the X11 preamble by default
+  // The vlm-gateway, for localize/verify. Unset: VLM steps end as infrastructure errors
+  // saying how to configure one.
+  std::shared_ptr<VlmClient> vlm;
 };
 
 struct RunOutcome {
@@ -70,12 +74,33 @@ class ScenarioRunner {
   absl::StatusOr<OcrMatch> LocateText(const TextTarget& target, absl::Time deadline);
   absl::StatusOr<OcrEngine*> Ocr();
   absl::Status ExecuteOcr(const OcrStep& step, absl::Time deadline);
+
+  // VLM steps (scenario_runner_vlm.cc). Every question is recorded as a VlmCall with
+  // the screenshot the model saw, and every point as a candidate.
+  absl::Status ExecuteLocalize(const LocalizeStep& step, absl::Time deadline);
+  absl::Status ExecuteVerify(const VerifyStep& step, absl::Time deadline);
+  absl::StatusOr<bool> VlmHolds(const VlmCondition& condition, const Frame& now,
+                                absl::Time deadline, std::string* why_not);
+  absl::StatusOr<VlmClient*> Vlm(std::string_view step_kind);
+  absl::StatusOr<LocalizeResult> AskWhere(const Frame& frame, const std::string& prompt,
+                                          absl::Time deadline);
+  absl::StatusOr<VerifyResult> AskWhether(const Frame& frame, const std::string& question,
+                                          absl::Time deadline);
+  // The frame as the model will see it; emitted as a "vlm" screenshot unless it is the
+  // image sent last.
+  absl::StatusOr<VlmImage> VlmScreen(const Frame& frame, std::string* file_name);
+  // OK when a second signal agrees with the model's point (or there is none to ask);
+  // FailedPrecondition when one disagrees.
+  absl::Status CrossCheck(const LocalizeCrossCheck& check, const std::string& prompt,
+                          const Frame& frame, Point point, absl::Time deadline);
   void Log(const std::string& level, const std::string& text);
   absl::StatusOr<const VisualReference*> Reference(const std::string& path);
   // Moves the pointer to [cursor].park, if set, before a verification looks.
   absl::Status ParkPointer();
   // Captures a frame newer than the last input and emits it as a screenshot event.
   void Screenshot(int step_index, const std::string& why, std::string* file_name);
+  // Emits `png` as a screenshot event; returns its file name.
+  std::string EmitScreenshot(int step_index, const std::string& why, std::string png);
   void EmitEvent(Event event);
 
   VncSession& session_;
@@ -91,6 +116,11 @@ class ScenarioRunner {
   // its step_finished event.
   Event details_;
   std::unique_ptr<OcrEngine> ocr_;  // made on first use (~100 ms)
+  int step_index_ = -1;             // the step being run, for screenshots taken inside it
+  // The image last sent to the VLM and its screenshot file: polling an unchanged screen
+  // does not store it again.
+  std::string last_vlm_png_;
+  std::string last_vlm_file_;
   // Set by an if_visible step: the branch to run right after it.
   const std::vector<Step>* branch_ = nullptr;
 };

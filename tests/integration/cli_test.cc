@@ -18,7 +18,7 @@ using ::testing::HasSubstr;
 const char* const kSeedCommands[] = {"run",       "test",      "functional", "preflight", "build",
                                      "replay",    "vlm-cache", "doctor",     "live",      "author",
                                      "dashboard", "visual",    "confirm"};
-const char* const kPlannedCommands[] = {"run",  "test",   "build",     "replay", "doctor",
+const char* const kPlannedCommands[] = {"run",  "test",   "build",     "doctor",
                                         "live", "author", "dashboard", "confirm"};
 
 std::string Mosdat() { return BuiltBinary("cli/mosdat"); }
@@ -138,6 +138,34 @@ TEST(CliTest, PreflightReportsScenarioErrorsWithTheirPosition) {
                                                   "\"clik\" (did you mean \"click\"?)"));
   EXPECT_THAT(result.err, HasSubstr(dir.File("broken.yaml") + ":4:10: steps[1].key:"));
   EXPECT_THAT(result.err, HasSubstr("missing"));
+}
+
+TEST(CliTest, PreflightSaysALocalVmsVlmStepsNeedAVlmTable) {
+  TempDir dir;
+  WriteFile(
+      dir.File("vlm.yaml"),
+      "name: vlm\n"
+      "steps:\n"
+      "  - localize: the Save button\n"
+      "  - if_visible: {target: {verify_not: \"Is it saved?\"}, then: [{verify: \"Done?\"}]}\n"
+      "  - wait_for: {any: [{text: OK}]}\n");
+  std::string config = ReadFileOrEmpty(SourcePath("examples/local-gtk3.toml"));
+  config = ReplaceOnce(config, "../scenarios/gtk3-widget-factory-smoke.yaml", "vlm.yaml");
+  WriteFile(dir.File("config.toml"), config);
+
+  RunResult result = RunCommand(
+      {Mosdat(), "preflight", "--config", dir.File("config.toml"), "--test", "widget-factory"});
+  EXPECT_EQ(result.exit_code, 1);
+  const std::string needs = " needs a vision-language model: add a [vlm] table (base_url, model)";
+  EXPECT_THAT(result.err, HasSubstr(dir.File("vlm.yaml") + ":3:5: localize" + needs));
+  EXPECT_THAT(result.err, HasSubstr(dir.File("vlm.yaml") + ":4:5: if_visible" + needs));
+  EXPECT_THAT(result.err, HasSubstr("verify" + needs));  // inside the branch
+  EXPECT_THAT(result.err, ::testing::Not(HasSubstr("wait_for" + needs)));
+
+  WriteFile(dir.File("config.toml"),
+            config + "\n[vlm]\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\n");
+  RunResult with_vlm = RunCommand({Mosdat(), "preflight", "--config", dir.File("config.toml")});
+  EXPECT_THAT(with_vlm.err, ::testing::Not(HasSubstr(needs))) << with_vlm.err;
 }
 
 TEST(CliTest, PreflightRejectsAnUnknownTestName) {

@@ -15,6 +15,7 @@
 
 #include "core/events.h"
 #include "core/process.h"
+#include "tests/integration/functional_run.h"
 #include "tests/integration/sshd_fixture.h"
 #include "tests/integration/subprocess.h"
 #include "vnc-agent/job_executor.h"
@@ -26,127 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-constexpr std::chrono::seconds kRunTimeout(240);
-
-struct FunctionalRun {
-  int exit_code = -1;
-  std::string output;
-  std::vector<Event> events;
-};
-
-// Runs `mosdat functional` for one test of `config` and reads the job's events.
-FunctionalRun RunFunctional(const std::string& config, const std::string& test,
-                            const TempDir& dir) {
-  FunctionalRun result;
-  RunResult run = RunCommand({BuiltBinary("cli/mosdat"), "functional", "--config", config, "--test",
-                              test, "--results", dir.File("results")},
-                             {}, kRunTimeout);
-  result.exit_code = run.exit_code;
-  result.output = run.out + run.err;
-  std::error_code error;
-  for (const auto& run_dir : fs::directory_iterator(dir.File("results/functional"), error)) {
-    for (const auto& job_dir : fs::recursive_directory_iterator(run_dir.path(), error)) {
-      if (job_dir.path().filename() != "events.jsonl") continue;
-      absl::StatusOr<std::vector<Event>> events = ReadEventLog(job_dir.path().string());
-      EXPECT_TRUE(events.ok()) << events.status();
-      if (events.ok()) result.events = *events;
-    }
-  }
-  return result;
-}
-
-std::vector<const Event*> Finished(const FunctionalRun& run, const std::string& kind) {
-  std::vector<const Event*> out;
-  for (const Event& e : run.events) {
-    if (e.type == EventType::kStepFinished && e.step_kind == kind) out.push_back(&e);
-  }
-  return out;
-}
-
-bool LogSays(const FunctionalRun& run, const std::string& text) {
-  for (const Event& e : run.events) {
-    if (e.type == EventType::kLog && e.text.find(text) != std::string::npos) return true;
-  }
-  return false;
-}
-
-std::string Dump(const FunctionalRun& run) {
-  std::string out = run.output;
-  for (const Event& e : run.events) out += ToJsonLine(e) + "\n";
-  return out;
-}
-
-TEST(SemanticStepsTest, ShippedGtk3ScenarioLaunchesClicksTogglesAndTypesThroughAtspi) {
-  TempDir dir;
-  FunctionalRun run = RunFunctional(SourcePath("examples/local-gtk3.toml"), "widget-factory", dir);
-  ASSERT_EQ(run.exit_code, 0) << Dump(run);
-  EXPECT_TRUE(LogSays(run, "local sshd on 127.0.0.1:")) << Dump(run);
-  EXPECT_TRUE(LogSays(run, "installed the AT-SPI helper")) << Dump(run);
-  EXPECT_TRUE(LogSays(run, "application \"gtk3-widget-factory\" is on the accessibility bus"));
-  // The toggle was clicked with the pointer at a verified centre: the evidence says so.
-  std::vector<const Event*> atspi = Finished(run, "atspi");
-  ASSERT_FALSE(atspi.empty());
-  ASSERT_FALSE(atspi[0]->candidates.empty());
-  EXPECT_EQ(atspi[0]->candidates[0].source, "atspi");
-  EXPECT_EQ(atspi[0]->candidates[0].score, 1.0);
-  EXPECT_THAT(atspi[0]->candidates[0].description, HasSubstr("toggle button \"togglebutton\""));
-  EXPECT_GT(atspi[0]->candidates[0].width, 0);
-}
-
-TEST(SemanticStepsTest, ShippedPixelsOnlyScenarioNeedsNoSsh) {
-  TempDir dir;
-  FunctionalRun run =
-      RunFunctional(SourcePath("examples/local-gtk3.toml"), "widget-factory-pixels", dir);
-  ASSERT_EQ(run.exit_code, 0) << Dump(run);
-  EXPECT_FALSE(LogSays(run, "local sshd")) << "SSH is brought up only for steps that need it";
-}
-
-TEST(SemanticStepsTest, ShippedGtk4CalculatorScenarioClicksButtonsAtMappedCoordinates) {
-  TempDir dir;
-  FunctionalRun run =
-      RunFunctional(SourcePath("examples/local-calculator.toml"), "calculator-basic", dir);
-  ASSERT_EQ(run.exit_code, 0) << Dump(run);
-  // GTK4 reports window-relative extents; the clicks landed, so the mapping is right.
-  int pointer_clicks = 0;
-  for (const Event* e : Finished(run, "atspi")) {
-    ASSERT_FALSE(e->candidates.empty());
-    if (e->candidates[0].score == 1.0) ++pointer_clicks;
-  }
-  EXPECT_EQ(pointer_clicks, 4) << Dump(run);
-}
-
-TEST(AtspiDumpTest, PrintsTheTreeOfALocalVmAsTextAndAsJson) {
-  RunResult text = RunCommand({BuiltBinary("cli/mosdat"), "atspi-dump", "--config",
-                               SourcePath("examples/local-gtk3.toml"), "--vm", "local"},
-                              {}, kRunTimeout);
-  ASSERT_EQ(text.exit_code, 0) << text.err;
-  EXPECT_THAT(text.out, HasSubstr("  application \"gtk3-widget-factory\"\n"));
-  EXPECT_THAT(text.out, ::testing::ContainsRegex(
-                            "\n +toggle button \"togglebutton\" \\[[a-z,-]*\\] @[0-9]+,[0-9]+ "
-                            "[0-9]+x[0-9]+\n"));
-  EXPECT_THAT(text.err, ::testing::ContainsRegex("[0-9]+ objects, walked in"));
-
-  RunResult json = RunCommand({BuiltBinary("cli/mosdat"), "atspi-dump", "--config",
-                               SourcePath("examples/local-calculator.toml"), "--vm", "local",
-                               "--format", "json", "--app", "gnome-calculator"},
-                              {}, kRunTimeout);
-  ASSERT_EQ(json.exit_code, 0) << json.err;
-  nlohmann::json parsed = nlohmann::json::parse(json.out, nullptr, false);
-  ASSERT_TRUE(parsed.is_object()) << json.out;
-  EXPECT_GT(parsed["nodes"].get<int>(), 50);
-  EXPECT_EQ(parsed["tree"]["role"], "application");
-  EXPECT_EQ(parsed["tree"]["name"], "gnome-calculator");
-}
-
-TEST(AtspiDumpTest, AnUnknownVmIsAConfigError) {
-  RunResult run = RunCommand({BuiltBinary("cli/mosdat"), "atspi-dump", "--config",
-                              SourcePath("examples/local-gtk3.toml"), "--vm", "nope"});
-  EXPECT_EQ(run.exit_code, 3);
-  EXPECT_THAT(run.err, HasSubstr("no [[vm]] named \"nope\""));
-}
-
-// The fixture app (tests/data/apps/fixed_layout.py) under scenarios that exercise each
-// semantic step and its failure modes.
 class FixtureScenarioTest : public ::testing::Test {
  protected:
   FunctionalRun Run(const std::string& scenario_yaml) {

@@ -28,6 +28,7 @@
 #include "core/process.h"
 #include "mosdat/v1/vlm_gateway.grpc.pb.h"
 #include "tests/integration/subprocess.h"
+#include "tests/integration/vlm_standin.h"
 #include "vlm-gateway/gateway.h"
 
 namespace mosdat::testing {
@@ -35,62 +36,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-constexpr char kQwen[] = "qwen2.5-vl-7b-instruct";  // answers in resized pixels
-constexpr char kUiTars[] = "ui-tars-7b-sft";        // answers in 0..1000
-
-// A running stand-in server; killed when destroyed.
-class StandIn {
- public:
-  explicit StandIn(std::vector<std::string> extra_args = {}) {
-    std::vector<std::string> argv = {"/usr/bin/python3", SourcePath("tests/data/vlm_standin.py"),
-                                     "--models", std::string(kQwen) + "," + kUiTars};
-    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    absl::StatusOr<Process> process = Process::Spawn({.argv = argv,
-                                                      .env = CurrentEnvironment(),
-                                                      .stdout_path = dir_.File("port"),
-                                                      .stderr_path = dir_.File("err")});
-    if (!process.ok()) {
-      ADD_FAILURE() << process.status();
-      return;
-    }
-    process_.emplace(std::move(*process));
-    // The stand-in prints its port once it listens.
-    absl::Time deadline = absl::Now() + absl::Seconds(15);
-    while (absl::Now() < deadline) {
-      std::string text = ReadFileOrEmpty(dir_.File("port"));
-      if (!text.empty() && text.back() == '\n') {
-        port_ = std::stoi(text);
-        return;
-      }
-      if (process_->Poll()) break;
-      absl::SleepFor(absl::Milliseconds(5));  // poll interval
-    }
-    ADD_FAILURE() << "the VLM stand-in did not start: " << ReadFileOrEmpty(dir_.File("err"));
-  }
-
-  std::string base_url() const { return absl::StrCat("http://127.0.0.1:", port_, "/v1"); }
-  int port() const { return port_; }
-
-  nlohmann::json Stats() const {
-    std::string body = HttpGet(port_, "/stats");
-    nlohmann::json stats = nlohmann::json::parse(body, nullptr, false);
-    EXPECT_FALSE(stats.is_discarded()) << body;
-    return stats;
-  }
-  int ChatRequests() const { return Stats().value("chat_requests", -1); }
-  int ValidChatRequests() const { return Stats().value("chat_valid", -1); }
-  void Release() const { HttpGet(port_, "/release"); }
-
-  void Kill() {
-    if (process_) process_->Terminate(absl::Seconds(5));
-  }
-
- private:
-  TempDir dir_;
-  std::optional<Process> process_;
-  int port_ = 0;
-};
 
 // A 1280x800 screenshot-like image; `seed` makes distinct images.
 std::string Screenshot(int seed = 0, int width = 1280, int height = 800) {

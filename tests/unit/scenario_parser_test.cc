@@ -177,7 +177,7 @@ TEST(ScenarioParserTest, EveryStepKind) {
   EXPECT_EQ(loc.then_type, "hi");
   EXPECT_EQ(loc.then_key, (KeyCombo{{}, "enter"}));
   EXPECT_FALSE(loc.click);
-  EXPECT_FALSE(loc.cross_check);
+  EXPECT_FALSE(loc.cross_check.enabled);
   EXPECT_EQ(loc.accept_any, (std::vector<std::string>{"text field", "input"}));
 
   const OcrStep& ocr = As<OcrStep>(sc.steps[8]);
@@ -256,6 +256,34 @@ TEST(ScenarioParserTest, EveryStepKind) {
   EXPECT_EQ(As<ShellStep>(sc.cleanup[0]).command, "pkill demo");
 
   EXPECT_EQ(sc.vars.at("x"), Value(10));
+}
+
+TEST(ScenarioParserTest, LocalizeCrossChecksAndFollowUpQuestions) {
+  Scenario sc = ParseOk(R"yaml(
+name: localize forms
+steps:
+  - localize: {prompt: 'the "Save" button'}
+  - localize: {prompt: the save icon, cross_check: {text: Save}, verify: "Is a file dialog open?", verify_not: "Is an error shown?"}
+  - localize: {prompt: the save icon, cross_check: {atspi: {role: push button, name: Save}}, if_visible: true}
+)yaml");
+  ASSERT_EQ(sc.steps.size(), 3u);
+  const LocalizeStep& plain = As<LocalizeStep>(sc.steps[0]);
+  EXPECT_TRUE(plain.cross_check.enabled);
+  EXPECT_FALSE(plain.cross_check.text);
+  EXPECT_TRUE(plain.verify.empty());
+  const LocalizeStep& text = As<LocalizeStep>(sc.steps[1]);
+  EXPECT_EQ(text.cross_check.text, "Save");
+  ASSERT_EQ(text.verify.size(), 2u);
+  EXPECT_EQ(text.verify[0].question, "Is a file dialog open?");
+  EXPECT_TRUE(text.verify[0].expect);
+  EXPECT_EQ(text.verify[1].question, "Is an error shown?");
+  EXPECT_FALSE(text.verify[1].expect);
+  const LocalizeStep& atspi = As<LocalizeStep>(sc.steps[2]);
+  ASSERT_TRUE(atspi.cross_check.atspi);
+  EXPECT_EQ(atspi.cross_check.atspi->role, "push button");
+  EXPECT_EQ(atspi.cross_check.atspi->name, "Save");
+  EXPECT_TRUE(atspi.if_visible);
+  EXPECT_FALSE(plain.if_visible);
 }
 
 TEST(ScenarioParserTest, StepKindKeysAreSortedAndComplete) {
@@ -575,6 +603,14 @@ const BadCase kBadCases[] = {
      "s.yaml:3:39: steps[0].localize.then_key: \"ctrl+\" has no key after the last \"+\""},
     {"name: t\nsteps:\n  - localize: {then_type: x}\n",
      "s.yaml:3:15: steps[0].localize: missing required key \"prompt\""},
+    {"name: t\nsteps:\n  - localize: {prompt: box, cross_check: {}}\n",
+     "s.yaml:3:42: steps[0].localize.cross_check: needs \"text\" or \"atspi\" (or write "
+     "true/false)"},
+    {"name: t\nsteps:\n  - localize: {prompt: box, cross_check: {atspi: {app: x}}}\n",
+     "s.yaml:3:50: steps[0].localize.cross_check.atspi: needs at least one of \"role\", "
+     "\"name\", \"name_substr\""},
+    {"name: t\nsteps:\n  - localize: {prompt: box, verify_not: \"\"}\n",
+     "s.yaml:3:41: steps[0].localize.verify_not: must not be empty"},
     {"name: t\nsteps:\n  - scroll: {x: 1, y: 2}\n",
      "s.yaml:3:13: steps[0].scroll: needs a non-zero \"dx\" or \"dy\""},
     {"name: t\nsteps:\n  - drag: {from: {x: 1, y: 2}}\n",

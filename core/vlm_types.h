@@ -1,7 +1,8 @@
-// The vlm-gateway's own request and answer types. The gRPC service translates its
-// protos to and from these; nothing in the gateway core sees a proto.
-#ifndef MOSDAT_VLM_GATEWAY_TYPES_H_
-#define MOSDAT_VLM_GATEWAY_TYPES_H_
+// Requests to and answers from a vision-language model, as the vlm-gateway core and its
+// callers (the scenario runner, `mosdat replay`) see them; protos are translated to and
+// from these at the service edges (runtime/vlm_proto_convert.h).
+#ifndef MOSDAT_CORE_VLM_TYPES_H_
+#define MOSDAT_CORE_VLM_TYPES_H_
 
 #include <cstdint>
 #include <string>
@@ -76,4 +77,4 @@ struct VlmCacheStats {
 
 }  // namespace mosdat
 
-#endif  // MOSDAT_VLM_GATEWAY_TYPES_H_
+#endif  // MOSDAT_CORE_VLM_TYPES_H_

@@ -1,0 +1,279 @@
+// `mosdat replay <result-dir>`: asks the VLM again every question a past run asked it
+// (the localize prompts and verify questions recorded in events.jsonl, each with the
+// screenshot the model saw) and says which answers changed. For judging a new model,
+// prompt or endpoint against evidence instead of re-running the VMs.
+//   mosdat replay results/functional/<run>[/<vm>] --config X.toml [--model M]
+//   mosdat replay <dir> --gateway HOST:PORT --token env:NAME
+// Exit 0: every answer is the same; 1: some changed; 3: no usable result directory or
+// VLM configuration; 4: the VLM could not be asked.
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cli/commands.h"
+#include "cli/embedded.h"
+#include "cli/exit_codes.h"
+#include "core/config_parser.h"
+#include "core/events.h"
+#include "core/file_util.h"
+#include "runtime/logging.h"
+#include "vnc-agent/vlm_client.h"
+
+namespace mosdat {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ReplayArgs {
+  std::string result_dir;
+  std::string config;
+  std::string gateway;
+  std::string token_ref;
+  std::string model;
+  int tolerance = 16;
+  bool use_cache = false;
+  bool json = false;
+};
+
+// One recorded question and what the model says now.
+struct Replayed {
+  std::string job_dir;
+  std::string vm;
+  int step = 0;  // 1-based, as progress lines show it
+  VlmCall was;
+  VlmCall now;
+  std::string error;  // the question could not be asked again
+  bool same = false;
+};
+
+std::string Answer(const VlmCall& call) {
+  if (call.kind == "verify") return call.answer ? "yes" : "no";
+  if (!call.answer) return "not found";
+  return absl::StrFormat("(%d,%d)", call.x, call.y);
+}
+
+bool Same(const VlmCall& was, const VlmCall& now, int tolerance) {
+  if (was.answer != now.answer) return false;
+  if (was.kind == "verify" || !was.answer) return true;
+  double dx = was.x - now.x, dy = was.y - now.y;
+  return dx * dx + dy * dy <= static_cast<double>(tolerance) * tolerance;
+}
+
+// Every events.jsonl at or under `root`, in a stable order.
+std::vector<fs::path> EventLogs(const fs::path& root) {
+  std::vector<fs::path> logs;
+  std::error_code error;
+  if (fs::is_regular_file(root / "events.jsonl", error)) logs.push_back(root / "events.jsonl");
+  for (auto it = fs::recursive_directory_iterator(root, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (it->path().filename() == "events.jsonl" && it->path().parent_path() != root) {
+      logs.push_back(it->path());
+    }
+  }
+  std::sort(logs.begin(), logs.end());
+  return logs;
+}
+
+Replayed Ask(VlmClient& vlm, const fs::path& dir, const std::string& vm, const Event& step,
+             const VlmCall& call, const ReplayArgs& args) {
+  Replayed r{.job_dir = dir.string(), .vm = vm, .step = step.step_index + 1, .was = call};
+  r.now = VlmCall{.kind = call.kind, .prompt = call.prompt, .screenshot = call.screenshot};
+  if (call.screenshot.empty()) {
+    r.error = "the event names no screenshot";
+    return r;
+  }
+  const std::string png = ReadFileOrEmpty((dir / call.screenshot).string());
+  if (png.empty()) {
+    r.error = absl::StrCat("cannot read the screenshot ", (dir / call.screenshot).string());
+    return r;
+  }
+  const std::string model = args.model.empty() ? call.model : args.model;
+  const absl::Duration timeout = absl::Minutes(5);
+  if (call.kind == "localize") {
+    absl::StatusOr<LocalizeResult> result = vlm.Localize({.image = {.png = png},
+                                                          .prompt = call.prompt,
+                                                          .model = model,
+                                                          .bypass_cache = !args.use_cache},
+                                                         timeout);
+    if (!result.ok()) {
+      r.error = std::string(result.status().message());
+      return r;
+    }
+    r.now.answer = result->found;
+    r.now.x = result->x;
+    r.now.y = result->y;
+    r.now.confidence = result->confidence;
+    r.now.model = result->model;
+    r.now.cache_hit = result->cache_hit;
+  } else if (call.kind == "verify") {
+    absl::StatusOr<VerifyResult> result = vlm.Verify({.image = {.png = png},
+                                                      .question = call.prompt,
+                                                      .model = model,
+                                                      .bypass_cache = !args.use_cache},
+                                                     timeout);
+    if (!result.ok()) {
+      r.error = std::string(result.status().message());
+      return r;
+    }
+    r.now.answer = result->answer;
+    r.now.reason = result->reason;
+    r.now.model = result->model;
+    r.now.cache_hit = result->cache_hit;
+  } else {
+    r.error = absl::StrCat("unknown question kind \"", call.kind, "\"");
+    return r;
+  }
+  r.same = Same(r.was, r.now, args.tolerance);
+  return r;
+}
+
+nlohmann::json ToJson(const VlmCall& call) {
+  nlohmann::json j = {{"answer", call.answer}, {"model", call.model}};
+  if (call.kind == "localize") {
+    j["point"] = {call.x, call.y};
+    j["confidence"] = call.confidence;
+  } else {
+    j["reason"] = call.reason;
+  }
+  return j;
+}
+
+int RunReplay(const ReplayArgs& args) {
+  std::error_code error;
+  if (!fs::is_directory(args.result_dir, error)) {
+    std::cerr << "mosdat replay: " << args.result_dir << " is not a directory\n";
+    return kExitConfigError;
+  }
+  std::vector<fs::path> logs = EventLogs(args.result_dir);
+  if (logs.empty()) {
+    std::cerr << "mosdat replay: no events.jsonl at or under " << args.result_dir
+              << " (give a results/functional/<run> or <run>/<vm> directory)\n";
+    return kExitConfigError;
+  }
+
+  EmbeddedOptions embedded;
+  if (args.gateway.empty()) {
+    if (args.config.empty()) {
+      std::cerr << "mosdat replay: pass --config X.toml (its [vlm] table) or --gateway "
+                   "HOST:PORT\n";
+      return kExitUsage;
+    }
+    absl::StatusOr<Config> config = LoadConfig(args.config);
+    if (!config.ok()) {
+      std::cerr << config.status().message() << "\n";
+      return kExitConfigError;
+    }
+    if (!config->vlm) {
+      std::cerr << "mosdat replay: " << args.config
+                << " has no [vlm] table; add one (base_url, model) or pass --gateway\n";
+      return kExitConfigError;
+    }
+    embedded.vlm = config->vlm;
+  }
+  absl::StatusOr<ServiceConnection> connection =
+      ConnectServices(args.gateway, args.token_ref, embedded);
+  if (!connection.ok()) {
+    std::cerr << "mosdat replay: " << connection.status().message() << "\n";
+    return connection.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
+                                                                            : kExitInfrastructure;
+  }
+  std::unique_ptr<VlmClient> vlm = NewVlmGatewayClient(connection->channel, connection->token);
+
+  std::vector<Replayed> replayed;
+  for (const fs::path& log : logs) {
+    absl::StatusOr<std::vector<Event>> events = ReadEventLog(log.string());
+    if (!events.ok()) {
+      std::cerr << "mosdat replay: " << events.status().message() << "\n";
+      return kExitConfigError;
+    }
+    std::string vm;
+    for (const Event& event : *events) {
+      if (event.type == EventType::kJobStarted) vm = event.vm;
+      if (event.type != EventType::kStepFinished) continue;
+      for (const VlmCall& call : event.vlm_calls) {
+        replayed.push_back(Ask(*vlm, log.parent_path(), vm, event, call, args));
+        const Replayed& r = replayed.back();
+        if (args.json) continue;
+        std::cout << absl::StrFormat("[%s] step %d %s \"%s\" (%s): was %s, now %s", r.vm, r.step,
+                                     call.kind, call.prompt, call.screenshot, Answer(r.was),
+                                     r.error.empty() ? Answer(r.now) : "?");
+        if (!r.error.empty()) {
+          std::cout << " — ERROR: " << r.error << "\n";
+        } else {
+          std::cout << (r.same ? " — same" : " — CHANGED")
+                    << (r.now.reason.empty() || r.same ? "" : " (" + r.now.reason + ")") << "\n";
+        }
+      }
+    }
+  }
+
+  int same = 0, changed = 0, errors = 0;
+  for (const Replayed& r : replayed) {
+    if (!r.error.empty()) {
+      ++errors;
+    } else if (r.same) {
+      ++same;
+    } else {
+      ++changed;
+    }
+  }
+  if (args.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const Replayed& r : replayed) {
+      nlohmann::json j = {{"dir", r.job_dir},       {"vm", r.vm},
+                          {"step", r.step},         {"kind", r.was.kind},
+                          {"prompt", r.was.prompt}, {"screenshot", r.was.screenshot},
+                          {"was", ToJson(r.was)},   {"same", r.same}};
+      if (r.error.empty()) {
+        j["now"] = ToJson(r.now);
+      } else {
+        j["error"] = r.error;
+      }
+      out.push_back(std::move(j));
+    }
+    std::cout << nlohmann::json{{"questions", out},
+                                {"same", same},
+                                {"changed", changed},
+                                {"errors", errors}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << absl::StrFormat(
+        "%d question(s) asked again%s: %d same, %d changed, %d could not be asked\n",
+        replayed.size(), args.model.empty() ? "" : " of " + args.model, same, changed, errors);
+  }
+  if (errors > 0) return kExitInfrastructure;
+  return changed > 0 ? kExitTestFailed : kExitPass;
+}
+
+}  // namespace
+
+void AddReplayCommand(CLI::App& root, const GlobalOptions& global, int* exit_code) {
+  auto args = std::make_shared<ReplayArgs>();
+  CLI::App* cmd = root.add_subcommand(
+      "replay", "Re-ask the VLM the questions of a past run, on the screenshots it saw");
+  cmd->add_option("result_dir", args->result_dir, "results/functional/<run> or <run>/<vm>")
+      ->required();
+  cmd->add_option("--config", args->config, "config whose [vlm] table to ask");
+  cmd->add_option("--gateway", args->gateway, "a running vlm-gateway (host:port) instead");
+  cmd->add_option("--token", args->token_ref, "the gateway's token, as env:NAME or file:PATH");
+  cmd->add_option("--model", args->model, "model to ask instead of the recorded one");
+  cmd->add_option("--tolerance", args->tolerance,
+                  "pixels a localized point may move and still be the same (default 16)")
+      ->check(CLI::Range(0, 10000));
+  cmd->add_flag("--use-cache", args->use_cache,
+                "accept cached answers (default: ask the model itself)");
+  cmd->add_flag("--json", args->json, "machine-readable output");
+  cmd->callback([args, exit_code, &global] {
+    if (absl::Status s = InitLogging("mosdat", global.log_level); !s.ok()) {
+      std::cerr << s.message() << "\n";
+      *exit_code = kExitUsage;
+      return;
+    }
+    *exit_code = RunReplay(*args);
+  });
+}
+
+}  // namespace mosdat
