@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/file_util.h"
@@ -246,6 +247,73 @@ TEST_F(VlmStepsTest, ReplayAsksTheRecordedQuestionsAgainAndReportsChangedAnswers
                                   "--config", dir_.File("config.toml")});
   EXPECT_EQ(nothing.exit_code, 3);
   EXPECT_THAT(nothing.err, HasSubstr("no events.jsonl at or under"));
+}
+
+// Across hosts: mosdat-agent asks a separate mosdat-vlm-gateway (--vlm-gateway, with
+// its token); the config itself has no [vlm].
+TEST_F(VlmStepsTest, AnAgentProcessAsksAStandaloneGatewayWithItsToken) {
+  std::ofstream(dir_.File("scenario.yaml"))
+      << "name: across\nsteps:" << kWaitForApp
+      << "  - localize: 'the \"Toggle me\" button at 100,40'\n"
+         "  - wait_for: {any: [{verify: \"Is the toggle pressed? [yes]\"}], timeout: 10}\n";
+  std::ofstream(dir_.File("config.toml"))
+      << "[app]\nname = \"fixture\"\nbinary = \"/usr/bin/python3\"\nargs = [\""
+      << SourcePath("tests/data/apps/fixed_layout.py")
+      << "\"]\n[[vm]]\nname = \"local\"\nprovider = \"local\"\n"
+         "[[test]]\nname = \"fixture\"\nscenario = \"scenario.yaml\"\n";
+  const std::map<std::string, std::string> env = {{"MOSDAT_COORDINATOR_TOKEN", "coord-1"},
+                                                  {"MOSDAT_AGENT_TOKEN", "agent-2"},
+                                                  {"MOSDAT_GATEWAY_TOKEN", "gateway-3"}};
+  ServiceProcess gateway({BuiltBinary("vlm-gateway/mosdat-vlm-gateway"),
+                          "--token=env:MOSDAT_GATEWAY_TOKEN", "--base-url=" + standin_.base_url(),
+                          std::string("--model=") + kQwen, "--cache-dir=" + dir_.File("cache")},
+                         env);
+  ASSERT_TRUE(gateway.Start()) << gateway.stderr_text();
+  ServiceProcess coordinator(
+      {BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:MOSDAT_COORDINATOR_TOKEN",
+       "--results-dir=" + dir_.File("results")},
+      env);
+  ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
+  ServiceProcess agent(
+      {BuiltBinary("vnc-agent/mosdat-agent"), "--token=env:MOSDAT_AGENT_TOKEN",
+       "--coordinator=" + coordinator.grpc_address(),
+       "--coordinator-token=env:MOSDAT_COORDINATOR_TOKEN", "--vm=local",
+       "--vlm-gateway=" + gateway.grpc_address(), "--vlm-gateway-token=env:MOSDAT_GATEWAY_TOKEN"},
+      env);
+  ASSERT_TRUE(agent.Start()) << agent.stderr_text();
+
+  RunResult result = RunCommand(
+      {BuiltBinary("cli/mosdat"), "functional", "--config", dir_.File("config.toml"),
+       "--coordinator", coordinator.grpc_address(), "--token", "env:MOSDAT_COORDINATOR_TOKEN"},
+      env, kRunTimeout);
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err << agent.stderr_text();
+  EXPECT_THAT(result.out, HasSubstr("pass    fixture on local"));
+  EXPECT_GE(standin_.ValidChatRequests(), 2);
+  std::string metrics = HttpGet(gateway.metrics_port(), "/metrics");
+  EXPECT_THAT(metrics, ::testing::ContainsRegex(
+                           "mosdat_vlm_cache_misses_total\\{kind=\"localize\"\\} [1-9]"));
+
+  // A wrong gateway token: the agent's VLM step is refused, as an infrastructure error.
+  ServiceProcess intruder(
+      {BuiltBinary("vnc-agent/mosdat-agent"), "--token=env:MOSDAT_AGENT_TOKEN",
+       "--coordinator=" + coordinator.grpc_address(),
+       "--coordinator-token=env:MOSDAT_COORDINATOR_TOKEN", "--vm=local",
+       "--vlm-gateway=" + gateway.grpc_address(), "--vlm-gateway-token=env:WRONG"},
+      {{"MOSDAT_COORDINATOR_TOKEN", "coord-1"},
+       {"MOSDAT_AGENT_TOKEN", "agent-2"},
+       {"WRONG", "guess"}});
+  EXPECT_EQ(agent.Terminate(), 0) << agent.stderr_text();
+  ASSERT_TRUE(intruder.Start()) << intruder.stderr_text();
+  RunResult refused = RunCommand(
+      {BuiltBinary("cli/mosdat"), "functional", "--config", dir_.File("config.toml"),
+       "--coordinator", coordinator.grpc_address(), "--token", "env:MOSDAT_COORDINATOR_TOKEN"},
+      env, kRunTimeout);
+  EXPECT_EQ(refused.exit_code, 4) << refused.out << refused.err;
+  EXPECT_THAT(refused.out + refused.err, HasSubstr("vlm-gateway: "));
+  EXPECT_THAT(refused.out + refused.err, HasSubstr("token"));
+  EXPECT_EQ(intruder.Terminate(), 0) << intruder.stderr_text();
+  EXPECT_EQ(coordinator.Terminate(), 0) << coordinator.stderr_text();
+  EXPECT_EQ(gateway.Terminate(), 0) << gateway.stderr_text();
 }
 
 TEST_F(VlmStepsTest, WithoutAVlmTheStepSaysHowToConfigureOne) {
