@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "bench/latency.h"
 #include "vnc-agent/atspi_client.h"
 #include "vnc-agent/guest_session.h"
 #include "vnc-agent/local_desktop.h"
@@ -35,25 +36,9 @@ using nlohmann::json;
 constexpr double kGoalMs = 20;
 constexpr int kDumps = 5;
 
-struct Percentiles {
-  double p50, p99, max;
-};
-
-Percentiles Summarise(std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) {
-    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
-  };
-  return {at(0.50), at(0.99), ms.back()};
-}
-
 void Print(const char* what, const std::vector<double>& ms) {
-  Percentiles p = Summarise(ms);
-  std::printf("  %-42s n=%4zu  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", what, ms.size(), p.p50,
-              p.p99, p.max);
+  PrintLatency(std::string("  ") + what, ms, 44);
 }
-
-double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
 
 // One app under test and the find that is timed in it.
 struct AppCase {

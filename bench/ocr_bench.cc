@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "bench/latency.h"
 #include "vnc-agent/local_desktop.h"
 #include "vnc-agent/ocr.h"
 #include "vnc-agent/vnc_session.h"
@@ -24,25 +25,9 @@
 namespace mosdat {
 namespace {
 
-struct Percentiles {
-  double p50, p99, max;
-};
-
-Percentiles Summarise(std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) {
-    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
-  };
-  return {at(0.50), at(0.99), ms.back()};
-}
-
 void Print(const std::string& what, const std::vector<double>& ms) {
-  Percentiles p = Summarise(ms);
-  std::printf("%-58s n=%4zu  p50 %8.2f ms  p99 %8.2f ms  max %8.2f ms\n", what.c_str(), ms.size(),
-              p.p50, p.p99, p.max);
+  PrintLatency(what, ms, 58, 2);
 }
-
-double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
 
 int Fail(const char* what, const absl::Status& status) {
   std::fprintf(stderr, "%s: %s\n", what, status.ToString().c_str());

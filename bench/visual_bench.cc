@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
+#include "bench/latency.h"
 #include "core/visual_match.h"
 #include "core/visual_reference.h"
 #include "vnc-agent/local_desktop.h"
@@ -17,13 +18,8 @@
 namespace mosdat {
 namespace {
 
-void Print(const char* what, std::vector<double> ms, const char* extra = "") {
-  std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) {
-    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
-  };
-  std::printf("%-46s n=%4zu  p50 %7.2f ms  p99 %7.2f ms  %s\n", what, ms.size(), at(0.5), at(0.99),
-              extra);
+void Print(const char* what, const std::vector<double>& ms, const char* extra = "") {
+  PrintLatency(what, ms, 46, 2, extra);
 }
 
 template <typename F>

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "bench/latency.h"
 #include "core/frame.h"
 #include "vlm-gateway/answer_parser.h"
 #include "vlm-gateway/chat_request.h"
@@ -29,22 +30,8 @@ namespace {
 
 constexpr char kModel[] = "qwen2.5-vl-7b-instruct";
 
-struct Percentiles {
-  double p50, p99, max;
-};
-
-Percentiles Summarise(std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) {
-    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
-  };
-  return {at(0.50), at(0.99), ms.back()};
-}
-
 void Print(const std::string& what, const std::vector<double>& ms) {
-  Percentiles p = Summarise(ms);
-  std::printf("%-52s n=%5zu  p50 %7.3f ms  p99 %7.3f ms  max %7.3f ms\n", what.c_str(), ms.size(),
-              p.p50, p.p99, p.max);
+  PrintLatency(what, ms, 52, 3);
 }
 
 template <typename F>

@@ -8,29 +8,14 @@
 #include <cstdlib>
 #include <vector>
 
+#include "bench/latency.h"
 #include "vnc-agent/local_desktop.h"
 #include "vnc-agent/vnc_session.h"
 
 namespace mosdat {
 namespace {
 
-struct Percentiles {
-  double p50, p99, max;
-};
-
-Percentiles Summarise(std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))]; };
-  return {at(0.50), at(0.99), ms.back()};
-}
-
-void Print(const char* what, const std::vector<double>& ms) {
-  Percentiles p = Summarise(ms);
-  std::printf("%-44s n=%4zu  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", what, ms.size(), p.p50,
-              p.p99, p.max);
-}
-
-double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
+void Print(const char* what, const std::vector<double>& ms) { PrintLatency(what, ms, 44, 2); }
 
 int Run(int iterations) {
   absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop = LocalDesktop::Start(
