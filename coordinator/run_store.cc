@@ -38,8 +38,8 @@ int Severity(JobVerdict verdict) {
 
 // Screenshot names come from the agent: accept plain file names only.
 bool IsSafeFileName(const std::string& name) {
-  return !name.empty() && name.size() < 200 && name.find('/') == std::string::npos &&
-         name != "." && name != ".." && absl::EndsWith(name, ".png");
+  return !name.empty() && name.size() < 200 && name.find('/') == std::string::npos && name != "." &&
+         name != ".." && absl::EndsWith(name, ".png");
 }
 
 }  // namespace
@@ -105,48 +105,62 @@ std::optional<JobSpec> RunStore::Lease(const std::string& agent,
   return leased;
 }
 
-absl::Status RunStore::Record(const Event& event) {
+std::mutex* RunStore::JobWrites(const std::string& job_id) {
   std::lock_guard lock(mutex_);
-  auto it = jobs_.find(event.job_id);
-  if (it == jobs_.end()) {
-    return absl::NotFoundError(absl::StrCat("no job \"", event.job_id, "\""));
+  auto it = jobs_.find(job_id);
+  return it == jobs_.end() ? nullptr : it->second.writes.get();
+}
+
+absl::Status RunStore::Record(const Event& event) {
+  std::mutex* writes = JobWrites(event.job_id);
+  if (writes == nullptr) return absl::NotFoundError(absl::StrCat("no job \"", event.job_id, "\""));
+  std::lock_guard write_lock(*writes);  // one writer per job; jobs_ never drops a job
+
+  Job* job;
+  {
+    std::lock_guard lock(mutex_);
+    job = &jobs_.at(event.job_id);
+    if (job->status.state != JobState::kRunning) {
+      return absl::FailedPreconditionError(absl::StrCat("job ", event.job_id, " is not running"));
+    }
+    if (event.seq != job->last_seq + 1) {
+      return absl::InvalidArgumentError(absl::StrCat("job ", event.job_id, ": event ", event.seq,
+                                                     " after ", job->last_seq, " (out of order)"));
+    }
   }
-  Job& job = it->second;
-  if (job.status.state != JobState::kRunning) {
-    return absl::FailedPreconditionError(absl::StrCat("job ", event.job_id, " is not running"));
-  }
-  if (event.seq != job.last_seq + 1) {
-    return absl::InvalidArgumentError(absl::StrCat("job ", event.job_id, ": event ", event.seq,
-                                                   " after ", job.last_seq, " (out of order)"));
-  }
+  // The job's log and directory only change under its write lock, which is held.
   if (event.type == EventType::kScreenshot) {
     if (!IsSafeFileName(event.screenshot)) {
       return absl::InvalidArgumentError(
           absl::StrCat("screenshot name \"", event.screenshot, "\" is not a plain .png file name"));
     }
-    std::string path = (fs::path(job.status.results_dir) / event.screenshot).string();
+    std::string path = (fs::path(job->status.results_dir) / event.screenshot).string();
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(event.png.data(), static_cast<std::streamsize>(event.png.size()));
     if (!out.flush()) return absl::DataLossError(absl::StrCat("cannot write ", path));
   }
-  if (absl::Status s = job.log->Append(event); !s.ok()) return s;
-  job.last_seq = event.seq;
+  if (absl::Status s = job->log->Append(event); !s.ok()) return s;
+
   Event stored = event;
   stored.png.clear();
-  job.events.push_back(stored);
-  AppendUpdate(runs_.at(job.status.spec.run_id), {.event = stored});
+  std::lock_guard lock(mutex_);
+  job->last_seq = event.seq;
+  job->events.push_back(stored);
+  AppendUpdate(runs_.at(job->status.spec.run_id), {.event = stored});
   if (event.type == EventType::kJobFinished) {
-    FinishJob(job, event.verdict, event.reason, event.duration_seconds);
+    FinishJob(*job, event.verdict, event.reason, event.duration_seconds);
   }
   changed_.notify_all();
   return absl::OkStatus();
 }
 
 void RunStore::AbandonJob(const std::string& job_id, const std::string& reason) {
+  std::mutex* writes = JobWrites(job_id);
+  if (writes == nullptr) return;
+  std::lock_guard write_lock(*writes);
   std::lock_guard lock(mutex_);
-  auto it = jobs_.find(job_id);
-  if (it == jobs_.end() || it->second.status.state != JobState::kRunning) return;
-  Job& job = it->second;
+  Job& job = jobs_.at(job_id);
+  if (job.status.state != JobState::kRunning) return;
   Event finished = Event::Of(EventType::kJobFinished);
   finished.job_id = job_id;
   finished.seq = job.last_seq + 1;
@@ -161,8 +175,7 @@ void RunStore::AbandonJob(const std::string& job_id, const std::string& reason) 
   changed_.notify_all();
 }
 
-void RunStore::FinishJob(Job& job, JobVerdict verdict, const std::string& reason,
-                         double duration) {
+void RunStore::FinishJob(Job& job, JobVerdict verdict, const std::string& reason, double duration) {
   job.status.state = JobState::kDone;
   job.status.verdict = verdict;
   job.status.reason = reason;

@@ -82,6 +82,10 @@ class RunStore {
  private:
   struct Job {
     JobStatus status;
+    // Held while this job's evidence is written (PNG files, events.jsonl with its fsync),
+    // outside mutex_, so one job's disk writes do not hold up the other jobs. Taken
+    // before mutex_, never while holding it.
+    std::unique_ptr<std::mutex> writes = std::make_unique<std::mutex>();
     std::optional<EventLog> log;
     std::vector<Event> events;  // without PNG bytes, for junit.xml
     uint64_t last_seq = 0;
@@ -95,6 +99,8 @@ class RunStore {
   void AppendUpdate(Run& run, RunUpdate update);  // mutex_ held
   RunStatus Snapshot(const Run& run) const;       // mutex_ held
   void FinishJob(Job& job, JobVerdict verdict, const std::string& reason, double duration);
+  // The job's write lock, or nullptr when there is no such job.
+  std::mutex* JobWrites(const std::string& job_id);
 
   const std::string results_root_;
   mutable std::mutex mutex_;
