@@ -71,11 +71,23 @@ class ProgressPrinter {
         std::cout << absl::StrFormat("[%s] %s\n", who, e.scenario);
         break;
       case EventType::kStepFinished: {
-        std::string name = e.label.empty() ? e.step_kind : e.step_kind + " " + e.label;
-        std::cout << absl::StrFormat("[%s] %s%2d %-8s %-40s %6.2fs%s\n", who,
-                                     e.cleanup ? "cleanup " : "", e.step_index + 1,
-                                     ToString(e.status), name.substr(0, 40), e.duration_seconds,
-                                     e.reason.empty() ? "" : "  " + e.reason);
+        std::string name = e.step_kind + " " + (e.label.empty() ? e.description : e.label);
+        // 40 characters wide (not bytes): cut on a UTF-8 boundary, pad by characters.
+        auto chars = [](const std::string& s) {
+          return std::count_if(s.begin(), s.end(), [](char c) {
+            return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+          });
+        };
+        if (chars(name) > 40) {
+          size_t cut = name.size();
+          while (chars(name.substr(0, cut)) > 39) --cut;
+          while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
+          name = name.substr(0, cut) + "\u2026";
+        }
+        name.append(static_cast<size_t>(std::max<long>(0, 40 - chars(name))), ' ');
+        std::cout << absl::StrFormat(
+            "[%s] %s%2d %-8s %s %6.2fs%s\n", who, e.cleanup ? "cleanup " : "", e.step_index + 1,
+            ToString(e.status), name, e.duration_seconds, e.reason.empty() ? "" : "  " + e.reason);
         break;
       }
       case EventType::kLog:

@@ -70,6 +70,7 @@ std::string ToJsonLine(const Event& e) {
       j["step"] = e.step_index;
       j["kind"] = e.step_kind;
       if (!e.label.empty()) j["label"] = e.label;
+      if (!e.description.empty()) j["description"] = e.description;
       j["where"] = e.source_location;
       j["attempt"] = e.attempt;
       if (e.cleanup) j["cleanup"] = true;
@@ -143,6 +144,7 @@ absl::StatusOr<Event> FromJsonLine(std::string_view line) {
     e.step_index = j.value("step", -1);
     e.step_kind = j.value("kind", "");
     e.label = j.value("label", "");
+    e.description = j.value("description", "");
     e.source_location = j.value("where", "");
     e.attempt = j.value("attempt", 0);
     e.cleanup = j.value("cleanup", false);

@@ -72,6 +72,7 @@ struct Event {
   int step_index = -1;
   std::string step_kind;
   std::string label;
+  std::string description;  // what the step does, e.g. `"ctrl+b"` (core/scenario.h DescribeStep)
   std::string source_location;
   int attempt = 0;
   bool cleanup = false;

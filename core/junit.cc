@@ -50,9 +50,9 @@ std::string JunitXml(const std::vector<JunitJob>& jobs) {
     std::string cases;
     for (const auto& [key, e] : steps) {
       ++tests;
-      std::string name = absl::StrFormat("%s%02d %s", e->cleanup ? "cleanup " : "",
-                                         e->step_index + 1,
-                                         e->label.empty() ? e->step_kind : e->label);
+      std::string name = absl::StrFormat(
+          "%s%02d %s", e->cleanup ? "cleanup " : "", e->step_index + 1,
+          e->label.empty() ? absl::StrCat(e->step_kind, " ", e->description) : e->label);
       absl::StrAppendFormat(&cases, "    <testcase classname=\"%s\" name=\"%s\" time=\"%.3f\"",
                             XmlEscape(job.suite), XmlEscape(name), e->duration_seconds);
       if (e->status == StepStatus::kPassed) {
@@ -66,11 +66,10 @@ std::string JunitXml(const std::vector<JunitJob>& jobs) {
         ++failures;
       }
       if (e->status == StepStatus::kFailed && !e->must_pass) tag = "skipped";
-      absl::StrAppendFormat(&cases, ">\n      <%s message=\"%s\">%s (%s)%s</%s>\n    </testcase>\n",
-                            tag, XmlEscape(e->reason), XmlEscape(e->reason),
-                            XmlEscape(e->source_location),
-                            e->screenshot.empty() ? "" : XmlEscape(" screenshot: " + e->screenshot),
-                            tag);
+      absl::StrAppendFormat(
+          &cases, ">\n      <%s message=\"%s\">%s (%s)%s</%s>\n    </testcase>\n", tag,
+          XmlEscape(e->reason), XmlEscape(e->reason), XmlEscape(e->source_location),
+          e->screenshot.empty() ? "" : XmlEscape(" screenshot: " + e->screenshot), tag);
     }
     // A job that failed before or outside any step (desktop did not start, VNC refused).
     if (job.verdict != JobVerdict::kPass && failures == 0 && errors == 0) {
@@ -80,8 +79,8 @@ std::string JunitXml(const std::vector<JunitJob>& jobs) {
       absl::StrAppendFormat(&cases,
                             "    <testcase classname=\"%s\" name=\"job\" time=\"%.3f\">\n"
                             "      <%s message=\"%s\">%s</%s>\n    </testcase>\n",
-                            XmlEscape(job.suite), job.duration_seconds, tag,
-                            XmlEscape(job.reason), XmlEscape(job.reason), tag);
+                            XmlEscape(job.suite), job.duration_seconds, tag, XmlEscape(job.reason),
+                            XmlEscape(job.reason), tag);
     }
     absl::StrAppendFormat(&body,
                           "  <testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" errors=\"%d\" "

@@ -235,6 +235,87 @@ std::string_view StepKindName(const StepKind& kind) {
                     kind);
 }
 
+namespace {
+
+constexpr size_t kDescriptionChars = 60;
+
+// `text` in quotes, cut to fit a progress line (on a UTF-8 character boundary).
+std::string Quoted(const std::string& text) {
+  std::string shown = text;
+  if (shown.size() > kDescriptionChars) {
+    size_t cut = kDescriptionChars;
+    while (cut > 0 && (static_cast<unsigned char>(shown[cut]) & 0xC0) == 0x80) --cut;
+    shown = shown.substr(0, cut) + "\u2026";
+  }
+  for (char& c : shown) {
+    if (c == '\n' || c == '\t') c = ' ';
+  }
+  return absl::StrCat("\"", shown, "\"");
+}
+
+std::string At(const Point& p) { return absl::StrCat("(", p.x, ",", p.y, ")"); }
+
+std::string Target(const std::variant<Point, TextTarget>& target) {
+  if (const auto* p = std::get_if<Point>(&target)) return At(*p);
+  return Quoted(std::get<TextTarget>(target).text);
+}
+
+std::string Query(const AtspiQuery& q) {
+  std::string out = q.role;
+  const std::string& name = q.name.empty() ? q.name_substr : q.name;
+  if (!name.empty()) absl::StrAppend(&out, out.empty() ? "" : " ", Quoted(name));
+  return out;
+}
+
+std::string DescribeCondition(const Condition& condition) {
+  return std::visit(
+      Overloaded{
+          [](const AtspiCondition& c) { return absl::StrCat("atspi ", Query(c.query)); },
+          [](const TextCondition& c) { return absl::StrCat("text ", Quoted(c.text)); },
+          [](const VisualCondition& c) { return absl::StrCat("visual ", c.reference); },
+          [](const ScreenChangesCondition&) { return std::string("screen_changes"); },
+          [](const ScreenStableCondition&) { return std::string("screen_stable"); },
+          [](const VlmCondition& c) {
+            return absl::StrCat(c.expect ? "verify " : "verify_not ", Quoted(c.question));
+          },
+      },
+      condition);
+}
+
+}  // namespace
+
+std::string DescribeStep(const StepKind& kind) {
+  return std::visit(
+      Overloaded{
+          [](const ShellStep& s) { return Quoted(s.command); },
+          [](const LaunchStep& s) { return Quoted(s.command); },
+          [](const AtspiStep& s) { return Query(s.query); },
+          [](const VerifyAtspiStep& s) { return Query(s.query); },
+          [](const LocalizeStep& s) { return Quoted(s.prompt); },
+          [](const OcrStep& s) { return Quoted(s.text); },
+          [](const VisualStep& s) { return s.reference.substr(s.reference.rfind('/') + 1); },
+          [](const ClickStep& s) { return Target(s.target); },
+          [](const HoverStep& s) { return Target(s.target); },
+          [](const DragStep& s) { return absl::StrCat(At(s.from), " to ", At(s.to)); },
+          [](const ScrollStep& s) {
+            return absl::StrCat("dx ", s.dx, " dy ", s.dy, " at ", At(s.at));
+          },
+          [](const TypeStep& s) { return Quoted(s.text); },
+          [](const KeyStep& s) { return s.combo.ToString(); },
+          [](const WaitStep& s) { return absl::StrCat(s.seconds, " s"); },
+          [](const WaitForStep& s) {
+            std::vector<std::string> parts;
+            for (const Condition& c : s.conditions) parts.push_back(DescribeCondition(c));
+            return absl::StrCat(s.mode == WaitForStep::Mode::kAny ? "any: " : "all: ",
+                                absl::StrJoin(parts, ", "));
+          },
+          [](const VerifyStep& s) { return Quoted(s.question); },
+          [](const IfVisibleStep& s) { return DescribeCondition(s.target); },
+          [](const CheckpointStep& s) { return s.name; },
+      },
+      kind);
+}
+
 const std::vector<std::string>& StepKindKeys() {
   static const auto* const kKeys = new std::vector<std::string>{
       "atspi",      "checkpoint", "click",  "double_click", "drag",   "hover",

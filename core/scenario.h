@@ -288,6 +288,11 @@ struct Step {
 // map to their canonical key: `text` → "ocr", `double_click` → "click".
 std::string_view StepKindName(const StepKind& kind);
 
+// A short description of what a step does, for progress lines and reports when it has
+// no label: `"ctrl+b"`, `(100,40)`, `"the Save button"`, `push button "OK"`. At most
+// ~60 characters; longer text is cut with "…".
+std::string DescribeStep(const StepKind& kind);
+
 // Every YAML key that selects a step kind, including aliases, sorted.
 const std::vector<std::string>& StepKindKeys();
 

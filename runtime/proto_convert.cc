@@ -120,6 +120,7 @@ v1::JobEvent ToProto(const Event& e) {
       step->set_index(e.step_index);
       step->set_kind(e.step_kind);
       step->set_label(e.label);
+      step->set_description(e.description);
       step->set_attempt(e.attempt);
       step->set_source_location(e.source_location);
       step->set_cleanup(e.cleanup);
@@ -136,6 +137,7 @@ v1::JobEvent ToProto(const Event& e) {
       step->set_screenshot(e.screenshot);
       step->set_kind(e.step_kind);
       step->set_label(e.label);
+      step->set_description(e.description);
       step->set_source_location(e.source_location);
       step->set_cleanup(e.cleanup);
       for (const LocatorCandidate& c : e.candidates) {
@@ -210,6 +212,7 @@ Event FromProto(const v1::JobEvent& in) {
       e.step_index = s.index();
       e.step_kind = s.kind();
       e.label = s.label();
+      e.description = s.description();
       e.attempt = s.attempt();
       e.source_location = s.source_location();
       e.cleanup = s.cleanup();
@@ -227,6 +230,7 @@ Event FromProto(const v1::JobEvent& in) {
       e.screenshot = s.screenshot();
       e.step_kind = s.kind();
       e.label = s.label();
+      e.description = s.description();
       e.source_location = s.source_location();
       e.cleanup = s.cleanup();
       for (const v1::Candidate& c : s.candidates()) {

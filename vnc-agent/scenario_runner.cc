@@ -132,6 +132,7 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index, bool c
     started.step_index = index;
     started.step_kind = kind;
     started.label = step.common.label;
+    started.description = DescribeStep(step.kind);
     started.source_location = step.location.ToString();
     started.attempt = attempt;
     started.cleanup = cleanup;

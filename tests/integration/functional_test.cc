@@ -132,6 +132,10 @@ TEST_F(FunctionalTest, APassingScenarioExitsZeroWithEvidence) {
   std::string junit = ReadFileOrEmpty(JobDir() + "/junit.xml");
   EXPECT_THAT(junit, HasSubstr("tests=\"11\" failures=\"0\" errors=\"0\""));
   EXPECT_THAT(junit, HasSubstr("name=\"02 press the toggle\""));
+  // Unlabeled steps are named by what they do, in progress lines and reports.
+  EXPECT_THAT(result.out, ::testing::ContainsRegex("\\] +8 passed +key ctrl\\+shift\\+t "));
+  EXPECT_THAT(junit, HasSubstr("name=\"08 key ctrl+shift+t\""));
+  EXPECT_THAT(junit, HasSubstr("name=\"06 type &quot;héllo wörld €&quot;\""));
 }
 
 TEST_F(FunctionalTest, AScenarioThatMustFailExitsOneWithAClearReason) {

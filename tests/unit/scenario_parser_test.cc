@@ -286,6 +286,39 @@ steps:
   EXPECT_FALSE(plain.if_visible);
 }
 
+TEST(ScenarioDescribeTest, SaysWhatEachStepDoesInAFewWords) {
+  Scenario sc = ParseOk(R"yaml(
+name: described
+steps:
+  - key: ctrl+b
+  - click: {x: 100, y: 40}
+  - click: {text: Save}
+  - type: héllo
+  - localize: the Save button
+  - atspi: {role: push button, name: OK}
+  - wait_for: {any: [{text: OK}, {verify: "Done?"}]}
+  - drag: {from: {x: 1, y: 2}, to: {x: 3, y: 4}}
+  - visual: {reference: refs/main.png}
+  - type: "ééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé"
+)yaml");
+  std::vector<std::string> described;
+  for (const Step& step : sc.steps) described.push_back(DescribeStep(step.kind));
+  ASSERT_EQ(described.size(), 10u);
+  EXPECT_EQ(described[0], "ctrl+b");
+  EXPECT_EQ(described[1], "(100,40)");
+  EXPECT_EQ(described[2], "\"Save\"");
+  EXPECT_EQ(described[3], "\"héllo\"");
+  EXPECT_EQ(described[4], "\"the Save button\"");
+  EXPECT_EQ(described[5], "push button \"OK\"");
+  EXPECT_EQ(described[6], "any: text \"OK\", verify \"Done?\"");
+  EXPECT_EQ(described[7], "(1,2) to (3,4)");
+  EXPECT_EQ(described[8], "main.png");
+  // Cut to a progress line (60 bytes), never inside a UTF-8 character.
+  std::string thirty;
+  for (int i = 0; i < 30; ++i) thirty += "é";
+  EXPECT_EQ(described[9], "\"" + thirty + "\u2026\"");
+}
+
 TEST(ScenarioParserTest, StepKindKeysAreSortedAndComplete) {
   std::vector<std::string> keys = StepKindKeys();
   EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
