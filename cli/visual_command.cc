@@ -48,8 +48,6 @@ struct VisualArgs {
   std::string token_ref;
 };
 
-constexpr double kDefaultThreshold = 0.95;
-
 absl::StatusOr<Rect> ParseRect(const std::string& text, const std::string& flag) {
   std::vector<std::string> parts = absl::StrSplit(text, ',');
   Rect r;
@@ -217,8 +215,8 @@ int Check(const VisualArgs& args, ScreenSession& screen) {
     std::cerr << "mosdat visual: " << reference.status().message() << "\n";
     return kExitConfigError;
   }
-  double threshold =
-      args.threshold > 0 ? args.threshold : reference->threshold.value_or(kDefaultThreshold);
+  const double threshold = VisualThreshold(
+      args.threshold > 0 ? std::optional<double>(args.threshold) : std::nullopt, *reference);
   // Where the reference was captured (and a margin) must be still; without that, all of it.
   Rect area;
   if (reference->captured_at) {

@@ -158,7 +158,7 @@ struct OcrStep {
 struct VisualStep {
   std::string reference;  // resolved against the directory of the file declaring it
   std::optional<Region> region;
-  double threshold = 0.95;  // similarity in (0, 1]
+  std::optional<double> threshold;  // similarity in (0, 1]; unset: the reference's, else 0.95
   std::optional<double> timeout_seconds;
 };
 
@@ -211,7 +211,7 @@ struct TextCondition {
 struct VisualCondition {
   std::string reference;
   std::optional<Region> region;
-  double threshold = 0.95;
+  std::optional<double> threshold;  // unset: the reference's sidecar, else 0.95
 };
 
 // True once the screen (or region) differs from how it looked just before the latest

@@ -28,6 +28,14 @@ struct VisualReference {
   std::optional<double> threshold;
 };
 
+inline constexpr double kDefaultVisualThreshold = 0.95;
+
+// The similarity a match needs: the step's (or command line's) own, else the
+// reference's sidecar, else kDefaultVisualThreshold.
+inline double VisualThreshold(std::optional<double> asked, const VisualReference& reference) {
+  return asked.value_or(reference.threshold.value_or(kDefaultVisualThreshold));
+}
+
 // "refs/save.png" → "refs/save.json".
 std::string ReferenceSidecarPath(const std::string& png_path);
 

@@ -285,14 +285,15 @@ absl::StatusOr<bool> ScenarioRunner::Holds(const Condition& condition, const Fra
     absl::StatusOr<const VisualReference*> reference = Reference(c->reference);
     if (!reference.ok()) return reference.status();
     std::optional<Rect> expected = (*reference)->captured_at;
+    const double threshold = VisualThreshold(c->threshold, **reference);
     if (c->region) expected = ToRect(c->region);
     VisualMatch match =
-        FindReference(now, (*reference)->image, (*reference)->exclude, expected, c->threshold);
+        FindReference(now, (*reference)->image, (*reference)->exclude, expected, threshold);
     if (why_not != nullptr) {
       *why_not =
           absl::StrFormat("best score %.3f at (%d,%d)", match.score, match.where.x, match.where.y);
     }
-    return match.score >= c->threshold;
+    return match.score >= threshold;
   }
   return VlmHolds(std::get<VlmCondition>(condition), now, deadline, why_not);
 }
@@ -379,6 +380,7 @@ absl::Status ScenarioRunner::ExecuteVisual(const VisualStep& step, absl::Time de
     deadline = std::min(deadline, absl::Now() + absl::Seconds(*step.timeout_seconds));
   }
   std::optional<Rect> expected = (*reference)->captured_at;
+  const double threshold = VisualThreshold(step.threshold, **reference);
   if (step.region) expected = ToRect(step.region);
   if (absl::Status s = ParkPointer(); !s.ok()) return s;
   absl::StatusOr<Frame> frame = session_.CaptureAfterInput(absl::Seconds(5));
@@ -388,9 +390,8 @@ absl::Status ScenarioRunner::ExecuteVisual(const VisualStep& step, absl::Time de
                             best.where.height, best.score, step.reference}};
   };
   while (frame.ok()) {
-    best =
-        FindReference(*frame, (*reference)->image, (*reference)->exclude, expected, step.threshold);
-    if (best.score >= step.threshold) {
+    best = FindReference(*frame, (*reference)->image, (*reference)->exclude, expected, threshold);
+    if (best.score >= threshold) {
       record();
       return absl::OkStatus();
     }
@@ -403,7 +404,7 @@ absl::Status ScenarioRunner::ExecuteVisual(const VisualStep& step, absl::Time de
   record();
   return Failed(absl::StrFormat(
       "%s does not match: best score %.3f at %s (threshold %.3f)%s", step.reference, best.score,
-      Describe({best.where.x, best.where.y, best.where.width, best.where.height}), step.threshold,
+      Describe({best.where.x, best.where.y, best.where.width, best.where.height}), threshold,
       step.region ? absl::StrCat(", expected near ", Describe(*step.region)) : ""));
 }
 

@@ -238,6 +238,12 @@ TEST_F(FunctionalTest, VisualCaptureAndCheckWithExcludeAreasAndBlankRefusal) {
   RunResult strict = visual(
       {"--capture", "--region", "10,10,330,170", "--out", dir_.File("refs/panel-strict.png")});
   ASSERT_EQ(strict.exit_code, 0) << strict.err;
+  // References that carry their own threshold (sidecar), for steps that set none.
+  for (const auto& [name, threshold] : {std::pair{"loose", "0.9"}, std::pair{"tight", "0.995"}}) {
+    RunResult captured = visual({"--capture", "--region", "10,10,330,170", "--threshold", threshold,
+                                 "--out", dir_.File(absl::StrCat("refs/panel-", name, ".png"))});
+    ASSERT_EQ(captured.exit_code, 0) << captured.err;
+  }
   RunResult check = visual({"--check", "--reference", dir_.File("refs/panel.png")});
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
   EXPECT_THAT(check.out,
@@ -260,11 +266,21 @@ steps:
     label: label excluded
   - visual: {reference: refs/panel-strict.png, threshold: 0.995, timeout: 1}
     label: label included
+    must_pass: false
+  - visual: {reference: refs/panel-loose.png, timeout: 1}
+    label: sidecar threshold 0.9
+  - visual: {reference: refs/panel-tight.png, timeout: 1}
+    label: sidecar threshold 0.995
 )");
   RunResult run = RunCommand(Command());
   EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
   EXPECT_THAT(run.out, HasSubstr("passed   visual label excluded"));
   EXPECT_THAT(run.out, HasSubstr("failed   visual label included"));
+  // The changed label scores ~0.95: the loose reference's 0.9 lets it pass, the tight
+  // one's 0.995 does not (the default, 0.95, would decide neither reliably).
+  EXPECT_THAT(run.out, HasSubstr("passed   visual sidecar threshold 0.9 "));
+  EXPECT_THAT(run.out, ::testing::ContainsRegex("failed   visual sidecar threshold 0.995 .*"
+                                                "\\(threshold 0.995\\)"));
   bool recorded = false;
   for (const Event& e : Events()) {
     if (e.type == EventType::kStepFinished && e.label == "label excluded") {
