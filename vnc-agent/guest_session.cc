@@ -87,7 +87,15 @@ absl::Status GuestSession::EnsureConnected() {
 absl::StatusOr<SshExecResult> GuestSession::Shell(const std::string& command, bool x11,
                                                   absl::Duration timeout) {
   if (absl::Status s = EnsureConnected(); !s.ok()) return s;
-  return ssh_->Exec(x11 ? SessionPreamble(/*force_x11=*/true) + command : command, timeout);
+  const std::string script = x11 ? SessionPreamble(/*force_x11=*/true) + command : command;
+  absl::StatusOr<SshExecResult> result = ssh_->Exec(script, timeout);
+  // A connection that died unnoticed (VM suspended, sshd restarted) is found out by the
+  // first command; when it never reached the server, run it on a new connection.
+  if (!result.ok() && CommandNotStarted(result.status())) {
+    if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+    result = ssh_->Exec(script, timeout);
+  }
+  return result;
 }
 
 absl::StatusOr<std::string> GuestSession::InstallHelper() {

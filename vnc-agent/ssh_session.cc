@@ -107,7 +107,9 @@ absl::Status SessionError(SshConnection& c, const std::string& what) {
 
 absl::Status RequireSession(SshConnection& c) {
   if (c.session != nullptr && ssh_is_connected(c.session)) return absl::OkStatus();
-  return SessionError(c, "not usable");
+  absl::Status status = SessionError(c, "not usable");
+  status.SetPayload(kCommandNotStarted, absl::Cord("1"));
+  return status;
 }
 
 void FreeSession(SshConnection& c) {
@@ -259,6 +261,8 @@ absl::StatusOr<ssh_channel> OpenExecChannel(SshConnection& c, const std::string&
   if (channel == nullptr) return SessionError(c, "cannot create a channel");
   if (ssh_channel_open_session(channel) != SSH_OK) {
     absl::Status status = SessionError(c, "cannot open a session channel");
+    // Nothing was asked of the server yet: the caller may safely run it again.
+    status.SetPayload(kCommandNotStarted, absl::Cord("1"));
     ssh_channel_free(channel);
     return status;
   }

@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
 #include "absl/time/time.h"
 #include "vnc-agent/line_channel.h"
 
@@ -38,6 +39,14 @@ struct SshOptions {
                                      // set it is pinned and known_hosts is not consulted
   absl::Duration connect_timeout = absl::Seconds(10);
 };
+
+// Payload URL on an Exec()/Start() error when the command certainly never reached the
+// server (the connection was found dead before it was sent): retrying it is safe.
+inline constexpr char kCommandNotStarted[] = "mosdat.dev/ssh/command-not-started";
+
+inline bool CommandNotStarted(const absl::Status& status) {
+  return status.GetPayload(kCommandNotStarted).has_value();
+}
 
 struct SshExecResult {
   int exit_code = -1;  // -1 when killed by a signal, timed out, or no status was sent
