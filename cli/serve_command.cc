@@ -1,9 +1,11 @@
 // `mosdat serve`: the embedded default as a server — coordinator, agent, vlm-gateway and
 // proxmox-bridge in one process, behind one gRPC port, with the same flags as the
-// standalone service binaries.
+// standalone service binaries: --results-dir as mosdat-coordinator's, and --config
+// X.toml (its [vlm]) or --base-url/--model/... as mosdat-vlm-gateway's.
 #include "cli/commands.h"
 #include "cli/embedded.h"
 #include "runtime/service_main.h"
+#include "vlm-gateway/service_config.h"
 
 namespace mosdat {
 
@@ -16,20 +18,33 @@ void AddServeCommand(CLI::App& root, const GlobalOptions&, int* exit_code) {
   cmd->prefix_command();
   cmd->set_help_flag();
   cmd->callback([cmd, exit_code] {
+    CoordinatorOptions coordinator;
+    VlmFlags vlm_flags;
     std::vector<std::string> args = cmd->remaining();
     std::vector<char*> argv;
     std::string program = "mosdat serve";
     argv.push_back(program.data());
     for (std::string& arg : args) argv.push_back(arg.data());
-    *exit_code = RunServiceMain(static_cast<int>(argv.size()), argv.data(),
-                                {.binary = "mosdat-serve",
-                                 .description = "mOSdat: all services in one process",
-                                 .default_grpc_port = 50150,
-                                 .default_metrics_port = 9150,
-                                 .requires_token = true,
-                                 .create = [](const ServiceContext& context) {
-                                   return CreateAllServices(context, CoordinatorOptions{});
-                                 }});
+    *exit_code = RunServiceMain(
+        static_cast<int>(argv.size()), argv.data(),
+        {.binary = "mosdat-serve",
+         .description = "mOSdat: all services in one process",
+         .default_grpc_port = 50150,
+         .default_metrics_port = 9150,
+         .requires_token = true,
+         .add_flags =
+             [&](CLI::App& app) {
+               app.add_option("--results-dir", coordinator.results_root,
+                              "where runs write their evidence")
+                   ->capture_default_str();
+               AddVlmFlags(app, &vlm_flags);
+             },
+         .create =
+             [&](const ServiceContext& context) -> absl::StatusOr<std::vector<HostedService>> {
+           absl::StatusOr<std::optional<VlmConfig>> vlm = ResolveVlmConfig(vlm_flags);
+           if (!vlm.ok()) return vlm.status();
+           return CreateAllServices(context, coordinator, *vlm);
+         }});
   });
 }
 

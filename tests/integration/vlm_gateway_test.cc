@@ -547,6 +547,33 @@ TEST_F(VlmGatewayTest, ServiceBinaryReadsVlmFromTheConfig) {
   EXPECT_TRUE(std::filesystem::exists(cache_.File("cache/cache.sqlite3")));
 }
 
+// `mosdat serve` (all services in one process) takes the gateway's flags too.
+TEST_F(VlmGatewayTest, ServeHostsAConfiguredGatewayBehindItsToken) {
+  StandIn server;
+  ServiceProcess serve(
+      {BuiltBinary("cli/mosdat"), "serve", "--token=env:MOSDAT_SERVE_TOKEN",
+       "--base-url=" + server.base_url(), std::string("--model=") + kUiTars,
+       "--cache-dir=" + cache_.File("cache"), "--results-dir=" + cache_.File("results")},
+      {{"MOSDAT_SERVE_TOKEN", "serve-token"}});
+  ASSERT_TRUE(serve.Start()) << serve.stderr_text();
+  auto stub = v1::VlmGateway::NewStub(
+      grpc::CreateChannel(serve.grpc_address(), grpc::InsecureChannelCredentials()));
+  v1::LocalizeRequest localize;
+  localize.mutable_image()->set_png(png_);
+  localize.set_prompt("the OK button at 640,400 in 1280x800");
+  v1::LocalizeResponse response;
+  grpc::ClientContext anonymous;
+  EXPECT_EQ(stub->Localize(&anonymous, localize, &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer serve-token");
+  grpc::Status status = stub->Localize(&context, localize, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.model(), kUiTars);
+  EXPECT_EQ(response.point().x(), 640);
+  EXPECT_EQ(serve.Terminate(), 0) << serve.stderr_text();
+}
+
 TEST_F(VlmGatewayTest, UnconfiguredServiceSaysHowToConfigureIt) {
   ServiceProcess gateway({BuiltBinary("vlm-gateway/mosdat-vlm-gateway")});
   ASSERT_TRUE(gateway.Start()) << gateway.stderr_text();
