@@ -249,6 +249,31 @@ TEST_F(VlmStepsTest, ReplayAsksTheRecordedQuestionsAgainAndReportsChangedAnswers
   EXPECT_THAT(nothing.err, HasSubstr("no events.jsonl at or under"));
 }
 
+// The same screens in a second run are answered by the gateway's cache, not the model.
+TEST_F(VlmStepsTest, ARepeatedRunIsAnsweredFromTheCache) {
+  const std::string scenario = std::string("name: cached\nsteps:") + kWaitForApp + R"(
+  - localize: 'the "Toggle me" button at 100,40'
+  - verify: "Is the toggle pressed? [yes]"
+)";
+  FunctionalRun first = Run(scenario, kUiTars);
+  ASSERT_EQ(first.exit_code, 0) << Dump(first);
+  const int asked = standin_.ChatRequests();
+  TempDir second_results;
+  FunctionalRun second = RunFunctional(dir_.File("config.toml"), "fixture", second_results);
+  ASSERT_EQ(second.exit_code, 0) << Dump(second);
+  int calls = 0;
+  for (const char* kind : {"localize", "verify"}) {
+    for (const Event* step : Finished(second, kind)) {
+      for (const VlmCall& call : step->vlm_calls) {
+        ++calls;
+        EXPECT_TRUE(call.cache_hit) << call.kind << " \"" << call.prompt << "\"";
+      }
+    }
+  }
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(standin_.ChatRequests(), asked);
+}
+
 // Across hosts: mosdat-agent asks a separate mosdat-vlm-gateway (--vlm-gateway, with
 // its token); the config itself has no [vlm].
 TEST_F(VlmStepsTest, AnAgentProcessAsksAStandaloneGatewayWithItsToken) {
