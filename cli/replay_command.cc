@@ -5,10 +5,13 @@
 //   mosdat replay results/functional/<run>[/<vm>] --config X.toml [--model M]
 //   mosdat replay <dir> --gateway HOST:PORT --token env:NAME
 // Exit 0: every answer is the same; 1: some changed; 3: no usable result directory or
-// VLM configuration; 4: the VLM could not be asked.
+// VLM configuration; 4: a question could not be asked again (the VLM failed, or its
+// screenshot is missing). events.jsonl is untrusted input: screenshot names must be
+// plain .png names inside the directory, and a malformed line is skipped with a warning.
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -25,6 +28,8 @@ namespace mosdat {
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr uintmax_t kMaxScreenshotBytes = 64 << 20;
 
 struct ReplayArgs {
   std::string result_dir;
@@ -57,7 +62,7 @@ std::string Answer(const VlmCall& call) {
 bool Same(const VlmCall& was, const VlmCall& now, int tolerance) {
   if (was.answer != now.answer) return false;
   if (was.kind == "verify" || !was.answer) return true;
-  double dx = was.x - now.x, dy = was.y - now.y;
+  double dx = static_cast<double>(was.x) - now.x, dy = static_cast<double>(was.y) - now.y;
   return dx * dx + dy * dy <= static_cast<double>(tolerance) * tolerance;
 }
 
@@ -80,13 +85,21 @@ Replayed Ask(VlmClient& vlm, const fs::path& dir, const std::string& vm, const E
              const VlmCall& call, const ReplayArgs& args) {
   Replayed r{.job_dir = dir.string(), .vm = vm, .step = step.step_index + 1, .was = call};
   r.now = VlmCall{.kind = call.kind, .prompt = call.prompt, .screenshot = call.screenshot};
-  if (call.screenshot.empty()) {
-    r.error = "the event names no screenshot";
+  if (!IsPlainPngName(call.screenshot)) {
+    r.error = absl::StrCat("the screenshot name \"", call.screenshot,
+                           "\" is not a plain .png file name in the result directory");
     return r;
   }
-  const std::string png = ReadFileOrEmpty((dir / call.screenshot).string());
+  const fs::path path = dir / call.screenshot;
+  std::error_code error;
+  if (!fs::is_regular_file(path, error) || fs::file_size(path, error) > kMaxScreenshotBytes) {
+    r.error = absl::StrCat("cannot read the screenshot ", path.string(),
+                           " (missing, not a file, or over 64 MiB)");
+    return r;
+  }
+  const std::string png = ReadFileOrEmpty(path.string());
   if (png.empty()) {
-    r.error = absl::StrCat("cannot read the screenshot ", (dir / call.screenshot).string());
+    r.error = absl::StrCat("cannot read the screenshot ", path.string());
     return r;
   }
   const std::string model = args.model.empty() ? call.model : args.model;
@@ -183,13 +196,23 @@ int RunReplay(const ReplayArgs& args) {
 
   std::vector<Replayed> replayed;
   for (const fs::path& log : logs) {
-    absl::StatusOr<std::vector<Event>> events = ReadEventLog(log.string());
-    if (!events.ok()) {
-      std::cerr << "mosdat replay: " << events.status().message() << "\n";
-      return kExitConfigError;
+    // Line by line: a run cut short by a crash may end in a torn line; the rest counts.
+    std::vector<Event> events;
+    std::istringstream lines(ReadFileOrEmpty(log.string()));
+    int line_number = 0;
+    for (std::string line; std::getline(lines, line);) {
+      ++line_number;
+      if (line.empty()) continue;
+      absl::StatusOr<Event> event = FromJsonLine(line);
+      if (!event.ok()) {
+        std::cerr << "mosdat replay: " << log.string() << ":" << line_number
+                  << ": skipped: " << event.status().message() << "\n";
+        continue;
+      }
+      events.push_back(std::move(*event));
     }
     std::string vm;
-    for (const Event& event : *events) {
+    for (const Event& event : events) {
       if (event.type == EventType::kJobStarted) vm = event.vm;
       if (event.type != EventType::kStepFinished) continue;
       for (const VlmCall& call : event.vlm_calls) {
@@ -237,7 +260,7 @@ int RunReplay(const ReplayArgs& args) {
                                 {"same", same},
                                 {"changed", changed},
                                 {"errors", errors}}
-                     .dump(2)
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   } else {
     std::cout << absl::StrFormat(

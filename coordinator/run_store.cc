@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/file_util.h"
 #include "core/junit.h"
 
 namespace mosdat {
@@ -34,12 +35,6 @@ int Severity(JobVerdict verdict) {
       return 3;
   }
   return 3;
-}
-
-// Screenshot names come from the agent: accept plain file names only.
-bool IsSafeFileName(const std::string& name) {
-  return !name.empty() && name.size() < 200 && name.find('/') == std::string::npos && name != "." &&
-         name != ".." && absl::EndsWith(name, ".png");
 }
 
 }  // namespace
@@ -130,7 +125,7 @@ absl::Status RunStore::Record(const Event& event) {
   }
   // The job's log and directory only change under its write lock, which is held.
   if (event.type == EventType::kScreenshot) {
-    if (!IsSafeFileName(event.screenshot)) {
+    if (!IsPlainPngName(event.screenshot)) {
       return absl::InvalidArgumentError(
           absl::StrCat("screenshot name \"", event.screenshot, "\" is not a plain .png file name"));
     }
@@ -158,20 +153,24 @@ void RunStore::AbandonJob(const std::string& job_id, const std::string& reason) 
   std::mutex* writes = JobWrites(job_id);
   if (writes == nullptr) return;
   std::lock_guard write_lock(*writes);
-  std::lock_guard lock(mutex_);
-  Job& job = jobs_.at(job_id);
-  if (job.status.state != JobState::kRunning) return;
+  Job* job;
   Event finished = Event::Of(EventType::kJobFinished);
-  finished.job_id = job_id;
-  finished.seq = job.last_seq + 1;
-  finished.unix_ms = absl::ToUnixMillis(absl::Now());
-  finished.verdict = JobVerdict::kError;
-  finished.reason = reason;
-  job.log->Append(finished).IgnoreError();  // best effort: the job is lost either way
-  job.last_seq = finished.seq;
-  job.events.push_back(finished);
-  AppendUpdate(runs_.at(job.status.spec.run_id), {.event = finished});
-  FinishJob(job, JobVerdict::kError, reason, 0);
+  {
+    std::lock_guard lock(mutex_);
+    job = &jobs_.at(job_id);
+    if (job->status.state != JobState::kRunning) return;
+    finished.job_id = job_id;
+    finished.seq = job->last_seq + 1;
+    finished.unix_ms = absl::ToUnixMillis(absl::Now());
+    finished.verdict = JobVerdict::kError;
+    finished.reason = reason;
+  }
+  job->log->Append(finished).IgnoreError();  // best effort: the job is lost either way
+  std::lock_guard lock(mutex_);
+  job->last_seq = finished.seq;
+  job->events.push_back(finished);
+  AppendUpdate(runs_.at(job->status.spec.run_id), {.event = finished});
+  FinishJob(*job, JobVerdict::kError, reason, 0);
   changed_.notify_all();
 }
 

@@ -20,4 +20,10 @@ std::string FileTail(const std::string& path, size_t max_chars) {
   return std::string(absl::StripTrailingAsciiWhitespace(text));
 }
 
+bool IsPlainPngName(const std::string& name) {
+  return !name.empty() && name.size() < 200 && name.find('/') == std::string::npos &&
+         name.find('\0') == std::string::npos && name != "." && name != ".." && name.size() > 4 &&
+         name.compare(name.size() - 4, 4, ".png") == 0;
+}
+
 }  // namespace mosdat

@@ -14,6 +14,10 @@ std::string ReadFileOrEmpty(const std::string& path);
 // when cut, trailing whitespace removed.
 std::string FileTail(const std::string& path, size_t max_chars = 600);
 
+// A screenshot name an agent or an events.jsonl gave: a plain "*.png" file name, with
+// no directory part, so joining it to a result directory stays inside it.
+bool IsPlainPngName(const std::string& name);
+
 }  // namespace mosdat
 
 #endif  // MOSDAT_CORE_FILE_UTIL_H_

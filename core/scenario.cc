@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/utf8.h"
 
 namespace mosdat {
 namespace {
@@ -243,9 +244,7 @@ constexpr size_t kDescriptionChars = 60;
 std::string Quoted(const std::string& text) {
   std::string shown = text;
   if (shown.size() > kDescriptionChars) {
-    size_t cut = kDescriptionChars;
-    while (cut > 0 && (static_cast<unsigned char>(shown[cut]) & 0xC0) == 0x80) --cut;
-    shown = shown.substr(0, cut) + "\u2026";
+    shown = std::string(Utf8Prefix(shown, kDescriptionChars)) + "\u2026";
   }
   for (char& c : shown) {
     if (c == '\n' || c == '\t') c = ' ';

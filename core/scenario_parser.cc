@@ -1220,6 +1220,8 @@ void Parser::ParseCrossCheck(const Field& f, LocalizeCrossCheck* check) {
   }
   if (!m.Get("text") && !m.Get("atspi")) {
     Error(f, "needs \"text\" or \"atspi\" (or write true/false)");
+  } else if (m.Get("text") && m.Get("atspi")) {
+    ErrorAtKey(*m.Get("atspi"), "use either \"text\" or \"atspi\", not both");
   }
 }
 

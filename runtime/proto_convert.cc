@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "core/utf8.h"
 
 namespace mosdat {
 namespace {
@@ -103,7 +104,31 @@ JobVerdict FromProto(v1::Verdict verdict) {
   }
 }
 
-v1::JobEvent ToProto(const Event& e) {
+// Protobuf `string` fields must hold valid UTF-8, and an event's text comes from
+// anywhere (a command's output, an app's window title, a model's answer): without this,
+// one stray byte would make the event unserialisable and end the job.
+Event WithValidText(const Event& event) {
+  Event e = event;
+  for (std::string* text :
+       {&e.job_id, &e.vm, &e.scenario, &e.step_kind, &e.label, &e.description, &e.source_location,
+        &e.reason, &e.screenshot, &e.why, &e.level, &e.text}) {
+    *text = ValidUtf8(*text);
+  }
+  for (LocatorCandidate& c : e.candidates) c.description = ValidUtf8(c.description);
+  if (e.output) {
+    e.output->out = ValidUtf8(e.output->out);
+    e.output->err = ValidUtf8(e.output->err);
+  }
+  for (VlmCall& c : e.vlm_calls) {
+    for (std::string* text : {&c.kind, &c.prompt, &c.screenshot, &c.reason, &c.model}) {
+      *text = ValidUtf8(*text);
+    }
+  }
+  return e;
+}
+
+v1::JobEvent ToProto(const Event& event) {
+  const Event e = WithValidText(event);
   v1::JobEvent out;
   out.set_job_id(e.job_id);
   out.set_seq(e.seq);

@@ -1,5 +1,7 @@
 #include "runtime/vlm_proto_convert.h"
 
+#include "core/utf8.h"
+
 namespace mosdat {
 
 v1::Image ToProto(const VlmImage& image) {
@@ -38,7 +40,7 @@ v1::LocalizeResponse ToProto(const LocalizeResult& result) {
   out.set_confidence(result.confidence);
   out.set_model(result.model);
   out.set_cache_hit(result.cache_hit);
-  out.set_raw_answer(result.raw_answer);
+  out.set_raw_answer(ValidUtf8(result.raw_answer));  // a model may answer anything
   out.set_endpoint(result.endpoint);
   out.set_coordinates(std::string(ToString(result.coordinates)));
   out.set_model_x(result.model_x);
@@ -82,10 +84,10 @@ VerifyRequest FromProto(const v1::VerifyRequest& request) {
 v1::VerifyResponse ToProto(const VerifyResult& result) {
   v1::VerifyResponse out;
   out.set_answer(result.answer);
-  out.set_reason(result.reason);
+  out.set_reason(ValidUtf8(result.reason));
   out.set_model(result.model);
   out.set_cache_hit(result.cache_hit);
-  out.set_raw_answer(result.raw_answer);
+  out.set_raw_answer(ValidUtf8(result.raw_answer));
   out.set_endpoint(result.endpoint);
   return out;
 }

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/utf8.h"
 
 namespace mosdat {
 namespace {
@@ -94,7 +95,7 @@ absl::StatusOr<double> Number(const Json& json, const char* key, std::string_vie
 std::string Excerpt(std::string_view text, size_t max_chars) {
   std::string out;
   text = Trim(text);
-  for (char c : text.substr(0, max_chars)) {
+  for (char c : Utf8Prefix(text, max_chars)) {
     out.push_back(c == '\n' || c == '\r' || c == '\t' ? ' ' : c);
   }
   if (text.size() > max_chars) out += "...";

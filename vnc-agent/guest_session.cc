@@ -86,6 +86,7 @@ absl::Status GuestSession::EnsureConnected() {
 
 absl::StatusOr<SshExecResult> GuestSession::Shell(const std::string& command, bool x11,
                                                   absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
   if (absl::Status s = EnsureConnected(); !s.ok()) return s;
   const std::string script = x11 ? SessionPreamble(/*force_x11=*/true) + command : command;
   absl::StatusOr<SshExecResult> result = ssh_->Exec(script, timeout);
@@ -93,7 +94,7 @@ absl::StatusOr<SshExecResult> GuestSession::Shell(const std::string& command, bo
   // first command; when it never reached the server, run it on a new connection.
   if (!result.ok() && CommandNotStarted(result.status())) {
     if (absl::Status s = EnsureConnected(); !s.ok()) return s;
-    result = ssh_->Exec(script, timeout);
+    result = ssh_->Exec(script, std::max(deadline - absl::Now(), absl::ZeroDuration()));
   }
   return result;
 }

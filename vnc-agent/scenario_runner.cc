@@ -143,6 +143,7 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index, bool c
       if (before.ok()) before_last_action_ = std::move(*before);
     }
     details_ = Event();
+    vlm_looks_.clear();
     branch_ = nullptr;
     step_index_ = index;
     absl::Time begin = absl::Now();
@@ -322,7 +323,22 @@ absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time 
   std::vector<absl::Time> stable_since(step.conditions.size(), absl::Now());
   std::vector<bool> held(step.conditions.size(), false);
   std::vector<std::string> why_not(step.conditions.size());
-  while (true) {
+  auto timed_out = [&] {
+    std::vector<std::string> missing;
+    for (size_t i = 0; i < held.size(); ++i) {
+      if (held[i]) continue;
+      std::string name(ConditionKindName(step.conditions[i]));
+      missing.push_back(why_not[i].empty() ? name : absl::StrCat(name, " (", why_not[i], ")"));
+    }
+    return Failed(absl::StrCat("wait_for (", step.mode == WaitForStep::Mode::kAny ? "any" : "all",
+                               ") timed out after ",
+                               absl::FormatDuration(absl::Seconds(step.timeout_seconds)),
+                               "; not satisfied: ", absl::StrJoin(missing, ", ")));
+  };
+  for (bool first_look = true;; first_look = false) {
+    // Every look but the first starts before `until`: a look begun at the deadline
+    // would only run out of time (a VLM question needs seconds).
+    if (!first_look && absl::Now() >= until) return timed_out();
     absl::StatusOr<Frame> now = session_.Capture();
     if (!now.ok()) return now.status();
     for (size_t i = 0; i < step.conditions.size(); ++i) {
@@ -339,18 +355,7 @@ absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time 
     bool any = std::find(held.begin(), held.end(), true) != held.end();
     bool all = std::find(held.begin(), held.end(), false) == held.end();
     if (step.mode == WaitForStep::Mode::kAny ? any : all) return absl::OkStatus();
-    if (absl::Now() >= until) {
-      std::vector<std::string> missing;
-      for (size_t i = 0; i < held.size(); ++i) {
-        if (held[i]) continue;
-        std::string name(ConditionKindName(step.conditions[i]));
-        missing.push_back(why_not[i].empty() ? name : absl::StrCat(name, " (", why_not[i], ")"));
-      }
-      return Failed(absl::StrCat("wait_for (", step.mode == WaitForStep::Mode::kAny ? "any" : "all",
-                                 ") timed out after ",
-                                 absl::FormatDuration(absl::Seconds(step.timeout_seconds)),
-                                 "; not satisfied: ", absl::StrJoin(missing, ", ")));
-    }
+    if (absl::Now() >= until) return timed_out();
     previous = *now;
     // Wake on the next framebuffer update or after the interval, whichever is first:
     // polling, never a fixed sleep.

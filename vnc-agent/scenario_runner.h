@@ -121,6 +121,10 @@ class ScenarioRunner {
   // does not store it again.
   std::string last_vlm_png_;
   std::string last_vlm_file_;
+  // When each polled VLM condition of the current step was last asked, and whether it
+  // held then.
+  // Keyed by (question, expected answer).
+  std::map<std::pair<std::string, bool>, std::pair<absl::Time, bool>> vlm_looks_;
   // Set by an if_visible step: the branch to run right after it.
   const std::vector<Step>* branch_ = nullptr;
 };

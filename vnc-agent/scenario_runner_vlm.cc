@@ -1,5 +1,6 @@
 // The scenario runner's VLM steps: localize (with its cross-check and follow-up
 // questions), verify / verify_not, and VLM conditions of wait_for and if_visible.
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -13,6 +14,8 @@ namespace {
 constexpr char kNoVlm[] =
     " needs a vision-language model, and none is configured: add a [vlm] table (base_url, "
     "model) to the config, or start mosdat-agent with --vlm-gateway HOST:PORT";
+
+constexpr absl::Duration kVlmPollInterval = absl::Seconds(1);
 
 absl::Duration Left(absl::Time deadline) {
   return std::max(deadline - absl::Now(), absl::ZeroDuration());
@@ -37,8 +40,10 @@ std::optional<std::string> QuotedPhrase(const std::string& prompt) {
     if (begin == std::string::npos) continue;
     begin += open.size();
     size_t end = prompt.find(close, begin);
-    if (end == std::string::npos || end == begin) continue;
-    return prompt.substr(begin, end - begin);
+    if (end == std::string::npos) continue;
+    std::string phrase(absl::StripAsciiWhitespace(prompt.substr(begin, end - begin)));
+    if (phrase.empty()) continue;
+    return phrase;
   }
   return std::nullopt;
 }
@@ -143,7 +148,10 @@ absl::Status ScenarioRunner::CrossCheck(const LocalizeCrossCheck& check, const s
   const std::string at = absl::StrFormat("(%d,%d)", point.x, point.y);
   if (check.atspi) {
     absl::StatusOr<GuestSession*> guest = Guest("cross_check.atspi");
-    if (!guest.ok()) return guest.status();
+    if (!guest.ok()) {
+      // The check cannot run at all: a configuration error, never "not visible".
+      return absl::UnavailableError(guest.status().message());
+    }
     std::optional<AccessibleObject> object;
     absl::Status found = (*guest)->WithAtspi([&](AtspiClient& client) {
       absl::StatusOr<AccessibleObject> o = client.Find(*check.atspi, Left(deadline), false);
@@ -229,11 +237,18 @@ absl::Status ScenarioRunner::ExecuteLocalize(const LocalizeStep& step, absl::Tim
   absl::StatusOr<Frame> frame = session_.CaptureAfterInput(absl::Seconds(5));
   std::optional<Point> target;
   std::vector<std::string> misses;
+  bool asked_once = false;
   while (true) {
     if (!frame.ok()) return frame.status();
     misses.clear();
     for (const std::string& prompt : prompts) {
       absl::StatusOr<LocalizeResult> where = AskWhere(*frame, prompt, deadline);
+      if (!where.ok() && where.status().code() == absl::StatusCode::kDeadlineExceeded &&
+          asked_once && absl::Now() >= deadline) {
+        // A re-ask cut short by the step's deadline: the earlier answers stand.
+        misses.push_back(absl::StrCat("\"", prompt, "\": no answer before the step's deadline"));
+        break;
+      }
       if (!where.ok()) return where.status();
       if (!where->found) {
         misses.push_back(absl::StrCat("\"", prompt, "\": the model did not find it"));
@@ -249,9 +264,13 @@ absl::Status ScenarioRunner::ExecuteLocalize(const LocalizeStep& step, absl::Tim
       target = point;
       break;
     }
+    asked_once = true;
     if (target || absl::Now() >= deadline || step.if_visible) break;
     absl::StatusOr<Frame> next = session_.WaitForUpdate(frame->update_seq, Left(deadline));
-    if (!next.ok()) break;  // the screen did not change before the deadline
+    if (!next.ok() && next.status().code() != absl::StatusCode::kDeadlineExceeded) {
+      return next.status();  // e.g. the VNC connection is gone
+    }
+    if (!next.ok() || absl::Now() >= deadline) break;  // no new screen in time
     frame = std::move(next);
   }
   if (!target && step.if_visible) {
@@ -266,6 +285,8 @@ absl::Status ScenarioRunner::ExecuteLocalize(const LocalizeStep& step, absl::Tim
 
   before_last_action_ = *frame;
   if (step.click) {
+    absl::StatusOr<Frame> before_click = session_.Capture();
+    if (!before_click.ok()) return before_click.status();
     if (absl::Status s = session_.Click(target->x, target->y, 1, 1); !s.ok()) return s;
     if (step.then_type || step.then_key) {
       // Keys sent right behind the click can reach the app before it has moved the
@@ -273,7 +294,8 @@ absl::Status ScenarioRunner::ExecuteLocalize(const LocalizeStep& step, absl::Tim
       // (focus ring, pressed state), for half a second at most.
       absl::Time until = std::min(deadline, absl::Now() + absl::Milliseconds(500));
       absl::StatusOr<Frame> seen = session_.CaptureAfterInput(Left(until));
-      while (seen.ok() && absl::Now() < until && DifferenceRatio(*frame, *seen, Rect{}) == 0.0) {
+      while (seen.ok() && absl::Now() < until &&
+             DifferenceRatio(*before_click, *seen, Rect{}) == 0.0) {
         seen = session_.WaitForUpdate(seen->update_seq, Left(until));
       }
     }
@@ -316,13 +338,26 @@ absl::Status ScenarioRunner::ExecuteVerify(const VerifyStep& step, absl::Time de
 
 absl::StatusOr<bool> ScenarioRunner::VlmHolds(const VlmCondition& condition, const Frame& now,
                                               absl::Time deadline, std::string* why_not) {
+  // Polled conditions ask at most once a second: on a screen that keeps changing (a
+  // caret, a spinner) every poll would otherwise be a new model call and screenshot.
+  const std::pair<std::string, bool> key{condition.question, condition.expect};
+  auto last = vlm_looks_.find(key);
+  if (last != vlm_looks_.end() && absl::Now() - last->second.first < kVlmPollInterval) {
+    return last->second.second;
+  }
   absl::StatusOr<VerifyResult> result = AskWhether(now, condition.question, deadline);
+  if (!result.ok() && result.status().code() == absl::StatusCode::kDeadlineExceeded &&
+      last != vlm_looks_.end() && absl::Now() >= deadline) {
+    return last->second.second;  // cut short by the step's deadline: the last answer stands
+  }
   if (!result.ok()) return result.status();
   if (why_not != nullptr) {
     *why_not = absl::StrCat("\"", condition.question, "\": ", result->answer ? "yes" : "no", ", ",
                             result->reason);
   }
-  return result->answer == condition.expect;
+  const bool holds = result->answer == condition.expect;
+  vlm_looks_[key] = {absl::Now(), holds};
+  return holds;
 }
 
 }  // namespace mosdat

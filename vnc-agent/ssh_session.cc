@@ -261,8 +261,11 @@ absl::StatusOr<ssh_channel> OpenExecChannel(SshConnection& c, const std::string&
   if (channel == nullptr) return SessionError(c, "cannot create a channel");
   if (ssh_channel_open_session(channel) != SSH_OK) {
     absl::Status status = SessionError(c, "cannot open a session channel");
-    // Nothing was asked of the server yet: the caller may safely run it again.
-    status.SetPayload(kCommandNotStarted, absl::Cord("1"));
+    // The connection is gone and nothing was asked of it: after a reconnect, running
+    // the command is safe. (A live server refusing the channel is not retried.)
+    if (status.code() == absl::StatusCode::kUnavailable) {
+      status.SetPayload(kCommandNotStarted, absl::Cord("1"));
+    }
     ssh_channel_free(channel);
     return status;
   }

@@ -50,11 +50,12 @@ TEST_F(FixtureScenarioTest, ShellCapturesOutputAndExitCodeAndFailsOnTheWrongOne)
 steps:
   - shell: {command: "echo out-$((6*7)); echo err-line >&2; exit 3", expect_exit: 3}
   - shell: "echo display=$DISPLAY"
+  - shell: "printf 'not utf-8: \\377\\376 end'"
   - shell: "echo bad >&2; exit 5"
 )");
   ASSERT_EQ(run.exit_code, 1) << Dump(run);
   std::vector<const Event*> shells = Finished(run, "shell");
-  ASSERT_EQ(shells.size(), 3u) << Dump(run);
+  ASSERT_EQ(shells.size(), 4u) << Dump(run);
   ASSERT_TRUE(shells[0]->output.has_value());
   EXPECT_EQ(shells[0]->status, StepStatus::kPassed);
   EXPECT_EQ(shells[0]->output->exit_code, 3);
@@ -62,8 +63,11 @@ steps:
   EXPECT_EQ(shells[0]->output->err, "err-line\n");
   // The private sshd puts commands into the desktop session, as on a logged-in VM.
   EXPECT_THAT(shells[1]->output->out, ::testing::MatchesRegex("display=:[0-9]+\n"));
-  EXPECT_EQ(shells[2]->status, StepStatus::kFailed);
-  EXPECT_EQ(shells[2]->reason, "the command exited with status 5, expected 0; stderr: bad");
+  // Bytes that are not UTF-8 travel as U+FFFD instead of breaking the event stream.
+  EXPECT_EQ(shells[2]->status, StepStatus::kPassed);
+  EXPECT_EQ(shells[2]->output->out, "not utf-8: \uFFFD\uFFFD end");
+  EXPECT_EQ(shells[3]->status, StepStatus::kFailed);
+  EXPECT_EQ(shells[3]->reason, "the command exited with status 5, expected 0; stderr: bad");
 }
 
 TEST_F(FixtureScenarioTest, ClicksByPointerAndByActionAndReadsTypedTextBack) {

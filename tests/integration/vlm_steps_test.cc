@@ -150,13 +150,17 @@ TEST_F(VlmStepsTest, DisagreementsAndNoAnswersFailWithTheEvidenceAndGatewayError
     must_pass: false
   - verify: "Is the window red?"
     must_pass: false
+  - localize: {prompt: 'the "Toggle me" button at 100,40', verify: "Did a dialog open?"}
+    label: the action never shows the expected result
+    timeout: 3
+    must_pass: false
   - localize: the garbage button
 )",
                           kQwen);
   // The garbage answer is an infrastructure error: the run's verdict is "error".
   ASSERT_EQ(run.exit_code, 4) << Dump(run);
   std::vector<const Event*> localize = Finished(run, "localize");
-  ASSERT_EQ(localize.size(), 4u) << Dump(run);
+  ASSERT_EQ(localize.size(), 5u) << Dump(run);
 
   // The model's point (mapped from Qwen's resized pixels) against OCR's reading.
   EXPECT_EQ(localize[0]->status, StepStatus::kFailed);
@@ -187,9 +191,15 @@ TEST_F(VlmStepsTest, DisagreementsAndNoAnswersFailWithTheEvidenceAndGatewayError
             "\"Is the window red?\": the model answered no (expected yes): Nothing like that is "
             "visible.");
 
-  EXPECT_EQ(localize[3]->status, StepStatus::kError);
-  EXPECT_THAT(localize[3]->reason, HasSubstr("vlm-gateway: "));
-  EXPECT_THAT(localize[3]->reason, HasSubstr("JSON"));
+  // A follow-up question never answered as expected is a test failure when the step's
+  // time runs out, even though the last look may be cut short.
+  EXPECT_EQ(localize[3]->status, StepStatus::kFailed) << Dump(run);
+  EXPECT_THAT(localize[3]->reason, ::testing::StartsWith("after acting at (1"));
+  EXPECT_THAT(localize[3]->reason, HasSubstr("\"Did a dialog open?\": no"));
+
+  EXPECT_EQ(localize[4]->status, StepStatus::kError);
+  EXPECT_THAT(localize[4]->reason, HasSubstr("vlm-gateway: "));
+  EXPECT_THAT(localize[4]->reason, HasSubstr("JSON"));
 }
 
 // `mosdat replay` asks the recorded questions again on the recorded screenshots.
@@ -224,9 +234,11 @@ TEST_F(VlmStepsTest, ReplayAsksTheRecordedQuestionsAgainAndReportsChangedAnswers
   size_t at = events.find("\"answer\":true,\"cache_hit\":false,\"kind\":\"verify\"");
   ASSERT_NE(at, std::string::npos) << events;
   events.replace(at, 13, "\"answer\":false");
-  std::ofstream(run.job_dir + "/events.jsonl") << events;
+  // A run cut short by a crash can end in a torn line: skipped, said, the rest counts.
+  std::ofstream(run.job_dir + "/events.jsonl") << events << "{\"job\":\"torn";
   RunResult changed = replay({"--json"});
   EXPECT_EQ(changed.exit_code, 1) << changed.out << changed.err;
+  EXPECT_THAT(changed.err, ::testing::ContainsRegex("events.jsonl:[0-9]+: skipped: "));
   nlohmann::json report = nlohmann::json::parse(changed.out, nullptr, false);
   ASSERT_TRUE(report.is_object()) << changed.out;
   EXPECT_EQ(report["same"], 1);
@@ -234,6 +246,20 @@ TEST_F(VlmStepsTest, ReplayAsksTheRecordedQuestionsAgainAndReportsChangedAnswers
   EXPECT_EQ(report["questions"][1]["kind"], "verify");
   EXPECT_EQ(report["questions"][1]["was"]["answer"], false);
   EXPECT_EQ(report["questions"][1]["now"]["answer"], true);
+
+  // Screenshot names in events.jsonl are untrusted: only plain .png names inside the
+  // result directory are read.
+  std::string escaping = events;
+  size_t name = escaping.find("-step02-vlm.png", escaping.find("\"vlm\":["));
+  ASSERT_NE(name, std::string::npos);
+  size_t begin = escaping.rfind('"', name) + 1;
+  escaping.replace(begin, name + 15 - begin, "../../../etc/passwd");
+  std::ofstream(run.job_dir + "/events.jsonl") << escaping;
+  RunResult escaped = replay({});
+  EXPECT_EQ(escaped.exit_code, 4) << escaped.out << escaped.err;
+  EXPECT_THAT(escaped.out, HasSubstr("ERROR: the screenshot name \"../../../etc/passwd\" is "
+                                     "not a plain .png file name"));
+  std::ofstream(run.job_dir + "/events.jsonl") << events;
 
   // A lost screenshot cannot be asked about: said, and the exit code says so.
   for (const auto& entry : fs::directory_iterator(run.job_dir)) {

@@ -642,6 +642,9 @@ const BadCase kBadCases[] = {
     {"name: t\nsteps:\n  - localize: {prompt: box, cross_check: {atspi: {app: x}}}\n",
      "s.yaml:3:50: steps[0].localize.cross_check.atspi: needs at least one of \"role\", "
      "\"name\", \"name_substr\""},
+    {"name: t\nsteps:\n  - localize: {prompt: box, cross_check: {text: a, atspi: {role: x}}}\n",
+     "s.yaml:3:52: steps[0].localize.cross_check.atspi: use either \"text\" or \"atspi\", not "
+     "both"},
     {"name: t\nsteps:\n  - localize: {prompt: box, verify_not: \"\"}\n",
      "s.yaml:3:41: steps[0].localize.verify_not: must not be empty"},
     {"name: t\nsteps:\n  - scroll: {x: 1, y: 2}\n",

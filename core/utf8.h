@@ -1,0 +1,22 @@
+// UTF-8 hygiene for text that comes from outside (command output, model answers, files):
+// protobuf `string` fields and JSON must carry valid UTF-8, and text cut to a length
+// must not end inside a character.
+#ifndef MOSDAT_CORE_UTF8_H_
+#define MOSDAT_CORE_UTF8_H_
+
+#include <string>
+#include <string_view>
+
+namespace mosdat {
+
+// `text` with every byte that is not part of a well-formed UTF-8 sequence (overlong
+// forms, surrogates and code points above U+10FFFF included) replaced by U+FFFD.
+std::string ValidUtf8(std::string_view text);
+
+// The longest prefix of `text` of at most `max_bytes` bytes that ends on a character
+// boundary.
+std::string_view Utf8Prefix(std::string_view text, size_t max_bytes);
+
+}  // namespace mosdat
+
+#endif  // MOSDAT_CORE_UTF8_H_
