@@ -84,7 +84,6 @@ std::vector<fs::path> EventLogs(const fs::path& root) {
 Replayed Ask(VlmClient& vlm, const fs::path& dir, const std::string& vm, const Event& step,
              const VlmCall& call, const ReplayArgs& args) {
   Replayed r{.job_dir = dir.string(), .vm = vm, .step = step.step_index + 1, .was = call};
-  r.now = VlmCall{.kind = call.kind, .prompt = call.prompt, .screenshot = call.screenshot};
   if (!IsPlainPngName(call.screenshot)) {
     r.error = absl::StrCat("the screenshot name \"", call.screenshot,
                            "\" is not a plain .png file name in the result directory");
@@ -104,40 +103,32 @@ Replayed Ask(VlmClient& vlm, const fs::path& dir, const std::string& vm, const E
   }
   const std::string model = args.model.empty() ? call.model : args.model;
   const absl::Duration timeout = absl::Minutes(5);
+  absl::Status asked;
   if (call.kind == "localize") {
     absl::StatusOr<LocalizeResult> result = vlm.Localize({.image = {.png = png},
                                                           .prompt = call.prompt,
                                                           .model = model,
                                                           .bypass_cache = !args.use_cache},
                                                          timeout);
-    if (!result.ok()) {
-      r.error = std::string(result.status().message());
-      return r;
-    }
-    r.now.answer = result->found;
-    r.now.x = result->x;
-    r.now.y = result->y;
-    r.now.confidence = result->confidence;
-    r.now.model = result->model;
-    r.now.cache_hit = result->cache_hit;
+    if (result.ok()) r.now = RecordOf(*result);
+    asked = result.status();
   } else if (call.kind == "verify") {
     absl::StatusOr<VerifyResult> result = vlm.Verify({.image = {.png = png},
                                                       .question = call.prompt,
                                                       .model = model,
                                                       .bypass_cache = !args.use_cache},
                                                      timeout);
-    if (!result.ok()) {
-      r.error = std::string(result.status().message());
-      return r;
-    }
-    r.now.answer = result->answer;
-    r.now.reason = result->reason;
-    r.now.model = result->model;
-    r.now.cache_hit = result->cache_hit;
+    if (result.ok()) r.now = RecordOf(*result);
+    asked = result.status();
   } else {
-    r.error = absl::StrCat("unknown question kind \"", call.kind, "\"");
+    asked = absl::InvalidArgumentError(absl::StrCat("unknown question kind \"", call.kind, "\""));
+  }
+  if (!asked.ok()) {
+    r.error = std::string(asked.message());
     return r;
   }
+  r.now.prompt = call.prompt;
+  r.now.screenshot = call.screenshot;
   r.same = Same(r.was, r.now, args.tolerance);
   return r;
 }

@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 
@@ -13,6 +15,26 @@ namespace mosdat {
 namespace {
 
 using nlohmann::json;
+
+// A field of an untrusted line that is not what it should be.
+struct BadField : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// An integer that fits an int (a float or a huge number is refused, never cast).
+int IntOf(const json& value, const char* what) {
+  if (!value.is_number_integer()) throw BadField(absl::StrCat("\"", what, "\" is not an integer"));
+  const int64_t v = value.is_number_unsigned()
+                        ? static_cast<int64_t>(std::min<uint64_t>(value.get<uint64_t>(), INT64_MAX))
+                        : value.get<int64_t>();
+  if (v < INT_MIN || v > INT_MAX) throw BadField(absl::StrCat("\"", what, "\" is out of range"));
+  return static_cast<int>(v);
+}
+
+int IntOr(const json& object, const char* key, int fallback) {
+  auto it = object.find(key);
+  return it == object.end() ? fallback : IntOf(*it, key);
+}
 
 constexpr std::pair<EventType, const char*> kEventTypes[] = {
     {EventType::kJobStarted, "job_started"},
@@ -141,12 +163,12 @@ absl::StatusOr<Event> FromJsonLine(std::string_view line) {
     }
     e.vm = j.value("vm", "");
     e.scenario = j.value("scenario", "");
-    e.step_index = j.value("step", -1);
+    e.step_index = IntOr(j, "step", -1);
     e.step_kind = j.value("kind", "");
     e.label = j.value("label", "");
     e.description = j.value("description", "");
     e.source_location = j.value("where", "");
-    e.attempt = j.value("attempt", 0);
+    e.attempt = IntOr(j, "attempt", 0);
     e.cleanup = j.value("cleanup", false);
     if (j.contains("status")) ValueOf(kStepStatuses, j["status"].get<std::string>(), &e.status);
     e.duration_seconds = j.value("duration_s", 0.0);
@@ -161,17 +183,17 @@ absl::StatusOr<Event> FromJsonLine(std::string_view line) {
       LocatorCandidate candidate;
       candidate.source = c.at("source").get<std::string>();
       const json& box = c.at("box");
-      candidate.x = box.at(0);
-      candidate.y = box.at(1);
-      candidate.width = box.at(2);
-      candidate.height = box.at(3);
+      candidate.x = IntOf(box.at(0), "box");
+      candidate.y = IntOf(box.at(1), "box");
+      candidate.width = IntOf(box.at(2), "box");
+      candidate.height = IntOf(box.at(3), "box");
       candidate.score = c.at("score");
       candidate.description = c.value("description", "");
       e.candidates.push_back(candidate);
     }
     if (j.contains("output")) {
       const json& o = j["output"];
-      e.output = CommandOutput{o.at("exit_code").get<int>(), o.value("stdout", ""),
+      e.output = CommandOutput{IntOf(o.at("exit_code"), "exit_code"), o.value("stdout", ""),
                                o.value("stderr", ""), o.value("timed_out", false)};
     }
     for (const json& c : j.value("vlm", json::array())) {
@@ -181,8 +203,8 @@ absl::StatusOr<Event> FromJsonLine(std::string_view line) {
       call.screenshot = c.value("screenshot", "");
       call.answer = c.at("answer").get<bool>();
       if (c.contains("point")) {
-        call.x = c["point"].at(0);
-        call.y = c["point"].at(1);
+        call.x = IntOf(c["point"].at(0), "point");
+        call.y = IntOf(c["point"].at(1), "point");
       }
       call.confidence = c.value("confidence", 0.0);
       call.reason = c.value("reason", "");
@@ -191,6 +213,8 @@ absl::StatusOr<Event> FromJsonLine(std::string_view line) {
       e.vlm_calls.push_back(std::move(call));
     }
   } catch (const json::exception& error) {
+    return absl::InvalidArgumentError(absl::StrCat("malformed event: ", error.what()));
+  } catch (const BadField& error) {
     return absl::InvalidArgumentError(absl::StrCat("malformed event: ", error.what()));
   }
   return e;

@@ -102,19 +102,16 @@ absl::StatusOr<LocalizeResult> ScenarioRunner::AskWhere(const Frame& frame,
                                                         absl::Time deadline) {
   absl::StatusOr<VlmClient*> vlm = Vlm("localize");
   if (!vlm.ok()) return vlm.status();
-  VlmCall call{.kind = "localize", .prompt = prompt};
-  absl::StatusOr<VlmImage> image = VlmScreen(frame, &call.screenshot);
+  std::string screenshot;
+  absl::StatusOr<VlmImage> image = VlmScreen(frame, &screenshot);
   if (!image.ok()) return image.status();
   absl::StatusOr<LocalizeResult> result =
       (*vlm)->Localize({.image = std::move(*image), .prompt = prompt}, Left(deadline));
   if (!result.ok()) return GatewayError(result.status());
-  call.answer = result->found;
-  call.x = result->x;
-  call.y = result->y;
-  call.confidence = result->confidence;
-  call.model = result->model;
-  call.cache_hit = result->cache_hit;
-  RecordCall(details_.vlm_calls, call);
+  VlmCall record = RecordOf(*result);
+  record.prompt = prompt;
+  record.screenshot = std::move(screenshot);
+  RecordCall(details_.vlm_calls, std::move(record));
   if (result->found) {
     details_.candidates.push_back({"vlm", result->x, result->y, 0, 0, result->confidence,
                                    absl::StrCat("\"", prompt, "\" (", result->model,
@@ -128,17 +125,16 @@ absl::StatusOr<VerifyResult> ScenarioRunner::AskWhether(const Frame& frame,
                                                         absl::Time deadline) {
   absl::StatusOr<VlmClient*> vlm = Vlm("verify");
   if (!vlm.ok()) return vlm.status();
-  VlmCall call{.kind = "verify", .prompt = question};
-  absl::StatusOr<VlmImage> image = VlmScreen(frame, &call.screenshot);
+  std::string screenshot;
+  absl::StatusOr<VlmImage> image = VlmScreen(frame, &screenshot);
   if (!image.ok()) return image.status();
   absl::StatusOr<VerifyResult> result =
       (*vlm)->Verify({.image = std::move(*image), .question = question}, Left(deadline));
   if (!result.ok()) return GatewayError(result.status());
-  call.answer = result->answer;
-  call.reason = result->reason;
-  call.model = result->model;
-  call.cache_hit = result->cache_hit;
-  RecordCall(details_.vlm_calls, call);
+  VlmCall record = RecordOf(*result);
+  record.prompt = question;
+  record.screenshot = std::move(screenshot);
+  RecordCall(details_.vlm_calls, std::move(record));
   return result;
 }
 

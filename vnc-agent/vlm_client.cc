@@ -47,6 +47,24 @@ class GatewayClient final : public VlmClient {
 
 }  // namespace
 
+VlmCall RecordOf(const LocalizeResult& result) {
+  return VlmCall{.kind = "localize",
+                 .answer = result.found,
+                 .x = result.x,
+                 .y = result.y,
+                 .confidence = result.confidence,
+                 .model = result.model,
+                 .cache_hit = result.cache_hit};
+}
+
+VlmCall RecordOf(const VerifyResult& result) {
+  return VlmCall{.kind = "verify",
+                 .answer = result.answer,
+                 .reason = result.reason,
+                 .model = result.model,
+                 .cache_hit = result.cache_hit};
+}
+
 std::unique_ptr<VlmClient> NewVlmGatewayClient(std::shared_ptr<grpc::Channel> channel,
                                                std::string token) {
   return std::make_unique<GatewayClient>(std::move(channel), std::move(token));

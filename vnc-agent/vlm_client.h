@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/events.h"
 #include "core/vlm_types.h"
 
 namespace grpc {
@@ -29,6 +30,11 @@ class VlmClient {
   virtual absl::StatusOr<VerifyResult> Verify(const VerifyRequest& request,
                                               absl::Duration timeout) = 0;
 };
+
+// An answer as evidence (events.jsonl "vlm"): answer, point or reason, confidence, model,
+// cache_hit. The caller fills in kind, prompt and screenshot.
+VlmCall RecordOf(const LocalizeResult& result);
+VlmCall RecordOf(const VerifyResult& result);
 
 // A client of the VlmGateway service on `channel`, presenting `token` (may be empty when
 // the gateway has none).

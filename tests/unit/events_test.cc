@@ -1,0 +1,74 @@
+// events.jsonl lines: what the runner writes reads back the same, and lines from a file
+// (untrusted: torn, edited, hostile) give errors, never crashes or wrapped numbers.
+#include "core/events.h"
+
+#include <gtest/gtest.h>
+
+namespace mosdat {
+namespace {
+
+TEST(EventsTest, AStepFinishedEventReadsBackAsWritten) {
+  Event e = Event::Of(EventType::kStepFinished);
+  e.job_id = "run-1";
+  e.seq = 7;
+  e.unix_ms = 1700000000123;
+  e.step_index = 2;
+  e.step_kind = "localize";
+  e.description = "\"the Save button\"";
+  e.source_location = "s.yaml:4:5";
+  e.attempt = 2;
+  e.status = StepStatus::kFailed;
+  e.reason = "no point";
+  e.candidates = {{"vlm", 10, 20, 0, 0, 0.87, "\"the Save button\" (m)"}};
+  e.output = CommandOutput{3, "out", "err", false};
+  e.vlm_calls = {{.kind = "localize",
+                  .prompt = "the Save button",
+                  .screenshot = "001-vlm.png",
+                  .answer = true,
+                  .x = 10,
+                  .y = 20,
+                  .confidence = 0.87,
+                  .model = "m"},
+                 {.kind = "verify",
+                  .prompt = "Saved?",
+                  .screenshot = "002-vlm.png",
+                  .answer = false,
+                  .reason = "no dialog",
+                  .model = "m",
+                  .cache_hit = true}};
+  absl::StatusOr<Event> back = FromJsonLine(ToJsonLine(e));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->description, e.description);
+  EXPECT_EQ(back->attempt, 2);
+  ASSERT_EQ(back->candidates.size(), 1u);
+  EXPECT_EQ(back->candidates[0].y, 20);
+  ASSERT_TRUE(back->output.has_value());
+  EXPECT_EQ(back->output->exit_code, 3);
+  ASSERT_EQ(back->vlm_calls.size(), 2u);
+  EXPECT_EQ(back->vlm_calls[0].x, 10);
+  EXPECT_EQ(back->vlm_calls[0].y, 20);
+  EXPECT_EQ(back->vlm_calls[0].confidence, 0.87);
+  EXPECT_EQ(back->vlm_calls[1].reason, "no dialog");
+  EXPECT_TRUE(back->vlm_calls[1].cache_hit);
+  EXPECT_FALSE(back->vlm_calls[1].answer);
+}
+
+TEST(EventsTest, MalformedLinesAreErrorsNotCrashes) {
+  const std::string head = R"({"job":"j","seq":1,"time_ms":1,"type":"step_finished",)";
+  for (const std::string& line : {
+           std::string("{\"job\":\"torn"),
+           std::string("[1,2]"),
+           head + R"("step":3.5})",
+           head + R"("step":99999999999})",
+           head + R"("candidates":[{"source":"ocr","box":[1e300,0,1,1],"score":1}]})",
+           head + R"("vlm":[{"kind":"localize","prompt":"p","answer":true,"point":[1.5,2]}]})",
+           head + R"("vlm":[{"kind":"localize","prompt":"p","answer":"yes"}]})",
+           head + R"("output":{"exit_code":"3"}})",
+       }) {
+    absl::StatusOr<Event> event = FromJsonLine(line);
+    EXPECT_EQ(event.status().code(), absl::StatusCode::kInvalidArgument) << line;
+  }
+}
+
+}  // namespace
+}  // namespace mosdat
