@@ -10,7 +10,6 @@
 #include "core/job.h"
 #include "mosdat/v1/agent.grpc.pb.h"
 #include "runtime/grpc_status.h"
-#include "runtime/logging.h"
 #include "runtime/proto_convert.h"
 #include "runtime/token_auth.h"
 #include "vnc-agent/accessibility_dump.h"
@@ -121,12 +120,7 @@ void AddAtspiDumpCommand(CLI::App& root, const GlobalOptions& global, int* exit_
                   "agent address host:port; empty = an agent in this process");
   cmd->add_option("--token", args->token_ref, "agent token as env:NAME or file:PATH");
   cmd->callback([args, exit_code, &global] {
-    if (absl::Status s = InitLogging("mosdat", global.log_level); !s.ok()) {
-      std::cerr << s.message() << "\n";
-      *exit_code = kExitUsage;
-      return;
-    }
-    *exit_code = RunAtspiDump(*args);
+    RunWithLogging(global, exit_code, [&] { return RunAtspiDump(*args); });
   });
 }
 

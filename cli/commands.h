@@ -4,6 +4,7 @@
 #define MOSDAT_CLI_COMMANDS_H_
 
 #include <CLI/CLI.hpp>
+#include <functional>
 
 namespace mosdat {
 
@@ -11,6 +12,10 @@ namespace mosdat {
 struct GlobalOptions {
   std::string log_level = "warn";
 };
+
+// A command's callback body: sets up logging at --log-level (an unknown level is a usage
+// error), then stores what `run` returns as the exit code.
+void RunWithLogging(const GlobalOptions& global, int* exit_code, const std::function<int()>& run);
 
 void AddPreflightCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
 void AddFunctionalCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);

@@ -16,7 +16,6 @@
 #include "core/preflight.h"
 #include "core/scenario_parser.h"
 #include "core/secret_ref.h"
-#include "runtime/logging.h"
 #include "runtime/proto_convert.h"
 #include "runtime/token_auth.h"
 
@@ -243,12 +242,7 @@ void AddFunctionalCommand(CLI::App& root, const GlobalOptions& global, int* exit
   cmd->add_option("--results", args->results, "results root (default: [report].output_dir)");
   cmd->add_flag("--json", args->json, "print a JSON summary instead of progress");
   cmd->callback([args, exit_code, &global] {
-    if (absl::Status s = InitLogging("mosdat", global.log_level); !s.ok()) {
-      std::cerr << s.message() << "\n";
-      *exit_code = kExitUsage;
-      return;
-    }
-    *exit_code = RunFunctional(*args);
+    RunWithLogging(global, exit_code, [&] { return RunFunctional(*args); });
   });
 }
 

@@ -21,7 +21,6 @@
 #include "core/config_parser.h"
 #include "core/events.h"
 #include "core/file_util.h"
-#include "runtime/logging.h"
 #include "vnc-agent/vlm_client.h"
 
 namespace mosdat {
@@ -281,12 +280,7 @@ void AddReplayCommand(CLI::App& root, const GlobalOptions& global, int* exit_cod
                 "accept cached answers (default: ask the model itself)");
   cmd->add_flag("--json", args->json, "machine-readable output");
   cmd->callback([args, exit_code, &global] {
-    if (absl::Status s = InitLogging("mosdat", global.log_level); !s.ok()) {
-      std::cerr << s.message() << "\n";
-      *exit_code = kExitUsage;
-      return;
-    }
-    *exit_code = RunReplay(*args);
+    RunWithLogging(global, exit_code, [&] { return RunReplay(*args); });
   });
 }
 

@@ -25,7 +25,6 @@
 #include "core/visual_reference.h"
 #include "mosdat/v1/agent.grpc.pb.h"
 #include "runtime/grpc_status.h"
-#include "runtime/logging.h"
 #include "runtime/proto_convert.h"
 #include "runtime/token_auth.h"
 
@@ -302,12 +301,7 @@ void AddVisualCommand(CLI::App& root, const GlobalOptions& global, int* exit_cod
                   "agent address host:port; empty = an agent in this process");
   cmd->add_option("--token", args->token_ref, "agent token as env:NAME or file:PATH");
   cmd->callback([args, exit_code, &global] {
-    if (absl::Status s = InitLogging("mosdat", global.log_level); !s.ok()) {
-      std::cerr << s.message() << "\n";
-      *exit_code = kExitUsage;
-      return;
-    }
-    *exit_code = RunVisual(*args);
+    RunWithLogging(global, exit_code, [&] { return RunVisual(*args); });
   });
 }
 

@@ -17,7 +17,6 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "core/config_parser.h"
-#include "runtime/logging.h"
 #include "vlm-gateway/vlm_cache.h"
 
 namespace mosdat {
@@ -214,12 +213,7 @@ void AddVlmCacheCommand(CLI::App& root, const GlobalOptions& global, int* exit_c
                   "with prune: remove entries not used for this long, e.g. 7d, 12h, 1d12h");
   cmd->add_flag("--json", args->json, "machine-readable output");
   cmd->callback([args, exit_code, &global] {
-    if (absl::Status s = InitLogging("mosdat", global.log_level); !s.ok()) {
-      std::cerr << s.message() << "\n";
-      *exit_code = kExitUsage;
-      return;
-    }
-    *exit_code = RunVlmCache(*args);
+    RunWithLogging(global, exit_code, [&] { return RunVlmCache(*args); });
   });
 }
 
