@@ -53,10 +53,6 @@ Rect ToRect(const std::optional<Region>& region) {
   return {region->x, region->y, region->width, region->height};
 }
 
-std::string Describe(const Region& r) {
-  return absl::StrFormat("(%d,%d %dx%d)", r.x, r.y, r.width, r.height);
-}
-
 bool IsInputStep(const StepKind& kind) {
   return std::holds_alternative<ClickStep>(kind) || std::holds_alternative<HoverStep>(kind) ||
          std::holds_alternative<DragStep>(kind) || std::holds_alternative<ScrollStep>(kind) ||
@@ -409,8 +405,8 @@ absl::Status ScenarioRunner::ExecuteVisual(const VisualStep& step, absl::Time de
   record();
   return Failed(absl::StrFormat(
       "%s does not match: best score %.3f at %s (threshold %.3f)%s", step.reference, best.score,
-      Describe({best.where.x, best.where.y, best.where.width, best.where.height}), threshold,
-      step.region ? absl::StrCat(", expected near ", Describe(*step.region)) : ""));
+      FormatRect(best.where), threshold,
+      step.region ? absl::StrCat(", expected near ", FormatRect(ToRect(step.region))) : ""));
 }
 
 // ---- Steps inside the VM: shell, launch, AT-SPI ------------------------------------
@@ -453,11 +449,11 @@ std::optional<PointerAction> PointerActionFor(const std::string& action) {
   return std::nullopt;
 }
 
-absl::Duration Left(absl::Time deadline) {
+}  // namespace
+
+absl::Duration ScenarioRunner::Left(absl::Time deadline) {
   return std::max(deadline - absl::Now(), absl::ZeroDuration());
 }
-
-}  // namespace
 
 void ScenarioRunner::Log(const std::string& level, const std::string& text) {
   Event event = Event::Of(EventType::kLog);

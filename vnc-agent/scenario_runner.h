@@ -94,6 +94,8 @@ class ScenarioRunner {
   absl::Status CrossCheck(const LocalizeCrossCheck& check, const std::string& prompt,
                           const Frame& frame, Point point, absl::Time deadline);
   void Log(const std::string& level, const std::string& text);
+  // Time until `deadline`, never negative.
+  static absl::Duration Left(absl::Time deadline);
   absl::StatusOr<const VisualReference*> Reference(const std::string& path);
   // Moves the pointer to [cursor].park, if set, before a verification looks.
   absl::Status ParkPointer();
@@ -121,6 +123,7 @@ class ScenarioRunner {
   // does not store it again.
   std::string last_vlm_png_;
   std::string last_vlm_file_;
+  uint64_t last_vlm_update_seq_ = 0;  // the framebuffer update last_vlm_png_ was made from
   // When each polled VLM condition of the current step was last asked, and whether it
   // held then.
   // Keyed by (question, expected answer).

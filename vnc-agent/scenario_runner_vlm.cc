@@ -17,10 +17,6 @@ constexpr char kNoVlm[] =
 
 constexpr absl::Duration kVlmPollInterval = absl::Seconds(1);
 
-absl::Duration Left(absl::Time deadline) {
-  return std::max(deadline - absl::Now(), absl::ZeroDuration());
-}
-
 // A gateway failure is never the application's fault: the step ends as an
 // infrastructure error, keeping the gateway's explanation.
 absl::Status GatewayError(const absl::Status& status) {
@@ -56,10 +52,6 @@ bool Contains(const Rect& r, Point p) {
   return p.x >= r.x && p.x < r.x + r.width && p.y >= r.y && p.y < r.y + r.height;
 }
 
-std::string Describe(const Rect& r) {
-  return absl::StrFormat("(%d,%d %dx%d)", r.x, r.y, r.width, r.height);
-}
-
 // Where OCR looks first for the cross-check: a band around the point (fast), before
 // the whole screen (slow on text-heavy screens).
 Rect AroundPoint(Point p, const Frame& frame) {
@@ -87,14 +79,19 @@ absl::StatusOr<VlmClient*> ScenarioRunner::Vlm(std::string_view step_kind) {
 }
 
 absl::StatusOr<VlmImage> ScenarioRunner::VlmScreen(const Frame& frame, std::string* file_name) {
-  absl::StatusOr<std::string> png = EncodePng(frame);
-  if (!png.ok()) return png.status();
-  if (*png != last_vlm_png_ || last_vlm_file_.empty()) {
-    last_vlm_file_ = EmitScreenshot(step_index_, "vlm", *png);
-    last_vlm_png_ = *png;
+  // The same framebuffer update asked about again (accept_any prompts, follow-up
+  // questions, polls of a still screen) is neither encoded nor stored again.
+  if (last_vlm_update_seq_ != frame.update_seq || last_vlm_file_.empty()) {
+    absl::StatusOr<std::string> png = EncodePng(frame);
+    if (!png.ok()) return png.status();
+    if (*png != last_vlm_png_ || last_vlm_file_.empty()) {
+      last_vlm_file_ = EmitScreenshot(step_index_, "vlm", *png);
+      last_vlm_png_ = *std::move(png);
+    }
+    last_vlm_update_seq_ = frame.update_seq;
   }
   *file_name = last_vlm_file_;
-  return VlmImage{.png = std::move(*png), .width = frame.width, .height = frame.height};
+  return VlmImage{.png = last_vlm_png_, .width = frame.width, .height = frame.height};
 }
 
 absl::StatusOr<LocalizeResult> ScenarioRunner::AskWhere(const Frame& frame,
@@ -169,7 +166,7 @@ absl::Status ScenarioRunner::CrossCheck(const LocalizeCrossCheck& check, const s
     if (agrees) return absl::OkStatus();
     return absl::FailedPreconditionError(
         absl::StrCat("the model's point ", at, " for \"", prompt, "\" is not on ", object->role,
-                     " \"", object->name, "\" at ", Describe(object->box)));
+                     " \"", object->name, "\" at ", FormatRect(object->box)));
   }
 
   const bool explicit_text = check.text.has_value();
@@ -216,7 +213,7 @@ absl::Status ScenarioRunner::CrossCheck(const LocalizeCrossCheck& check, const s
     return absl::OkStatus();
   }
   std::vector<std::string> boxes;
-  for (const OcrMatch& m : *matches) boxes.push_back(Describe(m.box));
+  for (const OcrMatch& m : *matches) boxes.push_back(FormatRect(m.box));
   return absl::FailedPreconditionError(absl::StrCat("the model's point ", at, " for \"", prompt,
                                                     "\" is not where OCR reads \"", *text,
                                                     "\": ", absl::StrJoin(boxes, ", ")));
