@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -69,12 +68,9 @@ bool Same(const VlmCall& was, const VlmCall& now, int tolerance) {
 std::vector<fs::path> EventLogs(const fs::path& root) {
   std::vector<fs::path> logs;
   std::error_code error;
-  if (fs::is_regular_file(root / "events.jsonl", error)) logs.push_back(root / "events.jsonl");
   for (auto it = fs::recursive_directory_iterator(root, error);
        !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-    if (it->path().filename() == "events.jsonl" && it->path().parent_path() != root) {
-      logs.push_back(it->path());
-    }
+    if (it->path().filename() == "events.jsonl") logs.push_back(it->path());
   }
   std::sort(logs.begin(), logs.end());
   return logs;
@@ -186,23 +182,17 @@ int RunReplay(const ReplayArgs& args) {
 
   std::vector<Replayed> replayed;
   for (const fs::path& log : logs) {
-    // Line by line: a run cut short by a crash may end in a torn line; the rest counts.
-    std::vector<Event> events;
-    std::istringstream lines(ReadFileOrEmpty(log.string()));
-    int line_number = 0;
-    for (std::string line; std::getline(lines, line);) {
-      ++line_number;
-      if (line.empty()) continue;
-      absl::StatusOr<Event> event = FromJsonLine(line);
-      if (!event.ok()) {
-        std::cerr << "mosdat replay: " << log.string() << ":" << line_number
-                  << ": skipped: " << event.status().message() << "\n";
-        continue;
-      }
-      events.push_back(std::move(*event));
+    // A run cut short by a crash may end in a torn line; the rest counts.
+    absl::StatusOr<std::vector<Event>> events =
+        ReadEventLog(log.string(), [](const std::string& where, const absl::Status& why) {
+          std::cerr << "mosdat replay: " << where << ": skipped: " << why.message() << "\n";
+        });
+    if (!events.ok()) {
+      std::cerr << "mosdat replay: " << events.status().message() << "\n";
+      return kExitConfigError;
     }
     std::string vm;
-    for (const Event& event : events) {
+    for (const Event& event : *events) {
       if (event.type == EventType::kJobStarted) vm = event.vm;
       if (event.type != EventType::kStepFinished) continue;
       for (const VlmCall& call : event.vlm_calls) {

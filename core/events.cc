@@ -257,7 +257,8 @@ absl::Status EventLog::Append(const Event& event) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<Event>> ReadEventLog(const std::string& path) {
+absl::StatusOr<std::vector<Event>> ReadEventLog(const std::string& path,
+                                                const MalformedLine& skip_malformed) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   std::vector<Event> events;
@@ -266,7 +267,12 @@ absl::StatusOr<std::vector<Event>> ReadEventLog(const std::string& path) {
     if (line.empty()) continue;
     absl::StatusOr<Event> event = FromJsonLine(line);
     if (!event.ok()) {
-      return absl::DataLossError(absl::StrCat(path, ":", number, ": ", event.status().message()));
+      std::string where = absl::StrCat(path, ":", number);
+      if (!skip_malformed) {
+        return absl::DataLossError(absl::StrCat(where, ": ", event.status().message()));
+      }
+      skip_malformed(where, event.status());
+      continue;
     }
     events.push_back(std::move(*event));
   }

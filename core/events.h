@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -120,7 +121,11 @@ class EventLog {
 };
 
 // Reads every event of an events.jsonl file; a malformed line is an error naming it.
-absl::StatusOr<std::vector<Event>> ReadEventLog(const std::string& path);
+// With `skip_malformed`, a malformed line (e.g. torn by a crash) is reported to it
+// ("path:line" and why) and skipped instead.
+using MalformedLine = std::function<void(const std::string& where, const absl::Status& why)>;
+absl::StatusOr<std::vector<Event>> ReadEventLog(const std::string& path,
+                                                const MalformedLine& skip_malformed = nullptr);
 
 }  // namespace mosdat
 

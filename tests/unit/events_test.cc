@@ -3,6 +3,9 @@
 #include "core/events.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
 
 namespace mosdat {
 namespace {
@@ -68,6 +71,29 @@ TEST(EventsTest, MalformedLinesAreErrorsNotCrashes) {
     absl::StatusOr<Event> event = FromJsonLine(line);
     EXPECT_EQ(event.status().code(), absl::StatusCode::kInvalidArgument) << line;
   }
+}
+
+TEST(EventsTest, ATornLineIsAnErrorOrSkippedWhenTheCallerSaysSo) {
+  char path[] = "/tmp/mosdat-events-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  Event log = Event::Of(EventType::kLog);
+  log.job_id = "j";
+  log.seq = 1;
+  std::ofstream(path) << ToJsonLine(log) << "\n{\"job\":\"torn";
+
+  absl::StatusOr<std::vector<Event>> strict = ReadEventLog(path);
+  EXPECT_EQ(strict.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(strict.status().message().find(std::string(path) + ":2: "), std::string::npos);
+
+  std::vector<std::string> skipped;
+  absl::StatusOr<std::vector<Event>> tolerant = ReadEventLog(
+      path, [&](const std::string& where, const absl::Status&) { skipped.push_back(where); });
+  ASSERT_TRUE(tolerant.ok()) << tolerant.status();
+  EXPECT_EQ(tolerant->size(), 1u);
+  EXPECT_EQ(skipped, std::vector<std::string>{std::string(path) + ":2"});
+  unlink(path);
 }
 
 }  // namespace
