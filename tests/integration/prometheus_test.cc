@@ -13,9 +13,9 @@
 #include "core/frame.h"
 #include "core/net.h"
 #include "core/process.h"
-#include "mosdat/v1/vlm_gateway.grpc.pb.h"
 #include "tests/integration/subprocess.h"
 #include "tests/integration/vlm_standin.h"
+#include "vnc-agent/vlm_client.h"
 
 namespace mosdat::testing {
 namespace {
@@ -54,16 +54,13 @@ TEST(PrometheusTest, ScrapesCoordinatorAndVlmGatewayAndRunsEveryDashboardQuery) 
   Frame screen{.width = 320, .height = 200};
   screen.rgb.resize(320 * 200 * 3);
   for (size_t i = 0; i < screen.rgb.size(); ++i) screen.rgb[i] = static_cast<uint8_t>(i * 7);
-  auto stub = v1::VlmGateway::NewStub(
-      grpc::CreateChannel(gateway.grpc_address(), grpc::InsecureChannelCredentials()));
+  std::unique_ptr<VlmClient> vlm = NewVlmGatewayClient(
+      grpc::CreateChannel(gateway.grpc_address(), grpc::InsecureChannelCredentials()), "");
   for (int i = 0; i < 2; ++i) {
-    v1::LocalizeRequest request;
-    request.mutable_image()->set_png(*EncodePng(screen));
-    request.set_prompt("the OK button at 100,50");
-    v1::LocalizeResponse response;
-    grpc::ClientContext context;
-    grpc::Status status = stub->Localize(&context, request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
+    absl::StatusOr<LocalizeResult> found =
+        vlm->Localize({.image = {.png = *EncodePng(screen)}, .prompt = "the OK button at 100,50"},
+                      absl::Seconds(30));
+    ASSERT_TRUE(found.ok()) << found.status();
   }
 
   std::ofstream(dir.File("prometheus.yml"))

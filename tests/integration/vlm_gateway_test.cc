@@ -30,6 +30,7 @@
 #include "tests/integration/subprocess.h"
 #include "tests/integration/vlm_standin.h"
 #include "vlm-gateway/gateway.h"
+#include "vnc-agent/vlm_client.h"
 
 namespace mosdat::testing {
 namespace {
@@ -556,21 +557,16 @@ TEST_F(VlmGatewayTest, ServeHostsAConfiguredGatewayBehindItsToken) {
        "--cache-dir=" + cache_.File("cache"), "--results-dir=" + cache_.File("results")},
       {{"MOSDAT_SERVE_TOKEN", "serve-token"}});
   ASSERT_TRUE(serve.Start()) << serve.stderr_text();
-  auto stub = v1::VlmGateway::NewStub(
-      grpc::CreateChannel(serve.grpc_address(), grpc::InsecureChannelCredentials()));
-  v1::LocalizeRequest localize;
-  localize.mutable_image()->set_png(png_);
-  localize.set_prompt("the OK button at 640,400 in 1280x800");
-  v1::LocalizeResponse response;
-  grpc::ClientContext anonymous;
-  EXPECT_EQ(stub->Localize(&anonymous, localize, &response).error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
-  grpc::ClientContext context;
-  context.AddMetadata("authorization", "Bearer serve-token");
-  grpc::Status status = stub->Localize(&context, localize, &response);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(response.model(), kUiTars);
-  EXPECT_EQ(response.point().x(), 640);
+  // Through the agent's own gateway client, with and without the token.
+  auto channel = grpc::CreateChannel(serve.grpc_address(), grpc::InsecureChannelCredentials());
+  const LocalizeRequest localize = Find("the OK button at 640,400 in 1280x800", png_);
+  EXPECT_EQ(NewVlmGatewayClient(channel, "")->Localize(localize, absl::Seconds(30)).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  absl::StatusOr<LocalizeResult> found =
+      NewVlmGatewayClient(channel, "serve-token")->Localize(localize, absl::Seconds(30));
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->model, kUiTars);
+  EXPECT_EQ(found->x, 640);
   EXPECT_EQ(serve.Terminate(), 0) << serve.stderr_text();
 }
 
