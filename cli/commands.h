@@ -5,6 +5,11 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "core/config.h"
 
 namespace mosdat {
 
@@ -16,6 +21,12 @@ struct GlobalOptions {
 // A command's callback body: sets up logging at --log-level (an unknown level is a usage
 // error), then stores what `run` returns as the exit code.
 void RunWithLogging(const GlobalOptions& global, int* exit_code, const std::function<int()>& run);
+
+// The [vlm] table of the config at `path`, for `command` (e.g. "mosdat replay"). Errors,
+// ready to print: the config's own (file:line:column), or "<command>: <path> has no [vlm]
+// table; add one (base_url, model) or <instead>".
+absl::StatusOr<VlmConfig> LoadVlmConfig(const std::string& path, std::string_view command,
+                                        std::string_view instead);
 
 void AddPreflightCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
 void AddFunctionalCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);

@@ -17,7 +17,6 @@
 #include "cli/commands.h"
 #include "cli/embedded.h"
 #include "cli/exit_codes.h"
-#include "core/config_parser.h"
 #include "core/events.h"
 #include "core/file_util.h"
 #include "vnc-agent/vlm_client.h"
@@ -159,17 +158,12 @@ int RunReplay(const ReplayArgs& args) {
                    "HOST:PORT\n";
       return kExitUsage;
     }
-    absl::StatusOr<Config> config = LoadConfig(args.config);
-    if (!config.ok()) {
-      std::cerr << config.status().message() << "\n";
+    absl::StatusOr<VlmConfig> vlm = LoadVlmConfig(args.config, "mosdat replay", "pass --gateway");
+    if (!vlm.ok()) {
+      std::cerr << vlm.status().message() << "\n";
       return kExitConfigError;
     }
-    if (!config->vlm) {
-      std::cerr << "mosdat replay: " << args.config
-                << " has no [vlm] table; add one (base_url, model) or pass --gateway\n";
-      return kExitConfigError;
-    }
-    embedded.vlm = config->vlm;
+    embedded.vlm = *vlm;
   }
   absl::StatusOr<ServiceConnection> connection =
       ConnectServices(args.gateway, args.token_ref, embedded);

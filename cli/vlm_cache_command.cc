@@ -16,7 +16,6 @@
 #include "absl/time/clock.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
-#include "core/config_parser.h"
 #include "vlm-gateway/vlm_cache.h"
 
 namespace mosdat {
@@ -102,17 +101,13 @@ int RunVlmCache(const VlmCacheArgs& args) {
       std::cerr << "mosdat vlm-cache: pass --config X.toml (its [vlm].cache_dir) or --cache-dir\n";
       return kExitUsage;
     }
-    absl::StatusOr<Config> config = LoadConfig(args.config);
-    if (!config.ok()) {
-      std::cerr << config.status().message() << "\n";
+    absl::StatusOr<VlmConfig> vlm =
+        LoadVlmConfig(args.config, "mosdat vlm-cache", "pass --cache-dir");
+    if (!vlm.ok()) {
+      std::cerr << vlm.status().message() << "\n";
       return kExitConfigError;
     }
-    if (!config->vlm) {
-      std::cerr << "mosdat vlm-cache: " << args.config
-                << " has no [vlm] table, so no VLM cache; add one or pass --cache-dir\n";
-      return kExitConfigError;
-    }
-    dir = config->vlm->cache_dir;
+    dir = vlm->cache_dir;
   }
   std::optional<absl::Duration> age;
   if (args.action == "prune") {

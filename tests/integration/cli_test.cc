@@ -168,6 +168,27 @@ TEST(CliTest, PreflightSaysALocalVmsVlmStepsNeedAVlmTable) {
   EXPECT_THAT(with_vlm.err, ::testing::Not(HasSubstr(needs))) << with_vlm.err;
 }
 
+TEST(CliTest, VlmCommandsSayWhenTheConfigHasNoVlmTable) {
+  TempDir dir;
+  WriteFile(dir.File("config.toml"), "[app]\nname = \"demo\"\n");
+  RunResult cache =
+      RunCommand({Mosdat(), "vlm-cache", "stats", "--config", dir.File("config.toml")});
+  EXPECT_EQ(cache.exit_code, 3);
+  EXPECT_THAT(cache.err, HasSubstr("mosdat vlm-cache: " + dir.File("config.toml") +
+                                   " has no [vlm] table; add one (base_url, model) or pass "
+                                   "--cache-dir"));
+  RunResult replay =
+      RunCommand({Mosdat(), "replay", dir.path(), "--config", dir.File("config.toml")});
+  EXPECT_EQ(replay.exit_code, 3);
+  EXPECT_THAT(replay.err, HasSubstr("no events.jsonl at or under"));
+  WriteFile(dir.File("events.jsonl"), "");
+  replay = RunCommand({Mosdat(), "replay", dir.path(), "--config", dir.File("config.toml")});
+  EXPECT_EQ(replay.exit_code, 3);
+  EXPECT_THAT(replay.err, HasSubstr("mosdat replay: " + dir.File("config.toml") +
+                                    " has no [vlm] table; add one (base_url, model) or pass "
+                                    "--gateway"));
+}
+
 TEST(CliTest, PreflightRejectsAnUnknownTestName) {
   RunResult result = RunCommand({Mosdat(), "preflight", "--config",
                                  SourcePath("examples/local-gtk3.toml"), "--test", "nope"});
