@@ -1,21 +1,63 @@
 // VNC benchmark on the local target: a real Xvnc desktop (1280x800) on loopback with a
 // real GTK3 window (tests/data/apps/fixed_layout.py). Prints latency percentiles for
 // capturing, for a frame guaranteed newer than the last input, for a click becoming
-// visible, and sustained full frames per second.
+// visible, sustained full frames per second, and typing speed: ASCII (on every keyboard
+// map: sent as it is) and text off the map (placed on scratch keycodes by the guest
+// helper over the desktop's private sshd, read back between parts), both until the app
+// has it all.
 //   build/bench/mosdat_bench_vnc [iterations]
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
 
+#include <filesystem>
+
 #include "bench/latency.h"
+#include "vnc-agent/guest_session.h"
 #include "vnc-agent/local_desktop.h"
+#include "vnc-agent/local_sshd.h"
+#include "vnc-agent/text_typing.h"
 #include "vnc-agent/vnc_session.h"
 
 namespace mosdat {
 namespace {
 
 void Print(const char* what, const std::vector<double>& ms) { PrintLatency(what, ms, 44, 2); }
+
+std::string Utf8(char32_t c) {
+  std::string out;
+  if (c < 0x80) return std::string(1, static_cast<char>(c));
+  if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+  } else {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+  }
+  out += static_cast<char>(0x80 | (c & 0x3F));
+  return out;
+}
+
+// Types `text` into the focused entry and waits until the entry holds all of it (read
+// through the helper); characters per second, or a negative number on failure.
+double TypingSpeed(VncSession& vnc, GuestSession& guest, const std::string& text,
+                   GuestKeyboard* keyboard) {
+  absl::Time t = absl::Now();
+  absl::StatusOr<TypingReport> typed =
+      TypeUnicode(vnc, text, keyboard, absl::Now() + absl::Seconds(120));
+  if (!typed.ok()) {
+    std::fprintf(stderr, "type: %s\n", std::string(typed.status().message()).c_str());
+    return -1;
+  }
+  while (absl::Now() - t < absl::Seconds(60)) {
+    absl::StatusOr<std::optional<GuestKeyboard::FocusedText>> focused =
+        guest.Focused(typed->characters, absl::Seconds(10));
+    if (focused.ok() && *focused && std::string_view((*focused)->before).ends_with(text)) {
+      return typed->characters / absl::ToDoubleSeconds(absl::Now() - t);
+    }
+  }
+  return -1;
+}
 
 int Run(int iterations) {
   absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop = LocalDesktop::Start(
@@ -88,11 +130,33 @@ int Run(int iterations) {
   }
   double fps = frames / absl::ToDoubleSeconds(absl::Now() - start);
 
+  // Typing, into the entry, through the guest helper like a scenario's `type` step.
+  std::string dir = (*desktop)->root_dir() + "/sshd";
+  std::filesystem::create_directories(dir);
+  absl::StatusOr<std::unique_ptr<LocalSshd>> sshd =
+      LocalSshd::Start({.dir = dir, .session_env = (*desktop)->session_env()});
+  if (!sshd.ok()) return 1;
+  absl::StatusOr<std::unique_ptr<GuestSession>> guest =
+      GuestSession::Connect({.ssh = (*sshd)->ClientOptions()});
+  if (!guest.ok()) return 1;
+  if (!vnc.Click(170, 98).ok()) return 1;
+  std::string ascii, scripts;
+  for (int i = 0; i < 500; ++i) ascii += static_cast<char>('a' + i % 26);
+  for (char32_t c = 0x3B1; c <= 0x3C9; ++c) scripts += Utf8(c);  // Greek
+  for (char32_t c = 0x430; c <= 0x44F; ++c) scripts += Utf8(c);  // Cyrillic
+  for (char32_t c = 0x4E00; c < 0x4E00 + 243; ++c) scripts += Utf8(c);  // CJK: 300 in all
+  double ascii_rate = TypingSpeed(vnc, **guest, ascii, nullptr);
+  double scripts_rate = TypingSpeed(vnc, **guest, scripts, guest->get());
+
   Print("capture (copy current framebuffer)", capture);
   Print("capture newer than last input", after_input);
   Print("PNG encode of a full frame", encode);
   Print("click to visible change (GTK toggle)", click_visible);
   std::printf("%-44s %.1f full frames/s\n", "sustained frames newer than input", fps);
+  std::printf("%-44s %.0f chars/s (500 chars, until the app has them)\n", "type ASCII",
+              ascii_rate);
+  std::printf("%-44s %.0f chars/s (300 distinct chars, read back per part)\n",
+              "type Greek+Cyrillic+CJK (off the keymap)", scripts_rate);
   return 0;
 }
 

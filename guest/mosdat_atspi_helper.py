@@ -28,6 +28,19 @@ Ops
   text      query                -> {"text", "source": "text"|"name", "role", "name"}
   dump      app?, max_depth=64, boxes=true
                                  -> {"tree", "nodes", "elapsed_ms"}
+  keymap    keysyms=[...], map=false
+                                 -> {"pool", "missing", "scratch", "mapped"}
+            Which of the keysyms no key of the X keyboard map produces ("missing"), which
+            sit on the helper's scratch keycodes ("scratch"), and how many scratch
+            keycodes there are ("pool": the keycodes that had no symbol when the helper
+            first looked). With map=true every given keysym that is not on the map is
+            put on a scratch keycode (least recently used ones are reassigned, never one
+            of the given keysyms), so a VNC server finds it instead of borrowing a slot
+            itself. More missing keysyms than the pool is an error.
+  focused_text  max=4096        -> {"role", "name", "app", "caret", "before"} or null
+            The focused object that has a Text interface (in the active window when
+            several apps have one): its caret offset and up to `max` characters before
+            the caret, read with explicit offsets (GTK 4 answers "" to GetText(0, -1)).
   quit                           -> {"bye": true}, then exit 0
 
   query = {"role", "name", "name_substr", "app", "index", "states": [...], "verify"}
@@ -97,9 +110,10 @@ def log(message):
 class HelperError(Exception):
     """A failure the user can act on; `near` lists the closest candidates."""
 
-    def __init__(self, message, near=None):
+    def __init__(self, message, near=None, code=None):
         super().__init__(message)
         self.near = near or []
+        self.code = code
 
 
 def safe(fn, *args, default=None):
@@ -388,6 +402,9 @@ class Ref:
 
     def text(self):
         return self._call(TEXT, "GetText", GLib.Variant("(ii)", (0, -1)), "(s)")[0]
+
+    def text_range(self, start, end):
+        return self._call(TEXT, "GetText", GLib.Variant("(ii)", (start, end)), "(s)")[0]
 
 
 # ---------------------------------------------------------------------------------
@@ -1540,9 +1557,186 @@ def op_quit(_request):
     raise Quit()
 
 
+# ---------------------------------------------------------------------------------
+# Typing support: scratch keycodes for characters the keyboard map lacks, and the text
+# before the caret of the focused object, so the agent can confirm what arrived.
+
+NO_SYMBOL = 0
+
+
+def is_unicode_keysym(keysym):
+    """0x01000100-0x0110FFFF: a Unicode character beyond Latin-1 (XF86 keysyms are
+    0x1008xxxx, above this range)."""
+    return 0x01000100 <= keysym <= 0x0110FFFF
+
+
+class Keymap:
+    """Keysyms the agent types that no key produces, placed on keycodes that had no
+    symbol. A VNC server would otherwise borrow (TigerVNC 1.12: ~19 free keycodes, then
+    it drops keys) or reuse slots (later versions) on its own, racing the app that has
+    not yet translated the keys that used them. Here the agent decides when a slot may
+    be reused: only after it confirmed the keys that used it arrived."""
+
+    def __init__(self, x):
+        self.x = x
+        lib = x.lib
+        lib.XDisplayKeycodes.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int),
+                                         ctypes.POINTER(ctypes.c_int)]
+        lib.XGetKeyboardMapping.restype = ctypes.POINTER(ctypes.c_ulong)
+        lib.XGetKeyboardMapping.argtypes = [ctypes.c_void_p, ctypes.c_ubyte, ctypes.c_int,
+                                            ctypes.POINTER(ctypes.c_int)]
+        lib.XChangeKeyboardMapping.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
+                                               ctypes.POINTER(ctypes.c_ulong), ctypes.c_int]
+        low, high = ctypes.c_int(), ctypes.c_int()
+        lib.XDisplayKeycodes(x.display, ctypes.byref(low), ctypes.byref(high))
+        self.low, self.high = low.value, high.value
+        # Keycodes without a symbol, and those holding nothing but one Unicode keysym
+        # (what a VNC server left there when it borrowed the keycode for an earlier
+        # session's typing; no keyboard layout puts those on keys). Keycode 8 and below
+        # are not real keys on X servers with XKB.
+        table = self.table()
+        self.pool = [code for code, syms in table.items()
+                     if code > 8 and all(s == NO_SYMBOL or is_unicode_keysym(s) for s in syms)
+                     and len({s for s in syms if s != NO_SYMBOL}) <= 2]
+        self.on_scratch = {}  # keysym -> keycode
+        for code in self.pool:
+            for keysym in table[code][:1]:
+                if keysym != NO_SYMBOL:
+                    self.on_scratch[keysym] = code
+        self.recency = list(self.pool)  # keycodes, least recently used first
+
+    def table(self):
+        """{keycode: [keysyms]} of the whole map, as the server has it now."""
+        per = ctypes.c_int()
+        count = self.high - self.low + 1
+        syms = self.x.lib.XGetKeyboardMapping(self.x.display, self.low, count,
+                                              ctypes.byref(per))
+        if not syms:
+            raise HelperError("cannot read the X keyboard map", code="internal")
+        try:
+            return {self.low + i: [syms[i * per.value + j] for j in range(per.value)]
+                    for i in range(count)}
+        finally:
+            self.x.lib.XFree(syms)
+
+    def state(self, keysyms):
+        table = self.table()
+        scratch_codes = set(self.on_scratch.values())
+        produced = {s for code, syms in table.items() if code not in scratch_codes
+                    for s in syms if s != NO_SYMBOL}
+        # A scratch keycode counts only while it still holds what the helper put there.
+        self.on_scratch = {s: c for s, c in self.on_scratch.items() if s in table.get(c, [])}
+        missing = [k for k in keysyms if k not in produced and k not in self.on_scratch]
+        scratch = [k for k in keysyms if k not in produced and k in self.on_scratch]
+        return missing, scratch
+
+    def place(self, keysyms):
+        missing, scratch = self.state(keysyms)
+        if len(missing) + len(scratch) > len(self.pool):
+            raise HelperError(
+                f"{len(missing) + len(scratch)} characters need scratch keycodes at once, "
+                f"and there are {len(self.pool)}", code="keymap_full")
+        keep = set(self.on_scratch[k] for k in scratch)
+        free = [c for c in self.pool if c not in self.on_scratch.values()]
+        reusable = [c for c in self.recency if c not in keep and c not in free]
+        # recency lists every pool keycode, so `free + reusable` covers what `missing`
+        # needs: len(missing) <= len(pool) - len(keep).
+        for keysym in missing:
+            code = free.pop(0) if free else reusable.pop(0)
+            for old, used in list(self.on_scratch.items()):
+                if used == code:
+                    del self.on_scratch[old]
+            # Both levels hold the keysym: the server reaches it without faking Shift.
+            pair = (ctypes.c_ulong * 2)(keysym, keysym)
+            self.x.lib.XChangeKeyboardMapping(self.x.display, code, 2, pair, 1)
+            self.on_scratch[keysym] = code
+        for code in [self.on_scratch[k] for k in keysyms if k in self.on_scratch]:
+            if code in self.recency:
+                self.recency.remove(code)
+            self.recency.append(code)
+        self.x.lib.XSync(self.x.display, 0)
+        return len(missing)
+
+
+_KEYMAP = []
+
+
+def keymap():
+    if not _KEYMAP:
+        x = xlib()
+        if x is None:
+            raise HelperError("the X display cannot be opened, so characters outside the "
+                              "keyboard map cannot be mapped", code="unavailable")
+        _KEYMAP.append(Keymap(x))
+    return _KEYMAP[0]
+
+
+def op_keymap(request):
+    keysyms = request.get("keysyms")
+    if not isinstance(keysyms, list) or not all(
+            isinstance(k, int) and not isinstance(k, bool) and 0 < k < 1 << 29 for k in keysyms):
+        raise HelperError('"keysyms" must be a list of X keysyms (positive integers)')
+    if len(keysyms) > 4096:
+        raise HelperError('at most 4096 "keysyms" per request')
+    km = keymap()
+    keysyms = list(dict.fromkeys(keysyms))
+    mapped = km.place(keysyms) if request.get("map") is True else 0
+    missing, scratch = km.state(keysyms)
+    return {"pool": len(km.pool), "missing": missing, "scratch": scratch, "mapped": mapped}
+
+
+def focused_nodes(app):
+    """Objects of `app` with the focused state, by the cheapest route."""
+    if app.strategy == "collection":
+        states = Atspi.StateSet.new([Atspi.StateType.FOCUSED])
+        rule = Atspi.MatchRule.new(states, Atspi.CollectionMatchType.ALL, {},
+                                   Atspi.CollectionMatchType.ALL, [],
+                                   Atspi.CollectionMatchType.ANY, [],
+                                   Atspi.CollectionMatchType.ALL, False)
+        for acc in Atspi.Collection.get_matches(app.acc, rule,
+                                                Atspi.CollectionSortOrder.CANONICAL, 0,
+                                                True) or []:
+            role = safe(acc.get_role)
+            if role is not None:
+                yield Node(app, Ref.of(acc), int(role), acc=acc)
+        return
+    # The snapshot is in memory already: no pruning (GTK 4.8 leaves "showing" unset on
+    # many widgets); a walk costs a round trip per node, so hidden subtrees are skipped.
+    snapshot = app.snapshot()
+    nodes = snapshot.nodes() if snapshot is not None else walk_nodes(app, ("showing",))
+    for node in nodes:
+        if node.fill() and "focused" in node.states:
+            yield node
+
+
+def op_focused_text(request):
+    most = int(number(request, "max", 4096, minimum=1))
+    found = []
+    for app in DESKTOP.apps():
+        try:
+            for node in focused_nodes(app):
+                if TEXT in (safe(node.ref.interfaces, default=[]) or []):
+                    found.append(node)
+        except GLib.Error as error:
+            log(f"searching {app.name} for the focus: {error.message}")
+    if not found:
+        return None
+
+    def active(node):
+        toplevel = node.toplevel()
+        return toplevel is not None and "active" in (safe(toplevel.states, default=[]) or [])
+    node = next((n for n in found if active(n)), found[0])
+    node.fill()
+    caret = A11Y_BUS.call(node.ref.bus_name, node.ref.path, "org.freedesktop.DBus.Properties",
+                          "Get", GLib.Variant("(ss)", (TEXT, "CaretOffset")), "(v)")[0]
+    before = node.ref.text_range(max(0, caret - most), caret) if caret > 0 else ""
+    return {"role": role_name(node.role), "name": node.name or "", "app": node.app.name,
+            "caret": caret, "before": before}
+
+
 OPS = {"ping": op_ping, "apps": op_apps, "find": op_find, "wait_for": op_wait_for,
        "action": op_action, "at_point": op_at_point, "text": op_text, "dump": op_dump,
-       "quit": op_quit}
+       "keymap": op_keymap, "focused_text": op_focused_text, "quit": op_quit}
 
 
 # ---------------------------------------------------------------------------------
@@ -1577,7 +1771,10 @@ def handle(line):
     except Quit:
         raise
     except HelperError as error:
-        return {"id": request_id, "ok": False, "error": str(error), "near": error.near}
+        reply = {"id": request_id, "ok": False, "error": str(error), "near": error.near}
+        if error.code:
+            reply["code"] = error.code
+        return reply
     except GLib.Error as error:
         return {"id": request_id, "ok": False,
                 "error": f"AT-SPI call failed: {error.message} (the app may have exited "

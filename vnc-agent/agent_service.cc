@@ -124,7 +124,10 @@ grpc::Status AgentService::Input(grpc::ServerContext* context, const v1::InputRe
       break;
     }
     case v1::InputRequest::kType:
-      status = vnc.TypeText(request->type().text());
+      // No guest here: text off the keyboard map is refused rather than risked.
+      status = TypeUnicode(vnc, request->type().text(), nullptr,
+                           absl::Now() + absl::Seconds(30))
+                   .status();
       break;
     case v1::InputRequest::kKey: {
       absl::StatusOr<KeyCombo> combo = ParseKeyCombo(request->key().combo());

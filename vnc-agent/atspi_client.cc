@@ -166,4 +166,35 @@ absl::StatusOr<std::string> AtspiClient::Text(const AtspiQuery& query, absl::Dur
   return String(*result, "text");
 }
 
+absl::StatusOr<GuestKeyboard::KeymapState> AtspiClient::Keymap(
+    const std::vector<uint32_t>& keysyms, bool place, absl::Duration timeout) {
+  absl::StatusOr<json> result =
+      Call({{"op", "keymap"}, {"keysyms", keysyms}, {"map", place}}, timeout);
+  if (!result.ok()) return result.status();
+  if (!result->is_object()) return absl::DataLossError("the AT-SPI helper sent no keymap state");
+  GuestKeyboard::KeymapState state;
+  state.pool = Int(*result, "pool");
+  for (const char* key : {"missing", "scratch"}) {
+    auto it = result->find(key);
+    if (it == result->end() || !it->is_array()) continue;
+    for (const json& k : *it) {
+      if (!k.is_number_unsigned()) return absl::DataLossError("the AT-SPI helper sent a bad keysym");
+      (std::string_view(key) == "missing" ? state.missing : state.scratch)
+          .insert(k.get<uint32_t>());
+    }
+  }
+  return state;
+}
+
+absl::StatusOr<std::optional<GuestKeyboard::FocusedText>> AtspiClient::Focused(
+    int max_chars, absl::Duration timeout) {
+  absl::StatusOr<json> result = Call({{"op", "focused_text"}, {"max", max_chars}}, timeout);
+  if (!result.ok()) return result.status();
+  if (result->is_null()) return std::optional<GuestKeyboard::FocusedText>();
+  if (!result->is_object()) return absl::DataLossError("the AT-SPI helper sent no focused text");
+  return std::optional<GuestKeyboard::FocusedText>(GuestKeyboard::FocusedText{
+      String(*result, "role"), String(*result, "name"), String(*result, "app"),
+      Int(*result, "caret"), String(*result, "before")});
+}
+
 }  // namespace mosdat

@@ -13,6 +13,7 @@
 #include "core/frame.h"
 #include "core/scenario.h"
 #include "vnc-agent/line_channel.h"
+#include "vnc-agent/text_typing.h"
 
 namespace mosdat {
 
@@ -58,6 +59,11 @@ class AtspiClient {
                                                           absl::Duration interval);
   absl::Status Action(const AtspiQuery& query, const std::string& action, absl::Duration timeout);
   absl::StatusOr<std::string> Text(const AtspiQuery& query, absl::Duration timeout);
+  // Typing support (ops "keymap" and "focused_text"; see text_typing.h).
+  absl::StatusOr<GuestKeyboard::KeymapState> Keymap(const std::vector<uint32_t>& keysyms,
+                                                    bool place, absl::Duration timeout);
+  absl::StatusOr<std::optional<GuestKeyboard::FocusedText>> Focused(int max_chars,
+                                                                    absl::Duration timeout);
   // The accessibility tree of one app (empty = every app) as the helper's JSON
   // {"tree", "nodes", "elapsed_ms"}.
   absl::StatusOr<nlohmann::json> Dump(const std::string& app, bool boxes, absl::Duration timeout);

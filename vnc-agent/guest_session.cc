@@ -267,4 +267,28 @@ absl::StatusOr<LaunchResult> GuestSession::Launch(const std::string& command,
   }
 }
 
+absl::StatusOr<GuestKeyboard::KeymapState> GuestSession::Keymap(
+    const std::vector<uint32_t>& keysyms, bool place, absl::Duration timeout) {
+  KeymapState state;
+  absl::Status status = WithAtspi([&](AtspiClient& client) {
+    absl::StatusOr<KeymapState> s = client.Keymap(keysyms, place, timeout);
+    if (s.ok()) state = std::move(*s);
+    return s.status();
+  });
+  if (!status.ok()) return status;
+  return state;
+}
+
+absl::StatusOr<std::optional<GuestKeyboard::FocusedText>> GuestSession::Focused(
+    int max_chars, absl::Duration timeout) {
+  std::optional<FocusedText> focused;
+  absl::Status status = WithAtspi([&](AtspiClient& client) {
+    absl::StatusOr<std::optional<FocusedText>> f = client.Focused(max_chars, timeout);
+    if (f.ok()) focused = std::move(*f);
+    return f.status();
+  });
+  if (!status.ok()) return status;
+  return focused;
+}
+
 }  // namespace mosdat

@@ -18,6 +18,7 @@
 
 #include "vnc-agent/atspi_client.h"
 #include "vnc-agent/ssh_session.h"
+#include "vnc-agent/text_typing.h"
 
 namespace mosdat {
 
@@ -47,7 +48,7 @@ struct LaunchResult {
   std::string app;       // the accessible application that appeared
 };
 
-class GuestSession {
+class GuestSession : public GuestKeyboard {
  public:
   static absl::StatusOr<std::unique_ptr<GuestSession>> Connect(GuestOptions options);
   ~GuestSession();
@@ -69,6 +70,12 @@ class GuestSession {
   // Runs `call` with a live helper; if the helper or the connection died (Unavailable),
   // restarts it and runs `call` once more. Calls capture their results.
   absl::Status WithAtspi(const std::function<absl::Status(AtspiClient&)>& call);
+
+  // GuestKeyboard, through the helper.
+  absl::StatusOr<KeymapState> Keymap(const std::vector<uint32_t>& keysyms, bool place,
+                                     absl::Duration timeout) override;
+  absl::StatusOr<std::optional<FocusedText>> Focused(int max_chars,
+                                                     absl::Duration timeout) override;
 
   // How many times the helper was (re)started; 1 after the first AT-SPI call.
   int helper_starts() const { return helper_starts_; }

@@ -401,7 +401,7 @@ absl::StatusOr<Frame> VncSession::CaptureAfterInput(absl::Duration timeout) {
 absl::Status VncSession::CheckPoint(int x, int y) const {
   std::lock_guard state(state_mutex_);
   if (x < 0 || y < 0 || x >= width_ || y >= height_) {
-    return absl::OutOfRangeError(absl::StrCat("point (", x, ", ", y, ") is outside the ",
+    return absl::InvalidArgumentError(absl::StrCat("point (", x, ", ", y, ") is outside the ",
                                               width_, "x", height_, " screen"));
   }
   return absl::OkStatus();
@@ -477,10 +477,8 @@ absl::Status VncSession::Scroll(int x, int y, int dx, int dy) {
   return clicks(std::abs(dx), dx > 0 ? 7 : 6);
 }
 
-absl::Status VncSession::TypeText(std::string_view utf8) {
-  absl::StatusOr<std::vector<uint32_t>> keysyms = KeysymsForText(utf8);
-  if (!keysyms.ok()) return keysyms.status();
-  for (uint32_t keysym : *keysyms) {
+absl::Status VncSession::TypeKeysyms(const std::vector<uint32_t>& keysyms) {
+  for (uint32_t keysym : keysyms) {
     if (absl::Status s = SendKey(keysym, true); !s.ok()) return s;
     if (absl::Status s = SendKey(keysym, false); !s.ok()) return s;
   }

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/frame.h"
+#include "vnc-agent/text_typing.h"
 
 struct _rfbClient;
 
@@ -41,7 +42,7 @@ struct VncOptions {
   int park_y = -1;
 };
 
-class VncSession {
+class VncSession : public KeySink {
  public:
   // Connects and waits for the first full framebuffer. Unavailable when the server
   // cannot be reached, PermissionDenied on authentication failure, DataLoss when the
@@ -71,7 +72,9 @@ class VncSession {
   absl::Status Drag(int from_x, int from_y, int to_x, int to_y, int button = 1);
   // Wheel clicks: dy > 0 scrolls down, dx > 0 scrolls right.
   absl::Status Scroll(int x, int y, int dx, int dy);
-  absl::Status TypeText(std::string_view utf8);
+  // Raw key events, one press and release per keysym. Text goes through TypeUnicode
+  // (text_typing.h), which makes sure the server has every keysym on its map.
+  absl::Status TypeKeysyms(const std::vector<uint32_t>& keysyms) override;
   // Presses `modifiers` in order, taps `key`, releases the modifiers in reverse.
   absl::Status PressKey(const std::vector<uint32_t>& modifiers, uint32_t key);
 

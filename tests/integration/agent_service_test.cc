@@ -1,6 +1,7 @@
 // The Agent gRPC service of a real mosdat-agent process, driving a real Xvnc desktop
 // with the fixture GTK window: interactive sessions as the authoring API uses them.
 #include <grpcpp/grpcpp.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -116,6 +117,15 @@ TEST_F(AgentServiceTest, OpensCapturesSendsInputAndCloses) {
   v1::InputResponse ignored;
   EXPECT_EQ(stub_->Input(Context().get(), bad_key, &ignored).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+
+  // Text off the keyboard map needs the guest to place it (text_typing.h); a bare VNC
+  // session refuses it instead of letting the server drop or swap characters.
+  v1::InputRequest greek;
+  greek.set_session_id(session);
+  greek.mutable_type()->set_text("λ");
+  grpc::Status refused = stub_->Input(Context().get(), greek, &ignored);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.error_message(), ::testing::HasSubstr("U+03BB"));
 
   v1::ListSessionsResponse sessions;
   ASSERT_TRUE(stub_->ListSessions(Context().get(), {}, &sessions).ok());

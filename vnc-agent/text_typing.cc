@@ -1,0 +1,183 @@
+#include "vnc-agent/text_typing.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/outcome.h"
+#include "core/utf8.h"
+#include "vnc-agent/keysyms.h"
+
+namespace mosdat {
+namespace {
+
+constexpr uint32_t kReturn = 0xff0d;
+constexpr uint32_t kTab = 0xff09;
+// How long one read-back may wait for the app to show what was typed.
+constexpr absl::Duration kConfirmSlice = absl::Seconds(5);
+
+// One run of characters whose off-map keysyms fit the scratch pool together.
+struct Chunk {
+  size_t first = 0, end = 0;          // keysym indexes
+  size_t byte_first = 0, byte_end = 0;  // the same characters in the UTF-8 text
+  std::vector<uint32_t> placed;       // distinct off-map keysyms, in order
+};
+
+std::string Character(uint32_t keysym) {
+  if (keysym == kReturn) return "Return";
+  if (keysym == kTab) return "Tab";
+  char32_t cp = keysym >= 0x01000000 ? keysym - 0x01000000 : keysym;
+  return absl::StrFormat("U+%04X", static_cast<uint32_t>(cp));
+}
+
+// Byte offset of every character start, plus the end.
+std::vector<size_t> CharacterStarts(std::string_view utf8) {
+  std::vector<size_t> starts;
+  for (size_t i = 0; i < utf8.size(); ++i) {
+    if ((static_cast<unsigned char>(utf8[i]) & 0xC0) != 0x80) starts.push_back(i);
+  }
+  starts.push_back(utf8.size());
+  return starts;
+}
+
+absl::Duration Left(absl::Time deadline) {
+  return std::max(deadline - absl::Now(), absl::ZeroDuration());
+}
+
+std::string Shown(std::string_view text) { return ShortenText(ValidUtf8(text), 60); }
+
+// Polls the focused object until the text before its caret ends with `typed`.
+absl::Status Confirm(GuestKeyboard& guest, std::string_view typed, int characters,
+                     absl::Time deadline, TypingReport* report) {
+  const absl::Time until = std::min(deadline, absl::Now() + kConfirmSlice);
+  std::optional<GuestKeyboard::FocusedText> last;
+  while (true) {
+    absl::StatusOr<std::optional<GuestKeyboard::FocusedText>> focused =
+        guest.Focused(characters, Left(deadline));
+    if (!focused.ok()) return focused.status();
+    last = *focused;
+    if (last) {
+      report->focused = absl::StrCat(last->role, " \"", last->name, "\" in ", last->app);
+      if (std::string_view(last->before).ends_with(typed)) return absl::OkStatus();
+    }
+    if (absl::Now() >= until) break;
+    absl::SleepFor(absl::Milliseconds(10));  // a poll interval, bounded by `until`
+  }
+  if (!last) {
+    return absl::FailedPreconditionError(
+        "typed text could not be read back: nothing focused exposes its text any more");
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "characters were lost or changed: typed \"", Shown(typed), "\", but before the caret of ",
+      report->focused, " is \"", Shown(last->before), "\""));
+}
+
+}  // namespace
+
+bool OnEveryKeymap(uint32_t keysym) {
+  return (keysym >= 0x20 && keysym <= 0x7e) || keysym == kReturn || keysym == kTab;
+}
+
+absl::StatusOr<TypingReport> TypeUnicode(KeySink& keys, std::string_view utf8,
+                                         GuestKeyboard* guest, absl::Time deadline) {
+  absl::StatusOr<std::vector<uint32_t>> keysyms = KeysymsForText(utf8);
+  if (!keysyms.ok()) return keysyms.status();
+  TypingReport report;
+  report.characters = static_cast<int>(keysyms->size());
+  std::vector<uint32_t> off_map;
+  for (uint32_t k : *keysyms) {
+    if (!OnEveryKeymap(k) && std::find(off_map.begin(), off_map.end(), k) == off_map.end()) {
+      off_map.push_back(k);
+    }
+  }
+  if (off_map.empty()) {
+    report.chunks = 1;
+    if (absl::Status s = keys.TypeKeysyms(*keysyms); !s.ok()) return s;
+    return report;
+  }
+  if (guest == nullptr) {
+    return ConfigError(absl::StrCat(
+        "cannot type ", Character(off_map.front()),
+        " safely: it is not on every keyboard map, and without SSH access to the VM the "
+        "agent cannot put it on one (VNC servers drop such keys or reuse slots while the "
+        "app still reads them). Give the VM ip, user and ssh_key, or type only ASCII"));
+  }
+
+  absl::StatusOr<GuestKeyboard::KeymapState> state =
+      guest->Keymap(off_map, /*place=*/false, Left(deadline));
+  if (!state.ok()) return state.status();
+  std::set<uint32_t> needs_slot = state->missing;
+  needs_slot.insert(state->scratch.begin(), state->scratch.end());
+  if (!needs_slot.empty() && state->pool <= 0) {
+    return absl::UnavailableError(
+        "the VM's X keyboard map has no free keycode for characters it lacks");
+  }
+
+  // Cut the text where the next new off-map character would not fit the pool.
+  const std::vector<size_t> starts = CharacterStarts(utf8);
+  std::vector<Chunk> chunks(1);
+  std::set<uint32_t> in_chunk;
+  for (size_t i = 0; i < keysyms->size(); ++i) {
+    uint32_t k = (*keysyms)[i];
+    bool needs = needs_slot.count(k) > 0;
+    if (needs && !in_chunk.count(k) && static_cast<int>(in_chunk.size()) >= state->pool) {
+      chunks.back().end = i;
+      chunks.emplace_back().first = i;
+      in_chunk.clear();
+    }
+    // Off-map keysyms that a key of this map produces anyway need no slot.
+    if (needs && in_chunk.insert(k).second) chunks.back().placed.push_back(k);
+  }
+  chunks.back().end = keysyms->size();
+  for (Chunk& c : chunks) {
+    c.byte_first = starts[c.first];
+    c.byte_end = starts[c.end];
+  }
+  report.placed = static_cast<int>(needs_slot.size());
+  report.chunks = static_cast<int>(chunks.size());
+
+  // Several chunks reuse scratch keycodes, which is only safe once the earlier text is
+  // read back: make sure there is something to read it from before typing anything.
+  if (chunks.size() > 1) {
+    absl::StatusOr<std::optional<GuestKeyboard::FocusedText>> focused =
+        guest->Focused(1, Left(deadline));
+    if (!focused.ok()) return focused.status();
+    if (!*focused) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "this text has %d distinct characters that are not on the VM's keyboard map, more "
+          "than the %d the agent can map at once; typing it in parts needs each part read "
+          "back, and nothing focused exposes its text over AT-SPI. Type at most %d such "
+          "characters per step into this widget",
+          needs_slot.size(), state->pool, state->pool));
+    }
+  }
+
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    const Chunk& chunk = chunks[c];
+    if (!chunk.placed.empty()) {
+      absl::StatusOr<GuestKeyboard::KeymapState> placed =
+          guest->Keymap(chunk.placed, /*place=*/true, Left(deadline));
+      if (!placed.ok()) return placed.status();
+      if (!placed->missing.empty()) {
+        return absl::InternalError(absl::StrCat("the guest helper did not map ",
+                                                Character(*placed->missing.begin())));
+      }
+    }
+    std::vector<uint32_t> part(keysyms->begin() + chunk.first, keysyms->begin() + chunk.end);
+    if (absl::Status s = keys.TypeKeysyms(part); !s.ok()) return s;
+    if (chunks.size() > 1) {
+      std::string_view typed = utf8.substr(chunk.byte_first, chunk.byte_end - chunk.byte_first);
+      if (absl::Status s = Confirm(*guest, typed, static_cast<int>(chunk.end - chunk.first),
+                                   deadline, &report);
+          !s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("part ", c + 1, " of ", chunks.size(), ": ",
+                                                   s.message()));
+      }
+      report.confirmed = true;
+    }
+  }
+  return report;
+}
+
+}  // namespace mosdat
