@@ -28,17 +28,6 @@ struct AtspiDumpArgs {
   std::string token_ref;
 };
 
-int ExitCodeFor(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kInvalidArgument:
-      return kExitConfigError;
-    default:
-      return kExitInfrastructure;
-  }
-}
-
 int RunAtspiDump(const AtspiDumpArgs& args) {
   absl::StatusOr<Config> config = LoadConfig(args.config);
   if (!config.ok()) {

@@ -1,17 +1,30 @@
 // Exit codes of `mosdat`. A test failure and a broken test rig are different things:
 // CI can retry infrastructure errors but must not retry a real failure away.
+//
+// The rule (README, "Exit codes"): every command decides an Outcome (core/outcome.h)
+// where the fault is known and maps it here, through ExitCodeFor and nothing else. Only
+// a bad command line (kExitUsage) is decided by the command-line parsing itself.
 #ifndef MOSDAT_CLI_EXIT_CODES_H_
 #define MOSDAT_CLI_EXIT_CODES_H_
+
+#include "absl/status/status.h"
+#include "core/outcome.h"
 
 namespace mosdat {
 
 enum ExitCode : int {
   kExitPass = 0,            // everything passed
-  kExitTestFailed = 1,      // a test failed (or preflight found problems)
+  kExitTestFailed = 1,      // a test failed (the app did not do what was expected)
   kExitUsage = 2,           // bad command line, or a command not available yet
-  kExitConfigError = 3,     // the config or a scenario is invalid
-  kExitInfrastructure = 4,  // VM, VNC, SSH, coordinator or agent unreachable
+  kExitConfigError = 3,     // the config, a scenario or a file they name is invalid
+  kExitInfrastructure = 4,  // VM, VNC, SSH, coordinator, agent or model unreachable or broken
 };
+
+// The one mapping from outcome to exit code.
+int ExitCodeFor(Outcome outcome);
+// ExitCodeFor(OutcomeOf(status)) and ExitCodeFor(OutcomeOf(verdict)).
+int ExitCodeFor(const absl::Status& status);
+int ExitCodeFor(JobVerdict verdict);
 
 }  // namespace mosdat
 

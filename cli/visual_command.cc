@@ -112,10 +112,11 @@ class ScreenSession {
       }
       last = std::move(*frame);
       if (absl::Now() >= deadline) {
-        return absl::DeadlineExceededError(
+        // What the app shows, not a broken rig: a test failure.
+        return TestFailure(
             absl::StrCat(area.empty() ? "the screen" : "the region", " did not stay still for ",
                          absl::FormatDuration(stable), " within ", absl::FormatDuration(timeout),
-                         " (an animation or a blinking caret?)"));
+                         " (an animation or a blinking caret? --exclude the moving part)"));
       }
       absl::SleepFor(absl::Milliseconds(100));  // the polling interval of the condition
     }
@@ -168,7 +169,7 @@ int Capture(const VisualArgs& args, ScreenSession& screen) {
                                                    absl::Seconds(args.timeout_seconds));
   if (!frame.ok()) {
     std::cerr << "mosdat visual: " << frame.status().message() << "\n";
-    return kExitInfrastructure;
+    return ExitCodeFor(frame.status());
   }
   if (region->x + region->width > frame->width || region->y + region->height > frame->height) {
     std::cerr << absl::StrFormat("mosdat visual: --region %s is not inside the %dx%d screen\n",
@@ -179,14 +180,14 @@ int Capture(const VisualArgs& args, ScreenSession& screen) {
   absl::StatusOr<std::string> png = EncodePng(reference.image);
   if (!png.ok()) {
     std::cerr << "mosdat visual: " << png.status().message() << "\n";
-    return kExitInfrastructure;
+    return ExitCodeFor(png.status());
   }
   // The same checks a scenario's reference gets (blank, exclude areas inside).
   std::string sidecar = SidecarJson(reference);
   absl::StatusOr<VisualReference> valid = ParseReference(args.out, *png, sidecar);
-  if (!valid.ok()) {
+  if (!valid.ok()) {  // e.g. a blank region: the reference asked for is unusable
     std::cerr << "mosdat visual: " << valid.status().message() << "\n";
-    return kExitTestFailed;
+    return ExitCodeFor(valid.status());
   }
   if (absl::Status s = WriteFile(args.out, *png); !s.ok()) {
     std::cerr << "mosdat visual: " << s.message() << "\n";
@@ -226,7 +227,7 @@ int Check(const VisualArgs& args, ScreenSession& screen) {
                                                    absl::Seconds(args.timeout_seconds));
   if (!frame.ok()) {
     std::cerr << "mosdat visual: " << frame.status().message() << "\n";
-    return kExitInfrastructure;
+    return ExitCodeFor(frame.status());
   }
   VisualMatch match = FindReference(*frame, reference->image, reference->exclude,
                                     reference->captured_at, threshold);
@@ -239,7 +240,7 @@ int Check(const VisualArgs& args, ScreenSession& screen) {
                                  reference->captured_at->y);
   }
   std::cout << "\n";
-  return pass ? kExitPass : kExitTestFailed;
+  return ExitCodeFor(pass ? Outcome::kPassed : Outcome::kTestFailed);
 }
 
 int RunVisual(const VisualArgs& args) {

@@ -31,12 +31,12 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
 
   for (const std::string& name : request.tests) {
     if (config.FindTest(name) == nullptr) {
-      return absl::NotFoundError(absl::StrCat("no [[test]] named \"", name, "\""));
+      return absl::InvalidArgumentError(absl::StrCat("no [[test]] named \"", name, "\""));
     }
   }
   for (const std::string& name : request.vms) {
     if (config.FindVm(name) == nullptr) {
-      return absl::NotFoundError(absl::StrCat("no [[vm]] named \"", name, "\""));
+      return absl::InvalidArgumentError(absl::StrCat("no [[vm]] named \"", name, "\""));
     }
   }
 
@@ -44,13 +44,13 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
                           .read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
                             auto it = request.files.find(path);
                             if (it == request.files.end())
-                              return absl::NotFoundError(absl::StrCat(path, " was not sent"));
+                              return absl::InvalidArgumentError(absl::StrCat(path, " was not sent"));
                             return it->second;
                           }};
   for (const TestConfig& test : config.tests) {
     if (!Selected(request.tests, test.name)) continue;
     if (test.variant.has_value()) {
-      return absl::FailedPreconditionError(absl::StrCat(
+      return absl::InvalidArgumentError(absl::StrCat(
           "test \"", test.name, "\" is a smoke test (variant = \"",
           std::string(ToString(*test.variant)),
           "\"), which this version cannot run yet; select functional tests with --test"));
@@ -63,7 +63,7 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
     for (const VmConfig* vm : config.VmsFor(test)) {
       if (!Selected(request.vms, vm->name)) continue;
       if (vm->provider != VmProvider::kLocal) {
-        return absl::FailedPreconditionError(
+        return absl::InvalidArgumentError(
             absl::StrCat("VM \"", vm->name,
                          "\" uses the proxmox provider, which this version "
                          "cannot drive yet; use provider = \"local\""));
@@ -81,7 +81,7 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
     }
   }
   if (matrix.jobs.empty()) {
-    return absl::NotFoundError("the selection matches no (test, VM) pair");
+    return absl::InvalidArgumentError("the selection matches no (test, VM) pair");
   }
   return matrix;
 }

@@ -31,10 +31,12 @@ int Severity(JobVerdict verdict) {
       return 1;
     case JobVerdict::kFail:
       return 2;
-    case JobVerdict::kError:
+    case JobVerdict::kConfigError:
       return 3;
+    case JobVerdict::kError:
+      return 4;
   }
-  return 3;
+  return 4;
 }
 
 }  // namespace

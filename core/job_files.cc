@@ -62,7 +62,7 @@ absl::StatusOr<std::map<std::string, std::string>> CollectJobFiles(
     }
     absl::StatusOr<std::string> text = options.read_file(test.scenario);
     if (!text.ok()) {
-      return absl::NotFoundError(
+      return absl::InvalidArgumentError(
           absl::StrCat("scenario of test \"", test.name, "\": ", text.status().message()));
     }
     Scenario scenario = ParseScenario(*text, test.scenario, options, &diagnostics);
@@ -73,7 +73,7 @@ absl::StatusOr<std::map<std::string, std::string>> CollectJobFiles(
   for (const std::string& path : references) {
     absl::StatusOr<std::string> image = ReadScenarioFile(path);
     if (!image.ok()) {
-      return absl::NotFoundError(absl::StrCat("reference image: ", image.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat("reference image: ", image.status().message()));
     }
     files[path] = *image;
     // The optional sidecar (exclude areas, expected place) travels with the image.

@@ -16,7 +16,7 @@
 namespace mosdat {
 
 // Keys are the paths as the parsers resolve them (e.g. "examples/../scenarios/a.yaml").
-// InvalidArgument lists every scenario problem; NotFound names a missing file.
+// InvalidArgument lists every scenario problem or names a missing file.
 absl::StatusOr<std::map<std::string, std::string>> CollectJobFiles(
     const Config& config, const std::string& config_text, const std::vector<std::string>& tests,
     const VarMap& vars);

@@ -77,7 +77,9 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
       }};
   Scenario scenario =
       ParseScenario(job.files.at(job.scenario_path), job.scenario_path, options, &diagnostics);
-  if (!diagnostics.empty()) return finish(JobVerdict::kError, diagnostics.ToStatus().ToString());
+  if (!diagnostics.empty()) {
+    return finish(JobVerdict::kConfigError, diagnostics.ToStatus().ToString());
+  }
 
   std::unique_ptr<LocalDesktop> desktop;
   VncOptions vnc;
@@ -103,7 +105,8 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
   } else {
     absl::StatusOr<std::pair<std::string, int>> address = ParseHostPort(job.vm.vnc_address);
     if (!address.ok()) {
-      return finish(JobVerdict::kError, absl::StrCat("VNC address: ", address.status().message()));
+      return finish(JobVerdict::kConfigError,
+                    absl::StrCat("VNC address: ", address.status().message()));
     }
     vnc.host = address->first;
     vnc.port = address->second;

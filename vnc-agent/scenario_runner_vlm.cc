@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/outcome.h"
 #include "core/visual_match.h"
 #include "vnc-agent/key_input.h"
 #include "vnc-agent/scenario_runner.h"
@@ -142,8 +143,10 @@ absl::Status ScenarioRunner::CrossCheck(const LocalizeCrossCheck& check, const s
   if (check.atspi) {
     absl::StatusOr<GuestSession*> guest = Guest("cross_check.atspi");
     if (!guest.ok()) {
-      // The check cannot run at all: a configuration error, never "not visible".
-      return absl::UnavailableError(guest.status().message());
+      // The check cannot run at all: never "not visible".
+      return OutcomeOf(guest.status()) == Outcome::kTestFailed
+                 ? absl::UnavailableError(guest.status().message())
+                 : guest.status();
     }
     std::optional<AccessibleObject> object;
     absl::Status found = (*guest)->WithAtspi([&](AtspiClient& client) {
@@ -294,7 +297,7 @@ absl::Status ScenarioRunner::ExecuteLocalize(const LocalizeStep& step, absl::Tim
     }
   }
   if (step.then_type) {
-    if (absl::Status s = session_.TypeText(*step.then_type); !s.ok()) return s;
+    if (absl::Status s = TypeText(*step.then_type, deadline); !s.ok()) return s;
   }
   if (step.then_key) {
     if (absl::Status s = PressCombo(session_, *step.then_key); !s.ok()) return s;
