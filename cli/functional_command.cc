@@ -16,6 +16,8 @@
 #include "core/preflight.h"
 #include "core/scenario_parser.h"
 #include "core/secret_ref.h"
+#include "core/utf8.h"
+#include "runtime/grpc_status.h"
 #include "runtime/proto_convert.h"
 #include "runtime/token_auth.h"
 
@@ -33,29 +35,6 @@ struct FunctionalArgs {
   bool json = false;
 };
 
-int ExitCodeFor(JobVerdict verdict) {
-  switch (verdict) {
-    case JobVerdict::kPass:
-      return kExitPass;
-    case JobVerdict::kFail:
-    case JobVerdict::kUnknown:
-      return kExitTestFailed;
-    case JobVerdict::kError:
-      return kExitInfrastructure;
-  }
-  return kExitInfrastructure;
-}
-
-int ExitCodeFor(const grpc::Status& status) {
-  switch (status.error_code()) {
-    case grpc::StatusCode::INVALID_ARGUMENT:
-    case grpc::StatusCode::NOT_FOUND:
-      return kExitConfigError;
-    default:
-      return kExitInfrastructure;
-  }
-}
-
 class ProgressPrinter {
  public:
   explicit ProgressPrinter(bool quiet) : quiet_(quiet) {}
@@ -70,22 +49,13 @@ class ProgressPrinter {
         std::cout << absl::StrFormat("[%s] %s\n", who, e.scenario);
         break;
       case EventType::kStepFinished: {
-        std::string name = e.step_kind + " " + (e.label.empty() ? e.description : e.label);
-        // 40 characters wide (not bytes): cut on a UTF-8 boundary, pad by characters.
-        auto chars = [](const std::string& s) {
-          return std::count_if(s.begin(), s.end(), [](char c) {
-            return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-          });
-        };
-        if (chars(name) > 40) {
-          size_t cut = name.size();
-          while (chars(name.substr(0, cut)) > 39) --cut;
-          while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
-          name = name.substr(0, cut) + "\u2026";
-        }
-        name.append(static_cast<size_t>(std::max<long>(0, 40 - chars(name))), ' ');
+        // 40 characters wide (not bytes), padded by characters.
+        std::string name =
+            ShortenText(e.step_kind + " " + (e.label.empty() ? e.description : e.label), 40);
+        name.append(40 - std::min<size_t>(40, Utf8Length(name)), ' ');
+        std::string step = absl::StrCat(e.step_index + 1, e.substep.empty() ? "" : ".", e.substep);
         std::cout << absl::StrFormat(
-            "[%s] %s%2d %-8s %s %6.2fs%s\n", who, e.cleanup ? "cleanup " : "", e.step_index + 1,
+            "[%s] %s%2s %-8s %s %6.2fs%s\n", who, e.cleanup ? "cleanup " : "", step,
             ToString(e.status), name, e.duration_seconds, e.reason.empty() ? "" : "  " + e.reason);
         break;
       }
@@ -132,7 +102,7 @@ int RunFunctional(const FunctionalArgs& args) {
       CollectJobFiles(config, *config_text, args.tests, vars);
   if (!files.ok()) {
     std::cerr << files.status().message() << "\n";
-    return kExitConfigError;
+    return ExitCodeFor(files.status());
   }
 
   EmbeddedOptions embedded;
@@ -167,7 +137,7 @@ int RunFunctional(const FunctionalArgs& args) {
     grpc::Status status = coordinator->SubmitMatrix(&context, request, &submitted);
     if (!status.ok()) {
       std::cerr << "mosdat functional: " << status.error_message() << "\n";
-      return ExitCodeFor(status);
+      return ExitCodeFor(FromGrpcStatus(status));
     }
   }
   // Progress lines name the VM, and the test too when the run has several.

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -50,7 +51,9 @@ constexpr std::pair<StepStatus, const char*> kStepStatuses[] = {{StepStatus::kPa
 constexpr std::pair<JobVerdict, const char*> kVerdicts[] = {{JobVerdict::kPass, "pass"},
                                                             {JobVerdict::kFail, "fail"},
                                                             {JobVerdict::kUnknown, "unknown"},
-                                                            {JobVerdict::kError, "error"}};
+                                                            {JobVerdict::kError, "error"},
+                                                            {JobVerdict::kConfigError,
+                                                             "config_error"}};
 
 template <typename Enum, size_t N>
 std::string_view NameOf(const std::pair<Enum, const char*> (&table)[N], Enum value) {
@@ -77,6 +80,22 @@ std::string_view ToString(EventType type) { return NameOf(kEventTypes, type); }
 std::string_view ToString(StepStatus status) { return NameOf(kStepStatuses, status); }
 std::string_view ToString(JobVerdict verdict) { return NameOf(kVerdicts, verdict); }
 
+bool IsSubstep(std::string_view text) {
+  if (text.empty()) return true;
+  int levels = 0;
+  size_t begin = 0;
+  while (true) {
+    size_t end = std::min(text.find('.', begin), text.size());
+    std::string_view part = text.substr(begin, end - begin);
+    if (++levels > 16 || part.empty() || part.size() > 6 || part[0] == '0') return false;
+    for (char c : part) {
+      if (c < '0' || c > '9') return false;
+    }
+    if (end == text.size()) return true;
+    begin = end + 1;
+  }
+}
+
 std::string ToJsonLine(const Event& e) {
   json j = {{"job", e.job_id},
             {"seq", e.seq},
@@ -90,6 +109,7 @@ std::string ToJsonLine(const Event& e) {
     case EventType::kStepStarted:
     case EventType::kStepFinished:
       j["step"] = e.step_index;
+      if (!e.substep.empty()) j["substep"] = e.substep;
       j["kind"] = e.step_kind;
       if (!e.label.empty()) j["label"] = e.label;
       if (!e.description.empty()) j["description"] = e.description;
@@ -133,6 +153,7 @@ std::string ToJsonLine(const Event& e) {
       break;
     case EventType::kScreenshot:
       j["step"] = e.step_index;
+      if (!e.substep.empty()) j["substep"] = e.substep;
       j["file"] = e.screenshot;
       j["why"] = e.why;
       break;
@@ -164,6 +185,10 @@ absl::StatusOr<Event> FromJsonLine(std::string_view line) {
     e.vm = j.value("vm", "");
     e.scenario = j.value("scenario", "");
     e.step_index = IntOr(j, "step", -1);
+    e.substep = j.value("substep", "");
+    if (!IsSubstep(e.substep)) {
+      return absl::InvalidArgumentError("\"substep\" must be numbers joined by dots");
+    }
     e.step_kind = j.value("kind", "");
     e.label = j.value("label", "");
     e.description = j.value("description", "");

@@ -18,8 +18,9 @@ namespace mosdat {
 
 enum class EventType { kJobStarted, kStepStarted, kStepFinished, kScreenshot, kLog, kJobFinished };
 enum class StepStatus { kPassed, kFailed, kSkipped, kError };
+// kConfigError: the config, a scenario or a file they name is wrong (core/outcome.h).
 // kError: the test rig failed (VNC unreachable, VM did not start) — not the app.
-enum class JobVerdict { kPass, kFail, kUnknown, kError };
+enum class JobVerdict { kPass, kFail, kUnknown, kError, kConfigError };
 
 std::string_view ToString(EventType type);
 std::string_view ToString(StepStatus status);
@@ -71,6 +72,9 @@ struct Event {
   std::string scenario;
   // kStepStarted / kStepFinished / kScreenshot
   int step_index = -1;
+  // Inside an if_visible branch: the position in the branch, 1-based ("2"; "2.1" for a
+  // branch inside a branch). Empty for the scenario's own steps.
+  std::string substep;
   std::string step_kind;
   std::string label;
   std::string description;  // what the step does, e.g. `"ctrl+b"` (core/scenario.h DescribeStep)
@@ -96,6 +100,10 @@ struct Event {
   // kJobFinished
   JobVerdict verdict = JobVerdict::kUnknown;
 };
+
+// Whether `text` is a valid Event::substep: empty, or 1-based numbers joined by dots
+// (at most 16 levels).
+bool IsSubstep(std::string_view text);
 
 // One line of events.jsonl (no trailing newline). Binary PNG data is not included.
 std::string ToJsonLine(const Event& event);

@@ -1,9 +1,11 @@
 #include "core/junit.h"
 
 #include <map>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/outcome.h"
 
 namespace mosdat {
 
@@ -36,22 +38,46 @@ std::string XmlEscape(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// "2.1" -> {2, 1}: sub-steps sort by number, after their parent ({}).
+std::vector<int> SubstepKey(const std::string& substep) {
+  std::vector<int> key;
+  int n = 0;
+  for (char c : substep + ".") {
+    if (c == '.') {
+      key.push_back(n);
+      n = 0;
+    } else if (c >= '0' && c <= '9' && n < 1000000) {
+      n = n * 10 + (c - '0');
+    }
+  }
+  if (substep.empty()) key.clear();
+  return key;
+}
+
+}  // namespace
+
 std::string JunitXml(const std::vector<JunitJob>& jobs) {
   std::string body;
   int all_tests = 0, all_failures = 0, all_errors = 0;
   double all_time = 0;
   for (const JunitJob& job : jobs) {
-    // The last attempt of each step decides it.
-    std::map<std::pair<bool, int>, const Event*> steps;
+    // The last attempt of each step decides it; every sub-step of an if_visible branch
+    // is a test case of its own, after its parent.
+    std::map<std::tuple<bool, int, std::vector<int>>, const Event*> steps;
     for (const Event& e : job.events) {
-      if (e.type == EventType::kStepFinished) steps[{e.cleanup, e.step_index}] = &e;
+      if (e.type == EventType::kStepFinished) {
+        steps[{e.cleanup, e.step_index, SubstepKey(e.substep)}] = &e;
+      }
     }
     int tests = 0, failures = 0, errors = 0;
     std::string cases;
     for (const auto& [key, e] : steps) {
       ++tests;
       std::string name = absl::StrFormat(
-          "%s%02d %s", e->cleanup ? "cleanup " : "", e->step_index + 1,
+          "%s%02d%s %s", e->cleanup ? "cleanup " : "", e->step_index + 1,
+          e->substep.empty() ? "" : absl::StrCat(".", e->substep),
           e->label.empty() ? absl::StrCat(e->step_kind, " ", e->description) : e->label);
       absl::StrAppendFormat(&cases, "    <testcase classname=\"%s\" name=\"%s\" time=\"%.3f\"",
                             XmlEscape(job.suite), XmlEscape(name), e->duration_seconds);
@@ -74,8 +100,9 @@ std::string JunitXml(const std::vector<JunitJob>& jobs) {
     // A job that failed before or outside any step (desktop did not start, VNC refused).
     if (job.verdict != JobVerdict::kPass && failures == 0 && errors == 0) {
       ++tests;
-      const char* tag = job.verdict == JobVerdict::kFail ? "failure" : "error";
-      job.verdict == JobVerdict::kFail ? ++failures : ++errors;
+      const bool failed = OutcomeOf(job.verdict) == Outcome::kTestFailed;
+      const char* tag = failed ? "failure" : "error";
+      failed ? ++failures : ++errors;
       absl::StrAppendFormat(&cases,
                             "    <testcase classname=\"%s\" name=\"job\" time=\"%.3f\">\n"
                             "      <%s message=\"%s\">%s</%s>\n    </testcase>\n",

@@ -1,5 +1,6 @@
-// JUnit XML for one job (scenario × VM): one <testcase> per step, named by its label or
-// kind and position, with <failure> for a failed step and <error> for an
+// JUnit XML for one job (scenario × VM): one <testcase> per executed step and per
+// executed sub-step of an if_visible branch ("04.1 ..."), named by its label or kind
+// and position, with <failure> for a failed step and <error> for a config or
 // infrastructure error. CI systems read this; the terminal summary is for people.
 #ifndef MOSDAT_CORE_JUNIT_H_
 #define MOSDAT_CORE_JUNIT_H_

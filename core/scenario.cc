@@ -242,10 +242,7 @@ constexpr size_t kDescriptionChars = 60;
 
 // `text` in quotes, cut to fit a progress line (on a UTF-8 character boundary).
 std::string Quoted(const std::string& text) {
-  std::string shown = text;
-  if (shown.size() > kDescriptionChars) {
-    shown = std::string(Utf8Prefix(shown, kDescriptionChars)) + "\u2026";
-  }
+  std::string shown = ShortenText(text, kDescriptionChars);
   for (char& c : shown) {
     if (c == '\n' || c == '\t') c = ' ';
   }

@@ -1,5 +1,8 @@
 #include "core/utf8.h"
 
+#include <algorithm>
+
+
 namespace mosdat {
 namespace {
 
@@ -54,6 +57,27 @@ std::string_view Utf8Prefix(std::string_view text, size_t max_bytes) {
   size_t cut = max_bytes;
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
   return text.substr(0, cut);
+}
+
+size_t Utf8Length(std::string_view text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+std::string ShortenText(std::string_view text, size_t max_chars) {
+  if (Utf8Length(text) <= max_chars) return std::string(text);
+  constexpr std::string_view kEllipsis = "\u2026";
+  size_t keep = max_chars > 0 ? max_chars - 1 : 0;
+  size_t end = 0;
+  for (size_t chars = 0; end < text.size(); ++end) {
+    if ((static_cast<unsigned char>(text[end]) & 0xC0) != 0x80 && chars++ == keep) break;
+  }
+  std::string_view kept = text.substr(0, end);
+  while (kept.size() >= kEllipsis.size() && kept.substr(kept.size() - kEllipsis.size()) == kEllipsis) {
+    kept.remove_suffix(kEllipsis.size());
+  }
+  return std::string(kept) + std::string(kEllipsis);
 }
 
 }  // namespace mosdat

@@ -17,6 +17,14 @@ std::string ValidUtf8(std::string_view text);
 // boundary.
 std::string_view Utf8Prefix(std::string_view text, size_t max_bytes);
 
+// Number of characters (code points) of valid UTF-8 `text`.
+size_t Utf8Length(std::string_view text);
+
+// `text` for one line of a display: at most `max_chars` characters, cut on a character
+// boundary and ending in one "…" when cut (a text already ending in "…" gets no second
+// one). The one place where texts are shortened for people.
+std::string ShortenText(std::string_view text, size_t max_chars);
+
 }  // namespace mosdat
 
 #endif  // MOSDAT_CORE_UTF8_H_

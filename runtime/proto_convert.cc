@@ -87,6 +87,8 @@ v1::Verdict ToProto(JobVerdict verdict) {
       return v1::VERDICT_UNKNOWN;
     case JobVerdict::kError:
       return v1::VERDICT_ERROR;
+    case JobVerdict::kConfigError:
+      return v1::VERDICT_CONFIG_ERROR;
   }
   return v1::VERDICT_UNSPECIFIED;
 }
@@ -99,6 +101,8 @@ JobVerdict FromProto(v1::Verdict verdict) {
       return JobVerdict::kFail;
     case v1::VERDICT_UNKNOWN:
       return JobVerdict::kUnknown;
+    case v1::VERDICT_CONFIG_ERROR:
+      return JobVerdict::kConfigError;
     default:
       return JobVerdict::kError;
   }
@@ -110,7 +114,7 @@ JobVerdict FromProto(v1::Verdict verdict) {
 Event WithValidText(const Event& event) {
   Event e = event;
   for (std::string* text :
-       {&e.job_id, &e.vm, &e.scenario, &e.step_kind, &e.label, &e.description, &e.source_location,
+       {&e.job_id, &e.vm, &e.scenario, &e.substep, &e.step_kind, &e.label, &e.description, &e.source_location,
         &e.reason, &e.screenshot, &e.why, &e.level, &e.text}) {
     *text = ValidUtf8(*text);
   }
@@ -143,6 +147,7 @@ v1::JobEvent ToProto(const Event& event) {
     case EventType::kStepStarted: {
       auto* step = out.mutable_step_started();
       step->set_index(e.step_index);
+      step->set_substep(e.substep);
       step->set_kind(e.step_kind);
       step->set_label(e.label);
       step->set_description(e.description);
@@ -154,6 +159,7 @@ v1::JobEvent ToProto(const Event& event) {
     case EventType::kStepFinished: {
       auto* step = out.mutable_step_finished();
       step->set_index(e.step_index);
+      step->set_substep(e.substep);
       step->set_status(ToProto(e.status));
       step->set_duration_seconds(e.duration_seconds);
       step->set_reason(e.reason);
@@ -200,6 +206,7 @@ v1::JobEvent ToProto(const Event& event) {
     case EventType::kScreenshot: {
       auto* shot = out.mutable_screenshot();
       shot->set_step_index(e.step_index);
+      shot->set_substep(e.substep);
       shot->set_name(e.screenshot);
       shot->set_why(e.why);
       shot->mutable_image()->set_png(e.png);
@@ -235,6 +242,7 @@ Event FromProto(const v1::JobEvent& in) {
       const auto& s = in.step_started();
       e.type = EventType::kStepStarted;
       e.step_index = s.index();
+      e.substep = IsSubstep(s.substep()) ? s.substep() : "";
       e.step_kind = s.kind();
       e.label = s.label();
       e.description = s.description();
@@ -247,6 +255,7 @@ Event FromProto(const v1::JobEvent& in) {
       const auto& s = in.step_finished();
       e.type = EventType::kStepFinished;
       e.step_index = s.index();
+      e.substep = IsSubstep(s.substep()) ? s.substep() : "";
       e.status = FromProto(s.status());
       e.duration_seconds = s.duration_seconds();
       e.reason = s.reason();
@@ -283,6 +292,7 @@ Event FromProto(const v1::JobEvent& in) {
     case v1::JobEvent::kScreenshot:
       e.type = EventType::kScreenshot;
       e.step_index = in.screenshot().step_index();
+      e.substep = IsSubstep(in.screenshot().substep()) ? in.screenshot().substep() : "";
       e.screenshot = in.screenshot().name();
       e.why = in.screenshot().why();
       e.png = in.screenshot().image().png();

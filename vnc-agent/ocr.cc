@@ -5,11 +5,13 @@
 #include <tesseract/resultiterator.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -351,15 +353,51 @@ absl::StatusOr<std::vector<OcrWord>> OcrEngine::Words(const Frame& frame,
 
 namespace {
 
+// How loosely a read word may equal a wanted one.
+enum class Looseness { kExact, kIgnoreCase, kIgnorePunctuation };
+
+// `word` without the punctuation around it: labels are read as "Warning:", "(Save)",
+// "Next," or "Open…", and the scenario asks for the word.
+std::string_view Bare(std::string_view word) {
+  auto is_punct = [](std::string_view w, bool front) {
+    static constexpr std::string_view kUnicode[] = {"\u2026", "\u201C", "\u201D", "\u2018",
+                                                    "\u2019", "\u00AB", "\u00BB"};
+    if (w.empty()) return size_t{0};
+    unsigned char c = front ? w.front() : w.back();
+    if (c < 0x80) return std::ispunct(c) ? size_t{1} : size_t{0};
+    for (std::string_view p : kUnicode) {
+      if (front ? w.starts_with(p) : w.ends_with(p)) return p.size();
+    }
+    return size_t{0};
+  };
+  while (size_t n = is_punct(word, true)) word.remove_prefix(n);
+  while (size_t n = is_punct(word, false)) word.remove_suffix(n);
+  return word;
+}
+
+bool Same(const std::string& read, const std::string& wanted, Looseness looseness) {
+  switch (looseness) {
+    case Looseness::kExact:
+      return read == wanted;
+    case Looseness::kIgnoreCase:
+      return absl::EqualsIgnoreCase(read, wanted);
+    case Looseness::kIgnorePunctuation: {
+      // Punctuation the scenario itself wrote still has to be there.
+      std::string_view bare = Bare(wanted) == wanted ? Bare(read) : std::string_view(read);
+      return !bare.empty() && absl::EqualsIgnoreCase(std::string(bare), wanted);
+    }
+  }
+  return false;
+}
+
 std::vector<OcrMatch> MatchLines(const std::vector<std::vector<OcrWord>>& lines,
-                                 const std::vector<std::string>& wanted, bool ignore_case) {
+                                 const std::vector<std::string>& wanted, Looseness looseness) {
   std::vector<OcrMatch> matches;
   for (const std::vector<OcrWord>& words : lines) {
     for (size_t begin = 0; begin + wanted.size() <= words.size(); ++begin) {
       bool same = true;
       for (size_t k = 0; k < wanted.size() && same; ++k) {
-        const std::string& read = words[begin + k].text;
-        same = ignore_case ? absl::EqualsIgnoreCase(read, wanted[k]) : read == wanted[k];
+        same = Same(words[begin + k].text, wanted[k], looseness);
       }
       if (same) matches.push_back(Phrase(words, begin, begin + wanted.size()));
     }
@@ -367,11 +405,16 @@ std::vector<OcrMatch> MatchLines(const std::vector<std::vector<OcrWord>>& lines,
   return matches;
 }
 
-// Exact matches, or when there are none, matches that ignore ASCII case.
+// Exact matches; when there are none, matches that ignore ASCII case; then matches that
+// also ignore punctuation around the words.
 std::vector<OcrMatch> MatchPreferringCase(const std::vector<std::vector<OcrWord>>& lines,
                                           const std::vector<std::string>& wanted) {
-  std::vector<OcrMatch> matches = MatchLines(lines, wanted, /*ignore_case=*/false);
-  if (matches.empty()) matches = MatchLines(lines, wanted, /*ignore_case=*/true);
+  std::vector<OcrMatch> matches;
+  for (Looseness looseness :
+       {Looseness::kExact, Looseness::kIgnoreCase, Looseness::kIgnorePunctuation}) {
+    matches = MatchLines(lines, wanted, looseness);
+    if (!matches.empty()) break;
+  }
   return matches;
 }
 

@@ -7,32 +7,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/outcome.h"
 #include "core/visual_match.h"
 #include "core/visual_reference.h"
 #include "vnc-agent/key_input.h"
+#include "vnc-agent/keysyms.h"
+#include "vnc-agent/text_typing.h"
 
 namespace mosdat {
 namespace {
 
-// Step failures that say the test rig broke rather than the app misbehaved.
-bool IsInfrastructureError(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDataLoss:
-    case absl::StatusCode::kInternal:
-    case absl::StatusCode::kUnimplemented:
-    case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kDeadlineExceeded:  // the VNC server stopped answering
-    case absl::StatusCode::kPermissionDenied:  // e.g. an SSH host key that does not match
-    case absl::StatusCode::kUnauthenticated:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // A test failure (the app did not do what the scenario expects).
-absl::Status Failed(std::string reason) { return absl::FailedPreconditionError(reason); }
+absl::Status Failed(std::string reason) { return TestFailure(reason); }
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
@@ -86,9 +72,13 @@ std::string ScenarioRunner::EmitScreenshot(int step_index, const std::string& wh
   Event event = Event::Of(EventType::kScreenshot);
   event.step_index = step_index;
   event.why = why;
-  event.screenshot = step_index < 0 ? absl::StrFormat("%03d-%s.png", ++screenshot_count_, why)
-                                    : absl::StrFormat("%03d-step%02d-%s.png", ++screenshot_count_,
-                                                      step_index + 1, why);
+  // Named after the sub-step too: the screenshots of an if_visible branch are told apart.
+  if (step_index >= 0) event.substep = substep_;
+  event.screenshot =
+      step_index < 0 ? absl::StrFormat("%03d-%s.png", ++screenshot_count_, why)
+                     : absl::StrFormat("%03d-step%02d%s-%s.png", ++screenshot_count_,
+                                       step_index + 1,
+                                       substep_.empty() ? "" : absl::StrCat(".", substep_), why);
   event.png = std::move(png);
   std::string name = event.screenshot;
   EmitEvent(std::move(event));
@@ -99,7 +89,7 @@ RunOutcome ScenarioRunner::Run(const Scenario& scenario) {
   RunOutcome outcome;
   int index = 0;
   for (const Step& step : scenario.steps) {
-    if (RunStep(step, index++, /*cleanup=*/false, &outcome) == Flow::kStop) break;
+    if (RunStep(step, index++, "", /*cleanup=*/false, &outcome) == Flow::kStop) break;
   }
   // Cleanup always runs, numbered after the steps; its failures are reported but do not
   // change a verdict that is already a failure.
@@ -107,7 +97,7 @@ RunOutcome ScenarioRunner::Run(const Scenario& scenario) {
   RunOutcome cleanup_outcome;
   for (const Step& step : scenario.cleanup) {
     if (!emit_status_.ok()) break;
-    RunStep(step, index++, /*cleanup=*/true, &cleanup_outcome);
+    RunStep(step, index++, "", /*cleanup=*/true, &cleanup_outcome);
   }
   if (outcome.verdict == JobVerdict::kPass && cleanup_outcome.verdict != JobVerdict::kPass) {
     outcome = cleanup_outcome;
@@ -119,13 +109,15 @@ RunOutcome ScenarioRunner::Run(const Scenario& scenario) {
   return outcome;
 }
 
-ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index, bool cleanup,
+ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
+                                             const std::string& substep, bool cleanup,
                                              RunOutcome* outcome) {
   const std::string kind(StepKindName(step.kind));
   absl::Status status;
   for (int attempt = 1; attempt <= step.common.retries + 1; ++attempt) {
     Event started = Event::Of(EventType::kStepStarted);
     started.step_index = index;
+    started.substep = substep;
     started.step_kind = kind;
     started.label = step.common.label;
     started.description = DescribeStep(step.kind);
@@ -142,6 +134,7 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index, bool c
     vlm_looks_.clear();
     branch_ = nullptr;
     step_index_ = index;
+    substep_ = substep;
     absl::Time begin = absl::Now();
     absl::Duration timeout = step.common.timeout_seconds
                                  ? absl::Seconds(*step.common.timeout_seconds)
@@ -160,31 +153,35 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index, bool c
         Screenshot(index, "step", &finished.screenshot);
       }
     } else {
-      finished.status = IsInfrastructureError(status) ? StepStatus::kError : StepStatus::kFailed;
+      finished.status = StepStatusOf(OutcomeOf(status));
       finished.reason = std::string(status.message());
       if (options_.screenshots != ScreenshotPolicy::kNone) {
         Screenshot(index, "failure", &finished.screenshot);
       }
     }
     EmitEvent(std::move(finished));
-    if (status.ok() || IsInfrastructureError(status)) break;
+    // Retries are for the app's timing; a broken rig or file does not heal by retrying.
+    if (OutcomeOf(status) != Outcome::kTestFailed) break;
   }
   if (!emit_status_.ok()) return Flow::kStop;
   if (status.ok()) {
     // if_visible chose a branch: its steps run now, reported under the same index.
     if (const std::vector<Step>* branch = std::exchange(branch_, nullptr)) {
+      int position = 0;
       for (const Step& nested : *branch) {
-        if (RunStep(nested, index, cleanup, outcome) == Flow::kStop) return Flow::kStop;
+        std::string place = absl::StrCat(substep, substep.empty() ? "" : ".", ++position);
+        if (RunStep(nested, index, place, cleanup, outcome) == Flow::kStop) return Flow::kStop;
       }
     }
     return Flow::kContinue;
   }
 
-  std::string where = absl::StrCat("step ", index + 1, " (", kind,
+  std::string where = absl::StrCat("step ", index + 1, substep.empty() ? "" : ".", substep, " (",
+                                   kind,
                                    step.common.label.empty() ? "" : ": " + step.common.label, ", ",
                                    step.location.ToString(), "): ", status.message());
-  if (IsInfrastructureError(status)) {
-    outcome->verdict = JobVerdict::kError;
+  if (Outcome o = OutcomeOf(status); o != Outcome::kTestFailed) {
+    outcome->verdict = VerdictOf(o);
     outcome->reason = where;
     return Flow::kStop;
   }
@@ -225,7 +222,7 @@ absl::Status ScenarioRunner::Execute(const StepKind& kind, absl::Time deadline) 
     absl::Status operator()(const ScrollStep& s) {
       return vnc().Scroll(s.at.x, s.at.y, s.dx, s.dy);
     }
-    absl::Status operator()(const TypeStep& s) { return vnc().TypeText(s.text); }
+    absl::Status operator()(const TypeStep& s) { return runner.TypeText(s.text, deadline); }
     absl::Status operator()(const KeyStep& s) { return PressCombo(vnc(), s.combo); }
     absl::Status operator()(const WaitStep& s) {
       // The user asked for this pause explicitly; everything else polls a condition.
@@ -267,10 +264,14 @@ absl::StatusOr<bool> ScenarioRunner::Holds(const Condition& condition, const Fra
     if (!ocr.ok()) return ocr.status();
     std::optional<Rect> region;
     if (c->region) region = ToRect(c->region);
-    absl::StatusOr<std::vector<OcrMatch>> found = (*ocr)->Find(now, c->text, region);
-    if (!found.ok()) return found.status();
-    if (why_not != nullptr) *why_not = absl::StrCat("OCR did not read \"", c->text, "\"");
-    return !found->empty();
+    // Locate, not Find: when the text is absent its answer lists the nearest words read.
+    absl::StatusOr<OcrMatch> found = (*ocr)->Locate(now, c->text, region);
+    if (found.ok()) return true;
+    // Several matches: the text is on screen, which is all a condition asks.
+    if (found.status().code() == absl::StatusCode::kFailedPrecondition) return true;
+    if (found.status().code() != absl::StatusCode::kNotFound) return found.status();
+    if (why_not != nullptr) *why_not = std::string(found.status().message());
+    return false;
   }
   if (const auto* c = std::get_if<ScreenChangesCondition>(&condition)) {
     return DifferenceRatio(first, now, ToRect(c->region)) > 0.0;
@@ -364,7 +365,7 @@ absl::StatusOr<const VisualReference*> ScenarioRunner::Reference(const std::stri
   if (cached != references_.end()) return &cached->second;
   auto file = options_.files.find(path);
   if (file == options_.files.end()) {
-    return absl::NotFoundError(
+    return absl::InternalError(
         absl::StrCat("reference image \"", path, "\" was not sent with the job"));
   }
   auto sidecar = options_.files.find(ReferenceSidecarPath(path));
@@ -464,12 +465,34 @@ void ScenarioRunner::Log(const std::string& level, const std::string& text) {
 
 absl::StatusOr<GuestSession*> ScenarioRunner::Guest(std::string_view step_kind) {
   if (!options_.guest) {
-    return absl::FailedPreconditionError(
+    return ConfigError(
         absl::StrCat(std::string(step_kind),
                      " runs inside the VM over SSH, and this VM has no SSH access configured "
                      "(set ip, user and ssh_key in its [[vm]] table)"));
   }
   return options_.guest();
+}
+
+absl::Status ScenarioRunner::TypeText(const std::string& text, absl::Time deadline) {
+  GuestKeyboard* keyboard = nullptr;
+  absl::StatusOr<std::vector<uint32_t>> keysyms = KeysymsForText(text);
+  if (!keysyms.ok()) return keysyms.status();
+  if (options_.guest && !std::all_of(keysyms->begin(), keysyms->end(), OnEveryKeymap)) {
+    absl::StatusOr<GuestSession*> guest = options_.guest();
+    if (!guest.ok()) return guest.status();
+    keyboard = *guest;
+  }
+  absl::StatusOr<TypingReport> typed = TypeUnicode(session_, text, keyboard, deadline);
+  if (!typed.ok()) return typed.status();
+  if (typed->placed > 0) {
+    Log("info", absl::StrCat("typed ", typed->characters, " characters; ", typed->placed,
+                             " not on the keyboard map were put on scratch keycodes",
+                             typed->chunks > 1 ? absl::StrCat(" in ", typed->chunks,
+                                                              " parts, each read back from ",
+                                                              typed->focused)
+                                               : ""));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ScenarioRunner::ExecuteShell(const ShellStep& step, absl::Time deadline) {

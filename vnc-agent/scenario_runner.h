@@ -54,7 +54,9 @@ class ScenarioRunner {
 
  private:
   enum class Flow { kContinue, kStop };
-  Flow RunStep(const Step& step, int index, bool cleanup, RunOutcome* outcome);
+  // `substep`: the step's place inside if_visible branches ("" for a scenario step).
+  Flow RunStep(const Step& step, int index, const std::string& substep, bool cleanup,
+               RunOutcome* outcome);
   absl::Status Execute(const StepKind& kind, absl::Time deadline);
   absl::Status ExecuteWaitFor(const WaitForStep& step, absl::Time deadline);
   absl::StatusOr<bool> Holds(const Condition& condition, const Frame& first, const Frame& now,
@@ -69,6 +71,9 @@ class ScenarioRunner {
   absl::StatusOr<bool> AtspiHolds(const AtspiCondition& condition, absl::Time deadline,
                                   std::string* why_not);
   absl::StatusOr<GuestSession*> Guest(std::string_view step_kind);
+  // Types through text_typing.h: the guest (SSH) is brought up only when the text has
+  // characters that are not on every keyboard map.
+  absl::Status TypeText(const std::string& text, absl::Time deadline);
   // Polls frames until `target` is on screen exactly once (OCR) or the deadline; the
   // match is recorded as the step's candidate.
   absl::StatusOr<OcrMatch> LocateText(const TextTarget& target, absl::Time deadline);
@@ -119,6 +124,7 @@ class ScenarioRunner {
   Event details_;
   std::unique_ptr<OcrEngine> ocr_;  // made on first use (~100 ms)
   int step_index_ = -1;             // the step being run, for screenshots taken inside it
+  std::string substep_;             // and its place in a branch
   // The image last sent to the VLM and its screenshot file: polling an unchanged screen
   // does not store it again.
   std::string last_vlm_png_;

@@ -14,6 +14,7 @@
 #include "core/file_util.h"
 #include "tests/integration/subprocess.h"
 #include "vnc-agent/local_desktop.h"
+#include "vnc-agent/keysyms.h"
 #include "vnc-agent/vnc_session.h"
 
 namespace mosdat {
@@ -207,7 +208,9 @@ class OcrDesktopTest : public OcrEngineTest {
       absl::StatusOr<Frame> next = session_->WaitForUpdate(latest.update_seq, absl::Seconds(1));
       if (next.ok()) latest = *next;
     }
-    if (absl::Status s = session_->TypeText(text); !s.ok()) return s;
+    absl::StatusOr<std::vector<uint32_t>> keysyms = KeysymsForText(text);
+    if (!keysyms.ok()) return keysyms.status();
+    if (absl::Status s = session_->TypeKeysyms(*keysyms); !s.ok()) return s;
     // Tab moves the focus on, so no caret touches the typed text.
     if (absl::Status s = session_->PressKey({}, XK_Tab); !s.ok()) return s;
     return WaitForText(expect, count);
@@ -247,6 +250,15 @@ TEST_F(OcrDesktopTest, LocatesTheButtonLabelInsideTheButton) {
   absl::StatusOr<OcrMatch> pad = engine_->Locate(*frame, "pointer pad", std::nullopt);
   ASSERT_TRUE(pad.ok()) << pad.status();
   EXPECT_TRUE(Inside(pad->box, Offset(kPadInWindow, window_))) << FormatRect(pad->box);
+
+  // Punctuation around a word is not part of it: "keys" is the label's "keys:"; but
+  // punctuation the scenario writes must be read ("Toggle me!" is not on screen).
+  absl::StatusOr<OcrMatch> bare = engine_->Locate(*frame, "keys", std::nullopt);
+  ASSERT_TRUE(bare.ok()) << bare.status();
+  EXPECT_EQ(bare->text, "keys:");
+  EXPECT_TRUE(Inside(bare->box, Offset(kKeysLabelInWindow, window_))) << FormatRect(bare->box);
+  absl::StatusOr<OcrMatch> shouting = engine_->Locate(*frame, "Toggle me!", std::nullopt);
+  EXPECT_EQ(shouting.status().code(), absl::StatusCode::kNotFound) << shouting.status();
 }
 
 TEST_F(OcrDesktopTest, RegionsLimitTheSearchAndKeepFrameCoordinates) {

@@ -96,5 +96,22 @@ TEST(EventsTest, ATornLineIsAnErrorOrSkippedWhenTheCallerSaysSo) {
   unlink(path);
 }
 
+TEST(EventsTest, SubstepsReadBackAndOnlyDottedNumbersAreAccepted) {
+  Event e = Event::Of(EventType::kStepFinished);
+  e.job_id = "j";
+  e.step_index = 3;
+  e.substep = "2.1";
+  absl::StatusOr<Event> back = FromJsonLine(ToJsonLine(e));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->substep, "2.1");
+  EXPECT_TRUE(IsSubstep(""));
+  EXPECT_TRUE(IsSubstep("12.3.1"));
+  for (const char* bad : {"0", "1..2", ".1", "1.", "a", "1/2", "../x", "1234567", "-1"}) {
+    EXPECT_FALSE(IsSubstep(bad)) << bad;
+    e.substep = bad;
+    EXPECT_FALSE(FromJsonLine(ToJsonLine(e)).ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace mosdat

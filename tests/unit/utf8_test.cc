@@ -22,5 +22,21 @@ TEST(Utf8Test, PrefixesEndOnACharacterBoundary) {
   EXPECT_EQ(Utf8Prefix("€", 2), "");
 }
 
+TEST(Utf8Test, TextIsShortenedByCharactersWithOneEllipsis) {
+  EXPECT_EQ(ShortenText("short", 10), "short");
+  EXPECT_EQ(ShortenText("abcdefghij", 10), "abcdefghij");
+  EXPECT_EQ(ShortenText("abcdefghijk", 10), "abcdefghi\u2026");
+  // Characters, not bytes: ten CJK characters fit ten.
+  EXPECT_EQ(ShortenText("一二三四五六七八九十", 10), "一二三四五六七八九十");
+  EXPECT_EQ(ShortenText("一二三四五六七八九十百", 10), "一二三四五六七八九\u2026");
+  // Shortening a shortened text again never stacks ellipses.
+  std::string once = ShortenText(std::string(100, 'x'), 60);
+  EXPECT_EQ(Utf8Length(once), 60u);
+  std::string twice = ShortenText("type \"" + once + "\"", 40);
+  EXPECT_EQ(Utf8Length(twice), 40u);
+  EXPECT_EQ(twice.find("\u2026"), twice.rfind("\u2026"));
+  EXPECT_EQ(ShortenText("abcdefgh\u2026\u2026\u2026xyz", 10), "abcdefgh\u2026");
+}
+
 }  // namespace
 }  // namespace mosdat
