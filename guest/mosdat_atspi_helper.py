@@ -7,7 +7,20 @@ per VM and keeps it alive; it speaks JSON lines on stdin/stdout:
 
   request   {"id": N, "op": "...", ...}               one JSON object per line
   response  {"id": N, "ok": true, "result": ...}      one line per request, flushed
-            {"id": N, "ok": false, "error": "...", "near": [...]}
+            {"id": N, "ok": false, "error": "...", "code": "...", "near": [...]}
+
+Error codes say whose fault a failure is, so the agent can classify it:
+  not_found     no such object (or app), or fewer matches than the index asks for
+  not_showing   objects match, but none has the showing/visible state the query asks
+  state         the object exists but lacks a required state ("checked", "focused")
+  still_present wait_for exists=false: the object did not go away
+  ambiguous     the request matched several things where it needs one
+  no_action     the object has no such accessible action, or refused it
+  bad_request   the request itself is wrong (unknown role/state/op, bad field)
+  bus           the accessibility bus cannot be reached, or an AT-SPI call failed
+  internal      a bug in the helper (logged to stderr with a traceback)
+The first five are the app's or the scenario's doing (test failures); bus and
+internal are the rig's (infrastructure errors). A reply without a code is internal.
 
 A malformed line gets an error with "id": null; unknown ops are errors; the helper
 never dies on a bad request. Only protocol lines go to stdout; logs go to stderr.
@@ -95,11 +108,13 @@ def log(message):
 
 
 class HelperError(Exception):
-    """A failure the user can act on; `near` lists the closest candidates."""
+    """A failure the user can act on; `near` lists the closest candidates and `code`
+    classifies it (see the module doc)."""
 
-    def __init__(self, message, near=None):
+    def __init__(self, message, near=None, code="bad_request"):
         super().__init__(message)
         self.near = near or []
+        self.code = code
 
 
 def safe(fn, *args, default=None):
@@ -294,7 +309,7 @@ class A11yBus:
                 raise HelperError(
                     f"cannot reach the accessibility bus ({error.message}); is at-spi2-core "
                     "installed, and are DISPLAY and DBUS_SESSION_BUS_ADDRESS those of the "
-                    "desktop session?") from error
+                    "desktop session?", code="bus") from error
         return self._connection
 
     def call_raw(self, bus_name, path, interface, method, args=None, signature=None):
@@ -387,7 +402,12 @@ class Ref:
         return self._call(ACTION, "DoAction", GLib.Variant("(i)", (index,)), "(b)")[0]
 
     def text(self):
-        return self._call(TEXT, "GetText", GLib.Variant("(ii)", (0, -1)), "(s)")[0]
+        """The whole text. GTK 4.8 answers GetText(0, -1) with "" for entries and
+        labels, so ask for CharacterCount characters (GTK3 and Qt answer both ways);
+        -1 only when the count cannot be read."""
+        count = safe(self._property, "CharacterCount", TEXT)
+        end = count if isinstance(count, int) and count >= 0 else -1
+        return self._call(TEXT, "GetText", GLib.Variant("(ii)", (0, end)), "(s)")[0]
 
 
 # ---------------------------------------------------------------------------------
@@ -487,7 +507,8 @@ class Desktop:
             raise HelperError(f'no application named "{app_name}" on the desktop '
                               f"(running: {', '.join(names) or 'none'})",
                               near=[{"app": n} for n in difflib.get_close_matches(
-                                  app_name, names, n=NEAR_LIMIT, cutoff=0.3)])
+                                  app_name, names, n=NEAR_LIMIT, cutoff=0.3)],
+                              code="not_found")
         return chosen
 
     @staticmethod
@@ -800,9 +821,10 @@ def pick(query):
         return node, None
     missing = [s for s in query.required_states if s not in node.states]
     which = f" (index {query.index})" if query.index else ""
+    # The object itself was found: it is no "near match" of itself.
     return node, HelperError(
-        f"{query.describe(with_states=False)}{which} in {node.app.name} is not "
-        f"[{', '.join(missing)}]; its states: [{', '.join(node.states)}]", near=[brief(node)])
+        f'{role_name(node.role)} "{node.name}"{which} found in {node.app.name}, but not '
+        f"[{', '.join(missing)}]: its states are [{', '.join(node.states)}]", code="state")
 
 
 def find_node(query):
@@ -820,8 +842,18 @@ def not_found_error(query, found):
         near = [brief(n) for n in found[:NEAR_LIMIT]]
         matches = "match" if len(found) == 1 else "matches"
         return HelperError(f"only {len(found)} {matches} for {what} {where}; index "
-                           f"{query.index} asked (indexes start at 0)", near=near)
-    return HelperError(f"no {what} {where}", near=near_candidates(query))
+                           f"{query.index} asked (indexes start at 0)", near=near,
+                           code="not_found")
+    if query.filter_states:
+        hidden = search(dataclasses.replace(query, states=query.required_states),
+                        limit=query.index + 1)
+        if len(hidden) > query.index:
+            node = hidden[query.index]
+            return HelperError(
+                f'{role_name(node.role)} "{node.name}" exists in {node.app.name} but is not '
+                f"[{', '.join(query.filter_states)}]: its states are "
+                f"[{', '.join(node.states)}]", code="not_showing")
+    return HelperError(f"no {what} {where}", near=near_candidates(query), code="not_found")
 
 
 def all_nodes(app):
@@ -1399,9 +1431,10 @@ def op_wait_for(request):
             break
         time.sleep(min(interval, max(deadline - time.monotonic(), 0)))
     if exists:
-        raise HelperError(f"{error} (after waiting {timeout:g}s)", near=error.near)
+        raise HelperError(f"{error} (after waiting {timeout:g}s)", near=error.near,
+                          code=error.code)
     raise HelperError(f"{query.describe()} still present in {node.app.name} after waiting "
-                      f"{timeout:g}s", near=[brief(node)])
+                      f"{timeout:g}s", code="still_present")
 
 
 ACTION_SYNONYMS = ("click", "activate", "press", "toggle")
@@ -1432,13 +1465,13 @@ def op_action(request):
     what = f'{role_name(node.role)} "{node.name}" in {node.app.name}'
     if not names:
         raise HelperError(f"{what} has no accessible actions; click its center instead",
-                          near=[brief(node)])
+                          code="no_action")
     index = choose_action(names, wanted)
     if index is None:
         raise HelperError(f'{what} has no action "{wanted}"; it has: {", ".join(names)}',
-                          near=[brief(node)])
+                          code="no_action")
     if not node.ref.do_action(index):
-        raise HelperError(f'{what} refused its action "{names[index]}"')
+        raise HelperError(f'{what} refused its action "{names[index]}"', code="no_action")
     pump_events()
     return {"action": names[index], "states": safe(node.ref.states, default=[]),
             "object": {"role": role_name(node.role), "name": node.name, "app": node.app.name,
@@ -1561,15 +1594,18 @@ def handle(line):
         request = json.loads(line)
     except ValueError as error:
         return {"id": None, "ok": False,
-                "error": f"malformed request ({error}); send one JSON object per line"}
+                "error": f"malformed request ({error}); send one JSON object per line",
+                "code": "bad_request"}
     if not isinstance(request, dict):
-        return {"id": None, "ok": False, "error": "a request must be a JSON object"}
+        return {"id": None, "ok": False, "error": "a request must be a JSON object",
+                "code": "bad_request"}
     request_id = request.get("id")
     op = request.get("op")
     if op not in OPS:
         known = ", ".join(sorted(OPS))
         return {"id": request_id, "ok": False,
-                "error": f"unknown op {json.dumps(op)}; known ops: {known}"}
+                "error": f"unknown op {json.dumps(op)}; known ops: {known}",
+                "code": "bad_request"}
     REQUEST.clear()
     try:
         pump_events()
@@ -1577,14 +1613,16 @@ def handle(line):
     except Quit:
         raise
     except HelperError as error:
-        return {"id": request_id, "ok": False, "error": str(error), "near": error.near}
+        return {"id": request_id, "ok": False, "error": str(error), "code": error.code,
+                "near": error.near}
     except GLib.Error as error:
-        return {"id": request_id, "ok": False,
+        return {"id": request_id, "ok": False, "code": "bus",
                 "error": f"AT-SPI call failed: {error.message} (the app may have exited "
                          "or stopped responding)"}
     except Exception as error:  # pylint: disable=broad-except
         log(traceback.format_exc())
-        return {"id": request_id, "ok": False, "error": f"internal error: {error!r}"}
+        return {"id": request_id, "ok": False, "code": "internal",
+                "error": f"internal error in the AT-SPI helper: {error!r}"}
 
 
 def main():
@@ -1602,7 +1640,8 @@ def main():
         try:
             line = raw.decode("utf-8").strip()
         except UnicodeDecodeError:
-            send({"id": None, "ok": False, "error": "malformed request: not UTF-8"})
+            send({"id": None, "ok": False, "error": "malformed request: not UTF-8",
+                  "code": "bad_request"})
             continue
         if not line:
             continue

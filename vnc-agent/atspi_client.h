@@ -41,9 +41,12 @@ class AtspiClient {
  public:
   explicit AtspiClient(LineChannel& channel) : channel_(channel) {}
 
-  // One request/response. NotFound/FailedPrecondition for the helper's "ok": false
-  // answers (message includes the near candidates); Unavailable when the helper is gone;
-  // DataLoss when it answers something that is not the protocol.
+  // One request/response. The helper's "ok": false answers by their "code": NotFound
+  // (not_found) or FailedPrecondition (state, not_showing, still_present, ambiguous,
+  // no_action) — test failures, the message with the near candidates; InvalidArgument
+  // (bad_request); Unavailable (bus: the accessibility bus failed); Internal (internal,
+  // an unknown code or none). Unavailable when the helper is gone; DataLoss when it
+  // answers something that is not the protocol.
   absl::StatusOr<nlohmann::json> Call(nlohmann::json request, absl::Duration timeout);
 
   // The helper's process id on the guest.

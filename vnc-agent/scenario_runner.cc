@@ -415,6 +415,12 @@ namespace {
 
 constexpr size_t kOutputTailBytes = 64 * 1024;
 
+// The helper's test-failure answers: the object is absent, hidden or in another state.
+bool NotThereAsAsked(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kNotFound ||
+         status.code() == absl::StatusCode::kFailedPrecondition;
+}
+
 std::string TailOf(const std::string& text, size_t max) {
   return text.size() <= max ? text : text.substr(text.size() - max);
 }
@@ -567,7 +573,7 @@ absl::StatusOr<bool> ScenarioRunner::AtspiHolds(const AtspiCondition& condition,
     if (t.ok()) text = *t;
     return t.status();
   });
-  if (!status.ok() && status.code() != absl::StatusCode::kNotFound) return status;
+  if (!status.ok() && !NotThereAsAsked(status)) return status;
   std::string reason =
       object ? absl::StrCat("found ", Describe(*object)) : std::string(status.message());
   bool holds = object.has_value() == condition.exists;

@@ -484,5 +484,39 @@ TEST_F(AtspiHelperGtk4Test, DumpReturnsTheTreeInScreenCoordinates) {
       << frame["box"].dump();
 }
 
+// ---------------------------------------------------------------------------------
+// GTK4: gtk4-widget-factory (entries, labels, a text view, switches).
+
+class AtspiHelperGtk4FactoryTest : public AtspiHelperTest {
+ protected:
+  static void SetUpTestSuite() { StartSuite("gtk4-widget-factory"); }
+  static json Query(json query) {
+    query["app"] = "gtk4-widget-factory";
+    return query;
+  }
+};
+
+TEST_F(AtspiHelperGtk4FactoryTest, ReadsTheTextOfLabelsEntriesAndTextViews) {
+  // GTK 4.8 answers GetText(0, -1) with "" for entries and labels.
+  json label = Ok({{"op", "text"}, {"query", Query({{"role", "label"}, {"name", "label"}})}});
+  EXPECT_EQ(label["text"], "label") << label.dump();
+  EXPECT_EQ(label["source"], "text");
+  json entry = Ok({{"op", "text"}, {"query", Query({{"role", "text"}, {"index", 3}})}});
+  EXPECT_EQ(entry["text"], "entry") << entry.dump();
+  json view = Ok({{"op", "text"}, {"query", Query({{"role", "text"}, {"name", "GtkTextView"}})}});
+  EXPECT_EQ(view["text"].get<std::string>().rfind("Lorem ipsum dolor sit amet", 0), 0u)
+      << view.dump();
+
+  // And what is typed into an entry is read back.
+  json query = Query({{"role", "text"}, {"index", 4}});
+  json found = Ok({{"op", "find"}, {"query", query}});
+  std::string x = absl::StrCat(found["center"]["x"].get<int>());
+  std::string y = absl::StrCat(found["center"]["y"].get<int>());
+  ASSERT_TRUE(Xdotool(*session_, {"mousemove", "--sync", x, y, "click", "1"}).ok());
+  ASSERT_TRUE(Xdotool(*session_, {"key", "ctrl+a", "BackSpace"}).ok());
+  ASSERT_TRUE(Xdotool(*session_, {"type", "--delay", "20", "gtk 4.8"}).ok());
+  EXPECT_EQ(WaitForText(helper(), query, "gtk 4.8"), "gtk 4.8");
+}
+
 }  // namespace
 }  // namespace mosdat
