@@ -1064,13 +1064,29 @@ class Xlib:
                     windows.append(geometry)
         return windows
 
-    def top_pid_at(self, x, y):
-        """(pid, geometry) of the topmost viewable top-level window holding the point;
-        pid 0 when that window has no _NET_WM_PID; None when no window holds it."""
+    def title_of(self, window, depth=0):
+        """_NET_WM_NAME (else WM_NAME) of a top-level window or of the client in a frame."""
+        title = (self.string_property(window, "_NET_WM_NAME")
+                 or self.string_property(window, "WM_NAME"))
+        if title:
+            return title
+        if depth < 2:
+            for child in reversed(self.children(window)):
+                found = self.title_of(child, depth + 1)
+                if found:
+                    return found
+        return ""
+
+    def top_window_at(self, x, y):
+        """The topmost viewable top-level window holding the point (a popup menu is one
+        of its own) as its geometry plus "pid" (0 when it has no _NET_WM_PID) and
+        "title"; None when no window holds the point."""
         for window in reversed(self.children(self.root)):
             geometry = self.geometry(window)
             if geometry and contains(box_of(geometry), x, y):
-                return self.pid_of(window), geometry
+                geometry["pid"] = self.pid_of(window)
+                geometry["title"] = self.title_of(window)
+                return geometry
         return None
 
     def frame_margins(self, window):
@@ -1232,6 +1248,13 @@ def contains(box, x, y):
     return box[0] <= x < box[0] + box[2] and box[1] <= y < box[1] + box[3]
 
 
+def contains_box(outer, inner, slack=4):
+    """Whether `inner` lies inside `outer`, give or take `slack` pixels on each side."""
+    return (inner[0] >= outer[0] - slack and inner[1] >= outer[1] - slack
+            and inner[0] + inner[2] <= outer[0] + outer[2] + slack
+            and inner[1] + inner[3] <= outer[1] + outer[3] + slack)
+
+
 # ---------------------------------------------------------------------------------
 # Hit testing.
 
@@ -1242,10 +1265,10 @@ def apps_on_top_at(x, y):
     x11 = xlib()
     if x11 is None:
         return apps
-    top = x11.top_pid_at(x, y)
+    top = x11.top_window_at(x, y)
     if top is None:
         return []  # no window at all there
-    owners = [app for app in apps if app.pid == top[0]]
+    owners = [app for app in apps if app.pid == top["pid"]]
     return owners or apps  # no _NET_WM_PID, or another pid namespace
 
 
@@ -1371,20 +1394,141 @@ def describe(node, verify=True):
 
 
 def verify_center(node, box):
+    """(verified, hit): may the pointer click the node's centre? Asks the X window that
+    is on top there: another app's window refuses; the node's own window is hit-tested
+    from its toplevel; another window of the same app is a dialog (refused) or a popup
+    menu, which GTK3 does not expose as a toplevel, hit-tested from the node's parents.
+    Every refusal says what is on top and why."""
     if not on_screen(box):
         return False, {"relation": "none", "reason": "the object has no on-screen box"}
     x, y = box[0] + box[2] // 2, box[1] + box[3] // 2
+    x11 = xlib()
+    top = x11.top_window_at(x, y) if x11 is not None else None
+    if x11 is None or (top is not None and not top["pid"]):
+        return verify_center_by_accessibility(node, x, y)  # X cannot tell the owner
+    if top is None:
+        return False, {"relation": "none",
+                       "reason": f"no window at ({x}, {y}): the object is off-screen"}
+    window = {"title": top["title"], "pid": top["pid"], "box": box_dict(box_of(top))}
+    where = f'window "{top["title"]}" at {fmt_box(box_of(top))}'
+    if top["pid"] != node.app.pid:
+        owner = next((a.name for a in DESKTOP.apps() if a.pid == top["pid"]), None)
+        whose = f'application "{owner}"' if owner else f"pid {top['pid']}"
+        return False, {"relation": "covered", "window": window,
+                       "reason": f"covered: the topmost window at ({x}, {y}) is {where} of "
+                                 f"{whose}, not one of {node.app.name}"}
+    toplevel = node.toplevel()
+    toplevel_box = screen_box_of(node.app, toplevel)
+    if toplevel_box is not None and contains_box(box_of(top), toplevel_box):
+        return hit_in_window(node, toplevel, toplevel_box, x, y, window)
+    for other in app_toplevels(node.app):
+        if other.ref == toplevel:
+            continue
+        other_box = screen_box_of(node.app, other.ref)
+        if other_box is not None and contains_box(box_of(top), other_box):
+            other.fill()
+            return False, {"relation": "covered", "window": window,
+                           "role": role_name(safe(other.ref.role, default=0)),
+                           "name": safe(other.ref.name, default=""), "app": node.app.name,
+                           "reason": f"covered: another window of {node.app.name}, {where}, is "
+                                     f"on top at ({x}, {y})"}
+    return hit_in_popup(node, x, y, top, window, where)
+
+
+def fmt_box(box):
+    return f"({box[0]},{box[1]} {box[2]}x{box[3]})"
+
+
+def screen_box_of(app, toplevel):
+    """A toplevel's box in screen pixels, or None."""
+    if toplevel is None:
+        return None
+    extents = safe(toplevel.extents, SCREEN)
+    if extents is None or not on_screen(extents):
+        return None
+    return to_screen(app, toplevel, extents)[0]
+
+
+def hit_in_window(node, toplevel, toplevel_box, x, y, window):
+    """The node's own window is on top: ask its toplevel what is at the point. A hit on
+    the toplevel itself is how GTK 4 answers for some widgets (switches, entries): the
+    X window on top is the node's, so the click lands in it; accepted, marked imprecise."""
+    start = Node(node.app, toplevel, 0, name="")
+    if node.app.is_gtk4:  # GTK4 hit-tests in window coordinates whatever it is told
+        hit = deepest_at(start, x - toplevel_box[0], y - toplevel_box[1], WINDOW)
+    else:
+        hit = deepest_at(start, x, y, SCREEN)
+    how = relation(node, node.app, hit)
+    if how == "other" and hit == toplevel:
+        return True, {"relation": "window", "imprecise": True, "window": window,
+                      "role": role_name(safe(hit.role, default=0)),
+                      "name": safe(hit.name, default=""), "app": node.app.name,
+                      "reason": "the toolkit answers the hit test with the window itself, "
+                                "which is on top at the centre"}
+    return describe_hit(node, hit, how, x, y, window)
+
+
+def describe_hit(node, hit, how, x, y, window):
+    if how == "self":
+        role, name = node.role, node.name
+    else:
+        role, name = safe(hit.role, default=0), safe(hit.name, default="")
+    result = {"relation": how, "role": role_name(role), "name": name, "app": node.app.name,
+              "window": window}
+    if how not in ("self", "descendant", "ancestor"):
+        result["reason"] = (f'covered: {role_name(role)} "{name}" of the same window is at '
+                            f"({x}, {y})")
+        return False, result
+    return True, result
+
+
+def hit_in_popup(node, x, y, top, window, where):
+    """A window of the node's app with no accessible toplevel of its own is on top: a
+    popup menu. Its items hang under the menu that opened it, so the node's parents are
+    asked what is at the point, nearest first."""
+    if not contains_box(box_of(top), screen_box_of_node(node) or (x, y, 0, 0)):
+        return False, {"relation": "covered", "window": window,
+                       "reason": f"covered: a popup of {node.app.name}, {where}, is on top at "
+                                 f"({x}, {y}) and the object is not in it"}
+    parents = ancestors(node.ref, node.snapshot, node.acc)[:-2]  # below the toplevel
+    for path in parents:
+        parent = Ref(node.app.bus_name, path)
+        if node.app.is_gtk4:  # popups have their own surface: window coordinates
+            hit = child_at(parent, x - top["x"], y - top["y"], WINDOW)
+        else:
+            hit = child_at(parent, x, y, SCREEN)
+        if hit is None or hit == parent:
+            continue
+        hit = deepest_at(Node(node.app, hit, 0, name=""), x, y, SCREEN) \
+            if not node.app.is_gtk4 else hit
+        verified, result = describe_hit(node, hit, relation(node, node.app, hit), x, y, window)
+        result["popup"] = True
+        return verified, result
+    return False, {"relation": "none", "window": window,
+                   "reason": f"a popup of {node.app.name}, {where}, is on top at ({x}, {y}) "
+                             "and none of the object's parents knows what is there"}
+
+
+def screen_box_of_node(node):
+    try:
+        return screen_box(node)[0]
+    except GLib.Error:
+        return None
+
+
+def verify_center_by_accessibility(node, x, y):
+    """Without X (or when the window on top has no pid): the active toplevel holding
+    the point is asked."""
     found = accessible_at(x, y)
     if found is None:
         return False, {"relation": "none", "reason": f"nothing accessible at ({x}, {y})"}
     hit_app, hit, _ = found
     how = relation(node, hit_app, hit)
-    if how == "self":
-        role, name = node.role, node.name
-    else:
-        role, name = safe(hit.role, default=0), safe(hit.name, default="")
-    return how in ("self", "descendant", "ancestor"), {
-        "relation": how, "role": role_name(role), "name": name, "app": hit_app.name}
+    verified, result = describe_hit(node, hit, how, x, y, None)
+    result["app"] = hit_app.name
+    if how == "other" and hit_app.bus_name != node.app.bus_name:
+        result["reason"] = f"covered: {hit_app.name} is on top at ({x}, {y})"
+    return verified, result
 
 
 # ---------------------------------------------------------------------------------

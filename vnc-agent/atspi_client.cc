@@ -59,7 +59,10 @@ absl::StatusOr<AccessibleObject> ObjectFrom(const json& j) {
   if (j.contains("hit") && j["hit"].is_object()) {
     const json& hit = j["hit"];
     object.hit = String(hit, "relation");
-    if (!String(hit, "reason").empty()) absl::StrAppend(&object.hit, ": ", String(hit, "reason"));
+    object.hit_imprecise = hit.value("imprecise", false) == true;
+    if (hit.value("popup", false) == true) absl::StrAppend(&object.hit, " (in a popup)");
+    object.hit_reason = String(hit, "reason");
+    if (!object.hit_reason.empty()) absl::StrAppend(&object.hit, ": ", object.hit_reason);
     if (!String(hit, "role").empty()) {
       absl::StrAppend(&object.hit, ": ", String(hit, "role"), " \"", String(hit, "name"), "\" in ",
                       String(hit, "app"));

@@ -536,22 +536,23 @@ absl::Status ScenarioRunner::ExecuteAtspi(const AtspiStep& step, absl::Time dead
       {"atspi", object.box.x, object.box.y, object.box.width, object.box.height,
        want_pointer ? (object.verified ? 1.0 : 0.0) : 1.0,
        absl::StrCat(object.role, " \"", object.name, "\" in ", object.app,
-                    object.hit.empty() ? "" : "; centre hits " + object.hit)});
+                    object.hit.empty() ? "" : "; centre hits " + object.hit,
+                    object.hit_imprecise ? " (imprecise hit test, accepted)" : "")});
 
   if (want_pointer && object.verified) {
     return session_.Click(object.center.x, object.center.y, RfbButton(pointer->button),
                           pointer->count);
   }
+  const std::string why = object.hit_reason.empty() ? "hit test: " + object.hit : object.hit_reason;
   if (want_pointer && step.via == AtspiVia::kPointer) {
-    return Failed(absl::StrCat("the centre (", object.center.x, ",", object.center.y, ") of ",
-                               Describe(object), " is not on it (hit test: ", object.hit,
-                               "); the window may be covered or off-screen. via: action uses the "
-                               "accessible action instead, via: both falls back to it"));
+    return Failed(absl::StrCat("refused to click the centre (", object.center.x, ",",
+                               object.center.y, ") of ", Describe(object), ": ", why,
+                               ". via: action uses the accessible action instead, via: both "
+                               "falls back to it"));
   }
   if (want_pointer) {  // via: both, and the pointer cannot reach the object
-    Log("warning",
-        absl::StrCat("the pointer cannot reach ", Describe(object), " (hit test: ", object.hit,
-                     "); using the accessible action \"", step.action, "\""));
+    Log("warning", absl::StrCat("the pointer cannot reach ", Describe(object), " (", why,
+                                "); using the accessible action \"", step.action, "\""));
   }
   return (*guest)->WithAtspi(
       [&](AtspiClient& client) { return client.Action(step.query, step.action, Left(deadline)); });

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "core/events.h"
 #include "core/process.h"
 #include "tests/integration/functional_run.h"
@@ -178,6 +179,27 @@ steps:
   EXPECT_EQ(ocr[1]->status, StepStatus::kFailed);
   EXPECT_THAT(ocr[1]->reason, HasSubstr("Tgglo mee"));
   EXPECT_THAT(ocr[1]->reason, HasSubstr("Toggle"));  // the nearest text on screen
+}
+
+TEST_F(FixtureScenarioTest, AWidgetUnderAnotherAppsWindowIsRefusedSayingWhatIsOnTop) {
+  // With a launch step the scenario starts its apps itself: the fixture, then the
+  // widget factory, whose window opens over the fixture's.
+  FunctionalRun run = Run(absl::StrCat(R"(name: covered
+steps:
+  - launch: {command: "/usr/bin/python3 )",
+                                       SourcePath("tests/data/apps/fixed_layout.py"),
+                                       R"(", window: mosdat-fixed-layout, timeout: 30}
+  - launch: {command: gtk3-widget-factory, app: gtk3-widget-factory, timeout: 30}
+  - wait_for: {any: [{atspi: {role: toggle button, name: togglebutton, states: [showing]}}], timeout: 30}
+  - atspi: {role: toggle button, name: Toggle me}
+    label: under the widget factory
+)"));
+  ASSERT_EQ(run.exit_code, 1) << Dump(run);
+  std::vector<const Event*> atspi = Finished(run, "atspi");
+  ASSERT_EQ(atspi.size(), 1u) << Dump(run);
+  EXPECT_EQ(atspi[0]->status, StepStatus::kFailed);
+  EXPECT_THAT(atspi[0]->reason, HasSubstr("refused to click the centre"));
+  EXPECT_THAT(atspi[0]->reason, HasSubstr("of application \"gtk3-widget-factory\", not one of "));
 }
 
 // A "remote" VM: a desktop whose VNC and SSH (a separate sshd) the agent only reaches
