@@ -1,5 +1,6 @@
 #include "vnc-agent/scenario_runner.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "absl/strings/ascii.h"
@@ -414,6 +415,15 @@ absl::Status ScenarioRunner::ExecuteVisual(const VisualStep& step, absl::Time de
 namespace {
 
 constexpr size_t kOutputTailBytes = 64 * 1024;
+// How long a click's effect is waited for. GTK4 state updates lag actions by ~0.3 s,
+// and a GTK4 app busy redrawing after a click answers AT-SPI in ~0.6 s (measured); an
+// app that shows nothing within this did not take the click as focus or state.
+constexpr absl::Duration kClickEffectTimeout = absl::Seconds(2);
+// A screen-only wait (no accessible state to ask) stops at the first changed frame.
+constexpr absl::Duration kScreenEffectTimeout = absl::Milliseconds(500);
+// Between two questions to the guest while waiting for a click's effect, unless a
+// framebuffer update comes first.
+constexpr absl::Duration kEffectPollInterval = absl::Milliseconds(50);
 
 // The helper's test-failure answers: the object is absent, hidden or in another state.
 bool NotThereAsAsked(const absl::Status& status) {
@@ -514,6 +524,34 @@ absl::Status ScenarioRunner::ExecuteLaunch(const LaunchStep& step, absl::Time de
   return absl::OkStatus();
 }
 
+std::string ScenarioRunner::AwaitClickEffect(
+    const Frame& before, absl::Time deadline,
+    const std::function<absl::StatusOr<bool>()>& state_changed) {
+  const absl::Time start = absl::Now();
+  const absl::Time until =
+      std::min(deadline, start + (state_changed ? kClickEffectTimeout : kScreenEffectTimeout));
+  auto waited = [&] { return absl::FormatDuration(absl::Now() - start); };
+  bool screen_changed = false;
+  absl::StatusOr<Frame> frame = session_.CaptureAfterInput(Left(until));
+  while (true) {
+    if (frame.ok() && DifferenceRatio(before, *frame, Rect{}) > 0.0) {
+      screen_changed = true;
+      if (!state_changed) return absl::StrCat("the screen changed after ", waited());
+    }
+    if (state_changed) {
+      absl::StatusOr<bool> changed = state_changed();
+      if (changed.ok() && *changed) return absl::StrCat("its state changed after ", waited());
+    }
+    if (absl::Now() >= until) break;
+    uint64_t seq = frame.ok() ? frame->update_seq : 0;
+    absl::StatusOr<Frame> next = session_.WaitForUpdate(
+        seq, std::min(state_changed ? kEffectPollInterval : Left(until), Left(until)));
+    if (next.ok()) frame = std::move(next);
+  }
+  return absl::StrCat(state_changed ? "its state did not change" : "the screen did not change",
+                      screen_changed ? " (the screen did)" : "", " within ", waited());
+}
+
 absl::Status ScenarioRunner::ExecuteAtspi(const AtspiStep& step, absl::Time deadline) {
   absl::StatusOr<GuestSession*> guest = Guest("atspi");
   if (!guest.ok()) return guest.status();
@@ -540,8 +578,33 @@ absl::Status ScenarioRunner::ExecuteAtspi(const AtspiStep& step, absl::Time dead
                     object.hit_imprecise ? " (imprecise hit test, accepted)" : "")});
 
   if (want_pointer && object.verified) {
-    return session_.Click(object.center.x, object.center.y, RfbButton(pointer->button),
-                          pointer->count);
+    absl::StatusOr<Frame> before = session_.Capture();
+    if (!before.ok()) return before.status();
+    if (absl::Status s = session_.Click(object.center.x, object.center.y,
+                                        RfbButton(pointer->button), pointer->count);
+        !s.ok()) {
+      return s;
+    }
+    // What a click changes: the object's states (focused, checked, pressed,
+    // expanded...), or the object goes away (a menu item's menu closes).
+    std::string effect = AwaitClickEffect(*before, deadline, [&]() -> absl::StatusOr<bool> {
+      std::optional<AccessibleObject> now;
+      absl::Status asked = (*guest)->WithAtspi([&](AtspiClient& client) {
+        absl::StatusOr<AccessibleObject> o =
+            client.Find(step.query, std::min(Left(deadline), absl::Seconds(5)), false);
+        if (o.ok()) now = *o;
+        return NotThereAsAsked(o.status()) ? absl::OkStatus() : o.status();
+      });
+      if (!asked.ok()) return asked;
+      if (!now) return true;
+      std::vector<std::string> was = object.states, is = now->states;
+      std::sort(was.begin(), was.end());
+      std::sort(is.begin(), is.end());
+      return was != is;
+    });
+    Log("info", absl::StrCat("clicked ", Describe(object), " at (", object.center.x, ",",
+                             object.center.y, "): ", effect));
+    return absl::OkStatus();
   }
   const std::string why = object.hit_reason.empty() ? "hit test: " + object.hit : object.hit_reason;
   if (want_pointer && step.via == AtspiVia::kPointer) {
