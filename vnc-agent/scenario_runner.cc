@@ -526,7 +526,7 @@ absl::Status ScenarioRunner::ExecuteLaunch(const LaunchStep& step, absl::Time de
 
 std::string ScenarioRunner::AwaitClickEffect(
     const Frame& before, absl::Time deadline,
-    const std::function<absl::StatusOr<bool>()>& state_changed) {
+    const std::function<absl::StatusOr<bool>()>& state_changed, bool state_only) {
   const absl::Time start = absl::Now();
   const absl::Time until =
       std::min(deadline, start + (state_changed ? kClickEffectTimeout : kScreenEffectTimeout));
@@ -536,7 +536,7 @@ std::string ScenarioRunner::AwaitClickEffect(
   while (true) {
     if (frame.ok() && DifferenceRatio(before, *frame, Rect{}) > 0.0) {
       screen_changed = true;
-      if (!state_changed) return absl::StrCat("the screen changed after ", waited());
+      if (!state_changed || !state_only) return absl::StrCat("the screen changed after ", waited());
     }
     if (state_changed) {
       absl::StatusOr<bool> changed = state_changed();
@@ -585,9 +585,12 @@ absl::Status ScenarioRunner::ExecuteAtspi(const AtspiStep& step, absl::Time dead
         !s.ok()) {
       return s;
     }
-    // What a click changes: the object's states (focused, checked, pressed,
-    // expanded...), or the object goes away (a menu item's menu closes).
-    std::string effect = AwaitClickEffect(*before, deadline, [&]() -> absl::StatusOr<bool> {
+    // What a click changes: the screen, the object's states (focused, checked, pressed,
+    // expanded...), or the object goes away (a menu item's menu closes). Keys typed
+    // next are meant for a text widget: there, only its focus (a state) counts.
+    const bool takes_text =
+        std::find(object.states.begin(), object.states.end(), "editable") != object.states.end();
+    auto state_changed = [&]() -> absl::StatusOr<bool> {
       std::optional<AccessibleObject> now;
       absl::Status asked = (*guest)->WithAtspi([&](AtspiClient& client) {
         absl::StatusOr<AccessibleObject> o =
@@ -601,7 +604,8 @@ absl::Status ScenarioRunner::ExecuteAtspi(const AtspiStep& step, absl::Time dead
       std::sort(was.begin(), was.end());
       std::sort(is.begin(), is.end());
       return was != is;
-    });
+    };
+    std::string effect = AwaitClickEffect(*before, deadline, state_changed, takes_text);
     Log("info", absl::StrCat("clicked ", Describe(object), " at (", object.center.x, ",",
                              object.center.y, "): ", effect));
     return absl::OkStatus();
