@@ -16,7 +16,8 @@ build_packages=(
 desktop_packages=(
   tigervnc-standalone-server openbox at-spi2-core python3-gi gir1.2-atspi-2.0
   python3-pyatspi dbus-x11 xdotool x11-utils gtk-3-examples gtk-4-examples
-  gnome-calculator tesseract-ocr tesseract-ocr-eng openssh-server gir1.2-gtk-3.0 tigervnc-tools
+  gnome-calculator mousepad tesseract-ocr tesseract-ocr-eng openssh-server gir1.2-gtk-3.0
+  tigervnc-tools
   prometheus
 )
 

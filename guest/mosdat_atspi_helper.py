@@ -7,7 +7,20 @@ per VM and keeps it alive; it speaks JSON lines on stdin/stdout:
 
   request   {"id": N, "op": "...", ...}               one JSON object per line
   response  {"id": N, "ok": true, "result": ...}      one line per request, flushed
-            {"id": N, "ok": false, "error": "...", "near": [...]}
+            {"id": N, "ok": false, "error": "...", "code": "...", "near": [...]}
+
+Error codes say whose fault a failure is, so the agent can classify it:
+  not_found     no such object (or app), or fewer matches than the index asks for
+  not_showing   objects match, but none has the showing/visible state the query asks
+  state         the object exists but lacks a required state ("checked", "focused")
+  still_present wait_for exists=false: the object did not go away
+  ambiguous     the request matched several things where it needs one
+  no_action     the object has no such accessible action, or refused it
+  bad_request   the request itself is wrong (unknown role/state/op, bad field)
+  bus           the accessibility bus cannot be reached, or an AT-SPI call failed
+  internal      a bug in the helper (logged to stderr with a traceback)
+The first five are the app's or the scenario's doing (test failures); bus and
+internal are the rig's (infrastructure errors). A reply without a code is internal.
 
 A malformed line gets an error with "id": null; unknown ops are errors; the helper
 never dies on a bad request. Only protocol lines go to stdout; logs go to stderr.
@@ -108,9 +121,10 @@ def log(message):
 
 
 class HelperError(Exception):
-    """A failure the user can act on; `near` lists the closest candidates."""
+    """A failure the user can act on; `near` lists the closest candidates and `code`
+    classifies it (see the module doc)."""
 
-    def __init__(self, message, near=None, code=None):
+    def __init__(self, message, near=None, code="bad_request"):
         super().__init__(message)
         self.near = near or []
         self.code = code
@@ -308,7 +322,7 @@ class A11yBus:
                 raise HelperError(
                     f"cannot reach the accessibility bus ({error.message}); is at-spi2-core "
                     "installed, and are DISPLAY and DBUS_SESSION_BUS_ADDRESS those of the "
-                    "desktop session?") from error
+                    "desktop session?", code="bus") from error
         return self._connection
 
     def call_raw(self, bus_name, path, interface, method, args=None, signature=None):
@@ -401,7 +415,12 @@ class Ref:
         return self._call(ACTION, "DoAction", GLib.Variant("(i)", (index,)), "(b)")[0]
 
     def text(self):
-        return self._call(TEXT, "GetText", GLib.Variant("(ii)", (0, -1)), "(s)")[0]
+        """The whole text. GTK 4.8 answers GetText(0, -1) with "" for entries and
+        labels, so ask for CharacterCount characters (GTK3 and Qt answer both ways);
+        -1 only when the count cannot be read."""
+        count = safe(self._property, "CharacterCount", TEXT)
+        end = count if isinstance(count, int) and count >= 0 else -1
+        return self._call(TEXT, "GetText", GLib.Variant("(ii)", (0, end)), "(s)")[0]
 
     def text_range(self, start, end):
         return self._call(TEXT, "GetText", GLib.Variant("(ii)", (start, end)), "(s)")[0]
@@ -504,7 +523,8 @@ class Desktop:
             raise HelperError(f'no application named "{app_name}" on the desktop '
                               f"(running: {', '.join(names) or 'none'})",
                               near=[{"app": n} for n in difflib.get_close_matches(
-                                  app_name, names, n=NEAR_LIMIT, cutoff=0.3)])
+                                  app_name, names, n=NEAR_LIMIT, cutoff=0.3)],
+                              code="not_found")
         return chosen
 
     @staticmethod
@@ -817,9 +837,10 @@ def pick(query):
         return node, None
     missing = [s for s in query.required_states if s not in node.states]
     which = f" (index {query.index})" if query.index else ""
+    # The object itself was found: it is no "near match" of itself.
     return node, HelperError(
-        f"{query.describe(with_states=False)}{which} in {node.app.name} is not "
-        f"[{', '.join(missing)}]; its states: [{', '.join(node.states)}]", near=[brief(node)])
+        f'{role_name(node.role)} "{node.name}"{which} found in {node.app.name}, but not '
+        f"[{', '.join(missing)}]: its states are [{', '.join(node.states)}]", code="state")
 
 
 def find_node(query):
@@ -837,8 +858,18 @@ def not_found_error(query, found):
         near = [brief(n) for n in found[:NEAR_LIMIT]]
         matches = "match" if len(found) == 1 else "matches"
         return HelperError(f"only {len(found)} {matches} for {what} {where}; index "
-                           f"{query.index} asked (indexes start at 0)", near=near)
-    return HelperError(f"no {what} {where}", near=near_candidates(query))
+                           f"{query.index} asked (indexes start at 0)", near=near,
+                           code="not_found")
+    if query.filter_states:
+        hidden = search(dataclasses.replace(query, states=query.required_states),
+                        limit=query.index + 1)
+        if len(hidden) > query.index:
+            node = hidden[query.index]
+            return HelperError(
+                f'{role_name(node.role)} "{node.name}" exists in {node.app.name} but is not '
+                f"[{', '.join(query.filter_states)}]: its states are "
+                f"[{', '.join(node.states)}]", code="not_showing")
+    return HelperError(f"no {what} {where}", near=near_candidates(query), code="not_found")
 
 
 def all_nodes(app):
@@ -1049,13 +1080,29 @@ class Xlib:
                     windows.append(geometry)
         return windows
 
-    def top_pid_at(self, x, y):
-        """(pid, geometry) of the topmost viewable top-level window holding the point;
-        pid 0 when that window has no _NET_WM_PID; None when no window holds it."""
+    def title_of(self, window, depth=0):
+        """_NET_WM_NAME (else WM_NAME) of a top-level window or of the client in a frame."""
+        title = (self.string_property(window, "_NET_WM_NAME")
+                 or self.string_property(window, "WM_NAME"))
+        if title:
+            return title
+        if depth < 2:
+            for child in reversed(self.children(window)):
+                found = self.title_of(child, depth + 1)
+                if found:
+                    return found
+        return ""
+
+    def top_window_at(self, x, y):
+        """The topmost viewable top-level window holding the point (a popup menu is one
+        of its own) as its geometry plus "pid" (0 when it has no _NET_WM_PID) and
+        "title"; None when no window holds the point."""
         for window in reversed(self.children(self.root)):
             geometry = self.geometry(window)
             if geometry and contains(box_of(geometry), x, y):
-                return self.pid_of(window), geometry
+                geometry["pid"] = self.pid_of(window)
+                geometry["title"] = self.title_of(window)
+                return geometry
         return None
 
     def frame_margins(self, window):
@@ -1217,6 +1264,13 @@ def contains(box, x, y):
     return box[0] <= x < box[0] + box[2] and box[1] <= y < box[1] + box[3]
 
 
+def contains_box(outer, inner, slack=4):
+    """Whether `inner` lies inside `outer`, give or take `slack` pixels on each side."""
+    return (inner[0] >= outer[0] - slack and inner[1] >= outer[1] - slack
+            and inner[0] + inner[2] <= outer[0] + outer[2] + slack
+            and inner[1] + inner[3] <= outer[1] + outer[3] + slack)
+
+
 # ---------------------------------------------------------------------------------
 # Hit testing.
 
@@ -1227,10 +1281,10 @@ def apps_on_top_at(x, y):
     x11 = xlib()
     if x11 is None:
         return apps
-    top = x11.top_pid_at(x, y)
+    top = x11.top_window_at(x, y)
     if top is None:
         return []  # no window at all there
-    owners = [app for app in apps if app.pid == top[0]]
+    owners = [app for app in apps if app.pid == top["pid"]]
     return owners or apps  # no _NET_WM_PID, or another pid namespace
 
 
@@ -1356,20 +1410,141 @@ def describe(node, verify=True):
 
 
 def verify_center(node, box):
+    """(verified, hit): may the pointer click the node's centre? Asks the X window that
+    is on top there: another app's window refuses; the node's own window is hit-tested
+    from its toplevel; another window of the same app is a dialog (refused) or a popup
+    menu, which GTK3 does not expose as a toplevel, hit-tested from the node's parents.
+    Every refusal says what is on top and why."""
     if not on_screen(box):
         return False, {"relation": "none", "reason": "the object has no on-screen box"}
     x, y = box[0] + box[2] // 2, box[1] + box[3] // 2
+    x11 = xlib()
+    top = x11.top_window_at(x, y) if x11 is not None else None
+    if x11 is None or (top is not None and not top["pid"]):
+        return verify_center_by_accessibility(node, x, y)  # X cannot tell the owner
+    if top is None:
+        return False, {"relation": "none",
+                       "reason": f"no window at ({x}, {y}): the object is off-screen"}
+    window = {"title": top["title"], "pid": top["pid"], "box": box_dict(box_of(top))}
+    where = f'window "{top["title"]}" at {fmt_box(box_of(top))}'
+    if top["pid"] != node.app.pid:
+        owner = next((a.name for a in DESKTOP.apps() if a.pid == top["pid"]), None)
+        whose = f'application "{owner}"' if owner else f"pid {top['pid']}"
+        return False, {"relation": "covered", "window": window,
+                       "reason": f"covered: the topmost window at ({x}, {y}) is {where} of "
+                                 f"{whose}, not one of {node.app.name}"}
+    toplevel = node.toplevel()
+    toplevel_box = screen_box_of(node.app, toplevel)
+    if toplevel_box is not None and contains_box(box_of(top), toplevel_box):
+        return hit_in_window(node, toplevel, toplevel_box, x, y, window)
+    for other in app_toplevels(node.app):
+        if other.ref == toplevel:
+            continue
+        other_box = screen_box_of(node.app, other.ref)
+        if other_box is not None and contains_box(box_of(top), other_box):
+            other.fill()
+            return False, {"relation": "covered", "window": window,
+                           "role": role_name(safe(other.ref.role, default=0)),
+                           "name": safe(other.ref.name, default=""), "app": node.app.name,
+                           "reason": f"covered: another window of {node.app.name}, {where}, is "
+                                     f"on top at ({x}, {y})"}
+    return hit_in_popup(node, x, y, top, window, where)
+
+
+def fmt_box(box):
+    return f"({box[0]},{box[1]} {box[2]}x{box[3]})"
+
+
+def screen_box_of(app, toplevel):
+    """A toplevel's box in screen pixels, or None."""
+    if toplevel is None:
+        return None
+    extents = safe(toplevel.extents, SCREEN)
+    if extents is None or not on_screen(extents):
+        return None
+    return to_screen(app, toplevel, extents)[0]
+
+
+def hit_in_window(node, toplevel, toplevel_box, x, y, window):
+    """The node's own window is on top: ask its toplevel what is at the point. A hit on
+    the toplevel itself is how GTK 4 answers for some widgets (switches, entries): the
+    X window on top is the node's, so the click lands in it; accepted, marked imprecise."""
+    start = Node(node.app, toplevel, 0, name="")
+    if node.app.is_gtk4:  # GTK4 hit-tests in window coordinates whatever it is told
+        hit = deepest_at(start, x - toplevel_box[0], y - toplevel_box[1], WINDOW)
+    else:
+        hit = deepest_at(start, x, y, SCREEN)
+    how = relation(node, node.app, hit)
+    if how == "other" and hit == toplevel:
+        return True, {"relation": "window", "imprecise": True, "window": window,
+                      "role": role_name(safe(hit.role, default=0)),
+                      "name": safe(hit.name, default=""), "app": node.app.name,
+                      "reason": "the toolkit answers the hit test with the window itself, "
+                                "which is on top at the centre"}
+    return describe_hit(node, hit, how, x, y, window)
+
+
+def describe_hit(node, hit, how, x, y, window):
+    if how == "self":
+        role, name = node.role, node.name
+    else:
+        role, name = safe(hit.role, default=0), safe(hit.name, default="")
+    result = {"relation": how, "role": role_name(role), "name": name, "app": node.app.name,
+              "window": window}
+    if how not in ("self", "descendant", "ancestor"):
+        result["reason"] = (f'covered: {role_name(role)} "{name}" of the same window is at '
+                            f"({x}, {y})")
+        return False, result
+    return True, result
+
+
+def hit_in_popup(node, x, y, top, window, where):
+    """A window of the node's app with no accessible toplevel of its own is on top: a
+    popup menu. Its items hang under the menu that opened it, so the node's parents are
+    asked what is at the point, nearest first."""
+    if not contains_box(box_of(top), screen_box_of_node(node) or (x, y, 0, 0)):
+        return False, {"relation": "covered", "window": window,
+                       "reason": f"covered: a popup of {node.app.name}, {where}, is on top at "
+                                 f"({x}, {y}) and the object is not in it"}
+    parents = ancestors(node.ref, node.snapshot, node.acc)[:-2]  # below the toplevel
+    for path in parents:
+        parent = Ref(node.app.bus_name, path)
+        if node.app.is_gtk4:  # popups have their own surface: window coordinates
+            hit = child_at(parent, x - top["x"], y - top["y"], WINDOW)
+        else:
+            hit = child_at(parent, x, y, SCREEN)
+        if hit is None or hit == parent:
+            continue
+        hit = deepest_at(Node(node.app, hit, 0, name=""), x, y, SCREEN) \
+            if not node.app.is_gtk4 else hit
+        verified, result = describe_hit(node, hit, relation(node, node.app, hit), x, y, window)
+        result["popup"] = True
+        return verified, result
+    return False, {"relation": "none", "window": window,
+                   "reason": f"a popup of {node.app.name}, {where}, is on top at ({x}, {y}) "
+                             "and none of the object's parents knows what is there"}
+
+
+def screen_box_of_node(node):
+    try:
+        return screen_box(node)[0]
+    except GLib.Error:
+        return None
+
+
+def verify_center_by_accessibility(node, x, y):
+    """Without X (or when the window on top has no pid): the active toplevel holding
+    the point is asked."""
     found = accessible_at(x, y)
     if found is None:
         return False, {"relation": "none", "reason": f"nothing accessible at ({x}, {y})"}
     hit_app, hit, _ = found
     how = relation(node, hit_app, hit)
-    if how == "self":
-        role, name = node.role, node.name
-    else:
-        role, name = safe(hit.role, default=0), safe(hit.name, default="")
-    return how in ("self", "descendant", "ancestor"), {
-        "relation": how, "role": role_name(role), "name": name, "app": hit_app.name}
+    verified, result = describe_hit(node, hit, how, x, y, None)
+    result["app"] = hit_app.name
+    if how == "other" and hit_app.bus_name != node.app.bus_name:
+        result["reason"] = f"covered: {hit_app.name} is on top at ({x}, {y})"
+    return verified, result
 
 
 # ---------------------------------------------------------------------------------
@@ -1416,9 +1591,10 @@ def op_wait_for(request):
             break
         time.sleep(min(interval, max(deadline - time.monotonic(), 0)))
     if exists:
-        raise HelperError(f"{error} (after waiting {timeout:g}s)", near=error.near)
+        raise HelperError(f"{error} (after waiting {timeout:g}s)", near=error.near,
+                          code=error.code)
     raise HelperError(f"{query.describe()} still present in {node.app.name} after waiting "
-                      f"{timeout:g}s", near=[brief(node)])
+                      f"{timeout:g}s", code="still_present")
 
 
 ACTION_SYNONYMS = ("click", "activate", "press", "toggle")
@@ -1449,13 +1625,13 @@ def op_action(request):
     what = f'{role_name(node.role)} "{node.name}" in {node.app.name}'
     if not names:
         raise HelperError(f"{what} has no accessible actions; click its center instead",
-                          near=[brief(node)])
+                          code="no_action")
     index = choose_action(names, wanted)
     if index is None:
         raise HelperError(f'{what} has no action "{wanted}"; it has: {", ".join(names)}',
-                          near=[brief(node)])
+                          code="no_action")
     if not node.ref.do_action(index):
-        raise HelperError(f'{what} refused its action "{names[index]}"')
+        raise HelperError(f'{what} refused its action "{names[index]}"', code="no_action")
     pump_events()
     return {"action": names[index], "states": safe(node.ref.states, default=[]),
             "object": {"role": role_name(node.role), "name": node.name, "app": node.app.name,
@@ -1635,7 +1811,7 @@ class Keymap:
         if len(missing) + len(scratch) > len(self.pool):
             raise HelperError(
                 f"{len(missing) + len(scratch)} characters need scratch keycodes at once, "
-                f"and there are {len(self.pool)}", code="keymap_full")
+                f"and there are {len(self.pool)}", code="internal")
         keep = set(self.on_scratch[k] for k in scratch)
         free = [c for c in self.pool if c not in self.on_scratch.values()]
         reusable = [c for c in self.recency if c not in keep and c not in free]
@@ -1666,7 +1842,7 @@ def keymap():
         x = xlib()
         if x is None:
             raise HelperError("the X display cannot be opened, so characters outside the "
-                              "keyboard map cannot be mapped", code="unavailable")
+                              "keyboard map cannot be mapped", code="internal")
         _KEYMAP.append(Keymap(x))
     return _KEYMAP[0]
 
@@ -1755,15 +1931,18 @@ def handle(line):
         request = json.loads(line)
     except ValueError as error:
         return {"id": None, "ok": False,
-                "error": f"malformed request ({error}); send one JSON object per line"}
+                "error": f"malformed request ({error}); send one JSON object per line",
+                "code": "bad_request"}
     if not isinstance(request, dict):
-        return {"id": None, "ok": False, "error": "a request must be a JSON object"}
+        return {"id": None, "ok": False, "error": "a request must be a JSON object",
+                "code": "bad_request"}
     request_id = request.get("id")
     op = request.get("op")
     if op not in OPS:
         known = ", ".join(sorted(OPS))
         return {"id": request_id, "ok": False,
-                "error": f"unknown op {json.dumps(op)}; known ops: {known}"}
+                "error": f"unknown op {json.dumps(op)}; known ops: {known}",
+                "code": "bad_request"}
     REQUEST.clear()
     try:
         pump_events()
@@ -1771,17 +1950,16 @@ def handle(line):
     except Quit:
         raise
     except HelperError as error:
-        reply = {"id": request_id, "ok": False, "error": str(error), "near": error.near}
-        if error.code:
-            reply["code"] = error.code
-        return reply
+        return {"id": request_id, "ok": False, "error": str(error), "code": error.code,
+                "near": error.near}
     except GLib.Error as error:
-        return {"id": request_id, "ok": False,
+        return {"id": request_id, "ok": False, "code": "bus",
                 "error": f"AT-SPI call failed: {error.message} (the app may have exited "
                          "or stopped responding)"}
     except Exception as error:  # pylint: disable=broad-except
         log(traceback.format_exc())
-        return {"id": request_id, "ok": False, "error": f"internal error: {error!r}"}
+        return {"id": request_id, "ok": False, "code": "internal",
+                "error": f"internal error in the AT-SPI helper: {error!r}"}
 
 
 def main():
@@ -1799,7 +1977,8 @@ def main():
         try:
             line = raw.decode("utf-8").strip()
         except UnicodeDecodeError:
-            send({"id": None, "ok": False, "error": "malformed request: not UTF-8"})
+            send({"id": None, "ok": False, "error": "malformed request: not UTF-8",
+                  "code": "bad_request"})
             continue
         if not line:
             continue

@@ -59,13 +59,36 @@ absl::StatusOr<AccessibleObject> ObjectFrom(const json& j) {
   if (j.contains("hit") && j["hit"].is_object()) {
     const json& hit = j["hit"];
     object.hit = String(hit, "relation");
-    if (!String(hit, "reason").empty()) absl::StrAppend(&object.hit, ": ", String(hit, "reason"));
+    object.hit_imprecise = hit.value("imprecise", false) == true;
+    if (hit.value("popup", false) == true) absl::StrAppend(&object.hit, " (in a popup)");
+    object.hit_reason = String(hit, "reason");
+    if (!object.hit_reason.empty()) absl::StrAppend(&object.hit, ": ", object.hit_reason);
     if (!String(hit, "role").empty()) {
       absl::StrAppend(&object.hit, ": ", String(hit, "role"), " \"", String(hit, "name"), "\" in ",
                       String(hit, "app"));
     }
   }
   return object;
+}
+
+// The helper's error `code` as a status: what the app or the scenario did (the object
+// is missing, hidden, in another state: a test failure) apart from what broke in the
+// rig (the bus, a bug in the helper: an infrastructure error). A helper that sends no
+// code (an older one) is treated as internal: it cannot say whose fault it was.
+absl::Status HelperStatus(const std::string& code, std::string message) {
+  if (code == "not_found") return absl::NotFoundError(message);
+  if (code == "state" || code == "not_showing" || code == "still_present" || code == "ambiguous" ||
+      code == "no_action") {
+    return absl::FailedPreconditionError(message);
+  }
+  if (code == "bad_request") return absl::InvalidArgumentError(message);
+  if (code == "bus") {
+    return absl::UnavailableError(absl::StrCat("the guest's accessibility bus: ", message));
+  }
+  return absl::InternalError(
+      absl::StrCat("the AT-SPI helper failed", code.empty() ? "" : " (" + code + ")", ": ", message,
+                   " (a fault of the test rig, not of the app: the helper logs "
+                   "a traceback to its stderr)"));
 }
 
 std::string DescribeNear(const json& near) {
@@ -97,8 +120,9 @@ absl::StatusOr<json> AtspiClient::Call(json request, absl::Duration timeout) {
     if (response.value("id", json()) != id) continue;  // a stale answer to an abandoned call
     if (response.value("ok", false) == true) return response.value("result", json());
     std::string error = String(response, "error");
-    return absl::NotFoundError(absl::StrCat(error.empty() ? "the AT-SPI helper failed" : error,
-                                            DescribeNear(response.value("near", json()))));
+    return HelperStatus(String(response, "code"),
+                        absl::StrCat(error.empty() ? "no error message" : error,
+                                     DescribeNear(response.value("near", json()))));
   }
 }
 

@@ -26,9 +26,15 @@ struct AccessibleObject {
   Rect box;               // screen pixels
   Point center;           // screen pixels
   bool verified = false;  // hit-testing the center found this object (or kin)
-  // What hit-testing the center found, e.g. `other: push button "Close" in gedit` or
-  // `none: nothing accessible at (10, 20)`; empty when not verified.
+  // What hit-testing the center found, e.g. `self: push button "Close" in gedit` or
+  // `covered: the topmost window at (10, 20) is ...`; empty when not verified.
   std::string hit;
+  // Why the centre may not be clicked (what is on top there), or why an imprecise hit
+  // was accepted.
+  std::string hit_reason;
+  // The toolkit answered the hit test with the object's own window (GTK 4 does for
+  // switches and entries): accepted because that window is on top, but less precise.
+  bool hit_imprecise = false;
   std::string coords;  // where box/center come from ("screen", "gtk4 window origin ...")
 };
 
@@ -42,9 +48,12 @@ class AtspiClient {
  public:
   explicit AtspiClient(LineChannel& channel) : channel_(channel) {}
 
-  // One request/response. NotFound/FailedPrecondition for the helper's "ok": false
-  // answers (message includes the near candidates); Unavailable when the helper is gone;
-  // DataLoss when it answers something that is not the protocol.
+  // One request/response. The helper's "ok": false answers by their "code": NotFound
+  // (not_found) or FailedPrecondition (state, not_showing, still_present, ambiguous,
+  // no_action) — test failures, the message with the near candidates; InvalidArgument
+  // (bad_request); Unavailable (bus: the accessibility bus failed); Internal (internal,
+  // an unknown code or none). Unavailable when the helper is gone; DataLoss when it
+  // answers something that is not the protocol.
   absl::StatusOr<nlohmann::json> Call(nlohmann::json request, absl::Duration timeout);
 
   // The helper's process id on the guest.

@@ -1,5 +1,6 @@
 #include "vnc-agent/scenario_runner.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "absl/strings/ascii.h"
@@ -415,6 +416,21 @@ absl::Status ScenarioRunner::ExecuteVisual(const VisualStep& step, absl::Time de
 namespace {
 
 constexpr size_t kOutputTailBytes = 64 * 1024;
+// How long a click's effect is waited for. GTK4 state updates lag actions by ~0.3 s,
+// and a GTK4 app busy redrawing after a click answers AT-SPI in ~0.6 s (measured); an
+// app that shows nothing within this did not take the click as focus or state.
+constexpr absl::Duration kClickEffectTimeout = absl::Seconds(2);
+// A screen-only wait (no accessible state to ask) stops at the first changed frame.
+constexpr absl::Duration kScreenEffectTimeout = absl::Milliseconds(500);
+// Between two questions to the guest while waiting for a click's effect, unless a
+// framebuffer update comes first.
+constexpr absl::Duration kEffectPollInterval = absl::Milliseconds(50);
+
+// The helper's test-failure answers: the object is absent, hidden or in another state.
+bool NotThereAsAsked(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kNotFound ||
+         status.code() == absl::StatusCode::kFailedPrecondition;
+}
 
 std::string TailOf(const std::string& text, size_t max) {
   return text.size() <= max ? text : text.substr(text.size() - max);
@@ -531,6 +547,34 @@ absl::Status ScenarioRunner::ExecuteLaunch(const LaunchStep& step, absl::Time de
   return absl::OkStatus();
 }
 
+std::string ScenarioRunner::AwaitClickEffect(
+    const Frame& before, absl::Time deadline,
+    const std::function<absl::StatusOr<bool>()>& state_changed, bool state_only) {
+  const absl::Time start = absl::Now();
+  const absl::Time until =
+      std::min(deadline, start + (state_changed ? kClickEffectTimeout : kScreenEffectTimeout));
+  auto waited = [&] { return absl::FormatDuration(absl::Now() - start); };
+  bool screen_changed = false;
+  absl::StatusOr<Frame> frame = session_.CaptureAfterInput(Left(until));
+  while (true) {
+    if (frame.ok() && DifferenceRatio(before, *frame, Rect{}) > 0.0) {
+      screen_changed = true;
+      if (!state_changed || !state_only) return absl::StrCat("the screen changed after ", waited());
+    }
+    if (state_changed) {
+      absl::StatusOr<bool> changed = state_changed();
+      if (changed.ok() && *changed) return absl::StrCat("its state changed after ", waited());
+    }
+    if (absl::Now() >= until) break;
+    uint64_t seq = frame.ok() ? frame->update_seq : 0;
+    absl::StatusOr<Frame> next = session_.WaitForUpdate(
+        seq, std::min(state_changed ? kEffectPollInterval : Left(until), Left(until)));
+    if (next.ok()) frame = std::move(next);
+  }
+  return absl::StrCat(state_changed ? "its state did not change" : "the screen did not change",
+                      screen_changed ? " (the screen did)" : "", " within ", waited());
+}
+
 absl::Status ScenarioRunner::ExecuteAtspi(const AtspiStep& step, absl::Time deadline) {
   absl::StatusOr<GuestSession*> guest = Guest("atspi");
   if (!guest.ok()) return guest.status();
@@ -553,22 +597,52 @@ absl::Status ScenarioRunner::ExecuteAtspi(const AtspiStep& step, absl::Time dead
       {"atspi", object.box.x, object.box.y, object.box.width, object.box.height,
        want_pointer ? (object.verified ? 1.0 : 0.0) : 1.0,
        absl::StrCat(object.role, " \"", object.name, "\" in ", object.app,
-                    object.hit.empty() ? "" : "; centre hits " + object.hit)});
+                    object.hit.empty() ? "" : "; centre hits " + object.hit,
+                    object.hit_imprecise ? " (imprecise hit test, accepted)" : "")});
 
   if (want_pointer && object.verified) {
-    return session_.Click(object.center.x, object.center.y, RfbButton(pointer->button),
-                          pointer->count);
+    absl::StatusOr<Frame> before = session_.Capture();
+    if (!before.ok()) return before.status();
+    if (absl::Status s = session_.Click(object.center.x, object.center.y,
+                                        RfbButton(pointer->button), pointer->count);
+        !s.ok()) {
+      return s;
+    }
+    // What a click changes: the screen, the object's states (focused, checked, pressed,
+    // expanded...), or the object goes away (a menu item's menu closes). Keys typed
+    // next are meant for a text widget: there, only its focus (a state) counts.
+    const bool takes_text =
+        std::find(object.states.begin(), object.states.end(), "editable") != object.states.end();
+    auto state_changed = [&]() -> absl::StatusOr<bool> {
+      std::optional<AccessibleObject> now;
+      absl::Status asked = (*guest)->WithAtspi([&](AtspiClient& client) {
+        absl::StatusOr<AccessibleObject> o =
+            client.Find(step.query, std::min(Left(deadline), absl::Seconds(5)), false);
+        if (o.ok()) now = *o;
+        return NotThereAsAsked(o.status()) ? absl::OkStatus() : o.status();
+      });
+      if (!asked.ok()) return asked;
+      if (!now) return true;
+      std::vector<std::string> was = object.states, is = now->states;
+      std::sort(was.begin(), was.end());
+      std::sort(is.begin(), is.end());
+      return was != is;
+    };
+    std::string effect = AwaitClickEffect(*before, deadline, state_changed, takes_text);
+    Log("info", absl::StrCat("clicked ", Describe(object), " at (", object.center.x, ",",
+                             object.center.y, "): ", effect));
+    return absl::OkStatus();
   }
+  const std::string why = object.hit_reason.empty() ? "hit test: " + object.hit : object.hit_reason;
   if (want_pointer && step.via == AtspiVia::kPointer) {
-    return Failed(absl::StrCat("the centre (", object.center.x, ",", object.center.y, ") of ",
-                               Describe(object), " is not on it (hit test: ", object.hit,
-                               "); the window may be covered or off-screen. via: action uses the "
-                               "accessible action instead, via: both falls back to it"));
+    return Failed(absl::StrCat("refused to click the centre (", object.center.x, ",",
+                               object.center.y, ") of ", Describe(object), ": ", why,
+                               ". via: action uses the accessible action instead, via: both "
+                               "falls back to it"));
   }
   if (want_pointer) {  // via: both, and the pointer cannot reach the object
-    Log("warning",
-        absl::StrCat("the pointer cannot reach ", Describe(object), " (hit test: ", object.hit,
-                     "); using the accessible action \"", step.action, "\""));
+    Log("warning", absl::StrCat("the pointer cannot reach ", Describe(object), " (", why,
+                                "); using the accessible action \"", step.action, "\""));
   }
   return (*guest)->WithAtspi(
       [&](AtspiClient& client) { return client.Action(step.query, step.action, Left(deadline)); });
@@ -590,7 +664,7 @@ absl::StatusOr<bool> ScenarioRunner::AtspiHolds(const AtspiCondition& condition,
     if (t.ok()) text = *t;
     return t.status();
   });
-  if (!status.ok() && status.code() != absl::StatusCode::kNotFound) return status;
+  if (!status.ok() && !NotThereAsAsked(status)) return status;
   std::string reason =
       object ? absl::StrCat("found ", Describe(*object)) : std::string(status.message());
   bool holds = object.has_value() == condition.exists;

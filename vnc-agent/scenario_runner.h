@@ -74,6 +74,17 @@ class ScenarioRunner {
   // Types through text_typing.h: the guest (SSH) is brought up only when the text has
   // characters that are not on every keyboard map.
   absl::Status TypeText(const std::string& text, absl::Time deadline);
+  // After a click, before anything else is sent: waits until its effect shows, so keys
+  // typed next cannot reach the app before it has moved the focus. The effect is a
+  // frame differing from `before`, or, with `state_changed` (the clicked object's
+  // accessible state, asked inside the guest), the object's state changing — and only
+  // that when `state_only` (a text widget: the screen changes on hover already, before
+  // the focus has moved). Polled (each framebuffer update wakes it), bounded by
+  // kClickEffectTimeout and `deadline`; never fails the step — it returns what it saw,
+  // for the log.
+  std::string AwaitClickEffect(const Frame& before, absl::Time deadline,
+                               const std::function<absl::StatusOr<bool>()>& state_changed,
+                               bool state_only = false);
   // Polls frames until `target` is on screen exactly once (OCR) or the deadline; the
   // match is recorded as the step's candidate.
   absl::StatusOr<OcrMatch> LocateText(const TextTarget& target, absl::Time deadline);

@@ -284,17 +284,9 @@ absl::Status ScenarioRunner::ExecuteLocalize(const LocalizeStep& step, absl::Tim
     absl::StatusOr<Frame> before_click = session_.Capture();
     if (!before_click.ok()) return before_click.status();
     if (absl::Status s = session_.Click(target->x, target->y, 1, 1); !s.ok()) return s;
-    if (step.then_type || step.then_key) {
-      // Keys sent right behind the click can reach the app before it has moved the
-      // focus (measured: GTK3 entries lose them). Wait until the click shows on screen
-      // (focus ring, pressed state), for half a second at most.
-      absl::Time until = std::min(deadline, absl::Now() + absl::Milliseconds(500));
-      absl::StatusOr<Frame> seen = session_.CaptureAfterInput(Left(until));
-      while (seen.ok() && absl::Now() < until &&
-             DifferenceRatio(*before_click, *seen, Rect{}) == 0.0) {
-        seen = session_.WaitForUpdate(seen->update_seq, Left(until));
-      }
-    }
+    // Keys sent right behind the click can reach the app before it has moved the
+    // focus (measured: GTK3 entries lose them).
+    if (step.then_type || step.then_key) AwaitClickEffect(*before_click, deadline, nullptr);
   }
   if (step.then_type) {
     if (absl::Status s = TypeText(*step.then_type, deadline); !s.ok()) return s;

@@ -17,6 +17,7 @@ namespace mosdat::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(GuestHelperTest, TheEmbeddedHelperIsTheGuestFileByteForByte) {
   std::ifstream in(SourcePath("guest/mosdat_atspi_helper.py"), std::ios::binary);
@@ -67,6 +68,77 @@ TEST(AtspiClientTest, FindsClicksAndWaitsOnARealGtk3App) {
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(missing.status().message()), HasSubstr("no such button"));
   EXPECT_THAT(std::string(missing.status().message()), HasSubstr("near matches:"));
+}
+
+// The helper's error codes become statuses the runner classifies: what the app did (a
+// missing, hidden or unchecked widget) fails the test; what broke in the rig (the
+// accessibility bus, a helper that cannot say why) is an infrastructure error.
+TEST(AtspiClientTest, HelperErrorsAreTestFailuresOrInfrastructureErrorsByTheirCode) {
+  absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop =
+      LocalDesktop::Start({.app_command = {"gtk3-widget-factory"}});
+  ASSERT_TRUE(desktop.ok()) << desktop.status();
+  TempDir dir;
+  std::ofstream(dir.File("helper.py"), std::ios::binary) << AtspiHelperSource();
+  absl::StatusOr<std::unique_ptr<LocalLineProcess>> helper =
+      LocalLineProcess::Start({"/usr/bin/python3", dir.File("helper.py")},
+                              (*desktop)->session_env(), dir.File("helper.log"));
+  ASSERT_TRUE(helper.ok()) << helper.status();
+  AtspiClient client(**helper);
+  absl::StatusOr<std::optional<AccessibleObject>> window =
+      client.WaitFor({.role = "frame", .app = "gtk3-widget-factory"}, /*exists=*/true,
+                     absl::Seconds(30), absl::Milliseconds(100));
+  ASSERT_TRUE(window.ok()) << window.status();
+
+  // Found, but in another state: the message names the widget and its states, and does
+  // not offer the same widget as a "near match" of itself.
+  absl::StatusOr<AccessibleObject> unchecked = client.Find(
+      {.role = "toggle button", .name = "togglebutton", .index = 0, .states = {"checked"}},
+      absl::Seconds(10));
+  ASSERT_FALSE(unchecked.ok());
+  EXPECT_EQ(unchecked.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(unchecked.status().message()),
+              HasSubstr("toggle button \"togglebutton\" found in gtk3-widget-factory, but not "
+                        "[checked]: its states are [enabled, focusable,"));
+  EXPECT_THAT(std::string(unchecked.status().message()), Not(HasSubstr("near matches")));
+
+  // There, but on a page that is not shown.
+  absl::StatusOr<AccessibleObject> hidden = client.Find(
+      {.role = "push button", .name = "Get Busy", .states = {"showing"}}, absl::Seconds(10));
+  ASSERT_FALSE(hidden.ok());
+  EXPECT_EQ(hidden.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(hidden.status().message()),
+              HasSubstr("push button \"Get Busy\" exists in gtk3-widget-factory but is not "
+                        "[showing]"));
+
+  // A helper that cannot reach the accessibility bus: the rig is broken, not the app.
+  Environment no_bus = (*desktop)->session_env();
+  no_bus["AT_SPI_BUS_ADDRESS"] = "unix:path=" + dir.File("no-such-bus");
+  absl::StatusOr<std::unique_ptr<LocalLineProcess>> cut_off = LocalLineProcess::Start(
+      {"/usr/bin/python3", dir.File("helper.py")}, no_bus, dir.File("cut-off.log"));
+  ASSERT_TRUE(cut_off.ok()) << cut_off.status();
+  AtspiClient cut_off_client(**cut_off);
+  absl::StatusOr<AccessibleObject> unreachable =
+      cut_off_client.Find({.role = "frame"}, absl::Seconds(10));
+  ASSERT_FALSE(unreachable.ok());
+  EXPECT_EQ(unreachable.status().code(), absl::StatusCode::kUnavailable) << unreachable.status();
+  EXPECT_THAT(std::string(unreachable.status().message()),
+              HasSubstr("cannot reach the accessibility bus"));
+
+  // An older helper answers without a code: it cannot say whose fault it was, so it is
+  // not blamed on the app.
+  absl::StatusOr<std::unique_ptr<LocalLineProcess>> old_helper = LocalLineProcess::Start(
+      {"/usr/bin/python3", "-c",
+       "import json, sys\n"
+       "for line in sys.stdin:\n"
+       "    print(json.dumps({'id': json.loads(line)['id'], 'ok': False, 'error': 'boom'}), "
+       "flush=True)\n"},
+      (*desktop)->session_env(), dir.File("old.log"));
+  ASSERT_TRUE(old_helper.ok()) << old_helper.status();
+  AtspiClient old_client(**old_helper);
+  absl::StatusOr<AccessibleObject> uncoded = old_client.Find({.role = "frame"}, absl::Seconds(10));
+  ASSERT_FALSE(uncoded.ok());
+  EXPECT_EQ(uncoded.status().code(), absl::StatusCode::kInternal) << uncoded.status();
+  EXPECT_THAT(std::string(uncoded.status().message()), HasSubstr("boom"));
 }
 
 }  // namespace

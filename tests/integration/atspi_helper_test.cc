@@ -484,5 +484,109 @@ TEST_F(AtspiHelperGtk4Test, DumpReturnsTheTreeInScreenCoordinates) {
       << frame["box"].dump();
 }
 
+// ---------------------------------------------------------------------------------
+// GTK4: gtk4-widget-factory (entries, labels, a text view, switches).
+
+class AtspiHelperGtk4FactoryTest : public AtspiHelperTest {
+ protected:
+  static void SetUpTestSuite() { StartSuite("gtk4-widget-factory"); }
+  static json Query(json query) {
+    query["app"] = "gtk4-widget-factory";
+    return query;
+  }
+};
+
+TEST_F(AtspiHelperGtk4FactoryTest, ReadsTheTextOfLabelsEntriesAndTextViews) {
+  // GTK 4.8 answers GetText(0, -1) with "" for entries and labels.
+  json label = Ok({{"op", "text"}, {"query", Query({{"role", "label"}, {"name", "label"}})}});
+  EXPECT_EQ(label["text"], "label") << label.dump();
+  EXPECT_EQ(label["source"], "text");
+  json entry = Ok({{"op", "text"}, {"query", Query({{"role", "text"}, {"index", 3}})}});
+  EXPECT_EQ(entry["text"], "entry") << entry.dump();
+  json view = Ok({{"op", "text"}, {"query", Query({{"role", "text"}, {"name", "GtkTextView"}})}});
+  EXPECT_EQ(view["text"].get<std::string>().rfind("Lorem ipsum dolor sit amet", 0), 0u)
+      << view.dump();
+
+  // And what is typed into an entry is read back.
+  json query = Query({{"role", "text"}, {"index", 4}});
+  json found = Ok({{"op", "find"}, {"query", query}});
+  std::string x = absl::StrCat(found["center"]["x"].get<int>());
+  std::string y = absl::StrCat(found["center"]["y"].get<int>());
+  ASSERT_TRUE(Xdotool(*session_, {"mousemove", "--sync", x, y, "click", "1"}).ok());
+  ASSERT_TRUE(Xdotool(*session_, {"key", "ctrl+a", "BackSpace"}).ok());
+  ASSERT_TRUE(Xdotool(*session_, {"type", "--delay", "20", "gtk 4.8"}).ok());
+  EXPECT_EQ(WaitForText(helper(), query, "gtk 4.8"), "gtk 4.8");
+}
+
+TEST_F(AtspiHelperGtk4FactoryTest, SwitchesAndEntriesAreClickableWhereGtkAnswersWithTheWindow) {
+  // GTK 4.8's GetAccessibleAtPoint answers the window itself at a switch's or some
+  // entries' centre. The X window on top there is theirs, so the click lands: accepted,
+  // marked imprecise.
+  json sw = Query({{"role", "check box"}, {"name", "GtkSwitch"}, {"index", 0}});
+  json found = Ok({{"op", "find"}, {"query", sw}});
+  ASSERT_EQ(found["verified"], true) << found.dump();
+  EXPECT_EQ(found["hit"]["relation"], "window") << found.dump();
+  EXPECT_EQ(found["hit"]["imprecise"], true) << found.dump();
+  for (int index = 0; index < 5; ++index) {
+    json entry = Ok({{"op", "find"}, {"query", Query({{"role", "text"}, {"index", index}})}});
+    EXPECT_EQ(entry["verified"], true) << entry.dump();
+  }
+
+  // The accepted point really is the switch: a click there turns it on.
+  bool was_on = std::count(found["states"].begin(), found["states"].end(), "checked") > 0;
+  std::string x = absl::StrCat(found["center"]["x"].get<int>());
+  std::string y = absl::StrCat(found["center"]["y"].get<int>());
+  ASSERT_TRUE(Xdotool(*session_, {"mousemove", "--sync", x, y, "click", "1"}).ok());
+  json checked = sw;
+  checked["states"] = {"checked"};
+  absl::StatusOr<json> after =
+      helper().Call({{"op", "wait_for"}, {"query", checked}, {"exists", !was_on}, {"timeout", 5}});
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ((*after)["ok"], true) << after->dump();
+}
+
+// ---------------------------------------------------------------------------------
+// A GTK3 app with a menu bar: mousepad. Its menus pop up in X windows of their own,
+// which GTK3 does not expose as accessible windows.
+
+class AtspiHelperMousepadTest : public AtspiHelperTest {
+ protected:
+  static void SetUpTestSuite() { StartSuite("mousepad"); }
+};
+
+TEST_F(AtspiHelperMousepadTest, AnOpenMenusItemsAreClickableAndWhatTheMenuCoversIsNot) {
+  json edit = Ok({{"op", "find"}, {"query", {{"role", "menu"}, {"name", "Edit"}}}});
+  ASSERT_EQ(edit["verified"], true) << edit.dump();
+  json view = {{"role", "text"}, {"app", "mousepad"}};
+  ASSERT_EQ(Ok({{"op", "find"}, {"query", view}})["verified"], true);
+
+  std::string x = absl::StrCat(edit["center"]["x"].get<int>());
+  std::string y = absl::StrCat(edit["center"]["y"].get<int>());
+  ASSERT_TRUE(Xdotool(*session_, {"mousemove", "--sync", x, y, "click", "1"}).ok());
+  json item = {{"role", "menu item"}, {"name_substr", "Select All"}, {"states", {"showing"}}};
+  json opened = Ok({{"op", "wait_for"}, {"query", item}, {"timeout", 5}});
+  // The item is hit-tested in the popup (the main window lies under it).
+  EXPECT_EQ(opened["verified"], true) << opened.dump();
+  EXPECT_EQ(opened["hit"]["relation"], "self") << opened.dump();
+  EXPECT_EQ(opened["hit"]["popup"], true) << opened.dump();
+
+  // The text view under the open menu is refused, and the reason says what is on top.
+  json covered = Ok({{"op", "find"}, {"query", view}});
+  const json& popup = opened["hit"]["window"]["box"];
+  ASSERT_TRUE(Inside(
+      {{"x", covered["center"]["x"]}, {"y", covered["center"]["y"]}, {"width", 0}, {"height", 0}},
+      popup["x"], popup["y"], popup["width"], popup["height"]))
+      << "the menu should cover the text view's centre: " << covered.dump() << " " << popup.dump();
+  EXPECT_EQ(covered["verified"], false) << covered.dump();
+  EXPECT_NE(covered["hit"]["reason"].get<std::string>().find("a popup of mousepad"),
+            std::string::npos)
+      << covered.dump();
+
+  ASSERT_TRUE(Xdotool(*session_, {"key", "Escape"}).ok());
+  json closed = Ok({{"op", "wait_for"}, {"query", item}, {"exists", false}, {"timeout", 5}});
+  EXPECT_TRUE(closed.is_null());
+  EXPECT_EQ(Ok({{"op", "find"}, {"query", view}})["verified"], true);
+}
+
 }  // namespace
 }  // namespace mosdat

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "core/events.h"
 #include "core/process.h"
 #include "tests/integration/functional_run.h"
@@ -178,6 +179,124 @@ steps:
   EXPECT_EQ(ocr[1]->status, StepStatus::kFailed);
   EXPECT_THAT(ocr[1]->reason, HasSubstr("Tgglo mee"));
   EXPECT_THAT(ocr[1]->reason, HasSubstr("Toggle"));  // the nearest text on screen
+}
+
+TEST_F(FixtureScenarioTest, AWidgetUnderAnotherAppsWindowIsRefusedSayingWhatIsOnTop) {
+  // With a launch step the scenario starts its apps itself: the fixture, then the
+  // widget factory, whose window opens over the fixture's.
+  FunctionalRun run = Run(absl::StrCat(R"(name: covered
+steps:
+  - launch: {command: "/usr/bin/python3 )",
+                                       SourcePath("tests/data/apps/fixed_layout.py"),
+                                       R"(", window: mosdat-fixed-layout, timeout: 30}
+  - launch: {command: gtk3-widget-factory, app: gtk3-widget-factory, timeout: 30}
+  - wait_for: {any: [{atspi: {role: toggle button, name: togglebutton, states: [showing]}}], timeout: 30}
+  - atspi: {role: toggle button, name: Toggle me}
+    label: under the widget factory
+)"));
+  ASSERT_EQ(run.exit_code, 1) << Dump(run);
+  std::vector<const Event*> atspi = Finished(run, "atspi");
+  ASSERT_EQ(atspi.size(), 1u) << Dump(run);
+  EXPECT_EQ(atspi[0]->status, StepStatus::kFailed);
+  EXPECT_THAT(atspi[0]->reason, HasSubstr("refused to click the centre"));
+  EXPECT_THAT(atspi[0]->reason, HasSubstr("of application \"gtk3-widget-factory\", not one of "));
+}
+
+// Scenarios on real apps the other tests do not use, started as the config's app.
+class AppScenarioTest : public ::testing::Test {
+ protected:
+  // `screenshots`: [report].screenshots; "none" sends each step's input right behind
+  // the previous one's, as fast as a scenario can.
+  FunctionalRun Run(const std::string& binary, const std::string& scenario_yaml,
+                    const std::string& screenshots = "all") {
+    std::ofstream(dir_.File("scenario.yaml")) << scenario_yaml;
+    std::ofstream(dir_.File("config.toml"))
+        << "[app]\nname = \"" << binary << "\"\nbinary = \"" << binary
+        << "\"\n[report]\nscreenshots = \"" << screenshots
+        << "\"\n[[vm]]\nname = \"local\"\nprovider = \"local\"\n"
+           "[[test]]\nname = \"app\"\nscenario = \"scenario.yaml\"\n";
+    return RunFunctional(dir_.File("config.toml"), "app", dir_);
+  }
+  TempDir dir_;
+};
+
+// GTK 4: a switch and entries clicked with the pointer (GTK answers their hit test with
+// the window), text read back from entries and a text view, and keys typed right after
+// a click on the text view land there, not in the entry focused before — many times.
+TEST_F(AppScenarioTest, Gtk4SwitchEntryAndTextViewTakeClicksAndTheKeysTypedAfterThem) {
+  std::string yaml = R"(name: gtk4
+vars:
+  app: gtk4-widget-factory
+steps:
+  - wait_for: {any: [{atspi: {app: "{{ app }}", role: text, name: GtkTextView}}], timeout: 30}
+  - atspi: {app: "{{ app }}", role: check box, name: GtkSwitch, index: 0}
+    label: switch
+  - wait_for: {all: [{atspi: {app: "{{ app }}", role: check box, name: GtkSwitch, index: 0, states: [checked]}}], timeout: 5}
+  - atspi: {app: "{{ app }}", role: text, index: 2}
+    label: entry
+  - key: ctrl+a
+  - type: "gtk4 entry"
+  - wait_for: {all: [{atspi: {app: "{{ app }}", role: text, index: 2, text: "gtk4 entry"}}], timeout: 5}
+  - verify_atspi: {app: "{{ app }}", role: label, name: label, text: label}
+)";
+  constexpr int kRounds = 12;
+  for (int i = 0; i < kRounds; ++i) {
+    absl::StrAppend(&yaml, R"(  - atspi: {app: "{{ app }}", role: text, index: 2}
+  - atspi: {app: "{{ app }}", role: text, name: GtkTextView}
+  - type: "Kx)",
+                    i, R"(y"
+  - wait_for: {all: [{atspi: {app: "{{ app }}", role: text, name: GtkTextView, text_substr: "Kx)",
+                    i, R"(y"}}], timeout: 5}
+)");
+  }
+  absl::StrAppend(&yaml,
+                  R"(  - verify_atspi: {app: "{{ app }}", role: text, index: 2, text: "gtk4 entry"}
+    label: nothing typed for the text view reached the entry
+)");
+  FunctionalRun run = Run("gtk4-widget-factory", yaml, "none");
+  ASSERT_EQ(run.exit_code, 0) << Dump(run);
+  std::vector<const Event*> atspi = Finished(run, "atspi");
+  ASSERT_EQ(atspi.size(), 2u + 2 * kRounds);
+  // The switch's hit test found its window, not the switch: recorded as imprecise.
+  EXPECT_THAT(atspi[0]->candidates.at(0).description, HasSubstr("imprecise"));
+  EXPECT_EQ(atspi[0]->candidates.at(0).score, 1.0);
+  // Each click waited for its effect, and said so.
+  EXPECT_TRUE(LogSays(run, "GtkTextView")) << Dump(run);
+  EXPECT_TRUE(LogSays(run, "its state changed after")) << Dump(run);
+}
+
+// mousepad (GTK 3): typing into its text view and reading it back, and its menus —
+// popup windows of their own — driven with pointer clicks on their items.
+TEST_F(AppScenarioTest, MousepadTextViewAndMenusThroughThePointer) {
+  FunctionalRun run = Run("mousepad", R"(name: mousepad
+vars:
+  app: mousepad
+steps:
+  - wait_for: {any: [{atspi: {app: "{{ app }}", role: text, states: [showing]}}], timeout: 30}
+  - atspi: {app: "{{ app }}", role: text}
+    label: the document
+  - type: "hello mousepad"
+  - wait_for: {all: [{atspi: {app: "{{ app }}", role: text, text: "hello mousepad"}}], timeout: 5}
+  - atspi: {app: "{{ app }}", role: menu, name: Edit}
+  - atspi: {app: "{{ app }}", role: text}
+    label: covered by the open menu
+    must_pass: false
+  - atspi: {app: "{{ app }}", role: menu item, name_substr: "Select All", states: [showing]}
+    label: an item of the popup menu
+  - atspi: {app: "{{ app }}", role: menu, name: Edit}
+  - atspi: {app: "{{ app }}", role: menu, name_substr: "Convert", states: [showing]}
+  - atspi: {app: "{{ app }}", role: menu item, name_substr: "To Uppercase", states: [showing]}
+    label: an item of a submenu
+  - wait_for: {all: [{atspi: {app: "{{ app }}", role: text, text: "HELLO MOUSEPAD"}}], timeout: 5}
+)");
+  ASSERT_EQ(run.exit_code, 0) << Dump(run);
+  std::vector<const Event*> atspi = Finished(run, "atspi");
+  ASSERT_EQ(atspi.size(), 7u) << Dump(run);
+  EXPECT_EQ(atspi[2]->status, StepStatus::kFailed);
+  EXPECT_THAT(atspi[2]->reason, HasSubstr("covered: a popup of mousepad"));
+  EXPECT_EQ(atspi[3]->status, StepStatus::kPassed);
+  EXPECT_THAT(atspi[3]->candidates.at(0).description, HasSubstr("in a popup"));
+  EXPECT_EQ(atspi[6]->status, StepStatus::kPassed);
 }
 
 // A "remote" VM: a desktop whose VNC and SSH (a separate sshd) the agent only reaches
