@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/outcome.h"
+#include "core/utf8.h"
 #include "core/visual_match.h"
 #include "core/visual_reference.h"
 #include "vnc-agent/key_input.h"
@@ -672,9 +673,12 @@ absl::StatusOr<bool> ScenarioRunner::AtspiHolds(const AtspiCondition& condition,
     holds = text && (condition.text ? *text == *condition.text
                                     : absl::StrContains(*text, *condition.text_substr));
     if (text) {
-      reason = absl::StrCat("the text of ", Describe(*object), " is \"", *text, "\", not ",
-                            condition.text ? "" : "containing ", "\"",
-                            condition.text ? *condition.text : *condition.text_substr, "\"");
+      // Long texts are shortened here, once: the reason goes to the console and JUnit.
+      constexpr size_t kShown = 120;
+      reason = absl::StrCat(
+          "the text of ", Describe(*object), " is \"", ShortenText(*text, kShown), "\", not ",
+          condition.text ? "" : "containing ", "\"",
+          ShortenText(condition.text ? *condition.text : *condition.text_substr, kShown), "\"");
     }
   }
   if (why_not != nullptr) *why_not = reason;

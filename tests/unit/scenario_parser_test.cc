@@ -313,10 +313,10 @@ steps:
   EXPECT_EQ(described[6], "any: text \"OK\", verify \"Done?\"");
   EXPECT_EQ(described[7], "(1,2) to (3,4)");
   EXPECT_EQ(described[8], "main.png");
-  // Cut to a progress line (60 bytes), never inside a UTF-8 character.
-  std::string thirty;
-  for (int i = 0; i < 30; ++i) thirty += "é";
-  EXPECT_EQ(described[9], "\"" + thirty + "\u2026\"");
+  // Cut to a progress line: 60 characters (not bytes) with the ellipsis.
+  std::string kept;
+  for (int i = 0; i < 59; ++i) kept += "é";
+  EXPECT_EQ(described[9], "\"" + kept + "\u2026\"");
 }
 
 TEST(ScenarioParserTest, StepKindKeysAreSortedAndComplete) {
