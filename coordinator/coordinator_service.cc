@@ -134,7 +134,8 @@ grpc::Status CoordinatorService::SubmitMatrix(grpc::ServerContext* context,
   absl::Time now = absl::Now();
   for (const JobSpec& job : matrix->jobs) {
     if (!agents_.OwnerOf(job.vm.name, now).has_value()) {
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+      // The rig is missing a part: an infrastructure error (core/outcome.h), not a failure.
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           absl::StrCat("no live agent owns VM \"", job.vm.name,
                                        "\": start a mosdat-agent for its host"));
     }

@@ -74,7 +74,9 @@ absl::StatusOr<AccessibleObject> ObjectFrom(const json& j) {
 // The helper's error `code` as a status: what the app or the scenario did (the object
 // is missing, hidden, in another state: a test failure) apart from what broke in the
 // rig (the bus, a bug in the helper: an infrastructure error). A helper that sends no
-// code (an older one) is treated as internal: it cannot say whose fault it was.
+// code (an older one) is treated as internal: it cannot say whose fault it was. The
+// status codes carry the outcome (core/outcome.h): a bad request (an unknown role or
+// state name the scenario wrote) is a config error.
 absl::Status HelperStatus(const std::string& code, std::string message) {
   if (code == "not_found") return absl::NotFoundError(message);
   if (code == "state" || code == "not_showing" || code == "still_present" || code == "ambiguous" ||

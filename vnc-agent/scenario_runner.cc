@@ -507,8 +507,10 @@ absl::Status ScenarioRunner::TypeText(const std::string& text, absl::Time deadli
                              typed->chunks > 1 ? absl::StrCat(" in ", typed->chunks,
                                                               " parts, each read back from ",
                                                               typed->focused)
-                                               : ""));
+                             : typed->confirmed ? absl::StrCat(", read back from ", typed->focused)
+                                                : ""));
   }
+  if (!typed->note.empty()) Log("warning", absl::StrCat("typed text not read back: ", typed->note));
   return absl::OkStatus();
 }
 

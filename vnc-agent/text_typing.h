@@ -68,6 +68,9 @@ struct TypingReport {
   int chunks = 0;          // 1 when everything fit the scratch pool at once
   bool confirmed = false;  // read back from the focused object
   std::string focused;     // the object read back, e.g. `text "" in gedit`
+  // Why a text typed in one part was not read back (nothing focused has text, or the
+  // widget shows something else): worth a warning, not a failure.
+  std::string note;
 };
 
 // Whether every keyboard map has this keysym (printable ASCII, Return, Tab).

@@ -249,10 +249,11 @@ TEST_F(FunctionalTest, VisualCaptureAndCheckWithExcludeAreasAndBlankRefusal) {
   EXPECT_THAT(check.out,
               ::testing::ContainsRegex("matches: score 1\\.0000 at \\(10,10 330x170\\)"));
 
-  // A flat area is refused: it would match any empty spot of that colour.
+  // A flat area is refused: it would match any empty spot of that colour. The reference
+  // asked for is unusable, a config error like a blank reference file.
   RunResult blank =
       visual({"--capture", "--region", "600,600,20,20", "--out", dir_.File("refs/blank.png")});
-  EXPECT_EQ(blank.exit_code, 1);
+  EXPECT_EQ(blank.exit_code, 3);
   EXPECT_THAT(blank.err, HasSubstr("is blank: it is one flat colour"));
   EXPECT_FALSE(fs::exists(dir_.File("refs/blank.png")));
 
