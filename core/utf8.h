@@ -4,6 +4,7 @@
 #ifndef MOSDAT_CORE_UTF8_H_
 #define MOSDAT_CORE_UTF8_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,15 @@ std::string ValidUtf8(std::string_view text);
 // The longest prefix of `text` of at most `max_bytes` bytes that ends on a character
 // boundary.
 std::string_view Utf8Prefix(std::string_view text, size_t max_bytes);
+
+// Where text first stops being well-formed UTF-8: 1-based line and column (columns
+// count characters), and the offending byte.
+struct InvalidUtf8 {
+  int line = 0;
+  int column = 0;
+  unsigned char byte = 0;
+};
+std::optional<InvalidUtf8> FindInvalidUtf8(std::string_view text);
 
 }  // namespace mosdat
 

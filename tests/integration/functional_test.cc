@@ -374,7 +374,8 @@ TEST_F(FunctionalTest, AnUnknownTestIsAConfigError) {
   command.insert(command.end(), {"--test", "nope"});
   RunResult result = RunCommand(command);
   EXPECT_EQ(result.exit_code, 3) << result.err;
-  EXPECT_THAT(result.err, HasSubstr("no [[test]] named \"nope\""));
+  // The same words as `mosdat preflight`, which now runs first.
+  EXPECT_THAT(result.err, HasSubstr("--test \"nope\": no such [[test]] (known: fixture)"));
 }
 
 // The same run across three processes: mosdat-coordinator, mosdat-agent (owning the
@@ -419,6 +420,15 @@ TEST_F(FunctionalTest, RunsAcrossSeparateCoordinatorAndAgentProcesses) {
 
   EXPECT_EQ(agent.Terminate(), 0) << agent.stderr_text();
   EXPECT_EQ(coordinator.Terminate(), 0) << coordinator.stderr_text();
+}
+
+TEST_F(FunctionalTest, WhatPreflightFindsStopsTheRunBeforeAnythingStarts) {
+  WriteScenario("name: t\nsteps:\n  - key: enter\n  - visual: {reference: nowhere.png}\n");
+  RunResult result = RunCommand(Command());
+  EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
+  EXPECT_THAT(result.err, HasSubstr("scenario.yaml:4:5: reference image"));
+  EXPECT_THAT(result.err, HasSubstr("nothing was started"));
+  EXPECT_FALSE(fs::exists(dir_.File("results")));
 }
 
 }  // namespace
