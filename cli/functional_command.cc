@@ -13,6 +13,7 @@
 #include "cli/exit_codes.h"
 #include "core/preflight.h"
 #include "core/secret_ref.h"
+#include "runtime/file_chunks.h"
 #include "runtime/proto_convert.h"
 #include "runtime/token_auth.h"
 
@@ -151,9 +152,6 @@ int RunFunctional(const FunctionalArgs& args) {
 
   v1::SubmitMatrixRequest request;
   request.set_config_path(config.source_path);
-  for (const auto& [path, contents] : report.job_files) {
-    (*request.mutable_files())[path] = contents;
-  }
   for (const std::string& test : args.tests) request.add_tests(test);
   for (const std::string& vm : args.vms) request.add_vms(vm);
   for (const auto& [name, value] : vars) (*request.mutable_vars())[name] = ValueToJson(value);
@@ -163,7 +161,20 @@ int RunFunctional(const FunctionalArgs& args) {
     grpc::ClientContext context;
     AttachToken(context, token);
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-    grpc::Status status = coordinator->SubmitMatrix(&context, request, &submitted);
+    // The request, then the files in chunks: a suite is bound by kMaxJobFilesBytes
+    // (which preflight checks), not by gRPC's message size.
+    auto writer = coordinator->SubmitMatrixStream(&context, &submitted);
+    v1::SubmitMatrixChunk head;
+    *head.mutable_request() = std::move(request);
+    if (writer->Write(head)) {
+      WriteFileChunks(report.job_files, [&](const v1::FileChunk& chunk) {
+        v1::SubmitMatrixChunk next;
+        *next.mutable_file() = chunk;
+        return writer->Write(next);
+      });
+    }
+    writer->WritesDone();
+    grpc::Status status = writer->Finish();
     if (!status.ok()) {
       std::cerr << "mosdat functional: " << status.error_message() << "\n";
       return ExitCodeFor(status);
