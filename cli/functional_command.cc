@@ -11,12 +11,10 @@
 #include "cli/commands.h"
 #include "cli/embedded.h"
 #include "cli/exit_codes.h"
-#include "core/config_parser.h"
-#include "core/job_files.h"
 #include "core/preflight.h"
-#include "core/scenario_parser.h"
 #include "core/secret_ref.h"
 #include "core/utf8.h"
+#include "runtime/file_chunks.h"
 #include "runtime/grpc_status.h"
 #include "runtime/proto_convert.h"
 #include "runtime/token_auth.h"
@@ -77,33 +75,33 @@ class ProgressPrinter {
 };
 
 int RunFunctional(const FunctionalArgs& args) {
-  // Validate everything locally first: a broken file is reported before any VM starts.
-  absl::StatusOr<std::string> config_text = ReadScenarioFile(args.config);
-  if (!config_text.ok()) {
-    std::cerr << "mosdat functional: " << config_text.status().message() << "\n";
-    return kExitConfigError;
-  }
-  Diagnostics diagnostics;
-  Config config = ParseConfig(*config_text, args.config, &diagnostics);
-  if (!diagnostics.empty()) {
-    for (const Diagnostic& d : diagnostics.items()) std::cerr << d.ToString() << "\n";
-    return kExitConfigError;
-  }
-  VarMap vars;
+  PreflightOptions preflight{.config_path = args.config,
+                             .tests = args.tests,
+                             .vms = args.vms,
+                             .embedded = args.coordinator.empty()};
   for (const std::string& assignment : args.vars) {
     absl::StatusOr<std::pair<std::string, Value>> var = ParseVarAssignment(assignment);
     if (!var.ok()) {
       std::cerr << "mosdat functional: " << var.status().message() << "\n";
       return kExitUsage;
     }
-    vars[var->first] = var->second;
+    preflight.vars[var->first] = var->second;
   }
-  absl::StatusOr<std::map<std::string, std::string>> files =
-      CollectJobFiles(config, *config_text, args.tests, vars);
-  if (!files.ok()) {
-    std::cerr << files.status().message() << "\n";
-    return ExitCodeFor(files.status());
+  // The same checks as `mosdat preflight`, before anything is submitted or started:
+  // whatever the run would trip on is a config error now, not a failure later.
+  PreflightReport report = RunPreflight(preflight);
+  if (!report.ok()) {
+    for (const Diagnostic& d : report.problems.items()) std::cerr << d.ToString() << "\n";
+    std::cerr << "mosdat functional: preflight found " << report.problems.size()
+              << (report.problems.size() == 1 ? " problem" : " problems")
+              << "; nothing was started\n";
+    return ExitCodeFor(Outcome::kConfigError);
   }
+  for (const PreflightTestReport& t : report.tests) {
+    if (t.skipped) std::cerr << "test \"" << t.name << "\" " << t.note << "\n";
+  }
+  const Config& config = report.config;
+  const VarMap& vars = preflight.vars;
 
   EmbeddedOptions embedded;
   for (const VmConfig& vm : config.vms) {
@@ -124,7 +122,6 @@ int RunFunctional(const FunctionalArgs& args) {
 
   v1::SubmitMatrixRequest request;
   request.set_config_path(config.source_path);
-  for (const auto& [path, contents] : *files) (*request.mutable_files())[path] = contents;
   for (const std::string& test : args.tests) request.add_tests(test);
   for (const std::string& vm : args.vms) request.add_vms(vm);
   for (const auto& [name, value] : vars) (*request.mutable_vars())[name] = ValueToJson(value);
@@ -134,7 +131,20 @@ int RunFunctional(const FunctionalArgs& args) {
     grpc::ClientContext context;
     AttachToken(context, token);
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-    grpc::Status status = coordinator->SubmitMatrix(&context, request, &submitted);
+    // The request, then the files in chunks: a suite is bound by kMaxJobFilesBytes
+    // (which preflight checks), not by gRPC's message size.
+    auto writer = coordinator->SubmitMatrixStream(&context, &submitted);
+    v1::SubmitMatrixChunk head;
+    *head.mutable_request() = std::move(request);
+    if (writer->Write(head)) {
+      WriteFileChunks(report.job_files, [&](const v1::FileChunk& chunk) {
+        v1::SubmitMatrixChunk next;
+        *next.mutable_file() = chunk;
+        return writer->Write(next);
+      });
+    }
+    writer->WritesDone();
+    grpc::Status status = writer->Finish();
     if (!status.ok()) {
       std::cerr << "mosdat functional: " << status.error_message() << "\n";
       return ExitCodeFor(FromGrpcStatus(status));

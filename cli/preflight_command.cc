@@ -1,6 +1,6 @@
 // `mosdat preflight --config X.toml [--test S]... [--var K=V]... [--json]`: validates
 // the config and every scenario it would run, prints every problem at once.
-// Exit 0 when clean, 1 when problems were found, 2 on bad arguments.
+// Exit 0 when clean, 3 when problems were found (config errors), 2 on bad arguments.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +14,7 @@ namespace {
 struct PreflightArgs {
   std::string config;
   std::vector<std::string> tests;
+  std::vector<std::string> vms;
   std::vector<std::string> vars;
   bool json = false;
 };
@@ -35,14 +36,20 @@ nlohmann::json ToJson(const PreflightReport& report) {
                      {"vms", t.vms},
                      {"steps", t.steps},
                      {"cleanup_steps", t.cleanup_steps},
-                     {"ok", t.ok}});
+                     {"ok", t.ok},
+                     {"skipped", t.skipped},
+                     {"note", t.note}});
   }
-  return {{"ok", report.ok()}, {"tests", tests}, {"problems", problems}};
+  return {{"ok", report.ok()},
+          {"tests", tests},
+          {"job_files_bytes", report.job_files_bytes},
+          {"problems", problems}};
 }
 
 void PrintHuman(const PreflightReport& report, const std::string& config) {
   for (const PreflightTestReport& t : report.tests) {
-    std::cout << (t.ok ? "ok    " : "FAIL  ") << t.name;
+    std::cout << (t.skipped ? "skip  " : t.ok ? "ok    " : "FAIL  ") << t.name;
+    if (t.skipped) std::cout << "  " << t.note;
     if (!t.scenario_path.empty()) {
       std::cout << "  " << t.scenario_path << " (" << t.steps << " steps, " << t.cleanup_steps
                 << " cleanup)";
@@ -59,7 +66,7 @@ void PrintHuman(const PreflightReport& report, const std::string& config) {
 }
 
 int RunPreflightCommand(const PreflightArgs& args) {
-  PreflightOptions options{.config_path = args.config, .tests = args.tests};
+  PreflightOptions options{.config_path = args.config, .tests = args.tests, .vms = args.vms};
   for (const std::string& assignment : args.vars) {
     absl::StatusOr<std::pair<std::string, Value>> var = ParseVarAssignment(assignment);
     if (!var.ok()) {
@@ -74,7 +81,7 @@ int RunPreflightCommand(const PreflightArgs& args) {
   } else {
     PrintHuman(report, args.config);
   }
-  return report.ok() ? kExitPass : kExitTestFailed;
+  return ExitCodeFor(report.ok() ? Outcome::kPassed : Outcome::kConfigError);
 }
 
 }  // namespace
@@ -85,6 +92,7 @@ void AddPreflightCommand(CLI::App& root, const GlobalOptions&, int* exit_code) {
       "preflight", "Validate the config and its scenarios, and check local prerequisites");
   cmd->add_option("--config", args->config, "mOSdat TOML config")->required();
   cmd->add_option("--test", args->tests, "only these [[test]] names (repeatable)");
+  cmd->add_option("--vm", args->vms, "only these [[vm]] names (repeatable)");
   cmd->add_option("--var", args->vars, "scenario variable override NAME=VALUE (repeatable)");
   cmd->add_flag("--json", args->json, "print a JSON report on stdout");
   cmd->callback([args, exit_code] { *exit_code = RunPreflightCommand(*args); });

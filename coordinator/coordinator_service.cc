@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "coordinator/matrix.h"
+#include "core/job_files.h"
+#include "runtime/file_chunks.h"
 #include "runtime/grpc_status.h"
 #include "runtime/proto_convert.h"
 
@@ -117,11 +119,65 @@ grpc::Status CoordinatorService::SubmitMatrix(grpc::ServerContext* context,
                                               const v1::SubmitMatrixRequest* request,
                                               v1::SubmitMatrixResponse* response) {
   if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
-  MatrixRequest matrix_request{.config_path = request->config_path(),
-                               .files = {request->files().begin(), request->files().end()},
-                               .tests = {request->tests().begin(), request->tests().end()},
-                               .vms = {request->vms().begin(), request->vms().end()}};
-  for (const auto& [name, json] : request->vars()) {
+  size_t total = 0;
+  for (const auto& [path, contents] : request->files()) total += contents.size();
+  if (total > kMaxJobFilesBytes) {
+    return grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("the job files are larger than the limit of ", kMaxJobFilesBytes, " bytes"));
+  }
+  return Submit(*request, {request->files().begin(), request->files().end()}, response);
+}
+
+grpc::Status CoordinatorService::SubmitMatrixStream(
+    grpc::ServerContext* context, grpc::ServerReader<v1::SubmitMatrixChunk>* reader,
+    v1::SubmitMatrixResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  std::optional<v1::SubmitMatrixRequest> request;
+  FileAssembler assembler(kMaxJobFilesBytes);
+  v1::SubmitMatrixChunk chunk;
+  while (reader->Read(&chunk)) {
+    if (chunk.has_request()) {
+      if (request) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the request was sent twice");
+      }
+      request = std::move(*chunk.mutable_request());
+    } else if (!request) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "files came before the request: send the request first");
+    } else if (absl::Status s = assembler.Add(chunk.file()); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+  }
+  if (!request) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request was sent");
+  std::map<std::string, std::string> files(request->files().begin(), request->files().end());
+  std::map<std::string, std::string> streamed;
+  if (absl::Status s = assembler.Finish(&streamed); !s.ok()) return ToGrpcStatus(s);
+  files.merge(streamed);
+  return Submit(*request, std::move(files), response);
+}
+
+grpc::Status CoordinatorService::FetchJobFiles(grpc::ServerContext* context,
+                                               const v1::FetchJobFilesRequest* request,
+                                               grpc::ServerWriter<v1::FileChunk>* writer) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  absl::StatusOr<std::map<std::string, std::string>> files =
+      runs_.JobFiles(request->job_id(), request->agent_id());
+  if (!files.ok()) return ToGrpcStatus(files.status());
+  if (!WriteFileChunks(*files, [&](const v1::FileChunk& c) { return writer->Write(c); })) {
+    return grpc::Status::CANCELLED;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::Submit(const v1::SubmitMatrixRequest& request,
+                                        std::map<std::string, std::string> files,
+                                        v1::SubmitMatrixResponse* response) {
+  MatrixRequest matrix_request{.config_path = request.config_path(),
+                               .files = std::move(files),
+                               .tests = {request.tests().begin(), request.tests().end()},
+                               .vms = {request.vms().begin(), request.vms().end()}};
+  for (const auto& [name, json] : request.vars()) {
     absl::StatusOr<Value> value = ValueFromJson(json);
     if (!value.ok()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -140,7 +196,7 @@ grpc::Status CoordinatorService::SubmitMatrix(grpc::ServerContext* context,
                                        "\": start a mosdat-agent for its host"));
     }
   }
-  absl::StatusOr<RunStatus> run = runs_.CreateRun(std::move(matrix->jobs), request->label());
+  absl::StatusOr<RunStatus> run = runs_.CreateRun(std::move(matrix->jobs), request.label());
   if (!run.ok()) return ToGrpcStatus(run.status());
   spdlog::info("run {}: {} job(s) queued", run->run_id, run->jobs.size());
   response->set_run_id(run->run_id);
@@ -199,7 +255,11 @@ grpc::Status CoordinatorService::LeaseJob(grpc::ServerContext* context,
   std::vector<std::string> vms = agents_.VmsOf(request->agent_id());
   int wait_ms = std::clamp(request->wait_ms(), 0, 30000);
   std::optional<JobSpec> job = runs_.Lease(request->agent_id(), vms, absl::Milliseconds(wait_ms));
-  if (job) *response->mutable_job() = mosdat::ToProto(*job);
+  if (job) {
+    *response->mutable_job() = mosdat::ToProto(*job);
+    // However large, the files follow through FetchJobFiles, in chunks.
+    response->mutable_job()->clear_files();
+  }
   return grpc::Status::OK;
 }
 

@@ -28,6 +28,11 @@ class CoordinatorService final : public v1::Coordinator::Service {
 
   grpc::Status SubmitMatrix(grpc::ServerContext* context, const v1::SubmitMatrixRequest* request,
                             v1::SubmitMatrixResponse* response) override;
+  grpc::Status SubmitMatrixStream(grpc::ServerContext* context,
+                                  grpc::ServerReader<v1::SubmitMatrixChunk>* reader,
+                                  v1::SubmitMatrixResponse* response) override;
+  grpc::Status FetchJobFiles(grpc::ServerContext* context, const v1::FetchJobFilesRequest* request,
+                             grpc::ServerWriter<v1::FileChunk>* writer) override;
   grpc::Status WatchRun(grpc::ServerContext* context, const v1::WatchRunRequest* request,
                         grpc::ServerWriter<v1::RunUpdate>* writer) override;
   grpc::Status ListRuns(grpc::ServerContext* context, const v1::ListRunsRequest* request,
@@ -36,11 +41,9 @@ class CoordinatorService final : public v1::Coordinator::Service {
                       v1::Run* response) override;
   grpc::Status LeaseJob(grpc::ServerContext* context, const v1::LeaseJobRequest* request,
                         v1::LeaseJobResponse* response) override;
-  grpc::Status ReportEvents(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::EventAck, v1::JobEvent>* stream) override;
-  grpc::Status RegisterAgent(grpc::ServerContext* context,
-                             const v1::RegisterAgentRequest* request,
+  grpc::Status ReportEvents(grpc::ServerContext* context,
+                            grpc::ServerReaderWriter<v1::EventAck, v1::JobEvent>* stream) override;
+  grpc::Status RegisterAgent(grpc::ServerContext* context, const v1::RegisterAgentRequest* request,
                              v1::RegisterAgentResponse* response) override;
   grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
                          v1::HeartbeatResponse* response) override;
@@ -49,6 +52,9 @@ class CoordinatorService final : public v1::Coordinator::Service {
 
  private:
   void UpdateAgentGauge();
+  // Both submit RPCs end here, with the files already gathered.
+  grpc::Status Submit(const v1::SubmitMatrixRequest& request,
+                      std::map<std::string, std::string> files, v1::SubmitMatrixResponse* response);
 
   TokenAuth auth_;
   CoordinatorOptions options_;

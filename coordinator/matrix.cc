@@ -40,16 +40,19 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
     }
   }
 
-  ScenarioOptions options{.overrides = ConfigVars(config, request.vars),
-                          .read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
-                            auto it = request.files.find(path);
-                            if (it == request.files.end())
-                              return absl::InvalidArgumentError(absl::StrCat(path, " was not sent"));
-                            return it->second;
-                          }};
   for (const TestConfig& test : config.tests) {
     if (!Selected(request.tests, test.name)) continue;
+    // The same confinement as on the submitting side; only sent files are read.
+    ScenarioOptions options = ScenarioOptionsFor(config, test, request.vars);
+    options.read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
+      auto it = request.files.find(path);
+      if (it == request.files.end())
+        return absl::InvalidArgumentError(absl::StrCat(path, " was not sent"));
+      return it->second;
+    };
     if (test.variant.has_value()) {
+      // Not asked for by name: skipped (preflight says so); asked for: refused.
+      if (request.tests.empty()) continue;
       return absl::InvalidArgumentError(absl::StrCat(
           "test \"", test.name, "\" is a smoke test (variant = \"",
           std::string(ToString(*test.variant)),

@@ -102,6 +102,18 @@ std::optional<JobSpec> RunStore::Lease(const std::string& agent,
   return leased;
 }
 
+absl::StatusOr<std::map<std::string, std::string>> RunStore::JobFiles(
+    const std::string& job_id, const std::string& agent) const {
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end() || it->second.status.agent != agent ||
+      it->second.status.state != JobState::kRunning) {
+    return absl::NotFoundError(
+        absl::StrCat("no running job \"", job_id, "\" is leased to agent \"", agent, "\""));
+  }
+  return it->second.status.spec.files;
+}
+
 std::mutex* RunStore::JobWrites(const std::string& job_id) {
   std::lock_guard lock(mutex_);
   auto it = jobs_.find(job_id);

@@ -64,6 +64,10 @@ class RunStore {
   std::optional<JobSpec> Lease(const std::string& agent, const std::vector<std::string>& vms,
                                absl::Duration wait);
 
+  // The files of a running job leased to `agent`; NotFound for any other job, so an
+  // agent reads only what it was given.
+  absl::StatusOr<std::map<std::string, std::string>> JobFiles(const std::string& job_id,
+                                                              const std::string& agent) const;
   // Persists an event of a leased job (screenshot bytes to their PNG file, the event to
   // events.jsonl, synced); returns only once it is on disk. job_finished completes the
   // job, writes its junit.xml, and completes the run with its last job.

@@ -131,7 +131,11 @@ struct TestConfig {
   std::vector<std::string> vms;         // names of [[vm]] entries; empty = all VMs
   std::optional<int> timeout;           // seconds for the whole test; unset = defaults
   std::vector<std::string> tags;        // free-form labels for filtering
-  SourceLocation location;              // where the [[test]] table starts
+  // Extra directories (relative to the config) the scenario's imports and reference
+  // images may come from. Without them, only the config's and the scenario's own
+  // directory trees are readable: an explicit opt-in for shared fragment folders.
+  std::vector<std::string> allow_files_from;
+  SourceLocation location;  // where the [[test]] table starts
 };
 
 enum class ScreenshotPolicy { kAll, kFailures, kNone };

@@ -800,7 +800,7 @@ void ParseTests(Context& ctx, TableReader& root, Config* config) {
     TestConfig test;
     test.location = ctx.Location(*table);
     TableReader r(ctx, *table, std::move(path),
-                  {"name", "scenario", "variant", "vms", "timeout", "tags"});
+                  {"name", "scenario", "variant", "vms", "timeout", "tags", "allow_files_from"});
     if (const toml::node* name = r.String("name", &test.name, Presence::kRequired)) {
       if (!IsSimpleName(test.name)) {
         ctx.Error(*name, r.PathOf("name"),
@@ -854,6 +854,9 @@ void ParseTests(Context& ctx, TableReader& root, Config* config) {
     int timeout = 0;
     if (r.Int("timeout", 1, kMaxTimeoutSeconds, &timeout)) test.timeout = timeout;
     r.StringArray("tags", &test.tags);
+    if (r.StringArray("allow_files_from", &test.allow_files_from)) {
+      for (std::string& dir : test.allow_files_from) dir = ctx.ResolvePath(dir);
+    }
     config->tests.push_back(std::move(test));
   }
 }

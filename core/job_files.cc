@@ -9,50 +9,12 @@
 #include "core/visual_reference.h"
 
 namespace mosdat {
-namespace {
-
-void AddReference(const std::string& path, std::vector<std::string>* references) {
-  if (std::find(references->begin(), references->end(), path) == references->end()) {
-    references->push_back(path);
-  }
-}
-
-void CollectReferences(const Condition& condition, std::vector<std::string>* references);
-
-void CollectReferences(const std::vector<Step>& steps, std::vector<std::string>* references) {
-  for (const Step& step : steps) {
-    if (const auto* visual = std::get_if<VisualStep>(&step.kind)) {
-      AddReference(visual->reference, references);
-    } else if (const auto* wait = std::get_if<WaitForStep>(&step.kind)) {
-      for (const Condition& c : wait->conditions) CollectReferences(c, references);
-    } else if (const auto* branch = std::get_if<IfVisibleStep>(&step.kind)) {
-      CollectReferences(branch->target, references);
-      CollectReferences(branch->then_steps, references);
-      CollectReferences(branch->else_steps, references);
-    }
-  }
-}
-
-void CollectReferences(const Condition& condition, std::vector<std::string>* references) {
-  if (const auto* visual = std::get_if<VisualCondition>(&condition)) {
-    AddReference(visual->reference, references);
-  }
-}
-
-}  // namespace
 
 absl::StatusOr<std::map<std::string, std::string>> CollectJobFiles(
     const Config& config, const std::string& config_text, const std::vector<std::string>& tests,
     const VarMap& vars) {
   std::map<std::string, std::string> files;
   files[config.source_path] = config_text;
-  // Record every file the parser reads: the scenario and its imports, transitively.
-  ScenarioOptions options{.overrides = ConfigVars(config, vars),
-                          .read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
-                            absl::StatusOr<std::string> text = ReadScenarioFile(path);
-                            if (text.ok()) files[path] = *text;
-                            return text;
-                          }};
   Diagnostics diagnostics;
   std::vector<std::string> references;
   for (const TestConfig& test : config.tests) {
@@ -60,14 +22,24 @@ absl::StatusOr<std::map<std::string, std::string>> CollectJobFiles(
     if (!tests.empty() && std::find(tests.begin(), tests.end(), test.name) == tests.end()) {
       continue;
     }
+    // Record every file the parser reads: the scenario and its imports, transitively.
+    ScenarioOptions options = ScenarioOptionsFor(config, test, vars);
+    options.read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
+      absl::StatusOr<std::string> text = ReadScenarioFile(path);
+      if (text.ok()) files[path] = *text;
+      return text;
+    };
     absl::StatusOr<std::string> text = options.read_file(test.scenario);
     if (!text.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("scenario of test \"", test.name, "\": ", text.status().message()));
     }
     Scenario scenario = ParseScenario(*text, test.scenario, options, &diagnostics);
-    CollectReferences(scenario.steps, &references);
-    CollectReferences(scenario.cleanup, &references);
+    for (const auto& [step, path] : ReferenceImages(scenario)) {
+      if (std::find(references.begin(), references.end(), path) == references.end()) {
+        references.push_back(path);
+      }
+    }
   }
   if (!diagnostics.empty()) return diagnostics.ToStatus();
   for (const std::string& path : references) {

@@ -5,6 +5,7 @@
 #ifndef MOSDAT_CORE_JOB_FILES_H_
 #define MOSDAT_CORE_JOB_FILES_H_
 
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
@@ -14,6 +15,10 @@
 #include "core/template_vars.h"
 
 namespace mosdat {
+
+// The most a submission's files may add up to: they are held in memory by the
+// coordinator and the agent. Preflight checks it; the coordinator enforces it.
+inline constexpr size_t kMaxJobFilesBytes = 64 << 20;
 
 // Keys are the paths as the parsers resolve them (e.g. "examples/../scenarios/a.yaml").
 // InvalidArgument lists every scenario problem or names a missing file.

@@ -1,11 +1,18 @@
 #include "core/preflight.h"
 
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/config_parser.h"
+#include "core/job_files.h"
 #include "core/process.h"
 #include "core/scenario_parser.h"
+#include "core/visual_reference.h"
 
 namespace mosdat {
 namespace {
@@ -34,6 +41,63 @@ void CheckLocalVm(const Config& config, const VmConfig& vm, size_t index, Diagno
   }
 }
 
+bool Selected(const std::vector<std::string>& filter, const std::string& name) {
+  return filter.empty() || std::find(filter.begin(), filter.end(), name) != filter.end();
+}
+
+std::string HumanBytes(size_t bytes) {
+  if (bytes < 1024) return absl::StrCat(bytes, " bytes");
+  if (bytes < (1 << 20)) return absl::StrFormat("%.1f KiB", bytes / 1024.0);
+  return absl::StrFormat("%.1f MiB", bytes / 1048576.0);
+}
+
+// Each reference image must exist and be usable (a PNG, not blank, a valid sidecar);
+// the problem is reported at the step that names it.
+void CheckReferences(const Scenario& scenario, Diagnostics* problems) {
+  std::set<std::string> checked;
+  for (const auto& [step, path] : ReferenceImages(scenario)) {
+    if (!checked.insert(path).second) continue;
+    absl::StatusOr<std::string> image = ReadScenarioFile(path);
+    if (!image.ok()) {
+      problems->Add(step->location, "",
+                    absl::StrCat("reference image \"", path,
+                                 "\" does not exist; capture it with `mosdat visual --capture "
+                                 "--region X,Y,W,H --out ",
+                                 path, "`"));
+      continue;
+    }
+    std::string sidecar;
+    const std::string sidecar_path = ReferenceSidecarPath(path);
+    std::error_code ec;
+    if (std::filesystem::exists(sidecar_path, ec)) {
+      absl::StatusOr<std::string> text = ReadScenarioFile(sidecar_path);
+      if (text.ok()) sidecar = *text;
+    }
+    if (absl::StatusOr<VisualReference> parsed = ParseReference(path, *image, sidecar);
+        !parsed.ok()) {
+      problems->Add(step->location, "", std::string(parsed.status().message()));
+    }
+  }
+}
+
+// A VM that is not local needs an address and a user to reach it over SSH.
+void CheckSsh(const VmConfig& vm, const std::vector<const Step*>& steps, Diagnostics* problems) {
+  if (steps.empty() || vm.provider == VmProvider::kLocal) return;
+  std::vector<std::string> missing;
+  if (vm.ip.empty()) missing.push_back("ip");
+  if (vm.user.empty()) missing.push_back("user");
+  if (!missing.empty()) {
+    const Step& first = *steps.front();
+    problems->Add(
+        first.location, "",
+        absl::StrCat(std::string(StepKindName(first.kind)), " needs SSH into VM \"", vm.name,
+                     "\" (", steps.size(), steps.size() == 1 ? " step does" : " steps do",
+                     "), but its [[vm]] table at ", vm.location.ToString(), " has no ",
+                     absl::StrJoin(missing, " or "), "; set ", absl::StrJoin(missing, " and "),
+                     " (and ssh_key)"));
+  }
+}
+
 }  // namespace
 
 VarMap ConfigVars(const Config& config, const VarMap& overrides) {
@@ -43,6 +107,15 @@ VarMap ConfigVars(const Config& config, const VarMap& overrides) {
                  {"app.process_name", config.app.process_name}};
   for (const auto& [name, value] : overrides) vars[name] = value;
   return vars;
+}
+
+ScenarioOptions ScenarioOptionsFor(const Config& config, const TestConfig& test,
+                                   const VarMap& overrides) {
+  ScenarioOptions options{.overrides = ConfigVars(config, overrides)};
+  options.file_roots.push_back(std::filesystem::path(config.source_path).parent_path().string());
+  options.file_roots.insert(options.file_roots.end(), test.allow_files_from.begin(),
+                            test.allow_files_from.end());
+  return options;
 }
 
 absl::StatusOr<std::pair<std::string, Value>> ParseVarAssignment(const std::string& text) {
@@ -57,72 +130,152 @@ absl::StatusOr<std::pair<std::string, Value>> ParseVarAssignment(const std::stri
 
 PreflightReport RunPreflight(const PreflightOptions& options) {
   PreflightReport report;
+  Diagnostics& problems = report.problems;
   absl::StatusOr<std::string> read = ReadScenarioFile(options.config_path);
   if (!read.ok()) {
-    report.problems.Add({options.config_path}, "", std::string(read.status().message()));
+    problems.Add({options.config_path}, "", std::string(read.status().message()));
     return report;
   }
-  Config config = ParseConfig(*read, options.config_path, &report.problems);
-  if (!report.problems.empty()) return report;  // later checks would only echo these
+  report.config = ParseConfig(*read, options.config_path, &problems);
+  if (!problems.empty()) return report;  // later checks would only echo these
+  const Config& config = report.config;
 
   for (const std::string& name : options.tests) {
     if (config.FindTest(name) == nullptr) {
       std::vector<std::string> known;
       for (const TestConfig& test : config.tests) known.push_back(test.name);
-      report.problems.Add({options.config_path}, "",
-                          absl::StrCat("--test \"", name, "\": no such [[test]] (known: ",
-                                       absl::StrJoin(known, ", "), ")"));
+      problems.Add({options.config_path}, "",
+                   absl::StrCat("--test \"", name,
+                                "\": no such [[test]] (known: ", absl::StrJoin(known, ", "), ")"));
+    }
+  }
+  for (const std::string& name : options.vms) {
+    if (config.FindVm(name) == nullptr) {
+      std::vector<std::string> known;
+      for (const VmConfig& vm : config.vms) known.push_back(vm.name);
+      problems.Add({options.config_path}, "",
+                   absl::StrCat("--vm \"", name,
+                                "\": no such [[vm]] (known: ", absl::StrJoin(known, ", "), ")"));
     }
   }
 
-  std::vector<bool> local_vm_used(config.vms.size(), false);
+  std::vector<bool> vm_used(config.vms.size(), false);
+  bool embedded_vlm_needed = false;
   for (const TestConfig& test : config.tests) {
-    if (!options.tests.empty() &&
-        std::find(options.tests.begin(), options.tests.end(), test.name) == options.tests.end()) {
+    if (!Selected(options.tests, test.name)) continue;
+    PreflightTestReport entry{.name = test.name};
+    std::vector<const VmConfig*> vms;
+    for (const VmConfig* vm : config.VmsFor(test)) {
+      if (!Selected(options.vms, vm->name)) continue;
+      vms.push_back(vm);
+      entry.vms.push_back(vm->name);
+    }
+    const size_t before = problems.size();
+    if (test.variant.has_value()) {
+      // Nothing runs smoke tests yet. Asked for by name, that is a problem; otherwise
+      // the test is skipped, visibly, so the rest of a config still runs.
+      std::string why = absl::StrCat("smoke tests (variant = \"",
+                                     std::string(ToString(*test.variant)), "\") cannot run yet");
+      if (options.tests.empty()) {
+        entry.skipped = true;
+        entry.note = absl::StrCat("skipped: ", why, "; select the tests to run with --test");
+      } else {
+        problems.Add(test.location, absl::StrCat("test \"", test.name, "\""),
+                     absl::StrCat(why, "; leave it out of --test"));
+      }
+      entry.ok = problems.size() == before;
+      report.tests.push_back(std::move(entry));
       continue;
     }
-    PreflightTestReport entry{.name = test.name};
-    for (const VmConfig* vm : config.VmsFor(test)) {
-      entry.vms.push_back(vm->name);
-      local_vm_used[vm - config.vms.data()] = vm->provider == VmProvider::kLocal;
-    }
-    size_t before = report.problems.size();
-    if (!test.scenario.empty()) {
-      entry.scenario_path = test.scenario;  // already relative to the config's directory
-      ScenarioOptions scenario_options{.overrides = ConfigVars(config, options.vars)};
-      absl::StatusOr<std::string> scenario_text = ReadScenarioFile(entry.scenario_path);
-      if (!scenario_text.ok()) {
-        report.problems.Add({entry.scenario_path}, "",
-                            absl::StrCat("scenario of test \"", test.name,
-                                         "\": ", scenario_text.status().message()));
-      } else {
-        Scenario scenario =
-            ParseScenario(*scenario_text, entry.scenario_path, scenario_options, &report.problems);
-        entry.steps = static_cast<int>(scenario.steps.size());
-        // Local VMs run in the embedded default, whose gateway only [vlm] configures.
-        const std::vector<const VmConfig*> vms = config.VmsFor(test);
+    for (const VmConfig* vm : vms) vm_used[vm - config.vms.data()] = true;
+    entry.scenario_path = test.scenario;  // already relative to the config's directory
+    absl::StatusOr<std::string> scenario_text = ReadScenarioFile(entry.scenario_path);
+    if (!scenario_text.ok()) {
+      problems.Add(
+          test.location, "",
+          absl::StrCat("scenario of test \"", test.name, "\": ", scenario_text.status().message()));
+    } else {
+      Scenario scenario = ParseScenario(*scenario_text, entry.scenario_path,
+                                        ScenarioOptionsFor(config, test, options.vars), &problems);
+      entry.steps = static_cast<int>(scenario.steps.size());
+      entry.cleanup_steps = static_cast<int>(scenario.cleanup.size());
+      if (problems.size() == before) {
+        CheckReferences(scenario, &problems);
         const bool on_local_vm = std::any_of(vms.begin(), vms.end(), [](const VmConfig* vm) {
           return vm->provider == VmProvider::kLocal;
         });
-        if (!config.vlm && on_local_vm) {
-          for (const Step* step : StepsNeedingVlm(scenario)) {
-            report.problems.Add(step->location, "",
-                                absl::StrCat(std::string(StepKindName(step->kind)),
-                                             " needs a vision-language model: add a [vlm] table "
-                                             "(base_url, model) to ",
-                                             options.config_path));
+        std::vector<const Step*> vlm_steps = StepsNeedingVlm(scenario);
+        // Local VMs run in the embedded default, whose gateway only [vlm] configures.
+        if (options.embedded && on_local_vm && !vlm_steps.empty()) {
+          if (!config.vlm) {
+            for (const Step* step : vlm_steps) {
+              problems.Add(step->location, "",
+                           absl::StrCat(std::string(StepKindName(step->kind)),
+                                        " needs a vision-language model: add a [vlm] table "
+                                        "(base_url, model) to ",
+                                        options.config_path));
+            }
+          } else {
+            embedded_vlm_needed = true;
           }
         }
-        entry.cleanup_steps = static_cast<int>(scenario.cleanup.size());
+        std::vector<const Step*> ssh_steps = StepsNeedingSsh(scenario);
+        for (const VmConfig* vm : vms) CheckSsh(*vm, ssh_steps, &problems);
       }
     }
-    entry.ok = report.problems.size() == before;
+    entry.ok = problems.size() == before;
     report.tests.push_back(std::move(entry));
   }
 
   for (size_t i = 0; i < config.vms.size(); ++i) {
-    if (local_vm_used[i]) CheckLocalVm(config, config.vms[i], i, &report.problems);
+    if (!vm_used[i]) continue;
+    const VmConfig& vm = config.vms[i];
+    if (vm.provider == VmProvider::kLocal) {
+      if (options.embedded) CheckLocalVm(config, vm, i, &problems);
+    } else {
+      problems.Add(vm.location, absl::StrCat("vm[", i, "].provider"),
+                   absl::StrCat("VM \"", vm.name,
+                                "\" uses the proxmox provider, which this version cannot drive "
+                                "yet; use provider = \"local\" or leave it out with --vm"));
+    }
   }
+  // Secrets are checked where they are needed, and named, never printed.
+  if (embedded_vlm_needed && config.vlm->api_key.is_set()) {
+    if (absl::StatusOr<std::string> key = config.vlm->api_key.Resolve(); !key.ok()) {
+      problems.Add({config.source_path}, "vlm.api_key",
+                   absl::StrCat("the model's API key (", config.vlm->api_key.Describe(),
+                                ") is needed by this run: ", key.status().message()));
+    }
+  }
+  if (!problems.empty()) return report;
+
+  absl::StatusOr<std::map<std::string, std::string>> files =
+      CollectJobFiles(config, *read, options.tests, options.vars);
+  if (!files.ok()) {
+    problems.Add({config.source_path}, "", std::string(files.status().message()));
+    return report;
+  }
+  std::vector<std::pair<size_t, std::string>> by_size;
+  for (const auto& [path, contents] : *files) {
+    report.job_files_bytes += contents.size();
+    by_size.emplace_back(contents.size(), path);
+  }
+  if (report.job_files_bytes > options.max_job_files_bytes) {
+    std::sort(by_size.rbegin(), by_size.rend());
+    std::vector<std::string> largest;
+    for (size_t i = 0; i < by_size.size() && i < 3; ++i) {
+      largest.push_back(absl::StrCat(by_size[i].second, " (", HumanBytes(by_size[i].first), ")"));
+    }
+    problems.Add(
+        {config.source_path}, "",
+        absl::StrCat("the run sends ", HumanBytes(report.job_files_bytes), " in ", files->size(),
+                     " files, more than the limit of ", HumanBytes(options.max_job_files_bytes),
+                     "; largest: ", absl::StrJoin(largest, ", "),
+                     ". Shrink the reference images (crop them to the region that "
+                     "matters) or split the suite with --test"));
+    return report;
+  }
+  report.job_files = *std::move(files);
   return report;
 }
 

@@ -4,11 +4,14 @@
 #ifndef MOSDAT_CORE_PREFLIGHT_H_
 #define MOSDAT_CORE_PREFLIGHT_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/config.h"
 #include "core/diagnostics.h"
+#include "core/job_files.h"
+#include "core/scenario_parser.h"
 #include "core/template_vars.h"
 
 namespace mosdat {
@@ -16,7 +19,13 @@ namespace mosdat {
 struct PreflightOptions {
   std::string config_path;
   std::vector<std::string> tests;  // [[test]] names to check; empty = all
+  std::vector<std::string> vms;    // [[vm]] names to check; empty = each test's own
   VarMap vars;                     // --var overrides
+  size_t max_job_files_bytes = kMaxJobFilesBytes;
+  // The run happens on this machine (the embedded default): local VMs need this
+  // machine's programs, and VLM steps the config's [vlm] and its API key. False when
+  // a remote coordinator's agents run the VMs and bring their own gateway.
+  bool embedded = true;
 };
 
 struct PreflightTestReport {
@@ -26,19 +35,39 @@ struct PreflightTestReport {
   int steps = 0;
   int cleanup_steps = 0;
   bool ok = false;
+  // Not run (and not a problem) because it was not asked for by name and cannot run
+  // yet, e.g. smoke tests; `note` says why. Asked for with --test, it is a problem.
+  bool skipped = false;
+  std::string note;
 };
 
 struct PreflightReport {
   std::vector<PreflightTestReport> tests;
   Diagnostics problems;
+  // When ok(): the parsed config and every file the run sends (CollectJobFiles), so a
+  // run that preflighted does not read its files twice.
+  Config config;
+  std::map<std::string, std::string> job_files;
+  size_t job_files_bytes = 0;
   bool ok() const { return problems.empty(); }
 };
 
+// Everything a run would trip on, before anything starts: config and scenario errors
+// (invalid UTF-8 included), missing or broken reference images (at the step that
+// names them), unset secrets the run needs (named, never printed), steps that need SSH
+// on VMs without SSH details or a VLM without [vlm], providers that cannot drive yet,
+// missing local programs, and job files past kMaxJobFilesBytes.
 PreflightReport RunPreflight(const PreflightOptions& options);
 
 // The variables a scenario sees from the config (`app.name`, `app.binary`, ...),
 // with `overrides` applied on top.
 VarMap ConfigVars(const Config& config, const VarMap& overrides);
+
+// How every caller parses a test's scenario: the config's variables with `overrides`,
+// and imports/reference images confined to the config's directory tree, the
+// scenario's own and the test's allow_files_from.
+ScenarioOptions ScenarioOptionsFor(const Config& config, const TestConfig& test,
+                                   const VarMap& overrides);
 
 // "NAME=VALUE" → (NAME, typed VALUE); errors name the malformed argument.
 absl::StatusOr<std::pair<std::string, Value>> ParseVarAssignment(const std::string& text);

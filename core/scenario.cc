@@ -324,31 +324,82 @@ const std::vector<std::string>& StepKindKeys() {
 namespace {
 
 bool AsksVlm(const Condition& condition) { return std::holds_alternative<VlmCondition>(condition); }
+bool AsksAtspi(const Condition& condition) {
+  return std::holds_alternative<AtspiCondition>(condition);
+}
 
-void CollectVlmSteps(const std::vector<Step>& steps, std::vector<const Step*>* out) {
+void VisitSteps(const std::vector<Step>& steps, const std::function<void(const Step&)>& visit) {
   for (const Step& step : steps) {
-    bool asks = std::holds_alternative<LocalizeStep>(step.kind) ||
-                std::holds_alternative<VerifyStep>(step.kind);
-    if (const auto* wait = std::get_if<WaitForStep>(&step.kind)) {
-      asks = std::any_of(wait->conditions.begin(), wait->conditions.end(), AsksVlm);
-    }
+    visit(step);
     if (const auto* branch = std::get_if<IfVisibleStep>(&step.kind)) {
-      asks = AsksVlm(branch->target);
-      if (asks) out->push_back(&step);
-      CollectVlmSteps(branch->then_steps, out);
-      CollectVlmSteps(branch->else_steps, out);
-      continue;
+      VisitSteps(branch->then_steps, visit);
+      VisitSteps(branch->else_steps, visit);
     }
-    if (asks) out->push_back(&step);
   }
+}
+
+// The step's own conditions: wait_for's, or if_visible's target.
+std::vector<const Condition*> OwnConditions(const Step& step) {
+  std::vector<const Condition*> out;
+  if (const auto* wait = std::get_if<WaitForStep>(&step.kind)) {
+    for (const Condition& c : wait->conditions) out.push_back(&c);
+  } else if (const auto* branch = std::get_if<IfVisibleStep>(&step.kind)) {
+    out.push_back(&branch->target);
+  }
+  return out;
+}
+
+bool AnyCondition(const Step& step, bool (*pred)(const Condition&)) {
+  std::vector<const Condition*> conditions = OwnConditions(step);
+  return std::any_of(conditions.begin(), conditions.end(),
+                     [&](const Condition* c) { return pred(*c); });
 }
 
 }  // namespace
 
+void ForEachStep(const Scenario& scenario, const std::function<void(const Step&)>& visit) {
+  VisitSteps(scenario.steps, visit);
+  VisitSteps(scenario.cleanup, visit);
+}
+
 std::vector<const Step*> StepsNeedingVlm(const Scenario& scenario) {
   std::vector<const Step*> out;
-  CollectVlmSteps(scenario.steps, &out);
-  CollectVlmSteps(scenario.cleanup, &out);
+  ForEachStep(scenario, [&](const Step& step) {
+    if (std::holds_alternative<LocalizeStep>(step.kind) ||
+        std::holds_alternative<VerifyStep>(step.kind) || AnyCondition(step, AsksVlm)) {
+      out.push_back(&step);
+    }
+  });
+  return out;
+}
+
+std::vector<const Step*> StepsNeedingSsh(const Scenario& scenario) {
+  std::vector<const Step*> out;
+  ForEachStep(scenario, [&](const Step& step) {
+    const auto* localize = std::get_if<LocalizeStep>(&step.kind);
+    if (std::holds_alternative<ShellStep>(step.kind) ||
+        std::holds_alternative<LaunchStep>(step.kind) ||
+        std::holds_alternative<AtspiStep>(step.kind) ||
+        std::holds_alternative<VerifyAtspiStep>(step.kind) || AnyCondition(step, AsksAtspi) ||
+        (localize && localize->cross_check.enabled && localize->cross_check.atspi)) {
+      out.push_back(&step);
+    }
+  });
+  return out;
+}
+
+std::vector<std::pair<const Step*, std::string>> ReferenceImages(const Scenario& scenario) {
+  std::vector<std::pair<const Step*, std::string>> out;
+  ForEachStep(scenario, [&](const Step& step) {
+    if (const auto* visual = std::get_if<VisualStep>(&step.kind)) {
+      out.emplace_back(&step, visual->reference);
+    }
+    for (const Condition* c : OwnConditions(step)) {
+      if (const auto* visual = std::get_if<VisualCondition>(c)) {
+        out.emplace_back(&step, visual->reference);
+      }
+    }
+  });
   return out;
 }
 

@@ -5,6 +5,7 @@
 #ifndef MOSDAT_CORE_SCENARIO_H_
 #define MOSDAT_CORE_SCENARIO_H_
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -301,6 +302,18 @@ struct Scenario;
 // The steps (cleanup and if_visible branches included) that ask a vision-language
 // model: localize, verify, verify_not, and wait_for / if_visible on verify.
 std::vector<const Step*> StepsNeedingVlm(const Scenario& scenario);
+
+// The steps that reach into the guest over SSH: shell, launch, atspi, verify_atspi,
+// wait_for / if_visible on atspi, and localize cross-checked by atspi.
+std::vector<const Step*> StepsNeedingSsh(const Scenario& scenario);
+
+// Every reference image a step compares against (visual steps and conditions), with
+// the step, in scenario order; a path may appear more than once.
+std::vector<std::pair<const Step*, std::string>> ReferenceImages(const Scenario& scenario);
+
+// Calls `visit` for every step: steps, then cleanup, with if_visible branches after
+// their step.
+void ForEachStep(const Scenario& scenario, const std::function<void(const Step&)>& visit);
 
 struct Scenario {
   std::string name;

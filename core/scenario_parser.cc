@@ -21,7 +21,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/utf8.h"
 
 namespace mosdat {
 namespace {
@@ -31,6 +33,9 @@ constexpr size_t kMaxNodes = 200'000;  // YAML nodes visited, aliases counted ea
 constexpr size_t kMaxSteps = 10'000;   // steps produced, fragments expanded
 constexpr size_t kMaxVars = 1'000;
 constexpr size_t kMaxFileBytes = 4 << 20;
+// Text the steps hold once variables and fragments are expanded (every use of a
+// fragment counts again): bounds memory however values and fragments repeat each other.
+constexpr size_t kMaxExpandedBytes = 16 << 20;
 constexpr int kMaxCoordinate = 65535;
 constexpr double kMaxWaitSeconds = 3600;
 constexpr double kMaxStepTimeoutSeconds = 86400;
@@ -208,8 +213,21 @@ struct Fragment {
   Field field;
   State state = State::kUnparsed;
   std::vector<Step> steps;
-  size_t total_steps = 0;  // including steps nested in if_visible
+  size_t total_steps = 0;     // including steps nested in if_visible
+  size_t expanded_bytes = 0;  // what one copy of its steps costs (see kMaxExpandedBytes)
 };
+
+// True when `path` is `root` or lies below it, comparing normalised absolute paths.
+bool IsWithin(const std::filesystem::path& path, const std::filesystem::path& root) {
+  std::filesystem::path rel = path.lexically_relative(root);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+std::filesystem::path AbsoluteNormal(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(path.empty() ? "." : path, ec);
+  return (ec ? std::filesystem::path(path) : abs).lexically_normal();
+}
 
 // Where a variable was defined, for errors found while resolving it.
 struct VarSource {
@@ -263,6 +281,27 @@ class Parser {
     diags_->Add(m.line >= 0 ? At(f.file, m) : Where(f), f.path, std::move(message));
   }
 
+  // Charges `bytes` of expanded step content; false (after one report, at `f`) once
+  // kMaxExpandedBytes is spent.
+  bool Charge(const Field& f, size_t bytes) {
+    expanded_bytes_ += bytes;
+    if (expanded_bytes_ <= kMaxExpandedBytes) return true;
+    if (!too_large_reported_) {
+      too_large_reported_ = true;
+      std::string names;
+      if (f.node.IsScalar()) {
+        if (absl::StatusOr<std::vector<std::string>> refs = TemplateNames(f.node.Scalar());
+            refs.ok() && !refs->empty()) {
+          names = absl::StrCat(" (here through variable \"", absl::StrJoin(*refs, "\", \""), "\")");
+        }
+      }
+      Error(f, absl::StrCat("the scenario expands to more than ", kMaxExpandedBytes,
+                            " bytes of step content", names,
+                            "; variables or fragments repeat each other too often"));
+    }
+    return false;
+  }
+
   // Counts one visited node; false (after one report) once the budget is spent.
   bool Spend() {
     if (++nodes_ <= kMaxNodes) return true;
@@ -294,8 +333,10 @@ class Parser {
         Error(f, std::string(v.status().message()));
         return std::nullopt;
       }
+      if (!Charge(f, ExpandedSize(*v, kMaxExpandedBytes + 1))) return std::nullopt;
       return *std::move(v);
     }
+    if (!Charge(f, 8 + text.size())) return std::nullopt;
     if (n.Tag() == "?") return ValueFromPlainScalar(text);
     return Value(text);
   }
@@ -303,7 +344,7 @@ class Parser {
   std::optional<std::string> String(const Field& f) {
     // Untemplated scalars keep their exact text ("007" stays "007").
     if (f.node.IsScalar() && !HasTemplate(f.node.Scalar())) {
-      if (!Spend()) return std::nullopt;
+      if (!Spend() || !Charge(f, 8 + f.node.Scalar().size())) return std::nullopt;
       return f.node.Scalar();
     }
     std::optional<Value> v = ScalarValue(f, "a string");
@@ -502,6 +543,10 @@ class Parser {
     return &files_.back();
   }
   bool LoadYaml(std::string_view text, const FileCtx* file, YAML::Node* root);
+  // False (reported at `f`) when `path` lies outside every directory the scenario may
+  // read (ScenarioOptions::file_roots). Checked before the file is opened, so nothing
+  // of a file outside them reaches a diagnostic or a job.
+  bool MayRead(const Field& f, const std::string& path, std::string_view what);
   void LoadImports(const Field& list, int depth);
   void RegisterFragments(const Field& f);
   void CollectVars(const Field& f);
@@ -521,6 +566,7 @@ class Parser {
   std::map<std::string, VarSource> var_sources_;
   size_t nodes_ = 0;
   size_t steps_ = 0;
+  size_t expanded_bytes_ = 0;
   bool too_large_reported_ = false;
   bool too_many_steps_reported_ = false;
 };
@@ -569,6 +615,13 @@ bool Parser::LoadYaml(std::string_view text, const FileCtx* file, YAML::Node* ro
         absl::StrCat("file is too large (", text.size(), " bytes; limit ", kMaxFileBytes, ")"));
     return false;
   }
+  if (std::optional<InvalidUtf8> bad = FindInvalidUtf8(text)) {
+    // A config error, never a failing step: the text would reach the app mangled.
+    diags_->Add({file->path, bad->line, bad->column}, "",
+                absl::StrFormat("the file is not valid UTF-8 (byte 0x%02X here); save it as UTF-8",
+                                bad->byte));
+    return false;
+  }
   if (std::optional<YAML::Mark> loop = FindParserLoop(text)) {
     diags_->Add(At(file, *loop), "",
                 "the YAML parser cannot get past this point (a line starting with \",\" is a "
@@ -589,6 +642,40 @@ bool Parser::LoadYaml(std::string_view text, const FileCtx* file, YAML::Node* ro
   }
   *root = docs.empty() ? YAML::Node() : docs[0];
   return true;
+}
+
+bool Parser::MayRead(const Field& f, const std::string& path, std::string_view what) {
+  if (options_.any_file) return true;
+  namespace fs = std::filesystem;
+  std::vector<std::string> roots = {main_file_->dir};
+  roots.insert(roots.end(), options_.file_roots.begin(), options_.file_roots.end());
+  const fs::path target = AbsoluteNormal(path);
+  // A file that exists here is judged by where it really is: a symlink inside the
+  // tree must not lead out of it. One whose real place cannot be told is refused.
+  std::error_code exists_error, real_error;
+  const bool exists = fs::exists(path, exists_error);
+  const fs::path real = exists ? fs::canonical(path, real_error) : fs::path();
+  for (const std::string& root : roots) {
+    if (!IsWithin(target, AbsoluteNormal(root))) continue;
+    if (!exists) return true;
+    if (real_error) break;
+    std::error_code root_error;
+    const fs::path real_root = fs::weakly_canonical(AbsoluteNormal(root), root_error);
+    if (!root_error && IsWithin(real, real_root)) return true;
+  }
+  std::vector<std::string> shown;
+  for (const std::string& root : roots) {
+    std::string name = root.empty() ? "." : root;
+    if (std::find(shown.begin(), shown.end(), name) == shown.end()) shown.push_back(name);
+  }
+  Error(f, absl::StrCat(Absl(what), " ", Quote(path),
+                        exists && IsWithin(target, AbsoluteNormal(roots[0]))
+                            ? " leads (through a symlink) outside"
+                            : " is outside",
+                        " the directories this scenario may read (", absl::StrJoin(shown, ", "),
+                        "); list its directory in the test's allow_files_from in the config "
+                        "to allow it"));
+  return false;
 }
 
 void Parser::LoadImports(const Field& list, int depth) {
@@ -618,6 +705,7 @@ void Parser::LoadImports(const Field& list, int depth) {
       Error(ef, absl::StrCat("import cycle: ", absl::StrJoin(chain, " -> ")));
       continue;
     }
+    if (!MayRead(ef, path, "import")) continue;
     if (!loaded_files_.insert(path).second) continue;  // diamond imports load once
     if (depth >= kMaxNesting) {
       Error(ef, absl::StrCat("imports are nested too deeply (limit ", kMaxNesting, ")"));
@@ -957,11 +1045,15 @@ void Parser::ExpandUse(const Field& f, std::vector<Step>* out, int depth) {
     frag.state = Fragment::State::kParsing;
     use_stack_.push_back(*name);
     std::vector<Step> steps;
+    const size_t bytes_before = expanded_bytes_;
     ParseStepList(frag.field, &steps, depth + 1, true);
+    frag.expanded_bytes = expanded_bytes_ - bytes_before;
     use_stack_.pop_back();
     frag.total_steps = CountSteps(steps);
     frag.steps = std::move(steps);
     frag.state = Fragment::State::kDone;
+  } else if (!Charge(f, frag.expanded_bytes)) {
+    return;  // each further use copies the fragment's steps again
   }
   steps_ += frag.total_steps;
   if (steps_ > kMaxSteps) {
@@ -1255,7 +1347,10 @@ std::optional<VisualCondition> Parser::ParseVisualMatch(MapReader& m, const Fiel
   VisualCondition c;
   if (const Field* r = m.Required("reference")) {
     // Relative to the file that names it, so fragments can ship their own images.
-    if (auto v = NonEmptyString(*r)) c.reference = JoinPath(f.file->dir, *v);
+    if (auto v = NonEmptyString(*r)) {
+      c.reference = JoinPath(f.file->dir, *v);
+      MayRead(*r, c.reference, "reference image");
+    }
   }
   if (const Field* r = m.Get("region")) c.region = RegionField(*r);
   if (const Field* t = m.Get("threshold")) {

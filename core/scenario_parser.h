@@ -26,6 +26,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/diagnostics.h"
@@ -41,6 +42,15 @@ struct ScenarioOptions {
   // Reads an imported file by path (already joined with the importing file's
   // directory). Unset = read from disk.
   std::function<absl::StatusOr<std::string>(const std::string& path)> read_file = nullptr;
+  // Imports and visual references must lie inside the scenario's own directory tree or
+  // one of these (the config's directory and a test's allow_files_from; see
+  // ScenarioOptionsFor). Paths are compared after normalisation and, for files that
+  // exist on this machine, after resolving symlinks. A file outside is refused before
+  // it is opened, so its content never reaches a diagnostic or a job.
+  std::vector<std::string> file_roots = {};
+  // Set where read_file serves only files that were already vetted (the coordinator
+  // and agent read what the CLI sent): no confinement.
+  bool any_file = false;
 };
 
 // Parses `text`, naming it `file_name` in diagnostics and resolving relative imports

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -96,13 +97,33 @@ absl::Status CollectNames(const Value& v, std::vector<std::string>* out) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Value> SubstituteValue(const Value& v, const VarMap& vars) {
-  if (v.is_string()) return Substitute(v.as_string(), vars);
-  if (!v.is_list()) return v;
+// Substitutes every string in `v`, refusing results past `*budget` bytes
+// (ResourceExhausted) or kMaxValueDepth before they are built: each element's
+// expansion is measured (at most the remaining budget) before the next one is made.
+absl::StatusOr<Value> SubstituteValue(const Value& v, const VarMap& vars, size_t* budget,
+                                      int depth) {
+  if (depth > kMaxValueDepth) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("lists are nested more than ", kMaxValueDepth, " deep after expansion"));
+  }
+  if (!v.is_list()) {
+    absl::StatusOr<Value> out = v.is_string() ? Substitute(v.as_string(), vars) : v;
+    if (!out.ok()) return out;
+    size_t size = ExpandedSize(*out, *budget + 1);
+    if (size > *budget) return absl::ResourceExhaustedError("too large");
+    if (depth + ValueDepth(*out) > kMaxValueDepth) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("lists are nested more than ", kMaxValueDepth, " deep after expansion"));
+    }
+    *budget -= size;
+    return out;
+  }
+  if (*budget < 8) return absl::ResourceExhaustedError("too large");
+  *budget -= 8;
   Value::List out;
-  out.reserve(v.as_list().size());
+  out.reserve(std::min<size_t>(v.as_list().size(), *budget / 8 + 1));
   for (const Value& e : v.as_list()) {
-    absl::StatusOr<Value> r = SubstituteValue(e, vars);
+    absl::StatusOr<Value> r = SubstituteValue(e, vars, budget, depth + 1);
     if (!r.ok()) return r.status();
     out.push_back(*std::move(r));
   }
@@ -145,6 +166,30 @@ std::string_view Value::type_name() const {
     default:
       return "list";
   }
+}
+
+size_t ExpandedSize(const Value& v, size_t stop_after) {
+  // Iterative: values nest at most kMaxValueDepth deep when built here, but a caller's
+  // value may not have been.
+  size_t total = 0;
+  std::vector<const Value*> todo = {&v};
+  while (!todo.empty() && total <= stop_after) {
+    const Value* cur = todo.back();
+    todo.pop_back();
+    total += 8;
+    if (cur->is_string()) total += cur->as_string().size();
+    if (cur->is_list()) {
+      for (const Value& e : cur->as_list()) todo.push_back(&e);
+    }
+  }
+  return total;
+}
+
+int ValueDepth(const Value& v) {
+  if (!v.is_list()) return 0;
+  int deepest = 0;
+  for (const Value& e : v.as_list()) deepest = std::max(deepest, ValueDepth(e));
+  return deepest + 1;
 }
 
 std::string Value::ToString() const {
@@ -252,6 +297,7 @@ void ResolveVars(
     if (!refs.empty()) pending[name] = std::move(refs);
   }
   std::set<std::string> failed;
+  size_t total_left = kMaxTotalVarBytes;
   // Substitute every variable whose references are all resolved, until no progress.
   // Iterative rather than recursive so a long chain cannot exhaust the stack.
   bool progress = true;
@@ -280,8 +326,22 @@ void ResolveVars(
         vars[name] = Value();
         failed.insert(name);
       } else {
-        absl::StatusOr<Value> v = SubstituteValue(vars[name], vars);
+        size_t budget = std::min(kMaxValueBytes, total_left);
+        absl::StatusOr<Value> v = SubstituteValue(vars[name], vars, &budget, 0);
+        if (!v.ok() && v.status().code() == absl::StatusCode::kResourceExhausted) {
+          v = absl::InvalidArgumentError(
+              total_left < kMaxValueBytes
+                  ? absl::StrCat("variable \"", name, "\" takes the variables past ",
+                                 kMaxTotalVarBytes, " bytes in total once expanded")
+                  : absl::StrCat("variable \"", name, "\" expands to more than ", kMaxValueBytes,
+                                 " bytes (a list that repeats other lists grows "
+                                 "exponentially; reference it where it is used instead)"));
+        } else if (!v.ok() && absl::StartsWith(v.status().message(), "lists are nested")) {
+          v = absl::InvalidArgumentError(
+              absl::StrCat("variable \"", name, "\": ", v.status().message()));
+        }
         if (v.ok()) {
+          total_left -= std::min(kMaxValueBytes, total_left) - budget;
           vars[name] = *std::move(v);
         } else {
           on_error(name, v.status());

@@ -89,6 +89,22 @@ absl::StatusOr<std::vector<std::string>> TemplateNames(std::string_view text);
 // Longest text Substitute produces; guards against vars that double each other.
 inline constexpr size_t kMaxSubstitutedLength = 64 * 1024;
 
+// Limits on what one variable may expand to. A list that repeats another list a few
+// times per level ("billion laughs") grows exponentially; it is refused as soon as it
+// would pass either limit, before the copy is made.
+inline constexpr size_t kMaxValueBytes = 1 << 20;  // ExpandedSize of one variable
+inline constexpr int kMaxValueDepth = 16;          // lists inside lists
+// All variables of one scenario together (after expansion).
+inline constexpr size_t kMaxTotalVarBytes = 8 << 20;
+
+// What a value costs once expanded: its string bytes plus 8 per scalar and list
+// (never less than the memory it needs, so budgets bound memory). Stops counting
+// past `stop_after`, so measuring a huge value costs at most that much work.
+size_t ExpandedSize(const Value& v, size_t stop_after = SIZE_MAX);
+
+// Lists nested inside each other: 0 for a scalar, 1 for a flat list.
+int ValueDepth(const Value& v);
+
 // Replaces every `{{ name }}` in `text` (whitespace inside the braces optional). If the
 // whole text is one reference, returns that variable's value with its type; otherwise
 // a string. Errors: lone "{{", empty or invalid name, undefined name (listing the
@@ -98,8 +114,10 @@ absl::StatusOr<Value> Substitute(std::string_view text, const VarMap& vars);
 // Resolves references between variables (`bin: "{{ prefix }}/bin"`) in any order.
 // Strings and list elements of names not in `literal` are substituted; `literal`
 // values (e.g. command-line overrides) are taken as written. Each variable that cannot
-// be resolved (undefined reference, cycle) is reported once through `on_error` and set
-// to null, so later uses do not repeat the error.
+// be resolved (undefined reference, cycle, an expansion past kMaxValueBytes,
+// kMaxValueDepth or, for all of them together, kMaxTotalVarBytes) is reported once
+// through `on_error` and set to null, so later uses do not repeat the error. Work and
+// memory are bounded by those limits, whatever the input.
 void ResolveVars(
     VarMap& vars, const std::set<std::string>& literal,
     const std::function<void(const std::string& name, const absl::Status& error)>& on_error);

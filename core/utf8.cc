@@ -52,6 +52,22 @@ std::string ValidUtf8(std::string_view text) {
   return out;
 }
 
+std::optional<InvalidUtf8> FindInvalidUtf8(std::string_view text) {
+  int line = 1, column = 1;
+  for (size_t i = 0; i < text.size();) {
+    size_t length = SequenceLength(text, i);
+    if (length == 0) return InvalidUtf8{line, column, static_cast<unsigned char>(text[i])};
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += length;
+  }
+  return std::nullopt;
+}
+
 std::string_view Utf8Prefix(std::string_view text, size_t max_bytes) {
   if (text.size() <= max_bytes) return text;
   size_t cut = max_bytes;

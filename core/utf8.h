@@ -4,6 +4,7 @@
 #ifndef MOSDAT_CORE_UTF8_H_
 #define MOSDAT_CORE_UTF8_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,15 @@ size_t Utf8Length(std::string_view text);
 // boundary and ending in one "…" when cut (a text already ending in "…" gets no second
 // one). The one place where texts are shortened for people.
 std::string ShortenText(std::string_view text, size_t max_chars);
+
+// Where text first stops being well-formed UTF-8: 1-based line and column (columns
+// count characters), and the offending byte.
+struct InvalidUtf8 {
+  int line = 0;
+  int column = 0;
+  unsigned char byte = 0;
+};
+std::optional<InvalidUtf8> FindInvalidUtf8(std::string_view text);
 
 }  // namespace mosdat
 

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
+#include "core/job_files.h"
+#include "runtime/file_chunks.h"
 #include "runtime/grpc_status.h"
 #include "runtime/proto_convert.h"
 #include "runtime/token_auth.h"
@@ -63,11 +65,44 @@ void AgentWorker::Loop() {
       for (int i = 0; i < 20 && !stopping_; ++i) absl::SleepFor(absl::Milliseconds(50));
       continue;
     }
-    if (response.has_job()) RunOne(response.job());
+    if (response.has_job()) {
+      v1::Job job = response.job();
+      absl::Status fetched = FetchFiles(&job);
+      RunOne(job, fetched);
+    }
   }
 }
 
-void AgentWorker::RunOne(const v1::Job& proto_job) {
+absl::Status AgentWorker::FetchFiles(v1::Job* job) {
+  // The lease carries no files; they come in chunks, however large the suite.
+  grpc::ClientContext context;
+  AttachToken(context, options_.token);
+  v1::FetchJobFilesRequest request;
+  request.set_agent_id(options_.agent_id);
+  request.set_job_id(job->job_id());
+  auto reader = stub_->FetchJobFiles(&context, request);
+  FileAssembler assembler(kMaxJobFilesBytes);
+  absl::Status assembled = absl::OkStatus();
+  v1::FileChunk chunk;
+  while (reader->Read(&chunk)) {
+    if (assembled.ok()) assembled = assembler.Add(chunk);
+  }
+  grpc::Status status = reader->Finish();
+  std::map<std::string, std::string> files;
+  if (assembled.ok()) assembled = assembler.Finish(&files);
+  if (!status.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot fetch the job's files from the coordinator: ", status.error_message()));
+  }
+  if (!assembled.ok()) {
+    return absl::Status(assembled.code(),
+                        absl::StrCat("the job's files arrived broken: ", assembled.message()));
+  }
+  for (auto& [path, contents] : files) (*job->mutable_files())[path] = std::move(contents);
+  return absl::OkStatus();
+}
+
+void AgentWorker::RunOne(const v1::Job& proto_job, const absl::Status& files) {
   grpc::ClientContext context;
   AttachToken(context, options_.token);
   auto stream = stub_->ReportEvents(&context);
@@ -84,7 +119,7 @@ void AgentWorker::RunOne(const v1::Job& proto_job) {
     }
     return absl::OkStatus();
   };
-  absl::StatusOr<JobSpec> job = FromProto(proto_job);
+  absl::StatusOr<JobSpec> job = files.ok() ? FromProto(proto_job) : files;
   if (!job.ok()) {
     Event finished = Event::Of(EventType::kJobFinished);
     finished.job_id = proto_job.job_id();

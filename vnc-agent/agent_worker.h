@@ -38,7 +38,10 @@ class AgentWorker {
 
  private:
   void Loop();
-  void RunOne(const v1::Job& job);
+  // Fills the leased job's files from the coordinator (FetchJobFiles).
+  absl::Status FetchFiles(v1::Job* job);
+  // Runs the job, or, when its files could not be fetched, ends it as an error.
+  void RunOne(const v1::Job& job, const absl::Status& files);
 
   std::unique_ptr<v1::Coordinator::Stub> stub_;
   AgentWorkerOptions options_;

@@ -74,7 +74,9 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
           return absl::NotFoundError(absl::StrCat(path, " was not sent with the job"));
         }
         return it->second;
-      }};
+      },
+      // Only the files the CLI gathered (and confined) travel with a job.
+      .any_file = true};
   Scenario scenario =
       ParseScenario(job.files.at(job.scenario_path), job.scenario_path, options, &diagnostics);
   if (!diagnostics.empty()) {

@@ -9,8 +9,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "core/events.h"
 #include "core/file_util.h"
 #include "core/frame.h"
@@ -375,7 +379,8 @@ TEST_F(FunctionalTest, AnUnknownTestIsAConfigError) {
   command.insert(command.end(), {"--test", "nope"});
   RunResult result = RunCommand(command);
   EXPECT_EQ(result.exit_code, 3) << result.err;
-  EXPECT_THAT(result.err, HasSubstr("no [[test]] named \"nope\""));
+  // The same words as `mosdat preflight`, which now runs first.
+  EXPECT_THAT(result.err, HasSubstr("--test \"nope\": no such [[test]] (known: fixture)"));
 }
 
 // The same run across three processes: mosdat-coordinator, mosdat-agent (owning the
@@ -420,6 +425,70 @@ TEST_F(FunctionalTest, RunsAcrossSeparateCoordinatorAndAgentProcesses) {
 
   EXPECT_EQ(agent.Terminate(), 0) << agent.stderr_text();
   EXPECT_EQ(coordinator.Terminate(), 0) << coordinator.stderr_text();
+}
+
+TEST_F(FunctionalTest, AReferenceSetOfSeveralMegabytesTravelsInChunksToARemoteAgent) {
+  // Five noise images (~0.9 MB of PNG each: noise does not compress) and the toggle:
+  // more than gRPC's 4 MB message limit, which a submission in one message hit.
+  std::mt19937 random(7);
+  std::string scenario = "name: big-references\nsteps:\n";
+  size_t total = 0;
+  for (int i = 0; i < 5; ++i) {
+    Frame noise{.width = 640, .height = 480};
+    noise.rgb.resize(640 * 480 * 3);
+    for (uint8_t& byte : noise.rgb) byte = static_cast<uint8_t>(random());
+    std::string png = *EncodePng(noise);
+    total += png.size();
+    WriteFile(dir_.File(absl::StrCat("refs-noise", i, ".png")), png);
+    absl::StrAppend(&scenario, "  - if_visible: {target: {visual: {reference: refs-noise", i,
+                    ".png, threshold: 0.99}}, then: [{key: escape}]}\n    timeout: 1\n");
+  }
+  ASSERT_GT(total, 4u << 20);
+  scenario += "  - checkpoint: all references travelled\n";
+  WriteScenario(scenario);
+
+  RunResult preflight = RunCommand(
+      {BuiltBinary("cli/mosdat"), "preflight", "--json", "--config", dir_.File("config.toml")});
+  ASSERT_EQ(preflight.exit_code, 0) << preflight.out << preflight.err;
+  EXPECT_GT(nlohmann::json::parse(preflight.out)["job_files_bytes"].get<size_t>(), total);
+
+  const std::map<std::string, std::string> env = {{"MOSDAT_COORDINATOR_TOKEN", "coord-token-1"},
+                                                  {"MOSDAT_AGENT_TOKEN", "agent-token-2"}};
+  ServiceProcess coordinator(
+      {BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:MOSDAT_COORDINATOR_TOKEN",
+       "--results-dir=" + dir_.File("results")},
+      env);
+  ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
+  ServiceProcess agent(
+      {BuiltBinary("vnc-agent/mosdat-agent"), "--token=env:MOSDAT_AGENT_TOKEN",
+       "--coordinator=" + coordinator.grpc_address(),
+       "--coordinator-token=env:MOSDAT_COORDINATOR_TOKEN", "--vm=local", "--agent-id=host-a"},
+      env);
+  ASSERT_TRUE(agent.Start()) << agent.stderr_text();
+
+  RunResult result = RunCommand(RemoteCommand(coordinator.grpc_address()), env);
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err << agent.stderr_text();
+  EXPECT_THAT(result.out, HasSubstr("pass    fixture on local"));
+  // Every image reached the agent: each check ran (and found nothing), none was missing.
+  int checked = 0;
+  for (const Event& e : Events()) {
+    if (e.type == EventType::kStepFinished && e.step_kind == "if_visible") {
+      EXPECT_EQ(e.status, StepStatus::kPassed) << e.reason;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 5);
+  EXPECT_EQ(agent.Terminate(), 0) << agent.stderr_text();
+  EXPECT_EQ(coordinator.Terminate(), 0) << coordinator.stderr_text();
+}
+
+TEST_F(FunctionalTest, WhatPreflightFindsStopsTheRunBeforeAnythingStarts) {
+  WriteScenario("name: t\nsteps:\n  - key: enter\n  - visual: {reference: nowhere.png}\n");
+  RunResult result = RunCommand(Command());
+  EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
+  EXPECT_THAT(result.err, HasSubstr("scenario.yaml:4:5: reference image"));
+  EXPECT_THAT(result.err, HasSubstr("nothing was started"));
+  EXPECT_FALSE(fs::exists(dir_.File("results")));
 }
 
 }  // namespace

@@ -367,17 +367,19 @@ TEST_F(VlmStepsTest, AnAgentProcessAsksAStandaloneGatewayWithItsToken) {
   EXPECT_EQ(gateway.Terminate(), 0) << gateway.stderr_text();
 }
 
-TEST_F(VlmStepsTest, WithoutAVlmTheStepSaysHowToConfigureOne) {
+TEST_F(VlmStepsTest, WithoutAVlmPreflightSaysHowToConfigureOneBeforeAnythingStarts) {
   FunctionalRun run = Run(R"(name: no vlm
 steps:
   - verify: "Is the app open? [yes]"
 )",
                           "");
-  ASSERT_EQ(run.exit_code, 4) << Dump(run);
-  std::vector<const Event*> verify = Finished(run, "verify");
-  ASSERT_EQ(verify.size(), 1u);
-  EXPECT_EQ(verify[0]->status, StepStatus::kError);
-  EXPECT_THAT(verify[0]->reason, HasSubstr("add a [vlm] table (base_url, model) to the config"));
+  // The embedded default has no gateway without [vlm]: a config error, caught by the
+  // preflight `mosdat functional` runs first, with the step's place.
+  ASSERT_EQ(run.exit_code, 3) << Dump(run);
+  EXPECT_THAT(run.output, HasSubstr("scenario.yaml:3:5: verify needs a vision-language model: "
+                                    "add a [vlm] table (base_url, model) to"));
+  EXPECT_THAT(run.output, HasSubstr("nothing was started"));
+  EXPECT_TRUE(run.events.empty());
   EXPECT_EQ(standin_.ChatRequests(), 0);
 }
 

@@ -1,0 +1,163 @@
+// Tests for preflight: what a run would trip on is reported before anything starts,
+// at the place to fix it (the step's file:line:column, the config key), and secret
+// values are never printed.
+#include "core/preflight.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace mosdat {
+namespace {
+
+namespace fs = std::filesystem;
+
+class PreflightTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           absl::StrCat("preflight-", ::testing::UnitTest::GetInstance()->random_seed(), "-",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "refs");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name, std::ios::binary) << text;
+  }
+
+  // A config with one local VM and one test per scenario name given, plus `extra`.
+  std::string Config(const std::vector<std::string>& scenarios, const std::string& extra = "") {
+    std::string toml =
+        "[app]\nname = \"t\"\nbinary = \"/bin/true\"\n\n[[vm]]\nname = \"local\"\n"
+        "provider = \"local\"\n";
+    absl::StrAppend(&toml, extra);
+    for (const std::string& s : scenarios) {
+      absl::StrAppend(&toml, "\n[[test]]\nname = \"", s, "\"\nscenario = \"", s, ".yaml\"\n");
+    }
+    Write("c.toml", toml);
+    return (dir_ / "c.toml").string();
+  }
+
+  PreflightReport Run(const std::string& config, std::vector<std::string> tests = {}) {
+    return RunPreflight({.config_path = config, .tests = std::move(tests)});
+  }
+
+  static std::string Problems(const PreflightReport& report) {
+    std::vector<std::string> lines;
+    for (const Diagnostic& d : report.problems.items()) lines.push_back(d.ToString());
+    return absl::StrJoin(lines, "\n");
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(PreflightTest, MissingReferenceImageIsReportedAtItsStep) {
+  Write("a.yaml", "name: a\nsteps:\n  - key: enter\n  - visual: {reference: refs/missing.png}\n");
+  PreflightReport report = Run(Config({"a"}));
+  EXPECT_NE(Problems(report).find(absl::StrCat(
+                (dir_ / "a.yaml").string(), ":4:5: reference image \"",
+                (dir_ / "refs/missing.png").string(), "\" does not exist; capture it")),
+            std::string::npos)
+      << Problems(report);
+}
+
+TEST_F(PreflightTest, StepsThatNeedAVlmWithoutOneAreReported) {
+  Write("a.yaml", "name: a\nsteps:\n  - verify: Is it open?\n");
+  EXPECT_NE(Problems(Run(Config({"a"}))).find(":3:5: verify needs a vision-language model"),
+            std::string::npos);
+}
+
+TEST_F(PreflightTest, UnsetApiKeyIsNamedNeverPrinted) {
+  Write("a.yaml", "name: a\nsteps:\n  - verify: Is it open?\n");
+  const std::string vlm =
+      "\n[vlm]\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\n"
+      "api_key = \"env:MOSDAT_PREFLIGHT_TEST_KEY\"\n";
+  unsetenv("MOSDAT_PREFLIGHT_TEST_KEY");
+  std::string problems = Problems(Run(Config({"a"}, vlm)));
+  EXPECT_NE(problems.find("vlm.api_key: the model's API key (environment variable "
+                          "MOSDAT_PREFLIGHT_TEST_KEY) is needed by this run"),
+            std::string::npos)
+      << problems;
+  setenv("MOSDAT_PREFLIGHT_TEST_KEY", "s3cr3t-value", 1);
+  PreflightReport report = Run(Config({"a"}, vlm));
+  EXPECT_TRUE(report.ok()) << Problems(report);
+  EXPECT_EQ(Problems(report).find("s3cr3t"), std::string::npos);
+  unsetenv("MOSDAT_PREFLIGHT_TEST_KEY");
+}
+
+TEST_F(PreflightTest, ProxmoxVmWithoutSshIsReportedBeforeAnythingStarts) {
+  Write("a.yaml",
+        "name: a\nsteps:\n  - key: enter\n  - shell: \"true\"\n  - atspi: {role: push "
+        "button, name: OK}\n");
+  std::string toml =
+      "[app]\nname = \"t\"\nbinary = \"/bin/true\"\n\n[proxmox]\nhost = \"pve\"\nuser = "
+      "\"root@pam!m\"\ntoken = \"env:X\"\nnode = \"pve\"\n\n[[vm]]\nname = \"far\"\nvmid = 100\n\n"
+      "[[test]]\nname = \"a\"\nscenario = \"a.yaml\"\n";
+  Write("c.toml", toml);
+  std::string problems = Problems(Run((dir_ / "c.toml").string()));
+  EXPECT_NE(problems.find(":4:5: shell needs SSH into VM \"far\" (2 steps do), but its [[vm]] "
+                          "table at"),
+            std::string::npos)
+      << problems;
+  EXPECT_NE(problems.find("has no ip or user"), std::string::npos) << problems;
+  EXPECT_NE(problems.find("vm[0].provider: VM \"far\" uses the proxmox provider, "
+                          "which this version cannot drive yet"),
+            std::string::npos)
+      << problems;
+}
+
+TEST_F(PreflightTest, SmokeTestsAreSkippedUnlessAskedForByName) {
+  Write("a.yaml", "name: a\nsteps:\n  - key: enter\n");
+  std::string config = Config({"a"}, "\n[[test]]\nname = \"smoke\"\nvariant = \"x11\"\n");
+  PreflightReport all = Run(config);
+  EXPECT_TRUE(all.ok()) << Problems(all);
+  ASSERT_EQ(all.tests.size(), 2u);
+  // The extra table comes first in the file.
+  EXPECT_EQ(all.tests[0].name, "smoke");
+  EXPECT_TRUE(all.tests[0].skipped);
+  EXPECT_FALSE(all.tests[1].skipped);
+  EXPECT_EQ(all.tests[0].note,
+            "skipped: smoke tests (variant = \"x11\") cannot run yet; select the tests to run "
+            "with --test");
+  PreflightReport named = Run(config, {"smoke"});
+  EXPECT_NE(Problems(named).find("test \"smoke\": smoke tests (variant = \"x11\") cannot run yet"),
+            std::string::npos)
+      << Problems(named);
+}
+
+TEST_F(PreflightTest, InvalidUtf8InAScenarioIsAConfigProblem) {
+  Write("a.yaml", "name: a\nsteps:\n  - type: \"caf\xe9\"\n");
+  EXPECT_NE(Problems(Run(Config({"a"}))).find("a.yaml:3:15: the file is not valid UTF-8"),
+            std::string::npos);
+}
+
+TEST_F(PreflightTest, InvalidUtf8InTheConfigIsAConfigProblem) {
+  Write("c.toml", "[app]\nname = \"t\xff\"\n");
+  std::string problems = Problems(Run((dir_ / "c.toml").string()));
+  EXPECT_NE(problems.find("c.toml:2:"), std::string::npos) << problems;
+}
+
+TEST_F(PreflightTest, JobFilesPastTheLimitAreReportedWithTheLargest) {
+  Write("a.yaml", absl::StrCat("name: a\ndescription: ", std::string(5000, 'd'),
+                               "\nsteps:\n  - key: enter\n"));
+  PreflightOptions options{.config_path = Config({"a"}), .max_job_files_bytes = 4096};
+  PreflightReport report = RunPreflight(options);
+  EXPECT_NE(Problems(report).find("more than the limit of 4.0 KiB; largest: "), std::string::npos)
+      << Problems(report);
+  options.max_job_files_bytes = kMaxJobFilesBytes;
+  report = RunPreflight(options);
+  EXPECT_TRUE(report.ok()) << Problems(report);
+  EXPECT_EQ(report.job_files.size(), 2u);  // the config and the scenario
+}
+
+}  // namespace
+}  // namespace mosdat
