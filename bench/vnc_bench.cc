@@ -9,9 +9,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <vector>
-
 #include <filesystem>
+#include <vector>
 
 #include "bench/latency.h"
 #include "vnc-agent/guest_session.h"
@@ -142,8 +141,8 @@ int Run(int iterations) {
   if (!vnc.Click(170, 98).ok()) return 1;
   std::string ascii, scripts;
   for (int i = 0; i < 500; ++i) ascii += static_cast<char>('a' + i % 26);
-  for (char32_t c = 0x3B1; c <= 0x3C9; ++c) scripts += Utf8(c);  // Greek
-  for (char32_t c = 0x430; c <= 0x44F; ++c) scripts += Utf8(c);  // Cyrillic
+  for (char32_t c = 0x3B1; c <= 0x3C9; ++c) scripts += Utf8(c);         // Greek
+  for (char32_t c = 0x430; c <= 0x44F; ++c) scripts += Utf8(c);         // Cyrillic
   for (char32_t c = 0x4E00; c < 0x4E00 + 243; ++c) scripts += Utf8(c);  // CJK: 300 in all
   double ascii_rate = TypingSpeed(vnc, **guest, ascii, nullptr);
   double scripts_rate = TypingSpeed(vnc, **guest, scripts, guest->get());
@@ -153,8 +152,7 @@ int Run(int iterations) {
   Print("PNG encode of a full frame", encode);
   Print("click to visible change (GTK toggle)", click_visible);
   std::printf("%-44s %.1f full frames/s\n", "sustained frames newer than input", fps);
-  std::printf("%-44s %.0f chars/s (500 chars, until the app has them)\n", "type ASCII",
-              ascii_rate);
+  std::printf("%-44s %.0f chars/s (500 chars, until the app has them)\n", "type ASCII", ascii_rate);
   std::printf("%-44s %.0f chars/s (300 distinct chars, read back per part)\n",
               "type Greek+Cyrillic+CJK (off the keymap)", scripts_rate);
   return 0;

@@ -48,12 +48,12 @@ constexpr std::pair<StepStatus, const char*> kStepStatuses[] = {{StepStatus::kPa
                                                                 {StepStatus::kFailed, "failed"},
                                                                 {StepStatus::kSkipped, "skipped"},
                                                                 {StepStatus::kError, "error"}};
-constexpr std::pair<JobVerdict, const char*> kVerdicts[] = {{JobVerdict::kPass, "pass"},
-                                                            {JobVerdict::kFail, "fail"},
-                                                            {JobVerdict::kUnknown, "unknown"},
-                                                            {JobVerdict::kError, "error"},
-                                                            {JobVerdict::kConfigError,
-                                                             "config_error"}};
+constexpr std::pair<JobVerdict, const char*> kVerdicts[] = {
+    {JobVerdict::kPass, "pass"},
+    {JobVerdict::kFail, "fail"},
+    {JobVerdict::kUnknown, "unknown"},
+    {JobVerdict::kError, "error"},
+    {JobVerdict::kConfigError, "config_error"}};
 
 template <typename Enum, size_t N>
 std::string_view NameOf(const std::pair<Enum, const char*> (&table)[N], Enum value) {

@@ -45,7 +45,8 @@ absl::StatusOr<std::map<std::string, std::string>> CollectJobFiles(
   for (const std::string& path : references) {
     absl::StatusOr<std::string> image = ReadScenarioFile(path);
     if (!image.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("reference image: ", image.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("reference image: ", image.status().message()));
     }
     files[path] = *image;
     // The optional sidecar (exclude areas, expected place) travels with the image.

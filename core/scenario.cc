@@ -373,11 +373,19 @@ std::vector<const Step*> StepsNeedingVlm(const Scenario& scenario) {
   return out;
 }
 
+bool TypesOffEveryKeymap(std::string_view text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return !((c >= 0x20 && c <= 0x7e) || c == '\n' || c == '\t'); });
+}
+
 std::vector<const Step*> StepsNeedingSsh(const Scenario& scenario) {
   std::vector<const Step*> out;
   ForEachStep(scenario, [&](const Step& step) {
     const auto* localize = std::get_if<LocalizeStep>(&step.kind);
-    if (std::holds_alternative<ShellStep>(step.kind) ||
+    const auto* type = std::get_if<TypeStep>(&step.kind);
+    if ((type && TypesOffEveryKeymap(type->text)) ||
+        (localize && localize->then_type && TypesOffEveryKeymap(*localize->then_type)) ||
+        std::holds_alternative<ShellStep>(step.kind) ||
         std::holds_alternative<LaunchStep>(step.kind) ||
         std::holds_alternative<AtspiStep>(step.kind) ||
         std::holds_alternative<VerifyAtspiStep>(step.kind) || AnyCondition(step, AsksAtspi) ||

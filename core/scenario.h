@@ -303,8 +303,14 @@ struct Scenario;
 // model: localize, verify, verify_not, and wait_for / if_visible on verify.
 std::vector<const Step*> StepsNeedingVlm(const Scenario& scenario);
 
+// Whether typing `text` needs characters that not every keyboard map has (anything but
+// printable ASCII, newline and tab): the agent then places them through the guest
+// (vnc-agent/text_typing.h).
+bool TypesOffEveryKeymap(std::string_view text);
+
 // The steps that reach into the guest over SSH: shell, launch, atspi, verify_atspi,
-// wait_for / if_visible on atspi, and localize cross-checked by atspi.
+// wait_for / if_visible on atspi, localize cross-checked by atspi, and type (or
+// localize's then_type) with characters off the keyboard map.
 std::vector<const Step*> StepsNeedingSsh(const Scenario& scenario);
 
 // Every reference image a step compares against (visual steps and conditions), with

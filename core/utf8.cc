@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 namespace mosdat {
 namespace {
 
@@ -90,7 +89,8 @@ std::string ShortenText(std::string_view text, size_t max_chars) {
     if ((static_cast<unsigned char>(text[end]) & 0xC0) != 0x80 && chars++ == keep) break;
   }
   std::string_view kept = text.substr(0, end);
-  while (kept.size() >= kEllipsis.size() && kept.substr(kept.size() - kEllipsis.size()) == kEllipsis) {
+  while (kept.size() >= kEllipsis.size() &&
+         kept.substr(kept.size() - kEllipsis.size()) == kEllipsis) {
     kept.remove_suffix(kEllipsis.size());
   }
   return std::string(kept) + std::string(kEllipsis);

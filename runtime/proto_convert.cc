@@ -114,8 +114,8 @@ JobVerdict FromProto(v1::Verdict verdict) {
 Event WithValidText(const Event& event) {
   Event e = event;
   for (std::string* text :
-       {&e.job_id, &e.vm, &e.scenario, &e.substep, &e.step_kind, &e.label, &e.description, &e.source_location,
-        &e.reason, &e.screenshot, &e.why, &e.level, &e.text}) {
+       {&e.job_id, &e.vm, &e.scenario, &e.substep, &e.step_kind, &e.label, &e.description,
+        &e.source_location, &e.reason, &e.screenshot, &e.why, &e.level, &e.text}) {
     *text = ValidUtf8(*text);
   }
   for (LocatorCandidate& c : e.candidates) c.description = ValidUtf8(c.description);

@@ -125,8 +125,7 @@ grpc::Status AgentService::Input(grpc::ServerContext* context, const v1::InputRe
     }
     case v1::InputRequest::kType:
       // No guest here: text off the keyboard map is refused rather than risked.
-      status = TypeUnicode(vnc, request->type().text(), nullptr,
-                           absl::Now() + absl::Seconds(30))
+      status = TypeUnicode(vnc, request->type().text(), nullptr, absl::Now() + absl::Seconds(30))
                    .status();
       break;
     case v1::InputRequest::kKey: {

@@ -192,8 +192,8 @@ absl::StatusOr<std::string> AtspiClient::Text(const AtspiQuery& query, absl::Dur
   return String(*result, "text");
 }
 
-absl::StatusOr<GuestKeyboard::KeymapState> AtspiClient::Keymap(
-    const std::vector<uint32_t>& keysyms, bool place, absl::Duration timeout) {
+absl::StatusOr<GuestKeyboard::KeymapState> AtspiClient::Keymap(const std::vector<uint32_t>& keysyms,
+                                                               bool place, absl::Duration timeout) {
   absl::StatusOr<json> result =
       Call({{"op", "keymap"}, {"keysyms", keysyms}, {"map", place}}, timeout);
   if (!result.ok()) return result.status();
@@ -204,7 +204,8 @@ absl::StatusOr<GuestKeyboard::KeymapState> AtspiClient::Keymap(
     auto it = result->find(key);
     if (it == result->end() || !it->is_array()) continue;
     for (const json& k : *it) {
-      if (!k.is_number_unsigned()) return absl::DataLossError("the AT-SPI helper sent a bad keysym");
+      if (!k.is_number_unsigned())
+        return absl::DataLossError("the AT-SPI helper sent a bad keysym");
       (std::string_view(key) == "missing" ? state.missing : state.scratch)
           .insert(k.get<uint32_t>());
     }

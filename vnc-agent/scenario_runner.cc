@@ -77,10 +77,10 @@ std::string ScenarioRunner::EmitScreenshot(int step_index, const std::string& wh
   // Named after the sub-step too: the screenshots of an if_visible branch are told apart.
   if (step_index >= 0) event.substep = substep_;
   event.screenshot =
-      step_index < 0 ? absl::StrFormat("%03d-%s.png", ++screenshot_count_, why)
-                     : absl::StrFormat("%03d-step%02d%s-%s.png", ++screenshot_count_,
-                                       step_index + 1,
-                                       substep_.empty() ? "" : absl::StrCat(".", substep_), why);
+      step_index < 0
+          ? absl::StrFormat("%03d-%s.png", ++screenshot_count_, why)
+          : absl::StrFormat("%03d-step%02d%s-%s.png", ++screenshot_count_, step_index + 1,
+                            substep_.empty() ? "" : absl::StrCat(".", substep_), why);
   event.png = std::move(png);
   std::string name = event.screenshot;
   EmitEvent(std::move(event));
@@ -179,9 +179,8 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
   }
 
   std::string where = absl::StrCat("step ", index + 1, substep.empty() ? "" : ".", substep, " (",
-                                   kind,
-                                   step.common.label.empty() ? "" : ": " + step.common.label, ", ",
-                                   step.location.ToString(), "): ", status.message());
+                                   kind, step.common.label.empty() ? "" : ": " + step.common.label,
+                                   ", ", step.location.ToString(), "): ", status.message());
   if (Outcome o = OutcomeOf(status); o != Outcome::kTestFailed) {
     outcome->verdict = VerdictOf(o);
     outcome->reason = where;
@@ -504,9 +503,9 @@ absl::Status ScenarioRunner::TypeText(const std::string& text, absl::Time deadli
   if (typed->placed > 0) {
     Log("info", absl::StrCat("typed ", typed->characters, " characters; ", typed->placed,
                              " not on the keyboard map were put on scratch keycodes",
-                             typed->chunks > 1 ? absl::StrCat(" in ", typed->chunks,
-                                                              " parts, each read back from ",
-                                                              typed->focused)
+                             typed->chunks > 1
+                                 ? absl::StrCat(" in ", typed->chunks,
+                                                " parts, each read back from ", typed->focused)
                              : typed->confirmed ? absl::StrCat(", read back from ", typed->focused)
                                                 : ""));
   }

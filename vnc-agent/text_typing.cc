@@ -23,9 +23,9 @@ constexpr absl::Duration kSettleSlice = absl::Seconds(2);
 
 // One run of characters whose off-map keysyms fit the scratch pool together.
 struct Chunk {
-  size_t first = 0, end = 0;          // keysym indexes
+  size_t first = 0, end = 0;            // keysym indexes
   size_t byte_first = 0, byte_end = 0;  // the same characters in the UTF-8 text
-  std::vector<uint32_t> placed;       // distinct off-map keysyms, in order
+  std::vector<uint32_t> placed;         // distinct off-map keysyms, in order
 };
 
 std::string Character(uint32_t keysym) {
@@ -70,8 +70,7 @@ absl::Status Confirm(GuestKeyboard& guest, std::string_view typed, int character
     absl::SleepFor(absl::Milliseconds(10));  // a poll interval, bounded by `until`
   }
   if (!last) {
-    return absl::FailedPreconditionError(
-        "nothing focused exposes its text over AT-SPI");
+    return absl::FailedPreconditionError("nothing focused exposes its text over AT-SPI");
   }
   return absl::FailedPreconditionError(absl::StrCat(
       "characters were lost or changed: typed \"", Shown(typed), "\", but before the caret of ",
@@ -80,12 +79,13 @@ absl::Status Confirm(GuestKeyboard& guest, std::string_view typed, int character
 
 }  // namespace
 
+// The keysym form of core/scenario.h's TypesOffEveryKeymap (preflight's rule).
 bool OnEveryKeymap(uint32_t keysym) {
   return (keysym >= 0x20 && keysym <= 0x7e) || keysym == kReturn || keysym == kTab;
 }
 
-absl::StatusOr<TypingReport> TypeUnicode(KeySink& keys, std::string_view utf8,
-                                         GuestKeyboard* guest, absl::Time deadline) {
+absl::StatusOr<TypingReport> TypeUnicode(KeySink& keys, std::string_view utf8, GuestKeyboard* guest,
+                                         absl::Time deadline) {
   absl::StatusOr<std::vector<uint32_t>> keysyms = KeysymsForText(utf8);
   if (!keysyms.ok()) return keysyms.status();
   TypingReport report;
@@ -165,25 +165,26 @@ absl::StatusOr<TypingReport> TypeUnicode(KeySink& keys, std::string_view utf8,
           guest->Keymap(chunk.placed, /*place=*/true, Left(deadline));
       if (!placed.ok()) return placed.status();
       if (!placed->missing.empty()) {
-        return absl::InternalError(absl::StrCat("the guest helper did not map ",
-                                                Character(*placed->missing.begin())));
+        return absl::InternalError(
+            absl::StrCat("the guest helper did not map ", Character(*placed->missing.begin())));
       }
     }
     std::vector<uint32_t> part(keysyms->begin() + chunk.first, keysyms->begin() + chunk.end);
     if (absl::Status s = keys.TypeKeysyms(part); !s.ok()) return s;
     if (chunks.size() > 1) {
       std::string_view typed = utf8.substr(chunk.byte_first, chunk.byte_end - chunk.byte_first);
-      if (absl::Status s = Confirm(*guest, typed, static_cast<int>(chunk.end - chunk.first),
-                                   deadline, &report);
+      if (absl::Status s =
+              Confirm(*guest, typed, static_cast<int>(chunk.end - chunk.first), deadline, &report);
           !s.ok()) {
-        return absl::Status(s.code(), absl::StrCat("part ", c + 1, " of ", chunks.size(), ": ",
-                                                   s.message()));
+        return absl::Status(s.code(),
+                            absl::StrCat("part ", c + 1, " of ", chunks.size(), ": ", s.message()));
       }
       report.confirmed = true;
     }
   }
   if (chunks.size() == 1 && !needs_slot.empty()) {
-    absl::Status settled = Confirm(*guest, utf8, report.characters, deadline, &report, kSettleSlice);
+    absl::Status settled =
+        Confirm(*guest, utf8, report.characters, deadline, &report, kSettleSlice);
     if (settled.ok()) {
       report.confirmed = true;
     } else if (OutcomeOf(settled) == Outcome::kTestFailed) {

@@ -34,9 +34,9 @@ namespace mosdat {
 class GuestKeyboard {
  public:
   struct KeymapState {
-    int pool = 0;                 // scratch keycodes the helper may assign
-    std::set<uint32_t> missing;   // no key produces these
-    std::set<uint32_t> scratch;   // on a scratch keycode now (may be reassigned)
+    int pool = 0;                // scratch keycodes the helper may assign
+    std::set<uint32_t> missing;  // no key produces these
+    std::set<uint32_t> scratch;  // on a scratch keycode now (may be reassigned)
   };
   struct FocusedText {
     std::string role, name, app;
@@ -80,8 +80,8 @@ bool OnEveryKeymap(uint32_t keysym);
 // every keyboard map can be typed, anything else is a config error (InvalidArgument)
 // naming the character. Lost or changed characters found by the read-back are FailedPrecondition;
 // guest failures keep their own status.
-absl::StatusOr<TypingReport> TypeUnicode(KeySink& keys, std::string_view utf8,
-                                         GuestKeyboard* guest, absl::Time deadline);
+absl::StatusOr<TypingReport> TypeUnicode(KeySink& keys, std::string_view utf8, GuestKeyboard* guest,
+                                         absl::Time deadline);
 
 }  // namespace mosdat
 

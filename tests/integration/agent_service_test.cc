@@ -1,7 +1,7 @@
 // The Agent gRPC service of a real mosdat-agent process, driving a real Xvnc desktop
 // with the fixture GTK window: interactive sessions as the authoring API uses them.
-#include <grpcpp/grpcpp.h>
 #include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <fstream>

@@ -85,7 +85,7 @@ TEST(CliTest, PreflightPassesOnTheShippedLocalExamples) {
                                   "cannot run yet"));
   RunResult named = RunCommand({Mosdat(), "preflight", "--config",
                                 SourcePath("examples/local-gtk3.toml"), "--test", "x11-smoke"});
-  EXPECT_EQ(named.exit_code, 1) << named.out << named.err;
+  EXPECT_EQ(named.exit_code, 3) << named.out << named.err;
   EXPECT_THAT(named.err, HasSubstr("test \"x11-smoke\": smoke tests"));
 }
 
@@ -112,7 +112,7 @@ TEST(CliTest, PreflightOnABrokenCopyPrintsEveryProblemPrecisely) {
   WriteFile(path, text);
 
   RunResult result = RunCommand({Mosdat(), "preflight", "--config", path});
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 3);
   EXPECT_THAT(result.err, HasSubstr(path + ":" + PositionOf(text, "\"locl\"") +
                                     ": vm[0].provider: must be one of \"proxmox\", \"local\""));
   EXPECT_THAT(result.err, HasSubstr(path + ":" + PositionOf(text, "\"30\"") + ": app.timeout:"));
@@ -121,7 +121,7 @@ TEST(CliTest, PreflightOnABrokenCopyPrintsEveryProblemPrecisely) {
   EXPECT_THAT(result.err, HasSubstr("3 problems found"));
 
   RunResult json = RunCommand({Mosdat(), "preflight", "--json", "--config", path});
-  EXPECT_EQ(json.exit_code, 1);
+  EXPECT_EQ(json.exit_code, 3);
   nlohmann::json report = nlohmann::json::parse(json.out);
   EXPECT_FALSE(report["ok"]);
   EXPECT_EQ(report["problems"].size(), 3u);
@@ -140,7 +140,7 @@ TEST(CliTest, PreflightReportsScenarioErrorsWithTheirPosition) {
   WriteFile(dir.File("config.toml"), config);
 
   RunResult result = RunCommand({Mosdat(), "preflight", "--config", dir.File("config.toml")});
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 3);
   EXPECT_THAT(result.out, HasSubstr("FAIL  widget-factory"));
   EXPECT_THAT(result.err,
               HasSubstr(dir.File("broken.yaml") + ":3:5: steps[0].clik: unknown step type "
@@ -164,7 +164,7 @@ TEST(CliTest, PreflightSaysALocalVmsVlmStepsNeedAVlmTable) {
 
   RunResult result = RunCommand(
       {Mosdat(), "preflight", "--config", dir.File("config.toml"), "--test", "widget-factory"});
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 3);
   const std::string needs = " needs a vision-language model: add a [vlm] table (base_url, model)";
   EXPECT_THAT(result.err, HasSubstr(dir.File("vlm.yaml") + ":3:5: localize" + needs));
   EXPECT_THAT(result.err, HasSubstr(dir.File("vlm.yaml") + ":4:5: if_visible" + needs));
@@ -201,7 +201,7 @@ TEST(CliTest, VlmCommandsSayWhenTheConfigHasNoVlmTable) {
 TEST(CliTest, PreflightRejectsAnUnknownTestName) {
   RunResult result = RunCommand({Mosdat(), "preflight", "--config",
                                  SourcePath("examples/local-gtk3.toml"), "--test", "nope"});
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 3);
   EXPECT_THAT(result.err, HasSubstr("--test \"nope\": no such [[test]] (known: widget-factory"));
 }
 
@@ -214,7 +214,7 @@ TEST(CliTest, PreflightRejectsAMalformedVar) {
 
 TEST(CliTest, PreflightOnAMissingConfigNamesIt) {
   RunResult result = RunCommand({Mosdat(), "preflight", "--config", "/nonexistent/x.toml"});
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 3);
   EXPECT_THAT(result.err, HasSubstr("/nonexistent/x.toml"));
 }
 

@@ -66,14 +66,13 @@ constexpr char kFocusEntry[] = R"(
 TEST_F(TypingTest, HundredsOfDistinctCharactersArriveInOrderAcrossSteps) {
   // 25 Greek, 32 Cyrillic, 160 CJK, 64 mathematical operators, 48 arrows, 32 Hangul:
   // 361 distinct characters off the keyboard map, plus ASCII between the scripts.
-  const std::string first = Range(0x3B1, 0x3C9) + " abc " + Range(0x430, 0x44F) + " 123 " +
-                            Range(0x4E00, 0x4E9F);
+  const std::string first =
+      Range(0x3B1, 0x3C9) + " abc " + Range(0x430, 0x44F) + " 123 " + Range(0x4E00, 0x4E9F);
   const std::string second =
       Range(0x2200, 0x223F) + " - " + Range(0x2190, 0x21BF) + " ~ " + Range(0xAC00, 0xAC1F);
-  FunctionalRun run = Run(absl::StrCat("name: typing\nsteps:", kFocusEntry, "  - type: \"", first,
-                                       "\"\n  - type: \"", second, "\"\n",
-                                       "  - verify_atspi: {role: text, index: 0, text: \"", first,
-                                       second, "\"}\n"));
+  FunctionalRun run = Run(absl::StrCat(
+      "name: typing\nsteps:", kFocusEntry, "  - type: \"", first, "\"\n  - type: \"", second,
+      "\"\n", "  - verify_atspi: {role: text, index: 0, text: \"", first, second, "\"}\n"));
   ASSERT_EQ(run.exit_code, 0) << Dump(run);
   std::vector<const Event*> typed = Finished(run, "type");
   ASSERT_EQ(typed.size(), 2u);

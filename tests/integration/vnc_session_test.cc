@@ -1,6 +1,5 @@
 // VncSession against a real Xvnc desktop running a real GTK3 window with widgets at
 // fixed places (tests/data/apps/fixed_layout.py), and against hostile servers.
-#include "vnc-agent/keysyms.h"
 #include "vnc-agent/vnc_session.h"
 
 #include <arpa/inet.h>
@@ -17,6 +16,7 @@
 
 #include "core/file_util.h"
 #include "tests/integration/subprocess.h"
+#include "vnc-agent/keysyms.h"
 #include "vnc-agent/local_desktop.h"
 
 namespace mosdat {

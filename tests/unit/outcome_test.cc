@@ -18,8 +18,8 @@ TEST(OutcomeTest, EachCarrierMeansOneOutcome) {
        {absl::StatusCode::kDeadlineExceeded, absl::StatusCode::kInternal,
         absl::StatusCode::kDataLoss, absl::StatusCode::kPermissionDenied,
         absl::StatusCode::kUnauthenticated, absl::StatusCode::kResourceExhausted,
-        absl::StatusCode::kUnimplemented, absl::StatusCode::kAborted,
-        absl::StatusCode::kCancelled, absl::StatusCode::kUnknown, absl::StatusCode::kOutOfRange,
+        absl::StatusCode::kUnimplemented, absl::StatusCode::kAborted, absl::StatusCode::kCancelled,
+        absl::StatusCode::kUnknown, absl::StatusCode::kOutOfRange,
         absl::StatusCode::kAlreadyExists}) {
     EXPECT_EQ(OutcomeOf(absl::Status(code, "x")), Outcome::kInfrastructureError)
         << absl::StatusCodeToString(code);

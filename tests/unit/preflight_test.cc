@@ -115,6 +115,20 @@ TEST_F(PreflightTest, ProxmoxVmWithoutSshIsReportedBeforeAnythingStarts) {
       << problems;
 }
 
+TEST_F(PreflightTest, TypingOffTheKeyboardMapNeedsSshButAsciiDoesNot) {
+  std::string toml =
+      "[app]\nname = \"t\"\nbinary = \"/bin/true\"\n\n[proxmox]\nhost = \"pve\"\nuser = "
+      "\"root@pam!m\"\ntoken = \"env:X\"\nnode = \"pve\"\n\n[[vm]]\nname = \"far\"\nvmid = 100\n\n"
+      "[[test]]\nname = \"a\"\nscenario = \"a.yaml\"\n";
+  Write("c.toml", toml);
+  Write("a.yaml", "name: a\nsteps:\n  - type: \"plain ASCII\\tand a tab\"\n");
+  std::string ascii = Problems(Run((dir_ / "c.toml").string()));
+  EXPECT_EQ(ascii.find("needs SSH"), std::string::npos) << ascii;
+  Write("a.yaml", "name: a\nsteps:\n  - type: \"plain ASCII\"\n  - type: \"café\"\n");
+  std::string accented = Problems(Run((dir_ / "c.toml").string()));
+  EXPECT_NE(accented.find(":4:5: type needs SSH into VM \"far\""), std::string::npos) << accented;
+}
+
 TEST_F(PreflightTest, SmokeTestsAreSkippedUnlessAskedForByName) {
   Write("a.yaml", "name: a\nsteps:\n  - key: enter\n");
   std::string config = Config({"a"}, "\n[[test]]\nname = \"smoke\"\nvariant = \"x11\"\n");
