@@ -3,10 +3,38 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 namespace mosdat::testing {
 
 namespace fs = std::filesystem;
+
+std::string WriteFixtureConfig(const TempDir& dir, const std::string& scenario_yaml,
+                               const std::string& extra_toml) {
+  std::ofstream(dir.File("scenario.yaml"), std::ios::binary) << scenario_yaml;
+  std::ofstream(dir.File("config.toml"), std::ios::binary)
+      << "[app]\nname = \"fixture\"\nbinary = \"/usr/bin/python3\"\nargs = [\""
+      << SourcePath("tests/data/apps/fixed_layout.py")
+      << "\"]\n[[vm]]\nname = \"local\"\nprovider = \"local\"\n"
+         "[[test]]\nname = \"fixture\"\nscenario = \"scenario.yaml\"\n"
+      << extra_toml;
+  return dir.File("config.toml");
+}
+
+std::vector<std::string> CoordinatorArgv(const std::string& results_dir) {
+  return {BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:MOSDAT_COORDINATOR_TOKEN",
+          "--results-dir=" + results_dir};
+}
+
+std::vector<std::string> AgentArgv(const std::string& coordinator_address,
+                                   const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {
+      BuiltBinary("vnc-agent/mosdat-agent"), "--token=env:MOSDAT_AGENT_TOKEN",
+      "--coordinator=" + coordinator_address, "--coordinator-token=env:MOSDAT_COORDINATOR_TOKEN",
+      "--vm=local"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
 
 FunctionalRun RunFunctional(const std::string& config, const std::string& test,
                             const TempDir& dir) {

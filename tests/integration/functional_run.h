@@ -20,6 +20,19 @@ struct FunctionalRun {
   std::string job_dir;        // where events.jsonl and the screenshots are
 };
 
+// Writes `scenario_yaml` as dir/scenario.yaml and dir/config.toml: test "fixture" runs
+// it on one local VM with the fixture GTK3 app (tests/data/apps/fixed_layout.py),
+// followed by `extra_toml`. Returns the config's path.
+std::string WriteFixtureConfig(const TempDir& dir, const std::string& scenario_yaml,
+                               const std::string& extra_toml = "");
+
+// Separate-process deployments: argv of a mosdat-coordinator (token from
+// MOSDAT_COORDINATOR_TOKEN) and of a mosdat-agent owning VM "local" (its own token from
+// MOSDAT_AGENT_TOKEN), plus `extra` flags.
+std::vector<std::string> CoordinatorArgv(const std::string& results_dir);
+std::vector<std::string> AgentArgv(const std::string& coordinator_address,
+                                   const std::vector<std::string>& extra = {});
+
 // Runs `mosdat functional` for one test of `config` with results under `dir`.
 FunctionalRun RunFunctional(const std::string& config, const std::string& test, const TempDir& dir);
 

@@ -21,6 +21,7 @@
 #include "core/process.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
 #include "runtime/token_auth.h"
+#include "tests/integration/functional_run.h"
 #include "tests/integration/subprocess.h"
 
 namespace mosdat::testing {
@@ -36,24 +37,7 @@ void WriteFile(const std::string& path, const std::string& text) {
 // A config for the fixture app with one test running `scenario` (YAML text).
 class FunctionalTest : public ::testing::Test {
  protected:
-  std::string WriteScenario(const std::string& yaml) {
-    WriteFile(dir_.File("scenario.yaml"), yaml);
-    std::string config =
-        "[app]\n"
-        "name = \"fixture\"\n"
-        "binary = \"/usr/bin/python3\"\n"
-        "args = [\"" +
-        SourcePath("tests/data/apps/fixed_layout.py") +
-        "\"]\n"
-        "[[vm]]\n"
-        "name = \"local\"\n"
-        "provider = \"local\"\n"
-        "[[test]]\n"
-        "name = \"fixture\"\n"
-        "scenario = \"scenario.yaml\"\n";
-    WriteFile(dir_.File("config.toml"), config);
-    return dir_.File("config.toml");
-  }
+  std::string WriteScenario(const std::string& yaml) { return WriteFixtureConfig(dir_, yaml); }
 
   std::vector<std::string> Command() {
     return {BuiltBinary("cli/mosdat"), "functional", "--config",
@@ -389,10 +373,7 @@ TEST_F(FunctionalTest, RunsAcrossSeparateCoordinatorAndAgentProcesses) {
   WriteScenario(kPassingScenario);
   const std::map<std::string, std::string> env = {{"MOSDAT_COORDINATOR_TOKEN", "coord-token-1"},
                                                   {"MOSDAT_AGENT_TOKEN", "agent-token-2"}};
-  ServiceProcess coordinator(
-      {BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:MOSDAT_COORDINATOR_TOKEN",
-       "--results-dir=" + dir_.File("results")},
-      env);
+  ServiceProcess coordinator(CoordinatorArgv(dir_.File("results")), env);
   ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
 
   // Without an agent that owns the VM, the run is refused as an infrastructure problem.
@@ -400,11 +381,7 @@ TEST_F(FunctionalTest, RunsAcrossSeparateCoordinatorAndAgentProcesses) {
   EXPECT_EQ(orphan.exit_code, 4) << orphan.err;
   EXPECT_THAT(orphan.err, HasSubstr("no live agent owns VM \"local\""));
 
-  ServiceProcess agent(
-      {BuiltBinary("vnc-agent/mosdat-agent"), "--token=env:MOSDAT_AGENT_TOKEN",
-       "--coordinator=" + coordinator.grpc_address(),
-       "--coordinator-token=env:MOSDAT_COORDINATOR_TOKEN", "--vm=local", "--agent-id=host-a"},
-      env);
+  ServiceProcess agent(AgentArgv(coordinator.grpc_address(), {"--agent-id=host-a"}), env);
   ASSERT_TRUE(agent.Start()) << agent.stderr_text();
 
   RunResult result = RunCommand(RemoteCommand(coordinator.grpc_address()), env);
@@ -454,16 +431,9 @@ TEST_F(FunctionalTest, AReferenceSetOfSeveralMegabytesTravelsInChunksToARemoteAg
 
   const std::map<std::string, std::string> env = {{"MOSDAT_COORDINATOR_TOKEN", "coord-token-1"},
                                                   {"MOSDAT_AGENT_TOKEN", "agent-token-2"}};
-  ServiceProcess coordinator(
-      {BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:MOSDAT_COORDINATOR_TOKEN",
-       "--results-dir=" + dir_.File("results")},
-      env);
+  ServiceProcess coordinator(CoordinatorArgv(dir_.File("results")), env);
   ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
-  ServiceProcess agent(
-      {BuiltBinary("vnc-agent/mosdat-agent"), "--token=env:MOSDAT_AGENT_TOKEN",
-       "--coordinator=" + coordinator.grpc_address(),
-       "--coordinator-token=env:MOSDAT_COORDINATOR_TOKEN", "--vm=local", "--agent-id=host-a"},
-      env);
+  ServiceProcess agent(AgentArgv(coordinator.grpc_address(), {"--agent-id=host-a"}), env);
   ASSERT_TRUE(agent.Start()) << agent.stderr_text();
 
   RunResult result = RunCommand(RemoteCommand(coordinator.grpc_address()), env);

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/events.h"
+#include "core/file_util.h"
 #include "core/process.h"
 #include "tests/integration/functional_run.h"
 #include "tests/integration/sshd_fixture.h"
@@ -31,13 +32,7 @@ using ::testing::HasSubstr;
 class FixtureScenarioTest : public ::testing::Test {
  protected:
   FunctionalRun Run(const std::string& scenario_yaml) {
-    std::ofstream(dir_.File("scenario.yaml")) << scenario_yaml;
-    std::ofstream(dir_.File("config.toml"))
-        << "[app]\nname = \"fixture\"\nbinary = \"/usr/bin/python3\"\nargs = [\""
-        << SourcePath("tests/data/apps/fixed_layout.py")
-        << "\"]\n[[vm]]\nname = \"local\"\nprovider = \"local\"\n"
-           "[[test]]\nname = \"fixture\"\nscenario = \"scenario.yaml\"\n";
-    return RunFunctional(dir_.File("config.toml"), "fixture", dir_);
+    return RunFunctional(WriteFixtureConfig(dir_, scenario_yaml), "fixture", dir_);
   }
   TempDir dir_;
 };
@@ -179,6 +174,46 @@ steps:
   EXPECT_EQ(ocr[1]->status, StepStatus::kFailed);
   EXPECT_THAT(ocr[1]->reason, HasSubstr("Tgglo mee"));
   EXPECT_THAT(ocr[1]->reason, HasSubstr("Toggle"));  // the nearest text on screen
+}
+
+TEST_F(FixtureScenarioTest, EverySubStepOfABranchHasItsOwnTestCaseAndScreenshots) {
+  FunctionalRun run = Run(std::string("name: branches\nsteps:") + kWaitForToggle + R"(
+  - wait_for: {any: [{text: "keys"}], timeout: 5}
+    label: punctuation around a word is not part of it
+  - wait_for: {any: [{text: Tgglo mee}], timeout: 1}
+    label: absent text
+    must_pass: false
+cleanup:
+  - if_visible:
+      target: {atspi: {role: toggle button, name: Toggle me}}
+      then:
+        - key: escape
+        - if_visible:
+            target: {text: Toggle me}
+            then: [{checkpoint: nested}]
+        - wait_for: {any: [{text: "no such words"}], timeout: 1}
+          must_pass: false
+)");
+  ASSERT_EQ(run.exit_code, 0) << Dump(run);
+  // "keys" is the label's "keys:"; an absent text lists the nearest words read.
+  std::vector<const Event*> waits = Finished(run, "wait_for");
+  ASSERT_GE(waits.size(), 4u) << Dump(run);
+  EXPECT_EQ(waits[1]->status, StepStatus::kPassed) << waits[1]->reason;
+  EXPECT_EQ(waits[2]->status, StepStatus::kFailed);
+  EXPECT_THAT(waits[2]->reason, HasSubstr("nearest: \"Toggle me\" at ("));
+
+  std::string junit = ReadFileOrEmpty(run.job_dir + "/junit.xml");
+  EXPECT_THAT(junit, HasSubstr("name=\"cleanup 04 if_visible"));
+  EXPECT_THAT(junit, HasSubstr("name=\"cleanup 04.1 key escape\""));
+  EXPECT_THAT(junit, HasSubstr("name=\"cleanup 04.2 if_visible"));
+  EXPECT_THAT(junit, HasSubstr("name=\"cleanup 04.2.1 checkpoint"));
+  EXPECT_THAT(junit, HasSubstr("name=\"cleanup 04.3 wait_for"));
+  int branch_shots = 0;
+  for (const auto& file : fs::directory_iterator(run.job_dir)) {
+    std::string name = file.path().filename().string();
+    if (name.find("-step04.") != std::string::npos) ++branch_shots;
+  }
+  EXPECT_GE(branch_shots, 4) << "each sub-step's screenshot is named after it";
 }
 
 TEST_F(FixtureScenarioTest, AWidgetUnderAnotherAppsWindowIsRefusedSayingWhatIsOnTop) {

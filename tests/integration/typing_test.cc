@@ -7,8 +7,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "absl/strings/str_cat.h"
 #include "tests/integration/functional_run.h"
 
@@ -46,13 +44,7 @@ std::string Range(char32_t first, char32_t last) {
 class TypingTest : public ::testing::Test {
  protected:
   FunctionalRun Run(const std::string& scenario_yaml) {
-    std::ofstream(dir_.File("scenario.yaml")) << scenario_yaml;
-    std::ofstream(dir_.File("config.toml"))
-        << "[app]\nname = \"fixture\"\nbinary = \"/usr/bin/python3\"\nargs = [\""
-        << SourcePath("tests/data/apps/fixed_layout.py")
-        << "\"]\n[[vm]]\nname = \"local\"\nprovider = \"local\"\n"
-           "[[test]]\nname = \"fixture\"\nscenario = \"scenario.yaml\"\n";
-    return RunFunctional(dir_.File("config.toml"), "fixture", dir_);
+    return RunFunctional(WriteFixtureConfig(dir_, scenario_yaml), "fixture", dir_);
   }
   TempDir dir_;
 };

@@ -17,6 +17,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "core/file_util.h"
 #include "tests/integration/functional_run.h"
 #include "tests/integration/vlm_standin.h"
@@ -32,18 +33,12 @@ class VlmStepsTest : public ::testing::Test {
  protected:
   // Runs `scenario_yaml` against the fixture app; `model` empty = no [vlm] table.
   FunctionalRun Run(const std::string& scenario_yaml, const std::string& model) {
-    std::ofstream(dir_.File("scenario.yaml")) << scenario_yaml;
-    std::ofstream config(dir_.File("config.toml"));
-    config << "[app]\nname = \"fixture\"\nbinary = \"/usr/bin/python3\"\nargs = [\""
-           << SourcePath("tests/data/apps/fixed_layout.py")
-           << "\"]\n[[vm]]\nname = \"local\"\nprovider = \"local\"\n"
-              "[[test]]\nname = \"fixture\"\nscenario = \"scenario.yaml\"\n";
+    std::string vlm;
     if (!model.empty()) {
-      config << "[vlm]\nbase_url = \"" << standin_.base_url() << "\"\nmodel = \"" << model
-             << "\"\ncache_dir = \"" << dir_.File("vlm-cache") << "\"\ntimeout = 20\n";
+      vlm = absl::StrCat("[vlm]\nbase_url = \"", standin_.base_url(), "\"\nmodel = \"", model,
+                         "\"\ncache_dir = \"", dir_.File("vlm-cache"), "\"\ntimeout = 20\n");
     }
-    config.close();
-    return RunFunctional(dir_.File("config.toml"), "fixture", dir_);
+    return RunFunctional(WriteFixtureConfig(dir_, scenario_yaml, vlm), "fixture", dir_);
   }
 
   StandIn standin_;
@@ -303,15 +298,11 @@ TEST_F(VlmStepsTest, ARepeatedRunIsAnsweredFromTheCache) {
 // Across hosts: mosdat-agent asks a separate mosdat-vlm-gateway (--vlm-gateway, with
 // its token); the config itself has no [vlm].
 TEST_F(VlmStepsTest, AnAgentProcessAsksAStandaloneGatewayWithItsToken) {
-  std::ofstream(dir_.File("scenario.yaml"))
-      << "name: across\nsteps:" << kWaitForApp
-      << "  - localize: 'the \"Toggle me\" button at 100,40'\n"
-         "  - wait_for: {any: [{verify: \"Is the toggle pressed? [yes]\"}], timeout: 10}\n";
-  std::ofstream(dir_.File("config.toml"))
-      << "[app]\nname = \"fixture\"\nbinary = \"/usr/bin/python3\"\nargs = [\""
-      << SourcePath("tests/data/apps/fixed_layout.py")
-      << "\"]\n[[vm]]\nname = \"local\"\nprovider = \"local\"\n"
-         "[[test]]\nname = \"fixture\"\nscenario = \"scenario.yaml\"\n";
+  WriteFixtureConfig(
+      dir_, absl::StrCat("name: across\nsteps:", kWaitForApp,
+                         "  - localize: 'the \"Toggle me\" button at 100,40'\n"
+                         "  - wait_for: {any: [{verify: \"Is the toggle pressed? [yes]\"}], "
+                         "timeout: 10}\n"));
   const std::map<std::string, std::string> env = {{"MOSDAT_COORDINATOR_TOKEN", "coord-1"},
                                                   {"MOSDAT_AGENT_TOKEN", "agent-2"},
                                                   {"MOSDAT_GATEWAY_TOKEN", "gateway-3"}};
@@ -320,16 +311,11 @@ TEST_F(VlmStepsTest, AnAgentProcessAsksAStandaloneGatewayWithItsToken) {
                           std::string("--model=") + kQwen, "--cache-dir=" + dir_.File("cache")},
                          env);
   ASSERT_TRUE(gateway.Start()) << gateway.stderr_text();
-  ServiceProcess coordinator(
-      {BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:MOSDAT_COORDINATOR_TOKEN",
-       "--results-dir=" + dir_.File("results")},
-      env);
+  ServiceProcess coordinator(CoordinatorArgv(dir_.File("results")), env);
   ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
   ServiceProcess agent(
-      {BuiltBinary("vnc-agent/mosdat-agent"), "--token=env:MOSDAT_AGENT_TOKEN",
-       "--coordinator=" + coordinator.grpc_address(),
-       "--coordinator-token=env:MOSDAT_COORDINATOR_TOKEN", "--vm=local",
-       "--vlm-gateway=" + gateway.grpc_address(), "--vlm-gateway-token=env:MOSDAT_GATEWAY_TOKEN"},
+      AgentArgv(coordinator.grpc_address(), {"--vlm-gateway=" + gateway.grpc_address(),
+                                             "--vlm-gateway-token=env:MOSDAT_GATEWAY_TOKEN"}),
       env);
   ASSERT_TRUE(agent.Start()) << agent.stderr_text();
 
