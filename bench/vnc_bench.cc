@@ -139,6 +139,13 @@ int Run(int iterations) {
       GuestSession::Connect({.ssh = (*sshd)->ClientOptions()});
   if (!guest.ok()) return 1;
   if (!vnc.Click(170, 98).ok()) return 1;
+  // Keys sent before the entry has the focus would be lost: wait for it.
+  for (absl::Time until = absl::Now() + absl::Seconds(30);;) {
+    absl::StatusOr<std::optional<GuestKeyboard::FocusedText>> focused =
+        (*guest)->Focused(1, absl::Seconds(10));
+    if (focused.ok() && *focused) break;
+    if (absl::Now() > until) return 1;
+  }
   std::string ascii, scripts;
   for (int i = 0; i < 500; ++i) ascii += static_cast<char>('a' + i % 26);
   for (char32_t c = 0x3B1; c <= 0x3C9; ++c) scripts += Utf8(c);         // Greek
