@@ -26,23 +26,36 @@ TEST(GuestHelperTest, TheEmbeddedHelperIsTheGuestFileByteForByte) {
   EXPECT_EQ(std::string(AtspiHelperSource()), file.str());
 }
 
-TEST(AtspiClientTest, FindsClicksAndWaitsOnARealGtk3App) {
-  absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop =
-      LocalDesktop::Start({.app_command = {"gtk3-widget-factory"}});
-  ASSERT_TRUE(desktop.ok()) << desktop.status();
-  TempDir dir;
-  std::ofstream(dir.File("helper.py"), std::ios::binary) << AtspiHelperSource();
-  absl::StatusOr<std::unique_ptr<LocalLineProcess>> helper =
-      LocalLineProcess::Start({"/usr/bin/python3", dir.File("helper.py")},
-                              (*desktop)->session_env(), dir.File("helper.log"));
-  ASSERT_TRUE(helper.ok()) << helper.status();
-  AtspiClient client(**helper);
+// gtk3-widget-factory on a real desktop, with the embedded helper as a local child.
+class AtspiClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop =
+        LocalDesktop::Start({.app_command = {"gtk3-widget-factory"}});
+    ASSERT_TRUE(desktop.ok()) << desktop.status();
+    desktop_ = std::move(*desktop);
+    std::ofstream(dir_.File("helper.py"), std::ios::binary) << AtspiHelperSource();
+    absl::StatusOr<std::unique_ptr<LocalLineProcess>> helper =
+        LocalLineProcess::Start({"/usr/bin/python3", dir_.File("helper.py")},
+                                desktop_->session_env(), dir_.File("helper.log"));
+    ASSERT_TRUE(helper.ok()) << helper.status();
+    helper_ = std::move(*helper);
+    client_ = std::make_unique<AtspiClient>(*helper_);
+    absl::StatusOr<std::optional<AccessibleObject>> window =
+        client_->WaitFor({.role = "frame", .app = "gtk3-widget-factory"}, /*exists=*/true,
+                         absl::Seconds(30), absl::Milliseconds(100));
+    ASSERT_TRUE(window.ok()) << window.status();
+    ASSERT_TRUE(window->has_value());
+  }
 
-  AtspiQuery frame{.role = "frame", .app = "gtk3-widget-factory"};
-  absl::StatusOr<std::optional<AccessibleObject>> window =
-      client.WaitFor(frame, /*exists=*/true, absl::Seconds(30), absl::Milliseconds(100));
-  ASSERT_TRUE(window.ok()) << window.status();
-  ASSERT_TRUE(window->has_value());
+  TempDir dir_;
+  std::unique_ptr<LocalDesktop> desktop_;
+  std::unique_ptr<LocalLineProcess> helper_;
+  std::unique_ptr<AtspiClient> client_;
+};
+
+TEST_F(AtspiClientTest, FindsClicksAndWaitsOnARealGtk3App) {
+  AtspiClient& client = *client_;
 
   AtspiQuery toggle{
       .role = "toggle button", .name = "togglebutton", .app = "gtk3-widget-factory", .index = 0};
@@ -73,21 +86,8 @@ TEST(AtspiClientTest, FindsClicksAndWaitsOnARealGtk3App) {
 // The helper's error codes become statuses the runner classifies: what the app did (a
 // missing, hidden or unchecked widget) fails the test; what broke in the rig (the
 // accessibility bus, a helper that cannot say why) is an infrastructure error.
-TEST(AtspiClientTest, HelperErrorsAreTestFailuresOrInfrastructureErrorsByTheirCode) {
-  absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop =
-      LocalDesktop::Start({.app_command = {"gtk3-widget-factory"}});
-  ASSERT_TRUE(desktop.ok()) << desktop.status();
-  TempDir dir;
-  std::ofstream(dir.File("helper.py"), std::ios::binary) << AtspiHelperSource();
-  absl::StatusOr<std::unique_ptr<LocalLineProcess>> helper =
-      LocalLineProcess::Start({"/usr/bin/python3", dir.File("helper.py")},
-                              (*desktop)->session_env(), dir.File("helper.log"));
-  ASSERT_TRUE(helper.ok()) << helper.status();
-  AtspiClient client(**helper);
-  absl::StatusOr<std::optional<AccessibleObject>> window =
-      client.WaitFor({.role = "frame", .app = "gtk3-widget-factory"}, /*exists=*/true,
-                     absl::Seconds(30), absl::Milliseconds(100));
-  ASSERT_TRUE(window.ok()) << window.status();
+TEST_F(AtspiClientTest, HelperErrorsAreTestFailuresOrInfrastructureErrorsByTheirCode) {
+  AtspiClient& client = *client_;
 
   // Found, but in another state: the message names the widget and its states, and does
   // not offer the same widget as a "near match" of itself.
@@ -111,10 +111,10 @@ TEST(AtspiClientTest, HelperErrorsAreTestFailuresOrInfrastructureErrorsByTheirCo
                         "[showing]"));
 
   // A helper that cannot reach the accessibility bus: the rig is broken, not the app.
-  Environment no_bus = (*desktop)->session_env();
-  no_bus["AT_SPI_BUS_ADDRESS"] = "unix:path=" + dir.File("no-such-bus");
+  Environment no_bus = desktop_->session_env();
+  no_bus["AT_SPI_BUS_ADDRESS"] = "unix:path=" + dir_.File("no-such-bus");
   absl::StatusOr<std::unique_ptr<LocalLineProcess>> cut_off = LocalLineProcess::Start(
-      {"/usr/bin/python3", dir.File("helper.py")}, no_bus, dir.File("cut-off.log"));
+      {"/usr/bin/python3", dir_.File("helper.py")}, no_bus, dir_.File("cut-off.log"));
   ASSERT_TRUE(cut_off.ok()) << cut_off.status();
   AtspiClient cut_off_client(**cut_off);
   absl::StatusOr<AccessibleObject> unreachable =
@@ -132,7 +132,7 @@ TEST(AtspiClientTest, HelperErrorsAreTestFailuresOrInfrastructureErrorsByTheirCo
        "for line in sys.stdin:\n"
        "    print(json.dumps({'id': json.loads(line)['id'], 'ok': False, 'error': 'boom'}), "
        "flush=True)\n"},
-      (*desktop)->session_env(), dir.File("old.log"));
+      desktop_->session_env(), dir_.File("old.log"));
   ASSERT_TRUE(old_helper.ok()) << old_helper.status();
   AtspiClient old_client(**old_helper);
   absl::StatusOr<AccessibleObject> uncoded = old_client.Find({.role = "frame"}, absl::Seconds(10));

@@ -2,6 +2,8 @@
 #ifndef MOSDAT_TESTS_INTEGRATION_FUNCTIONAL_RUN_H_
 #define MOSDAT_TESTS_INTEGRATION_FUNCTIONAL_RUN_H_
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -35,6 +37,15 @@ std::vector<std::string> AgentArgv(const std::string& coordinator_address,
 
 // Runs `mosdat functional` for one test of `config` with results under `dir`.
 FunctionalRun RunFunctional(const std::string& config, const std::string& test, const TempDir& dir);
+
+// Tests that run scenarios on the fixture app, each in a fresh directory.
+class FixtureAppTest : public ::testing::Test {
+ protected:
+  FunctionalRun Run(const std::string& scenario_yaml) {
+    return RunFunctional(WriteFixtureConfig(dir_, scenario_yaml), "fixture", dir_);
+  }
+  TempDir dir_;
+};
 
 // The step_finished events of steps of `kind`, in order.
 std::vector<const Event*> Finished(const FunctionalRun& run, const std::string& kind);

@@ -29,13 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-class FixtureScenarioTest : public ::testing::Test {
- protected:
-  FunctionalRun Run(const std::string& scenario_yaml) {
-    return RunFunctional(WriteFixtureConfig(dir_, scenario_yaml), "fixture", dir_);
-  }
-  TempDir dir_;
-};
+using FixtureScenarioTest = FixtureAppTest;
 
 constexpr char kWaitForToggle[] = R"(
   - wait_for: {any: [{atspi: {role: toggle button, name: Toggle me}}], timeout: 30}

@@ -41,13 +41,7 @@ std::string Range(char32_t first, char32_t last) {
   return out;
 }
 
-class TypingTest : public ::testing::Test {
- protected:
-  FunctionalRun Run(const std::string& scenario_yaml) {
-    return RunFunctional(WriteFixtureConfig(dir_, scenario_yaml), "fixture", dir_);
-  }
-  TempDir dir_;
-};
+using TypingTest = FixtureAppTest;
 
 constexpr char kFocusEntry[] = R"(
   - wait_for: {any: [{atspi: {role: text, index: 0}}], timeout: 30}
