@@ -302,6 +302,23 @@ pid_t ChildNamed(pid_t parent, const std::string& name) {
   return found;
 }
 
+// A region that never holds still is what the app shows, not a broken rig: a test
+// failure (exit 1) saying how to get a still region, never exit 4.
+TEST_F(FunctionalTest, VisualCaptureOfARegionThatNeverSettlesIsATestFailure) {
+  WriteFile(dir_.File("config.toml"),
+            "[app]\nname = \"ticker\"\nbinary = \"/usr/bin/python3\"\nargs = [\"" +
+                SourcePath("tests/data/apps/ticker.py") +
+                "\"]\n[[vm]]\nname = \"local\"\nprovider = \"local\"\n");
+  RunResult result =
+      RunCommand({BuiltBinary("cli/mosdat"), "visual", "--config", dir_.File("config.toml"), "--vm",
+                  "local", "--capture", "--region", "0,0,340,80", "--timeout", "3", "--out",
+                  dir_.File("refs/ticker.png")});
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  EXPECT_THAT(result.err, HasSubstr("the region did not stay still for"));
+  EXPECT_THAT(result.err, HasSubstr("--exclude the moving part"));
+  EXPECT_FALSE(fs::exists(dir_.File("refs/ticker.png")));
+}
+
 TEST_F(FunctionalTest, KillingXvncMidRunIsAnInfrastructureErrorAndKeepsEarlierEvents) {
   WriteScenario(R"(name: long-wait
 steps:
