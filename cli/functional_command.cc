@@ -51,9 +51,9 @@ class ProgressPrinter {
         std::string name =
             ShortenText(e.step_kind + " " + (e.label.empty() ? e.description : e.label), 40);
         name.append(40 - std::min<size_t>(40, Utf8Length(name)), ' ');
-        std::string step = absl::StrCat(e.step_index + 1, e.substep.empty() ? "" : ".", e.substep);
         std::cout << absl::StrFormat("[%s] %s%2s %-8s %s %6.2fs%s\n", who,
-                                     e.cleanup ? "cleanup " : "", step, ToString(e.status), name,
+                                     e.cleanup ? "cleanup " : "",
+                                     StepNumber(e.step_index, e.substep), ToString(e.status), name,
                                      e.duration_seconds, e.reason.empty() ? "" : "  " + e.reason);
         break;
       }

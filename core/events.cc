@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace mosdat {
 namespace {
@@ -79,6 +80,12 @@ bool ValueOf(const std::pair<Enum, const char*> (&table)[N], const std::string& 
 std::string_view ToString(EventType type) { return NameOf(kEventTypes, type); }
 std::string_view ToString(StepStatus status) { return NameOf(kStepStatuses, status); }
 std::string_view ToString(JobVerdict verdict) { return NameOf(kVerdicts, verdict); }
+
+std::string StepNumber(int step_index, const std::string& substep, bool padded) {
+  return absl::StrCat(
+      padded ? absl::StrFormat("%02d", step_index + 1) : absl::StrCat(step_index + 1),
+      substep.empty() ? "" : ".", substep);
+}
 
 bool IsSubstep(std::string_view text) {
   if (text.empty()) return true;

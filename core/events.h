@@ -101,6 +101,10 @@ struct Event {
   JobVerdict verdict = JobVerdict::kUnknown;
 };
 
+// A step's number as people read it: 1-based, then the sub-step ("4", "4.2.1");
+// `padded` gives at least two digits ("04.2.1"), for names that sort.
+std::string StepNumber(int step_index, const std::string& substep, bool padded = false);
+
 // Whether `text` is a valid Event::substep: empty, or 1-based numbers joined by dots
 // (at most 16 levels).
 bool IsSubstep(std::string_view text);

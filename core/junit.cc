@@ -42,6 +42,7 @@ namespace {
 
 // "2.1" -> {2, 1}: sub-steps sort by number, after their parent ({}).
 std::vector<int> SubstepKey(const std::string& substep) {
+  if (substep.empty()) return {};
   std::vector<int> key;
   int n = 0;
   for (char c : substep + ".") {
@@ -52,7 +53,6 @@ std::vector<int> SubstepKey(const std::string& substep) {
       n = n * 10 + (c - '0');
     }
   }
-  if (substep.empty()) key.clear();
   return key;
 }
 
@@ -76,8 +76,7 @@ std::string JunitXml(const std::vector<JunitJob>& jobs) {
     for (const auto& [key, e] : steps) {
       ++tests;
       std::string name = absl::StrFormat(
-          "%s%02d%s %s", e->cleanup ? "cleanup " : "", e->step_index + 1,
-          e->substep.empty() ? "" : absl::StrCat(".", e->substep),
+          "%s%s %s", e->cleanup ? "cleanup " : "", StepNumber(e->step_index, e->substep, true),
           e->label.empty() ? absl::StrCat(e->step_kind, " ", e->description) : e->label);
       absl::StrAppendFormat(&cases, "    <testcase classname=\"%s\" name=\"%s\" time=\"%.3f\"",
                             XmlEscape(job.suite), XmlEscape(name), e->duration_seconds);

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/time_left.h"
 #include "vnc-agent/guest_access.h"
 #include "vnc-agent/local_desktop.h"
 
@@ -73,9 +74,9 @@ absl::StatusOr<AccessibilityDump> DumpVmAccessibility(const VmTarget& vm, const 
     if (!guest.ok()) return guest.status();
     status = (*guest)->WithAtspi([&](AtspiClient& client) -> absl::Status {
       // A window first: an app that is still starting has no tree worth showing.
-      absl::StatusOr<std::optional<AccessibleObject>> window = client.WaitFor(
-          {.role = "frame", .app = app}, /*exists=*/true,
-          std::max(deadline - absl::Now(), absl::ZeroDuration()), absl::Milliseconds(100));
+      absl::StatusOr<std::optional<AccessibleObject>> window =
+          client.WaitFor({.role = "frame", .app = app}, /*exists=*/true, TimeLeft(deadline),
+                         absl::Milliseconds(100));
       if (!window.ok()) return window.status();
       absl::StatusOr<json> result =
           client.Dump(app, boxes, std::max(deadline - absl::Now(), absl::Seconds(5)));

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/time_left.h"
 #include "vnc-agent/guest_helper.h"
 
 namespace mosdat {
@@ -94,7 +95,7 @@ absl::StatusOr<SshExecResult> GuestSession::Shell(const std::string& command, bo
   // first command; when it never reached the server, run it on a new connection.
   if (!result.ok() && CommandNotStarted(result.status())) {
     if (absl::Status s = EnsureConnected(); !s.ok()) return s;
-    result = ssh_->Exec(script, std::max(deadline - absl::Now(), absl::ZeroDuration()));
+    result = ssh_->Exec(script, TimeLeft(deadline));
   }
   return result;
 }

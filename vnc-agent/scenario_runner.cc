@@ -9,11 +9,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/outcome.h"
+#include "core/time_left.h"
 #include "core/utf8.h"
 #include "core/visual_match.h"
 #include "core/visual_reference.h"
 #include "vnc-agent/key_input.h"
-#include "vnc-agent/keysyms.h"
 #include "vnc-agent/text_typing.h"
 
 namespace mosdat {
@@ -76,11 +76,10 @@ std::string ScenarioRunner::EmitScreenshot(int step_index, const std::string& wh
   event.why = why;
   // Named after the sub-step too: the screenshots of an if_visible branch are told apart.
   if (step_index >= 0) event.substep = substep_;
-  event.screenshot =
-      step_index < 0
-          ? absl::StrFormat("%03d-%s.png", ++screenshot_count_, why)
-          : absl::StrFormat("%03d-step%02d%s-%s.png", ++screenshot_count_, step_index + 1,
-                            substep_.empty() ? "" : absl::StrCat(".", substep_), why);
+  event.screenshot = step_index < 0
+                         ? absl::StrFormat("%03d-%s.png", ++screenshot_count_, why)
+                         : absl::StrFormat("%03d-step%s-%s.png", ++screenshot_count_,
+                                           StepNumber(step_index, substep_, /*padded=*/true), why);
   event.png = std::move(png);
   std::string name = event.screenshot;
   EmitEvent(std::move(event));
@@ -178,9 +177,9 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
     return Flow::kContinue;
   }
 
-  std::string where = absl::StrCat("step ", index + 1, substep.empty() ? "" : ".", substep, " (",
-                                   kind, step.common.label.empty() ? "" : ": " + step.common.label,
-                                   ", ", step.location.ToString(), "): ", status.message());
+  std::string where = absl::StrCat("step ", StepNumber(index, substep), " (", kind,
+                                   step.common.label.empty() ? "" : ": " + step.common.label, ", ",
+                                   step.location.ToString(), "): ", status.message());
   if (Outcome o = OutcomeOf(status); o != Outcome::kTestFailed) {
     outcome->verdict = VerdictOf(o);
     outcome->reason = where;
@@ -468,10 +467,6 @@ std::optional<PointerAction> PointerActionFor(const std::string& action) {
 
 }  // namespace
 
-absl::Duration ScenarioRunner::Left(absl::Time deadline) {
-  return std::max(deadline - absl::Now(), absl::ZeroDuration());
-}
-
 void ScenarioRunner::Log(const std::string& level, const std::string& text) {
   Event event = Event::Of(EventType::kLog);
   event.level = level;
@@ -491,9 +486,7 @@ absl::StatusOr<GuestSession*> ScenarioRunner::Guest(std::string_view step_kind) 
 
 absl::Status ScenarioRunner::TypeText(const std::string& text, absl::Time deadline) {
   GuestKeyboard* keyboard = nullptr;
-  absl::StatusOr<std::vector<uint32_t>> keysyms = KeysymsForText(text);
-  if (!keysyms.ok()) return keysyms.status();
-  if (options_.guest && !std::all_of(keysyms->begin(), keysyms->end(), OnEveryKeymap)) {
+  if (options_.guest && TypesOffEveryKeymap(text)) {
     absl::StatusOr<GuestSession*> guest = options_.guest();
     if (!guest.ok()) return guest.status();
     keyboard = *guest;
@@ -516,7 +509,7 @@ absl::Status ScenarioRunner::TypeText(const std::string& text, absl::Time deadli
 absl::Status ScenarioRunner::ExecuteShell(const ShellStep& step, absl::Time deadline) {
   absl::StatusOr<GuestSession*> guest = Guest("shell");
   if (!guest.ok()) return guest.status();
-  absl::Duration timeout = Left(deadline);
+  absl::Duration timeout = TimeLeft(deadline);
   if (step.timeout_seconds) timeout = std::min(timeout, absl::Seconds(*step.timeout_seconds));
   absl::StatusOr<SshExecResult> result =
       (*guest)->Shell(step.command, step.x11.value_or(options_.x11), timeout);
@@ -538,7 +531,7 @@ absl::Status ScenarioRunner::ExecuteShell(const ShellStep& step, absl::Time dead
 absl::Status ScenarioRunner::ExecuteLaunch(const LaunchStep& step, absl::Time deadline) {
   absl::StatusOr<GuestSession*> guest = Guest("launch");
   if (!guest.ok()) return guest.status();
-  absl::Duration timeout = Left(deadline);
+  absl::Duration timeout = TimeLeft(deadline);
   if (step.timeout_seconds) timeout = std::min(timeout, absl::Seconds(*step.timeout_seconds));
   absl::StatusOr<LaunchResult> launched =
       (*guest)->Launch(step.command, step.app, step.window, timeout);
@@ -557,7 +550,7 @@ std::string ScenarioRunner::AwaitClickEffect(
       std::min(deadline, start + (state_changed ? kClickEffectTimeout : kScreenEffectTimeout));
   auto waited = [&] { return absl::FormatDuration(absl::Now() - start); };
   bool screen_changed = false;
-  absl::StatusOr<Frame> frame = session_.CaptureAfterInput(Left(until));
+  absl::StatusOr<Frame> frame = session_.CaptureAfterInput(TimeLeft(until));
   while (true) {
     if (frame.ok() && DifferenceRatio(before, *frame, Rect{}) > 0.0) {
       screen_changed = true;
@@ -570,7 +563,7 @@ std::string ScenarioRunner::AwaitClickEffect(
     if (absl::Now() >= until) break;
     uint64_t seq = frame.ok() ? frame->update_seq : 0;
     absl::StatusOr<Frame> next = session_.WaitForUpdate(
-        seq, std::min(state_changed ? kEffectPollInterval : Left(until), Left(until)));
+        seq, std::min(state_changed ? kEffectPollInterval : TimeLeft(until), TimeLeft(until)));
     if (next.ok()) frame = std::move(next);
   }
   return absl::StrCat(state_changed ? "its state did not change" : "the screen did not change",
@@ -589,7 +582,7 @@ absl::Status ScenarioRunner::ExecuteAtspi(const AtspiStep& step, absl::Time dead
   const bool want_pointer = pointer && step.via != AtspiVia::kAction;
   AccessibleObject object;
   absl::Status found = (*guest)->WithAtspi([&](AtspiClient& client) {
-    absl::StatusOr<AccessibleObject> o = client.Find(step.query, Left(deadline), want_pointer);
+    absl::StatusOr<AccessibleObject> o = client.Find(step.query, TimeLeft(deadline), want_pointer);
     if (!o.ok()) return o.status();
     object = *o;
     return absl::OkStatus();
@@ -619,7 +612,7 @@ absl::Status ScenarioRunner::ExecuteAtspi(const AtspiStep& step, absl::Time dead
       std::optional<AccessibleObject> now;
       absl::Status asked = (*guest)->WithAtspi([&](AtspiClient& client) {
         absl::StatusOr<AccessibleObject> o =
-            client.Find(step.query, std::min(Left(deadline), absl::Seconds(5)), false);
+            client.Find(step.query, std::min(TimeLeft(deadline), absl::Seconds(5)), false);
         if (o.ok()) now = *o;
         return NotThereAsAsked(o.status()) ? absl::OkStatus() : o.status();
       });
@@ -646,8 +639,9 @@ absl::Status ScenarioRunner::ExecuteAtspi(const AtspiStep& step, absl::Time dead
     Log("warning", absl::StrCat("the pointer cannot reach ", Describe(object), " (", why,
                                 "); using the accessible action \"", step.action, "\""));
   }
-  return (*guest)->WithAtspi(
-      [&](AtspiClient& client) { return client.Action(step.query, step.action, Left(deadline)); });
+  return (*guest)->WithAtspi([&](AtspiClient& client) {
+    return client.Action(step.query, step.action, TimeLeft(deadline));
+  });
 }
 
 absl::StatusOr<bool> ScenarioRunner::AtspiHolds(const AtspiCondition& condition,
@@ -658,11 +652,11 @@ absl::StatusOr<bool> ScenarioRunner::AtspiHolds(const AtspiCondition& condition,
   std::optional<std::string> text;
   const bool check_text = condition.text || condition.text_substr;
   absl::Status status = (*guest)->WithAtspi([&](AtspiClient& client) {
-    absl::StatusOr<AccessibleObject> o = client.Find(condition.query, Left(deadline), false);
+    absl::StatusOr<AccessibleObject> o = client.Find(condition.query, TimeLeft(deadline), false);
     if (!o.ok()) return o.status();
     object = *o;
     if (!check_text) return absl::OkStatus();
-    absl::StatusOr<std::string> t = client.Text(condition.query, Left(deadline));
+    absl::StatusOr<std::string> t = client.Text(condition.query, TimeLeft(deadline));
     if (t.ok()) text = *t;
     return t.status();
   });

@@ -110,8 +110,6 @@ class ScenarioRunner {
   absl::Status CrossCheck(const LocalizeCrossCheck& check, const std::string& prompt,
                           const Frame& frame, Point point, absl::Time deadline);
   void Log(const std::string& level, const std::string& text);
-  // Time until `deadline`, never negative.
-  static absl::Duration Left(absl::Time deadline);
   absl::StatusOr<const VisualReference*> Reference(const std::string& path);
   // Moves the pointer to [cursor].park, if set, before a verification looks.
   absl::Status ParkPointer();

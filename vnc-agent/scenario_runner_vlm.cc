@@ -5,6 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/outcome.h"
+#include "core/time_left.h"
 #include "core/visual_match.h"
 #include "vnc-agent/key_input.h"
 #include "vnc-agent/scenario_runner.h"
@@ -104,7 +105,7 @@ absl::StatusOr<LocalizeResult> ScenarioRunner::AskWhere(const Frame& frame,
   absl::StatusOr<VlmImage> image = VlmScreen(frame, &screenshot);
   if (!image.ok()) return image.status();
   absl::StatusOr<LocalizeResult> result =
-      (*vlm)->Localize({.image = std::move(*image), .prompt = prompt}, Left(deadline));
+      (*vlm)->Localize({.image = std::move(*image), .prompt = prompt}, TimeLeft(deadline));
   if (!result.ok()) return GatewayError(result.status());
   VlmCall record = RecordOf(*result);
   record.prompt = prompt;
@@ -127,7 +128,7 @@ absl::StatusOr<VerifyResult> ScenarioRunner::AskWhether(const Frame& frame,
   absl::StatusOr<VlmImage> image = VlmScreen(frame, &screenshot);
   if (!image.ok()) return image.status();
   absl::StatusOr<VerifyResult> result =
-      (*vlm)->Verify({.image = std::move(*image), .question = question}, Left(deadline));
+      (*vlm)->Verify({.image = std::move(*image), .question = question}, TimeLeft(deadline));
   if (!result.ok()) return GatewayError(result.status());
   VlmCall record = RecordOf(*result);
   record.prompt = question;
@@ -150,7 +151,7 @@ absl::Status ScenarioRunner::CrossCheck(const LocalizeCrossCheck& check, const s
     }
     std::optional<AccessibleObject> object;
     absl::Status found = (*guest)->WithAtspi([&](AtspiClient& client) {
-      absl::StatusOr<AccessibleObject> o = client.Find(*check.atspi, Left(deadline), false);
+      absl::StatusOr<AccessibleObject> o = client.Find(*check.atspi, TimeLeft(deadline), false);
       if (o.ok()) object = *o;
       return o.status();
     });
@@ -262,7 +263,7 @@ absl::Status ScenarioRunner::ExecuteLocalize(const LocalizeStep& step, absl::Tim
     }
     asked_once = true;
     if (target || absl::Now() >= deadline || step.if_visible) break;
-    absl::StatusOr<Frame> next = session_.WaitForUpdate(frame->update_seq, Left(deadline));
+    absl::StatusOr<Frame> next = session_.WaitForUpdate(frame->update_seq, TimeLeft(deadline));
     if (!next.ok() && next.status().code() != absl::StatusCode::kDeadlineExceeded) {
       return next.status();  // e.g. the VNC connection is gone
     }
@@ -301,7 +302,7 @@ absl::Status ScenarioRunner::ExecuteLocalize(const LocalizeStep& step, absl::Tim
   WaitForStep follow_up;
   follow_up.mode = WaitForStep::Mode::kAll;
   for (const VlmCondition& question : step.verify) follow_up.conditions.push_back(question);
-  follow_up.timeout_seconds = absl::ToDoubleSeconds(Left(deadline));
+  follow_up.timeout_seconds = absl::ToDoubleSeconds(TimeLeft(deadline));
   absl::Status verified = ExecuteWaitFor(follow_up, deadline);
   if (verified.code() == absl::StatusCode::kFailedPrecondition) {
     return absl::FailedPreconditionError(

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/outcome.h"
+#include "core/time_left.h"
 #include "core/utf8.h"
 #include "vnc-agent/keysyms.h"
 
@@ -23,14 +23,12 @@ constexpr absl::Duration kSettleSlice = absl::Seconds(2);
 
 // One run of characters whose off-map keysyms fit the scratch pool together.
 struct Chunk {
-  size_t first = 0, end = 0;            // keysym indexes
-  size_t byte_first = 0, byte_end = 0;  // the same characters in the UTF-8 text
-  std::vector<uint32_t> placed;         // distinct off-map keysyms, in order
+  size_t first = 0, end = 0;     // keysym (= character) indexes
+  std::vector<uint32_t> placed;  // distinct off-map keysyms, in order
 };
 
+// An off-map keysym as the character it types.
 std::string Character(uint32_t keysym) {
-  if (keysym == kReturn) return "Return";
-  if (keysym == kTab) return "Tab";
   char32_t cp = keysym >= 0x01000000 ? keysym - 0x01000000 : keysym;
   return absl::StrFormat("U+%04X", static_cast<uint32_t>(cp));
 }
@@ -45,10 +43,6 @@ std::vector<size_t> CharacterStarts(std::string_view utf8) {
   return starts;
 }
 
-absl::Duration Left(absl::Time deadline) {
-  return std::max(deadline - absl::Now(), absl::ZeroDuration());
-}
-
 std::string Shown(std::string_view text) { return ShortenText(ValidUtf8(text), 60); }
 
 // Polls the focused object until the text before its caret ends with `typed`.
@@ -59,7 +53,7 @@ absl::Status Confirm(GuestKeyboard& guest, std::string_view typed, int character
   std::optional<GuestKeyboard::FocusedText> last;
   while (true) {
     absl::StatusOr<std::optional<GuestKeyboard::FocusedText>> focused =
-        guest.Focused(characters, Left(deadline));
+        guest.Focused(characters, TimeLeft(deadline));
     if (!focused.ok()) return focused.status();
     last = *focused;
     // Nothing focused has text: there is nothing to wait for.
@@ -110,7 +104,7 @@ absl::StatusOr<TypingReport> TypeUnicode(KeySink& keys, std::string_view utf8, G
   }
 
   absl::StatusOr<GuestKeyboard::KeymapState> state =
-      guest->Keymap(off_map, /*place=*/false, Left(deadline));
+      guest->Keymap(off_map, /*place=*/false, TimeLeft(deadline));
   if (!state.ok()) return state.status();
   std::set<uint32_t> needs_slot = state->missing;
   needs_slot.insert(state->scratch.begin(), state->scratch.end());
@@ -135,10 +129,6 @@ absl::StatusOr<TypingReport> TypeUnicode(KeySink& keys, std::string_view utf8, G
     if (needs && in_chunk.insert(k).second) chunks.back().placed.push_back(k);
   }
   chunks.back().end = keysyms->size();
-  for (Chunk& c : chunks) {
-    c.byte_first = starts[c.first];
-    c.byte_end = starts[c.end];
-  }
   report.placed = static_cast<int>(needs_slot.size());
   report.chunks = static_cast<int>(chunks.size());
 
@@ -146,7 +136,7 @@ absl::StatusOr<TypingReport> TypeUnicode(KeySink& keys, std::string_view utf8, G
   // read back: make sure there is something to read it from before typing anything.
   if (chunks.size() > 1) {
     absl::StatusOr<std::optional<GuestKeyboard::FocusedText>> focused =
-        guest->Focused(1, Left(deadline));
+        guest->Focused(1, TimeLeft(deadline));
     if (!focused.ok()) return focused.status();
     if (!*focused) {
       return absl::FailedPreconditionError(absl::StrFormat(
@@ -162,7 +152,7 @@ absl::StatusOr<TypingReport> TypeUnicode(KeySink& keys, std::string_view utf8, G
     const Chunk& chunk = chunks[c];
     if (!chunk.placed.empty()) {
       absl::StatusOr<GuestKeyboard::KeymapState> placed =
-          guest->Keymap(chunk.placed, /*place=*/true, Left(deadline));
+          guest->Keymap(chunk.placed, /*place=*/true, TimeLeft(deadline));
       if (!placed.ok()) return placed.status();
       if (!placed->missing.empty()) {
         return absl::InternalError(
@@ -172,7 +162,8 @@ absl::StatusOr<TypingReport> TypeUnicode(KeySink& keys, std::string_view utf8, G
     std::vector<uint32_t> part(keysyms->begin() + chunk.first, keysyms->begin() + chunk.end);
     if (absl::Status s = keys.TypeKeysyms(part); !s.ok()) return s;
     if (chunks.size() > 1) {
-      std::string_view typed = utf8.substr(chunk.byte_first, chunk.byte_end - chunk.byte_first);
+      std::string_view typed =
+          utf8.substr(starts[chunk.first], starts[chunk.end] - starts[chunk.first]);
       if (absl::Status s =
               Confirm(*guest, typed, static_cast<int>(chunk.end - chunk.first), deadline, &report);
           !s.ok()) {
