@@ -420,10 +420,13 @@ class Ref:
         -1 only when the count cannot be read."""
         count = safe(self._property, "CharacterCount", TEXT)
         end = count if isinstance(count, int) and count >= 0 else -1
-        return self._call(TEXT, "GetText", GLib.Variant("(ii)", (0, end)), "(s)")[0]
+        return self.text_range(0, end)
 
     def text_range(self, start, end):
         return self._call(TEXT, "GetText", GLib.Variant("(ii)", (start, end)), "(s)")[0]
+
+    def caret_offset(self):
+        return self._property("CaretOffset", TEXT)
 
 
 # ---------------------------------------------------------------------------------
@@ -772,7 +775,13 @@ def collection_nodes(app, query):
     """Tree-order matches for role and showing/visible from the Collection interface
     (GTK3: one call; names and states then come from libatspi's cache)."""
     roles = [query.role] if query.role is not None else []
-    states = Atspi.StateSet.new([STATES[_norm(s)] for s in query.filter_states])
+    return collection_matches(app, roles, [STATES[_norm(s)] for s in query.filter_states])
+
+
+def collection_matches(app, roles, state_types):
+    """Objects with any of `roles` (all when empty) and all of `state_types`, in tree
+    order, through the Collection interface."""
+    states = Atspi.StateSet.new(state_types)
     rule = Atspi.MatchRule.new(states, Atspi.CollectionMatchType.ALL, {},
                                Atspi.CollectionMatchType.ALL, roles,
                                Atspi.CollectionMatchType.ANY, [],
@@ -1864,17 +1873,7 @@ def op_keymap(request):
 def focused_nodes(app):
     """Objects of `app` with the focused state, by the cheapest route."""
     if app.strategy == "collection":
-        states = Atspi.StateSet.new([Atspi.StateType.FOCUSED])
-        rule = Atspi.MatchRule.new(states, Atspi.CollectionMatchType.ALL, {},
-                                   Atspi.CollectionMatchType.ALL, [],
-                                   Atspi.CollectionMatchType.ANY, [],
-                                   Atspi.CollectionMatchType.ALL, False)
-        for acc in Atspi.Collection.get_matches(app.acc, rule,
-                                                Atspi.CollectionSortOrder.CANONICAL, 0,
-                                                True) or []:
-            role = safe(acc.get_role)
-            if role is not None:
-                yield Node(app, Ref.of(acc), int(role), acc=acc)
+        yield from collection_matches(app, [], [Atspi.StateType.FOCUSED])
         return
     # The snapshot is in memory already: no pruning (GTK 4.8 leaves "showing" unset on
     # many widgets); a walk costs a round trip per node, so hidden subtrees are skipped.
@@ -1903,8 +1902,7 @@ def op_focused_text(request):
         return toplevel is not None and "active" in (safe(toplevel.states, default=[]) or [])
     node = next((n for n in found if active(n)), found[0])
     node.fill()
-    caret = A11Y_BUS.call(node.ref.bus_name, node.ref.path, "org.freedesktop.DBus.Properties",
-                          "Get", GLib.Variant("(ss)", (TEXT, "CaretOffset")), "(v)")[0]
+    caret = node.ref.caret_offset()
     before = node.ref.text_range(max(0, caret - most), caret) if caret > 0 else ""
     return {"role": role_name(node.role), "name": node.name or "", "app": node.app.name,
             "caret": caret, "before": before}
