@@ -407,7 +407,7 @@ std::vector<OcrMatch> MatchLines(const std::vector<std::vector<OcrWord>>& lines,
 
 // Exact matches; when there are none, matches that ignore ASCII case; then matches that
 // also ignore punctuation around the words.
-std::vector<OcrMatch> MatchPreferringCase(const std::vector<std::vector<OcrWord>>& lines,
+std::vector<OcrMatch> MatchMostExact(const std::vector<std::vector<OcrWord>>& lines,
                                           const std::vector<std::string>& wanted) {
   std::vector<OcrMatch> matches;
   for (Looseness looseness :
@@ -436,7 +436,7 @@ absl::StatusOr<std::vector<OcrMatch>> OcrEngine::Find(const Frame& frame, const 
   if (!lines.ok()) return lines.status();
   std::vector<std::vector<OcrWord>> words;
   for (Line& line : *lines) words.push_back(std::move(line.words));
-  return MatchPreferringCase(words, *wanted);
+  return MatchMostExact(words, *wanted);
 }
 
 absl::StatusOr<OcrMatch> OcrEngine::Locate(const Frame& frame, const std::string& text,
@@ -447,7 +447,7 @@ absl::StatusOr<OcrMatch> OcrEngine::Locate(const Frame& frame, const std::string
   if (!lines.ok()) return lines.status();
   std::vector<std::vector<OcrWord>> words;
   for (Line& line : *lines) words.push_back(std::move(line.words));
-  std::vector<OcrMatch> matches = MatchPreferringCase(words, *wanted);
+  std::vector<OcrMatch> matches = MatchMostExact(words, *wanted);
   std::string normalised = absl::StrJoin(*wanted, " ");
 
   if (matches.size() == 1) return matches.front();
