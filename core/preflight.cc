@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -52,11 +51,12 @@ std::string HumanBytes(size_t bytes) {
 }
 
 // Each reference image must exist and be usable (a PNG, not blank, a valid sidecar);
-// the problem is reported at the step that names it.
-void CheckReferences(const Scenario& scenario, Diagnostics* problems) {
-  std::set<std::string> checked;
+// the problem is reported at the step that names it. The image and its sidecar join
+// the run's `files`.
+void CheckReferences(const Scenario& scenario, Diagnostics* problems,
+                     std::map<std::string, std::string>* files) {
   for (const auto& [step, path] : ReferenceImages(scenario)) {
-    if (!checked.insert(path).second) continue;
+    if (files->count(path)) continue;  // checked already, for this or another test
     absl::StatusOr<std::string> image = ReadScenarioFile(path);
     if (!image.ok()) {
       problems->Add(step->location, "",
@@ -67,16 +67,23 @@ void CheckReferences(const Scenario& scenario, Diagnostics* problems) {
       continue;
     }
     std::string sidecar;
+    // The optional sidecar (exclude areas, expected place) travels with the image.
     const std::string sidecar_path = ReferenceSidecarPath(path);
     std::error_code ec;
     if (std::filesystem::exists(sidecar_path, ec)) {
       absl::StatusOr<std::string> text = ReadScenarioFile(sidecar_path);
-      if (text.ok()) sidecar = *text;
+      if (!text.ok()) {
+        problems->Add(step->location, "", std::string(text.status().message()));
+        continue;
+      }
+      sidecar = *text;
+      (*files)[sidecar_path] = sidecar;
     }
     if (absl::StatusOr<VisualReference> parsed = ParseReference(path, *image, sidecar);
         !parsed.ok()) {
       problems->Add(step->location, "", std::string(parsed.status().message()));
     }
+    (*files)[path] = *std::move(image);
   }
 }
 
@@ -139,6 +146,8 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
   report.config = ParseConfig(*read, options.config_path, &problems);
   if (!problems.empty()) return report;  // later checks would only echo these
   const Config& config = report.config;
+  // Every file the run sends, recorded as the checks below read it.
+  std::map<std::string, std::string> files = {{config.source_path, *read}};
 
   for (const std::string& name : options.tests) {
     if (config.FindTest(name) == nullptr) {
@@ -189,18 +198,25 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
     }
     for (const VmConfig* vm : vms) vm_used[vm - config.vms.data()] = true;
     entry.scenario_path = test.scenario;  // already relative to the config's directory
-    absl::StatusOr<std::string> scenario_text = ReadScenarioFile(entry.scenario_path);
+    // Record every file the parser reads: the scenario and its imports, transitively.
+    ScenarioOptions parse_options = ScenarioOptionsFor(config, test, options.vars);
+    parse_options.read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
+      absl::StatusOr<std::string> text = ReadScenarioFile(path);
+      if (text.ok()) files[path] = *text;
+      return text;
+    };
+    absl::StatusOr<std::string> scenario_text = parse_options.read_file(entry.scenario_path);
     if (!scenario_text.ok()) {
       problems.Add(
           test.location, "",
           absl::StrCat("scenario of test \"", test.name, "\": ", scenario_text.status().message()));
     } else {
-      Scenario scenario = ParseScenario(*scenario_text, entry.scenario_path,
-                                        ScenarioOptionsFor(config, test, options.vars), &problems);
+      Scenario scenario =
+          ParseScenario(*scenario_text, entry.scenario_path, parse_options, &problems);
       entry.steps = static_cast<int>(scenario.steps.size());
       entry.cleanup_steps = static_cast<int>(scenario.cleanup.size());
       if (problems.size() == before) {
-        CheckReferences(scenario, &problems);
+        CheckReferences(scenario, &problems, &files);
         const bool on_local_vm = std::any_of(vms.begin(), vms.end(), [](const VmConfig* vm) {
           return vm->provider == VmProvider::kLocal;
         });
@@ -249,14 +265,8 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
   }
   if (!problems.empty()) return report;
 
-  absl::StatusOr<std::map<std::string, std::string>> files =
-      CollectJobFiles(config, *read, options.tests, options.vars);
-  if (!files.ok()) {
-    problems.Add({config.source_path}, "", std::string(files.status().message()));
-    return report;
-  }
   std::vector<std::pair<size_t, std::string>> by_size;
-  for (const auto& [path, contents] : *files) {
+  for (const auto& [path, contents] : files) {
     report.job_files_bytes += contents.size();
     by_size.emplace_back(contents.size(), path);
   }
@@ -268,14 +278,14 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
     }
     problems.Add(
         {config.source_path}, "",
-        absl::StrCat("the run sends ", HumanBytes(report.job_files_bytes), " in ", files->size(),
+        absl::StrCat("the run sends ", HumanBytes(report.job_files_bytes), " in ", files.size(),
                      " files, more than the limit of ", HumanBytes(options.max_job_files_bytes),
                      "; largest: ", absl::StrJoin(largest, ", "),
                      ". Shrink the reference images (crop them to the region that "
                      "matters) or split the suite with --test"));
     return report;
   }
-  report.job_files = *std::move(files);
+  report.job_files = std::move(files);
   return report;
 }
 

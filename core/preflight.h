@@ -44,7 +44,7 @@ struct PreflightTestReport {
 struct PreflightReport {
   std::vector<PreflightTestReport> tests;
   Diagnostics problems;
-  // When ok(): the parsed config and every file the run sends (CollectJobFiles), so a
+  // When ok(): the parsed config and every file the run sends (as the checks read them), so a
   // run that preflighted does not read its files twice.
   Config config;
   std::map<std::string, std::string> job_files;
