@@ -23,10 +23,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "bench/latency.h"
-#include "vnc-agent/atspi_client.h"
-#include "vnc-agent/guest_session.h"
-#include "vnc-agent/local_desktop.h"
-#include "vnc-agent/local_sshd.h"
+#include "vnc-agent/guest/atspi_client.h"
+#include "vnc-agent/guest/guest_session.h"
+#include "vnc-agent/local/local_desktop.h"
+#include "vnc-agent/local/local_sshd.h"
 
 namespace mosdat {
 namespace {

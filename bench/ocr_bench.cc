@@ -18,9 +18,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "bench/latency.h"
-#include "vnc-agent/local_desktop.h"
-#include "vnc-agent/ocr.h"
-#include "vnc-agent/vnc_session.h"
+#include "vnc-agent/local/local_desktop.h"
+#include "vnc-agent/steps/ocr.h"
+#include "vnc-agent/rfb/vnc_session.h"
 
 namespace mosdat {
 namespace {

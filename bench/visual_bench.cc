@@ -12,8 +12,8 @@
 #include "bench/latency.h"
 #include "core/visual_match.h"
 #include "core/visual_reference.h"
-#include "vnc-agent/local_desktop.h"
-#include "vnc-agent/vnc_session.h"
+#include "vnc-agent/local/local_desktop.h"
+#include "vnc-agent/rfb/vnc_session.h"
 
 namespace mosdat {
 namespace {

@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "bench/latency.h"
-#include "vnc-agent/guest_session.h"
-#include "vnc-agent/local_desktop.h"
-#include "vnc-agent/local_sshd.h"
-#include "vnc-agent/text_typing.h"
-#include "vnc-agent/vnc_session.h"
+#include "vnc-agent/guest/guest_session.h"
+#include "vnc-agent/local/local_desktop.h"
+#include "vnc-agent/local/local_sshd.h"
+#include "vnc-agent/rfb/text_typing.h"
+#include "vnc-agent/rfb/vnc_session.h"
 
 namespace mosdat {
 namespace {

@@ -12,7 +12,7 @@
 #include "runtime/grpc_status.h"
 #include "runtime/proto_convert.h"
 #include "runtime/token_auth.h"
-#include "vnc-agent/accessibility_dump.h"
+#include "vnc-agent/steps/accessibility_dump.h"
 
 namespace mosdat {
 namespace {

@@ -6,7 +6,7 @@
 #include "runtime/token_auth.h"
 #include "vlm-gateway/gateway_service.h"
 #include "vnc-agent/agent_service.h"
-#include "vnc-agent/vlm_client.h"
+#include "vnc-agent/vlm_gateway_client.h"
 
 namespace mosdat {
 

@@ -19,7 +19,7 @@
 #include "cli/exit_codes.h"
 #include "core/events.h"
 #include "core/file_util.h"
-#include "vnc-agent/vlm_client.h"
+#include "vnc-agent/vlm_gateway_client.h"
 
 namespace mosdat {
 namespace {

@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <initializer_list>
 #include <limits>
 #include <sstream>
@@ -20,13 +19,15 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/absl_compat.h"
+#include "core/file_util.h"
+#include "core/suggest.h"
 
 namespace mosdat {
 namespace {
 
 // Debian's Abseil has its own absl::string_view, which std::string_view does not
 // convert to; these adapters keep the absl string helpers usable with std types.
-absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 template <typename T>
 const T& Adapt(const T& value) {
   return value;
@@ -99,42 +100,6 @@ std::string JoinPath(std::string_view parent, std::string_view key) {
 
 std::string IndexPath(std::string_view parent, size_t index) {
   return Cat(parent, "[", index, "]");
-}
-
-// Case-insensitive Levenshtein distance.
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      const bool same = absl::ascii_tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        absl::ascii_tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// The candidate closest to `word` if it is a plausible typo of it, else "".
-template <typename Range>
-std::string_view Closest(std::string_view word, const Range& candidates) {
-  // Long garbage (e.g. from a fuzzer) cannot be a typo; skip the quadratic work.
-  if (word.empty() || word.size() > 64) return {};
-  const size_t limit = word.size() <= 3 ? 1 : word.size() <= 6 ? 2 : 3;
-  std::string_view best;
-  size_t best_distance = limit + 1;
-  for (std::string_view candidate : candidates) {
-    const size_t d = EditDistance(word, candidate);
-    if (d < best_distance && d < candidate.size()) {
-      best = candidate;
-      best_distance = d;
-    }
-  }
-  return best;
 }
 
 std::string_view TypeName(toml::node_type type) {
@@ -441,7 +406,7 @@ class TableReader {
                              [&](const auto& r) { return r.first == name; });
       if (it != refused.end()) {
         message = std::string(it->second);
-      } else if (std::string_view guess = Closest(name, known); !guess.empty()) {
+      } else if (std::string guess = ClosestName(name, known); !guess.empty()) {
         message += Cat(" (did you mean ", Quoted(guess), "?)");
       } else {
         message += Cat(" (expected one of: ",
@@ -841,7 +806,7 @@ void ParseTests(Context& ctx, TableReader& root, Config* config) {
           ctx.Error(element, element_path, Cat("VM ", Quoted(vm), " is listed twice"));
         } else if (config->FindVm(vm) == nullptr) {
           std::string message = Cat("unknown VM ", Quoted(vm));
-          if (std::string_view guess = Closest(vm, vm_names); !guess.empty()) {
+          if (std::string guess = ClosestName(vm, vm_names); !guess.empty()) {
             message += Cat(" (did you mean ", Quoted(guess), "?)");
           } else if (vm_names.empty()) {
             message += Cat(" (no [[vm]] is defined)");
@@ -934,17 +899,13 @@ Config ParseConfig(std::string_view text, std::string_view file_name, Diagnostic
 }
 
 absl::StatusOr<Config> LoadConfig(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    return absl::InvalidArgumentError(Cat("cannot read config file ", path, ": is a directory"));
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(),
+                        Cat("cannot read config file ", text.status().message()));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::ErrnoToStatus(errno, Cat("cannot read config file ", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return absl::InvalidArgumentError(Cat("cannot read config file ", path));
   Diagnostics diagnostics;
-  Config config = ParseConfig(text.str(), path, &diagnostics);
+  Config config = ParseConfig(*text, path, &diagnostics);
   if (!diagnostics.empty()) return diagnostics.ToStatus();
   return config;
 }

@@ -1,11 +1,18 @@
-// Reading small files whole: logs, evidence, fixtures.
+// Reading files whole: configs, scenarios, references, logs, evidence.
 #ifndef MOSDAT_CORE_FILE_UTIL_H_
 #define MOSDAT_CORE_FILE_UTIL_H_
 
 #include <cstddef>
 #include <string>
 
+#include "absl/status/statusor.h"
+
 namespace mosdat {
+
+// The file's bytes. Errors say "PATH: why": NotFound when nothing is there,
+// InvalidArgument for a directory, the errno's code when it cannot be opened, DataLoss
+// on a read error.
+absl::StatusOr<std::string> ReadFile(const std::string& path);
 
 // The file's bytes, or "" when it cannot be read (for callers where absent = empty).
 std::string ReadFileOrEmpty(const std::string& path);

@@ -6,6 +6,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "absl/strings/str_format.h"
+
 namespace mosdat {
 namespace {
 
@@ -19,6 +21,10 @@ Rect Clip(const Frame& frame, const Rect& region) {
 }
 
 }  // namespace
+
+std::string FormatRect(const Rect& rect) {
+  return absl::StrFormat("(%d,%d %dx%d)", rect.x, rect.y, rect.width, rect.height);
+}
 
 absl::StatusOr<std::string> EncodePng(const Frame& frame) {
   if (frame.width <= 0 || frame.height <= 0) return absl::InvalidArgumentError("empty frame");

@@ -22,6 +22,9 @@ struct Rect {
   bool empty() const { return width <= 0 || height <= 0; }
 };
 
+// "(x,y wxh)", the form every message prints boxes in.
+std::string FormatRect(const Rect& rect);
+
 struct Frame {
   int width = 0;
   int height = 0;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/config_parser.h"
+#include "core/file_util.h"
 #include "core/job_files.h"
 #include "core/process.h"
 #include "core/scenario_parser.h"
@@ -57,7 +58,7 @@ void CheckReferences(const Scenario& scenario, Diagnostics* problems,
                      std::map<std::string, std::string>* files) {
   for (const auto& [step, path] : ReferenceImages(scenario)) {
     if (files->count(path)) continue;  // checked already, for this or another test
-    absl::StatusOr<std::string> image = ReadScenarioFile(path);
+    absl::StatusOr<std::string> image = ReadFile(path);
     if (!image.ok()) {
       problems->Add(step->location, "",
                     absl::StrCat("reference image \"", path,
@@ -71,7 +72,7 @@ void CheckReferences(const Scenario& scenario, Diagnostics* problems,
     const std::string sidecar_path = ReferenceSidecarPath(path);
     std::error_code ec;
     if (std::filesystem::exists(sidecar_path, ec)) {
-      absl::StatusOr<std::string> text = ReadScenarioFile(sidecar_path);
+      absl::StatusOr<std::string> text = ReadFile(sidecar_path);
       if (!text.ok()) {
         problems->Add(step->location, "", std::string(text.status().message()));
         continue;
@@ -138,7 +139,7 @@ absl::StatusOr<std::pair<std::string, Value>> ParseVarAssignment(const std::stri
 PreflightReport RunPreflight(const PreflightOptions& options) {
   PreflightReport report;
   Diagnostics& problems = report.problems;
-  absl::StatusOr<std::string> read = ReadScenarioFile(options.config_path);
+  absl::StatusOr<std::string> read = ReadFile(options.config_path);
   if (!read.ok()) {
     problems.Add({options.config_path}, "", std::string(read.status().message()));
     return report;
@@ -201,7 +202,7 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
     // Record every file the parser reads: the scenario and its imports, transitively.
     ScenarioOptions parse_options = ScenarioOptionsFor(config, test, options.vars);
     parse_options.read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
-      absl::StatusOr<std::string> text = ReadScenarioFile(path);
+      absl::StatusOr<std::string> text = ReadFile(path);
       if (text.ok()) files[path] = *text;
       return text;
     };

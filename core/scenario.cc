@@ -7,14 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/absl_compat.h"
+#include "core/suggest.h"
 #include "core/utf8.h"
 
 namespace mosdat {
 namespace {
 
-// Debian's Abseil has its own absl::string_view, distinct from std::string_view.
-absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-std::string_view Std(absl::string_view s) { return std::string_view(s.data(), s.size()); }
 
 template <class... Ts>
 struct Overloaded : Ts... {

@@ -5,6 +5,7 @@
 // every entry point catches YAML::Exception; YAML aliases can make cycles (`&a [*a]`)
 // and share subtrees exponentially, so recursion depth and the number of nodes visited
 // are capped.
+#include "core/file_util.h"
 #include "core/scenario_parser.h"
 
 #include <yaml-cpp/eventhandler.h>
@@ -14,7 +15,6 @@
 #include <cmath>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -23,6 +23,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/absl_compat.h"
+#include "core/suggest.h"
+#include "core/file_util.h"
 #include "core/utf8.h"
 
 namespace mosdat {
@@ -44,8 +47,6 @@ constexpr std::string_view kSharedKeys[] = {"label", "retries", "timeout", "must
 constexpr std::string_view kConditionKeys[] = {"atspi",  "screen_changes", "screen_stable", "text",
                                                "verify", "verify_not",     "visual"};
 
-// Debian's Abseil has its own absl::string_view, distinct from std::string_view.
-absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 std::string Join(const std::vector<std::string_view>& items) {
   std::vector<std::string> strings(items.begin(), items.end());
@@ -712,7 +713,7 @@ void Parser::LoadImports(const Field& list, int depth) {
       continue;
     }
     absl::StatusOr<std::string> content =
-        options_.read_file ? options_.read_file(path) : ReadScenarioFile(path);
+        options_.read_file ? options_.read_file(path) : ReadFile(path);
     if (!content.ok()) {
       Error(ef, absl::StrCat("cannot read ", Quote(path), ": ", content.status().message()));
       continue;
@@ -1650,22 +1651,9 @@ Scenario ParseScenario(std::string_view text, std::string_view file_name,
   return sc;
 }
 
-absl::StatusOr<std::string> ReadScenarioFile(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    return absl::NotFoundError(absl::StrCat("no such file: ", path));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::PermissionDeniedError(absl::StrCat("cannot open ", path));
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat("error reading ", path));
-  return out.str();
-}
-
 absl::StatusOr<Scenario> LoadScenario(const std::string& path, const ScenarioOptions& options) {
   absl::StatusOr<std::string> text =
-      options.read_file ? options.read_file(path) : ReadScenarioFile(path);
+      options.read_file ? options.read_file(path) : ReadFile(path);
   if (!text.ok()) return text.status();
   Diagnostics diags;
   Scenario sc = ParseScenario(*text, path, options, &diags);

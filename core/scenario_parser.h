@@ -63,9 +63,6 @@ Scenario ParseScenario(std::string_view text, std::string_view file_name,
 // one per line; NotFound and other read errors pass through.
 absl::StatusOr<Scenario> LoadScenario(const std::string& path, const ScenarioOptions& options = {});
 
-// Reads a whole file from disk (the default ScenarioOptions::read_file).
-absl::StatusOr<std::string> ReadScenarioFile(const std::string& path);
-
 }  // namespace mosdat
 
 #endif  // MOSDAT_CORE_SCENARIO_PARSER_H_

@@ -11,13 +11,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/absl_compat.h"
+#include "core/suggest.h"
 
 namespace mosdat {
 namespace {
 
-// Debian's Abseil has its own absl::string_view, distinct from std::string_view.
-absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-std::string_view Std(absl::string_view s) { return std::string_view(s.data(), s.size()); }
 
 // Lists at most this many defined names in an "undefined variable" message.
 constexpr size_t kMaxListedNames = 20;
@@ -128,25 +127,6 @@ absl::StatusOr<Value> SubstituteValue(const Value& v, const VarMap& vars, size_t
     out.push_back(*std::move(r));
   }
   return Value(std::move(out));
-}
-
-// Optimal string alignment distance: Levenshtein plus adjacent transpositions, so
-// "lable" is one edit from "label".
-size_t EditDistance(std::string_view a, std::string_view b) {
-  const size_t n = a.size(), m = b.size();
-  std::vector<std::vector<size_t>> d(n + 1, std::vector<size_t>(m + 1));
-  for (size_t i = 0; i <= n; ++i) d[i][0] = i;
-  for (size_t j = 0; j <= m; ++j) d[0][j] = j;
-  for (size_t i = 1; i <= n; ++i) {
-    for (size_t j = 1; j <= m; ++j) {
-      size_t cost = absl::ascii_tolower(a[i - 1]) == absl::ascii_tolower(b[j - 1]) ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[n][m];
 }
 
 }  // namespace
@@ -379,26 +359,6 @@ void ResolveVars(
     }
   }
   for (const auto& [name, refs] : pending) vars[name] = Value();
-}
-
-std::string ClosestName(std::string_view word, const std::vector<std::string>& candidates) {
-  // Cap the work: typo suggestions only matter for short, human-written words.
-  if (word.empty() || word.size() > 64) return "";
-  std::string best;
-  // Allow one edit per three characters (at least one): "clik" → "click", but not
-  // "nope" → "home".
-  size_t best_distance = std::max<size_t>(1, word.size() / 3);
-  bool found = false;
-  for (const std::string& c : candidates) {
-    if (c.size() > 64) continue;
-    size_t d = EditDistance(word, c);
-    if (d < word.size() && (d < best_distance || (!found && d == best_distance))) {
-      best = c;
-      best_distance = d;
-      found = true;
-    }
-  }
-  return best;
 }
 
 }  // namespace mosdat

@@ -122,10 +122,6 @@ void ResolveVars(
     VarMap& vars, const std::set<std::string>& literal,
     const std::function<void(const std::string& name, const absl::Status& error)>& on_error);
 
-// The candidate closest to `word` by edit distance when it is close enough to be a
-// likely typo ("clik" → "click"), else "".
-std::string ClosestName(std::string_view word, const std::vector<std::string>& candidates);
-
 }  // namespace mosdat
 
 #endif  // MOSDAT_CORE_TEMPLATE_VARS_H_

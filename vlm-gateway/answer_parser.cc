@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/absl_compat.h"
 #include "core/utf8.h"
 
 namespace mosdat {
@@ -14,10 +15,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-// Debian's abseil has its own string_view.
-absl::string_view Absl(std::string_view text) {
-  return absl::string_view(text.data(), text.size());
-}
 
 std::string_view Trim(std::string_view text) {
   size_t begin = 0;

@@ -12,8 +12,8 @@
 #include "mosdat/v1/agent.grpc.pb.h"
 #include "runtime/service_main.h"
 #include "runtime/token_auth.h"
-#include "vnc-agent/local_desktop.h"
-#include "vnc-agent/vnc_session.h"
+#include "vnc-agent/local/local_desktop.h"
+#include "vnc-agent/rfb/vnc_session.h"
 
 namespace mosdat {
 

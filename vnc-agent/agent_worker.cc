@@ -8,7 +8,7 @@
 #include "runtime/grpc_status.h"
 #include "runtime/proto_convert.h"
 #include "runtime/token_auth.h"
-#include "vnc-agent/job_executor.h"
+#include "vnc-agent/steps/job_executor.h"
 
 namespace mosdat {
 namespace {

@@ -15,7 +15,7 @@
 
 #include "absl/status/status.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
-#include "vnc-agent/vlm_client.h"
+#include "vnc-agent/steps/vlm_client.h"
 
 namespace mosdat {
 

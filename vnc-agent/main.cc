@@ -8,7 +8,7 @@
 #include "runtime/service_main.h"
 #include "vnc-agent/agent_service.h"
 #include "vnc-agent/agent_worker.h"
-#include "vnc-agent/vlm_client.h"
+#include "vnc-agent/vlm_gateway_client.h"
 
 namespace {
 

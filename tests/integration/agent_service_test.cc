@@ -11,7 +11,7 @@
 #include "mosdat/v1/agent.grpc.pb.h"
 #include "runtime/token_auth.h"
 #include "tests/integration/subprocess.h"
-#include "vnc-agent/local_desktop.h"
+#include "vnc-agent/local/local_desktop.h"
 
 namespace mosdat::testing {
 namespace {

@@ -1,6 +1,6 @@
 // AtspiClient against the real helper — the copy embedded in the agent binary — on a
 // real GTK3 app in a local desktop session.
-#include "vnc-agent/atspi_client.h"
+#include "vnc-agent/guest/atspi_client.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -9,9 +9,9 @@
 #include <sstream>
 
 #include "tests/integration/subprocess.h"
-#include "vnc-agent/guest_helper.h"
-#include "vnc-agent/local_desktop.h"
-#include "vnc-agent/local_line_process.h"
+#include "vnc-agent/guest/guest_helper.h"
+#include "vnc-agent/local/local_desktop.h"
+#include "tests/integration/local_line_process.h"
 
 namespace mosdat::testing {
 namespace {

@@ -29,8 +29,8 @@
 #include "absl/time/time.h"
 #include "core/process.h"
 #include "tests/integration/subprocess.h"
-#include "vnc-agent/local_desktop.h"
-#include "vnc-agent/local_line_process.h"
+#include "vnc-agent/local/local_desktop.h"
+#include "tests/integration/local_line_process.h"
 
 namespace mosdat {
 namespace {

@@ -1,6 +1,6 @@
 // GuestSession against a real sshd on loopback: the helper is uploaded only when the
 // guest's copy differs from the embedded one, and shell/launch basics.
-#include "vnc-agent/guest_session.h"
+#include "vnc-agent/guest/guest_session.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -9,8 +9,8 @@
 
 #include "core/file_util.h"
 #include "tests/integration/subprocess.h"
-#include "vnc-agent/guest_helper.h"
-#include "vnc-agent/local_sshd.h"
+#include "vnc-agent/guest/guest_helper.h"
+#include "vnc-agent/local/local_sshd.h"
 
 namespace mosdat::testing {
 namespace {

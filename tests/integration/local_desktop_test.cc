@@ -1,6 +1,6 @@
 // The local desktop provider against the real thing: Xvnc, dbus-daemon, openbox and a
 // real GTK app on loopback.
-#include "vnc-agent/local_desktop.h"
+#include "vnc-agent/local/local_desktop.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

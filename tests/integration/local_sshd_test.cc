@@ -1,7 +1,7 @@
 // LocalSshd against the real /usr/sbin/sshd: session_env reaches commands (through
 // sshd_config SetEnv, overriding sshd's own HOME), bad names and values are refused
 // before anything starts, and Restart() keeps the port and the pinned host key.
-#include "vnc-agent/local_sshd.h"
+#include "vnc-agent/local/local_sshd.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <string>
 
 #include "tests/integration/subprocess.h"
-#include "vnc-agent/ssh_session.h"
+#include "vnc-agent/guest/ssh_session.h"
 
 namespace mosdat {
 namespace {

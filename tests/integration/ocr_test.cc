@@ -1,7 +1,7 @@
 // OcrEngine on real screenshots of the local target: a real Xvnc desktop running a real
 // GTK3 window with widgets at fixed places inside it (tests/data/apps/fixed_layout.py),
 // captured over VNC. Expected boxes come from where the window really is on the screen.
-#include "vnc-agent/ocr.h"
+#include "vnc-agent/steps/ocr.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -13,9 +13,9 @@
 #include "absl/strings/str_join.h"
 #include "core/file_util.h"
 #include "tests/integration/subprocess.h"
-#include "vnc-agent/keysyms.h"
-#include "vnc-agent/local_desktop.h"
-#include "vnc-agent/vnc_session.h"
+#include "vnc-agent/rfb/keysyms.h"
+#include "vnc-agent/local/local_desktop.h"
+#include "vnc-agent/rfb/vnc_session.h"
 
 namespace mosdat {
 namespace {

@@ -15,7 +15,7 @@
 #include "core/process.h"
 #include "tests/integration/subprocess.h"
 #include "tests/integration/vlm_standin.h"
-#include "vnc-agent/vlm_client.h"
+#include "vnc-agent/vlm_gateway_client.h"
 
 namespace mosdat::testing {
 namespace {

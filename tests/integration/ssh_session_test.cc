@@ -1,6 +1,6 @@
 // SshSession against a real OpenSSH sshd on loopback (SshdFixture): exec, upload,
 // line-protocol processes, host key verification, client key rejection, reconnect.
-#include "vnc-agent/ssh_session.h"
+#include "vnc-agent/guest/ssh_session.h"
 
 #include <gtest/gtest.h>
 

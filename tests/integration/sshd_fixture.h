@@ -11,8 +11,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "tests/integration/subprocess.h"
-#include "vnc-agent/local_sshd.h"
-#include "vnc-agent/ssh_session.h"
+#include "vnc-agent/local/local_sshd.h"
+#include "vnc-agent/guest/ssh_session.h"
 
 namespace mosdat::testing {
 

@@ -30,7 +30,7 @@
 #include "tests/integration/subprocess.h"
 #include "tests/integration/vlm_standin.h"
 #include "vlm-gateway/gateway.h"
-#include "vnc-agent/vlm_client.h"
+#include "vnc-agent/vlm_gateway_client.h"
 
 namespace mosdat::testing {
 namespace {

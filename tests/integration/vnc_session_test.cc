@@ -1,6 +1,6 @@
 // VncSession against a real Xvnc desktop running a real GTK3 window with widgets at
 // fixed places (tests/data/apps/fixed_layout.py), and against hostile servers.
-#include "vnc-agent/vnc_session.h"
+#include "vnc-agent/rfb/vnc_session.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -16,8 +16,8 @@
 
 #include "core/file_util.h"
 #include "tests/integration/subprocess.h"
-#include "vnc-agent/keysyms.h"
-#include "vnc-agent/local_desktop.h"
+#include "vnc-agent/rfb/keysyms.h"
+#include "vnc-agent/local/local_desktop.h"
 
 namespace mosdat {
 namespace {

@@ -193,15 +193,5 @@ TEST(TemplateResolveTest, CyclesAndUndefinedAreReportedOnce) {
   for (const auto& [name, value] : vars) EXPECT_TRUE(value.is_null()) << name;
 }
 
-TEST(TemplateClosestNameTest, SuggestsLikelyTypos) {
-  std::vector<std::string> words = {"click", "label", "launch", "verify", "wait_for"};
-  EXPECT_EQ(ClosestName("clik", words), "click");
-  EXPECT_EQ(ClosestName("lable", words), "label");  // transposition counts once
-  EXPECT_EQ(ClosestName("Verify", words), "verify");
-  EXPECT_EQ(ClosestName("waitfor", words), "wait_for");
-  EXPECT_EQ(ClosestName("xyz", words), "");
-  EXPECT_EQ(ClosestName("", words), "");
-}
-
 }  // namespace
 }  // namespace mosdat

@@ -1,0 +1,273 @@
+#include "vnc-agent/local/local_desktop.h"
+
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/file_util.h"
+#include "core/net.h"
+
+namespace mosdat {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
+
+// Polls `ready` until it is true, the process dies, or the deadline passes.
+template <typename Ready>
+absl::Status PollUntil(Ready ready, Process& process, const std::string& what,
+                       const std::string& log, absl::Time deadline) {
+  while (true) {
+    if (ready()) return absl::OkStatus();
+    if (std::optional<ExitStatus> status = process.Poll()) {
+      return absl::UnavailableError(absl::StrCat(what, " exited (", status->ToString(),
+                                                 ") before it was ready: ", FileTail(log)));
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(what, " was not ready in time; its log: ", FileTail(log)));
+    }
+    absl::SleepFor(kPollInterval);
+  }
+}
+
+absl::StatusOr<std::string> MakePrivateRoot() {
+  std::string base = (fs::temp_directory_path() / "mosdat-desktop-XXXXXX").string();
+  if (mkdtemp(base.data()) == nullptr) {
+    return absl::InternalError("cannot create a private directory under $TMPDIR");
+  }
+  for (const char* sub : {"home", "run", "config", "cache", "data", "state", "logs"}) {
+    fs::create_directories(fs::path(base) / sub);
+  }
+  chmod(base.c_str(), 0700);
+  chmod((base + "/run").c_str(), 0700);  // XDG_RUNTIME_DIR must be private
+  // A blinking caret and animations make "the screen is stable" untrue forever and
+  // pixel comparisons timing-dependent; a test desktop turns them off.
+  for (const char* toolkit : {"gtk-3.0", "gtk-4.0"}) {
+    fs::create_directories(fs::path(base) / "config" / toolkit);
+    std::ofstream(fs::path(base) / "config" / toolkit / "settings.ini")
+        << "[Settings]\ngtk-cursor-blink = false\ngtk-enable-animations = false\n";
+  }
+  return base;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LocalDesktop>> LocalDesktop::Start(
+    const LocalDesktopOptions& options) {
+  std::unique_ptr<LocalDesktop> desktop(new LocalDesktop());
+  absl::StatusOr<std::string> root = MakePrivateRoot();
+  if (!root.ok()) return root.status();
+  desktop->root_dir_ = *root;
+  desktop->home_ = *root + "/home";
+  absl::Time deadline = absl::Now() + options.ready_timeout;
+  absl::Status status = desktop->StartXvnc(options, deadline);
+  if (status.ok()) status = desktop->StartSessionBus(deadline);
+  if (status.ok()) status = desktop->StartWindowManager(deadline);
+  if (status.ok() && !options.app_command.empty()) status = desktop->StartApp(options, deadline);
+  if (!status.ok()) return status;  // the destructor stops what did start
+  return desktop;
+}
+
+LocalDesktop::~LocalDesktop() { Stop(); }
+
+std::string LocalDesktop::vnc_address() const { return absl::StrCat("127.0.0.1:", vnc_port_); }
+
+absl::Status LocalDesktop::StartXvnc(const LocalDesktopOptions& options, absl::Time deadline) {
+  std::string log = root_dir_ + "/logs/Xvnc.log";
+  absl::Status last_error;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    absl::StatusOr<int> port =
+        options.vnc_port > 0 ? absl::StatusOr<int>(options.vnc_port) : PickFreeLoopbackPort();
+    if (!port.ok()) return port.status();
+    int pipe_fds[2];
+    if (pipe(pipe_fds) != 0) return absl::InternalError("pipe() failed");
+    std::vector<std::string> argv = {"Xvnc",
+                                     "-geometry",
+                                     absl::StrCat(options.width, "x", options.height),
+                                     "-depth",
+                                     "24",
+                                     "-rfbport",
+                                     absl::StrCat(*port),
+                                     "-localhost",
+                                     "-interface",
+                                     "127.0.0.1",
+                                     "-AlwaysShared",
+                                     "-nolisten",
+                                     "tcp",
+                                     "-displayfd",
+                                     "3"};
+    if (options.vnc_password.empty()) {
+      argv.insert(argv.end(), {"-SecurityTypes", "None"});
+    } else {
+      std::string password_file = root_dir_ + "/vncpasswd";
+      absl::StatusOr<CommandResult> made =
+          RunCommand({"sh", "-c", "printf '%s\\n' \"$P\" | vncpasswd -f > \"$F\""},
+                     {{"P", options.vnc_password}, {"F", password_file}, {"PATH", "/usr/bin:/bin"}},
+                     absl::Seconds(10));
+      if (!made.ok() || made->status.exit_code != 0) {
+        return absl::FailedPreconditionError(
+            "cannot create a VNC password file (is tigervnc-tools installed?)");
+      }
+      argv.insert(argv.end(),
+                  {"-SecurityTypes", options.security_type, "-PasswordFile", password_file});
+    }
+    absl::StatusOr<Process> xvnc = Process::Spawn({.argv = argv,
+                                                   .env = CurrentEnvironment(),
+                                                   .stderr_path = log,
+                                                   .extra_fds = {{3, pipe_fds[1]}}});
+    close(pipe_fds[1]);
+    if (!xvnc.ok()) {
+      close(pipe_fds[0]);
+      return xvnc.status();
+    }
+    processes_.push_back(std::move(*xvnc));
+    Process& server = processes_.back();
+
+    // Xvnc writes the display number it chose to fd 3 once it accepts X clients.
+    std::string display_text;
+    absl::Status ready = PollUntil(
+        [&] {
+          pollfd fd{pipe_fds[0], POLLIN, 0};
+          if (poll(&fd, 1, 0) > 0) {
+            char buffer[32];
+            ssize_t n = read(pipe_fds[0], buffer, sizeof(buffer));
+            if (n > 0) display_text.append(buffer, n);
+          }
+          return display_text.find('\n') != std::string::npos;
+        },
+        server, "Xvnc", log, deadline);
+    close(pipe_fds[0]);
+    if (ready.ok()) {
+      ready = PollUntil([&] { return CanConnectLoopback(*port); }, server, "Xvnc's VNC port", log,
+                        deadline);
+    }
+    if (ready.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(display_text), &display_)) {
+      vnc_port_ = *port;
+      break;
+    }
+    last_error = ready.ok() ? absl::InternalError("Xvnc reported no display number") : ready;
+    server.Terminate(absl::Seconds(2));
+    processes_.pop_back();
+  }
+  if (vnc_port_ == 0) return last_error;
+
+  session_env_ = {
+      {"PATH", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin"},
+      {"DISPLAY", absl::StrCat(":", display_)},
+      {"HOME", home_},
+      {"XDG_RUNTIME_DIR", root_dir_ + "/run"},
+      {"XDG_CONFIG_HOME", root_dir_ + "/config"},
+      {"XDG_CACHE_HOME", root_dir_ + "/cache"},
+      {"XDG_DATA_HOME", root_dir_ + "/data"},
+      {"XDG_STATE_HOME", root_dir_ + "/state"},
+      {"LANG", "C.UTF-8"},
+      // GTK on X11; GTK4's GL renderer never appears in AT-SPI here, cairo does.
+      {"GDK_BACKEND", "x11"},
+      {"GSK_RENDERER", "cairo"},
+  };
+  return absl::OkStatus();
+}
+
+absl::Status LocalDesktop::StartSessionBus(absl::Time deadline) {
+  std::string address_file = root_dir_ + "/logs/dbus-address";
+  std::string log = root_dir_ + "/logs/dbus.log";
+  absl::StatusOr<Process> bus =
+      Process::Spawn({.argv = {"dbus-daemon", "--session", "--nofork", "--print-address=1"},
+                      .env = session_env_,
+                      .stdout_path = address_file,
+                      .stderr_path = log});
+  if (!bus.ok()) return bus.status();
+  processes_.push_back(std::move(*bus));
+  std::string address;
+  absl::Status ready = PollUntil(
+      [&] {
+        address = ReadFileOrEmpty(address_file);
+        return address.find('\n') != std::string::npos;
+      },
+      processes_.back(), "dbus-daemon", log, deadline);
+  if (!ready.ok()) return ready;
+  session_env_["DBUS_SESSION_BUS_ADDRESS"] = std::string(absl::StripAsciiWhitespace(address));
+  return absl::OkStatus();
+}
+
+absl::Status LocalDesktop::StartWindowManager(absl::Time deadline) {
+  std::string log = root_dir_ + "/logs/openbox.log";
+  absl::StatusOr<Process> wm = Process::Spawn(
+      {.argv = {"openbox"}, .env = session_env_, .stdout_path = log, .stderr_path = log});
+  if (!wm.ok()) return wm.status();
+  processes_.push_back(std::move(*wm));
+  // A window manager announces itself through _NET_SUPPORTING_WM_CHECK on the root.
+  return PollUntil(
+      [&] {
+        absl::StatusOr<CommandResult> prop = RunCommand(
+            {"xprop", "-root", "_NET_SUPPORTING_WM_CHECK"}, session_env_, absl::Seconds(5));
+        return prop.ok() && prop->out.find("window id") != std::string::npos;
+      },
+      processes_.back(), "openbox", log, deadline);
+}
+
+absl::Status LocalDesktop::StartApp(const LocalDesktopOptions& options, absl::Time deadline) {
+  absl::StatusOr<Process*> app = Launch(options.app_command, options.app_env);
+  if (!app.ok()) return app.status();
+  app_index_ = static_cast<int>(processes_.size()) - 1;
+  std::string log = LogPathFor(app_index_);
+  std::string pid = absl::StrCat((*app)->pid());
+  // Ready when a visible window carries the app's _NET_WM_PID.
+  return PollUntil(
+      [&] {
+        absl::StatusOr<CommandResult> found = RunCommand(
+            {"xdotool", "search", "--onlyvisible", "--pid", pid}, session_env_, absl::Seconds(5));
+        return found.ok() && found->status.exit_code == 0 && !found->out.empty();
+      },
+      **app, absl::StrCat("the app (", options.app_command[0], ")"), log, deadline);
+}
+
+absl::StatusOr<Process*> LocalDesktop::Launch(const std::vector<std::string>& command,
+                                              const Environment& extra_env) {
+  Environment env = session_env_;
+  for (const auto& [k, v] : extra_env) env[k] = v;
+  std::string log = LogPathFor(static_cast<int>(processes_.size()));
+  absl::StatusOr<Process> process =
+      Process::Spawn({.argv = command, .env = env, .stdout_path = log, .stderr_path = log});
+  if (!process.ok()) return process.status();
+  processes_.push_back(std::move(*process));
+  return &processes_.back();
+}
+
+std::string LocalDesktop::LogPathFor(int index) const {
+  return absl::StrCat(root_dir_, "/logs/process-", index, ".log");
+}
+
+std::string LocalDesktop::LogPath(const Process* process) const {
+  for (size_t i = 0; i < processes_.size(); ++i) {
+    if (&processes_[i] == process) return LogPathFor(static_cast<int>(i));
+  }
+  return "";
+}
+
+void LocalDesktop::Stop() {
+  // Newest first: the app, then openbox, the bus, and Xvnc last.
+  while (!processes_.empty()) {
+    processes_.back().Terminate(absl::Seconds(3));
+    processes_.pop_back();
+  }
+  app_index_ = -1;
+  if (!root_dir_.empty()) {
+    std::error_code ignored;
+    fs::remove_all(root_dir_, ignored);
+    root_dir_.clear();
+  }
+}
+
+}  // namespace mosdat

@@ -1,0 +1,139 @@
+#include "vnc-agent/steps/job_executor.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "core/net.h"
+#include "core/scenario_parser.h"
+#include "vnc-agent/steps/guest_access.h"
+#include "vnc-agent/local/local_desktop.h"
+#include "vnc-agent/steps/scenario_runner.h"
+#include "vnc-agent/rfb/vnc_session.h"
+
+namespace mosdat {
+namespace {
+
+// Numbers and timestamps events, and remembers whether the channel broke.
+class Numbered {
+ public:
+  Numbered(const JobSpec& job, const EmitEvent& emit) : job_(job), emit_(emit) {}
+  absl::Status operator()(Event event) {
+    event.job_id = job_.job_id;
+    event.seq = ++seq_;
+    event.unix_ms = absl::ToUnixMillis(absl::Now());
+    return emit_(std::move(event));
+  }
+  void Log(std::string level, std::string text) {
+    Event event = Event::Of(EventType::kLog);
+    event.level = std::move(level);
+    event.text = std::move(text);
+    (*this)(std::move(event)).IgnoreError();
+  }
+
+ private:
+  const JobSpec& job_;
+  const EmitEvent& emit_;
+  uint64_t seq_ = 0;
+};
+
+// A scenario that starts the app itself (a top-level `launch`) gets an empty desktop.
+bool LaunchesItsApp(const Scenario& scenario) {
+  return std::any_of(scenario.steps.begin(), scenario.steps.end(), [](const Step& step) {
+    return std::holds_alternative<LaunchStep>(step.kind);
+  });
+}
+
+}  // namespace
+
+JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr<VlmClient> vlm) {
+  Numbered events(job, emit);
+  absl::Time begin = absl::Now();
+  Event started = Event::Of(EventType::kJobStarted);
+  started.vm = job.vm.name;
+  started.scenario = job.scenario_path;
+  events(started).IgnoreError();
+
+  auto finish = [&](JobVerdict verdict, std::string reason) {
+    Event finished = Event::Of(EventType::kJobFinished);
+    finished.verdict = verdict;
+    finished.reason = std::move(reason);
+    finished.duration_seconds = absl::ToDoubleSeconds(absl::Now() - begin);
+    events(std::move(finished)).IgnoreError();
+    return verdict;
+  };
+
+  // Parse before touching any VM: a broken scenario is a config error, not a failure.
+  Diagnostics diagnostics;
+  ScenarioOptions options{
+      .overrides = job.vars,
+      .read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
+        auto it = job.files.find(path);
+        if (it == job.files.end()) {
+          return absl::NotFoundError(absl::StrCat(path, " was not sent with the job"));
+        }
+        return it->second;
+      },
+      // Only the files the CLI gathered (and confined) travel with a job.
+      .any_file = true};
+  Scenario scenario =
+      ParseScenario(job.files.at(job.scenario_path), job.scenario_path, options, &diagnostics);
+  if (!diagnostics.empty()) {
+    return finish(JobVerdict::kConfigError, diagnostics.ToStatus().ToString());
+  }
+
+  std::unique_ptr<LocalDesktop> desktop;
+  VncOptions vnc;
+  vnc.password = job.vm.vnc_password;
+  if (job.park) {
+    vnc.park_x = job.park->x;
+    vnc.park_y = job.park->y;
+  }
+  if (job.vm.provider == VmProvider::kLocal) {
+    absl::StatusOr<std::unique_ptr<LocalDesktop>> started_desktop = LocalDesktop::Start(
+        {.width = job.vm.width,
+         .height = job.vm.height,
+         .app_command = LaunchesItsApp(scenario) ? std::vector<std::string>{} : job.vm.app_command,
+         .app_env = job.vm.app_env});
+    if (!started_desktop.ok()) {
+      return finish(JobVerdict::kError, absl::StrCat("local desktop did not start: ",
+                                                     started_desktop.status().message()));
+    }
+    desktop = std::move(*started_desktop);
+    vnc.port = desktop->vnc_port();
+    events.Log("info", absl::StrCat("local desktop :", desktop->display(), " on VNC ",
+                                    desktop->vnc_address()));
+  } else {
+    absl::StatusOr<std::pair<std::string, int>> address = ParseHostPort(job.vm.vnc_address);
+    if (!address.ok()) {
+      return finish(JobVerdict::kConfigError,
+                    absl::StrCat("VNC address: ", address.status().message()));
+    }
+    vnc.host = address->first;
+    vnc.port = address->second;
+  }
+
+  absl::StatusOr<std::unique_ptr<VncSession>> session = VncSession::Connect(vnc);
+  if (!session.ok()) {
+    return finish(JobVerdict::kError, std::string(session.status().message()));
+  }
+  std::optional<GuestAccess> guest;
+  guest.emplace(job.vm, desktop.get(),
+                [&events](const std::string& text) { events.Log("info", text); });
+  RunnerOptions runner_options{.job_id = job.job_id,
+                               .files = job.files,
+                               .screenshots = job.screenshots,
+                               .park = job.park,
+                               .guest = [&guest] { return guest->Get(); },
+                               .x11 = job.vm.x11,
+                               .vlm = std::move(vlm)};
+  ScenarioRunner runner(**session, runner_options, std::ref(events));
+  RunOutcome outcome = runner.Run(scenario);
+  guest.reset();     // SSH and the local sshd go before the desktop
+  session->reset();  // close VNC before the desktop goes away
+  if (desktop) desktop->Stop();
+  return finish(outcome.verdict, outcome.reason);
+}
+
+}  // namespace mosdat

@@ -1,0 +1,24 @@
+// Runs one leased job end to end on this agent's host: makes the VM's screen reachable
+// (for local VMs: brings up a private desktop), connects VNC, parses the scenario from
+// the files sent with the job, runs it, and tears everything down. Every event goes
+// through `emit`, numbered from 1; the last one is always job_finished.
+#ifndef MOSDAT_VNC_AGENT_STEPS_JOB_EXECUTOR_H_
+#define MOSDAT_VNC_AGENT_STEPS_JOB_EXECUTOR_H_
+
+#include <functional>
+
+#include "core/events.h"
+#include "core/job.h"
+#include "vnc-agent/steps/vlm_client.h"
+
+namespace mosdat {
+
+using EmitEvent = std::function<absl::Status(Event)>;
+
+// `vlm` answers the job's localize/verify steps; null when this agent has no gateway.
+JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit,
+                      std::shared_ptr<VlmClient> vlm = nullptr);
+
+}  // namespace mosdat
+
+#endif  // MOSDAT_VNC_AGENT_STEPS_JOB_EXECUTOR_H_

@@ -1,0 +1,152 @@
+// ScenarioRunner: executes a parsed Scenario's steps, in order, on one VM's screen, and
+// reports each step as events (started, finished with status/duration/reason,
+// screenshots). Retries, per-step timeouts, must_pass and cleanup are handled here, so
+// every step kind gets them the same way.
+#ifndef MOSDAT_VNC_AGENT_STEPS_SCENARIO_RUNNER_H_
+#define MOSDAT_VNC_AGENT_STEPS_SCENARIO_RUNNER_H_
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "core/config.h"
+#include "core/events.h"
+#include "core/scenario.h"
+#include "core/visual_reference.h"
+#include "vnc-agent/guest/guest_session.h"
+#include "vnc-agent/steps/ocr.h"
+#include "vnc-agent/steps/vlm_client.h"
+#include "vnc-agent/rfb/vnc_session.h"
+
+namespace mosdat {
+
+struct RunnerOptions {
+  std::string job_id;
+  // Reference images of `visual` steps, by the path the scenario gives (already
+  // resolved by the parser); the agent receives them with the job.
+  std::map<std::string, std::string> files;
+  ScreenshotPolicy screenshots = ScreenshotPolicy::kAll;
+  absl::Duration default_step_timeout = absl::Seconds(30);
+  std::optional<CursorPark> park;
+  // The inside of the VM (SSH: shell, launch, AT-SPI), made on first use so scenarios
+  // that only need the screen work without SSH. Unset: this VM has no SSH access.
+  std::function<absl::StatusOr<GuestSession*>()> guest;
+  bool x11 = false;  // the VM's x11 = "auto": shell steps get the X11 preamble by default
+  // The vlm-gateway, for localize/verify. Unset: VLM steps end as infrastructure errors
+  // saying how to configure one.
+  std::shared_ptr<VlmClient> vlm;
+};
+
+struct RunOutcome {
+  JobVerdict verdict = JobVerdict::kPass;
+  std::string reason;  // for fail/error: the first must_pass step that did not pass
+};
+
+class ScenarioRunner {
+ public:
+  // `emit` receives every event; the runner stops if it fails (the report channel is
+  // gone, so further work would be lost).
+  using Emit = std::function<absl::Status(Event)>;
+
+  ScenarioRunner(VncSession& session, RunnerOptions options, Emit emit);
+
+  RunOutcome Run(const Scenario& scenario);
+
+ private:
+  enum class Flow { kContinue, kStop };
+  // `substep`: the step's place inside if_visible branches ("" for a scenario step).
+  Flow RunStep(const Step& step, int index, const std::string& substep, bool cleanup,
+               RunOutcome* outcome);
+  absl::Status Execute(const StepKind& kind, absl::Time deadline);
+  absl::Status ExecuteWaitFor(const WaitForStep& step, absl::Time deadline);
+  absl::StatusOr<bool> Holds(const Condition& condition, const Frame& first, const Frame& now,
+                             absl::Time* stable_since, absl::Time deadline, std::string* why_not);
+  absl::Status ExecuteVisual(const VisualStep& step, absl::Time deadline);
+  absl::Status ExecuteShell(const ShellStep& step, absl::Time deadline);
+  absl::Status ExecuteLaunch(const LaunchStep& step, absl::Time deadline);
+  absl::Status ExecuteAtspi(const AtspiStep& step, absl::Time deadline);
+  absl::Status ExecuteVerifyAtspi(const VerifyAtspiStep& step, absl::Time deadline);
+  absl::Status ExecuteIfVisible(const IfVisibleStep& step, absl::Time deadline);
+  // Whether an accessibility condition holds now; `why_not` gets the helper's reason.
+  absl::StatusOr<bool> AtspiHolds(const AtspiCondition& condition, absl::Time deadline,
+                                  std::string* why_not);
+  absl::StatusOr<GuestSession*> Guest(std::string_view step_kind);
+  // Types through text_typing.h: the guest (SSH) is brought up only when the text has
+  // characters that are not on every keyboard map.
+  absl::Status TypeText(const std::string& text, absl::Time deadline);
+  // After a click, before anything else is sent: waits until its effect shows, so keys
+  // typed next cannot reach the app before it has moved the focus. The effect is a
+  // frame differing from `before`, or, with `state_changed` (the clicked object's
+  // accessible state, asked inside the guest), the object's state changing — and only
+  // that when `state_only` (a text widget: the screen changes on hover already, before
+  // the focus has moved). Polled (each framebuffer update wakes it), bounded by
+  // kClickEffectTimeout and `deadline`; never fails the step — it returns what it saw,
+  // for the log.
+  std::string AwaitClickEffect(const Frame& before, absl::Time deadline,
+                               const std::function<absl::StatusOr<bool>()>& state_changed,
+                               bool state_only = false);
+  // Polls frames until `target` is on screen exactly once (OCR) or the deadline; the
+  // match is recorded as the step's candidate.
+  absl::StatusOr<OcrMatch> LocateText(const TextTarget& target, absl::Time deadline);
+  absl::StatusOr<OcrEngine*> Ocr();
+  absl::Status ExecuteOcr(const OcrStep& step, absl::Time deadline);
+
+  // VLM steps (scenario_runner_vlm.cc). Every question is recorded as a VlmCall with
+  // the screenshot the model saw, and every point as a candidate.
+  absl::Status ExecuteLocalize(const LocalizeStep& step, absl::Time deadline);
+  absl::Status ExecuteVerify(const VerifyStep& step, absl::Time deadline);
+  absl::StatusOr<bool> VlmHolds(const VlmCondition& condition, const Frame& now,
+                                absl::Time deadline, std::string* why_not);
+  absl::StatusOr<VlmClient*> Vlm(std::string_view step_kind);
+  absl::StatusOr<LocalizeResult> AskWhere(const Frame& frame, const std::string& prompt,
+                                          absl::Time deadline);
+  absl::StatusOr<VerifyResult> AskWhether(const Frame& frame, const std::string& question,
+                                          absl::Time deadline);
+  // The frame as the model will see it; emitted as a "vlm" screenshot unless it is the
+  // image sent last.
+  absl::StatusOr<VlmImage> VlmScreen(const Frame& frame, std::string* file_name);
+  // OK when a second signal agrees with the model's point (or there is none to ask);
+  // FailedPrecondition when one disagrees.
+  absl::Status CrossCheck(const LocalizeCrossCheck& check, const std::string& prompt,
+                          const Frame& frame, Point point, absl::Time deadline);
+  void Log(const std::string& level, const std::string& text);
+  absl::StatusOr<const VisualReference*> Reference(const std::string& path);
+  // Moves the pointer to [cursor].park, if set, before a verification looks.
+  absl::Status ParkPointer();
+  // Captures a frame newer than the last input and emits it as a screenshot event.
+  void Screenshot(int step_index, const std::string& why, std::string* file_name);
+  // Emits `png` as a screenshot event; returns its file name.
+  std::string EmitScreenshot(int step_index, const std::string& why, std::string png);
+  void EmitEvent(Event event);
+
+  VncSession& session_;
+  RunnerOptions options_;
+  Emit emit_;
+  absl::Status emit_status_;
+  int screenshot_count_ = 0;
+  std::map<std::string, VisualReference> references_;
+  // The screen just before the latest input step: what `screen_changes` compares with,
+  // so a change that happened before the wait began still counts.
+  std::optional<Frame> before_last_action_;
+  // Evidence of the step attempt in progress (candidates, command output), copied into
+  // its step_finished event.
+  Event details_;
+  std::unique_ptr<OcrEngine> ocr_;  // made on first use (~100 ms)
+  int step_index_ = -1;             // the step being run, for screenshots taken inside it
+  std::string substep_;             // and its place in a branch
+  // The image last sent to the VLM and its screenshot file: polling an unchanged screen
+  // does not store it again.
+  std::string last_vlm_png_;
+  std::string last_vlm_file_;
+  uint64_t last_vlm_update_seq_ = 0;  // the framebuffer update last_vlm_png_ was made from
+  // When each polled VLM condition of the current step was last asked, and whether it
+  // held then.
+  // Keyed by (question, expected answer).
+  std::map<std::pair<std::string, bool>, std::pair<absl::Time, bool>> vlm_looks_;
+  // Set by an if_visible step: the branch to run right after it.
+  const std::vector<Step>* branch_ = nullptr;
+};
+
+}  // namespace mosdat
+
+#endif  // MOSDAT_VNC_AGENT_STEPS_SCENARIO_RUNNER_H_
