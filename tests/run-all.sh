@@ -24,11 +24,22 @@ if [ "$fuzz_seconds" -gt 0 ]; then
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
     -DMOSDAT_FUZZ=ON -DMOSDAT_SERVICES=OFF -DMOSDAT_TESTS=OFF >/dev/null
   cmake --build "$fuzz_dir" -j "$jobs"
+  # Seeds: the project's real files (scenarios/, examples/), so the fuzzer starts from
+  # what users write and no copy drifts, plus tests/fuzz/corpus/ for inputs no real file
+  # has (every step kind, error-laden files, parser traps).
+  declare -A real_seeds=(
+    [scenario]="$(find scenarios -name '*.yaml' -o -name '*.yml')"
+    [config]="$(find examples -name '*.toml')"
+  )
   for fuzzer in "$fuzz_dir"/tests/*_fuzzer; do
     name=$(basename "$fuzzer")
-    corpus_seed="tests/fuzz/corpus/${name%_fuzzer}"
+    kind=${name%_fuzzer}
     work_corpus=$(mktemp -d)
-    cp -r "$corpus_seed"/. "$work_corpus"/ 2>/dev/null || true
+    cp -r "tests/fuzz/corpus/$kind"/. "$work_corpus"/ 2>/dev/null || true
+    for seed in ${real_seeds[$kind]:-}; do
+      cp "$seed" "$work_corpus/real-$(echo "$seed" | tr / -)"
+    done
+    [ -n "$(ls -A "$work_corpus")" ] || { echo "no fuzz seeds for $name"; exit 1; }
     echo "-- $name"
     "$fuzzer" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 "$work_corpus" 2>"$fuzz_dir/$name.log" \
