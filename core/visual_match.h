@@ -17,7 +17,10 @@ struct VisualMatch {
 
 // Best match of `reference` in `frame`. With `expected`, searches `expected` grown by
 // `margin` pixels on each side first, and the whole frame only if that scores below
-// `good_enough`.
+// `good_enough`. Both searches are exact: the answer is the place with the smallest
+// full-resolution colour difference, whenever one scores at least `good_enough`
+// (below that, the score returned is below `good_enough` too; pass 0 for the exact
+// best everywhere).
 VisualMatch FindReference(const Frame& frame, const Frame& reference,
                           const std::optional<Rect>& expected, double good_enough, int margin = 32);
 

@@ -336,6 +336,35 @@ class A11yBus:
     def call(self, bus_name, path, interface, method, args=None, signature=None):
         return self.call_raw(bus_name, path, interface, method, args, signature).unpack()
 
+    def call_many(self, calls, signature, in_flight=128):
+        """Replies (unpacked, or None where the call failed) to (bus_name, path, interface,
+        method, args) calls, sent without waiting for each other: n calls cost about one
+        round trip plus the app's own time, not n round trips."""
+        connection = self.connection()
+        replies = [None] * len(calls)
+        reply_type = GLib.VariantType(signature)
+        context = GLib.MainContext.default()
+        pending = [0]
+
+        def finish(index):
+            def done(source, result):
+                pending[0] -= 1
+                try:
+                    replies[index] = source.call_finish(result).unpack()
+                except GLib.Error:
+                    pass
+            return done
+
+        for index, (bus_name, path, interface, method, args) in enumerate(calls):
+            while pending[0] >= in_flight:
+                context.iteration(True)
+            pending[0] += 1
+            connection.call(bus_name, path, interface, method, args, reply_type,
+                            Gio.DBusCallFlags.NONE, CALL_TIMEOUT_MS, None, finish(index))
+        while pending[0] > 0:
+            context.iteration(True)
+        return replies
+
 
 A11Y_BUS = A11yBus()
 
@@ -1676,18 +1705,29 @@ def op_text(request):
 
 class Dumper:
     """The tree as nested {role, name, states, box, children}, from the Cache snapshot
-    when the app has one, else through libatspi."""
+    when the app has one, else through libatspi. Boxes are asked for all at once when
+    the tree is known (one extents call per node, none waiting for another)."""
 
     def __init__(self, max_depth, boxes):
         self.max_depth = max_depth
         self.boxes = boxes
         self.count = 0
+        self.unboxed = []  # (app, node dict, Ref, toplevel Ref) still without a box
 
-    def box(self, app, ref, toplevel):
-        if not self.boxes or toplevel is None:
-            return None
-        extents = safe(ref.extents, SCREEN)
-        return box_dict(to_screen(app, toplevel, extents)[0]) if extents is not None else None
+    def node(self, app, ref, toplevel, role, name, states):
+        node = {"role": role, "name": name, "states": states, "box": None, "children": []}
+        if self.boxes and toplevel is not None:
+            self.unboxed.append((app, node, ref, toplevel))
+        return node
+
+    def fill_boxes(self):
+        calls = [(ref.bus_name, ref.path, COMPONENT, "GetExtents", GLib.Variant("(u)", (SCREEN,)))
+                 for _, _, ref, _ in self.unboxed]
+        for (app, node, _, toplevel), reply in zip(
+                self.unboxed, A11Y_BUS.call_many(calls, "((iiii))")):
+            if reply is not None:
+                node["box"] = box_dict(to_screen(app, toplevel, tuple(reply[0]))[0])
+        self.unboxed = []
 
     def app_tree(self, app):
         snapshot = app.snapshot()
@@ -1698,9 +1738,7 @@ class Dumper:
     def snapshot_tree(self, app, snapshot, path, toplevel, depth):
         self.count += 1
         _, _, role, name, states, _ = snapshot.items.get(path, (None, 0, 0, "", [], 0))
-        ref = Ref(app.bus_name, path)
-        node = {"role": role_name(role), "name": name, "states": states,
-                "box": self.box(app, ref, toplevel), "children": []}
+        node = self.node(app, Ref(app.bus_name, path), toplevel, role_name(role), name, states)
         if depth < self.max_depth and self.count < MAX_NODES:
             for kid in snapshot.children.get(path, []):
                 node["children"].append(self.snapshot_tree(
@@ -1709,9 +1747,8 @@ class Dumper:
 
     def walk_tree(self, app, acc, toplevel, depth):
         self.count += 1
-        ref = Ref.of(acc)
-        node = {"role": safe(acc.get_role_name, default=""), "name": safe(acc.get_name, default=""),
-                "states": state_names(acc), "box": self.box(app, ref, toplevel), "children": []}
+        node = self.node(app, Ref.of(acc), toplevel, safe(acc.get_role_name, default=""),
+                         safe(acc.get_name, default=""), state_names(acc))
         if depth < self.max_depth and self.count < MAX_NODES:
             for i in range(safe(acc.get_child_count, default=0) or 0):
                 child = safe(acc.get_child_at_index, i)
@@ -1728,6 +1765,7 @@ def op_dump(request):
     dumper = Dumper(int(number(request, "max_depth", MAX_DEPTH)), bool(request.get("boxes", True)))
     start = time.monotonic()
     trees = [dumper.app_tree(app) for app in DESKTOP.select(app_name)]
+    dumper.fill_boxes()
     tree = trees[0] if app_name is not None and len(trees) == 1 else {
         "role": "desktop frame", "name": "main", "states": [], "box": None, "children": trees}
     return {"tree": tree, "nodes": dumper.count,
