@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/suggest.h"
 
 namespace mosdat {
 
@@ -111,22 +112,6 @@ OcrMatch Phrase(const std::vector<OcrWord>& words, size_t begin, size_t end) {
     match.confidence = std::min(match.confidence, words[i].confidence);
   }
   return match;
-}
-
-// Byte-wise Levenshtein distance (good enough for ranking suggestions).
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 std::string Describe(const OcrMatch& match, bool with_confidence) {
@@ -424,25 +409,31 @@ absl::StatusOr<std::vector<std::string>> Wanted(const std::string& text) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<OcrMatch>> OcrEngine::Find(const Frame& frame, const std::string& text,
-                                                      const std::optional<Rect>& region) {
-  absl::StatusOr<std::vector<std::string>> wanted = Wanted(text);
-  if (!wanted.ok()) return wanted.status();
+absl::StatusOr<std::vector<std::vector<OcrWord>>> OcrEngine::ReadWords(
+    const Frame& frame, const std::optional<Rect>& region) {
   absl::StatusOr<std::vector<Line>> lines = ReadLines(frame, region);
   if (!lines.ok()) return lines.status();
   std::vector<std::vector<OcrWord>> words;
   for (Line& line : *lines) words.push_back(std::move(line.words));
-  return MatchMostExact(words, *wanted);
+  return words;
+}
+
+absl::StatusOr<std::vector<OcrMatch>> OcrEngine::Find(const Frame& frame, const std::string& text,
+                                                      const std::optional<Rect>& region) {
+  absl::StatusOr<std::vector<std::string>> wanted = Wanted(text);
+  if (!wanted.ok()) return wanted.status();
+  absl::StatusOr<std::vector<std::vector<OcrWord>>> words = ReadWords(frame, region);
+  if (!words.ok()) return words.status();
+  return MatchMostExact(*words, *wanted);
 }
 
 absl::StatusOr<OcrMatch> OcrEngine::Locate(const Frame& frame, const std::string& text,
                                            const std::optional<Rect>& region) {
   absl::StatusOr<std::vector<std::string>> wanted = Wanted(text);
   if (!wanted.ok()) return wanted.status();
-  absl::StatusOr<std::vector<Line>> lines = ReadLines(frame, region);
-  if (!lines.ok()) return lines.status();
-  std::vector<std::vector<OcrWord>> words;
-  for (Line& line : *lines) words.push_back(std::move(line.words));
+  absl::StatusOr<std::vector<std::vector<OcrWord>>> read = ReadWords(frame, region);
+  if (!read.ok()) return read.status();
+  const std::vector<std::vector<OcrWord>>& words = *read;
   std::vector<OcrMatch> matches = MatchMostExact(words, *wanted);
   std::string normalised = absl::StrJoin(*wanted, " ");
 

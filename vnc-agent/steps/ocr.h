@@ -80,11 +80,13 @@ class OcrEngine {
   // The frame's words grouped into text lines, in reading order.
   absl::StatusOr<std::vector<Line>> ReadLines(const Frame& frame,
                                               const std::optional<Rect>& region);
+  // The words of each line of ReadLines.
+  absl::StatusOr<std::vector<std::vector<OcrWord>>> ReadWords(const Frame& frame,
+                                                              const std::optional<Rect>& region);
 
   std::unique_ptr<tesseract::TessBaseAPI> api_;
   bool limit_threads_ = false;  // run OpenMP regions serially while reading
 };
-
 
 }  // namespace mosdat
 
