@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -68,6 +69,11 @@ class ScriptedScreen : public Screen {
     std::lock_guard lock(mutex_);
     return inputs_;
   }
+  // The longest timeout WaitForUpdate was given: the caller's idea of its deadline.
+  absl::Duration longest_wait_asked() const {
+    std::lock_guard lock(mutex_);
+    return longest_wait_asked_;
+  }
 
   int width() const override { return kWidth; }
   int height() const override { return kHeight; }
@@ -81,6 +87,7 @@ class ScriptedScreen : public Screen {
   // Waits as a still screen does: until an input repaints it, or the timeout.
   absl::StatusOr<Frame> WaitForUpdate(uint64_t after_update_seq, absl::Duration timeout) override {
     std::unique_lock lock(mutex_);
+    longest_wait_asked_ = std::max(longest_wait_asked_, timeout);
     if (!repainted_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
                              [&] { return frame_.update_seq > after_update_seq; })) {
       return absl::DeadlineExceededError("the scripted screen did not change");
@@ -150,6 +157,7 @@ class ScriptedScreen : public Screen {
   std::multimap<std::string, Reaction> reactions_;
   absl::Status input_failure_;
   std::vector<std::string> inputs_;
+  absl::Duration longest_wait_asked_;
 };
 
 // A test double of VlmClient that answers yes/no questions from a script. A
@@ -478,10 +486,10 @@ TEST_F(ScenarioRunnerTest, IfVisibleLooksOnceAtAStillScreen) {
 // ---- Deadlines ----------------------------------------------------------------------
 
 TEST_F(ScenarioRunnerTest, AWaitThatNeverSeesAChangeFailsAtTheStepDeadline) {
-  // The wait would poll for a minute; the step's own timeout ends it first.
+  // The wait alone would poll every 30 s for a minute; the step's own timeout ends it.
   RunOutcome outcome = Run(R"(name: still screen
 steps:
-  - wait_for: {any: [{screen_changes: {}}], timeout: 60}
+  - wait_for: {any: [{screen_changes: {}}], timeout: 60, interval: 30}
     timeout: 0.2
   - key: enter
 )");
@@ -489,6 +497,8 @@ steps:
   EXPECT_THAT(outcome.reason, HasSubstr("not satisfied: screen_changes"));
   EXPECT_THAT(StepTrail(), ElementsAre("start 1 #1", "failed 1 #1"));
   EXPECT_THAT(screen_.inputs(), IsEmpty());
+  // What the runner asked for, not a measured time: never a wait past the step deadline.
+  EXPECT_LE(screen_.longest_wait_asked(), absl::Milliseconds(200));
 }
 
 TEST_F(ScenarioRunnerTest, AWaitSeesAChangeTheLastInputMade) {
