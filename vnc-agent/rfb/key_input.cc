@@ -6,7 +6,7 @@
 
 namespace mosdat {
 
-absl::Status PressCombo(VncSession& session, const KeyCombo& combo) {
+absl::Status PressCombo(Screen& screen, const KeyCombo& combo) {
   std::vector<uint32_t> modifiers;
   bool shift = false;
   for (const std::string& name : combo.modifiers) {
@@ -21,7 +21,7 @@ absl::Status PressCombo(VncSession& session, const KeyCombo& combo) {
   }
   absl::StatusOr<uint32_t> keysym = KeysymForKey(key);
   if (!keysym.ok()) return keysym.status();
-  return session.PressKey(modifiers, *keysym);
+  return screen.PressKey(modifiers, *keysym);
 }
 
 }  // namespace mosdat

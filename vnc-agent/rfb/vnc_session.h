@@ -19,7 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/frame.h"
-#include "vnc-agent/rfb/text_typing.h"
+#include "vnc-agent/rfb/screen.h"
 
 struct _rfbClient;
 
@@ -42,51 +42,45 @@ struct VncOptions {
   int park_y = -1;
 };
 
-class VncSession : public KeySink {
+class VncSession : public Screen {
  public:
   // Connects and waits for the first full framebuffer. Unavailable when the server
   // cannot be reached, PermissionDenied on authentication failure, DataLoss when the
   // server speaks something that is not RFB.
   static absl::StatusOr<std::unique_ptr<VncSession>> Connect(const VncOptions& options);
-  ~VncSession();
+  ~VncSession() override;
 
   VncSession(const VncSession&) = delete;
   VncSession& operator=(const VncSession&) = delete;
 
-  int width() const;
-  int height() const;
   bool connected() const;
   uint64_t input_seq() const;
   uint64_t update_seq() const;
 
-  // The framebuffer as it is now.
-  absl::StatusOr<Frame> Capture();
-  // A frame that reflects every input event sent so far (see the file comment).
-  absl::StatusOr<Frame> CaptureAfterInput(absl::Duration timeout);
-  // A frame from an update newer than `after_update_seq`.
-  absl::StatusOr<Frame> WaitForUpdate(uint64_t after_update_seq, absl::Duration timeout);
-
-  absl::Status Move(int x, int y);
-  // Buttons are RFB's: 1 left, 2 middle, 3 right.
-  absl::Status Click(int x, int y, int button = 1, int count = 1);
-  absl::Status Drag(int from_x, int from_y, int to_x, int to_y, int button = 1);
-  // Wheel clicks: dy > 0 scrolls down, dx > 0 scrolls right.
-  absl::Status Scroll(int x, int y, int dx, int dy);
+  // Screen (screen.h). CaptureAfterInput is the stale-screenshot guarantee above.
+  int width() const override;
+  int height() const override;
+  absl::StatusOr<Frame> Capture() override;
+  absl::StatusOr<Frame> CaptureAfterInput(absl::Duration timeout) override;
+  absl::StatusOr<Frame> WaitForUpdate(uint64_t after_update_seq, absl::Duration timeout) override;
+  absl::Status Move(int x, int y) override;
+  absl::Status Click(int x, int y, int button = 1, int count = 1) override;
+  absl::Status Drag(int from_x, int from_y, int to_x, int to_y, int button = 1) override;
+  absl::Status Scroll(int x, int y, int dx, int dy) override;
   // Raw key events, one press and release per keysym. Text goes through TypeUnicode
   // (text_typing.h), which makes sure the server has every keysym on its map.
   absl::Status TypeKeysyms(const std::vector<uint32_t>& keysyms) override;
-  // Presses `modifiers` in order, taps `key`, releases the modifiers in reverse.
-  absl::Status PressKey(const std::vector<uint32_t>& modifiers, uint32_t key);
+  absl::Status PressKey(const std::vector<uint32_t>& modifiers, uint32_t key) override;
 
  private:
   explicit VncSession(VncOptions options);
-  absl::Status Open();       // io_mutex_ held
-  void CloseClient();        // io_mutex_ held
+  absl::Status Open();  // io_mutex_ held
+  void CloseClient();   // io_mutex_ held
   void ReaderLoop();
-  bool Reconnect();          // takes io_mutex_ per attempt, not while backing off
+  bool Reconnect();  // takes io_mutex_ per attempt, not while backing off
   absl::Status SendPointer(int x, int y, int button_mask);
   absl::Status SendKey(uint32_t keysym, bool down);
-  Frame CopyFramebuffer();   // io_mutex_ held
+  Frame CopyFramebuffer();  // io_mutex_ held
   absl::Status CheckPoint(int x, int y) const;
 
   // libvncclient callbacks.

@@ -49,8 +49,8 @@ bool IsInputStep(const StepKind& kind) {
 
 }  // namespace
 
-ScenarioRunner::ScenarioRunner(VncSession& session, RunnerOptions options, Emit emit)
-    : session_(session), options_(std::move(options)), emit_(std::move(emit)) {}
+ScenarioRunner::ScenarioRunner(Screen& screen, RunnerOptions options, Emit emit)
+    : screen_(screen), options_(std::move(options)), emit_(std::move(emit)) {}
 
 void ScenarioRunner::EmitEvent(Event event) {
   if (!emit_status_.ok()) return;
@@ -60,8 +60,8 @@ void ScenarioRunner::EmitEvent(Event event) {
 }
 
 void ScenarioRunner::Screenshot(int step_index, const std::string& why, std::string* file_name) {
-  absl::StatusOr<Frame> frame = session_.CaptureAfterInput(absl::Seconds(5));
-  if (!frame.ok()) frame = session_.Capture();  // better an older frame than none
+  absl::StatusOr<Frame> frame = screen_.CaptureAfterInput(absl::Seconds(5));
+  if (!frame.ok()) frame = screen_.Capture();  // better an older frame than none
   if (!frame.ok()) return;
   absl::StatusOr<std::string> png = EncodePng(*frame);
   if (!png.ok()) return;
@@ -75,11 +75,12 @@ std::string ScenarioRunner::EmitScreenshot(int step_index, const std::string& wh
   event.step_index = step_index;
   event.why = why;
   // Named after the sub-step too: the screenshots of an if_visible branch are told apart.
-  if (step_index >= 0) event.substep = substep_;
-  event.screenshot = step_index < 0
-                         ? absl::StrFormat("%03d-%s.png", ++screenshot_count_, why)
-                         : absl::StrFormat("%03d-step%s-%s.png", ++screenshot_count_,
-                                           StepNumber(step_index, substep_, /*padded=*/true), why);
+  if (step_index >= 0) event.substep = attempt_.substep;
+  event.screenshot =
+      step_index < 0
+          ? absl::StrFormat("%03d-%s.png", ++screenshot_count_, why)
+          : absl::StrFormat("%03d-step%s-%s.png", ++screenshot_count_,
+                            StepNumber(step_index, attempt_.substep, /*padded=*/true), why);
   event.png = std::move(png);
   std::string name = event.screenshot;
   EmitEvent(std::move(event));
@@ -128,14 +129,10 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
     EmitEvent(started);
 
     if (IsInputStep(step.kind)) {
-      absl::StatusOr<Frame> before = session_.Capture();
+      absl::StatusOr<Frame> before = screen_.Capture();
       if (before.ok()) before_last_action_ = std::move(*before);
     }
-    details_ = Event();
-    vlm_looks_.clear();
-    branch_ = nullptr;
-    step_index_ = index;
-    substep_ = substep;
+    attempt_ = Attempt{.step_index = index, .substep = substep};
     absl::Time begin = absl::Now();
     absl::Duration timeout = step.common.timeout_seconds
                                  ? absl::Seconds(*step.common.timeout_seconds)
@@ -145,9 +142,9 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
     finished.type = EventType::kStepFinished;
     finished.duration_seconds = absl::ToDoubleSeconds(absl::Now() - begin);
     finished.must_pass = step.common.must_pass;
-    finished.candidates = std::move(details_.candidates);
-    finished.output = std::move(details_.output);
-    finished.vlm_calls = std::move(details_.vlm_calls);
+    finished.candidates = std::move(attempt_.details.candidates);
+    finished.output = std::move(attempt_.details.output);
+    finished.vlm_calls = std::move(attempt_.details.vlm_calls);
     if (status.ok()) {
       finished.status = StepStatus::kPassed;
       if (options_.screenshots == ScreenshotPolicy::kAll) {
@@ -167,7 +164,7 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
   if (!emit_status_.ok()) return Flow::kStop;
   if (status.ok()) {
     // if_visible chose a branch: its steps run now, reported under the same index.
-    if (const std::vector<Step>* branch = std::exchange(branch_, nullptr)) {
+    if (const std::vector<Step>* branch = std::exchange(attempt_.branch, nullptr)) {
       int position = 0;
       for (const Step& nested : *branch) {
         std::string place = absl::StrCat(substep, substep.empty() ? "" : ".", ++position);
@@ -197,7 +194,7 @@ absl::Status ScenarioRunner::Execute(const StepKind& kind, absl::Time deadline) 
   struct Visitor {
     ScenarioRunner& runner;
     absl::Time deadline;
-    VncSession& vnc() { return runner.session_; }
+    Screen& screen() { return runner.screen_; }
 
     // The centre of the pointer target: a point, or text found by OCR.
     absl::StatusOr<Point> Where(const std::variant<Point, TextTarget>& target) {
@@ -209,21 +206,21 @@ absl::Status ScenarioRunner::Execute(const StepKind& kind, absl::Time deadline) 
     absl::Status operator()(const ClickStep& s) {
       absl::StatusOr<Point> at = Where(s.target);
       if (!at.ok()) return at.status();
-      return vnc().Click(at->x, at->y, RfbButton(s.button), s.count);
+      return screen().Click(at->x, at->y, RfbButton(s.button), s.count);
     }
     absl::Status operator()(const HoverStep& s) {
       absl::StatusOr<Point> at = Where(s.target);
       if (!at.ok()) return at.status();
-      return vnc().Move(at->x, at->y);
+      return screen().Move(at->x, at->y);
     }
     absl::Status operator()(const DragStep& s) {
-      return vnc().Drag(s.from.x, s.from.y, s.to.x, s.to.y, RfbButton(s.button));
+      return screen().Drag(s.from.x, s.from.y, s.to.x, s.to.y, RfbButton(s.button));
     }
     absl::Status operator()(const ScrollStep& s) {
-      return vnc().Scroll(s.at.x, s.at.y, s.dx, s.dy);
+      return screen().Scroll(s.at.x, s.at.y, s.dx, s.dy);
     }
     absl::Status operator()(const TypeStep& s) { return runner.TypeText(s.text, deadline); }
-    absl::Status operator()(const KeyStep& s) { return PressCombo(vnc(), s.combo); }
+    absl::Status operator()(const KeyStep& s) { return PressCombo(screen(), s.combo); }
     absl::Status operator()(const WaitStep& s) {
       // The user asked for this pause explicitly; everything else polls a condition.
       absl::Time until = std::min(deadline, absl::Now() + absl::Seconds(s.seconds));
@@ -298,8 +295,8 @@ absl::StatusOr<bool> ScenarioRunner::Holds(const Condition& condition, const Fra
 
 absl::Status ScenarioRunner::ParkPointer() {
   if (!options_.park) return absl::OkStatus();
-  return session_.Move(std::min(options_.park->x, session_.width() - 1),
-                       std::min(options_.park->y, session_.height() - 1));
+  return screen_.Move(std::min(options_.park->x, screen_.width() - 1),
+                      std::min(options_.park->y, screen_.height() - 1));
 }
 
 absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time deadline) {
@@ -308,7 +305,7 @@ absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time 
   // so a zero timeout (if_visible's "look once") still gets one answer.
   const absl::Time until = std::min(deadline, absl::Now() + absl::Seconds(step.timeout_seconds));
   absl::Duration interval = absl::Seconds(step.interval_seconds);
-  absl::StatusOr<Frame> first = session_.CaptureAfterInput(absl::Seconds(5));
+  absl::StatusOr<Frame> first = screen_.CaptureAfterInput(absl::Seconds(5));
   if (!first.ok()) return first.status();
   Frame previous = *first;
   // screen_changes compares with the screen before the last action, when there was one.
@@ -336,7 +333,7 @@ absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time 
     // Every look but the first starts before `until`: a look begun at the deadline
     // would only run out of time (a VLM question needs seconds).
     if (!first_look && absl::Now() >= until) return timed_out();
-    absl::StatusOr<Frame> now = session_.Capture();
+    absl::StatusOr<Frame> now = screen_.Capture();
     if (!now.ok()) return now.status();
     for (size_t i = 0; i < step.conditions.size(); ++i) {
       if (const auto* c = std::get_if<ScreenStableCondition>(&step.conditions[i])) {
@@ -356,7 +353,7 @@ absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time 
     previous = *now;
     // Wake on the next framebuffer update or after the interval, whichever is first:
     // polling, never a fixed sleep.
-    session_.WaitForUpdate(now->update_seq, std::min(interval, until - absl::Now())).IgnoreError();
+    screen_.WaitForUpdate(now->update_seq, std::min(interval, until - absl::Now())).IgnoreError();
   }
 }
 
@@ -385,11 +382,11 @@ absl::Status ScenarioRunner::ExecuteVisual(const VisualStep& step, absl::Time de
   const double threshold = VisualThreshold(step.threshold, **reference);
   if (step.region) expected = ToRect(step.region);
   if (absl::Status s = ParkPointer(); !s.ok()) return s;
-  absl::StatusOr<Frame> frame = session_.CaptureAfterInput(absl::Seconds(5));
+  absl::StatusOr<Frame> frame = screen_.CaptureAfterInput(absl::Seconds(5));
   VisualMatch best;
   auto record = [&] {
-    details_.candidates = {{"visual", best.where.x, best.where.y, best.where.width,
-                            best.where.height, best.score, step.reference}};
+    attempt_.details.candidates = {{"visual", best.where.x, best.where.y, best.where.width,
+                                    best.where.height, best.score, step.reference}};
   };
   while (frame.ok()) {
     best = FindReference(*frame, (*reference)->image, (*reference)->exclude, expected, threshold);
@@ -398,7 +395,7 @@ absl::Status ScenarioRunner::ExecuteVisual(const VisualStep& step, absl::Time de
       return absl::OkStatus();
     }
     if (absl::Now() >= deadline) break;
-    absl::StatusOr<Frame> next = session_.WaitForUpdate(
+    absl::StatusOr<Frame> next = screen_.WaitForUpdate(
         frame->update_seq, std::min(absl::Milliseconds(500), deadline - absl::Now()));
     if (next.ok()) frame = next;
   }
@@ -491,7 +488,7 @@ absl::Status ScenarioRunner::TypeText(const std::string& text, absl::Time deadli
     if (!guest.ok()) return guest.status();
     keyboard = *guest;
   }
-  absl::StatusOr<TypingReport> typed = TypeUnicode(session_, text, keyboard, deadline);
+  absl::StatusOr<TypingReport> typed = TypeUnicode(screen_, text, keyboard, deadline);
   if (!typed.ok()) return typed.status();
   if (typed->placed > 0) {
     Log("info", absl::StrCat("typed ", typed->characters, " characters; ", typed->placed,
@@ -514,8 +511,8 @@ absl::Status ScenarioRunner::ExecuteShell(const ShellStep& step, absl::Time dead
   absl::StatusOr<SshExecResult> result =
       (*guest)->Shell(step.command, step.x11.value_or(options_.x11), timeout);
   if (!result.ok()) return result.status();
-  details_.output = CommandOutput{result->exit_code, TailOf(result->out, kOutputTailBytes),
-                                  TailOf(result->err, kOutputTailBytes), result->timed_out};
+  attempt_.details.output = CommandOutput{result->exit_code, TailOf(result->out, kOutputTailBytes),
+                                          TailOf(result->err, kOutputTailBytes), result->timed_out};
   if (result->timed_out) {
     return Failed(
         absl::StrCat("the command did not finish within ", absl::FormatDuration(timeout)));
@@ -550,7 +547,7 @@ std::string ScenarioRunner::AwaitClickEffect(
       std::min(deadline, start + (state_changed ? kClickEffectTimeout : kScreenEffectTimeout));
   auto waited = [&] { return absl::FormatDuration(absl::Now() - start); };
   bool screen_changed = false;
-  absl::StatusOr<Frame> frame = session_.CaptureAfterInput(TimeLeft(until));
+  absl::StatusOr<Frame> frame = screen_.CaptureAfterInput(TimeLeft(until));
   while (true) {
     if (frame.ok() && DifferenceRatio(before, *frame, Rect{}) > 0.0) {
       screen_changed = true;
@@ -562,7 +559,7 @@ std::string ScenarioRunner::AwaitClickEffect(
     }
     if (absl::Now() >= until) break;
     uint64_t seq = frame.ok() ? frame->update_seq : 0;
-    absl::StatusOr<Frame> next = session_.WaitForUpdate(
+    absl::StatusOr<Frame> next = screen_.WaitForUpdate(
         seq, std::min(state_changed ? kEffectPollInterval : TimeLeft(until), TimeLeft(until)));
     if (next.ok()) frame = std::move(next);
   }
@@ -588,7 +585,7 @@ absl::Status ScenarioRunner::ExecuteAtspi(const AtspiStep& step, absl::Time dead
     return absl::OkStatus();
   });
   if (!found.ok()) return found;
-  details_.candidates.push_back(
+  attempt_.details.candidates.push_back(
       {"atspi", object.box.x, object.box.y, object.box.width, object.box.height,
        want_pointer ? (object.verified ? 1.0 : 0.0) : 1.0,
        absl::StrCat(object.role, " \"", object.name, "\" in ", object.app,
@@ -596,10 +593,10 @@ absl::Status ScenarioRunner::ExecuteAtspi(const AtspiStep& step, absl::Time dead
                     object.hit_imprecise ? " (imprecise hit test, accepted)" : "")});
 
   if (want_pointer && object.verified) {
-    absl::StatusOr<Frame> before = session_.Capture();
+    absl::StatusOr<Frame> before = screen_.Capture();
     if (!before.ok()) return before.status();
-    if (absl::Status s = session_.Click(object.center.x, object.center.y,
-                                        RfbButton(pointer->button), pointer->count);
+    if (absl::Status s = screen_.Click(object.center.x, object.center.y, RfbButton(pointer->button),
+                                       pointer->count);
         !s.ok()) {
       return s;
     }
@@ -696,10 +693,10 @@ absl::Status ScenarioRunner::ExecuteIfVisible(const IfVisibleStep& step, absl::T
   probe.timeout_seconds = step.timeout_seconds;
   absl::Status seen = ExecuteWaitFor(probe, deadline);
   if (!seen.ok() && seen.code() != absl::StatusCode::kFailedPrecondition) return seen;
-  branch_ = seen.ok() ? &step.then_steps : &step.else_steps;
+  attempt_.branch = seen.ok() ? &step.then_steps : &step.else_steps;
   Log("info", absl::StrCat("if_visible: ", std::string(ConditionKindName(step.target)),
                            seen.ok() ? " holds; running then (" : " does not hold; running else (",
-                           branch_->size(), " steps)"));
+                           attempt_.branch->size(), " steps)"));
   return absl::OkStatus();
 }
 
@@ -722,20 +719,21 @@ absl::StatusOr<OcrMatch> ScenarioRunner::LocateText(const TextTarget& target, ab
   std::optional<Rect> region;
   if (target.region) region = ToRect(target.region);
   if (absl::Status s = ParkPointer(); !s.ok()) return s;
-  absl::StatusOr<Frame> frame = session_.CaptureAfterInput(absl::Seconds(5));
+  absl::StatusOr<Frame> frame = screen_.CaptureAfterInput(absl::Seconds(5));
   while (true) {
     if (!frame.ok()) return frame.status();
     absl::StatusOr<OcrMatch> match = (*ocr)->Locate(*frame, target.text, region);
     if (match.ok()) {
-      details_.candidates.push_back({"ocr", match->box.x, match->box.y, match->box.width,
-                                     match->box.height, match->confidence / 100.0, match->text});
+      attempt_.details.candidates.push_back({"ocr", match->box.x, match->box.y, match->box.width,
+                                             match->box.height, match->confidence / 100.0,
+                                             match->text});
       return match;
     }
     // Absent text may still appear; two matches will not resolve themselves.
     if (match.status().code() != absl::StatusCode::kNotFound || absl::Now() >= deadline) {
       return absl::FailedPreconditionError(match.status().message());
     }
-    absl::StatusOr<Frame> next = session_.WaitForUpdate(
+    absl::StatusOr<Frame> next = screen_.WaitForUpdate(
         frame->update_seq, std::min(absl::Milliseconds(500), deadline - absl::Now()));
     if (next.ok()) frame = std::move(next);
   }
@@ -745,8 +743,8 @@ absl::Status ScenarioRunner::ExecuteOcr(const OcrStep& step, absl::Time deadline
   absl::StatusOr<OcrMatch> match = LocateText({step.text, step.region}, deadline);
   if (!match.ok()) return match.status();
   if (!step.click) return absl::OkStatus();
-  return session_.Click(match->box.x + match->box.width / 2, match->box.y + match->box.height / 2,
-                        1, 1);
+  return screen_.Click(match->box.x + match->box.width / 2, match->box.y + match->box.height / 2, 1,
+                       1);
 }
 
 }  // namespace mosdat

@@ -2,6 +2,10 @@
 // reports each step as events (started, finished with status/duration/reason,
 // screenshots). Retries, per-step timeouts, must_pass and cleanup are handled here, so
 // every step kind gets them the same way.
+//
+// The runner sees the VM only through interfaces — the Screen (a VncSession in the
+// agent), the guest session and the VlmClient — so it runs in unit tests against
+// scripted doubles of them.
 #ifndef MOSDAT_VNC_AGENT_STEPS_SCENARIO_RUNNER_H_
 #define MOSDAT_VNC_AGENT_STEPS_SCENARIO_RUNNER_H_
 
@@ -14,9 +18,9 @@
 #include "core/scenario.h"
 #include "core/visual_reference.h"
 #include "vnc-agent/guest/guest_session.h"
+#include "vnc-agent/rfb/screen.h"
 #include "vnc-agent/steps/ocr.h"
 #include "vnc-agent/steps/vlm_client.h"
-#include "vnc-agent/rfb/vnc_session.h"
 
 namespace mosdat {
 
@@ -48,8 +52,12 @@ class ScenarioRunner {
   // gone, so further work would be lost).
   using Emit = std::function<absl::Status(Event)>;
 
-  ScenarioRunner(VncSession& session, RunnerOptions options, Emit emit);
+  // `screen` must outlive the runner.
+  ScenarioRunner(Screen& screen, RunnerOptions options, Emit emit);
 
+  // Runs the steps, then the cleanup steps (always). Each attempt of a step is a
+  // step_started / step_finished pair (attempt numbered from 1); a test failure is
+  // retried up to the step's `retries`, a config or infrastructure error never is.
   RunOutcome Run(const Scenario& scenario);
 
  private:
@@ -119,7 +127,7 @@ class ScenarioRunner {
   std::string EmitScreenshot(int step_index, const std::string& why, std::string png);
   void EmitEvent(Event event);
 
-  VncSession& session_;
+  Screen& screen_;
   RunnerOptions options_;
   Emit emit_;
   absl::Status emit_status_;
@@ -128,23 +136,27 @@ class ScenarioRunner {
   // The screen just before the latest input step: what `screen_changes` compares with,
   // so a change that happened before the wait began still counts.
   std::optional<Frame> before_last_action_;
-  // Evidence of the step attempt in progress (candidates, command output), copied into
-  // its step_finished event.
-  Event details_;
   std::unique_ptr<OcrEngine> ocr_;  // made on first use (~100 ms)
-  int step_index_ = -1;             // the step being run, for screenshots taken inside it
-  std::string substep_;             // and its place in a branch
   // The image last sent to the VLM and its screenshot file: polling an unchanged screen
   // does not store it again.
   std::string last_vlm_png_;
   std::string last_vlm_file_;
   uint64_t last_vlm_update_seq_ = 0;  // the framebuffer update last_vlm_png_ was made from
-  // When each polled VLM condition of the current step was last asked, and whether it
-  // held then.
-  // Keyed by (question, expected answer).
-  std::map<std::pair<std::string, bool>, std::pair<absl::Time, bool>> vlm_looks_;
-  // Set by an if_visible step: the branch to run right after it.
-  const std::vector<Step>* branch_ = nullptr;
+
+  // What one attempt of one step builds up. Replaced whole when an attempt begins, so
+  // nothing of an earlier attempt or step leaks into the next.
+  struct Attempt {
+    int step_index = -1;  // the step being run, for screenshots taken inside it
+    std::string substep;  // and its place in a branch
+    // Evidence (candidates, command output, VLM calls), copied into step_finished.
+    Event details;
+    // When each polled VLM condition was last asked, and whether it held then; keyed
+    // by (question, expected answer).
+    std::map<std::pair<std::string, bool>, std::pair<absl::Time, bool>> vlm_looks;
+    // Set by an if_visible step: the branch to run right after it.
+    const std::vector<Step>* branch = nullptr;
+  };
+  Attempt attempt_;
 };
 
 }  // namespace mosdat

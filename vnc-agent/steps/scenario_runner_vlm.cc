@@ -87,7 +87,7 @@ absl::StatusOr<VlmImage> ScenarioRunner::VlmScreen(const Frame& frame, std::stri
     absl::StatusOr<std::string> png = EncodePng(frame);
     if (!png.ok()) return png.status();
     if (*png != last_vlm_png_ || last_vlm_file_.empty()) {
-      last_vlm_file_ = EmitScreenshot(step_index_, "vlm", *png);
+      last_vlm_file_ = EmitScreenshot(attempt_.step_index, "vlm", *png);
       last_vlm_png_ = *std::move(png);
     }
     last_vlm_update_seq_ = frame.update_seq;
@@ -110,11 +110,11 @@ absl::StatusOr<LocalizeResult> ScenarioRunner::AskWhere(const Frame& frame,
   VlmCall record = RecordOf(*result);
   record.prompt = prompt;
   record.screenshot = std::move(screenshot);
-  RecordCall(details_.vlm_calls, std::move(record));
+  RecordCall(attempt_.details.vlm_calls, std::move(record));
   if (result->found) {
-    details_.candidates.push_back({"vlm", result->x, result->y, 0, 0, result->confidence,
-                                   absl::StrCat("\"", prompt, "\" (", result->model,
-                                                result->cache_hit ? ", cached" : "", ")")});
+    attempt_.details.candidates.push_back({"vlm", result->x, result->y, 0, 0, result->confidence,
+                                           absl::StrCat("\"", prompt, "\" (", result->model,
+                                                        result->cache_hit ? ", cached" : "", ")")});
   }
   return result;
 }
@@ -133,7 +133,7 @@ absl::StatusOr<VerifyResult> ScenarioRunner::AskWhether(const Frame& frame,
   VlmCall record = RecordOf(*result);
   record.prompt = question;
   record.screenshot = std::move(screenshot);
-  RecordCall(details_.vlm_calls, std::move(record));
+  RecordCall(attempt_.details.vlm_calls, std::move(record));
   return result;
 }
 
@@ -162,11 +162,12 @@ absl::Status ScenarioRunner::CrossCheck(const LocalizeCrossCheck& check, const s
     }
     if (!found.ok()) return found;
     bool agrees = Contains(Inflate(object->box, 4), point);
-    details_.candidates.push_back({"atspi", object->box.x, object->box.y, object->box.width,
-                                   object->box.height, agrees ? 1.0 : 0.0,
-                                   absl::StrCat(object->role, " \"", object->name, "\"",
-                                                agrees ? " (confirms the model's point)"
-                                                       : " (not under the model's point)")});
+    attempt_.details.candidates.push_back(
+        {"atspi", object->box.x, object->box.y, object->box.width, object->box.height,
+         agrees ? 1.0 : 0.0,
+         absl::StrCat(
+             object->role, " \"", object->name, "\"",
+             agrees ? " (confirms the model's point)" : " (not under the model's point)")});
     if (agrees) return absl::OkStatus();
     return absl::FailedPreconditionError(
         absl::StrCat("the model's point ", at, " for \"", prompt, "\" is not on ", object->role,
@@ -183,11 +184,11 @@ absl::Status ScenarioRunner::CrossCheck(const LocalizeCrossCheck& check, const s
   };
   auto record = [&](const std::vector<OcrMatch>& matches) {
     for (const OcrMatch& m : matches) {
-      details_.candidates.push_back({"ocr", m.box.x, m.box.y, m.box.width, m.box.height,
-                                     m.confidence / 100.0,
-                                     absl::StrCat("\"", m.text, "\"",
-                                                  near(m) ? " (confirms the model's point)"
-                                                          : " (away from the model's point)")});
+      attempt_.details.candidates.push_back(
+          {"ocr", m.box.x, m.box.y, m.box.width, m.box.height, m.confidence / 100.0,
+           absl::StrCat(
+               "\"", m.text, "\"",
+               near(m) ? " (confirms the model's point)" : " (away from the model's point)")});
     }
   };
   absl::StatusOr<std::vector<OcrMatch>> matches =
@@ -231,7 +232,7 @@ absl::Status ScenarioRunner::ExecuteLocalize(const LocalizeStep& step, absl::Tim
 
   // Ask on the newest screen; when no prompt leads to a confirmed point, ask again once
   // the screen changes (the element may not be drawn yet), until the deadline.
-  absl::StatusOr<Frame> frame = session_.CaptureAfterInput(absl::Seconds(5));
+  absl::StatusOr<Frame> frame = screen_.CaptureAfterInput(absl::Seconds(5));
   std::optional<Point> target;
   std::vector<std::string> misses;
   bool asked_once = false;
@@ -263,7 +264,7 @@ absl::Status ScenarioRunner::ExecuteLocalize(const LocalizeStep& step, absl::Tim
     }
     asked_once = true;
     if (target || absl::Now() >= deadline || step.if_visible) break;
-    absl::StatusOr<Frame> next = session_.WaitForUpdate(frame->update_seq, TimeLeft(deadline));
+    absl::StatusOr<Frame> next = screen_.WaitForUpdate(frame->update_seq, TimeLeft(deadline));
     if (!next.ok() && next.status().code() != absl::StatusCode::kDeadlineExceeded) {
       return next.status();  // e.g. the VNC connection is gone
     }
@@ -282,9 +283,9 @@ absl::Status ScenarioRunner::ExecuteLocalize(const LocalizeStep& step, absl::Tim
 
   before_last_action_ = *frame;
   if (step.click) {
-    absl::StatusOr<Frame> before_click = session_.Capture();
+    absl::StatusOr<Frame> before_click = screen_.Capture();
     if (!before_click.ok()) return before_click.status();
-    if (absl::Status s = session_.Click(target->x, target->y, 1, 1); !s.ok()) return s;
+    if (absl::Status s = screen_.Click(target->x, target->y, 1, 1); !s.ok()) return s;
     // Keys sent right behind the click can reach the app before it has moved the
     // focus (measured: GTK3 entries lose them).
     if (step.then_type || step.then_key) AwaitClickEffect(*before_click, deadline, nullptr);
@@ -293,7 +294,7 @@ absl::Status ScenarioRunner::ExecuteLocalize(const LocalizeStep& step, absl::Tim
     if (absl::Status s = TypeText(*step.then_type, deadline); !s.ok()) return s;
   }
   if (step.then_key) {
-    if (absl::Status s = PressCombo(session_, *step.then_key); !s.ok()) return s;
+    if (absl::Status s = PressCombo(screen_, *step.then_key); !s.ok()) return s;
   }
   if (step.verify.empty()) return absl::OkStatus();
 
@@ -315,7 +316,7 @@ absl::Status ScenarioRunner::ExecuteVerify(const VerifyStep& step, absl::Time de
   if (absl::StatusOr<VlmClient*> vlm = Vlm("verify"); !vlm.ok()) return vlm.status();
   if (absl::Status s = ParkPointer(); !s.ok()) return s;
   // A screen newer than the last input: an older one is the commonest "VLM flake".
-  absl::StatusOr<Frame> frame = session_.CaptureAfterInput(absl::Seconds(5));
+  absl::StatusOr<Frame> frame = screen_.CaptureAfterInput(absl::Seconds(5));
   if (!frame.ok()) return frame.status();
   absl::StatusOr<VerifyResult> result = AskWhether(*frame, step.question, deadline);
   if (!result.ok()) return result.status();
@@ -330,13 +331,13 @@ absl::StatusOr<bool> ScenarioRunner::VlmHolds(const VlmCondition& condition, con
   // Polled conditions ask at most once a second: on a screen that keeps changing (a
   // caret, a spinner) every poll would otherwise be a new model call and screenshot.
   const std::pair<std::string, bool> key{condition.question, condition.expect};
-  auto last = vlm_looks_.find(key);
-  if (last != vlm_looks_.end() && absl::Now() - last->second.first < kVlmPollInterval) {
+  auto last = attempt_.vlm_looks.find(key);
+  if (last != attempt_.vlm_looks.end() && absl::Now() - last->second.first < kVlmPollInterval) {
     return last->second.second;
   }
   absl::StatusOr<VerifyResult> result = AskWhether(now, condition.question, deadline);
   if (!result.ok() && result.status().code() == absl::StatusCode::kDeadlineExceeded &&
-      last != vlm_looks_.end() && absl::Now() >= deadline) {
+      last != attempt_.vlm_looks.end() && absl::Now() >= deadline) {
     return last->second.second;  // cut short by the step's deadline: the last answer stands
   }
   if (!result.ok()) return result.status();
@@ -345,7 +346,7 @@ absl::StatusOr<bool> ScenarioRunner::VlmHolds(const VlmCondition& condition, con
                             result->reason);
   }
   const bool holds = result->answer == condition.expect;
-  vlm_looks_[key] = {absl::Now(), holds};
+  attempt_.vlm_looks[key] = {absl::Now(), holds};
   return holds;
 }
 

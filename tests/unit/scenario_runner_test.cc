@@ -1,0 +1,561 @@
+// Tests of ScenarioRunner without a desktop: retries, must_pass, cleanup, if_visible
+// branches, step deadlines, outcome classification and the order of events. The runner
+// drives a ScriptedScreen (our test double of vnc-agent/rfb/screen.h: a small
+// framebuffer that scripted inputs repaint) and asks a ScriptedVlm (our test double of
+// VlmClient) its yes/no questions.
+#include "vnc-agent/steps/scenario_runner.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "core/absl_compat.h"
+#include "core/events.h"
+#include "core/scenario_parser.h"
+
+namespace mosdat {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+struct Rgb {
+  uint8_t r = 0, g = 0, b = 0;
+};
+constexpr Rgb kBackground{40, 40, 40};
+constexpr Rgb kDialogRed{200, 0, 0};
+
+// A test double of our Screen interface: a 32x24 framebuffer that only input repaints.
+// Every input is recorded as a line ("click 5,5 button 1 x1", "type hi", "key ff0d");
+// an input the script names paints an area, as the app's reaction to it. Input is
+// applied at once, so every frame reflects all input sent before it.
+class ScriptedScreen : public Screen {
+ public:
+  static constexpr int kWidth = 32;
+  static constexpr int kHeight = 24;
+
+  ScriptedScreen() {
+    frame_.width = kWidth;
+    frame_.height = kHeight;
+    frame_.rgb.resize(static_cast<size_t>(kWidth) * kHeight * 3);
+    Paint({0, 0, kWidth, kHeight}, kBackground);
+  }
+
+  // When `input` (as recorded) arrives, `area` turns `color`.
+  void OnInput(std::string input, Rect area, Rgb color) {
+    std::lock_guard lock(mutex_);
+    reactions_.emplace(std::move(input), Reaction{area, color});
+  }
+  // Every input from now on fails with `status`, as when the connection drops.
+  void FailInputsWith(absl::Status status) {
+    std::lock_guard lock(mutex_);
+    input_failure_ = std::move(status);
+  }
+  std::vector<std::string> inputs() const {
+    std::lock_guard lock(mutex_);
+    return inputs_;
+  }
+  // The longest timeout WaitForUpdate was given: the caller's idea of its deadline.
+  absl::Duration longest_wait_asked() const {
+    std::lock_guard lock(mutex_);
+    return longest_wait_asked_;
+  }
+
+  int width() const override { return kWidth; }
+  int height() const override { return kHeight; }
+  absl::StatusOr<Frame> Capture() override {
+    std::lock_guard lock(mutex_);
+    Frame frame = frame_;
+    frame.captured = absl::Now();
+    return frame;
+  }
+  absl::StatusOr<Frame> CaptureAfterInput(absl::Duration) override { return Capture(); }
+  // Waits as a still screen does: until an input repaints it, or the timeout.
+  absl::StatusOr<Frame> WaitForUpdate(uint64_t after_update_seq, absl::Duration timeout) override {
+    std::unique_lock lock(mutex_);
+    longest_wait_asked_ = std::max(longest_wait_asked_, timeout);
+    if (!repainted_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                             [&] { return frame_.update_seq > after_update_seq; })) {
+      return absl::DeadlineExceededError("the scripted screen did not change");
+    }
+    return frame_;
+  }
+
+  absl::Status Move(int x, int y) override { return Input(absl::StrFormat("move %d,%d", x, y)); }
+  absl::Status Click(int x, int y, int button, int count) override {
+    return Input(absl::StrFormat("click %d,%d button %d x%d", x, y, button, count));
+  }
+  absl::Status Drag(int from_x, int from_y, int to_x, int to_y, int button) override {
+    return Input(
+        absl::StrFormat("drag %d,%d to %d,%d button %d", from_x, from_y, to_x, to_y, button));
+  }
+  absl::Status Scroll(int x, int y, int dx, int dy) override {
+    return Input(absl::StrFormat("scroll %d,%d by %d,%d", x, y, dx, dy));
+  }
+  // The runner types ASCII keysyms only here (no guest): each is its character.
+  absl::Status TypeKeysyms(const std::vector<uint32_t>& keysyms) override {
+    std::string text;
+    for (uint32_t keysym : keysyms) text.push_back(static_cast<char>(keysym));
+    return Input(absl::StrCat("type ", text));
+  }
+  absl::Status PressKey(const std::vector<uint32_t>& modifiers, uint32_t key) override {
+    std::vector<uint32_t> keys = modifiers;
+    keys.push_back(key);
+    return Input(
+        absl::StrCat("key ", absl::StrJoin(keys, "+", [](std::string* out, uint32_t keysym) {
+                       absl::StrAppend(out, absl::Hex(keysym));
+                     })));
+  }
+
+ private:
+  struct Reaction {
+    Rect area;
+    Rgb color;
+  };
+
+  absl::Status Input(std::string input) {
+    std::lock_guard lock(mutex_);
+    if (!input_failure_.ok()) return input_failure_;
+    auto [begin, end] = reactions_.equal_range(input);
+    for (auto it = begin; it != end; ++it) Paint(it->second.area, it->second.color);
+    if (begin != end) {
+      ++frame_.update_seq;
+      repainted_.notify_all();
+    }
+    inputs_.push_back(std::move(input));
+    frame_.input_seq = inputs_.size();
+    return absl::OkStatus();
+  }
+  void Paint(const Rect& area, Rgb color) {  // mutex_ held, or constructing
+    for (int y = area.y; y < area.y + area.height; ++y) {
+      for (int x = area.x; x < area.x + area.width; ++x) {
+        uint8_t* pixel = &frame_.rgb[(static_cast<size_t>(y) * kWidth + x) * 3];
+        pixel[0] = color.r;
+        pixel[1] = color.g;
+        pixel[2] = color.b;
+      }
+    }
+  }
+
+  mutable std::mutex mutex_;
+  std::condition_variable repainted_;
+  Frame frame_;
+  std::multimap<std::string, Reaction> reactions_;
+  absl::Status input_failure_;
+  std::vector<std::string> inputs_;
+  absl::Duration longest_wait_asked_;
+};
+
+// A test double of VlmClient that answers yes/no questions from a script. A
+// question's answers are given in order; the last one repeats.
+class ScriptedVlm : public VlmClient {
+ public:
+  void Answer(const std::string& question, std::vector<absl::StatusOr<bool>> answers) {
+    script_[question].assign(answers.begin(), answers.end());
+  }
+  int TimesAsked(const std::string& question) const {
+    auto asked = asked_.find(question);
+    return asked == asked_.end() ? 0 : asked->second;
+  }
+
+  absl::StatusOr<LocalizeResult> Localize(const LocalizeRequest&, absl::Duration) override {
+    return absl::UnimplementedError("the scripted model only answers yes/no questions");
+  }
+  absl::StatusOr<VerifyResult> Verify(const VerifyRequest& request, absl::Duration) override {
+    ++asked_[request.question];
+    std::deque<absl::StatusOr<bool>>& answers = script_[request.question];
+    if (answers.empty()) {
+      return absl::InternalError(absl::StrCat("unscripted question: ", request.question));
+    }
+    absl::StatusOr<bool> answer = answers.front();
+    if (answers.size() > 1) answers.pop_front();
+    if (!answer.ok()) return answer.status();
+    return VerifyResult{.answer = *answer, .reason = *answer ? "it is" : "it is not"};
+  }
+
+ private:
+  std::map<std::string, std::deque<absl::StatusOr<bool>>> script_;
+  std::map<std::string, int> asked_;
+};
+
+class ScenarioRunnerTest : public ::testing::Test {
+ protected:
+  // Parses `yaml` and runs it on screen_, keeping every event in events_.
+  RunOutcome Run(std::string_view yaml) {
+    Diagnostics diagnostics;
+    Scenario scenario = ParseScenario(yaml, "runner_test.yaml", {}, &diagnostics);
+    if (!diagnostics.empty()) {
+      ADD_FAILURE() << diagnostics.ToStatus();
+      return {.verdict = JobVerdict::kUnknown, .reason = "the scenario does not parse"};
+    }
+    ScenarioRunner runner(screen_, options_, [this](Event event) {
+      events_.push_back(std::move(event));
+      return absl::OkStatus();
+    });
+    return runner.Run(scenario);
+  }
+
+  // Each step event as a line: "start 1.2 #1" for step_started, "failed 1.2 #1" for
+  // step_finished (its status), with " cleanup" for cleanup steps.
+  std::vector<std::string> StepTrail() const {
+    std::vector<std::string> trail;
+    for (const Event& e : events_) {
+      if (e.type != EventType::kStepStarted && e.type != EventType::kStepFinished) continue;
+      trail.push_back(absl::StrCat(
+          Absl(e.type == EventType::kStepStarted ? "start" : ToString(e.status)), " ",
+          StepNumber(e.step_index, e.substep), " #", e.attempt, e.cleanup ? " cleanup" : ""));
+    }
+    return trail;
+  }
+
+  std::vector<const Event*> Finished() const {
+    std::vector<const Event*> finished;
+    for (const Event& e : events_) {
+      if (e.type == EventType::kStepFinished) finished.push_back(&e);
+    }
+    return finished;
+  }
+
+  ScriptedScreen screen_;
+  std::shared_ptr<ScriptedVlm> vlm_ = std::make_shared<ScriptedVlm>();
+  RunnerOptions options_{.screenshots = ScreenshotPolicy::kNone, .vlm = vlm_};
+  std::vector<Event> events_;
+};
+
+// ---- Retries ------------------------------------------------------------------------
+
+constexpr char kDialogQuestion[] = "Is the dialog open?";
+
+// Asks kDialogQuestion with `retries`, then clicks (1,1) if the answer was yes.
+std::string VerifyThenClick(int retries) {
+  return absl::StrFormat(R"(name: verify then click
+steps:
+  - verify: %s
+    retries: %d
+  - click: {x: 1, y: 1}
+)",
+                         kDialogQuestion, retries);
+}
+
+TEST_F(ScenarioRunnerTest, RetriesAFailedStepUntilItPasses) {
+  vlm_->Answer(kDialogQuestion, {false, true});
+  RunOutcome outcome = Run(VerifyThenClick(2));
+  EXPECT_EQ(ToString(outcome.verdict), "pass") << outcome.reason;
+  EXPECT_THAT(StepTrail(), ElementsAre("start 1 #1", "failed 1 #1", "start 1 #2", "passed 1 #2",
+                                       "start 2 #1", "passed 2 #1"));
+  EXPECT_EQ(vlm_->TimesAsked(kDialogQuestion), 2);
+  // Each attempt reports only its own evidence: one question each.
+  std::vector<const Event*> finished = Finished();
+  EXPECT_EQ(finished[0]->vlm_calls.size(), 1u);
+  EXPECT_EQ(finished[1]->vlm_calls.size(), 1u);
+  EXPECT_TRUE(finished[1]->vlm_calls[0].answer);
+}
+
+TEST_F(ScenarioRunnerTest, FailsWhenTheLastRetryFails) {
+  vlm_->Answer(kDialogQuestion, {false});
+  RunOutcome outcome = Run(VerifyThenClick(1));
+  EXPECT_EQ(ToString(outcome.verdict), "fail");
+  EXPECT_THAT(outcome.reason, HasSubstr("step 1 (verify, runner_test.yaml:3"));
+  EXPECT_THAT(outcome.reason, HasSubstr("the model answered no"));
+  EXPECT_THAT(StepTrail(), ElementsAre("start 1 #1", "failed 1 #1", "start 1 #2", "failed 1 #2"));
+  EXPECT_THAT(screen_.inputs(), IsEmpty());
+}
+
+TEST_F(ScenarioRunnerTest, DoesNotRetryAConfigError) {
+  // No guest configured: a shell step cannot run however often it is tried.
+  RunOutcome outcome = Run(R"(name: no ssh
+steps:
+  - shell: "true"
+    retries: 3
+)");
+  EXPECT_EQ(ToString(outcome.verdict), "config_error");
+  EXPECT_THAT(outcome.reason, HasSubstr("no SSH access configured"));
+  EXPECT_THAT(StepTrail(), ElementsAre("start 1 #1", "error 1 #1"));
+}
+
+TEST_F(ScenarioRunnerTest, DoesNotRetryAnInfrastructureError) {
+  vlm_->Answer(kDialogQuestion, {absl::UnavailableError("model endpoint down"), true});
+  RunOutcome outcome = Run(VerifyThenClick(3));
+  EXPECT_EQ(ToString(outcome.verdict), "error");
+  EXPECT_THAT(outcome.reason, HasSubstr("vlm-gateway: model endpoint down"));
+  EXPECT_THAT(StepTrail(), ElementsAre("start 1 #1", "error 1 #1"));
+  EXPECT_EQ(vlm_->TimesAsked(kDialogQuestion), 1);
+  EXPECT_THAT(screen_.inputs(), IsEmpty());
+}
+
+// ---- Outcome classification ---------------------------------------------------------
+
+struct Classification {
+  absl::StatusCode code;
+  std::string_view verdict;      // the run's
+  std::string_view step_status;  // the step_finished event's
+  int attempts;                  // of a step with retries: 2
+};
+
+class OutcomeClassificationTest : public ScenarioRunnerTest,
+                                  public ::testing::WithParamInterface<Classification> {};
+
+TEST_P(OutcomeClassificationTest, TheStatusCodeDecidesVerdictStepStatusAndRetries) {
+  const Classification& expected = GetParam();
+  screen_.FailInputsWith(absl::Status(expected.code, "scripted input failure"));
+  RunOutcome outcome = Run(R"(name: classification
+steps:
+  - click: {x: 1, y: 1}
+    retries: 2
+  - key: enter
+)");
+  EXPECT_EQ(ToString(outcome.verdict), expected.verdict);
+  EXPECT_THAT(outcome.reason, HasSubstr("scripted input failure"));
+  std::vector<const Event*> finished = Finished();
+  ASSERT_EQ(finished.size(), static_cast<size_t>(expected.attempts));
+  for (const Event* attempt : finished) {
+    EXPECT_EQ(attempt->step_index, 0) << "the run stops at the failing step";
+    EXPECT_EQ(ToString(attempt->status), expected.step_status);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Codes, OutcomeClassificationTest,
+    ::testing::Values(Classification{absl::StatusCode::kFailedPrecondition, "fail", "failed", 3},
+                      Classification{absl::StatusCode::kNotFound, "fail", "failed", 3},
+                      Classification{absl::StatusCode::kInvalidArgument, "config_error", "error",
+                                     1},
+                      Classification{absl::StatusCode::kUnavailable, "error", "error", 1},
+                      Classification{absl::StatusCode::kDeadlineExceeded, "error", "error", 1},
+                      Classification{absl::StatusCode::kInternal, "error", "error", 1}),
+    [](const ::testing::TestParamInfo<Classification>& info) {
+      return absl::StatusCodeToString(info.param.code);
+    });
+
+// ---- must_pass and cleanup ----------------------------------------------------------
+
+TEST_F(ScenarioRunnerTest, AFailureThatNeedNotPassIsReportedAndTheRunGoesOn) {
+  vlm_->Answer("Is the banner gone?", {false});
+  RunOutcome outcome = Run(R"(name: optional
+steps:
+  - verify: Is the banner gone?
+    must_pass: false
+  - click: {x: 1, y: 1}
+)");
+  EXPECT_EQ(ToString(outcome.verdict), "pass");
+  EXPECT_THAT(outcome.reason, IsEmpty());
+  std::vector<const Event*> finished = Finished();
+  ASSERT_EQ(finished.size(), 2u);
+  EXPECT_EQ(finished[0]->status, StepStatus::kFailed);
+  EXPECT_FALSE(finished[0]->must_pass);
+  EXPECT_THAT(finished[0]->reason, HasSubstr("the model answered no"));
+  EXPECT_THAT(screen_.inputs(), ElementsAre("click 1,1 button 1 x1"));
+}
+
+TEST_F(ScenarioRunnerTest, CleanupRunsAfterAFailure) {
+  vlm_->Answer("Is it saved?", {false});
+  RunOutcome outcome = Run(R"(name: cleanup after failure
+steps:
+  - verify: Is it saved?
+  - click: {x: 1, y: 1}
+cleanup:
+  - key: escape
+  - click: {x: 2, y: 2}
+)");
+  EXPECT_EQ(ToString(outcome.verdict), "fail");
+  EXPECT_THAT(outcome.reason, HasSubstr("step 1 (verify"));
+  // Cleanup steps are numbered after every scenario step, run or not.
+  EXPECT_THAT(StepTrail(),
+              ElementsAre("start 1 #1", "failed 1 #1", "start 3 #1 cleanup", "passed 3 #1 cleanup",
+                          "start 4 #1 cleanup", "passed 4 #1 cleanup"));
+  EXPECT_THAT(screen_.inputs(), ElementsAre("key ff1b", "click 2,2 button 1 x1"));
+}
+
+TEST_F(ScenarioRunnerTest, AFailingCleanupFailsAPassingRun) {
+  vlm_->Answer("Did the app close?", {false});
+  RunOutcome outcome = Run(R"(name: cleanup fails
+steps:
+  - click: {x: 1, y: 1}
+cleanup:
+  - verify: Did the app close?
+  - key: escape
+)");
+  EXPECT_EQ(ToString(outcome.verdict), "fail");
+  EXPECT_THAT(outcome.reason, HasSubstr("step 2 (verify"));
+  // A failing cleanup step does not stop the cleanup.
+  EXPECT_THAT(screen_.inputs(), ElementsAre("click 1,1 button 1 x1", "key ff1b"));
+}
+
+TEST_F(ScenarioRunnerTest, AFailingCleanupNeverHidesTheEarlierFailure) {
+  vlm_->Answer("Is it saved?", {false});
+  vlm_->Answer("Did the app close?", {absl::UnavailableError("model endpoint down")});
+  RunOutcome outcome = Run(R"(name: both fail
+steps:
+  - verify: Is it saved?
+cleanup:
+  - verify: Did the app close?
+)");
+  EXPECT_EQ(ToString(outcome.verdict), "fail");
+  EXPECT_THAT(outcome.reason, HasSubstr("step 1 (verify"));
+  EXPECT_THAT(outcome.reason, HasSubstr("Is it saved?"));
+  EXPECT_THAT(StepTrail(),
+              ElementsAre("start 1 #1", "failed 1 #1", "start 2 #1 cleanup", "error 2 #1 cleanup"));
+}
+
+// ---- if_visible ---------------------------------------------------------------------
+
+TEST_F(ScenarioRunnerTest, IfVisibleRunsTheThenBranchAsNumberedSubsteps) {
+  vlm_->Answer("Is a dialog open?", {true});
+  vlm_->Answer("Does it ask to save?", {true});
+  RunOutcome outcome = Run(R"(name: nested branches
+steps:
+  - if_visible:
+      target: {verify: "Is a dialog open?"}
+      then:
+        - if_visible:
+            target: {verify: "Does it ask to save?"}
+            then:
+              - click: {x: 1, y: 1}
+              - key: enter
+        - click: {x: 3, y: 3}
+      else:
+        - click: {x: 9, y: 9}
+  - click: {x: 2, y: 2}
+)");
+  EXPECT_EQ(ToString(outcome.verdict), "pass") << outcome.reason;
+  EXPECT_THAT(StepTrail(), ElementsAre("start 1 #1", "passed 1 #1",          //
+                                       "start 1.1 #1", "passed 1.1 #1",      //
+                                       "start 1.1.1 #1", "passed 1.1.1 #1",  //
+                                       "start 1.1.2 #1", "passed 1.1.2 #1",  //
+                                       "start 1.2 #1", "passed 1.2 #1",      //
+                                       "start 2 #1", "passed 2 #1"));
+  std::vector<std::string> substeps;
+  for (const Event* e : Finished()) substeps.push_back(e->substep);
+  EXPECT_THAT(substeps, ElementsAre("", "1", "1.1", "1.2", "2", ""));
+  EXPECT_THAT(screen_.inputs(), ElementsAre("click 1,1 button 1 x1", "key ff0d",
+                                            "click 3,3 button 1 x1", "click 2,2 button 1 x1"));
+}
+
+TEST_F(ScenarioRunnerTest, IfVisibleRunsTheElseBranchWhenTheTargetDoesNotHold) {
+  vlm_->Answer("Is a dialog open?", {false});
+  RunOutcome outcome = Run(R"(name: else branch
+steps:
+  - if_visible:
+      target: {verify: "Is a dialog open?"}
+      then: [{click: {x: 1, y: 1}}]
+      else: [{key: escape}, {click: {x: 9, y: 9}}]
+)");
+  EXPECT_EQ(ToString(outcome.verdict), "pass") << outcome.reason;
+  EXPECT_THAT(StepTrail(), ElementsAre("start 1 #1", "passed 1 #1", "start 1.1 #1", "passed 1.1 #1",
+                                       "start 1.2 #1", "passed 1.2 #1"));
+  EXPECT_THAT(screen_.inputs(), ElementsAre("key ff1b", "click 9,9 button 1 x1"));
+}
+
+constexpr char kDialogAfterClick[] = R"(name: screen branch
+steps:
+  - click: {x: 5, y: 5}
+  - if_visible:
+      target: {screen_changes: {region: {x: 0, y: 0, width: 8, height: 8}}}
+      then: [{key: enter}]
+      else: [{key: escape}]
+)";
+
+TEST_F(ScenarioRunnerTest, IfVisibleSeesWhatTheClickPainted) {
+  screen_.OnInput("click 5,5 button 1 x1", {2, 2, 4, 4}, kDialogRed);
+  RunOutcome outcome = Run(kDialogAfterClick);
+  EXPECT_EQ(ToString(outcome.verdict), "pass") << outcome.reason;
+  EXPECT_THAT(screen_.inputs(), ElementsAre("click 5,5 button 1 x1", "key ff0d"));
+}
+
+TEST_F(ScenarioRunnerTest, IfVisibleLooksOnceAtAStillScreen) {
+  screen_.OnInput("click 5,5 button 1 x1", {20, 20, 4, 4}, kDialogRed);  // outside the region
+  RunOutcome outcome = Run(kDialogAfterClick);
+  EXPECT_EQ(ToString(outcome.verdict), "pass") << outcome.reason;
+  EXPECT_THAT(screen_.inputs(), ElementsAre("click 5,5 button 1 x1", "key ff1b"));
+}
+
+// ---- Deadlines ----------------------------------------------------------------------
+
+TEST_F(ScenarioRunnerTest, AWaitThatNeverSeesAChangeFailsAtTheStepDeadline) {
+  // The wait alone would poll every 30 s for a minute; the step's own timeout ends it.
+  RunOutcome outcome = Run(R"(name: still screen
+steps:
+  - wait_for: {any: [{screen_changes: {}}], timeout: 60, interval: 30}
+    timeout: 0.2
+  - key: enter
+)");
+  EXPECT_EQ(ToString(outcome.verdict), "fail");
+  EXPECT_THAT(outcome.reason, HasSubstr("not satisfied: screen_changes"));
+  EXPECT_THAT(StepTrail(), ElementsAre("start 1 #1", "failed 1 #1"));
+  EXPECT_THAT(screen_.inputs(), IsEmpty());
+  // What the runner asked for, not a measured time: never a wait past the step deadline.
+  EXPECT_LE(screen_.longest_wait_asked(), absl::Milliseconds(200));
+}
+
+TEST_F(ScenarioRunnerTest, AWaitSeesAChangeTheLastInputMade) {
+  screen_.OnInput("key ff0d", {0, 0, 8, 8}, kDialogRed);
+  RunOutcome outcome = Run(R"(name: changes
+steps:
+  - key: enter
+  - wait_for: {any: [{screen_changes: {}}], timeout: 60}
+)");
+  EXPECT_EQ(ToString(outcome.verdict), "pass") << outcome.reason;
+}
+
+// ---- Events and input ---------------------------------------------------------------
+
+TEST_F(ScenarioRunnerTest, EachStepIsStartedThenScreenshotThenFinished) {
+  options_.screenshots = ScreenshotPolicy::kAll;
+  RunOutcome outcome = Run(R"(name: events
+steps:
+  - click: {x: 4, y: 4}
+    label: focus the field
+  - type: hi
+  - key: ctrl+s
+)");
+  EXPECT_EQ(ToString(outcome.verdict), "pass") << outcome.reason;
+  std::vector<std::string> events;
+  for (const Event& e : events_) {
+    events.push_back(absl::StrCat(Absl(ToString(e.type)), " ", e.step_index,
+                                  e.screenshot.empty() ? "" : " " + e.screenshot));
+  }
+  EXPECT_THAT(events, ElementsAre("step_started 0", "screenshot 0 001-step01-step.png",
+                                  "step_finished 0 001-step01-step.png",  //
+                                  "step_started 1", "screenshot 1 002-step02-step.png",
+                                  "step_finished 1 002-step02-step.png",  //
+                                  "step_started 2", "screenshot 2 003-step03-step.png",
+                                  "step_finished 2 003-step03-step.png"));
+  const Event& first_finished = *Finished()[0];
+  EXPECT_EQ(first_finished.label, "focus the field");
+  EXPECT_EQ(first_finished.step_kind, "click");
+  EXPECT_EQ(first_finished.source_location, "runner_test.yaml:3:5");
+  EXPECT_THAT(screen_.inputs(), ElementsAre("click 4,4 button 1 x1", "type hi", "key ffe3+73"));
+}
+
+TEST_F(ScenarioRunnerTest, PointerStepsReachTheScreenWithRfbButtons) {
+  RunOutcome outcome = Run(R"(name: pointer
+steps:
+  - right_click: {x: 1, y: 2}
+  - double_click: {x: 3, y: 4}
+  - click: {x: 5, y: 6, button: middle}
+  - hover: {x: 7, y: 8}
+  - drag: {from: {x: 1, y: 1}, to: {x: 9, y: 9}}
+  - scroll: {x: 10, y: 11, dy: -3}
+)");
+  EXPECT_EQ(ToString(outcome.verdict), "pass") << outcome.reason;
+  EXPECT_THAT(screen_.inputs(),
+              ElementsAre("click 1,2 button 3 x1", "click 3,4 button 1 x2", "click 5,6 button 2 x1",
+                          "move 7,8", "drag 1,1 to 9,9 button 1", "scroll 10,11 by 0,-3"));
+}
+
+}  // namespace
+}  // namespace mosdat
