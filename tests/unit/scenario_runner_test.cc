@@ -495,6 +495,8 @@ steps:
 )");
   EXPECT_EQ(ToString(outcome.verdict), "fail");
   EXPECT_THAT(outcome.reason, HasSubstr("not satisfied: screen_changes"));
+  // The reason names the limit that ended the wait, not the wait's own minute.
+  EXPECT_THAT(outcome.reason, HasSubstr("(the step's timeout; the wait itself allows 1m)"));
   EXPECT_THAT(StepTrail(), ElementsAre("start 1 #1", "failed 1 #1"));
   EXPECT_THAT(screen_.inputs(), IsEmpty());
   // What the runner asked for, not a measured time: never a wait past the step deadline.

@@ -303,7 +303,9 @@ absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time 
   if (absl::Status s = ParkPointer(); !s.ok()) return s;
   // Polling stops at `until`; a look that has begun may use the step's whole deadline,
   // so a zero timeout (if_visible's "look once") still gets one answer.
-  const absl::Time until = std::min(deadline, absl::Now() + absl::Seconds(step.timeout_seconds));
+  const absl::Time begin = absl::Now();
+  const absl::Duration wait_timeout = absl::Seconds(step.timeout_seconds);
+  const absl::Time until = std::min(deadline, begin + wait_timeout);
   absl::Duration interval = absl::Seconds(step.interval_seconds);
   absl::StatusOr<Frame> first = screen_.CaptureAfterInput(absl::Seconds(5));
   if (!first.ok()) return first.status();
@@ -324,9 +326,14 @@ absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time 
       std::string name(ConditionKindName(step.conditions[i]));
       missing.push_back(why_not[i].empty() ? name : absl::StrCat(name, " (", why_not[i], ")"));
     }
+    // Say which limit ended the wait: the step's own timeout can cut it short.
+    const std::string limit =
+        until < begin + wait_timeout
+            ? absl::StrCat(absl::FormatDuration(until - begin), " (the step's timeout; the wait ",
+                           "itself allows ", absl::FormatDuration(wait_timeout), ")")
+            : absl::FormatDuration(wait_timeout);
     return Failed(absl::StrCat("wait_for (", step.mode == WaitForStep::Mode::kAny ? "any" : "all",
-                               ") timed out after ",
-                               absl::FormatDuration(absl::Seconds(step.timeout_seconds)),
+                               ") timed out after ", limit,
                                "; not satisfied: ", absl::StrJoin(missing, ", ")));
   };
   for (bool first_look = true;; first_look = false) {
