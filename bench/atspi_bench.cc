@@ -238,28 +238,25 @@ void Report(const AppCase& app, const AppFigures& f) {
               speedup);
 }
 
+// The first togglebutton of a widget factory (GTK3 calls its role "toggle button", GTK 4.8
+// "push button").
+AppCase WidgetFactory(const std::string& label, const std::string& app, const std::string& role) {
+  return {.label = label,
+          .command = {app},
+          .app = app,
+          .query = {.role = role, .name = "togglebutton", .app = app, .index = 0}};
+}
+
 int Run(int iterations) {
   const std::vector<AppCase> apps = {
-      {.label = "GTK3",
-       .command = {"gtk3-widget-factory"},
-       .app = "gtk3-widget-factory",
-       .query = {.role = "toggle button",
-                 .name = "togglebutton",
-                 .app = "gtk3-widget-factory",
-                 .index = 0}},
+      WidgetFactory("GTK3", "gtk3-widget-factory", "toggle button"),
       // GSK_RENDERER=cairo comes with LocalDesktop's session environment.
       {.label = "GTK4",
        .command = {"gnome-calculator"},
        .app = "gnome-calculator",
        .query = {.role = "push button", .name_substr = "=", .app = "gnome-calculator"}},
       // A much larger GTK4 tree (~950 objects against the calculator's ~100).
-      {.label = "GTK4",
-       .command = {"gtk4-widget-factory"},
-       .app = "gtk4-widget-factory",
-       .query = {.role = "push button",
-                 .name = "togglebutton",
-                 .app = "gtk4-widget-factory",
-                 .index = 0}},
+      WidgetFactory("GTK4", "gtk4-widget-factory", "push button"),
   };
   std::printf(
       "mOSdat AT-SPI benchmark: local Xvnc desktops over loopback SSH, %d finds per "
