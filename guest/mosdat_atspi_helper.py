@@ -84,7 +84,9 @@ Speed: the app list is cached (refreshed when the desktop's child count changes 
 app's pid disappears). Per app the cheapest search is used: the Collection interface
 (GTK3: one GetMatches call answered from libatspi's cache), else the
 org.a11y.atspi.Cache snapshot (GTK4: roles, names and states of the whole tree in one
-GetItems call), else a pruned depth-first walk. AT-SPI errors on objects that died
+GetItems call, kept between queries while no signal came from the app, and a kept
+answer confirmed against the live object; see Snapshots and pick), else a pruned
+depth-first walk. AT-SPI errors on objects that died
 meanwhile are skipped. X11 lookups go through libX11 (ctypes), not processes.
 """
 
