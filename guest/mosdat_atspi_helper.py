@@ -84,7 +84,9 @@ Speed: the app list is cached (refreshed when the desktop's child count changes 
 app's pid disappears). Per app the cheapest search is used: the Collection interface
 (GTK3: one GetMatches call answered from libatspi's cache), else the
 org.a11y.atspi.Cache snapshot (GTK4: roles, names and states of the whole tree in one
-GetItems call), else a pruned depth-first walk. AT-SPI errors on objects that died
+GetItems call, kept between queries while no signal came from the app, and a kept
+answer confirmed against the live object; see Snapshots and pick), else a pruned
+depth-first walk. AT-SPI errors on objects that died
 meanwhile are skipped. X11 lookups go through libX11 (ctypes), not processes.
 """
 
@@ -285,6 +287,7 @@ ACCESSIBLE = "org.a11y.atspi.Accessible"
 COMPONENT = "org.a11y.atspi.Component"
 ACTION = "org.a11y.atspi.Action"
 TEXT = "org.a11y.atspi.Text"
+PROPERTIES = "org.freedesktop.DBus.Properties"
 NULL_PATH = "/org/a11y/atspi/null"
 SCREEN, WINDOW = 0, 1  # AT-SPI coordinate types
 CALL_TIMEOUT_MS = 10000
@@ -336,13 +339,13 @@ class A11yBus:
     def call(self, bus_name, path, interface, method, args=None, signature=None):
         return self.call_raw(bus_name, path, interface, method, args, signature).unpack()
 
-    def call_many(self, calls, signature, in_flight=128):
+    def call_many(self, calls, signature=None, in_flight=128):
         """Replies (unpacked, or None where the call failed) to (bus_name, path, interface,
         method, args) calls, sent without waiting for each other: n calls cost about one
-        round trip plus the app's own time, not n round trips."""
+        round trip plus the app's own time, not n round trips. A call may carry its own
+        reply signature as a sixth element. One app answers its calls in the order sent."""
         connection = self.connection()
         replies = [None] * len(calls)
-        reply_type = GLib.VariantType(signature)
         context = GLib.MainContext.default()
         pending = [0]
 
@@ -355,7 +358,9 @@ class A11yBus:
                     pass
             return done
 
-        for index, (bus_name, path, interface, method, args) in enumerate(calls):
+        for index, call in enumerate(calls):
+            bus_name, path, interface, method, args = call[:5]
+            reply_type = GLib.VariantType(call[5] if len(call) > 5 else signature)
             while pending[0] >= in_flight:
                 context.iteration(True)
             pending[0] += 1
@@ -371,7 +376,8 @@ A11Y_BUS = A11yBus()
 
 class Ref:
     """An accessible object by its D-Bus address; each method is one round trip and
-    raises GLib.Error when the object is gone."""
+    raises GLib.Error when the object is gone. Role, name and extents read earlier in
+    the same request by a pipelined batch (REQUEST.live) are not asked again."""
 
     __slots__ = ("bus_name", "path")
 
@@ -399,14 +405,18 @@ class Ref:
         return A11Y_BUS.call(self.bus_name, self.path, interface, method, args, signature)
 
     def _property(self, name, interface=ACCESSIBLE):
-        return self._call("org.freedesktop.DBus.Properties", "Get",
+        return self._call(PROPERTIES, "Get",
                           GLib.Variant("(ss)", (interface, name)), "(v)")[0]
 
+    def _read(self, key, read):
+        value = REQUEST.live.get((self.bus_name, self.path, key))
+        return read() if value is None else value
+
     def role(self):
-        return self._call(ACCESSIBLE, "GetRole", None, "(u)")[0]
+        return self._read("role", lambda: self._call(ACCESSIBLE, "GetRole", None, "(u)")[0])
 
     def name(self):
-        return self._property("Name")
+        return self._read("name", lambda: self._property("Name"))
 
     def states(self):
         return state_names_from_bits(self._call(ACCESSIBLE, "GetState", None, "(au)")[0])
@@ -425,8 +435,8 @@ class Ref:
         return [ref for ref in map(Ref.from_pair, pairs) if ref is not None]
 
     def extents(self, coord_type):
-        return tuple(self._call(COMPONENT, "GetExtents", GLib.Variant("(u)", (coord_type,)),
-                                "((iiii))")[0])
+        return self._read(("extents", coord_type), lambda: tuple(self._call(
+            COMPONENT, "GetExtents", GLib.Variant("(u)", (coord_type,)), "((iiii))")[0]))
 
     def at_point(self, x, y, coord_type):
         pair = self._call(COMPONENT, "GetAccessibleAtPoint",
@@ -458,6 +468,52 @@ class Ref:
         return self._property("CaretOffset", TEXT)
 
 
+def read_call(key):
+    """(interface, method, args, reply signature, reply -> value) of a read by key:
+    "role", "name", "states", "parent", "nactions", ("extents", coord type),
+    ("action", index) or ("at_point", x, y, coord type)."""
+    def get(interface, name):
+        return PROPERTIES, "Get", GLib.Variant("(ss)", (interface, name)), "(v)"
+    first = lambda reply: reply[0]  # noqa: E731
+    if key == "role":
+        return ACCESSIBLE, "GetRole", None, "(u)", first
+    if key == "name":
+        return (*get(ACCESSIBLE, "Name"), first)
+    if key == "states":
+        return ACCESSIBLE, "GetState", None, "(au)", lambda r: state_names_from_bits(r[0])
+    if key == "parent":
+        return (*get(ACCESSIBLE, "Parent"), lambda reply: Ref.from_pair(reply[0]))
+    if key == "nactions":
+        return (*get(ACTION, "NActions"), first)
+    if key[0] == "extents":
+        return (COMPONENT, "GetExtents", GLib.Variant("(u)", key[1:]), "((iiii))",
+                lambda reply: tuple(reply[0]))
+    if key[0] == "action":
+        return ACTION, "GetName", GLib.Variant("(i)", key[1:]), "(s)", first
+    return (COMPONENT, "GetAccessibleAtPoint", GLib.Variant("(iiu)", key[1:]), "((so))",
+            lambda reply: Ref.from_pair(reply[0]))
+
+
+REMEMBERED = ("role", "name", "extents")
+
+
+def read_many(reads):
+    """The values of (Ref, key) reads (see read_call), all sent at once: one round trip
+    to each app instead of one per read. None where a call failed. Role, name and
+    extents are remembered for the rest of the request (Ref methods answer them)."""
+    specs = [read_call(key) for _, key in reads]
+    replies = A11Y_BUS.call_many([(ref.bus_name, ref.path, *spec[:4])
+                                  for (ref, _), spec in zip(reads, specs)])
+    values = []
+    for (ref, key), spec, reply in zip(reads, specs, replies):
+        value = None if reply is None else spec[4](reply)
+        kind = key if isinstance(key, str) else key[0]
+        if value is not None and kind in REMEMBERED:
+            REQUEST.live[(ref.bus_name, ref.path, key)] = value
+        values.append(value)
+    return values
+
+
 # ---------------------------------------------------------------------------------
 # Applications.
 
@@ -478,12 +534,14 @@ class App:
         # "cache" becomes "walk" when the app turns out to have no Cache interface.
         self.strategy = "collection" if "Collection" in interfaces else "cache"
 
-    def snapshot(self):
-        """A fresh Snapshot, or None when the app has no usable Cache interface."""
+    def snapshot(self, reuse=False):
+        """A Snapshot read in this request, or with `reuse` one read earlier that no
+        signal from the app has invalidated since (see Snapshots); None when the app has
+        no usable Cache interface."""
         if self.strategy != "cache":
             return None
         try:
-            return Snapshot(self)
+            return SNAPSHOTS.get(self, reuse)
         except GLib.Error as error:
             remote = Gio.DBusError.get_remote_error(error) or ""
             if remote.rsplit(".", 1)[-1] in REMOTE_ERRORS_WITHOUT_CACHE:
@@ -511,6 +569,72 @@ class App:
                 "strategy": self.strategy}
 
 
+class Snapshots:
+    """Snapshots kept between requests while provably current. Every signal an app sends
+    on the accessibility bus (Cache AddAccessible/RemoveAccessible, children-changed,
+    StateChanged, PropertyChange, TextChanged, BoundsChanged, ...) counts as a change of
+    that app; a kept snapshot is current while no signal came since its reading began.
+    An app answers calls in order and sends its signals before the replies of calls it
+    handles later, so once a reply from it has arrived and the main context is pumped,
+    every change it signalled before answering has been counted: a reused snapshot is
+    confirmed by the first batch of calls to its app after the search (see pick)."""
+
+    def __init__(self):
+        self.connection = None
+        self.changes = {}  # bus name -> [signals seen from that app]
+        self.subscriptions = {}  # bus name -> signal subscription id
+        self.kept = {}  # bus name -> (Snapshot, changes when its reading began)
+
+    def counter(self, bus_name):
+        connection = A11Y_BUS.connection()
+        if connection is not self.connection:  # subscriptions die with their connection
+            self.connection = connection
+            self.changes, self.subscriptions, self.kept = {}, {}, {}
+        if bus_name not in self.changes:
+            count = self.changes[bus_name] = [0]
+
+            def changed(*_args):
+                count[0] += 1
+            # Adds the bus match rule before any later call of ours reaches the app.
+            self.subscriptions[bus_name] = connection.signal_subscribe(
+                bus_name, None, None, None, None, Gio.DBusSignalFlags.NONE, changed)
+        return self.changes[bus_name]
+
+    def get(self, app, reuse):
+        count = self.counter(app.bus_name)
+        kept = self.kept.get(app.bus_name)
+        if kept is not None and kept[1] == count[0] and (
+                reuse or kept[0].request == REQUEST.serial):
+            return kept[0]
+        pump_events()  # what was signalled before the reading is in it
+        seen = count[0]
+        snapshot = Snapshot(app)
+        snapshot.request = REQUEST.serial
+        self.kept[app.bus_name] = (snapshot, seen)
+        return snapshot
+
+    def current(self, snapshot):
+        """Whether no signal came from the snapshot's app since its reading began. Only
+        proof after a reply from the app arrived later than the changes in question."""
+        pump_events()
+        bus_name = snapshot.app.bus_name
+        kept = self.kept.get(bus_name)
+        return kept is not None and kept[0] is snapshot and kept[1] == self.changes[bus_name][0]
+
+    def forget(self, app):
+        self.kept.pop(app.bus_name, None)
+
+    def keep_only(self, bus_names):
+        """Stops watching apps that left the desktop."""
+        for bus_name in [b for b in self.subscriptions if b not in bus_names]:
+            self.connection.signal_unsubscribe(self.subscriptions.pop(bus_name))
+            self.changes.pop(bus_name, None)
+            self.kept.pop(bus_name, None)
+
+
+SNAPSHOTS = Snapshots()
+
+
 class Desktop:
     """The accessible applications, cached until the desktop's child count changes or
     an app's process is gone."""
@@ -527,6 +651,7 @@ class Desktop:
         if count != self._count or not all(app.alive() for app in self._apps):
             self._apps = self._load(desktop, count)
             self._count = count
+            SNAPSHOTS.keep_only({app.bus_name for app in self._apps})
         return self._apps
 
     @staticmethod
@@ -581,6 +706,8 @@ class Node:
     path: list = None  # child indexes from the app; None until computed
     acc: object = None  # the Atspi.Accessible, when libatspi found it
     snapshot: object = None  # the Snapshot, when the Cache found it
+    action_names: list = None  # read ahead by read_ahead()
+    read_ahead_done: bool = False
 
     def fill(self):
         """Fetches name and states if the search did not; False if the object died."""
@@ -602,6 +729,8 @@ class Node:
         return self.ref.extents(coord_type)
 
     def actions(self):
+        if self.action_names is not None:
+            return self.action_names
         if self.acc is not None:
             count = safe(self.acc.get_n_actions, default=0) or 0
             return [safe(self.acc.get_action_name, i, default="") or "" for i in range(count)]
@@ -680,6 +809,8 @@ class Snapshot:
         self.app = app
         self.items = {}  # path -> (parent path, index, role, name, states, child count)
         self.children = {}  # parent path -> [child path], in index order
+        self.request = None  # REQUEST.serial of the request that read it
+        self._by_role = None  # role -> [path] in tree order, built on first use
         # The root's entry says 0 children in GTK4 4.8: ask the root itself.
         self.root_child_count = len(app.ref.children())
         asked = set()
@@ -734,6 +865,27 @@ class Snapshot:
                 incomplete.append(path)
             stack.extend(kid for kid in kids if kid in self.items)
         return incomplete
+
+    def nodes_with_role(self, role, prune_states=()):
+        """The nodes of one role in tree order, as nodes() would give them, from an index
+        built once per snapshot (a kept snapshot answers many queries)."""
+        if self._by_role is None:
+            self._by_role = {}
+            for node in self.nodes():
+                self._by_role.setdefault(node.role, []).append(node.ref.path)
+        for path in self._by_role.get(int(role), []):
+            if self._shown(path, prune_states):
+                _, _, role_id, name, states, _ = self.items[path]
+                yield Node(self.app, Ref(self.app.bus_name, path), role_id, name, states,
+                           snapshot=self)
+
+    def _shown(self, path, prune_states):
+        """Whether the node and its ancestors below the root have `prune_states`."""
+        while prune_states and path != ROOT_PATH and path in self.items:
+            if not all(s in self.items[path][4] for s in prune_states):
+                return False
+            path = self.items[path][0]
+        return True
 
     def nodes(self, prune_states=()):
         """Depth-first, in tree order; skips subtrees whose root lacks `prune_states`."""
@@ -830,27 +982,29 @@ LEAF_ROLES = {int(r) for r in (Atspi.Role.LABEL, Atspi.Role.SEPARATOR, Atspi.Rol
                                Atspi.Role.IMAGE, Atspi.Role.PROGRESS_BAR)}
 
 
-def candidate_nodes(app, query):
+def candidate_nodes(app, query, reuse=False):
     """Nodes of one app that may match, in tree order, by the cheapest route. A hidden
     subtree holds no showing/visible object, so it is skipped when the query asks for
-    those states."""
+    those states. `reuse` may answer from a kept snapshot (see pick)."""
     prune = query.filter_states
     if app.strategy == "collection":
         return collection_nodes(app, query)
-    snapshot = app.snapshot()
+    snapshot = app.snapshot(reuse)
     if snapshot is not None:
+        if query.role is not None:
+            return snapshot.nodes_with_role(query.role, prune)
         return snapshot.nodes(prune)
     leaf = LEAF_ROLES if query.role is not None and int(query.role) not in LEAF_ROLES else ()
     return walk_nodes(app, prune, leaf)
 
 
-def search(query, limit=None):
+def search(query, limit=None, reuse=False):
     """Objects selected by the query (role, name, showing/visible), in tree order across
     the selected apps; stops after `limit`."""
     found = []
     for app in DESKTOP.select(query.app):
         try:
-            for node in candidate_nodes(app, query):
+            for node in candidate_nodes(app, query, reuse):
                 if query.role is not None and node.role != int(query.role):
                     continue
                 if not node.fill():
@@ -866,8 +1020,25 @@ def search(query, limit=None):
 
 def pick(query):
     """(node, None) when the query's index-th object exists and has the required
-    states; else (None or the node lacking states, the reason as a HelperError)."""
-    found = search(query, limit=query.index + 1)
+    states; else (None or the node lacking states, the reason as a HelperError).
+
+    Never from a stale tree: a query on one Cache app first searches the snapshot kept
+    from an earlier request, and that answer stands only when the app's live role, name,
+    states and parent of the object picked equal the snapshot's and no signal came from
+    the app before those replies (Snapshots); otherwise, and whenever the kept snapshot
+    finds too few objects, a snapshot read now decides."""
+    apps = DESKTOP.select(query.app)
+    if len(apps) == 1 and apps[0].strategy == "cache":
+        found = search(query, limit=query.index + 1, reuse=True)
+        node = found[query.index] if len(found) > query.index else None
+        if node is not None and (node.snapshot is None or node.snapshot.request == REQUEST.serial
+                                 or read_ahead(node, check=True)):
+            return judge(query, found)
+        SNAPSHOTS.forget(apps[0])
+    return judge(query, search(query, limit=query.index + 1))
+
+
+def judge(query, found):
     if len(found) <= query.index:
         return None, not_found_error(query, found)
     node = found[query.index]
@@ -879,6 +1050,34 @@ def pick(query):
     return node, HelperError(
         f'{role_name(node.role)} "{node.name}"{which} found in {node.app.name}, but not '
         f"[{', '.join(missing)}]: its states are [{', '.join(node.states)}]", code="state")
+
+
+def read_ahead(node, check=False):
+    """Reads in one pipelined batch what describing a Cache node will ask its app: its
+    screen extents, its window's extents, its action names (the first three before their
+    count is known). With `check` also its role, name, states and parent: False when
+    they differ from the snapshot's, or a signal from the app came before the replies
+    (the snapshot is stale)."""
+    if node.read_ahead_done:
+        return True
+    node.read_ahead_done = True
+    ref, toplevel = node.ref, node.toplevel()
+    reads = [(ref, ("extents", SCREEN)), (ref, "nactions")] + [
+        (ref, ("action", i)) for i in range(3)]
+    if toplevel is not None:
+        reads += [(toplevel, ("extents", WINDOW)), (toplevel, ("extents", SCREEN))]
+    if check:
+        reads += [(ref, "role"), (ref, "name"), (ref, "states"), (ref, "parent")]
+    values = read_many(reads)
+    count, names = values[1], values[2:5]
+    if isinstance(count, int) and 0 <= count <= len(names) and None not in names[:count]:
+        node.action_names = names[:count]
+    if not check:
+        return True
+    role, name, states, parent = values[-4:]
+    return (SNAPSHOTS.current(node.snapshot) and role == node.role and name == node.name
+            and states == node.states and parent is not None
+            and parent.path == node.snapshot.parent_of(ref.path))
 
 
 def find_node(query):
@@ -1253,13 +1452,18 @@ def window_origin(app, toplevel):
 
 
 class RequestCache:
-    """Window origins, valid for one request (windows may move between requests)."""
+    """Window origins and what pipelined batches read (REQUEST.live), valid for one
+    request (windows may move between requests); `serial` tells requests apart."""
 
     def __init__(self):
         self.origins = {}
+        self.live = {}  # (bus name, path, key) -> value, see read_many
+        self.serial = 0
 
     def clear(self):
         self.origins.clear()
+        self.live.clear()
+        self.serial += 1
 
     def origin(self, app, toplevel):
         if toplevel not in self.origins:
@@ -1363,8 +1567,18 @@ def child_at(obj, x, y, coord_type):
 
 
 def deepest_at(toplevel, x, y, coord_type):
-    """The Ref of the deepest accessible at a point, from a toplevel Node."""
+    """The Ref of the deepest accessible at a point, from a toplevel Node. For a Ref each
+    probe also reads the role and name of the object probed, in the same round trip, for
+    describing the hit."""
     obj = toplevel.acc if toplevel.acc is not None else toplevel.ref
+    if isinstance(obj, Ref):
+        for _ in range(MAX_DEPTH):
+            child = read_many([(obj, ("at_point", x, y, coord_type)), (obj, "role"),
+                               (obj, "name")])[0]
+            if child is None or child.path == obj.path:
+                break
+            obj = child
+        return obj
     for _ in range(MAX_DEPTH):
         child = child_at(obj, x, y, coord_type)
         if child is None or child.path == obj.path:
@@ -1430,6 +1644,8 @@ def relation(node, hit_app, hit):
 # Describing a node.
 
 def describe(node, verify=True):
+    if node.snapshot is not None:
+        read_ahead(node)
     result = {"role": role_name(node.role), "name": node.name, "states": node.states,
               "app": node.app.name, "pid": node.app.pid, "path": node.child_path(),
               "actions": node.actions(), "box": None,

@@ -28,9 +28,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/process.h"
+#include "tests/integration/local_line_process.h"
 #include "tests/integration/subprocess.h"
 #include "vnc-agent/local/local_desktop.h"
-#include "tests/integration/local_line_process.h"
 
 namespace mosdat {
 namespace {
@@ -543,6 +543,57 @@ TEST_F(AtspiHelperGtk4FactoryTest, SwitchesAndEntriesAreClickableWhereGtkAnswers
       helper().Call({{"op", "wait_for"}, {"query", checked}, {"exists", !was_on}, {"timeout", 5}});
   ASSERT_TRUE(after.ok());
   EXPECT_EQ((*after)["ok"], true) << after->dump();
+}
+
+// The helper keeps a GTK4 app's Cache snapshot between queries. A change made behind its
+// back (a real pointer click, not a helper action) must show in the very next find: the
+// same answer as a helper that has never read the app before. Each oracle is a new
+// helper process, so its one find reads the tree afresh.
+TEST_F(AtspiHelperGtk4FactoryTest, AFindRightAfterAChangeAnswersFromTheCurrentTree) {
+  json toggle = Query({{"role", "push button"}, {"name", "togglebutton"}, {"index", 0}});
+  auto pressed = [](const json& found) {
+    return std::count(found["states"].begin(), found["states"].end(), "pressed") > 0;
+  };
+  json before;
+  for (int i = 0; i < 3; ++i) before = Ok({{"op", "find"}, {"query", toggle}});  // kept now
+  ASSERT_EQ(before["verified"], true) << before.dump();
+  int oracles = 0;
+  // A fresh helper's view of the toggle, once it differs from `was_pressed` (polled:
+  // the click reaches the app a little later); null after a few seconds.
+  auto oracle_after_change = [&](bool was_pressed) -> json {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      absl::StatusOr<std::unique_ptr<HelperClient>> fresh = HelperClient::Start(
+          session_->desktop->session_env(), session_->logs.File(absl::StrCat("oracle", oracles++)));
+      if (!fresh.ok()) return json();
+      absl::StatusOr<json> seen = (*fresh)->Call({{"op", "find"}, {"query", toggle}});
+      if (seen.ok() && (*seen)["ok"] == true && pressed((*seen)["result"]) != was_pressed) {
+        return (*seen)["result"];
+      }
+      absl::SleepFor(absl::Milliseconds(100));  // a poll interval, not a wait for an event
+    }
+    return json();
+  };
+  std::string x = absl::StrCat(before["center"]["x"].get<int>());
+  std::string y = absl::StrCat(before["center"]["y"].get<int>());
+  // (--sync waits for the pointer to move: once, not again to where it already is.)
+  ASSERT_TRUE(Xdotool(*session_, {"mousemove", "--sync", x, y}).ok());
+  for (int round = 0; round < 2; ++round) {  // pressed, then released again
+    bool was_pressed = pressed(before);
+    ASSERT_TRUE(Xdotool(*session_, {"click", "1"}).ok());
+    json oracle = oracle_after_change(was_pressed);
+    ASSERT_TRUE(oracle.is_object()) << "the click never changed the toggle";
+    json now = Ok({{"op", "find"}, {"query", toggle}});
+    EXPECT_EQ(now["states"], oracle["states"]) << now.dump() << "\n" << oracle.dump();
+    EXPECT_EQ(now["box"], oracle["box"]) << now.dump() << "\n" << oracle.dump();
+    // A query that asks for the pressed state agrees at once.
+    json want_pressed = toggle;
+    want_pressed["states"] = {"pressed"};
+    absl::StatusOr<json> asked = helper().Call({{"op", "find"}, {"query", want_pressed}});
+    ASSERT_TRUE(asked.ok());
+    EXPECT_EQ((*asked)["ok"], pressed(oracle)) << asked->dump();
+    if (!pressed(oracle)) EXPECT_EQ((*asked)["code"], "state") << asked->dump();
+    before = now;
+  }
 }
 
 // ---------------------------------------------------------------------------------
