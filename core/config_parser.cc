@@ -384,12 +384,6 @@ bool ReadSecret(Context& ctx, const toml::node& node, const std::string& path, S
 // ---------------------------------------------------------------------------
 // One TOML table checked against the keys it may contain.
 
-enum class Presence {
-  kOptional,  // may be absent or empty
-  kNonEmpty,  // may be absent, but not ""
-  kRequired,  // must be present and not ""
-};
-
 class TableReader {
  public:
   // Reports unknown keys right away. `refused` maps keys that look plausible but are

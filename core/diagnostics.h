@@ -31,6 +31,13 @@ struct Diagnostic {
   std::string ToString() const;
 };
 
+// Whether a key the config or scenario parser reads may be absent or empty.
+enum class Presence {
+  kOptional,  // may be absent or empty
+  kNonEmpty,  // may be absent, but not ""
+  kRequired,  // must be present and not ""
+};
+
 class Diagnostics {
  public:
   void Add(SourceLocation location, std::string key_path, std::string message);

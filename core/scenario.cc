@@ -8,12 +8,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/absl_compat.h"
+#include "core/step_kinds.h"
 #include "core/suggest.h"
 #include "core/utf8.h"
 
 namespace mosdat {
 namespace {
-
 
 template <class... Ts>
 struct Overloaded : Ts... {
@@ -311,21 +311,7 @@ std::string DescribeStep(const StepKind& kind) {
       kind);
 }
 
-const std::vector<std::string>& StepKindKeys() {
-  static const auto* const kKeys = new std::vector<std::string>{
-      "atspi",      "checkpoint", "click",  "double_click", "drag",   "hover",
-      "if_visible", "key",        "launch", "localize",     "ocr",    "right_click",
-      "scroll",     "shell",      "text",   "type",         "verify", "verify_atspi",
-      "verify_not", "visual",     "wait",   "wait_for"};
-  return *kKeys;
-}
-
 namespace {
-
-bool AsksVlm(const Condition& condition) { return std::holds_alternative<VlmCondition>(condition); }
-bool AsksAtspi(const Condition& condition) {
-  return std::holds_alternative<AtspiCondition>(condition);
-}
 
 void VisitSteps(const std::vector<Step>& steps, const std::function<void(const Step&)>& visit) {
   for (const Step& step : steps) {
@@ -337,21 +323,14 @@ void VisitSteps(const std::vector<Step>& steps, const std::function<void(const S
   }
 }
 
-// The step's own conditions: wait_for's, or if_visible's target.
-std::vector<const Condition*> OwnConditions(const Step& step) {
-  std::vector<const Condition*> out;
-  if (const auto* wait = std::get_if<WaitForStep>(&step.kind)) {
-    for (const Condition& c : wait->conditions) out.push_back(&c);
-  } else if (const auto* branch = std::get_if<IfVisibleStep>(&step.kind)) {
-    out.push_back(&branch->target);
-  }
+// The steps whose row says they need it.
+std::vector<const Step*> StepsWhere(const Scenario& scenario,
+                                    bool (*StepKindRow::*need)(const StepKind&)) {
+  std::vector<const Step*> out;
+  ForEachStep(scenario, [&](const Step& step) {
+    if ((RowOf(step.kind).*need)(step.kind)) out.push_back(&step);
+  });
   return out;
-}
-
-bool AnyCondition(const Step& step, bool (*pred)(const Condition&)) {
-  std::vector<const Condition*> conditions = OwnConditions(step);
-  return std::any_of(conditions.begin(), conditions.end(),
-                     [&](const Condition* c) { return pred(*c); });
 }
 
 }  // namespace
@@ -362,14 +341,7 @@ void ForEachStep(const Scenario& scenario, const std::function<void(const Step&)
 }
 
 std::vector<const Step*> StepsNeedingVlm(const Scenario& scenario) {
-  std::vector<const Step*> out;
-  ForEachStep(scenario, [&](const Step& step) {
-    if (std::holds_alternative<LocalizeStep>(step.kind) ||
-        std::holds_alternative<VerifyStep>(step.kind) || AnyCondition(step, AsksVlm)) {
-      out.push_back(&step);
-    }
-  });
-  return out;
+  return StepsWhere(scenario, &StepKindRow::needs_vlm);
 }
 
 bool TypesOffEveryKeymap(std::string_view text) {
@@ -378,33 +350,14 @@ bool TypesOffEveryKeymap(std::string_view text) {
 }
 
 std::vector<const Step*> StepsNeedingSsh(const Scenario& scenario) {
-  std::vector<const Step*> out;
-  ForEachStep(scenario, [&](const Step& step) {
-    const auto* localize = std::get_if<LocalizeStep>(&step.kind);
-    const auto* type = std::get_if<TypeStep>(&step.kind);
-    if ((type && TypesOffEveryKeymap(type->text)) ||
-        (localize && localize->then_type && TypesOffEveryKeymap(*localize->then_type)) ||
-        std::holds_alternative<ShellStep>(step.kind) ||
-        std::holds_alternative<LaunchStep>(step.kind) ||
-        std::holds_alternative<AtspiStep>(step.kind) ||
-        std::holds_alternative<VerifyAtspiStep>(step.kind) || AnyCondition(step, AsksAtspi) ||
-        (localize && localize->cross_check.enabled && localize->cross_check.atspi)) {
-      out.push_back(&step);
-    }
-  });
-  return out;
+  return StepsWhere(scenario, &StepKindRow::needs_ssh);
 }
 
 std::vector<std::pair<const Step*, std::string>> ReferenceImages(const Scenario& scenario) {
   std::vector<std::pair<const Step*, std::string>> out;
   ForEachStep(scenario, [&](const Step& step) {
-    if (const auto* visual = std::get_if<VisualStep>(&step.kind)) {
-      out.emplace_back(&step, visual->reference);
-    }
-    for (const Condition* c : OwnConditions(step)) {
-      if (const auto* visual = std::get_if<VisualCondition>(c)) {
-        out.emplace_back(&step, visual->reference);
-      }
+    for (std::string& path : RowOf(step.kind).references(step.kind)) {
+      out.emplace_back(&step, std::move(path));
     }
   });
   return out;

@@ -294,13 +294,15 @@ std::string_view StepKindName(const StepKind& kind);
 // ~60 characters; longer text is cut with "…".
 std::string DescribeStep(const StepKind& kind);
 
-// Every YAML key that selects a step kind, including aliases, sorted.
+// Every YAML key that selects a step kind, including aliases, sorted: the keys of
+// core/step_kinds.h's table, which also says what each kind needs.
 const std::vector<std::string>& StepKindKeys();
 
 struct Scenario;
 
 // The steps (cleanup and if_visible branches included) that ask a vision-language
-// model: localize, verify, verify_not, and wait_for / if_visible on verify.
+// model, as their rows in core/step_kinds.h say: localize, verify, verify_not, and
+// wait_for / if_visible on verify.
 std::vector<const Step*> StepsNeedingVlm(const Scenario& scenario);
 
 // Whether typing `text` needs characters that not every keyboard map has (anything but
@@ -308,9 +310,9 @@ std::vector<const Step*> StepsNeedingVlm(const Scenario& scenario);
 // (vnc-agent/text_typing.h).
 bool TypesOffEveryKeymap(std::string_view text);
 
-// The steps that reach into the guest over SSH: shell, launch, atspi, verify_atspi,
-// wait_for / if_visible on atspi, localize cross-checked by atspi, and type (or
-// localize's then_type) with characters off the keyboard map.
+// The steps that reach into the guest over SSH (core/step_kinds.h): shell, launch,
+// atspi, verify_atspi, wait_for / if_visible on atspi, localize cross-checked by atspi,
+// and type (or localize's then_type) with characters off the keyboard map.
 std::vector<const Step*> StepsNeedingSsh(const Scenario& scenario);
 
 // Every reference image a step compares against (visual steps and conditions), with

@@ -5,7 +5,6 @@
 // every entry point catches YAML::Exception; YAML aliases can make cycles (`&a [*a]`)
 // and share subtrees exponentially, so recursion depth and the number of nodes visited
 // are capped.
-#include "core/file_util.h"
 #include "core/scenario_parser.h"
 
 #include <yaml-cpp/eventhandler.h>
@@ -24,8 +23,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/absl_compat.h"
-#include "core/suggest.h"
 #include "core/file_util.h"
+#include "core/step_kinds.h"
+#include "core/suggest.h"
 #include "core/utf8.h"
 
 namespace mosdat {
@@ -44,9 +44,10 @@ constexpr double kMaxWaitSeconds = 3600;
 constexpr double kMaxStepTimeoutSeconds = 86400;
 
 constexpr std::string_view kSharedKeys[] = {"label", "retries", "timeout", "must_pass"};
-constexpr std::string_view kConditionKeys[] = {"atspi",  "screen_changes", "screen_stable", "text",
-                                               "verify", "verify_not",     "visual"};
-
+constexpr std::pair<std::string_view, MouseButton> kButtons[] = {
+    {"left", MouseButton::kLeft}, {"middle", MouseButton::kMiddle}, {"right", MouseButton::kRight}};
+constexpr std::pair<std::string_view, AtspiVia> kVias[] = {
+    {"pointer", AtspiVia::kPointer}, {"action", AtspiVia::kAction}, {"both", AtspiVia::kBoth}};
 
 std::string Join(const std::vector<std::string_view>& items) {
   std::vector<std::string> strings(items.begin(), items.end());
@@ -95,6 +96,15 @@ std::string Quote(std::string_view s) {
   return absl::StrCat("\"", Absl(s), "\"");
 }
 
+// `unknown <what> "<name>"`, then ` (did you mean "<close>"?)` when a candidate was
+// close (core/suggest.h), else `otherwise`: what is valid, or nothing.
+std::string UnknownName(std::string_view what, std::string_view name, std::string_view close,
+                        std::string_view otherwise) {
+  return absl::StrCat("unknown ", Absl(what), " ", Quote(name),
+                      close.empty() ? std::string(otherwise)
+                                    : absl::StrCat(" (did you mean \"", Absl(close), "\"?)"));
+}
+
 std::string Describe(const YAML::Node& n) {
   if (n.IsSequence()) return "a list";
   if (n.IsMap()) return "a map";
@@ -113,11 +123,6 @@ std::string QuotedList(const std::vector<std::string_view>& items) {
   std::vector<std::string> quoted;
   for (std::string_view s : items) quoted.push_back(absl::StrCat("\"", Absl(s), "\""));
   return absl::StrJoin(quoted, ", ");
-}
-
-template <class Range>
-std::vector<std::string> ToStrings(const Range& r) {
-  return std::vector<std::string>(std::begin(r), std::end(r));
 }
 
 template <class Range>
@@ -183,29 +188,13 @@ std::optional<YAML::Mark> FindParserLoop(std::string_view text) {
 }
 
 class Parser;
+class MapReader;
 
-// The keys of one YAML map, checked against the allowed ones: unknown keys (with a
-// typo suggestion) and duplicates are reported on construction.
-class MapReader {
- public:
-  MapReader(Parser& parser, const Field& map, std::vector<std::string_view> allowed);
-
-  const Field* Get(std::string_view key) const {
-    for (const auto& [name, field] : entries_) {
-      if (name == key) return &field;
-    }
-    return nullptr;
-  }
-
-  // Reports `missing required key "key"` on the map when absent.
-  const Field* Required(std::string_view key);
-
-  const std::vector<std::pair<std::string, Field>>& entries() const { return entries_; }
-
- private:
-  Parser& parser_;
-  Field map_;
-  std::vector<std::pair<std::string, Field>> entries_;
+// The value under a step or condition key, as the alternative's reader sees it.
+struct KindValue {
+  const Field& field;
+  std::string_view scalar_key;  // non-empty: a scalar standing for this key of the map
+  int depth;                    // of the step list holding the step
 };
 
 // An imported `fragments:` entry, parsed into steps on first use.
@@ -424,14 +413,37 @@ class Parser {
     return std::nullopt;
   }
 
-  std::optional<std::string> OneOf(const Field& f, const std::vector<std::string_view>& choices) {
-    std::optional<std::string> s = String(f);
-    if (!s) return std::nullopt;
-    if (!Contains(choices, *s)) {
-      Error(f, absl::StrCat("must be one of ", QuotedList(choices)));
+  // A number in (0, max].
+  std::optional<double> Positive(const Field& f, double max) {
+    std::optional<double> d = Number(f);
+    if (d && (*d <= 0 || *d > max)) {
+      Error(f, absl::StrCat("must be greater than 0 and at most ", max));
       return std::nullopt;
     }
-    return s;
+    return d;
+  }
+
+  // One of `choices`' names, as its value.
+  template <class E, size_t N>
+  std::optional<E> EnumField(const Field& f, const std::pair<std::string_view, E> (&choices)[N]) {
+    std::optional<std::string> s = String(f);
+    if (!s) return std::nullopt;
+    std::vector<std::string_view> names;
+    for (const auto& [name, value] : choices) {
+      if (name == *s) return value;
+      names.push_back(name);
+    }
+    Error(f, absl::StrCat("must be one of ", QuotedList(names)));
+    return std::nullopt;
+  }
+
+  std::optional<KeyCombo> KeyComboField(const Field& f) {
+    std::optional<std::string> text = String(f);
+    if (!text) return std::nullopt;
+    absl::StatusOr<KeyCombo> combo = ParseKeyCombo(*text);
+    if (combo.ok()) return *std::move(combo);
+    Error(f, std::string(combo.status().message()));
+    return std::nullopt;
   }
 
   // A list of non-empty strings, each with the field it came from. A scalar is a
@@ -479,63 +491,54 @@ class Parser {
     return false;
   }
 
-  std::optional<Region> RegionField(const Field& f) {
-    if (!ExpectMap(f, "a region {x, y, width, height}")) return std::nullopt;
-    MapReader m(*this, f, {"x", "y", "width", "height"});
-    const Field* x = m.Required("x");
-    const Field* y = m.Required("y");
-    const Field* w = m.Required("width");
-    const Field* h = m.Required("height");
-    std::optional<int> xv = x ? Int(*x, 0, kMaxCoordinate) : std::nullopt;
-    std::optional<int> yv = y ? Int(*y, 0, kMaxCoordinate) : std::nullopt;
-    std::optional<int> wv = w ? Int(*w, 1, kMaxCoordinate) : std::nullopt;
-    std::optional<int> hv = h ? Int(*h, 1, kMaxCoordinate) : std::nullopt;
-    if (!xv || !yv || !wv || !hv) return std::nullopt;
-    return Region{*xv, *yv, *wv, *hv};
-  }
-
-  std::optional<Point> PointFields(MapReader& m) {
-    const Field* x = m.Required("x");
-    const Field* y = m.Required("y");
-    std::optional<int> xv = x ? Int(*x, 0, kMaxCoordinate) : std::nullopt;
-    std::optional<int> yv = y ? Int(*y, 0, kMaxCoordinate) : std::nullopt;
-    if (!xv || !yv) return std::nullopt;
-    return Point{*xv, *yv};
-  }
-
-  std::optional<MouseButton> Button(const Field& f) {
-    std::optional<std::string> b = OneOf(f, {"left", "middle", "right"});
-    if (!b) return std::nullopt;
-    if (*b == "middle") return MouseButton::kMiddle;
-    if (*b == "right") return MouseButton::kRight;
-    return MouseButton::kLeft;
-  }
+  std::optional<Region> RegionField(const Field& f);
 
   // ---- Steps ----
 
   void ParseStepList(const Field& f, std::vector<Step>* out, int depth, bool require_steps);
   void ParseStep(const Field& f, std::vector<Step>* out, int depth);
-  std::optional<StepKind> ParseKind(std::string_view kind, const Field& f, int depth);
   void ExpandUse(const Field& f, std::vector<Step>* out, int depth);
-
-  std::optional<StepKind> ParseShell(const Field& f);
-  std::optional<StepKind> ParseLaunch(const Field& f);
-  bool ParseAtspiQuery(MapReader& m, const Field& f, AtspiQuery* q);
-  std::optional<StepKind> ParseAtspi(const Field& f);
-  std::optional<AtspiCondition> ParseAtspiCheck(const Field& f);
-  std::optional<StepKind> ParseLocalize(const Field& f);
-  void ParseCrossCheck(const Field& f, LocalizeCrossCheck* check);
-  std::optional<StepKind> ParseOcr(const Field& f, bool text_alias);
-  std::optional<VisualCondition> ParseVisualMatch(MapReader& m, const Field& f);
-  std::optional<StepKind> ParseVisual(const Field& f);
-  std::optional<std::variant<Point, TextTarget>> ParseTarget(MapReader& m, const Field& f);
-  std::optional<StepKind> ParseClick(const Field& f, std::string_view alias);
-  std::optional<StepKind> ParseHover(const Field& f);
-  std::optional<StepKind> ParseDrag(const Field& f);
-  std::optional<StepKind> ParseScroll(const Field& f);
-  std::optional<StepKind> ParseWaitFor(const Field& f);
-  std::optional<StepKind> ParseIfVisible(const Field& f, int depth);
   std::optional<Condition> ParseCondition(const Field& f);
+
+  // ---- Step and condition kinds ----
+
+  // Reads the value under a step or condition key as its row allows it to be written,
+  // through the reader of the row's alternative; nullopt when anything was reported.
+  template <class Kind>
+  std::optional<Kind> ParseKind(const KindRow<Kind>& row, const Field& f, int depth);
+  MapReader Keys(const KindValue& value, std::vector<std::string_view> allowed);
+
+  // One reader per StepKind and Condition alternative: ParseKind's std::visit does not
+  // compile without each of them. A VerifyAtspiStep reads as its AtspiCondition base.
+  void Read(const KindValue& v, ShellStep* s);
+  void Read(const KindValue& v, LaunchStep* s);
+  void Read(const KindValue& v, AtspiStep* s);
+  void Read(const KindValue& v, AtspiCondition* c);
+  void Read(const KindValue& v, LocalizeStep* s);
+  void Read(const KindValue& v, OcrStep* s);
+  void Read(const KindValue& v, VisualStep* s);
+  void Read(const KindValue& v, ClickStep* s);
+  void Read(const KindValue& v, HoverStep* s);
+  void Read(const KindValue& v, DragStep* s);
+  void Read(const KindValue& v, ScrollStep* s);
+  void Read(const KindValue& v, TypeStep* s);
+  void Read(const KindValue& v, KeyStep* s);
+  void Read(const KindValue& v, WaitStep* s);
+  void Read(const KindValue& v, WaitForStep* s);
+  void Read(const KindValue& v, VerifyStep* s);
+  void Read(const KindValue& v, IfVisibleStep* s);
+  void Read(const KindValue& v, CheckpointStep* s);
+  void Read(const KindValue& v, TextCondition* c);
+  void Read(const KindValue& v, VisualCondition* c);
+  void Read(const KindValue& v, ScreenChangesCondition* c);
+  void Read(const KindValue& v, ScreenStableCondition* c);
+  void Read(const KindValue& v, VlmCondition* c);
+
+  bool ReadAtspiQuery(MapReader& m, AtspiQuery* q);
+  void ReadCrossCheck(const Field& f, LocalizeCrossCheck* check);
+  template <class Visual>
+  void ReadVisualMatch(MapReader& m, Visual* visual);
+  void ReadTarget(MapReader& m, std::variant<Point, TextTarget>* target);
 
   // ---- Files, imports, vars ----
 
@@ -572,8 +575,91 @@ class Parser {
   bool too_many_steps_reported_ = false;
 };
 
+// The keys of one YAML map, checked against the allowed ones: unknown keys (with a
+// typo suggestion) and duplicates are reported on construction. The typed getters
+// store a valid value and return its field; otherwise they report why (a missing
+// required key at the map) and return nullptr, leaving *out as it was. `Dest` is the
+// value's type or a std::optional of it.
+class MapReader {
+ public:
+  MapReader(Parser& parser, const Field& map, std::vector<std::string_view> allowed);
+
+  // A scalar written where a map may be (`shell: ls`): it reads as the map
+  // {scalar_key: value}, the value keeping its own place and key path.
+  static MapReader ForScalar(Parser& parser, const Field& value, std::string_view scalar_key);
+
+  const Field* Get(std::string_view key) const {
+    for (const auto& [name, field] : entries_) {
+      if (name == key) return &field;
+    }
+    return nullptr;
+  }
+
+  // Reports `missing required key "key"` on the map when absent.
+  const Field* Required(std::string_view key);
+
+  template <class Dest>
+  const Field* String(std::string_view key, Dest* out, Presence presence = Presence::kOptional) {
+    return Store(presence == Presence::kRequired ? Required(key) : Get(key), out,
+                 presence == Presence::kOptional ? &Parser::String : &Parser::NonEmptyString);
+  }
+  template <class Dest>
+  const Field* Bool(std::string_view key, Dest* out) {
+    return Store(Get(key), out, &Parser::Bool);
+  }
+  template <class Dest>
+  const Field* Int(std::string_view key, Dest* out, int64_t lo, int64_t hi) {
+    return Store(Get(key), out, &Parser::Int, lo, hi);
+  }
+  // A number in (0, max].
+  template <class Dest>
+  const Field* Number(std::string_view key, Dest* out, double max) {
+    return Store(Get(key), out, &Parser::Positive, max);
+  }
+  // A duration in (0, max], or [0, max] with allow_zero.
+  template <class Dest>
+  const Field* Seconds(std::string_view key, Dest* out, double max, bool allow_zero = false) {
+    return Store(Get(key), out, &Parser::Seconds, max, allow_zero);
+  }
+  const Field* Region(std::string_view key, std::optional<mosdat::Region>* out) {
+    return Store(Get(key), out, &Parser::RegionField);
+  }
+  template <class Dest>
+  const Field* KeyCombo(std::string_view key, Dest* out) {
+    return Store(Get(key), out, &Parser::KeyComboField);
+  }
+  // One of `choices`' names, stored as its value.
+  template <class E, size_t N>
+  const Field* Enum(std::string_view key, const std::pair<std::string_view, E> (&choices)[N],
+                    E* out) {
+    return Store(Get(key), out, &Parser::EnumField<E, N>, choices);
+  }
+  // This map's "x" and "y", both required.
+  bool Point(mosdat::Point* out);
+
+  const Field& field() const { return map_; }
+
+ private:
+  MapReader(Parser& parser, const Field& map) : parser_(parser), map_(map) {}
+
+  // Stores what the Parser reader `read` makes of `field`, when present and valid.
+  template <class Dest, class Read, class... Args>
+  const Field* Store(const Field* field, Dest* out, Read read, const Args&... args) {
+    if (field == nullptr) return nullptr;
+    auto value = (parser_.*read)(*field, args...);
+    if (!value) return nullptr;
+    *out = *std::move(value);
+    return field;
+  }
+
+  Parser& parser_;
+  Field map_;
+  std::vector<std::pair<std::string, Field>> entries_;
+};
+
 MapReader::MapReader(Parser& parser, const Field& map, std::vector<std::string_view> allowed)
     : parser_(parser), map_(map) {
+  if (!map.node.IsMap()) return;  // `screen_changes:` and nothing: all defaults
   std::set<std::string> seen;
   for (const auto& kv : map.node) {
     const YAML::Node key = kv.first, value = kv.second;
@@ -590,11 +676,8 @@ MapReader::MapReader(Parser& parser, const Field& map, std::vector<std::string_v
       continue;
     }
     if (!Contains(allowed, name)) {
-      std::string close = ClosestName(name, ToStrings(allowed));
-      parser_.ErrorAtKey(child, close.empty() ? absl::StrCat("unknown key ", Quote(name),
-                                                             "; valid keys: ", Join(allowed))
-                                              : absl::StrCat("unknown key ", Quote(name),
-                                                             " (did you mean \"", close, "\"?)"));
+      parser_.ErrorAtKey(child, UnknownName("key", name, ClosestName(name, allowed),
+                                            absl::StrCat("; valid keys: ", Join(allowed))));
       continue;
     }
     entries_.emplace_back(name, std::move(child));
@@ -605,6 +688,37 @@ const Field* MapReader::Required(std::string_view key) {
   const Field* f = Get(key);
   if (!f) parser_.Error(map_, absl::StrCat("missing required key \"", Absl(key), "\""));
   return f;
+}
+
+MapReader MapReader::ForScalar(Parser& parser, const Field& value, std::string_view scalar_key) {
+  MapReader m(parser, value);
+  m.entries_.emplace_back(std::string(scalar_key), value);
+  return m;
+}
+
+bool MapReader::Point(mosdat::Point* out) {
+  const Field* x = Required("x");
+  const Field* y = Required("y");
+  std::optional<int> xv = x ? parser_.Int(*x, 0, kMaxCoordinate) : std::nullopt;
+  std::optional<int> yv = y ? parser_.Int(*y, 0, kMaxCoordinate) : std::nullopt;
+  if (!xv || !yv) return false;
+  *out = {*xv, *yv};
+  return true;
+}
+
+std::optional<Region> Parser::RegionField(const Field& f) {
+  if (!ExpectMap(f, "a region {x, y, width, height}")) return std::nullopt;
+  MapReader m(*this, f, {"x", "y", "width", "height"});
+  const Field* x = m.Required("x");
+  const Field* y = m.Required("y");
+  const Field* w = m.Required("width");
+  const Field* h = m.Required("height");
+  std::optional<int> xv = x ? Int(*x, 0, kMaxCoordinate) : std::nullopt;
+  std::optional<int> yv = y ? Int(*y, 0, kMaxCoordinate) : std::nullopt;
+  std::optional<int> wv = w ? Int(*w, 1, kMaxCoordinate) : std::nullopt;
+  std::optional<int> hv = h ? Int(*h, 1, kMaxCoordinate) : std::nullopt;
+  if (!xv || !yv || !wv || !hv) return std::nullopt;
+  return Region{*xv, *yv, *wv, *hv};
 }
 
 // ---- Files ----
@@ -961,18 +1075,13 @@ void Parser::ParseStep(const Field& f, std::vector<Step>* out, int depth) {
     std::string close = ClosestName(name, candidates);
     bool shared_typo = Contains(kSharedKeys, close);
     if (kinds.empty() && !shared_typo) {
-      ErrorAtKey(field, close.empty()
-                            ? absl::StrCat("unknown step type ", Quote(name), "; step types: ",
-                                           absl::StrJoin(kind_keys, ", "), ", use")
-                            : absl::StrCat("unknown step type ", Quote(name), " (did you mean \"",
-                                           close, "\"?)"));
+      ErrorAtKey(field, UnknownName("step type", name, close,
+                                    absl::StrCat("; step types: ", absl::StrJoin(kind_keys, ", "),
+                                                 ", use")));
     } else {
-      ErrorAtKey(field, close.empty()
-                            ? absl::StrCat("unknown key ", Quote(name),
-                                           "; besides its type a step takes only label, retries, "
-                                           "timeout, must_pass")
-                            : absl::StrCat("unknown key ", Quote(name), " (did you mean \"", close,
-                                           "\"?)"));
+      ErrorAtKey(field, UnknownName("key", name, close,
+                                    "; besides its type a step takes only label, retries, "
+                                    "timeout, must_pass"));
     }
   }
   if (kinds.empty()) {
@@ -1001,7 +1110,8 @@ void Parser::ParseStep(const Field& f, std::vector<Step>* out, int depth) {
       if (auto b = Bool(field)) common.must_pass = *b;
     }
   }
-  std::optional<StepKind> kind = ParseKind(kinds[0].first, kinds[0].second, depth);
+  std::optional<StepKind> kind =
+      ParseKind(*FindStepKindRow(kinds[0].first), kinds[0].second, depth);
   if (!kind || diags_->size() != errors_before) return;
   if (++steps_ > kMaxSteps) {
     if (!too_many_steps_reported_) {
@@ -1020,16 +1130,10 @@ void Parser::ExpandUse(const Field& f, std::vector<Step>* out, int depth) {
   if (it == fragments_.end()) {
     std::vector<std::string> names;
     for (const auto& [n, frag] : fragments_) names.push_back(n);
-    std::string msg = absl::StrCat("unknown fragment ", Quote(*name));
-    std::string close = ClosestName(*name, names);
-    if (!close.empty()) {
-      absl::StrAppend(&msg, " (did you mean \"", close, "\"?)");
-    } else if (names.empty()) {
-      absl::StrAppend(&msg, "; no fragments are imported (add the file under \"imports\")");
-    } else {
-      absl::StrAppend(&msg, "; imported fragments: ", absl::StrJoin(names, ", "));
-    }
-    Error(f, msg);
+    Error(f, UnknownName("fragment", *name, ClosestName(*name, names),
+                         names.empty()
+                             ? "; no fragments are imported (add the file under \"imports\")"
+                             : absl::StrCat("; imported fragments: ", absl::StrJoin(names, ", "))));
     return;
   }
   Fragment& frag = it->second;
@@ -1067,128 +1171,66 @@ void Parser::ExpandUse(const Field& f, std::vector<Step>* out, int depth) {
   out->insert(out->end(), frag.steps.begin(), frag.steps.end());
 }
 
-std::optional<StepKind> Parser::ParseKind(std::string_view kind, const Field& f, int depth) {
-  if (kind == "shell") return ParseShell(f);
-  if (kind == "launch") return ParseLaunch(f);
-  if (kind == "atspi") return ParseAtspi(f);
-  if (kind == "verify_atspi") {
-    std::optional<AtspiCondition> c = ParseAtspiCheck(f);
-    if (!c) return std::nullopt;
-    return VerifyAtspiStep{std::move(*c)};
-  }
-  if (kind == "localize") return ParseLocalize(f);
-  if (kind == "ocr") return ParseOcr(f, false);
-  if (kind == "text") return ParseOcr(f, true);
-  if (kind == "visual") return ParseVisual(f);
-  if (kind == "click" || kind == "double_click" || kind == "right_click") {
-    return ParseClick(f, kind);
-  }
-  if (kind == "hover") return ParseHover(f);
-  if (kind == "drag") return ParseDrag(f);
-  if (kind == "scroll") return ParseScroll(f);
-  if (kind == "type") {
-    std::optional<std::string> s = NonEmptyString(f);
-    if (!s) return std::nullopt;
-    return TypeStep{*s};
-  }
-  if (kind == "key") {
-    std::optional<std::string> s = String(f);
-    if (!s) return std::nullopt;
-    absl::StatusOr<KeyCombo> combo = ParseKeyCombo(*s);
-    if (!combo.ok()) {
-      Error(f, std::string(combo.status().message()));
-      return std::nullopt;
-    }
-    return KeyStep{*std::move(combo)};
-  }
-  if (kind == "wait") {
-    std::optional<double> d = Seconds(f, kMaxWaitSeconds);
-    if (!d) return std::nullopt;
-    return WaitStep{*d};
-  }
-  if (kind == "wait_for") return ParseWaitFor(f);
-  if (kind == "verify" || kind == "verify_not") {
-    std::optional<std::string> q = NonEmptyString(f);
-    if (!q) return std::nullopt;
-    return VerifyStep{*q, kind == "verify"};
-  }
-  if (kind == "if_visible") return ParseIfVisible(f, depth);
-  if (kind == "checkpoint") {
-    std::optional<std::string> s = NonEmptyString(f);
-    if (!s) return std::nullopt;
-    return CheckpointStep{*s};
-  }
-  Error(f, absl::StrCat("internal error: unhandled step type ", Quote(kind)));
-  return std::nullopt;
-}
+// ---- Step and condition kinds ----
 
-// ---- Step kinds ----
-
-std::optional<StepKind> Parser::ParseShell(const Field& f) {
-  ShellStep s;
-  if (!f.node.IsMap()) {
-    std::optional<std::string> cmd = NonEmptyString(f);
-    if (!cmd) return std::nullopt;
-    s.command = *cmd;
-    return s;
+template <class Kind>
+std::optional<Kind> Parser::ParseKind(const KindRow<Kind>& row, const Field& f, int depth) {
+  const bool is_map = f.node.IsMap() || (row.form == KindForm::kOptionalMap && f.node.IsNull());
+  const bool takes_scalar = row.form == KindForm::kScalar || row.form == KindForm::kScalarOrMap;
+  if (!is_map && !takes_scalar) {
+    ExpectMap(f, row.map_expected);
+    return std::nullopt;
   }
+  if (is_map && !row.map_refused.empty()) {
+    Error(f, std::string(row.map_refused));
+    return std::nullopt;
+  }
+  // A kind that takes no map reads a map as its scalar, whose reader reports the type.
+  const bool as_scalar = !is_map || row.form == KindForm::kScalar;
+  const KindValue value{f, as_scalar ? row.scalar_key : std::string_view(), depth};
+  Kind kind = row.preset;
   const size_t before = diags_->size();
-  MapReader m(*this, f, {"command", "timeout", "expect_exit", "x11"});
-  if (const Field* c = m.Required("command")) {
-    if (auto cmd = NonEmptyString(*c)) s.command = *cmd;
-  }
-  if (const Field* t = m.Get("timeout")) s.timeout_seconds = Seconds(*t, kMaxStepTimeoutSeconds);
-  if (const Field* e = m.Get("expect_exit")) {
-    if (auto code = Int(*e, 0, 255)) s.expect_exit = *code;
-  }
-  if (const Field* x = m.Get("x11")) s.x11 = Bool(*x);
+  std::visit([&](auto& alternative) { Read(value, &alternative); }, kind);
   if (diags_->size() != before) return std::nullopt;
-  return s;
+  return kind;
 }
 
-std::optional<StepKind> Parser::ParseLaunch(const Field& f) {
-  LaunchStep s;
-  if (!f.node.IsMap()) {
-    std::optional<std::string> cmd = NonEmptyString(f);
-    if (!cmd) return std::nullopt;
-    s.command = *cmd;
-    return s;
-  }
-  const size_t before = diags_->size();
-  MapReader m(*this, f, {"command", "app", "window", "timeout"});
-  if (const Field* c = m.Required("command")) {
-    if (auto cmd = NonEmptyString(*c)) s.command = *cmd;
-  }
-  if (const Field* a = m.Get("app")) {
-    if (auto v = NonEmptyString(*a)) s.app = *v;
-  }
-  if (const Field* w = m.Get("window")) {
-    if (auto v = NonEmptyString(*w)) s.window = *v;
-  }
-  if (const Field* t = m.Get("timeout")) s.timeout_seconds = Seconds(*t, kMaxWaitSeconds);
-  if (diags_->size() != before) return std::nullopt;
-  return s;
+MapReader Parser::Keys(const KindValue& value, std::vector<std::string_view> allowed) {
+  if (value.scalar_key.empty()) return MapReader(*this, value.field, std::move(allowed));
+  return MapReader::ForScalar(*this, value.field, value.scalar_key);
 }
 
-bool Parser::ParseAtspiQuery(MapReader& m, const Field& f, AtspiQuery* q) {
+void Parser::Read(const KindValue& v, ShellStep* s) {
+  MapReader m = Keys(v, {"command", "timeout", "expect_exit", "x11"});
+  m.String("command", &s->command, Presence::kRequired);
+  m.Seconds("timeout", &s->timeout_seconds, kMaxStepTimeoutSeconds);
+  m.Int("expect_exit", &s->expect_exit, 0, 255);
+  m.Bool("x11", &s->x11);
+}
+
+void Parser::Read(const KindValue& v, LaunchStep* s) {
+  MapReader m = Keys(v, {"command", "app", "window", "timeout"});
+  m.String("command", &s->command, Presence::kRequired);
+  m.String("app", &s->app, Presence::kNonEmpty);
+  m.String("window", &s->window, Presence::kNonEmpty);
+  m.Seconds("timeout", &s->timeout_seconds, kMaxWaitSeconds);
+}
+
+bool Parser::ReadAtspiQuery(MapReader& m, AtspiQuery* q) {
   const size_t before = diags_->size();
   for (auto [key, dest] : {std::pair{"role", &q->role}, std::pair{"name", &q->name},
                            std::pair{"name_substr", &q->name_substr}, std::pair{"app", &q->app}}) {
-    if (const Field* field = m.Get(key)) {
-      if (auto v = NonEmptyString(*field)) *dest = *v;
-    }
+    m.String(key, dest, Presence::kNonEmpty);
   }
-  if (const Field* index = m.Get("index")) q->index = Int(*index, 0, 10000);
+  m.Int("index", &q->index, 0, 10000);
   if (const Field* states = m.Get("states")) {
     if (auto list = StringList(*states)) {
       for (const auto& [state, field] : *list) {
         std::string norm = absl::AsciiStrToLower(state);
         std::replace(norm.begin(), norm.end(), '-', '_');
         if (!Contains(KnownAtspiStates(), norm)) {
-          std::string close = ClosestName(norm, KnownAtspiStates());
-          Error(field, close.empty() ? absl::StrCat("unknown AT-SPI state ", Quote(state))
-                                     : absl::StrCat("unknown AT-SPI state ", Quote(state),
-                                                    " (did you mean \"", close, "\"?)"));
+          Error(field,
+                UnknownName("AT-SPI state", state, ClosestName(norm, KnownAtspiStates()), ""));
           continue;
         }
         q->states.push_back(std::move(norm));
@@ -1196,119 +1238,69 @@ bool Parser::ParseAtspiQuery(MapReader& m, const Field& f, AtspiQuery* q) {
     }
   }
   if (!m.Get("role") && !m.Get("name") && !m.Get("name_substr")) {
-    Error(f, "needs at least one of \"role\", \"name\", \"name_substr\"");
+    Error(m.field(), "needs at least one of \"role\", \"name\", \"name_substr\"");
   } else if (m.Get("name") && m.Get("name_substr")) {
     ErrorAtKey(*m.Get("name_substr"), "use either \"name\" or \"name_substr\", not both");
   }
   return diags_->size() == before;
 }
 
-std::optional<StepKind> Parser::ParseAtspi(const Field& f) {
-  if (!ExpectMap(f, "a map such as {role: push button, name: OK}")) return std::nullopt;
-  const size_t before = diags_->size();
-  MapReader m(*this, f, {"role", "name", "name_substr", "app", "index", "states", "action", "via"});
-  AtspiStep s;
-  ParseAtspiQuery(m, f, &s.query);
-  if (const Field* a = m.Get("action")) {
-    if (auto v = NonEmptyString(*a)) s.action = *v;
-  }
-  if (const Field* v = m.Get("via")) {
-    if (auto via = OneOf(*v, {"pointer", "action", "both"})) {
-      s.via = *via == "action" ? AtspiVia::kAction
-              : *via == "both" ? AtspiVia::kBoth
-                               : AtspiVia::kPointer;
-    }
-  }
-  if (diags_->size() != before) return std::nullopt;
-  return s;
+void Parser::Read(const KindValue& v, AtspiStep* s) {
+  MapReader m = Keys(v, {"role", "name", "name_substr", "app", "index", "states", "action", "via"});
+  ReadAtspiQuery(m, &s->query);
+  m.String("action", &s->action, Presence::kNonEmpty);
+  m.Enum("via", kVias, &s->via);
 }
 
-// verify_atspi and the `atspi` condition of wait_for / if_visible.
-std::optional<AtspiCondition> Parser::ParseAtspiCheck(const Field& f) {
-  if (!ExpectMap(f, "a map such as {role: check box, states: [checked]}")) return std::nullopt;
-  const size_t before = diags_->size();
-  MapReader m(
-      *this, f,
-      {"role", "name", "name_substr", "app", "index", "states", "exists", "text", "text_substr"});
-  AtspiCondition c;
-  ParseAtspiQuery(m, f, &c.query);
-  if (const Field* e = m.Get("exists")) {
-    if (auto b = Bool(*e)) c.exists = *b;
-  }
-  if (const Field* t = m.Get("text")) c.text = String(*t);
-  if (const Field* t = m.Get("text_substr")) c.text_substr = NonEmptyString(*t);
+// verify_atspi (a VerifyAtspiStep is an AtspiCondition) and the `atspi` condition.
+void Parser::Read(const KindValue& v, AtspiCondition* c) {
+  MapReader m = Keys(v, {"role", "name", "name_substr", "app", "index", "states", "exists", "text",
+                         "text_substr"});
+  ReadAtspiQuery(m, &c->query);
+  m.Bool("exists", &c->exists);
+  m.String("text", &c->text);
+  m.String("text_substr", &c->text_substr, Presence::kNonEmpty);
   if (m.Get("text") && m.Get("text_substr")) {
     ErrorAtKey(*m.Get("text_substr"), "use either \"text\" or \"text_substr\", not both");
-  } else if ((m.Get("text") || m.Get("text_substr")) && !c.exists) {
+  } else if ((m.Get("text") || m.Get("text_substr")) && !c->exists) {
     ErrorAtKey(*m.Get(m.Get("text") ? "text" : "text_substr"),
                "a text check needs the object to exist (drop \"exists: false\")");
   }
-  if (diags_->size() != before) return std::nullopt;
-  return c;
 }
 
-std::optional<StepKind> Parser::ParseLocalize(const Field& f) {
-  LocalizeStep s;
-  if (!f.node.IsMap()) {
-    std::optional<std::string> prompt = NonEmptyString(f);
-    if (!prompt) return std::nullopt;
-    s.prompt = *prompt;
-    return s;
-  }
-  const size_t before = diags_->size();
-  MapReader m(*this, f,
-              {"prompt", "then_type", "then_key", "click", "accept_any", "cross_check", "verify",
-               "verify_not", "if_visible"});
-  if (const Field* p = m.Required("prompt")) {
-    if (auto v = NonEmptyString(*p)) s.prompt = *v;
-  }
-  if (const Field* t = m.Get("then_type")) s.then_type = NonEmptyString(*t);
-  if (const Field* k = m.Get("then_key")) {
-    if (auto text = String(*k)) {
-      absl::StatusOr<KeyCombo> combo = ParseKeyCombo(*text);
-      if (combo.ok()) {
-        s.then_key = *std::move(combo);
-      } else {
-        Error(*k, std::string(combo.status().message()));
-      }
-    }
-  }
-  if (const Field* c = m.Get("click")) {
-    if (auto b = Bool(*c)) s.click = *b;
-  }
+void Parser::Read(const KindValue& v, LocalizeStep* s) {
+  MapReader m = Keys(v, {"prompt", "then_type", "then_key", "click", "accept_any", "cross_check",
+                         "verify", "verify_not", "if_visible"});
+  m.String("prompt", &s->prompt, Presence::kRequired);
+  m.String("then_type", &s->then_type, Presence::kNonEmpty);
+  m.KeyCombo("then_key", &s->then_key);
+  m.Bool("click", &s->click);
   if (const Field* a = m.Get("accept_any")) {
     if (auto list = StringList(*a)) {
-      for (auto& [prompt, field] : *list) s.accept_any.push_back(std::move(prompt));
+      for (auto& [prompt, field] : *list) s->accept_any.push_back(std::move(prompt));
     }
   }
-  if (const Field* c = m.Get("cross_check")) ParseCrossCheck(*c, &s.cross_check);
-  if (const Field* v = m.Get("if_visible")) {
-    if (auto b = Bool(*v)) s.if_visible = *b;
+  if (const Field* c = m.Get("cross_check")) ReadCrossCheck(*c, &s->cross_check);
+  m.Bool("if_visible", &s->if_visible);
+  for (std::string_view key : {"verify", "verify_not"}) {
+    VlmCondition question{.expect = key == "verify"};
+    if (m.String(key, &question.question, Presence::kNonEmpty)) s->verify.push_back(question);
   }
-  for (const char* key : {"verify", "verify_not"}) {
-    if (const Field* v = m.Get(key)) {
-      if (auto question = NonEmptyString(*v)) {
-        s.verify.push_back({*question, std::string_view(key) == "verify"});
-      }
-    }
-  }
-  if (diags_->size() != before) return std::nullopt;
-  return s;
 }
 
 // cross_check: true | false | {text: "Save"} | {atspi: {role: push button, name: Save}}
-void Parser::ParseCrossCheck(const Field& f, LocalizeCrossCheck* check) {
+void Parser::ReadCrossCheck(const Field& f, LocalizeCrossCheck* check) {
   if (!f.node.IsMap()) {
     if (auto b = Bool(f)) check->enabled = *b;
     return;
   }
   MapReader m(*this, f, {"text", "atspi"});
-  if (const Field* t = m.Get("text")) check->text = NonEmptyString(*t);
+  m.String("text", &check->text, Presence::kNonEmpty);
   if (const Field* a = m.Get("atspi")) {
     if (ExpectMap(*a, "a map such as {role: push button, name: Save}")) {
       MapReader q(*this, *a, {"role", "name", "name_substr", "app", "index", "states"});
       AtspiQuery query;
-      if (ParseAtspiQuery(q, *a, &query)) check->atspi = std::move(query);
+      if (ReadAtspiQuery(q, &query)) check->atspi = std::move(query);
     }
   }
   if (!m.Get("text") && !m.Get("atspi")) {
@@ -1318,244 +1310,183 @@ void Parser::ParseCrossCheck(const Field& f, LocalizeCrossCheck* check) {
   }
 }
 
-std::optional<StepKind> Parser::ParseOcr(const Field& f, bool text_alias) {
-  OcrStep s;
-  if (!f.node.IsMap()) {
-    std::optional<std::string> text = NonEmptyString(f);
-    if (!text) return std::nullopt;
-    s.text = *text;
-    return s;
-  }
-  if (text_alias) {
-    Error(f, "\"text\" takes a string; use \"ocr\" for a map with region or click");
-    return std::nullopt;
-  }
-  const size_t before = diags_->size();
-  MapReader m(*this, f, {"text", "region", "click"});
-  if (const Field* t = m.Required("text")) {
-    if (auto v = NonEmptyString(*t)) s.text = *v;
-  }
-  if (const Field* r = m.Get("region")) s.region = RegionField(*r);
-  if (const Field* c = m.Get("click")) {
-    if (auto b = Bool(*c)) s.click = *b;
-  }
-  if (diags_->size() != before) return std::nullopt;
-  return s;
+void Parser::Read(const KindValue& v, OcrStep* s) {
+  MapReader m = Keys(v, {"text", "region", "click"});
+  m.String("text", &s->text, Presence::kRequired);
+  m.Region("region", &s->region);
+  m.Bool("click", &s->click);
 }
 
-std::optional<VisualCondition> Parser::ParseVisualMatch(MapReader& m, const Field& f) {
-  const size_t before = diags_->size();
-  VisualCondition c;
-  if (const Field* r = m.Required("reference")) {
+// A visual step or condition: `Visual` has reference, region and threshold.
+template <class Visual>
+void Parser::ReadVisualMatch(MapReader& m, Visual* visual) {
+  std::string reference;
+  if (const Field* r = m.String("reference", &reference, Presence::kRequired)) {
     // Relative to the file that names it, so fragments can ship their own images.
-    if (auto v = NonEmptyString(*r)) {
-      c.reference = JoinPath(f.file->dir, *v);
-      MayRead(*r, c.reference, "reference image");
-    }
+    visual->reference = JoinPath(r->file->dir, reference);
+    MayRead(*r, visual->reference, "reference image");
   }
-  if (const Field* r = m.Get("region")) c.region = RegionField(*r);
-  if (const Field* t = m.Get("threshold")) {
-    if (auto d = Number(*t)) {
-      if (*d <= 0 || *d > 1) {
-        Error(*t, "must be greater than 0 and at most 1");
-      } else {
-        c.threshold = *d;
-      }
-    }
-  }
-  if (diags_->size() != before) return std::nullopt;
-  return c;
+  m.Region("region", &visual->region);
+  m.Number("threshold", &visual->threshold, 1);
 }
 
-std::optional<StepKind> Parser::ParseVisual(const Field& f) {
-  if (!ExpectMap(f, "a map such as {reference: images/main.png}")) return std::nullopt;
-  MapReader m(*this, f, {"reference", "region", "threshold", "timeout"});
-  std::optional<VisualCondition> c = ParseVisualMatch(m, f);
-  std::optional<double> timeout;
-  if (const Field* t = m.Get("timeout")) {
-    timeout = Seconds(*t, kMaxWaitSeconds);
-    if (!timeout) return std::nullopt;
-  }
-  if (!c) return std::nullopt;
-  return VisualStep{c->reference, c->region, c->threshold, timeout};
+void Parser::Read(const KindValue& v, VisualStep* s) {
+  MapReader m = Keys(v, {"reference", "region", "threshold", "timeout"});
+  ReadVisualMatch(m, s);
+  m.Seconds("timeout", &s->timeout_seconds, kMaxWaitSeconds);
 }
 
-// A point {x, y} or an OCR target {text, region}, from a map already read by `m`.
-std::optional<std::variant<Point, TextTarget>> Parser::ParseTarget(MapReader& m, const Field& f) {
+// A point {x, y} or an OCR target {text, region}; a scalar is the text.
+void Parser::ReadTarget(MapReader& m, std::variant<Point, TextTarget>* target) {
   const Field* text = m.Get("text");
   const Field* region = m.Get("region");
   bool has_point = m.Get("x") || m.Get("y");
   if (text && has_point) {
     ErrorAtKey(*text, "use either \"x\"/\"y\" or \"text\", not both");
-    return std::nullopt;
-  }
-  if (text) {
+  } else if (text) {
     TextTarget t;
-    std::optional<std::string> s = NonEmptyString(*text);
-    if (region) t.region = RegionField(*region);
-    if (!s || (region && !t.region)) return std::nullopt;
-    t.text = *s;
-    return t;
-  }
-  if (!has_point) {
-    Error(f, "needs \"x\" and \"y\", or \"text\"");
-    return std::nullopt;
-  }
-  if (region) {
+    m.String("text", &t.text, Presence::kNonEmpty);
+    m.Region("region", &t.region);
+    *target = std::move(t);
+  } else if (!has_point) {
+    Error(m.field(), "needs \"x\" and \"y\", or \"text\"");
+  } else if (region) {
     ErrorAtKey(*region, "\"region\" only applies to a \"text\" target");
-    return std::nullopt;
+  } else {
+    Point p;
+    if (m.Point(&p)) *target = p;
   }
-  std::optional<Point> p = PointFields(m);
-  if (!p) return std::nullopt;
-  return *p;
 }
 
-std::optional<StepKind> Parser::ParseClick(const Field& f, std::string_view alias) {
-  ClickStep s;
-  if (alias == "double_click") s.count = 2;
-  if (alias == "right_click") s.button = MouseButton::kRight;
-  if (!f.node.IsMap()) {
-    std::optional<std::string> text = NonEmptyString(f);
-    if (!text) return std::nullopt;
-    s.target = TextTarget{*text, std::nullopt};
-    return s;
-  }
-  const size_t before = diags_->size();
+void Parser::Read(const KindValue& v, ClickStep* s) {
+  // An alias that fixes the button or the count (right_click, double_click) refuses the key.
   std::vector<std::string_view> keys = {"x", "y", "text", "region"};
-  if (alias != "right_click") keys.push_back("button");
-  if (alias != "double_click") keys.push_back("count");
-  MapReader m(*this, f, keys);
-  if (auto target = ParseTarget(m, f)) s.target = *std::move(target);
-  if (const Field* b = m.Get("button")) {
-    if (auto button = Button(*b)) s.button = *button;
-  }
-  if (const Field* c = m.Get("count")) {
-    if (auto n = Int(*c, 1, 2)) s.count = *n;
-  }
-  if (diags_->size() != before) return std::nullopt;
-  return s;
+  if (s->button == MouseButton::kLeft) keys.push_back("button");
+  if (s->count == 1) keys.push_back("count");
+  MapReader m = Keys(v, std::move(keys));
+  ReadTarget(m, &s->target);
+  m.Enum("button", kButtons, &s->button);
+  m.Int("count", &s->count, 1, 2);
 }
 
-std::optional<StepKind> Parser::ParseHover(const Field& f) {
-  HoverStep s;
-  if (!f.node.IsMap()) {
-    std::optional<std::string> text = NonEmptyString(f);
-    if (!text) return std::nullopt;
-    s.target = TextTarget{*text, std::nullopt};
-    return s;
-  }
-  MapReader m(*this, f, {"x", "y", "text", "region"});
-  const size_t before = diags_->size();
-  std::optional<std::variant<Point, TextTarget>> target = ParseTarget(m, f);
-  if (!target || diags_->size() != before) return std::nullopt;
-  s.target = *std::move(target);
-  return s;
+void Parser::Read(const KindValue& v, HoverStep* s) {
+  MapReader m = Keys(v, {"x", "y", "text", "region"});
+  ReadTarget(m, &s->target);
 }
 
-std::optional<StepKind> Parser::ParseDrag(const Field& f) {
-  if (!ExpectMap(f, "a map such as {from: {x: 10, y: 10}, to: {x: 200, y: 10}}")) {
-    return std::nullopt;
-  }
-  const size_t before = diags_->size();
-  MapReader m(*this, f, {"from", "to", "button"});
-  DragStep s;
-  for (auto [key, dest] : {std::pair{"from", &s.from}, std::pair{"to", &s.to}}) {
+void Parser::Read(const KindValue& v, DragStep* s) {
+  MapReader m = Keys(v, {"from", "to", "button"});
+  for (auto [key, dest] : {std::pair{"from", &s->from}, std::pair{"to", &s->to}}) {
     const Field* p = m.Required(key);
     if (!p || !ExpectMap(*p, "a point {x, y}")) continue;
-    MapReader pm(*this, *p, {"x", "y"});
-    if (auto point = PointFields(pm)) *dest = *point;
+    MapReader(*this, *p, {"x", "y"}).Point(dest);
   }
-  if (const Field* b = m.Get("button")) {
-    if (auto button = Button(*b)) s.button = *button;
-  }
-  if (diags_->size() != before) return std::nullopt;
-  return s;
+  m.Enum("button", kButtons, &s->button);
 }
 
-std::optional<StepKind> Parser::ParseScroll(const Field& f) {
-  if (!ExpectMap(f, "a map such as {x: 640, y: 400, dy: 3}")) return std::nullopt;
+void Parser::Read(const KindValue& v, ScrollStep* s) {
   const size_t before = diags_->size();
-  MapReader m(*this, f, {"x", "y", "dx", "dy"});
-  ScrollStep s;
-  if (auto p = PointFields(m)) s.at = *p;
-  if (const Field* dx = m.Get("dx")) {
-    if (auto n = Int(*dx, -100, 100)) s.dx = *n;
+  MapReader m = Keys(v, {"x", "y", "dx", "dy"});
+  m.Point(&s->at);
+  m.Int("dx", &s->dx, -100, 100);
+  m.Int("dy", &s->dy, -100, 100);
+  if (diags_->size() == before && s->dx == 0 && s->dy == 0) {
+    Error(v.field, "needs a non-zero \"dx\" or \"dy\"");
   }
-  if (const Field* dy = m.Get("dy")) {
-    if (auto n = Int(*dy, -100, 100)) s.dy = *n;
-  }
-  if (diags_->size() != before) return std::nullopt;
-  if (s.dx == 0 && s.dy == 0) {
-    Error(f, "needs a non-zero \"dx\" or \"dy\"");
-    return std::nullopt;
-  }
-  return s;
 }
 
-std::optional<StepKind> Parser::ParseWaitFor(const Field& f) {
-  if (!ExpectMap(f, "a map such as {any: [{text: Saved}], timeout: 10}")) return std::nullopt;
-  const size_t before = diags_->size();
-  MapReader m(*this, f, {"any", "all", "timeout", "interval"});
-  WaitForStep s;
+void Parser::Read(const KindValue& v, TypeStep* s) {
+  Keys(v, {}).String("text", &s->text, Presence::kRequired);
+}
+
+void Parser::Read(const KindValue& v, KeyStep* s) { Keys(v, {}).KeyCombo("combo", &s->combo); }
+
+void Parser::Read(const KindValue& v, WaitStep* s) {
+  Keys(v, {}).Seconds("seconds", &s->seconds, kMaxWaitSeconds);
+}
+
+void Parser::Read(const KindValue& v, WaitForStep* s) {
+  MapReader m = Keys(v, {"any", "all", "timeout", "interval"});
   const Field* any = m.Get("any");
   const Field* all = m.Get("all");
   const Field* list = any ? any : all;
   if (any && all) {
     ErrorAtKey(*all, "use either \"any\" or \"all\", not both");
   } else if (!list) {
-    Error(f, "needs \"any\" or \"all\" (a list of conditions)");
+    Error(v.field, "needs \"any\" or \"all\" (a list of conditions)");
   } else if (!list->node.IsSequence() || list->node.size() == 0) {
     Error(*list,
           absl::StrCat("expected a non-empty list of conditions, got ", Describe(list->node)));
   } else {
-    s.mode = any ? WaitForStep::Mode::kAny : WaitForStep::Mode::kAll;
+    s->mode = any ? WaitForStep::Mode::kAny : WaitForStep::Mode::kAll;
     size_t i = 0;
     for (const YAML::Node& el : list->node) {
-      if (auto c = ParseCondition(Element(*list, el, i++))) s.conditions.push_back(*std::move(c));
+      if (auto c = ParseCondition(Element(*list, el, i++))) s->conditions.push_back(*std::move(c));
     }
   }
-  if (const Field* t = m.Get("timeout")) {
-    if (auto d = Seconds(*t, kMaxWaitSeconds)) s.timeout_seconds = *d;
-  }
-  if (const Field* iv = m.Get("interval")) {
-    if (auto d = Seconds(*iv, 60)) {
-      if (*d > s.timeout_seconds) {
-        Error(*iv, "must not be longer than the timeout");
-      } else {
-        s.interval_seconds = *d;
-      }
+  m.Seconds("timeout", &s->timeout_seconds, kMaxWaitSeconds);
+  double interval = 0;
+  if (const Field* iv = m.Seconds("interval", &interval, 60)) {
+    if (interval > s->timeout_seconds) {
+      Error(*iv, "must not be longer than the timeout");
+    } else {
+      s->interval_seconds = interval;
     }
   }
-  if (diags_->size() != before) return std::nullopt;
-  return s;
 }
 
-std::optional<StepKind> Parser::ParseIfVisible(const Field& f, int depth) {
-  if (!ExpectMap(f, "a map such as {target: {text: Cancel}, then: [...]}")) return std::nullopt;
-  const size_t before = diags_->size();
-  MapReader m(*this, f, {"target", "then", "else", "timeout"});
-  IfVisibleStep s;
+void Parser::Read(const KindValue& v, VerifyStep* s) {
+  Keys(v, {}).String("question", &s->question, Presence::kRequired);
+}
+
+void Parser::Read(const KindValue& v, IfVisibleStep* s) {
+  MapReader m = Keys(v, {"target", "then", "else", "timeout"});
   if (const Field* t = m.Required("target")) {
-    if (auto c = ParseCondition(*t)) s.target = *std::move(c);
+    if (auto c = ParseCondition(*t)) s->target = *std::move(c);
   }
-  if (const Field* t = m.Get("timeout")) {
-    if (auto d = Seconds(*t, kMaxWaitSeconds, /*allow_zero=*/true)) s.timeout_seconds = *d;
-  }
+  m.Seconds("timeout", &s->timeout_seconds, kMaxWaitSeconds, /*allow_zero=*/true);
   const Field* then_steps = m.Get("then");
   const Field* else_steps = m.Get("else");
-  if (!then_steps && !else_steps) Error(f, "needs \"then\" or \"else\" (a list of steps)");
-  if (then_steps) ParseStepList(*then_steps, &s.then_steps, depth + 1, true);
-  if (else_steps) ParseStepList(*else_steps, &s.else_steps, depth + 1, true);
-  if (diags_->size() != before) return std::nullopt;
-  return s;
+  if (!then_steps && !else_steps) Error(v.field, "needs \"then\" or \"else\" (a list of steps)");
+  if (then_steps) ParseStepList(*then_steps, &s->then_steps, v.depth + 1, true);
+  if (else_steps) ParseStepList(*else_steps, &s->else_steps, v.depth + 1, true);
+}
+
+void Parser::Read(const KindValue& v, CheckpointStep* s) {
+  Keys(v, {}).String("name", &s->name, Presence::kRequired);
+}
+
+void Parser::Read(const KindValue& v, TextCondition* c) {
+  MapReader m = Keys(v, {"text", "region"});
+  m.String("text", &c->text, Presence::kRequired);
+  m.Region("region", &c->region);
+}
+
+void Parser::Read(const KindValue& v, VisualCondition* c) {
+  MapReader m = Keys(v, {"reference", "region", "threshold"});
+  ReadVisualMatch(m, c);
+}
+
+void Parser::Read(const KindValue& v, ScreenChangesCondition* c) {
+  Keys(v, {"region"}).Region("region", &c->region);
+}
+
+void Parser::Read(const KindValue& v, ScreenStableCondition* c) {
+  MapReader m = Keys(v, {"region", "for"});
+  m.Region("region", &c->region);
+  m.Seconds("for", &c->for_seconds, kMaxWaitSeconds);
+}
+
+void Parser::Read(const KindValue& v, VlmCondition* c) {
+  Keys(v, {}).String("question", &c->question, Presence::kRequired);
 }
 
 std::optional<Condition> Parser::ParseCondition(const Field& f) {
   if (!Spend()) return std::nullopt;
-  std::vector<std::string_view> keys(std::begin(kConditionKeys), std::end(kConditionKeys));
+  const std::vector<std::string>& keys = ConditionKeys();
   if (!f.node.IsMap() || f.node.size() == 0) {
     Error(f, absl::StrCat("expected a condition such as {text: Saved}, got ", Describe(f.node),
-                          "; conditions: ", Join(keys)));
+                          "; conditions: ", absl::StrJoin(keys, ", ")));
     return std::nullopt;
   }
   std::string first;
@@ -1565,11 +1496,8 @@ std::optional<Condition> Parser::ParseCondition(const Field& f) {
     std::string name = key.IsScalar() ? key.Scalar() : "";
     Field child = Child(f, key, value, name);
     if (!Contains(keys, name)) {
-      std::string close = ClosestName(name, ToStrings(keys));
-      ErrorAtKey(child, close.empty() ? absl::StrCat("unknown condition ", Quote(name),
-                                                     "; conditions: ", Join(keys))
-                                      : absl::StrCat("unknown condition ", Quote(name),
-                                                     " (did you mean \"", close, "\"?)"));
+      ErrorAtKey(child, UnknownName("condition", name, ClosestName(name, keys),
+                                    absl::StrCat("; conditions: ", absl::StrJoin(keys, ", "))));
       return std::nullopt;
     }
     if (!first.empty()) {
@@ -1580,55 +1508,7 @@ std::optional<Condition> Parser::ParseCondition(const Field& f) {
     first = name;
   }
   const auto& kv = *f.node.begin();
-  Field c = Child(f, kv.first, kv.second, first);
-  const size_t before = diags_->size();
-  if (first == "atspi") return ParseAtspiCheck(c);
-  if (first == "verify" || first == "verify_not") {
-    std::optional<std::string> q = NonEmptyString(c);
-    if (!q) return std::nullopt;
-    return VlmCondition{*q, first == "verify"};
-  }
-  if (first == "text") {
-    if (!c.node.IsMap()) {
-      std::optional<std::string> text = NonEmptyString(c);
-      if (!text) return std::nullopt;
-      return TextCondition{*text, std::nullopt};
-    }
-    MapReader m(*this, c, {"text", "region"});
-    TextCondition t;
-    if (const Field* tf = m.Required("text")) {
-      if (auto s = NonEmptyString(*tf)) t.text = *s;
-    }
-    if (const Field* r = m.Get("region")) t.region = RegionField(*r);
-    if (diags_->size() != before) return std::nullopt;
-    return t;
-  }
-  if (first == "visual") {
-    if (!ExpectMap(c, "a map such as {reference: images/done.png}")) return std::nullopt;
-    MapReader m(*this, c, {"reference", "region", "threshold"});
-    std::optional<VisualCondition> v = ParseVisualMatch(m, c);
-    if (!v || diags_->size() != before) return std::nullopt;
-    return *v;
-  }
-  // screen_changes / screen_stable: optional map.
-  std::optional<Region> region;
-  double for_seconds = 1.0;
-  if (!c.node.IsNull()) {
-    if (!ExpectMap(c, first == "screen_stable" ? "a map such as {for: 1.5}"
-                                               : "nothing or a map such as {region: {...}}")) {
-      return std::nullopt;
-    }
-    MapReader m(*this, c,
-                first == "screen_stable" ? std::vector<std::string_view>{"region", "for"}
-                                         : std::vector<std::string_view>{"region"});
-    if (const Field* r = m.Get("region")) region = RegionField(*r);
-    if (const Field* fs = m.Get("for")) {
-      if (auto d = Seconds(*fs, kMaxWaitSeconds)) for_seconds = *d;
-    }
-  }
-  if (diags_->size() != before) return std::nullopt;
-  if (first == "screen_stable") return ScreenStableCondition{region, for_seconds};
-  return ScreenChangesCondition{region};
+  return ParseKind(*FindConditionRow(first), Child(f, kv.first, kv.second, first), 0);
 }
 
 }  // namespace
@@ -1652,8 +1532,7 @@ Scenario ParseScenario(std::string_view text, std::string_view file_name,
 }
 
 absl::StatusOr<Scenario> LoadScenario(const std::string& path, const ScenarioOptions& options) {
-  absl::StatusOr<std::string> text =
-      options.read_file ? options.read_file(path) : ReadFile(path);
+  absl::StatusOr<std::string> text = options.read_file ? options.read_file(path) : ReadFile(path);
   if (!text.ok()) return text.status();
   Diagnostics diags;
   Scenario sc = ParseScenario(*text, path, options, &diags);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/outcome.h"
+#include "core/step_kinds.h"
 #include "core/time_left.h"
 #include "core/utf8.h"
 #include "core/visual_match.h"
@@ -39,12 +40,6 @@ int RfbButton(MouseButton button) {
 Rect ToRect(const std::optional<Region>& region) {
   if (!region) return {};
   return {region->x, region->y, region->width, region->height};
-}
-
-bool IsInputStep(const StepKind& kind) {
-  return std::holds_alternative<ClickStep>(kind) || std::holds_alternative<HoverStep>(kind) ||
-         std::holds_alternative<DragStep>(kind) || std::holds_alternative<ScrollStep>(kind) ||
-         std::holds_alternative<TypeStep>(kind) || std::holds_alternative<KeyStep>(kind);
 }
 
 }  // namespace
