@@ -59,12 +59,7 @@ struct AppFigures {
 
 // The find request as the helper reads it on stdin (JSON lines).
 std::string FindRequest(const AtspiQuery& query, bool verify) {
-  json q = json::object();
-  if (!query.role.empty()) q["role"] = query.role;
-  if (!query.name.empty()) q["name"] = query.name;
-  if (!query.name_substr.empty()) q["name_substr"] = query.name_substr;
-  if (!query.app.empty()) q["app"] = query.app;
-  if (query.index) q["index"] = *query.index;
+  json q = AtspiQueryJson(query);
   q["verify"] = verify;
   return json{{"id", 1}, {"op", "find"}, {"query", q}}.dump();
 }

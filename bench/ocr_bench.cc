@@ -19,8 +19,8 @@
 #include "absl/strings/str_split.h"
 #include "bench/latency.h"
 #include "vnc-agent/local/local_desktop.h"
-#include "vnc-agent/steps/ocr.h"
 #include "vnc-agent/rfb/vnc_session.h"
+#include "vnc-agent/steps/ocr.h"
 
 namespace mosdat {
 namespace {

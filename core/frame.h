@@ -33,7 +33,9 @@ struct Frame {
   uint64_t input_seq = 0;    // every input up to this one is reflected (0 = none asked)
   absl::Time captured;
 
-  const uint8_t* Pixel(int x, int y) const { return &rgb[(static_cast<size_t>(y) * width + x) * 3]; }
+  const uint8_t* Pixel(int x, int y) const {
+    return &rgb[(static_cast<size_t>(y) * width + x) * 3];
+  }
 };
 
 absl::StatusOr<std::string> EncodePng(const Frame& frame);

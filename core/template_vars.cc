@@ -17,7 +17,6 @@
 namespace mosdat {
 namespace {
 
-
 // Lists at most this many defined names in an "undefined variable" message.
 constexpr size_t kMaxListedNames = 20;
 

@@ -15,7 +15,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-
 std::string_view Trim(std::string_view text) {
   size_t begin = 0;
   size_t end = text.size();

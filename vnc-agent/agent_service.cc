@@ -5,8 +5,8 @@
 #include "core/scenario.h"
 #include "runtime/grpc_status.h"
 #include "runtime/proto_convert.h"
-#include "vnc-agent/steps/accessibility_dump.h"
 #include "vnc-agent/rfb/key_input.h"
+#include "vnc-agent/steps/accessibility_dump.h"
 
 namespace mosdat {
 absl::StatusOr<AgentService::Session> AgentService::Find(const std::string& session_id) {

@@ -8,10 +8,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/integration/local_line_process.h"
 #include "tests/integration/subprocess.h"
 #include "vnc-agent/guest/guest_helper.h"
 #include "vnc-agent/local/local_desktop.h"
-#include "tests/integration/local_line_process.h"
 
 namespace mosdat::testing {
 namespace {

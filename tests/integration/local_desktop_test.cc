@@ -21,9 +21,9 @@ TEST(LocalDesktopTest, StartsXvncSessionBusWindowManagerAndApp) {
   EXPECT_FALSE(d.app()->Poll().has_value()) << "app exited";
 
   // The window really is on that display.
-  absl::StatusOr<CommandResult> windows = RunCommand(
-      {"xdotool", "search", "--onlyvisible", "--name", "gtk3-widget-factory"}, d.session_env(),
-      absl::Seconds(10));
+  absl::StatusOr<CommandResult> windows =
+      RunCommand({"xdotool", "search", "--onlyvisible", "--name", "gtk3-widget-factory"},
+                 d.session_env(), absl::Seconds(10));
   ASSERT_TRUE(windows.ok());
   EXPECT_EQ(windows->status.exit_code, 0) << windows->err;
 

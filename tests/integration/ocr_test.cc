@@ -13,8 +13,8 @@
 #include "absl/strings/str_join.h"
 #include "core/file_util.h"
 #include "tests/integration/subprocess.h"
-#include "vnc-agent/rfb/keysyms.h"
 #include "vnc-agent/local/local_desktop.h"
+#include "vnc-agent/rfb/keysyms.h"
 #include "vnc-agent/rfb/vnc_session.h"
 
 namespace mosdat {

@@ -20,8 +20,8 @@
 #include "tests/integration/functional_run.h"
 #include "tests/integration/sshd_fixture.h"
 #include "tests/integration/subprocess.h"
-#include "vnc-agent/steps/job_executor.h"
 #include "vnc-agent/local/local_desktop.h"
+#include "vnc-agent/steps/job_executor.h"
 
 namespace mosdat::testing {
 namespace {

@@ -11,8 +11,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "tests/integration/subprocess.h"
-#include "vnc-agent/local/local_sshd.h"
 #include "vnc-agent/guest/ssh_session.h"
+#include "vnc-agent/local/local_sshd.h"
 
 namespace mosdat::testing {
 

@@ -16,8 +16,8 @@
 
 #include "core/file_util.h"
 #include "tests/integration/subprocess.h"
-#include "vnc-agent/rfb/keysyms.h"
 #include "vnc-agent/local/local_desktop.h"
+#include "vnc-agent/rfb/keysyms.h"
 
 namespace mosdat {
 namespace {

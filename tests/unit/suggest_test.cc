@@ -1,10 +1,10 @@
 #include "core/suggest.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace mosdat {
 namespace {
@@ -29,9 +29,8 @@ TEST(SuggestTest, OneRuleForConfigAndScenarioNames) {
   EXPECT_EQ(ClosestName("fedroa", kConfigKeys), "fedora");
   EXPECT_EQ(ClosestName("ab", kConfigKeys), "tab");
   EXPECT_EQ(ClosestName("nope", std::vector<std::string>{"home"}), "");  // two edits in four
-  EXPECT_EQ(ClosestName("x", std::vector<std::string>{"y"}), "");  // every letter changed
-  EXPECT_EQ(ClosestName(std::string(65, 'a'), std::vector<std::string>{std::string(65, 'a')}),
-            "");
+  EXPECT_EQ(ClosestName("x", std::vector<std::string>{"y"}), "");        // every letter changed
+  EXPECT_EQ(ClosestName(std::string(65, 'a'), std::vector<std::string>{std::string(65, 'a')}), "");
 }
 
 TEST(SuggestTest, EditDistanceIgnoresCaseAndCountsTranspositionsOnce) {

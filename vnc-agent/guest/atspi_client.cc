@@ -7,17 +7,6 @@ namespace {
 
 using nlohmann::json;
 
-json ToJson(const AtspiQuery& query) {
-  json q = json::object();
-  if (!query.role.empty()) q["role"] = query.role;
-  if (!query.name.empty()) q["name"] = query.name;
-  if (!query.name_substr.empty()) q["name_substr"] = query.name_substr;
-  if (!query.app.empty()) q["app"] = query.app;
-  if (query.index) q["index"] = *query.index;
-  if (!query.states.empty()) q["states"] = query.states;
-  return q;
-}
-
 // The helper is untrusted input: read fields defensively.
 std::string String(const json& j, const char* key) {
   auto it = j.find(key);
@@ -106,6 +95,17 @@ std::string DescribeNear(const json& near) {
 
 }  // namespace
 
+json AtspiQueryJson(const AtspiQuery& query) {
+  json q = json::object();
+  if (!query.role.empty()) q["role"] = query.role;
+  if (!query.name.empty()) q["name"] = query.name;
+  if (!query.name_substr.empty()) q["name_substr"] = query.name_substr;
+  if (!query.app.empty()) q["app"] = query.app;
+  if (query.index) q["index"] = *query.index;
+  if (!query.states.empty()) q["states"] = query.states;
+  return q;
+}
+
 absl::StatusOr<json> AtspiClient::Call(json request, absl::Duration timeout) {
   int id = next_id_++;
   request["id"] = id;
@@ -157,7 +157,7 @@ absl::StatusOr<json> AtspiClient::Dump(const std::string& app, bool boxes, absl:
 
 absl::StatusOr<AccessibleObject> AtspiClient::Find(const AtspiQuery& query, absl::Duration timeout,
                                                    bool verify) {
-  json q = ToJson(query);
+  json q = AtspiQueryJson(query);
   if (!verify) q["verify"] = false;
   absl::StatusOr<json> result = Call({{"op", "find"}, {"query", q}}, timeout);
   if (!result.ok()) return result.status();
@@ -169,7 +169,7 @@ absl::StatusOr<std::optional<AccessibleObject>> AtspiClient::WaitFor(const Atspi
                                                                      absl::Duration timeout,
                                                                      absl::Duration interval) {
   absl::StatusOr<json> result = Call({{"op", "wait_for"},
-                                      {"query", ToJson(query)},
+                                      {"query", AtspiQueryJson(query)},
                                       {"exists", exists},
                                       {"timeout", absl::ToDoubleSeconds(timeout)},
                                       {"interval", absl::ToDoubleSeconds(interval)}},
@@ -183,11 +183,12 @@ absl::StatusOr<std::optional<AccessibleObject>> AtspiClient::WaitFor(const Atspi
 
 absl::Status AtspiClient::Action(const AtspiQuery& query, const std::string& action,
                                  absl::Duration timeout) {
-  return Call({{"op", "action"}, {"query", ToJson(query)}, {"action", action}}, timeout).status();
+  return Call({{"op", "action"}, {"query", AtspiQueryJson(query)}, {"action", action}}, timeout)
+      .status();
 }
 
 absl::StatusOr<std::string> AtspiClient::Text(const AtspiQuery& query, absl::Duration timeout) {
-  absl::StatusOr<json> result = Call({{"op", "text"}, {"query", ToJson(query)}}, timeout);
+  absl::StatusOr<json> result = Call({{"op", "text"}, {"query", AtspiQueryJson(query)}}, timeout);
   if (!result.ok()) return result.status();
   return String(*result, "text");
 }

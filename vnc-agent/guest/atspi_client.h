@@ -44,6 +44,9 @@ struct AccessibleApp {
   int pid = 0;
 };
 
+// A query as the helper reads it (the "query" of find, action, text, wait_for).
+nlohmann::json AtspiQueryJson(const AtspiQuery& query);
+
 class AtspiClient {
  public:
   explicit AtspiClient(LineChannel& channel) : channel_(channel) {}

@@ -65,13 +65,13 @@ absl::Status ConnectError(const VncOptions& options) {
   std::string where = absl::StrCat(options.host, ":", options.port);
   const std::string& why = last_vnc_error;
   if (why.find("uthentication") != std::string::npos || why.find("password") != std::string::npos) {
-    return absl::PermissionDeniedError(absl::StrCat("VNC authentication to ", where,
-                                                    " failed: ", why));
+    return absl::PermissionDeniedError(
+        absl::StrCat("VNC authentication to ", where, " failed: ", why));
   }
   if (why.find("connect") != std::string::npos || why.find("Unable") != std::string::npos ||
       why.empty()) {
-    return absl::UnavailableError(absl::StrCat("cannot connect to VNC server ", where,
-                                               why.empty() ? "" : ": ", why));
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to VNC server ", where, why.empty() ? "" : ": ", why));
   }
   return absl::DataLossError(
       absl::StrCat("VNC server ", where, " did not complete the RFB handshake: ", why));
@@ -122,8 +122,8 @@ absl::Status VncSession::Open() {
   client->appData.compressLevel = 1;
   client->appData.qualityLevel = 9;
   client->canHandleNewFBSize = TRUE;
-  client->connectTimeout = static_cast<unsigned>(
-      std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout)));
+  client->connectTimeout =
+      static_cast<unsigned>(std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout)));
   client->readTimeout = client->connectTimeout;
   client->MallocFrameBuffer = MallocFrameBuffer;
   client->GotFrameBufferUpdate = GotUpdateRect;
@@ -151,10 +151,10 @@ absl::Status VncSession::Open() {
     return ConnectError(options_);
   }
   client_ = client;
-  last_pointer_x_ = options_.park_x >= 0 ? std::min(options_.park_x, client->width - 1)
-                                         : client->width - 1;
-  last_pointer_y_ = options_.park_y >= 0 ? std::min(options_.park_y, client->height - 1)
-                                         : client->height - 1;
+  last_pointer_x_ =
+      options_.park_x >= 0 ? std::min(options_.park_x, client->width - 1) : client->width - 1;
+  last_pointer_y_ =
+      options_.park_y >= 0 ? std::min(options_.park_y, client->height - 1) : client->height - 1;
   SendPointerEvent(client, last_pointer_x_, last_pointer_y_, 0);
   std::lock_guard state(state_mutex_);
   connected_ = true;
@@ -182,8 +182,8 @@ int8_t VncSession::MallocFrameBuffer(rfbClient* client) {
     return FALSE;
   }
   free(client->frameBuffer);
-  size_t bytes = static_cast<size_t>(client->width) * client->height *
-                 (client->format.bitsPerPixel / 8);
+  size_t bytes =
+      static_cast<size_t>(client->width) * client->height * (client->format.bitsPerPixel / 8);
   client->frameBuffer = static_cast<uint8_t*>(calloc(1, bytes));
   if (client->frameBuffer == nullptr) return FALSE;
   if (VncSession* self = SessionOf(client)) {
@@ -208,8 +208,7 @@ void VncSession::OnFinishedUpdate() {
   {
     std::lock_guard state(state_mutex_);
     ++update_seq_;
-    if (full_update_pending_for_ != 0 &&
-        update_area_ >= static_cast<int64_t>(width_) * height_) {
+    if (full_update_pending_for_ != 0 && update_area_ >= static_cast<int64_t>(width_) * height_) {
       frame_input_seq_ = std::max(frame_input_seq_, full_update_pending_for_);
       full_update_pending_for_ = 0;
       request_again = input_seq_ > frame_input_seq_;
@@ -266,8 +265,8 @@ void VncSession::ReaderLoop() {
     }
     if (!Reconnect()) {
       std::lock_guard state(state_mutex_);
-      disconnect_reason_ = absl::StrCat(failure, "; reconnecting failed ",
-                                        options_.reconnect_attempts, " times");
+      disconnect_reason_ =
+          absl::StrCat(failure, "; reconnecting failed ", options_.reconnect_attempts, " times");
       stopping_ = true;
       state_changed_.notify_all();
       return;
@@ -351,8 +350,7 @@ absl::StatusOr<Frame> VncSession::Capture() {
   return CopyFramebuffer();
 }
 
-absl::StatusOr<Frame> VncSession::WaitForUpdate(uint64_t after_update_seq,
-                                                absl::Duration timeout) {
+absl::StatusOr<Frame> VncSession::WaitForUpdate(uint64_t after_update_seq, absl::Duration timeout) {
   {
     std::unique_lock state(state_mutex_);
     bool arrived = state_changed_.wait_for(state, absl::ToChronoMilliseconds(timeout), [&] {
@@ -390,9 +388,9 @@ absl::StatusOr<Frame> VncSession::CaptureAfterInput(absl::Duration timeout) {
       if (!connected_ || stopping_) {
         return absl::UnavailableError(absl::StrCat("VNC connection lost: ", disconnect_reason_));
       }
-      return absl::DeadlineExceededError(absl::StrCat(
-          "the VNC server sent no frame reflecting the last input within ",
-          absl::FormatDuration(timeout)));
+      return absl::DeadlineExceededError(
+          absl::StrCat("the VNC server sent no frame reflecting the last input within ",
+                       absl::FormatDuration(timeout)));
     }
   }
   return Capture();
@@ -401,8 +399,8 @@ absl::StatusOr<Frame> VncSession::CaptureAfterInput(absl::Duration timeout) {
 absl::Status VncSession::CheckPoint(int x, int y) const {
   std::lock_guard state(state_mutex_);
   if (x < 0 || y < 0 || x >= width_ || y >= height_) {
-    return absl::InvalidArgumentError(absl::StrCat("point (", x, ", ", y, ") is outside the ",
-                                              width_, "x", height_, " screen"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("point (", x, ", ", y, ") is outside the ", width_, "x", height_, " screen"));
   }
   return absl::OkStatus();
 }

@@ -3,8 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/time_left.h"
-#include "vnc-agent/steps/guest_access.h"
 #include "vnc-agent/local/local_desktop.h"
+#include "vnc-agent/steps/guest_access.h"
 
 namespace mosdat {
 namespace {

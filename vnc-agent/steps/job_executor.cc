@@ -7,10 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "core/net.h"
 #include "core/scenario_parser.h"
-#include "vnc-agent/steps/guest_access.h"
 #include "vnc-agent/local/local_desktop.h"
-#include "vnc-agent/steps/scenario_runner.h"
 #include "vnc-agent/rfb/vnc_session.h"
+#include "vnc-agent/steps/guest_access.h"
+#include "vnc-agent/steps/scenario_runner.h"
 
 namespace mosdat {
 namespace {

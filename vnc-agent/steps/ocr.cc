@@ -389,7 +389,7 @@ std::vector<OcrMatch> MatchLines(const std::vector<std::vector<OcrWord>>& lines,
 // Exact matches; when there are none, matches that ignore ASCII case; then matches that
 // also ignore punctuation around the words.
 std::vector<OcrMatch> MatchMostExact(const std::vector<std::vector<OcrWord>>& lines,
-                                          const std::vector<std::string>& wanted) {
+                                     const std::vector<std::string>& wanted) {
   std::vector<OcrMatch> matches;
   for (Looseness looseness :
        {Looseness::kExact, Looseness::kIgnoreCase, Looseness::kIgnorePunctuation}) {
