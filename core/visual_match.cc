@@ -275,6 +275,11 @@ void CoarseCandidates(const cv::Mat& screen, const Needle& needle, Best& best) {
 
 // Every place whose lower bound LB(p) (above) is at most min(best, gate) is matched
 // exactly; `gate` is the largest difference that still scores good_enough.
+//
+// One row of places at a time, so the work vectorizes: the places of a row are
+// contiguous in the integral image, so each channel sum S_c is a sum of contiguous
+// differences, and LB is first screened in double precision with a margin far above
+// its rounding error; a place that passes is then bounded again in exact integers.
 void CheckBoundedPlaces(const cv::Mat& screen, const Needle& needle, int64_t gate, Best& best) {
   const cv::Rect fits = CornersIn(cv::Rect(0, 0, screen.cols, screen.rows), needle.image());
   if (fits.empty() || needle.counted() == 0) return;
@@ -282,38 +287,43 @@ void CheckBoundedPlaces(const cv::Mat& screen, const Needle& needle, int64_t gat
   cv::integral(screen, integral, CV_32S);
   const int64_t n = needle.counted();
   const int64_t* reference_sums = needle.sums();
-  const int row = static_cast<int>(integral.step1());
-  // Each counted rectangle's four corners in the integral, relative to a place's corner.
-  struct Corners {
-    int top_left, top_right, bottom_left, bottom_right;
-  };
-  std::vector<Corners> corners;
-  for (const cv::Rect& r : needle.rects()) {
-    const int top_left = r.y * row + r.x * kChannels;
-    const int bottom_left = top_left + r.height * row;
-    corners.push_back(
-        {top_left, top_left + r.width * kChannels, bottom_left, bottom_left + r.width * kChannels});
-  }
-  // LB(p) <= limit  <=>  n * LB(p) <= n * limit, both exact integers: n * LB is at most
-  // 3 * (255 n)^2 and n * limit at most 3 * 255^2 n^2, below 2^63 for n < 2^25.
+  const int values = fits.width * kChannels;  // one per channel of each place in a row
+  std::vector<int32_t> sums(values);          // S_c(p) for the row's places
+  std::vector<double> squares(values);        // (S_c(p) - R_c)^2
+  std::vector<double> reference(values);      // R_c, repeated along the row
+  for (int i = 0; i < values; ++i)
+    reference[i] = static_cast<double>(reference_sums[i % kChannels]);
   for (int y = 0; y < fits.height; ++y) {
-    const int32_t* origin = integral.ptr<int32_t>(y);
-    for (int x = 0; x < fits.width; ++x, origin += kChannels) {
+    std::fill(sums.begin(), sums.end(), 0);
+    for (const cv::Rect& r : needle.rects()) {
+      const int32_t* top = integral.ptr<int32_t>(y + r.y) + r.x * kChannels;
+      const int32_t* bottom = integral.ptr<int32_t>(y + r.y + r.height) + r.x * kChannels;
+      const int w = r.width * kChannels;
+      for (int i = 0; i < values; ++i) {
+        sums[i] += bottom[i + w] - bottom[i] - top[i + w] + top[i];
+      }
+    }
+    for (int i = 0; i < values; ++i) {
+      const double d = static_cast<double>(sums[i]) - reference[i];
+      squares[i] = d * d;
+    }
+    for (int x = 0; x < fits.width; ++x) {
       const int64_t limit = std::min(best.Limit(), gate);
+      // LB(p) <= limit  <=>  n * LB(p) <= n * limit, both exact integers: n * LB is at
+      // most 3 * (255 n)^2 and n * limit at most 3 * 255^2 n^2, below 2^63 for n < 2^25.
       if (limit < std::numeric_limits<int64_t>::max() / n) {
+        const double* sq = &squares[x * kChannels];
+        const double screened = static_cast<double>(limit) * static_cast<double>(n);
+        if (sq[0] + sq[1] + sq[2] > screened * (1 + 1e-9) + 1) continue;
         int64_t bound = 0;
         for (int c = 0; c < kChannels; ++c) {
-          int64_t sum = -reference_sums[c];
-          for (const Corners& k : corners) {
-            sum += origin[k.bottom_right + c] - origin[k.bottom_left + c] -
-                   origin[k.top_right + c] + origin[k.top_left + c];
-          }
-          bound += sum * sum;
+          const int64_t d = sums[x * kChannels + c] - reference_sums[c];
+          bound += d * d;
         }
         if (bound > limit * n) continue;
       }
-      const int64_t ssd = needle.Ssd(screen, x, y, limit);
-      if (ssd <= limit) best.Offer(ssd, {x, y});
+      const int64_t ssd = needle.Ssd(screen, fits.x + x, fits.y + y, limit);
+      if (ssd <= limit) best.Offer(ssd, {fits.x + x, fits.y + y});
     }
   }
 }
