@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/embedded.h"
 #include "cli/exit_codes.h"
+#include "cli/run_selection.h"
 #include "core/preflight.h"
 #include "core/secret_ref.h"
 #include "core/utf8.h"
@@ -22,11 +23,7 @@
 namespace mosdat {
 namespace {
 
-struct FunctionalArgs {
-  std::string config;
-  std::vector<std::string> tests;
-  std::vector<std::string> vms;
-  std::vector<std::string> vars;
+struct FunctionalArgs : RunSelection {
   std::string coordinator;
   std::string token_ref;
   std::string results;
@@ -212,10 +209,7 @@ int RunFunctional(const FunctionalArgs& args) {
 void AddFunctionalCommand(CLI::App& root, const GlobalOptions& global, int* exit_code) {
   auto args = std::make_shared<FunctionalArgs>();
   CLI::App* cmd = root.add_subcommand("functional", "Run functional UI scenarios (scenario x VM)");
-  cmd->add_option("--config", args->config, "mOSdat TOML config")->required();
-  cmd->add_option("--test", args->tests, "only these [[test]] names (repeatable)");
-  cmd->add_option("--vm", args->vms, "only these [[vm]] names (repeatable)");
-  cmd->add_option("--var", args->vars, "scenario variable override NAME=VALUE (repeatable)");
+  AddRunSelection(cmd, args.get());
   cmd->add_option("--coordinator", args->coordinator,
                   "coordinator address host:port; empty = run everything in this process");
   cmd->add_option("--token", args->token_ref, "coordinator token as env:NAME or file:PATH");

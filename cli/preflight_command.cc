@@ -6,16 +6,13 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/run_selection.h"
 #include "core/preflight.h"
 
 namespace mosdat {
 namespace {
 
-struct PreflightArgs {
-  std::string config;
-  std::vector<std::string> tests;
-  std::vector<std::string> vms;
-  std::vector<std::string> vars;
+struct PreflightArgs : RunSelection {
   bool json = false;
 };
 
@@ -90,10 +87,7 @@ void AddPreflightCommand(CLI::App& root, const GlobalOptions&, int* exit_code) {
   auto args = std::make_shared<PreflightArgs>();
   CLI::App* cmd = root.add_subcommand(
       "preflight", "Validate the config and its scenarios, and check local prerequisites");
-  cmd->add_option("--config", args->config, "mOSdat TOML config")->required();
-  cmd->add_option("--test", args->tests, "only these [[test]] names (repeatable)");
-  cmd->add_option("--vm", args->vms, "only these [[vm]] names (repeatable)");
-  cmd->add_option("--var", args->vars, "scenario variable override NAME=VALUE (repeatable)");
+  AddRunSelection(cmd, args.get());
   cmd->add_flag("--json", args->json, "print a JSON report on stdout");
   cmd->callback([args, exit_code] { *exit_code = RunPreflightCommand(*args); });
 }

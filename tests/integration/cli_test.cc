@@ -89,6 +89,31 @@ TEST(CliTest, PreflightPassesOnTheShippedLocalExamples) {
   EXPECT_THAT(named.err, HasSubstr("test \"x11-smoke\": smoke tests"));
 }
 
+// The original mOSdat's command lines: the config as the first argument, VMs as a
+// comma-separated --vms. Both commands share these options.
+TEST(CliTest, TheOriginalsCommandLineFormsSelectTheSameRun) {
+  const std::string config = SourcePath("examples/local-gtk3.toml");
+  RunResult positional =
+      RunCommand({Mosdat(), "preflight", config, "--vms", "local", "--test", "widget-factory"});
+  EXPECT_EQ(positional.exit_code, 0) << positional.out << positional.err;
+  EXPECT_THAT(positional.out, HasSubstr("ok    widget-factory"));
+
+  // Every name in --vms is checked, together with --vm.
+  RunResult unknown =
+      RunCommand({Mosdat(), "preflight", config, "--vms", "local,fedroa", "--vm", "local"});
+  EXPECT_EQ(unknown.exit_code, 3) << unknown.out << unknown.err;
+  EXPECT_THAT(unknown.out + unknown.err, HasSubstr("--vm \"fedroa\": no such [[vm]]"));
+
+  // The same config both ways is one config; two different ones are a usage error.
+  EXPECT_EQ(RunCommand({Mosdat(), "preflight", config, "--config", config}).exit_code, 0);
+  for (const char* command : {"preflight", "functional"}) {
+    RunResult two = RunCommand(
+        {Mosdat(), command, config, "--config", SourcePath("examples/local-calculator.toml")});
+    EXPECT_EQ(two.exit_code, 2) << command;
+    EXPECT_THAT(two.err, HasSubstr("two configs given")) << command;
+  }
+}
+
 TEST(CliTest, PreflightJsonReportsEachTest) {
   RunResult result =
       RunCommand({Mosdat(), "preflight", "--json", "--config",
