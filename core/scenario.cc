@@ -33,6 +33,18 @@ constexpr std::string_view kNamedKeys[] = {
 constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
     {"return", "enter"}, {"esc", "escape"}, {"del", "delete"}, {"control", "ctrl"}};
 
+// The X keysym names of printable ASCII punctuation ("ctrl+comma", as the original
+// mOSdat and xdotool write them), mapped to the character itself.
+constexpr std::pair<std::string_view, std::string_view> kCharacterNames[] = {
+    {"comma", ","},      {"period", "."},      {"slash", "/"},        {"backslash", "\\"},
+    {"minus", "-"},      {"equal", "="},       {"plus", "+"},         {"semicolon", ";"},
+    {"colon", ":"},      {"apostrophe", "'"},  {"quotedbl", "\""},    {"grave", "`"},
+    {"asciitilde", "~"}, {"bracketleft", "["}, {"bracketright", "]"}, {"braceleft", "{"},
+    {"braceright", "}"}, {"less", "<"},        {"greater", ">"},      {"question", "?"},
+    {"exclam", "!"},     {"at", "@"},          {"numbersign", "#"},   {"dollar", "$"},
+    {"percent", "%"},    {"asciicircum", "^"}, {"ampersand", "&"},    {"asterisk", "*"},
+    {"parenleft", "("},  {"parenright", ")"},  {"underscore", "_"},   {"bar", "|"}};
+
 template <size_t N>
 std::string JoinNames(const std::string_view (&names)[N]) {
   std::string out;
@@ -75,6 +87,9 @@ std::string Canonical(std::string_view part) {
   for (const auto& [alias, name] : kAliases) {
     if (lower == alias) return std::string(name);
   }
+  for (const auto& [name, character] : kCharacterNames) {
+    if (lower == name) return std::string(character);
+  }
   return lower;
 }
 
@@ -84,7 +99,9 @@ std::string UnknownKeyError(std::string_view part, std::string_view combo) {
   std::string close = ClosestName(absl::AsciiStrToLower(Absl(part)), names);
   std::string msg = absl::StrCat("unknown key \"", Absl(part), "\" in \"", Absl(combo), "\"");
   if (!close.empty()) absl::StrAppend(&msg, " (did you mean \"", close, "\"?)");
-  absl::StrAppend(&msg, "; use a single character or one of: ", JoinNames(kNamedKeys), ", f1..f24");
+  absl::StrAppend(&msg,
+                  "; use a single character, its X keysym name (comma, slash, ...) or one of: ",
+                  JoinNames(kNamedKeys), ", f1..f24");
   return msg;
 }
 
@@ -134,6 +151,8 @@ absl::StatusOr<KeyCombo> ParseKeyCombo(std::string_view combo) {
     }
     if (IsSingleCodePoint(part)) {
       out.key = std::string(part);
+    } else if (IsSingleCodePoint(name)) {  // a character's name: "comma"
+      out.key = std::move(name);
     } else if (IsModifier(name) || IsFunctionKey(name) ||
                std::find(std::begin(kNamedKeys), std::end(kNamedKeys), name) !=
                    std::end(kNamedKeys)) {

@@ -337,6 +337,12 @@ TEST(ScenarioKeyComboTest, ParsesAndNormalizes) {
   EXPECT_EQ(*ParseKeyCombo("super"), (KeyCombo{{}, "super"}));
   EXPECT_EQ(*ParseKeyCombo("shift+é"), (KeyCombo{{"shift"}, "é"}));
   EXPECT_EQ(ParseKeyCombo("meta+esc")->ToString(), "meta+escape");
+  // The original mOSdat's (and xdotool's) names for punctuation keys.
+  EXPECT_EQ(*ParseKeyCombo("ctrl+comma"), (KeyCombo{{"ctrl"}, ","}));
+  EXPECT_EQ(*ParseKeyCombo("ctrl+Period"), (KeyCombo{{"ctrl"}, "."}));
+  EXPECT_EQ(*ParseKeyCombo("shift+backslash"), (KeyCombo{{"shift"}, "\\"}));
+  EXPECT_EQ(*ParseKeyCombo("plus"), (KeyCombo{{}, "+"}));
+  EXPECT_FALSE(ParseKeyCombo("comma+a").ok());  // a character is not a modifier
 
   auto error = [](std::string_view combo) {
     return std::string(ParseKeyCombo(combo).status().message());
@@ -346,12 +352,13 @@ TEST(ScenarioKeyComboTest, ParsesAndNormalizes) {
   EXPECT_EQ(error("ctrl++a"), "\"ctrl++a\" has an empty part between \"+\" signs");
   EXPECT_EQ(error("ctrl+ctrl+a"), "modifier \"ctrl\" appears twice in \"ctrl+ctrl+a\"");
   EXPECT_EQ(error("f25"),
-            "unknown key \"f25\" in \"f25\"; use a single character or one of: enter, escape, tab, "
+            "unknown key \"f25\" in \"f25\"; use a single character, its X keysym name (comma, "
+            "slash, ...) or one of: enter, escape, tab, "
             "space, backspace, delete, insert, home, end, pageup, pagedown, up, down, left, right, "
             "menu, f1..f24");
   EXPECT_EQ(error("ab"),
-            "unknown key \"ab\" in \"ab\" (did you mean \"tab\"?); use a single character or one "
-            "of: enter, escape, tab, "
+            "unknown key \"ab\" in \"ab\" (did you mean \"tab\"?); use a single character, its X "
+            "keysym name (comma, slash, ...) or one of: enter, escape, tab, "
             "space, backspace, delete, insert, home, end, pageup, pagedown, up, down, left, right, "
             "menu, f1..f24");
 }
@@ -473,8 +480,9 @@ TEST(ScenarioImportTest, ErrorsInFragmentsPointIntoTheFragmentFile) {
   EXPECT_EQ(DiagsOf("name: t\nimports: [f.yaml]\nsteps:\n  - use: bad\n  - use: bad\n  - use: a\n",
                     options),
             "f.yaml:3:12: fragments.bad[0].key: unknown key \"nope\" in \"ctrl+nope\"; use a "
-            "single character or one of: enter, escape, tab, space, backspace, delete, insert, "
-            "home, end, pageup, pagedown, up, down, left, right, menu, f1..f24\n"
+            "single character, its X keysym name (comma, slash, ...) or one of: enter, escape, "
+            "tab, space, backspace, delete, insert, home, end, pageup, pagedown, up, down, left, "
+            "right, menu, f1..f24\n"
             "f.yaml:4:7: fragments.bad[1].clik: unknown step type \"clik\" (did you mean "
             "\"click\"?)\n"
             "f.yaml:6:13: fragments.b[0].use: fragment \"a\" uses itself: a -> b -> a");
@@ -573,8 +581,9 @@ const BadCase kBadCases[] = {
     {"name: t\nsteps:\n  - launch: \"\"\n", "s.yaml:3:13: steps[0].launch: must not be empty"},
     {"name: t\nsteps:\n  - key: ctrl+entr\n",
      "s.yaml:3:10: steps[0].key: unknown key \"entr\" in \"ctrl+entr\" (did you mean \"enter\"?); "
-     "use a single character or one of: enter, escape, tab, space, backspace, delete, insert, "
-     "home, end, pageup, pagedown, up, down, left, right, menu, f1..f24"},
+     "use a single character, its X keysym name (comma, slash, ...) or one of: enter, escape, "
+     "tab, space, backspace, delete, insert, home, end, pageup, pagedown, up, down, left, right, "
+     "menu, f1..f24"},
     {"name: t\nsteps:\n  - key: a+b\n",
      "s.yaml:3:10: steps[0].key: \"a\" in \"a+b\" is not a modifier (modifiers: ctrl, shift, alt, "
      "super, meta)"},
@@ -741,8 +750,9 @@ cleanup:
                        "m.yaml:4:5: steps[0].clik: unknown step type \"clik\" (did you mean "
                        "\"click\"?)",
                        "m.yaml:5:10: steps[1].key: unknown key \"nope\" in \"ctrl+nope\"; use a "
-                       "single character or one of: enter, escape, tab, space, backspace, delete, "
-                       "insert, home, end, pageup, pagedown, up, down, left, right, menu, f1..f24",
+                       "single character, its X keysym name (comma, slash, ...) or one of: "
+                       "enter, escape, tab, space, backspace, delete, insert, home, end, pageup, "
+                       "pagedown, up, down, left, right, menu, f1..f24",
                        "m.yaml:6:32: steps[2].atspi.via: must be one of \"pointer\", \"action\", "
                        "\"both\"",
                        "m.yaml:7:11: steps[3].wait: must be greater than 0 and at most 3600 "

@@ -559,5 +559,16 @@ steps:
                           "move 7,8", "drag 1,1 to 9,9 button 1", "scroll 10,11 by 0,-3"));
 }
 
+// Keys named as the original mOSdat names them reach the screen as their keysyms.
+TEST_F(ScenarioRunnerTest, NamedPunctuationKeysAreSentAsTheirKeysyms) {
+  RunOutcome outcome = Run(R"(name: keys
+steps:
+  - key: ctrl+comma
+  - key: ctrl+shift+slash
+)");
+  EXPECT_EQ(ToString(outcome.verdict), "pass") << outcome.reason;
+  EXPECT_THAT(screen_.inputs(), ElementsAre("key ffe3+2c", "key ffe3+ffe1+2f"));
+}
+
 }  // namespace
 }  // namespace mosdat
