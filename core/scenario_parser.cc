@@ -963,7 +963,7 @@ Scenario Parser::Run(std::string_view text, std::string_view file_name) {
   if (!LoadYaml(text, main_file_, &root)) return sc;
   Field rf{root, YAML::Node(), "", main_file_};
   if (root.IsNull()) {
-    diags_->Add({main_file_->path, 0, 0}, "", "empty scenario: it needs \"name\" and \"steps\"");
+    diags_->Add({main_file_->path, 0, 0}, "", "empty scenario: it needs \"steps\"");
     return sc;
   }
   if (!root.IsMap()) {
@@ -987,8 +987,12 @@ Scenario Parser::Run(std::string_view text, std::string_view file_name) {
     diags_->Add(src.location, src.key_path, std::string(error.message()));
   });
 
-  if (const Field* name = top.Required("name")) {
+  // As in the original mOSdat, a scenario without a name is named after its file.
+  if (const Field* name = top.Get("name")) {
     if (auto s = NonEmptyString(*name)) sc.name = *s;
+  } else {
+    sc.name = std::filesystem::path(main_file_->path).stem().string();
+    if (sc.name.empty()) sc.name = "scenario";
   }
   if (const Field* description = top.Get("description");
       description && !description->node.IsNull()) {

@@ -363,6 +363,13 @@ TEST(ScenarioKeyComboTest, ParsesAndNormalizes) {
             "menu, f1..f24");
 }
 
+// The original mOSdat names a scenario without "name" after its file.
+TEST(ScenarioParserTest, ANameDefaultsToTheFileName) {
+  EXPECT_EQ(ParseOk("steps:\n  - key: a\n", "dir/login-flow.yaml").name, "login-flow");
+  EXPECT_EQ(ParseOk("name: Login\nsteps:\n  - key: a\n", "dir/login-flow.yaml").name, "Login");
+  EXPECT_EQ(ParseOk("steps:\n  - key: a\n", "").name, "scenario");
+}
+
 TEST(ScenarioParserTest, VariablesKeepTheirTypes) {
   ScenarioOptions options;
   options.overrides = {{"app.binary", Value("/opt/calc {{ not substituted }}")}, {"n", Value(3)}};
@@ -678,7 +685,6 @@ const BadCase kBadCases[] = {
     {"name: t\nsteps:\n  - type:\n", "s.yaml:3:5: steps[0].type: expected a string, got nothing"},
     {"name: t\nsteps:\n  - type: [a]\n",
      "s.yaml:3:11: steps[0].type: expected a string, got a list"},
-    {"steps:\n  - key: a\n", "s.yaml:1:1: missing required key \"name\""},
     {"name: t\n", "s.yaml:1:1: missing required key \"steps\""},
     {"name: t\nsteps: []\n", "s.yaml:2:8: steps: must list at least one step"},
     {"name: t\nsteps: {key: a}\n", "s.yaml:2:8: steps: expected a list of steps, got a map"},
@@ -689,7 +695,7 @@ const BadCase kBadCases[] = {
     {"name: t\nsteps: [\n", "s.yaml:3:1: end of sequence flow not found"},
     {"name: t\nsteps: [{key: a}]\n---\nname: u\n",
      "s.yaml:4:1: a file holds one YAML document; remove the second \"---\""},
-    {"", "s.yaml: empty scenario: it needs \"name\" and \"steps\""},
+    {"", "s.yaml: empty scenario: it needs \"steps\""},
     // yaml-cpp 0.7 loops forever on this; the parser must stop and say so.
     {",\n",
      "s.yaml:1:1: the YAML parser cannot get past this point (a line starting with \",\" is a "
