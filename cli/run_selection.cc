@@ -2,6 +2,9 @@
 
 #include <memory>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
+
 namespace mosdat {
 namespace {
 
@@ -10,7 +13,7 @@ struct Spellings {
   std::string config_option;
   std::string config_positional;
   std::vector<std::string> vm_options;
-  std::vector<std::string> vms_lists;  // each --vms split at commas
+  std::vector<std::string> vms_lists;  // each --vms as given: "a,b"
 };
 
 }  // namespace
@@ -22,8 +25,7 @@ void AddRunSelection(CLI::App* cmd, RunSelection* selection) {
   cmd->add_option("--config", spellings->config_option, "mOSdat TOML config");
   cmd->add_option("--test", selection->tests, "only these [[test]] names (repeatable)");
   cmd->add_option("--vm", spellings->vm_options, "only these [[vm]] names (repeatable)");
-  cmd->add_option("--vms", spellings->vms_lists, "only these [[vm]] names, comma-separated")
-      ->delimiter(',');
+  cmd->add_option("--vms", spellings->vms_lists, "only these [[vm]] names, comma-separated");
   cmd->add_option("--var", selection->vars, "scenario variable override NAME=VALUE (repeatable)");
   cmd->parse_complete_callback([spellings, selection] {
     const std::string& option = spellings->config_option;
@@ -38,9 +40,16 @@ void AddRunSelection(CLI::App* cmd, RunSelection* selection) {
     }
     selection->config = option.empty() ? positional : option;
     selection->vms = spellings->vm_options;
-    for (const std::string& vm : spellings->vms_lists) {
-      if (vm.empty()) throw CLI::ValidationError("--vms", "an empty VM name in the list");
-      selection->vms.push_back(vm);
+    // Split here, not by CLI11's delimiter, which drops empty names silently: "a,,b"
+    // is a mistake to report, as the original reports an unknown VM "".
+    for (const std::string& list : spellings->vms_lists) {
+      for (absl::string_view vm : absl::StrSplit(list, ',')) {
+        vm = absl::StripAsciiWhitespace(vm);
+        if (vm.empty()) {
+          throw CLI::ValidationError("--vms", "an empty VM name in \"" + list + "\"");
+        }
+        selection->vms.emplace_back(vm);
+      }
     }
   });
 }

@@ -104,6 +104,18 @@ TEST(CliTest, TheOriginalsCommandLineFormsSelectTheSameRun) {
   EXPECT_EQ(unknown.exit_code, 3) << unknown.out << unknown.err;
   EXPECT_THAT(unknown.out + unknown.err, HasSubstr("--vm \"fedroa\": no such [[vm]]"));
 
+  // An empty name anywhere in the list is a usage error, never dropped.
+  for (const char* list : {"local,,", ",local", "", "local, "}) {
+    RunResult empty = RunCommand({Mosdat(), "preflight", config, "--vms", list});
+    EXPECT_EQ(empty.exit_code, 2) << list;
+    EXPECT_THAT(empty.err, HasSubstr("an empty VM name")) << list;
+  }
+  // Names are trimmed, as the original trims them.
+  EXPECT_EQ(
+      RunCommand({Mosdat(), "preflight", config, "--vms", " local", "--test", "widget-factory"})
+          .exit_code,
+      0);
+
   // The same config both ways is one config; two different ones are a usage error.
   EXPECT_EQ(RunCommand({Mosdat(), "preflight", config, "--config", config}).exit_code, 0);
   for (const char* command : {"preflight", "functional"}) {
