@@ -96,6 +96,7 @@ std::string Canonical(std::string_view part) {
 std::string UnknownKeyError(std::string_view part, std::string_view combo) {
   std::vector<std::string> names(std::begin(kNamedKeys), std::end(kNamedKeys));
   names.insert(names.end(), std::begin(kModifiers), std::end(kModifiers));
+  for (const auto& [name, character] : kCharacterNames) names.emplace_back(name);
   std::string close = ClosestName(absl::AsciiStrToLower(Absl(part)), names);
   std::string msg = absl::StrCat("unknown key \"", Absl(part), "\" in \"", Absl(combo), "\"");
   if (!close.empty()) absl::StrAppend(&msg, " (did you mean \"", close, "\"?)");

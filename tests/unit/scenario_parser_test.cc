@@ -343,6 +343,9 @@ TEST(ScenarioKeyComboTest, ParsesAndNormalizes) {
   EXPECT_EQ(*ParseKeyCombo("shift+backslash"), (KeyCombo{{"shift"}, "\\"}));
   EXPECT_EQ(*ParseKeyCombo("plus"), (KeyCombo{{}, "+"}));
   EXPECT_FALSE(ParseKeyCombo("comma+a").ok());  // a character is not a modifier
+  EXPECT_NE(
+      std::string(ParseKeyCombo("ctrl+coma").status().message()).find("(did you mean \"comma\"?)"),
+      std::string::npos);
 
   auto error = [](std::string_view combo) {
     return std::string(ParseKeyCombo(combo).status().message());
