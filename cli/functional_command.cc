@@ -87,6 +87,9 @@ int RunFunctional(const FunctionalArgs& args) {
   // The same checks as `mosdat preflight`, before anything is submitted or started:
   // whatever the run would trip on is a config error now, not a failure later.
   PreflightReport report = RunPreflight(preflight);
+  for (const Diagnostic& d : report.problems.warnings()) {
+    std::cerr << "warning: " << d.ToString() << "\n";
+  }
   if (!report.ok()) {
     for (const Diagnostic& d : report.problems.items()) std::cerr << d.ToString() << "\n";
     std::cerr << "mosdat functional: preflight found " << report.problems.size()

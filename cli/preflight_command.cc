@@ -16,16 +16,20 @@ struct PreflightArgs : RunSelection {
   bool json = false;
 };
 
-nlohmann::json ToJson(const PreflightReport& report) {
-  nlohmann::json problems = nlohmann::json::array();
-  for (const Diagnostic& d : report.problems.items()) {
-    problems.push_back({{"file", d.location.file},
-                        {"line", d.location.line},
-                        {"column", d.location.column},
-                        {"key", d.key_path},
-                        {"message", d.message},
-                        {"text", d.ToString()}});
+nlohmann::json ToJson(const std::vector<Diagnostic>& diagnostics) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Diagnostic& d : diagnostics) {
+    out.push_back({{"file", d.location.file},
+                   {"line", d.location.line},
+                   {"column", d.location.column},
+                   {"key", d.key_path},
+                   {"message", d.message},
+                   {"text", d.ToString()}});
   }
+  return out;
+}
+
+nlohmann::json ToJson(const PreflightReport& report) {
   nlohmann::json tests = nlohmann::json::array();
   for (const PreflightTestReport& t : report.tests) {
     tests.push_back({{"name", t.name},
@@ -40,7 +44,8 @@ nlohmann::json ToJson(const PreflightReport& report) {
   return {{"ok", report.ok()},
           {"tests", tests},
           {"job_files_bytes", report.job_files_bytes},
-          {"problems", problems}};
+          {"problems", ToJson(report.problems.items())},
+          {"warnings", ToJson(report.problems.warnings())}};
 }
 
 void PrintHuman(const PreflightReport& report, const std::string& config) {
@@ -52,6 +57,9 @@ void PrintHuman(const PreflightReport& report, const std::string& config) {
                 << " cleanup)";
     }
     std::cout << "\n";
+  }
+  for (const Diagnostic& d : report.problems.warnings()) {
+    std::cerr << "warning: " << d.ToString() << "\n";
   }
   for (const Diagnostic& d : report.problems.items()) std::cerr << d.ToString() << "\n";
   if (report.ok()) {

@@ -21,8 +21,13 @@ void Diagnostics::Add(SourceLocation location, std::string key_path, std::string
   items_.push_back({std::move(location), std::move(key_path), std::move(message)});
 }
 
+void Diagnostics::Warn(SourceLocation location, std::string key_path, std::string message) {
+  warnings_.push_back({std::move(location), std::move(key_path), std::move(message)});
+}
+
 void Diagnostics::Append(const Diagnostics& other) {
   items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+  warnings_.insert(warnings_.end(), other.warnings_.begin(), other.warnings_.end());
 }
 
 absl::Status Diagnostics::ToStatus() const {

@@ -38,20 +38,26 @@ enum class Presence {
   kRequired,  // must be present and not ""
 };
 
+// Errors (Add) make a file unusable; warnings (Warn) are things that work but that the
+// user should know, e.g. a key of the original mOSdat that is read but not honoured
+// yet. empty(), size(), items() and ToStatus() are about errors only.
 class Diagnostics {
  public:
   void Add(SourceLocation location, std::string key_path, std::string message);
+  void Warn(SourceLocation location, std::string key_path, std::string message);
   void Append(const Diagnostics& other);
 
   bool empty() const { return items_.empty(); }
   size_t size() const { return items_.size(); }
   const std::vector<Diagnostic>& items() const { return items_; }
+  const std::vector<Diagnostic>& warnings() const { return warnings_; }
 
   // OK when empty; otherwise InvalidArgument with one diagnostic per line.
   absl::Status ToStatus() const;
 
  private:
   std::vector<Diagnostic> items_;
+  std::vector<Diagnostic> warnings_;
 };
 
 }  // namespace mosdat
