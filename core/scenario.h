@@ -66,6 +66,7 @@ struct AtspiQuery {
   std::string name;                 // exact accessible name
   std::string name_substr;          // substring of the accessible name
   std::string app;                  // accessible application name; empty = any application
+  std::string app_substr;           // or: applications whose name contains this (any case)
   std::optional<int> index;         // n-th match (0-based) when several match
   std::vector<std::string> states;  // required states, e.g. "checked", "focused"
   friend bool operator==(const AtspiQuery&, const AtspiQuery&) = default;
@@ -75,8 +76,11 @@ struct AtspiQuery {
 const std::vector<std::string>& KnownAtspiStates();
 
 // How an `atspi` step performs its action: move the real pointer and click at the
-// object's centre (what a user does), call the accessible action, or both.
-enum class AtspiVia { kPointer, kAction, kBoth };
+// object's centre (what a user does), call the accessible action, or both (the action
+// when the pointer cannot reach the object). `hint` moves the pointer over the object
+// without clicking, then calls the action — the original mOSdat's `via: hint`, for
+// widgets whose visible part is not the accessible object (a 1x1 hidden checkbox).
+enum class AtspiVia { kPointer, kAction, kBoth, kHint };
 
 // ---- Steps -----------------------------------------------------------------------
 
@@ -140,9 +144,12 @@ struct LocalizeStep {
   std::optional<std::string> then_type;
   std::optional<KeyCombo> then_key;
   bool click = true;
+  MouseButton button = MouseButton::kLeft;
   std::vector<std::string> accept_any;
   LocalizeCrossCheck cross_check;
   std::vector<VlmCondition> verify;  // asked after the action, on a newer screen
+  // How long `verify` is asked for; unset: until the step's deadline.
+  std::optional<double> verify_timeout_seconds;
   // Look once; when nothing is found (or confirmed), pass without acting — for
   // optional pop-ups such as "Accept cookies".
   bool if_visible = false;
@@ -323,9 +330,22 @@ std::vector<std::pair<const Step*, std::string>> ReferenceImages(const Scenario&
 // their step.
 void ForEachStep(const Scenario& scenario, const std::function<void(const Step&)>& visit);
 
+// What a bug-confirmation scenario (`kind: bug-confirmation`, as the original mOSdat
+// writes them) says about the bug: read and kept; `mosdat functional` runs the steps.
+struct BugConfirmation {
+  std::map<std::string, std::string> issue;         // id, url, title, ...
+  std::map<std::string, std::string> expected_env;  // ozone, display_server, install, ...
+  std::string precondition_check;                   // yes/no question: the setup worked
+  std::string bug_signal;                           // yes/no question: the bug is visible
+};
+
 struct Scenario {
   std::string name;
   std::string description;
+  std::string app;                  // the application under test, as the file names it
+  std::vector<std::string> tags;    // free-form labels
+  std::string kind = "functional";  // or "bug-confirmation"
+  std::optional<BugConfirmation> bug;
   std::vector<Step> steps;
   std::vector<Step> cleanup;          // run after steps, even when a step failed
   std::map<std::string, Value> vars;  // resolved: imports < scenario < overrides

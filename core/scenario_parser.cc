@@ -24,6 +24,7 @@
 #include "absl/strings/str_join.h"
 #include "core/absl_compat.h"
 #include "core/file_util.h"
+#include "core/original_dialect.h"
 #include "core/step_kinds.h"
 #include "core/suggest.h"
 #include "core/utf8.h"
@@ -46,8 +47,10 @@ constexpr double kMaxStepTimeoutSeconds = 86400;
 constexpr std::string_view kSharedKeys[] = {"label", "retries", "timeout", "must_pass"};
 constexpr std::pair<std::string_view, MouseButton> kButtons[] = {
     {"left", MouseButton::kLeft}, {"middle", MouseButton::kMiddle}, {"right", MouseButton::kRight}};
-constexpr std::pair<std::string_view, AtspiVia> kVias[] = {
-    {"pointer", AtspiVia::kPointer}, {"action", AtspiVia::kAction}, {"both", AtspiVia::kBoth}};
+constexpr std::pair<std::string_view, AtspiVia> kVias[] = {{"pointer", AtspiVia::kPointer},
+                                                           {"action", AtspiVia::kAction},
+                                                           {"both", AtspiVia::kBoth},
+                                                           {"hint", AtspiVia::kHint}};
 
 std::string Join(const std::vector<std::string_view>& items) {
   std::vector<std::string> strings(items.begin(), items.end());
@@ -66,17 +69,36 @@ struct Field {
   YAML::Node key;    // the mapping key naming this node; null for list elements
   std::string path;  // "steps[2].atspi.role"
   const FileCtx* file = nullptr;
+  // The nearest place in the file at or above this node: nodes the original dialect's
+  // rewrite (core/original_dialect.h) made have no place of their own.
+  YAML::Mark origin = YAML::Mark::null_mark();
+  // Steps under it are written in the original mOSdat's dialect (rewritten when read).
+  bool original = false;
 };
+
+YAML::Mark OriginOf(const YAML::Node& node, const YAML::Node& key, const YAML::Mark& inherited) {
+  if (node.IsDefined() && node.Mark().line >= 0) return node.Mark();
+  if (key.IsDefined() && key.Mark().line >= 0) return key.Mark();
+  return inherited;
+}
 
 Field Child(const Field& parent, const YAML::Node& key, const YAML::Node& value,
             std::string_view name) {
-  return {value, key,
+  return {value,
+          key,
           parent.path.empty() ? std::string(name) : absl::StrCat(parent.path, ".", Absl(name)),
-          parent.file};
+          parent.file,
+          OriginOf(value, key, parent.origin),
+          parent.original};
 }
 
 Field Element(const Field& parent, const YAML::Node& value, size_t index) {
-  return {value, YAML::Node(), absl::StrCat(parent.path, "[", index, "]"), parent.file};
+  return {value,
+          YAML::Node(),
+          absl::StrCat(parent.path, "[", index, "]"),
+          parent.file,
+          OriginOf(value, YAML::Node(), parent.origin),
+          parent.original};
 }
 
 std::string NormalizePath(const std::string& path) {
@@ -243,15 +265,38 @@ class Parser {
 
   Scenario Run(std::string_view text, std::string_view file_name);
 
+  // Reports the original dialect's rewrite at a node's place, or at `base` for nodes
+  // the rewrite made.
+  class Reporter : public DialectReporter {
+   public:
+    Reporter(Parser& parser, const Field& base) : parser_(parser), base_(base) {}
+    void Error(const YAML::Node& at, std::string message) override {
+      parser_.diags_->Add(Place(at), base_.path, std::move(message));
+    }
+    void Warn(const YAML::Node& at, std::string message) override {
+      parser_.diags_->Warn(Place(at), base_.path, std::move(message));
+    }
+
+   private:
+    SourceLocation Place(const YAML::Node& at) const {
+      YAML::Mark m = at.IsDefined() ? at.Mark() : YAML::Mark::null_mark();
+      if (m.line < 0) m = OriginOf(base_.node, base_.key, base_.origin);
+      return At(base_.file, m);
+    }
+    Parser& parser_;
+    const Field& base_;
+  };
+
   // ---- Reporting ----
 
   SourceLocation Where(const Field& f) const {
     YAML::Mark m = f.node.Mark();
     // A null value (`key:` and nothing) carries the mark of the next token: use the key.
     if (f.node.IsNull() || m.line < 0) {
-      YAML::Mark k = f.key.Mark();
+      YAML::Mark k = f.key.IsDefined() ? f.key.Mark() : YAML::Mark::null_mark();
       if (k.line >= 0) m = k;
     }
+    if (m.line < 0) m = f.origin;
     return At(f.file, m);
   }
 
@@ -267,7 +312,7 @@ class Parser {
 
   // For problems with the key itself (unknown, duplicate).
   void ErrorAtKey(const Field& f, std::string message) {
-    YAML::Mark m = f.key.Mark();
+    YAML::Mark m = f.key.IsDefined() ? f.key.Mark() : YAML::Mark::null_mark();
     diags_->Add(m.line >= 0 ? At(f.file, m) : Where(f), f.path, std::move(message));
   }
 
@@ -495,6 +540,15 @@ class Parser {
 
   // ---- Steps ----
 
+  void ReadAbout(MapReader& top, Scenario* sc);
+  // The original dialect (core/original_dialect.h): a step rewritten into canonical
+  // ones, and the files its import and routine steps splice in.
+  void ParseOriginalStep(const Field& f, std::vector<Step>* out, int depth);
+  void ExpandInclude(const OriginalInclude& include, const Field& f, std::vector<Step>* out,
+                     int depth);
+  std::optional<std::pair<std::string, std::string>> FindIncludeFile(
+      const OriginalInclude& include);
+  std::map<std::string, std::string> StringMap(const Field& f);
   void ParseStepList(const Field& f, std::vector<Step>* out, int depth, bool require_steps);
   void ParseStep(const Field& f, std::vector<Step>* out, int depth);
   void ExpandUse(const Field& f, std::vector<Step>* out, int depth);
@@ -566,6 +620,7 @@ class Parser {
   std::set<std::string> loaded_files_;
   std::map<std::string, Fragment> fragments_;
   std::vector<std::string> use_stack_;
+  std::vector<std::string> include_stack_;  // import/routine names being expanded
   VarMap vars_;
   std::map<std::string, VarSource> var_sources_;
   size_t nodes_ = 0;
@@ -971,7 +1026,19 @@ Scenario Parser::Run(std::string_view text, std::string_view file_name) {
           absl::StrCat("expected a scenario (a map with name, steps, ...), got ", Describe(root)));
     return sc;
   }
-  MapReader top(*this, rf, {"name", "description", "vars", "imports", "steps", "cleanup"});
+  if (std::optional<DialectSign> sign = FindOriginalDialectSign(root)) {
+    rf.original = true;
+    diags_->Warn(At(main_file_, sign->mark), "",
+                 absl::StrCat("read in the original mOSdat's dialect (because of ", sign->what,
+                              "): there, retries counts attempts and verify is asked until it "
+                              "holds (see README, \"Bringing the original's files\")"));
+    Reporter report(*this, rf);
+    root = RewriteOriginalTopLevel(root, report);
+    rf.node = root;
+  }
+  MapReader top(*this, rf,
+                {"name", "description", "vars", "imports", "steps", "cleanup", "app", "tags",
+                 "kind", "issue", "expected_env", "bug_signal", "precondition_check"});
 
   import_stack_.push_back(main_file_->path);
   loaded_files_.insert(main_file_->path);
@@ -996,14 +1063,76 @@ Scenario Parser::Run(std::string_view text, std::string_view file_name) {
   }
   if (const Field* description = top.Get("description");
       description && !description->node.IsNull()) {
-    if (auto s = String(*description)) sc.description = *s;
+    if (rf.original && description->node.IsScalar()) {
+      sc.description = description->node.Scalar();  // the original never expanded it
+    } else if (auto s = String(*description)) {
+      sc.description = *s;
+    }
   }
+  ReadAbout(top, &sc);
   if (const Field* steps = top.Required("steps")) ParseStepList(*steps, &sc.steps, 0, true);
   if (const Field* cleanup = top.Get("cleanup")) {
     if (!cleanup->node.IsNull()) ParseStepList(*cleanup, &sc.cleanup, 0, false);
   }
   sc.vars = vars_;
   return sc;
+}
+
+// What the scenario is about: the app, tags, and a bug confirmation's description.
+void Parser::ReadAbout(MapReader& top, Scenario* sc) {
+  top.String("app", &sc->app, Presence::kNonEmpty);
+  if (const Field* tags = top.Get("tags")) {
+    if (auto list = StringList(*tags)) {
+      for (auto& [tag, field] : *list) sc->tags.push_back(std::move(tag));
+    }
+  }
+  constexpr std::pair<std::string_view, std::string_view> kKinds[] = {
+      {"functional", "functional"}, {"bug-confirmation", "bug-confirmation"}};
+  std::string_view kind = "functional";
+  const Field* kind_field = top.Enum("kind", kKinds, &kind);
+  sc->kind = std::string(kind);
+  const std::vector<std::string_view> bug_keys = {"issue", "expected_env", "bug_signal",
+                                                  "precondition_check"};
+  BugConfirmation bug;
+  bool any = false;
+  for (std::string_view key : bug_keys) any = any || top.Get(key) != nullptr;
+  if (const Field* f = top.Get("issue")) bug.issue = StringMap(*f);
+  if (const Field* f = top.Get("expected_env")) bug.expected_env = StringMap(*f);
+  top.String("bug_signal", &bug.bug_signal, Presence::kNonEmpty);
+  top.String("precondition_check", &bug.precondition_check, Presence::kNonEmpty);
+  if (kind == "bug-confirmation") {
+    for (std::string_view key : {"bug_signal", "precondition_check"}) {
+      if (!top.Get(key)) {
+        Error(*kind_field, absl::StrCat("a bug-confirmation scenario needs \"", Absl(key), "\""));
+      }
+    }
+    diags_->Warn(Where(*kind_field), "kind",
+                 "bug confirmation (the original's `mosdat confirm`) is not available yet: "
+                 "`mosdat functional` runs the steps and does not ask bug_signal or "
+                 "precondition_check");
+  }
+  if (any || kind == "bug-confirmation") sc->bug = std::move(bug);
+}
+
+// A map of names to scalars (issue: {id: 3308, url: ...}), each kept as written.
+std::map<std::string, std::string> Parser::StringMap(const Field& f) {
+  std::map<std::string, std::string> out;
+  if (!ExpectMap(f, "a map of names to values")) return out;
+  for (const auto& kv : f.node) {
+    const YAML::Node key = kv.first, value = kv.second;
+    if (!Spend()) return out;
+    if (!key.IsScalar()) {
+      Error({key, key, f.path, f.file, f.origin}, "keys must be plain names, not lists or maps");
+      continue;
+    }
+    Field child = Child(f, key, value, key.Scalar());
+    if (value.IsNull()) {
+      out[key.Scalar()] = "";
+    } else if (auto s = String(child)) {
+      out[key.Scalar()] = *s;
+    }
+  }
+  return out;
 }
 
 void Parser::ParseStepList(const Field& f, std::vector<Step>* out, int depth, bool require_steps) {
@@ -1023,7 +1152,11 @@ void Parser::ParseStepList(const Field& f, std::vector<Step>* out, int depth, bo
   size_t i = 0;
   for (const YAML::Node& el : f.node) {
     if (too_large_reported_ || too_many_steps_reported_) return;
-    ParseStep(Element(f, el, i++), out, depth);
+    if (f.original) {
+      ParseOriginalStep(Element(f, el, i++), out, depth);
+    } else {
+      ParseStep(Element(f, el, i++), out, depth);
+    }
   }
 }
 
@@ -1175,6 +1308,189 @@ void Parser::ExpandUse(const Field& f, std::vector<Step>* out, int depth) {
   out->insert(out->end(), frag.steps.begin(), frag.steps.end());
 }
 
+// ---- The original dialect ----
+
+void Parser::ParseOriginalStep(const Field& f, std::vector<Step>* out, int depth) {
+  if (!Spend()) return;
+  Reporter report(*this, f);
+  if (std::optional<OriginalInclude> include = AsOriginalInclude(f.node, report)) {
+    if (!include->name.empty()) ExpandInclude(*include, f, out, depth);
+    return;
+  }
+  OriginalRewriteOptions options;
+  for (const auto& [name, value] : vars_) options.placeholders.insert(name);
+  const size_t errors_before = diags_->size();
+  std::vector<YAML::Node> steps = RewriteOriginalStep(f.node, options, report);
+  if (diags_->size() != errors_before) return;
+  for (const YAML::Node& step : steps) {
+    Field canonical = f;
+    canonical.node = step;
+    canonical.key = YAML::Node();
+    canonical.origin = OriginOf(f.node, f.key, f.origin);
+    canonical.original = false;  // rewritten: its nested steps are canonical
+    ParseStep(canonical, out, depth);
+  }
+}
+
+// The original looked for shared/scenarios/imports (and shared/routines) in the
+// scenario's folder and up to 8 folders above it. The name is a plain file name, so
+// nothing but files of those folders can be read this way; they may be read from
+// wherever the scenario may. Files are tried through read_file, so the coordinator and
+// agent find the same files among those the CLI sent.
+std::optional<std::pair<std::string, std::string>> Parser::FindIncludeFile(
+    const OriginalInclude& include) {
+  const bool routine = include.kind == OriginalInclude::Kind::kRoutine;
+  std::vector<std::string> subdirs;
+  if (routine) {
+    auto platform = vars_.find("vm.os_type");
+    if (platform != vars_.end() && platform->second.is_string()) {
+      subdirs.push_back(absl::StrCat("shared/routines/", platform->second.as_string()));
+    }
+    subdirs.push_back("shared/routines");
+  } else {
+    subdirs.push_back("shared/scenarios/imports");
+  }
+  std::filesystem::path dir = std::filesystem::path(main_file_->dir);
+  for (int up = 0; up <= 8; ++up) {
+    for (const std::string& sub : subdirs) {
+      std::string path = NormalizePath((dir / sub / (include.name + ".yaml")).string());
+      absl::StatusOr<std::string> text =
+          options_.read_file ? options_.read_file(path) : ReadFile(path);
+      if (text.ok()) return std::pair{path, *std::move(text)};
+    }
+    if (!dir.has_parent_path() || dir.parent_path() == dir) break;
+    dir = dir.empty() ? std::filesystem::path("..") : dir / "..";
+    dir = dir.lexically_normal();
+  }
+  return std::nullopt;
+}
+
+void Parser::ExpandInclude(const OriginalInclude& include, const Field& f, std::vector<Step>* out,
+                           int depth) {
+  const bool routine = include.kind == OriginalInclude::Kind::kRoutine;
+  const std::string what = routine ? "routine" : "import";
+  Field at = f;
+  at.node = include.at;
+  const bool plain = !include.name.empty() &&
+                     std::all_of(include.name.begin(), include.name.end(),
+                                 [](char c) {
+                                   return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                                          c == '_' || c == '-' || c == '.';
+                                 }) &&
+                     include.name.find("..") == std::string::npos;
+  if (!plain) {
+    Error(at, absl::StrCat("an ", what,
+                           " is named by a plain file name (letters, digits, "
+                           "\"-\", \"_\"), not a path"));
+    return;
+  }
+  if (std::find(include_stack_.begin(), include_stack_.end(), include.name) !=
+      include_stack_.end()) {
+    std::vector<std::string> chain = include_stack_;
+    chain.push_back(include.name);
+    Error(at, absl::StrCat(what, " cycle: ", absl::StrJoin(chain, " -> ")));
+    return;
+  }
+  if (depth >= kMaxNesting) {
+    Error(at, absl::StrCat(what, "s are nested too deeply (limit ", kMaxNesting, ")"));
+    return;
+  }
+  std::optional<std::pair<std::string, std::string>> file = FindIncludeFile(include);
+  if (!file) {
+    Error(at, absl::StrCat(what, " \"", include.name, "\" not found: looked for ",
+                           routine ? "shared/routines/" : "shared/scenarios/imports/", include.name,
+                           ".yaml in the scenario's folder and the 8 above it"));
+    return;
+  }
+  const FileCtx* ctx = AddFile(file->first);
+  YAML::Node root;
+  if (!LoadYaml(file->second, ctx, &root)) return;
+  Field rf{root, YAML::Node(), "", ctx, YAML::Mark::null_mark(), true};
+  YAML::Node steps = root.IsMap() ? Lookup(root, "steps") : root;
+  if (!steps.IsSequence()) {
+    Error(rf, absl::StrCat("expected ", routine ? "a routine" : "an imported file",
+                           " with a list of \"steps\""));
+    return;
+  }
+  // Routine inputs are variables of its steps: call arguments, else the scenario's
+  // variables, else the input's default.
+  VarMap saved = vars_;
+  const size_t errors_before = diags_->size();
+  if (routine) {
+    Reporter report(*this, at);
+    if (include.with.IsDefined() && !include.with.IsNull() && !include.with.IsMap()) {
+      Error(at, "\"with\" takes a map of input names to values");
+      return;
+    }
+    const YAML::Node inputs = Lookup(root, "inputs");
+    if (inputs.IsMap()) {
+      for (const auto& kv : inputs) {
+        if (!kv.first.IsScalar()) continue;
+        const std::string name = kv.first.Scalar();
+        const YAML::Node given = Lookup(include.with, name);
+        const YAML::Node spec = kv.second;
+        Field value_field = Child(at, kv.first, given, name);
+        if (given.IsDefined()) {
+          if (std::optional<Value> v = VarValue(value_field, 0)) vars_[name] = *v;
+        } else if (saved.contains(name)) {
+          continue;
+        } else if (Lookup(spec, "required").IsScalar() &&
+                   Lookup(spec, "required").Scalar() == "false") {
+          Field default_field = Child(rf, kv.first, Lookup(spec, "default"), name);
+          if (std::optional<Value> v = VarValue(default_field, 0)) vars_[name] = *v;
+        } else {
+          Error(at, absl::StrCat("routine \"", include.name, "\" needs the input \"", name,
+                                 "\" (give it under \"with\", or define the variable)"));
+        }
+      }
+    }
+    if (include.with.IsMap()) {
+      for (const auto& kv : include.with) {
+        if (!kv.first.IsScalar() || Lookup(inputs, kv.first.Scalar()).IsDefined()) {
+          continue;
+        }
+        Field value_field = Child(at, kv.first, kv.second, kv.first.Scalar());
+        if (std::optional<Value> v = VarValue(value_field, 0)) vars_[kv.first.Scalar()] = *v;
+      }
+    }
+    if (Lookup(root, "fallbacks").IsDefined()) {
+      report.Warn(include.at, absl::StrCat("routine \"", include.name,
+                                           "\": its fallbacks are not chosen here; its "
+                                           "steps run"));
+    }
+  } else {
+    // Imported steps are labelled "[import:name] ..." as in the original.
+    for (YAML::Node step : steps) {
+      if (Lookup(step, "label").IsScalar()) {
+        step["label"] = absl::StrCat("[import:", include.name, "] ", step["label"].Scalar());
+      }
+    }
+  }
+  if (diags_->size() != errors_before) {  // its steps would only echo a missing input
+    vars_ = std::move(saved);
+    return;
+  }
+  include_stack_.push_back(include.name);
+  for (const char* part : {"preconditions", "steps", "postconditions"}) {
+    const YAML::Node list =
+        root.IsMap() ? Lookup(root, part) : (std::string(part) == "steps" ? root : YAML::Node());
+    if (!list.IsDefined() || list.IsNull()) continue;
+    Field lf = root.IsMap() ? Child(rf, YAML::Node(part), list, part) : rf;
+    lf.original = true;
+    if (!list.IsSequence()) {
+      Error(lf, "expected a list of steps");
+      continue;
+    }
+    size_t i = 0;
+    for (const YAML::Node& el : list) {
+      if (too_large_reported_ || too_many_steps_reported_) break;
+      ParseOriginalStep(Element(lf, el, i++), out, depth + 1);
+    }
+  }
+  include_stack_.pop_back();
+  vars_ = std::move(saved);
+}
+
 // ---- Step and condition kinds ----
 
 template <class Kind>
@@ -1223,7 +1539,8 @@ void Parser::Read(const KindValue& v, LaunchStep* s) {
 bool Parser::ReadAtspiQuery(MapReader& m, AtspiQuery* q) {
   const size_t before = diags_->size();
   for (auto [key, dest] : {std::pair{"role", &q->role}, std::pair{"name", &q->name},
-                           std::pair{"name_substr", &q->name_substr}, std::pair{"app", &q->app}}) {
+                           std::pair{"name_substr", &q->name_substr}, std::pair{"app", &q->app},
+                           std::pair{"app_substr", &q->app_substr}}) {
     m.String(key, dest, Presence::kNonEmpty);
   }
   m.Int("index", &q->index, 0, 10000);
@@ -1246,11 +1563,15 @@ bool Parser::ReadAtspiQuery(MapReader& m, AtspiQuery* q) {
   } else if (m.Get("name") && m.Get("name_substr")) {
     ErrorAtKey(*m.Get("name_substr"), "use either \"name\" or \"name_substr\", not both");
   }
+  if (m.Get("app") && m.Get("app_substr")) {
+    ErrorAtKey(*m.Get("app_substr"), "use either \"app\" or \"app_substr\", not both");
+  }
   return diags_->size() == before;
 }
 
 void Parser::Read(const KindValue& v, AtspiStep* s) {
-  MapReader m = Keys(v, {"role", "name", "name_substr", "app", "index", "states", "action", "via"});
+  MapReader m = Keys(
+      v, {"role", "name", "name_substr", "app", "app_substr", "index", "states", "action", "via"});
   ReadAtspiQuery(m, &s->query);
   m.String("action", &s->action, Presence::kNonEmpty);
   m.Enum("via", kVias, &s->via);
@@ -1258,8 +1579,8 @@ void Parser::Read(const KindValue& v, AtspiStep* s) {
 
 // verify_atspi (a VerifyAtspiStep is an AtspiCondition) and the `atspi` condition.
 void Parser::Read(const KindValue& v, AtspiCondition* c) {
-  MapReader m = Keys(v, {"role", "name", "name_substr", "app", "index", "states", "exists", "text",
-                         "text_substr"});
+  MapReader m = Keys(v, {"role", "name", "name_substr", "app", "app_substr", "index", "states",
+                         "exists", "text", "text_substr"});
   ReadAtspiQuery(m, &c->query);
   m.Bool("exists", &c->exists);
   m.String("text", &c->text);
@@ -1273,12 +1594,15 @@ void Parser::Read(const KindValue& v, AtspiCondition* c) {
 }
 
 void Parser::Read(const KindValue& v, LocalizeStep* s) {
-  MapReader m = Keys(v, {"prompt", "then_type", "then_key", "click", "accept_any", "cross_check",
-                         "verify", "verify_not", "if_visible"});
+  MapReader m = Keys(v, {"prompt", "then_type", "then_key", "click", "button", "accept_any",
+                         "cross_check", "verify", "verify_not", "verify_timeout", "if_visible"});
   m.String("prompt", &s->prompt, Presence::kRequired);
   m.String("then_type", &s->then_type, Presence::kNonEmpty);
   m.KeyCombo("then_key", &s->then_key);
   m.Bool("click", &s->click);
+  if (const Field* b = m.Enum("button", kButtons, &s->button); b && !s->click) {
+    ErrorAtKey(*b, "\"button\" needs a click (drop \"click: false\")");
+  }
   if (const Field* a = m.Get("accept_any")) {
     if (auto list = StringList(*a)) {
       for (auto& [prompt, field] : *list) s->accept_any.push_back(std::move(prompt));
@@ -1289,6 +1613,10 @@ void Parser::Read(const KindValue& v, LocalizeStep* s) {
   for (std::string_view key : {"verify", "verify_not"}) {
     VlmCondition question{.expect = key == "verify"};
     if (m.String(key, &question.question, Presence::kNonEmpty)) s->verify.push_back(question);
+  }
+  if (const Field* t = m.Seconds("verify_timeout", &s->verify_timeout_seconds, kMaxWaitSeconds);
+      t && s->verify.empty()) {
+    ErrorAtKey(*t, "\"verify_timeout\" needs \"verify\" or \"verify_not\"");
   }
 }
 
@@ -1302,7 +1630,8 @@ void Parser::ReadCrossCheck(const Field& f, LocalizeCrossCheck* check) {
   m.String("text", &check->text, Presence::kNonEmpty);
   if (const Field* a = m.Get("atspi")) {
     if (ExpectMap(*a, "a map such as {role: push button, name: Save}")) {
-      MapReader q(*this, *a, {"role", "name", "name_substr", "app", "index", "states"});
+      MapReader q(*this, *a,
+                  {"role", "name", "name_substr", "app", "app_substr", "index", "states"});
       AtspiQuery query;
       if (ReadAtspiQuery(q, &query)) check->atspi = std::move(query);
     }

@@ -54,6 +54,12 @@ absl::StatusOr<std::vector<Reference>> FindReferences(std::string_view text) {
     if (inner.empty()) {
       return absl::InvalidArgumentError("empty \"{{ }}\": write a variable name inside the braces");
     }
+    if (size_t bar = inner.find('|'); bar != std::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"{{ ", Absl(inner), " }}\": filters such as \"|",
+                       Absl(Std(absl::StripAsciiWhitespace(Absl(inner.substr(bar + 1))))),
+                       "\" are not supported; a variable is inserted as it is"));
+    }
     if (!IsValidVarName(inner)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "invalid variable name \"", Absl(inner),

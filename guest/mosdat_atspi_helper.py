@@ -210,6 +210,7 @@ class Query:
     name: str = None
     name_substr: str = None
     app: str = None
+    app_substr: str = None
     index: int = 0
     states: tuple = ()  # state nicks
     verify: bool = True
@@ -253,11 +254,12 @@ def parse_query(request):
     if not isinstance(raw, dict):
         raise HelperError('missing "query": an object with role, name, name_substr, app, '
                           'index, states')
-    unknown = set(raw) - {"role", "name", "name_substr", "app", "index", "states", "verify"}
+    unknown = set(raw) - {"role", "name", "name_substr", "app", "app_substr", "index", "states",
+                          "verify"}
     if unknown:
         raise HelperError(f"unknown query field(s) {sorted(unknown)}; use role, name, "
-                          "name_substr, app, index, states, verify")
-    for key in ("role", "name", "name_substr", "app"):
+                          "name_substr, app, app_substr, index, states, verify")
+    for key in ("role", "name", "name_substr", "app", "app_substr"):
         if raw.get(key) is not None and not isinstance(raw[key], str):
             raise HelperError(f'query.{key} must be a string')
     if raw.get("role") is None and raw.get("name") is None and raw.get("name_substr") is None:
@@ -273,6 +275,7 @@ def parse_query(request):
         name=raw.get("name"),
         name_substr=raw.get("name_substr"),
         app=raw.get("app"),
+        app_substr=raw.get("app_substr"),
         index=index,
         states=tuple(parse_state(s).value_nick for s in states),
         verify=bool(raw.get("verify", True)),
@@ -684,6 +687,23 @@ class Desktop:
                               code="not_found")
         return chosen
 
+    def select_for(self, query):
+        """The applications a query searches: the one named `app`, those whose name
+        contains `app_substr` in any case, or all of them."""
+        if query.app_substr is None:
+            return self.select(query.app)
+        part = query.app_substr.lower()
+        chosen = [a for a in self.apps() if part in a.name.lower()]
+        if not chosen:  # maybe it just started: reload once
+            self._count = -1
+            chosen = [a for a in self.apps() if part in a.name.lower()]
+        if not chosen:
+            names = sorted({a.name for a in self.apps()})
+            raise HelperError(f'no application whose name contains "{query.app_substr}" on the '
+                              f"desktop (running: {', '.join(names) or 'none'})",
+                              code="not_found")
+        return chosen
+
     @staticmethod
     def _named(apps, app_name):
         chosen = [a for a in apps if a.name == app_name]
@@ -1002,7 +1022,7 @@ def search(query, limit=None, reuse=False):
     """Objects selected by the query (role, name, showing/visible), in tree order across
     the selected apps; stops after `limit`."""
     found = []
-    for app in DESKTOP.select(query.app):
+    for app in DESKTOP.select_for(query):
         try:
             for node in candidate_nodes(app, query, reuse):
                 if query.role is not None and node.role != int(query.role):
@@ -1027,7 +1047,7 @@ def pick(query):
     states and parent of the object picked equal the snapshot's and no signal came from
     the app before those replies (Snapshots); otherwise, and whenever the kept snapshot
     finds too few objects, a snapshot read now decides."""
-    apps = DESKTOP.select(query.app)
+    apps = DESKTOP.select_for(query)
     if len(apps) == 1 and apps[0].strategy == "cache":
         found = search(query, limit=query.index + 1, reuse=True)
         node = found[query.index] if len(found) > query.index else None
@@ -1089,7 +1109,9 @@ def find_node(query):
 
 
 def not_found_error(query, found):
-    where = f"in {query.app}" if query.app else "on the desktop"
+    where = (f"in {query.app}" if query.app else
+             f'in applications whose name contains "{query.app_substr}"' if query.app_substr
+             else "on the desktop")
     what = query.describe(with_states=False)
     if found:
         near = [brief(n) for n in found[:NEAR_LIMIT]]
@@ -1121,7 +1143,7 @@ def near_candidates(query):
     same name with another role."""
     wanted = (query.name if query.name is not None else query.name_substr or "").lower()
     scored = []
-    for app in DESKTOP.select(query.app):
+    for app in DESKTOP.select_for(query):
         for node in all_nodes(app):
             if not node.fill():
                 continue

@@ -561,7 +561,7 @@ const BadCase kBadCases[] = {
      "s.yaml:4:5: steps[0].colour: unknown key \"colour\"; besides its type a step takes only "
      "label, retries, timeout, must_pass"},
     {"name: t\nsteps:\n  - shell: ls\n  - atspi:\n      role: button\n      via: mouse\n",
-     "s.yaml:6:12: steps[1].atspi.via: must be one of \"pointer\", \"action\", \"both\""},
+     "s.yaml:6:12: steps[1].atspi.via: must be one of \"pointer\", \"action\", \"both\", \"hint\""},
     {"name: t\nsteps:\n  - atspi: {app: x}\n",
      "s.yaml:3:12: steps[0].atspi: needs at least one of \"role\", \"name\", \"name_substr\""},
     {"name: t\nsteps:\n  - atspi: {name: a, name_substr: b}\n",
@@ -574,7 +574,7 @@ const BadCase kBadCases[] = {
      "\"exists: false\")"},
     {"name: t\nsteps:\n  - atspi: {role: x, text: a}\n",
      "s.yaml:3:22: steps[0].atspi.text: unknown key \"text\"; valid keys: role, name, "
-     "name_substr, app, index, states, action, via"},
+     "name_substr, app, app_substr, index, states, action, via"},
     {"name: t\nsteps:\n  - verify_atspi: {role: x, states: [cheked]}\n",
      "s.yaml:3:38: steps[0].verify_atspi.states[0]: unknown AT-SPI state \"cheked\" (did you "
      "mean \"checked\"?)"},
@@ -763,7 +763,7 @@ cleanup:
                        "enter, escape, tab, space, backspace, delete, insert, home, end, pageup, "
                        "pagedown, up, down, left, right, menu, f1..f24",
                        "m.yaml:6:32: steps[2].atspi.via: must be one of \"pointer\", \"action\", "
-                       "\"both\"",
+                       "\"both\", \"hint\"",
                        "m.yaml:7:11: steps[3].wait: must be greater than 0 and at most 3600 "
                        "seconds",
                        "m.yaml:9:14: steps[4].retries: must be between 0 and 100",

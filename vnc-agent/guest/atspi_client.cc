@@ -101,6 +101,7 @@ json AtspiQueryJson(const AtspiQuery& query) {
   if (!query.name.empty()) q["name"] = query.name;
   if (!query.name_substr.empty()) q["name_substr"] = query.name_substr;
   if (!query.app.empty()) q["app"] = query.app;
+  if (!query.app_substr.empty()) q["app_substr"] = query.app_substr;
   if (query.index) q["index"] = *query.index;
   if (!query.states.empty()) q["states"] = query.states;
   return q;

@@ -18,12 +18,6 @@
 #include "vnc-agent/rfb/text_typing.h"
 
 namespace mosdat {
-namespace {
-
-// A test failure (the app did not do what the scenario expects).
-absl::Status Failed(std::string reason) { return TestFailure(reason); }
-
-int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
 int RfbButton(MouseButton button) {
   switch (button) {
@@ -36,6 +30,13 @@ int RfbButton(MouseButton button) {
   }
   return 1;
 }
+
+namespace {
+
+// A test failure (the app did not do what the scenario expects).
+absl::Status Failed(std::string reason) { return TestFailure(reason); }
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
 Rect ToRect(const std::optional<Region>& region) {
   if (!region) return {};
@@ -442,6 +443,7 @@ std::string Describe(const AtspiQuery& q) {
   if (q.index) parts.push_back(absl::StrCat("#", *q.index));
   if (!q.states.empty()) parts.push_back(absl::StrCat("[", absl::StrJoin(q.states, ","), "]"));
   if (!q.app.empty()) parts.push_back(absl::StrCat("in ", q.app));
+  if (!q.app_substr.empty()) parts.push_back(absl::StrCat("in an app named *", q.app_substr, "*"));
   return absl::StrJoin(parts, " ");
 }
 
@@ -578,7 +580,7 @@ absl::Status ScenarioRunner::ExecuteAtspi(const AtspiStep& step, absl::Time dead
         absl::StrCat("the pointer can click, double_click or right_click, not \"", step.action,
                      "\"; use via: action for the accessible action"));
   }
-  const bool want_pointer = pointer && step.via != AtspiVia::kAction;
+  const bool want_pointer = pointer && step.via != AtspiVia::kAction && step.via != AtspiVia::kHint;
   AccessibleObject object;
   absl::Status found = (*guest)->WithAtspi([&](AtspiClient& client) {
     absl::StatusOr<AccessibleObject> o = client.Find(step.query, TimeLeft(deadline), want_pointer);
@@ -633,6 +635,11 @@ absl::Status ScenarioRunner::ExecuteAtspi(const AtspiStep& step, absl::Time dead
                                object.center.y, ") of ", Describe(object), ": ", why,
                                ". via: action uses the accessible action instead, via: both "
                                "falls back to it"));
+  }
+  if (step.via == AtspiVia::kHint) {
+    // Shows where the action happens (recordings, screenshots) without clicking: the
+    // visible widget may not be the accessible object, and a click there would act twice.
+    if (absl::Status s = screen_.Move(object.center.x, object.center.y); !s.ok()) return s;
   }
   if (want_pointer) {  // via: both, and the pointer cannot reach the object
     Log("warning", absl::StrCat("the pointer cannot reach ", Describe(object), " (", why,

@@ -46,6 +46,9 @@ struct RunOutcome {
   std::string reason;  // for fail/error: the first must_pass step that did not pass
 };
 
+// The RFB button number of a scenario's mouse button (1 left, 2 middle, 3 right).
+int RfbButton(MouseButton button);
+
 class ScenarioRunner {
  public:
   // `emit` receives every event; the runner stops if it fails (the report channel is

@@ -285,7 +285,9 @@ absl::Status ScenarioRunner::ExecuteLocalize(const LocalizeStep& step, absl::Tim
   if (step.click) {
     absl::StatusOr<Frame> before_click = screen_.Capture();
     if (!before_click.ok()) return before_click.status();
-    if (absl::Status s = screen_.Click(target->x, target->y, 1, 1); !s.ok()) return s;
+    if (absl::Status s = screen_.Click(target->x, target->y, RfbButton(step.button), 1); !s.ok()) {
+      return s;
+    }
     // Keys sent right behind the click can reach the app before it has moved the
     // focus (measured: GTK3 entries lose them).
     if (step.then_type || step.then_key) AwaitClickEffect(*before_click, deadline, nullptr);
@@ -303,8 +305,12 @@ absl::Status ScenarioRunner::ExecuteLocalize(const LocalizeStep& step, absl::Tim
   WaitForStep follow_up;
   follow_up.mode = WaitForStep::Mode::kAll;
   for (const VlmCondition& question : step.verify) follow_up.conditions.push_back(question);
-  follow_up.timeout_seconds = absl::ToDoubleSeconds(TimeLeft(deadline));
-  absl::Status verified = ExecuteWaitFor(follow_up, deadline);
+  absl::Time asked_until = deadline;
+  if (step.verify_timeout_seconds) {
+    asked_until = std::min(deadline, absl::Now() + absl::Seconds(*step.verify_timeout_seconds));
+  }
+  follow_up.timeout_seconds = absl::ToDoubleSeconds(TimeLeft(asked_until));
+  absl::Status verified = ExecuteWaitFor(follow_up, asked_until);
   if (verified.code() == absl::StatusCode::kFailedPrecondition) {
     return absl::FailedPreconditionError(
         absl::StrFormat("after acting at (%d,%d): %s", target->x, target->y, verified.message()));

@@ -1,0 +1,492 @@
+// The original mOSdat's scenario dialect (core/original_dialect.h): each construct is
+// written here the original's way (our own files, not the original's) and must parse to
+// exactly the steps of its canonical spelling; what differs in meaning between the
+// dialects, and what is refused or warned about, is checked by message and place.
+#include "core/original_dialect.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/absl_compat.h"
+#include "core/scenario.h"
+#include "core/scenario_parser.h"
+
+namespace mosdat {
+namespace {
+
+std::string Fingerprint(const std::vector<Step>& steps);
+
+std::string QueryText(const AtspiQuery& q) {
+  return absl::StrCat("{role=", q.role, " name=", q.name, " name_substr=", q.name_substr,
+                      " app=", q.app, " app_substr=", q.app_substr,
+                      " index=", q.index ? *q.index : -1, " states=", absl::StrJoin(q.states, ","),
+                      "}");
+}
+
+std::string ConditionText(const Condition& c) {
+  std::string out(ConditionKindName(c));  // NOLINT
+  if (const auto* v = std::get_if<VlmCondition>(&c)) {
+    absl::StrAppend(&out, "(", v->question, v->expect ? "=yes" : "=no", ")");
+  } else if (const auto* a = std::get_if<AtspiCondition>(&c)) {
+    absl::StrAppend(&out, QueryText(a->query), a->exists ? "" : " absent");
+  } else if (const auto* t = std::get_if<TextCondition>(&c)) {
+    absl::StrAppend(&out, "(", t->text, ")");
+  }
+  return out;
+}
+
+// Every field the rewrite may set, for an exact comparison of two step lists.
+std::string StepText(const Step& step) {
+  std::string out =
+      absl::StrCat(Absl(StepKindName(step.kind)), " label=", step.common.label,
+                   " retries=", step.common.retries, " must_pass=", step.common.must_pass,
+                   " timeout=", step.common.timeout_seconds.value_or(-1), " ");
+  std::visit(
+      [&](const auto& k) {
+        using K = std::decay_t<decltype(k)>;
+        if constexpr (std::is_same_v<K, LocalizeStep>) {
+          absl::StrAppend(&out, k.prompt, " type=", k.then_type.value_or("-"),
+                          " key=", k.then_key ? k.then_key->ToString() : "-", " click=", k.click,
+                          " button=", static_cast<int>(k.button),
+                          " verify_timeout=", k.verify_timeout_seconds.value_or(-1));
+          for (const VlmCondition& v : k.verify) {
+            absl::StrAppend(&out, " ", v.question, v.expect ? "=yes" : "=no");
+          }
+        } else if constexpr (std::is_same_v<K, WaitForStep>) {
+          absl::StrAppend(&out, k.mode == WaitForStep::Mode::kAll ? "all" : "any",
+                          " t=", k.timeout_seconds, " i=", k.interval_seconds);
+          for (const Condition& c : k.conditions) absl::StrAppend(&out, " ", ConditionText(c));
+        } else if constexpr (std::is_same_v<K, AtspiStep>) {
+          absl::StrAppend(&out, QueryText(k.query), " action=", k.action,
+                          " via=", static_cast<int>(k.via));
+        } else if constexpr (std::is_same_v<K, VerifyAtspiStep>) {
+          absl::StrAppend(&out, QueryText(k.query));
+        } else if constexpr (std::is_same_v<K, ShellStep>) {
+          absl::StrAppend(&out, k.command, " x11=", k.x11 ? (*k.x11 ? "1" : "0") : "-");
+        } else if constexpr (std::is_same_v<K, LaunchStep>) {
+          absl::StrAppend(&out, k.command, " window=", k.window,
+                          " t=", k.timeout_seconds.value_or(-1));
+        } else if constexpr (std::is_same_v<K, IfVisibleStep>) {
+          absl::StrAppend(&out, ConditionText(k.target), " t=", k.timeout_seconds, " then[",
+                          Fingerprint(k.then_steps), "] else[", Fingerprint(k.else_steps), "]");
+        } else {
+          absl::StrAppend(&out, DescribeStep(step.kind));
+        }
+      },
+      step.kind);
+  return out;
+}
+
+std::string Fingerprint(const std::vector<Step>& steps) {
+  std::vector<std::string> lines;
+  for (const Step& s : steps) lines.push_back(StepText(s));
+  return absl::StrJoin(lines, "\n");
+}
+
+struct Parsed {
+  Scenario scenario;
+  std::string errors;
+  std::string warnings;
+};
+
+Parsed Parse(std::string_view yaml, const ScenarioOptions& options = {}) {
+  Diagnostics diags;
+  Parsed p;
+  p.scenario = ParseScenario(yaml, "s.yaml", options, &diags);
+  std::vector<std::string> lines;
+  for (const Diagnostic& d : diags.items()) lines.push_back(d.ToString());
+  p.errors = absl::StrJoin(lines, "\n");
+  lines.clear();
+  for (const Diagnostic& d : diags.warnings()) lines.push_back(d.ToString());
+  p.warnings = absl::StrJoin(lines, "\n");
+  return p;
+}
+
+// `original` (the original's dialect) reads as the same steps as `canonical`.
+void ExpectSameSteps(std::string_view original, std::string_view canonical,
+                     const ScenarioOptions& options = {}) {
+  Parsed o = Parse(original, options);
+  Parsed c = Parse(canonical, options);
+  ASSERT_EQ(o.errors, "");
+  ASSERT_EQ(c.errors, "");
+  EXPECT_NE(o.warnings.find("read in the original mOSdat's dialect"), std::string::npos)
+      << o.warnings;
+  EXPECT_EQ(c.warnings.find("original"), std::string::npos) << c.warnings;
+  EXPECT_EQ(Fingerprint(o.scenario.steps), Fingerprint(c.scenario.steps));
+  EXPECT_FALSE(o.scenario.steps.empty());
+}
+
+TEST(OriginalDialectTest, VerifyWithTimeoutIsAskedUntilItHoldsAndRetriesCountAttempts) {
+  ExpectSameSteps(R"(
+steps:
+  - verify: "the login page is shown"
+    verify_timeout: 25
+    retries: 2
+  - verify: "a chat is open"
+    verify_not: "an error banner is shown"
+)",
+                  R"(
+steps:
+  - wait_for: {all: [{verify: "the login page is shown"}], timeout: 25}
+    retries: 1
+  - wait_for: {all: [{verify: "a chat is open"}, {verify_not: "an error banner is shown"}],
+               timeout: 10}
+    retries: 2
+)");
+}
+
+TEST(OriginalDialectTest, ALocalizeStepClicksTypesPressesAndVerifiesAsOneStep) {
+  ExpectSameSteps(R"(
+steps:
+  - localize: "the search box"
+    click: right
+    then_type: "hello"
+    then_key: enter
+    verify: "results are listed"
+    verify_not: "an error is shown"
+    verify_timeout: 12
+    retries: 1
+  - localize: "the OK button"
+    click: true
+)",
+                  R"(
+steps:
+  - localize:
+      prompt: "the search box"
+      button: right
+      then_type: "hello"
+      then_key: enter
+      verify: "results are listed"
+      verify_not: "an error is shown"
+      verify_timeout: 12
+  - localize: {prompt: "the OK button"}
+    retries: 2
+)");
+}
+
+TEST(OriginalDialectTest, ChecksBetweenClickAndTypingKeepTheOriginalsOrder) {
+  ExpectSameSteps(R"(
+steps:
+  - localize: "the URL field"
+    verify_click: "the URL field is focused"
+    verify_click_diff: true
+    canary: true
+    canary_verify: "a q is in the URL field"
+    then_type: "https://example.org"
+    verify_input: "the URL field shows the address"
+    then_key: enter
+    verify: "the login page is shown"
+    verify_timeout: 20
+)",
+                  R"(
+steps:
+  - localize: "the URL field"
+    retries: 2
+  - wait_for: {all: [{screen_changes: }], timeout: 8}
+    retries: 2
+  - wait_for: {all: [{verify: "the URL field is focused"}], timeout: 8}
+    retries: 2
+  - type: q
+  - wait_for: {all: [{verify: "a q is in the URL field"}], timeout: 8}
+    retries: 2
+  - key: backspace
+  - type: "https://example.org"
+  - wait_for: {all: [{verify: "the URL field shows the address"}], timeout: 10}
+    retries: 2
+  - key: enter
+  - wait_for: {all: [{verify: "the login page is shown"}], timeout: 20}
+    retries: 2
+)");
+}
+
+TEST(OriginalDialectTest, StandaloneInputRunsKeyPreTypeKeyThenThePause) {
+  ExpectSameSteps(R"(
+steps:
+  - type: "abc"
+    key: ctrl+a
+    key_pre: escape
+    wait: 2
+  - key: "ctrl+comma"
+    verify: "the settings are open"
+    wait: 1
+)",
+                  R"(
+steps:
+  - key: escape
+  - type: "abc"
+  - key: ctrl+a
+  - wait: 2
+  - key: ctrl+comma
+  - wait: 1
+  - wait_for: {all: [{verify: "the settings are open"}], timeout: 10}
+    retries: 2
+)");
+}
+
+TEST(OriginalDialectTest, AtspiSelectorsFlagsAppFilterAndViaHint) {
+  ExpectSameSteps(R"(
+steps:
+  - atspi: {role: "check box", name: "Telephony", app_filter: "rocket", via: "hint"}
+  - wait_for: {any: [{role: "frame"}, {role: "push button", name: "Got", name_substr: true}]}
+    retries: 1
+  - verify_atspi: {role: "page tab", name: "Voice"}
+    retries: 1
+  - wait_for:
+      all:
+        - {role: "menu item", name: "Settings"}
+      timeout: 30
+      app_filter: "rocket"
+)",
+                  R"(
+steps:
+  - atspi: {role: "check box", name: "Telephony", app_substr: "rocket", via: hint}
+    retries: 2
+  - wait_for: {any: [{atspi: {role: frame}}, {atspi: {role: push button, name_substr: "Got"}}],
+               timeout: 15, interval: 0.5}
+  - verify_atspi: {role: "page tab", name_substr: "Voice"}
+  - wait_for: {all: [{atspi: {role: menu item, name: Settings, app_substr: rocket}}],
+               timeout: 30, interval: 0.5}
+)");
+}
+
+TEST(OriginalDialectTest, AtspiWithALocalizeFallbackUsesTheModelOnlyWhenTheObjectIsMissing) {
+  ExpectSameSteps(R"(
+steps:
+  - atspi: {role: "push button", name: "Send"}
+    localize: "the Send button"
+    retries: 2
+)",
+                  R"(
+steps:
+  - if_visible:
+      target: {atspi: {role: push button, name: Send}}
+      then: [{atspi: {role: push button, name: Send}}]
+      else: [{localize: {prompt: "the Send button"}}]
+    retries: 1
+)");
+}
+
+TEST(OriginalDialectTest, IfVisibleAsksIsThereAndRunsItsThenSteps) {
+  ExpectSameSteps(R"(
+steps:
+  - if_visible: "crash report dialog"
+    then:
+      - localize: "the Cancel button"
+        retries: 1
+      - wait: 1
+)",
+                  R"(
+steps:
+  - if_visible:
+      target: {verify: "is there a crash report dialog"}
+      then:
+        - localize: "the Cancel button"
+        - wait: 1
+)");
+}
+
+TEST(OriginalDialectTest, LaunchFocusAcceptAnyAndShell) {
+  ExpectSameSteps(R"(
+steps:
+  - launch: "/opt/app/app --no-sandbox"
+    launch_window: "App"
+    wait: 40
+    verify: "the app window is shown"
+    verify_timeout: 30
+    retries: 1
+  - focus: "It's App"
+    shell: "echo hi"
+  - accept_any: ["a dialog is shown", "a banner is shown"]
+    verify_timeout: 15
+)",
+                  R"(
+steps:
+  - launch: {command: "/opt/app/app --no-sandbox", window: App, timeout: 40}
+  - wait_for: {all: [{verify: "the app window is shown"}], timeout: 30}
+  - shell: "echo hi"
+  - shell: {command: "wmctrl -a 'It'\\''s App'", x11: true}
+  - wait_for: {any: [{verify: "a dialog is shown"}, {verify: "a banner is shown"}], timeout: 15}
+    retries: 2
+)");
+}
+
+TEST(OriginalDialectTest, SingleBracePlaceholdersNameVariablesAndOtherBracesStay) {
+  ExpectSameSteps(R"(
+kind: functional
+vars: {workspace_url: "https://chat.example.org", user: jean}
+steps:
+  - shell: "echo {workspace_url} ${HOME} {unknown} {{ user }}"
+)",
+                  R"(
+vars: {workspace_url: "https://chat.example.org", user: jean}
+steps:
+  - shell: "echo {{ workspace_url }} ${HOME} {unknown} {{ user }}"
+)");
+}
+
+TEST(OriginalDialectTest, AFileWithoutAnythingOnlyTheOriginalHasKeepsTheCanonicalMeaning) {
+  Parsed p = Parse(R"(
+steps:
+  - verify: "the window is shown"
+    retries: 2
+  - shell: "echo {x}"
+vars: {x: 1}
+)");
+  ASSERT_EQ(p.errors, "");
+  EXPECT_EQ(p.warnings, "");
+  EXPECT_EQ(Fingerprint(p.scenario.steps),
+            "verify label= retries=2 must_pass=1 timeout=-1 \"the window is shown\"\n"
+            "shell label= retries=0 must_pass=1 timeout=-1 echo {x} x11=-");
+}
+
+TEST(OriginalDialectTest, TopLevelKeysOfTheOriginalAreReadOrWarnedAbout) {
+  Parsed p = Parse(R"(
+app: rocketchat
+kind: bug-confirmation
+issue: {id: 3308, url: "https://example.org/issues/3308"}
+expected_env: {ozone: x11}
+bug_signal: "the window is blank"
+precondition_check: "the app is running"
+schema_version: v1
+phases: [{id: a, name: A, from_step: 1}]
+description: "uses {{ not_a_var }} literally"
+steps:
+  - wait: 1
+)");
+  ASSERT_EQ(p.errors, "");
+  EXPECT_EQ(p.scenario.name, "s");
+  EXPECT_EQ(p.scenario.app, "rocketchat");
+  EXPECT_EQ(p.scenario.kind, "bug-confirmation");
+  ASSERT_TRUE(p.scenario.bug.has_value());
+  EXPECT_EQ(p.scenario.bug->issue.at("id"), "3308");
+  EXPECT_EQ(p.scenario.bug->bug_signal, "the window is blank");
+  EXPECT_EQ(p.scenario.description, "uses {{ not_a_var }} literally");
+  EXPECT_NE(p.warnings.find("s.yaml:3:7: kind: bug confirmation"), std::string::npos) << p.warnings;
+  EXPECT_NE(p.warnings.find("s.yaml:9:1: \"phases\" is not read here"), std::string::npos)
+      << p.warnings;
+}
+
+TEST(OriginalDialectTest, WhatCannotBeHonouredIsAnErrorOrAWarningAtItsPlace) {
+  Parsed p = Parse(R"(
+steps:
+  - localize: "the OK button"
+    retries: 0
+  - localize: "the field"
+    then_key_pre: tab
+  - verify: "done"
+    motion: bezier
+    verfy_timeout: 3
+  - if_visible: "a dialog"
+    then_steps: [{wait: 1}]
+)");
+  EXPECT_EQ(p.errors,
+            "s.yaml:4:14: steps[0]: \"retries: 0\" made the original mOSdat skip this step and "
+            "report it passed; remove the step, or write \"retries: 1\" to run it once\n"
+            "s.yaml:6:19: steps[1]: \"then_key_pre\": a key between the click and the typing is "
+            "not supported yet; press it in a step of its own after this one\n"
+            "s.yaml:9:5: steps[2]: unknown key \"verfy_timeout\" in a step of the original mOSdat "
+            "(did you mean \"verify_timeout\"?)\n"
+            "s.yaml:11:17: steps[3]: \"then_steps\": the original mOSdat did not read this key "
+            "(it is \"then\"); write \"then\"\n"
+            "s.yaml:10:17: steps[3]: \"if_visible\" needs \"then\" (the steps to run when it is "
+            "there)");
+  EXPECT_NE(p.warnings.find("s.yaml:8:13: steps[2]: \"motion\": the pointer moves straight"),
+            std::string::npos)
+      << p.warnings;
+}
+
+TEST(OriginalDialectTest, ErrorsInRewrittenStepsPointAtTheOriginalsPlace) {
+  Parsed p = Parse(R"(
+steps:
+  - localize: "the field"
+    then_type: "x"
+    then_key: "ctrl+nosuchkey"
+    verify_timeout: 5
+    verify: "ok"
+)");
+  EXPECT_NE(p.errors.find("s.yaml:5:15:"), std::string::npos) << p.errors;
+}
+
+ScenarioOptions WithFiles(std::map<std::string, std::string> files) {
+  ScenarioOptions options;
+  options.read_file =
+      [files = std::move(files)](const std::string& path) -> absl::StatusOr<std::string> {
+    auto it = files.find(path);
+    if (it == files.end()) return absl::NotFoundError(absl::StrCat("not found: ", path));
+    return it->second;
+  };
+  options.any_file = true;
+  return options;
+}
+
+TEST(OriginalDialectTest, ImportsAndRoutinesAreFoundInTheOriginalsFoldersAboveTheScenario) {
+  ScenarioOptions options = WithFiles({
+      {"shared/scenarios/imports/cleanup.yaml",
+       "steps:\n  - shell: pkill app\n    label: kill it\n  - wait: 1\n"},
+      {"shared/routines/open-settings.yaml", R"(
+name: open-settings
+schema_version: v1
+inputs:
+  tab: {name: tab, type: string, required: false, default: General}
+  who: {name: who, type: string, required: true}
+steps:
+  - shell: "open {{ tab }} for {{ who }}"
+postconditions:
+  - verify: "the {{ tab }} tab is shown"
+    verify_timeout: 5
+)"},
+  });
+  Diagnostics diags;
+  Scenario sc = ParseScenario(R"(
+imports: [cleanup]
+vars: {who: me}
+steps:
+  - import: cleanup
+  - !import cleanup
+  - routine: open-settings
+  - routine: {name: open-settings, with: {tab: Voice, who: you}}
+)",
+                              "shared/scenarios/functional/linux/t.yaml", options, &diags);
+  ASSERT_TRUE(diags.empty()) << diags.ToStatus();
+  EXPECT_EQ(Fingerprint(sc.steps),
+            "shell label=[import:cleanup] kill it retries=0 must_pass=1 timeout=-1 pkill app "
+            "x11=-\n"
+            "wait label= retries=0 must_pass=1 timeout=-1 1 s\n"
+            "shell label=[import:cleanup] kill it retries=0 must_pass=1 timeout=-1 pkill app "
+            "x11=-\n"
+            "wait label= retries=0 must_pass=1 timeout=-1 1 s\n"
+            "shell label= retries=0 must_pass=1 timeout=-1 open General for me x11=-\n"
+            "wait_for label= retries=2 must_pass=1 timeout=-1 all t=5 i=0.25 verify(the General "
+            "tab is shown=yes)\n"
+            "shell label= retries=0 must_pass=1 timeout=-1 open Voice for you x11=-\n"
+            "wait_for label= retries=2 must_pass=1 timeout=-1 all t=5 i=0.25 verify(the Voice "
+            "tab is shown=yes)");
+
+  Diagnostics missing;
+  ParseScenario("steps:\n  - routine: {name: open-settings}\n  - import: ../etc/passwd\n",
+                "shared/scenarios/functional/t.yaml", options, &missing);
+  EXPECT_EQ(std::string(missing.ToStatus().message()),
+            "shared/scenarios/functional/t.yaml:2:14: steps[0]: routine \"open-settings\" needs "
+            "the input \"who\" (give it under \"with\", or define the variable)\n"
+            "shared/scenarios/functional/t.yaml:3:13: steps[1]: an import is named by a plain "
+            "file name (letters, digits, \"-\", \"_\"), not a path");
+}
+
+TEST(OriginalDialectTest, AnImportCycleIsAnErrorNotAHang) {
+  ScenarioOptions options = WithFiles({
+      {"shared/scenarios/imports/a.yaml", "steps:\n  - import: b\n"},
+      {"shared/scenarios/imports/b.yaml", "steps:\n  - import: a\n"},
+  });
+  Diagnostics diags;
+  ParseScenario("steps:\n  - import: a\n", "t.yaml", options, &diags);
+  EXPECT_NE(diags.ToStatus().message().find("import cycle: a -> b -> a"), std::string::npos)
+      << diags.ToStatus();
+}
+
+}  // namespace
+}  // namespace mosdat
