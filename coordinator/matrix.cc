@@ -60,11 +60,13 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
     }
     absl::StatusOr<std::string> text = options.read_file(test.scenario);
     if (!text.ok()) return text.status();
-    ParseScenario(*text, test.scenario, options, &diagnostics);
-    if (!diagnostics.empty()) return diagnostics.ToStatus();
 
     for (const VmConfig* vm : config.VmsFor(test)) {
       if (!Selected(request.vms, vm->name)) continue;
+      // Parsed per VM: its variables (vm.os_type, app_path) may change the steps.
+      options.overrides = ConfigVars(config, request.vars, vm);
+      ParseScenario(*text, test.scenario, options, &diagnostics);
+      if (!diagnostics.empty()) return diagnostics.ToStatus();
       if (vm->provider != VmProvider::kLocal) {
         return absl::InvalidArgumentError(
             absl::StrCat("VM \"", vm->name,

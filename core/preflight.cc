@@ -7,6 +7,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "core/absl_compat.h"
 #include "core/config_parser.h"
 #include "core/file_util.h"
 #include "core/job_files.h"
@@ -108,18 +111,36 @@ void CheckSsh(const VmConfig& vm, const std::vector<const Step*>& steps, Diagnos
 
 }  // namespace
 
-VarMap ConfigVars(const Config& config, const VarMap& overrides) {
-  VarMap vars = {{"app.name", config.app.name},
-                 {"app.version", config.app.version},
-                 {"app.binary", config.app.binary},
-                 {"app.process_name", config.app.process_name}};
+VarMap ConfigVars(const Config& config, const VarMap& overrides, const VmConfig* vm) {
+  VarMap vars = {
+      {"app.name", config.app.name},
+      {"app.version", config.app.version},
+      {"app.binary", config.app.binary},
+      {"app.process_name", config.app.process_name},
+      {"timestamp", absl::FormatTime("%Y%m%d_%H%M%S", absl::Now(), absl::LocalTimeZone())}};
+  if (vm != nullptr) {
+    vars["vm.name"] = vm->name;
+    vars["vm.os_type"] = std::string(ToString(vm->os_type));
+    vars["app_path"] = vm->app_path.empty() ? config.app.binary : vm->app_path;
+  }
   for (const auto& [name, value] : overrides) vars[name] = value;
   return vars;
 }
 
+std::vector<const VmConfig*> OneVmPerOs(const std::vector<const VmConfig*>& vms) {
+  std::vector<const VmConfig*> out;
+  for (const VmConfig* vm : vms) {
+    if (std::none_of(out.begin(), out.end(),
+                     [&](const VmConfig* seen) { return seen->os_type == vm->os_type; })) {
+      out.push_back(vm);
+    }
+  }
+  return out;
+}
+
 ScenarioOptions ScenarioOptionsFor(const Config& config, const TestConfig& test,
-                                   const VarMap& overrides) {
-  ScenarioOptions options{.overrides = ConfigVars(config, overrides)};
+                                   const VarMap& overrides, const VmConfig* vm) {
+  ScenarioOptions options{.overrides = ConfigVars(config, overrides, vm)};
   options.file_roots.push_back(std::filesystem::path(config.source_path).parent_path().string());
   options.file_roots.insert(options.file_roots.end(), test.allow_files_from.begin(),
                             test.allow_files_from.end());
@@ -200,7 +221,11 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
     for (const VmConfig* vm : vms) vm_used[vm - config.vms.data()] = true;
     entry.scenario_path = test.scenario;  // already relative to the config's directory
     // Record every file the parser reads: the scenario and its imports, transitively.
-    ScenarioOptions parse_options = ScenarioOptionsFor(config, test, options.vars);
+    // Once per OS among the test's VMs (the original's routines differ per platform);
+    // the first parse is the one reported.
+    std::vector<const VmConfig*> per_os = OneVmPerOs(vms);
+    if (per_os.empty()) per_os.push_back(nullptr);
+    ScenarioOptions parse_options = ScenarioOptionsFor(config, test, options.vars, per_os[0]);
     parse_options.read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
       absl::StatusOr<std::string> text = ReadFile(path);
       if (text.ok()) files[path] = *text;
@@ -212,6 +237,17 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
           test.location, "",
           absl::StrCat("scenario of test \"", test.name, "\": ", scenario_text.status().message()));
     } else {
+      for (size_t i = 1; i < per_os.size() && problems.size() == before; ++i) {
+        ScenarioOptions other = parse_options;
+        other.overrides = ConfigVars(config, options.vars, per_os[i]);
+        Diagnostics os_problems;
+        ParseScenario(*scenario_text, entry.scenario_path, other, &os_problems);
+        for (const Diagnostic& d : os_problems.items()) {
+          problems.Add(d.location, d.key_path,
+                       absl::StrCat(d.message, " (for ", Absl(ToString(per_os[i]->os_type)),
+                                    " VMs such as \"", per_os[i]->name, "\")"));
+        }
+      }
       Scenario scenario =
           ParseScenario(*scenario_text, entry.scenario_path, parse_options, &problems);
       entry.steps = static_cast<int>(scenario.steps.size());

@@ -59,15 +59,21 @@ struct PreflightReport {
 // missing local programs, and job files past kMaxJobFilesBytes.
 PreflightReport RunPreflight(const PreflightOptions& options);
 
-// The variables a scenario sees from the config (`app.name`, `app.binary`, ...),
-// with `overrides` applied on top.
-VarMap ConfigVars(const Config& config, const VarMap& overrides);
+// The variables a scenario sees from the config (`app.name`, `app.binary`, ...) and
+// the run (`timestamp`, YYYYMMDD_HHMMSS, as the original mOSdat's {timestamp}); with a
+// VM, also `vm.name`, `vm.os_type` (which picks the original's platform routines) and
+// `app_path` (the VM's app_path, else app.binary). `overrides` win.
+VarMap ConfigVars(const Config& config, const VarMap& overrides, const VmConfig* vm = nullptr);
 
-// How every caller parses a test's scenario: the config's variables with `overrides`,
-// and imports/reference images confined to the config's directory tree, the
-// scenario's own and the test's allow_files_from.
+// How every caller parses a test's scenario: ConfigVars (for `vm` when given), and
+// imports/reference images confined to the config's directory tree, the scenario's
+// own and the test's allow_files_from.
 ScenarioOptions ScenarioOptionsFor(const Config& config, const TestConfig& test,
-                                   const VarMap& overrides);
+                                   const VarMap& overrides, const VmConfig* vm = nullptr);
+
+// One VM of each operating system among `vms`, in order: a scenario is checked once
+// per OS, since the original's routines may differ per platform.
+std::vector<const VmConfig*> OneVmPerOs(const std::vector<const VmConfig*>& vms);
 
 // "NAME=VALUE" → (NAME, typed VALUE); errors name the malformed argument.
 absl::StatusOr<std::pair<std::string, Value>> ParseVarAssignment(const std::string& text);

@@ -490,3 +490,27 @@ TEST(OriginalDialectTest, AnImportCycleIsAnErrorNotAHang) {
 
 }  // namespace
 }  // namespace mosdat
+
+namespace mosdat {
+namespace {
+
+TEST(OriginalDialectTest, ARoutineOfTheVmsPlatformIsPreferred) {
+  ScenarioOptions options = WithFiles({
+      {"shared/routines/launch.yaml", "name: launch\nsteps:\n  - shell: linux-launch\n"},
+      {"shared/routines/windows/launch.yaml", "name: launch\nsteps:\n  - shell: win-launch\n"},
+  });
+  auto shell_of = [&](const std::string& os) {
+    ScenarioOptions o = options;
+    if (!os.empty()) o.overrides["vm.os_type"] = os;
+    Diagnostics diags;
+    Scenario sc = ParseScenario("steps:\n  - routine: launch\n", "t.yaml", o, &diags);
+    EXPECT_TRUE(diags.empty()) << diags.ToStatus();
+    return sc.steps.empty() ? "" : std::get<ShellStep>(sc.steps[0].kind).command;
+  };
+  EXPECT_EQ(shell_of("windows"), "win-launch");
+  EXPECT_EQ(shell_of("linux"), "linux-launch");  // no linux/ folder: the top-level routine
+  EXPECT_EQ(shell_of(""), "linux-launch");
+}
+
+}  // namespace
+}  // namespace mosdat
