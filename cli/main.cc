@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   mosdat::AddServeCommand(app, global, &exit_code);
   mosdat::AddVlmCacheCommand(app, global, &exit_code);
   mosdat::AddReplayCommand(app, global, &exit_code);
+  mosdat::AddMigrateCommand(app, global, &exit_code);
   mosdat::AddPlannedCommands(app, &exit_code);
   try {
     app.parse(argc, argv);

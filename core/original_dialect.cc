@@ -34,8 +34,6 @@ const std::vector<std::string>& OriginalOnlyStepKeys() {
                                                                 "focus",
                                                                 "localize_consistent",
                                                                 "verify_consistent",
-                                                                "routine",
-                                                                "import",
                                                                 "then",
                                                                 "then_steps",
                                                                 "on_failure_agent",
@@ -764,6 +762,14 @@ bool IsImportManifest(const YAML::Node& imports) {
 
 }  // namespace
 
+const std::set<std::string>& OriginalRunValueNames() {
+  static const auto* const kNames =
+      new std::set<std::string>{"timestamp",     "app_path",         "workspace_url", "test_user",
+                                "test_password", "vm_password",      "app.name",      "app.version",
+                                "app.binary",    "app.process_name", "vm.name",       "vm.os_type"};
+  return *kNames;
+}
+
 YAML::Node Lookup(const YAML::Node& map, const std::string& key) {
   if (map.IsMap()) {
     for (const auto& kv : map) {
@@ -791,12 +797,23 @@ std::optional<DialectSign> FindOriginalDialectSign(const YAML::Node& root) {
   return std::nullopt;
 }
 
+absl::StatusOr<std::optional<DialectSign>> ScenarioDialect(const YAML::Node& root) {
+  const YAML::Node dialect = Lookup(root, "dialect");
+  if (!dialect.IsDefined()) return FindOriginalDialectSign(root);
+  if (dialect.IsScalar() && dialect.Scalar() == "original") {
+    return std::optional<DialectSign>(DialectSign{"\"dialect: original\"", dialect.Mark()});
+  }
+  if (dialect.IsScalar() && dialect.Scalar() == "mosdat") return std::nullopt;
+  return absl::InvalidArgumentError(
+      "must be \"mosdat\" (this project's) or \"original\" (the Python mOSdat's)");
+}
+
 YAML::Node RewriteOriginalTopLevel(const YAML::Node& root, DialectReporter& report) {
   YAML::Node out = NewMap();
   for (const auto& kv : root) {
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
     if (key == "imports" && IsImportManifest(kv.second)) continue;  // steps import by name
-    if (key == "schema_version") continue;
+    if (key == "schema_version" || key == "dialect") continue;
     if (key == "checkpoints") {
       report.Warn(kv.first,
                   "\"checkpoints\": VM snapshots at checkpoints are not taken yet; "
@@ -810,6 +827,19 @@ YAML::Node RewriteOriginalTopLevel(const YAML::Node& root, DialectReporter& repo
     out[kv.first] = kv.second;
   }
   return out;
+}
+
+bool IsInclude(const YAML::Node& step) {
+  return step.Tag() == "!import" || Lookup(step, "import").IsDefined() ||
+         Lookup(step, "routine").IsDefined();
+}
+
+bool IncludedFileIsOriginal(const YAML::Node& root) {
+  if (root.IsSequence()) return SignInSteps(root, 0).has_value();
+  for (const char* part : {"preconditions", "steps", "postconditions"}) {
+    if (SignInSteps(Lookup(root, part), 0)) return true;
+  }
+  return false;
 }
 
 std::optional<OriginalInclude> AsOriginalInclude(const YAML::Node& step, DialectReporter& report) {

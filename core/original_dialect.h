@@ -10,7 +10,6 @@
 //   verify_not: Q     with verify: must be "no" on the same screens; alone: asked until "no"
 //   verify_atspi      `name` matches a part of the accessible name (canonical: exact)
 //   {name}            a variable or run value ({timestamp}, {app_path}, ...), as {{ name }}
-//   description       taken as written ({{ }} is not expanded)
 //
 // A step map of the original (one map doing several things: localize, click, type,
 // verify) becomes canonical step maps in the order the original performed them; the
@@ -27,6 +26,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include "absl/status/statusor.h"
 
 namespace mosdat {
 
@@ -50,6 +51,17 @@ struct DialectSign {
 };
 std::optional<DialectSign> FindOriginalDialectSign(const YAML::Node& root);
 
+// A scenario's dialect: what its `dialect:` key says (`original`: the sign is that key;
+// `mosdat`: none), else what FindOriginalDialectSign finds. InvalidArgument for
+// another `dialect:` value.
+absl::StatusOr<std::optional<DialectSign>> ScenarioDialect(const YAML::Node& root);
+
+// The run values a single-brace placeholder of the original names besides a file's
+// vars: timestamp, app_path, workspace_url, test_user, test_password, vm_password, and
+// this project's app.* and vm.* (core/preflight.h ConfigVars). An undefined one is an
+// error at parse time, not text typed as `{workspace_url}`.
+const std::set<std::string>& OriginalRunValueNames();
+
 struct OriginalRewriteOptions {
   // Names a single-brace placeholder may use: `{workspace_url}` becomes
   // `{{ workspace_url }}` when the name is here. Other braces stay as written, as in
@@ -72,6 +84,13 @@ struct OriginalInclude {
   YAML::Node with;  // routine inputs, or null
   YAML::Node at;    // the node to report at
 };
+// Whether `step` is an import or routine step (read the same way in both dialects).
+bool IsInclude(const YAML::Node& step);
+
+// Whether an imported file or routine (a map with steps, pre/postconditions, or a bare
+// list of steps) is written in the original dialect; each file is read in its own.
+bool IncludedFileIsOriginal(const YAML::Node& root);
+
 // Whether `step` is an include; reports a malformed one (and returns an include with an
 // empty name, so the caller skips it).
 std::optional<OriginalInclude> AsOriginalInclude(const YAML::Node& step, DialectReporter& report);

@@ -1026,7 +1026,15 @@ Scenario Parser::Run(std::string_view text, std::string_view file_name) {
           absl::StrCat("expected a scenario (a map with name, steps, ...), got ", Describe(root)));
     return sc;
   }
-  if (std::optional<DialectSign> sign = FindOriginalDialectSign(root)) {
+  // `dialect: mosdat` / `dialect: original` says it; otherwise the content tells.
+  absl::StatusOr<std::optional<DialectSign>> dialect = ScenarioDialect(root);
+  if (!dialect.ok()) {
+    Error(Child(rf, YAML::Node("dialect"), Lookup(root, "dialect"), "dialect"),
+          std::string(dialect.status().message()));
+    return sc;
+  }
+  const std::optional<DialectSign>& sign = *dialect;
+  if (sign) {
     rf.original = true;
     diags_->Warn(At(main_file_, sign->mark), "",
                  absl::StrCat("read in the original mOSdat's dialect (because of ", sign->what,
@@ -1038,7 +1046,7 @@ Scenario Parser::Run(std::string_view text, std::string_view file_name) {
   }
   MapReader top(*this, rf,
                 {"name", "description", "vars", "imports", "steps", "cleanup", "app", "tags",
-                 "kind", "issue", "expected_env", "bug_signal", "precondition_check"});
+                 "kind", "issue", "expected_env", "bug_signal", "precondition_check", "dialect"});
 
   import_stack_.push_back(main_file_->path);
   loaded_files_.insert(main_file_->path);
@@ -1063,10 +1071,12 @@ Scenario Parser::Run(std::string_view text, std::string_view file_name) {
   }
   if (const Field* description = top.Get("description");
       description && !description->node.IsNull()) {
-    if (rf.original && description->node.IsScalar()) {
-      sc.description = description->node.Scalar();  // the original never expanded it
-    } else if (auto s = String(*description)) {
-      sc.description = *s;
+    // Documentation, taken as written in both dialects (the original never expanded
+    // it, and its files show `{{ var }}` there as an example).
+    if (description->node.IsScalar()) {
+      sc.description = description->node.Scalar();
+    } else {
+      Error(*description, absl::StrCat("expected a text, got ", Describe(description->node)));
     }
   }
   ReadAbout(top, &sc);
@@ -1152,10 +1162,11 @@ void Parser::ParseStepList(const Field& f, std::vector<Step>* out, int depth, bo
   size_t i = 0;
   for (const YAML::Node& el : f.node) {
     if (too_large_reported_ || too_many_steps_reported_) return;
-    if (f.original) {
-      ParseOriginalStep(Element(f, el, i++), out, depth);
+    Field step = Element(f, el, i++);
+    if (f.original || IsInclude(step.node)) {
+      ParseOriginalStep(step, out, depth);  // an import or routine step, in either dialect
     } else {
-      ParseStep(Element(f, el, i++), out, depth);
+      ParseStep(step, out, depth);
     }
   }
 }
@@ -1317,7 +1328,12 @@ void Parser::ParseOriginalStep(const Field& f, std::vector<Step>* out, int depth
     if (!include->name.empty()) ExpandInclude(*include, f, out, depth);
     return;
   }
+  if (!f.original) {
+    ParseStep(f, out, depth);
+    return;
+  }
   OriginalRewriteOptions options;
+  options.placeholders = OriginalRunValueNames();
   for (const auto& [name, value] : vars_) options.placeholders.insert(name);
   const size_t errors_before = diags_->size();
   std::vector<YAML::Node> steps = RewriteOriginalStep(f.node, options, report);
@@ -1470,13 +1486,15 @@ void Parser::ExpandInclude(const OriginalInclude& include, const Field& f, std::
     vars_ = std::move(saved);
     return;
   }
+  // Each file is read in its own dialect: a routine `mosdat migrate` rewrote is ours.
+  const bool original = IncludedFileIsOriginal(root);
   include_stack_.push_back(include.name);
   for (const char* part : {"preconditions", "steps", "postconditions"}) {
     const YAML::Node list =
         root.IsMap() ? Lookup(root, part) : (std::string(part) == "steps" ? root : YAML::Node());
     if (!list.IsDefined() || list.IsNull()) continue;
     Field lf = root.IsMap() ? Child(rf, YAML::Node(part), list, part) : rf;
-    lf.original = true;
+    lf.original = original;
     if (!list.IsSequence()) {
       Error(lf, "expected a list of steps");
       continue;
@@ -1484,7 +1502,12 @@ void Parser::ExpandInclude(const OriginalInclude& include, const Field& f, std::
     size_t i = 0;
     for (const YAML::Node& el : list) {
       if (too_large_reported_ || too_many_steps_reported_) break;
-      ParseOriginalStep(Element(lf, el, i++), out, depth + 1);
+      Field step = Element(lf, el, i++);
+      if (original || IsInclude(step.node)) {
+        ParseOriginalStep(step, out, depth + 1);
+      } else {
+        ParseStep(step, out, depth + 1);
+      }
     }
   }
   include_stack_.pop_back();

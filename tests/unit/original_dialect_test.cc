@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -13,7 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/absl_compat.h"
+#include "core/file_util.h"
 #include "core/scenario.h"
+#include "core/scenario_migrate.h"
 #include "core/scenario_parser.h"
 
 namespace mosdat {
@@ -119,6 +122,20 @@ void ExpectSameSteps(std::string_view original, std::string_view canonical,
   EXPECT_EQ(c.warnings.find("original"), std::string::npos) << c.warnings;
   EXPECT_EQ(Fingerprint(o.scenario.steps), Fingerprint(c.scenario.steps));
   EXPECT_FALSE(o.scenario.steps.empty());
+
+  // `mosdat migrate` writes the same steps in mOSdat's own dialect.
+  Diagnostics diags;
+  absl::StatusOr<Migration> migrated = MigrateScenario(original, "s.yaml", &diags);
+  ASSERT_TRUE(migrated.ok()) << migrated.status() << "\n" << diags.ToStatus();
+  ASSERT_TRUE(migrated->changed);
+  Parsed m = Parse(migrated->text, options);
+  ASSERT_EQ(m.errors, "") << migrated->text;
+  EXPECT_EQ(m.warnings.find("original"), std::string::npos) << migrated->text << m.warnings;
+  EXPECT_EQ(Fingerprint(m.scenario.steps), Fingerprint(c.scenario.steps)) << migrated->text;
+  Diagnostics again;
+  absl::StatusOr<Migration> twice = MigrateScenario(migrated->text, "s.yaml", &again);
+  ASSERT_TRUE(twice.ok());
+  EXPECT_FALSE(twice->changed) << "a migrated file is in mOSdat's own dialect";
 }
 
 TEST(OriginalDialectTest, VerifyWithTimeoutIsAskedUntilItHoldsAndRetriesCountAttempts) {
@@ -510,6 +527,98 @@ TEST(OriginalDialectTest, ARoutineOfTheVmsPlatformIsPreferred) {
   EXPECT_EQ(shell_of("windows"), "win-launch");
   EXPECT_EQ(shell_of("linux"), "linux-launch");  // no linux/ folder: the top-level routine
   EXPECT_EQ(shell_of(""), "linux-launch");
+}
+
+}  // namespace
+}  // namespace mosdat
+
+namespace mosdat {
+namespace {
+
+TEST(ScenarioMigrateTest, CommentsAboveStepsAndKeysAreKeptAndBlockTextIsUntouched) {
+  constexpr char kOriginal[] = R"(# Header: what this test is for
+name: commented
+# The variables
+vars: {n: 3}
+steps:
+  # ── open the app ──
+  - shell: |
+      # not a comment: part of the script
+      echo {n}
+    wait: 1
+  # then check it
+  - verify: "the app is open"
+    verify_timeout: 5
+)";
+  Diagnostics diags;
+  absl::StatusOr<Migration> migrated = MigrateScenario(kOriginal, "c.yaml", &diags);
+  ASSERT_TRUE(migrated.ok()) << migrated.status();
+  EXPECT_EQ(migrated->text, R"(# Header: what this test is for
+dialect: mosdat
+name: commented
+# The variables
+vars:
+  n: 3
+steps:
+  # ── open the app ──
+  - shell: |
+      # not a comment: part of the script
+      echo {{ n }}
+  - wait: 1
+  # then check it
+  - wait_for:
+      all:
+        - verify: "the app is open"
+      timeout: 5
+    retries: 2
+)");
+}
+
+TEST(ScenarioMigrateTest, WhatTheParserRefusesIsNotWritten) {
+  Diagnostics diags;
+  absl::StatusOr<Migration> migrated = MigrateScenario(
+      "steps:\n  - verify: x\n    verify_timeout: 2\n    retries: 0\n", "r.yaml", &diags);
+  EXPECT_FALSE(migrated.ok());
+  EXPECT_NE(diags.ToStatus().message().find("r.yaml:4:14:"), std::string::npos) << diags.ToStatus();
+}
+
+TEST(ScenarioMigrateTest, EveryShippedScenarioIsAlreadyInMosdatsOwnDialect) {
+  int files = 0;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(MOSDAT_SOURCE_DIR "/scenarios")) {
+    if (entry.path().extension() != ".yaml") continue;
+    absl::StatusOr<std::string> text = ReadFile(entry.path().string());
+    ASSERT_TRUE(text.ok());
+    Diagnostics diags;
+    absl::StatusOr<Migration> migrated = MigrateScenario(*text, entry.path().string(), &diags);
+    ASSERT_TRUE(migrated.ok()) << entry.path();
+    EXPECT_FALSE(migrated->changed) << entry.path() << ": " << migrated->reason;
+    EXPECT_EQ(migrated->text, *text);
+    ++files;
+  }
+  EXPECT_GE(files, 5);
+}
+
+}  // namespace
+}  // namespace mosdat
+
+namespace mosdat {
+namespace {
+
+TEST(OriginalDialectTest, TheDialectKeySaysWhichReadingApplies) {
+  constexpr char kSteps[] = "steps:\n  - verify: \"shown\"\n    retries: 2\n";
+  Parsed original = Parse(absl::StrCat("dialect: original\n", kSteps));
+  ASSERT_EQ(original.errors, "");
+  EXPECT_EQ(Fingerprint(original.scenario.steps),
+            "wait_for label= retries=1 must_pass=1 timeout=-1 all t=10 i=0.25 verify(shown=yes)");
+  Parsed ours = Parse(absl::StrCat("dialect: mosdat\nkind: functional\n", kSteps));
+  ASSERT_EQ(ours.errors, "");
+  EXPECT_EQ(ours.warnings, "");
+  EXPECT_EQ(Fingerprint(ours.scenario.steps),
+            "verify label= retries=2 must_pass=1 timeout=-1 \"shown\"");
+  EXPECT_EQ(Parse(absl::StrCat("dialect: python\n", kSteps)).errors,
+            "s.yaml:1:10: dialect: must be \"mosdat\" (this project's) or \"original\" (the "
+            "Python mOSdat's)");
 }
 
 }  // namespace
