@@ -50,13 +50,13 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
         return absl::InvalidArgumentError(absl::StrCat(path, " was not sent"));
       return it->second;
     };
-    if (test.variant.has_value()) {
+    if (test.IsSmoke()) {
       // Not asked for by name: skipped (preflight says so); asked for: refused.
       if (request.tests.empty()) continue;
-      return absl::InvalidArgumentError(absl::StrCat(
-          "test \"", test.name, "\" is a smoke test (variant = \"",
-          std::string(ToString(*test.variant)),
-          "\"), which this version cannot run yet; select functional tests with --test"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("test \"", test.name, "\" is a smoke test (", test.SmokeSpelling(),
+                       "), which this version cannot run yet; select functional tests with "
+                       "--test"));
     }
     absl::StatusOr<std::string> text = options.read_file(test.scenario);
     if (!text.ok()) return text.status();

@@ -202,11 +202,10 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
       entry.vms.push_back(vm->name);
     }
     const size_t before = problems.size();
-    if (test.variant.has_value()) {
+    if (test.IsSmoke()) {
       // Nothing runs smoke tests yet. Asked for by name, that is a problem; otherwise
       // the test is skipped, visibly, so the rest of a config still runs.
-      std::string why = absl::StrCat("smoke tests (variant = \"",
-                                     std::string(ToString(*test.variant)), "\") cannot run yet");
+      std::string why = absl::StrCat("smoke tests (", test.SmokeSpelling(), ") cannot run yet");
       if (options.tests.empty()) {
         entry.skipped = true;
         entry.note = absl::StrCat("skipped: ", why, "; select the tests to run with --test");

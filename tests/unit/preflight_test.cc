@@ -173,5 +173,33 @@ TEST_F(PreflightTest, JobFilesPastTheLimitAreReportedWithTheLargest) {
   EXPECT_EQ(report.job_files.size(), 2u);  // the config and the scenario
 }
 
+// The original's smoke tests (`script`) are skipped the same way.
+TEST_F(PreflightTest, OriginalSmokeScriptsAreSkippedUnlessAskedForByName) {
+  Write("a.yaml", "name: a\nsteps:\n  - key: enter\n");
+  std::string config =
+      Config({"a"}, "\n[[test]]\nname = \"x11\"\ngpu = true\nscript = \"test-x11.sh\"\n");
+  PreflightReport all = Run(config);
+  EXPECT_TRUE(all.ok()) << Problems(all);
+  ASSERT_EQ(all.tests.size(), 2u);
+  EXPECT_TRUE(all.tests[0].skipped);
+  EXPECT_EQ(all.tests[0].note,
+            "skipped: smoke tests (script = \"test-x11.sh\") cannot run yet; select the tests to "
+            "run with --test");
+  EXPECT_NE(Problems(Run(config, {"x11"}))
+                .find("test \"x11\": smoke tests (script = \"test-x11.sh\") cannot run yet"),
+            std::string::npos);
+}
+
+// Warnings (what is accepted but has no effect) never make preflight fail.
+TEST_F(PreflightTest, WarningsAreReportedWithoutFailing) {
+  Write("a.yaml", "name: a\nsteps:\n  - key: enter\n");
+  PreflightReport report = Run(Config({"a"}, "\n[cursor]\nprofile = \"bezier\"\n"));
+  EXPECT_TRUE(report.ok()) << Problems(report);
+  ASSERT_EQ(report.problems.warnings().size(), 1u);
+  EXPECT_NE(report.problems.warnings()[0].ToString().find(
+                ": cursor: [cursor] profile = \"bezier\" is read but"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace mosdat
