@@ -7,6 +7,7 @@
 #include "core/config_parser.h"
 #include "core/preflight.h"
 #include "core/scenario_parser.h"
+#include "core/test_resolution.h"
 
 namespace mosdat {
 namespace {
@@ -27,6 +28,13 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
   Diagnostics diagnostics;
   matrix.config = ParseConfig(config_text->second, request.config_path, &diagnostics);
   if (!diagnostics.empty()) return diagnostics.ToStatus();
+  // --test names without a [[test]]: the scenario files the submitter found and sent.
+  if (absl::Status found = AddTestsFromScenarioFiles(
+          &matrix.config, request.tests, request.vms,
+          [&](const std::string& path) { return request.files.find(path) != request.files.end(); });
+      !found.ok()) {
+    return found;
+  }
   const Config& config = matrix.config;
 
   for (const std::string& name : request.tests) {
