@@ -90,6 +90,13 @@ int RunFunctional(const FunctionalArgs& args) {
   for (const Diagnostic& d : report.problems.warnings()) {
     std::cerr << "warning: " << d.ToString() << "\n";
   }
+  if (!report.usage_errors.empty()) {
+    for (const Diagnostic& d : report.problems.items()) std::cerr << d.ToString() << "\n";
+    for (const std::string& error : report.usage_errors) {
+      std::cerr << "mosdat functional: " << error << "\n";
+    }
+    return kExitUsage;
+  }
   if (!report.ok()) {
     for (const Diagnostic& d : report.problems.items()) std::cerr << d.ToString() << "\n";
     std::cerr << "mosdat functional: preflight found " << report.problems.size()

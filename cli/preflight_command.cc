@@ -1,6 +1,7 @@
 // `mosdat preflight --config X.toml [--test S]... [--var K=V]... [--json]`: validates
 // the config and every scenario it would run, prints every problem at once.
-// Exit 0 when clean, 3 when problems were found (config errors), 2 on bad arguments.
+// Exit 0 when clean, 3 when problems were found (config errors), 2 on bad arguments
+// (including a --test that is neither a [[test]] nor a scenario file).
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -44,6 +45,7 @@ nlohmann::json ToJson(const PreflightReport& report) {
   return {{"ok", report.ok()},
           {"tests", tests},
           {"job_files_bytes", report.job_files_bytes},
+          {"usage_errors", report.usage_errors},
           {"problems", ToJson(report.problems.items())},
           {"warnings", ToJson(report.problems.warnings())}};
 }
@@ -62,9 +64,12 @@ void PrintHuman(const PreflightReport& report, const std::string& config) {
     std::cerr << "warning: " << d.ToString() << "\n";
   }
   for (const Diagnostic& d : report.problems.items()) std::cerr << d.ToString() << "\n";
+  for (const std::string& error : report.usage_errors) {
+    std::cerr << "mosdat preflight: " << error << "\n";
+  }
   if (report.ok()) {
     std::cout << "preflight passed: " << config << "\n";
-  } else {
+  } else if (!report.problems.empty()) {
     std::cerr << report.problems.size() << (report.problems.size() == 1 ? " problem" : " problems")
               << " found\n";
   }
@@ -86,6 +91,7 @@ int RunPreflightCommand(const PreflightArgs& args) {
   } else {
     PrintHuman(report, args.config);
   }
+  if (!report.usage_errors.empty()) return kExitUsage;
   return ExitCodeFor(report.ok() ? Outcome::kPassed : Outcome::kConfigError);
 }
 

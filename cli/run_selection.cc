@@ -23,7 +23,9 @@ void AddRunSelection(CLI::App* cmd, RunSelection* selection) {
   cmd->add_option("config", spellings->config_positional,
                   "mOSdat TOML config (the same as --config)");
   cmd->add_option("--config", spellings->config_option, "mOSdat TOML config");
-  cmd->add_option("--test", selection->tests, "only these [[test]] names (repeatable)");
+  cmd->add_option("--test", selection->tests,
+                  "only these [[test]] names (repeatable); a NAME no [[test]] has runs NAME.yaml "
+                  "from [functional].tests_dir, as in the original mOSdat");
   cmd->add_option("--vm", spellings->vm_options, "only these [[vm]] names (repeatable)");
   cmd->add_option("--vms", spellings->vms_lists, "only these [[vm]] names, comma-separated");
   cmd->add_option("--var", selection->vars, "scenario variable override NAME=VALUE (repeatable)");

@@ -13,6 +13,8 @@ namespace mosdat {
 
 struct RunSelection {
   std::string config;
+  // [[test]] names; a name no [[test]] has is a scenario file in the tests folder
+  // (core/test_resolution.h), which preflight and the coordinator resolve.
   std::vector<std::string> tests;
   std::vector<std::string> vms;   // --vm and --vms together, in the order given
   std::vector<std::string> vars;  // NAME=VALUE

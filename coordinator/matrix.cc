@@ -7,6 +7,7 @@
 #include "core/config_parser.h"
 #include "core/preflight.h"
 #include "core/scenario_parser.h"
+#include "core/test_resolution.h"
 
 namespace mosdat {
 namespace {
@@ -27,6 +28,13 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
   Diagnostics diagnostics;
   matrix.config = ParseConfig(config_text->second, request.config_path, &diagnostics);
   if (!diagnostics.empty()) return diagnostics.ToStatus();
+  // --test names without a [[test]]: the scenario files the submitter found and sent.
+  if (absl::Status found = AddTestsFromScenarioFiles(
+          &matrix.config, request.tests, request.vms,
+          [&](const std::string& path) { return request.files.find(path) != request.files.end(); });
+      !found.ok()) {
+    return found;
+  }
   const Config& config = matrix.config;
 
   for (const std::string& name : request.tests) {
@@ -50,13 +58,13 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
         return absl::InvalidArgumentError(absl::StrCat(path, " was not sent"));
       return it->second;
     };
-    if (test.variant.has_value()) {
+    if (test.IsSmoke()) {
       // Not asked for by name: skipped (preflight says so); asked for: refused.
       if (request.tests.empty()) continue;
-      return absl::InvalidArgumentError(absl::StrCat(
-          "test \"", test.name, "\" is a smoke test (variant = \"",
-          std::string(ToString(*test.variant)),
-          "\"), which this version cannot run yet; select functional tests with --test"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("test \"", test.name, "\" is a smoke test (", test.SmokeSpelling(),
+                       "), which this version cannot run yet; select functional tests with "
+                       "--test"));
     }
     absl::StatusOr<std::string> text = options.read_file(test.scenario);
     if (!text.ok()) return text.status();

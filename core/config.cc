@@ -15,6 +15,12 @@ Verdict AppConfig::VerdictFor(int exit_code) const {
   return it == exit_codes.end() ? Verdict::kUnknown : it->second;
 }
 
+std::string TestConfig::SmokeSpelling() const {
+  if (variant.has_value()) return "variant = \"" + std::string(ToString(*variant)) + "\"";
+  if (!script.empty()) return "script = \"" + script + "\"";
+  return "";
+}
+
 const VmConfig* Config::FindVm(std::string_view name) const {
   for (const VmConfig& vm : vms) {
     if (vm.name == name) return &vm;
@@ -141,6 +147,18 @@ std::string_view ToString(ScreenshotPolicy value) {
       return "none";
   }
   return "all";
+}
+
+std::string_view ToString(CursorProfile value) {
+  switch (value) {
+    case CursorProfile::kInstant:
+      return "instant";
+    case CursorProfile::kLinear:
+      return "linear";
+    case CursorProfile::kBezier:
+      return "bezier";
+  }
+  return "instant";
 }
 
 }  // namespace mosdat

@@ -1,6 +1,11 @@
 // The typed model of a mOSdat TOML config file (see examples/*.toml for the format).
 // Plain structs with their defaults; core/config_parser.h fills them and reports every
 // problem with file:line:column. Nothing here depends on the TOML library.
+//
+// The original Python mOSdat's spellings (`pass = [0, 124]`, [build].repo_path,
+// [[vm.package]].file_glob, [defaults], [functional], [proxmox].password, smoke
+// [[test]] scripts...) are read into this same model; see README, "Bringing configs
+// of the original mOSdat".
 #ifndef MOSDAT_CORE_CONFIG_H_
 #define MOSDAT_CORE_CONFIG_H_
 
@@ -31,34 +36,56 @@ struct AppConfig {
   std::string process_name;       // process to wait for / kill; empty = basename of binary
   int timeout = 30;               // seconds a smoke test lets the app run (> 0)
   std::map<std::string, std::string> env;  // extra environment for the app
-  // [app.exit_codes]: exit code (0..255) -> verdict. Entries in the file override the
-  // defaults one by one; codes listed nowhere are kUnknown.
+  // [app.exit_codes]: exit code (0..255) -> verdict; codes listed nowhere are kUnknown.
+  // Two spellings, combined in this order: the original's lists (`pass = [0, 124]`,
+  // `fail = [139, 134]`) each replace the default codes of that verdict; then single
+  // entries (`139 = "fail"`) override code by code. A code in both lists, or given a
+  // different verdict by a list and an entry, is an error.
   std::map<int, Verdict> exit_codes = DefaultExitCodes();
 
   Verdict VerdictFor(int exit_code) const;
 };
 
-// [build]: how to build the package under test from source.
+// [build]: how to build the package under test from source. Nothing builds yet
+// (`mosdat build` is planned): the parser warns that the table is ignored.
 struct BuildConfig {
-  std::string repo;                    // git URL; empty = build the working tree in `workdir`
-  std::string ref;                     // branch, tag or commit (needs `repo`)
-  std::string command;                 // required; shell command that builds the packages
-  std::string workdir;                 // directory the command runs in
+  std::string repo;  // git URL; empty = build the working tree in `workdir`
+  std::string ref;   // branch, tag or commit (needs `repo`)
+  // Required (one or more): shell commands that build the packages, run in order in
+  // `workdir`. Ours: `command = "..."`; the original's: `commands = ["...", ...]`.
+  std::vector<std::string> commands;
+  // Directory the commands run in. The original's `repo_path` (a local clone), relative
+  // to the config file.
+  std::string workdir;
   std::vector<std::string> artifacts;  // globs of the produced packages, e.g. "dist/*.deb"
+  // The original's `dist_dir`: where the packages land, relative to `workdir`;
+  // [[vm.package]].file_glob is matched there. Empty = not given.
+  std::string dist_dir;
+  // The original's `checkout = true`: `git fetch --tags && git checkout <[app].version>`
+  // in `workdir` before building.
+  bool checkout_app_version = false;
 };
 
 // [proxmox]: the Proxmox VE API. TLS is always verified: against the system CAs, or
 // against `fingerprint` for self-signed certificates. There is no switch to turn it off.
+// It logs in with an API token (`token`) or, as the original mOSdat did, with a
+// password (`password`: a ticket login); exactly one of them is set.
 struct ProxmoxConfig {
-  std::string host;             // required; host name or IP, without scheme or port
-  int port = 8006;              // API port (1..65535)
-  std::string user;             // required; API token user, e.g. "root@pam!mosdat"
-  SecretRef token;              // required; the API token secret (env:NAME or file:PATH)
+  std::string host;  // required; host name or IP, without scheme or port
+  int port = 8006;   // API port (1..65535)
+  // Required. With `token`: the API token id USER@REALM!TOKENID, e.g. "root@pam!mosdat";
+  // with `password`: the user USER@REALM, e.g. "root@pam".
+  std::string user;
+  SecretRef token;              // the API token secret (env:NAME or file:PATH)
+  SecretRef password;           // the user's password (env:NAME or file:PATH), for a ticket login
   std::string node;             // required; Proxmox node the VMs live on, e.g. "pve"
   std::string gpu_pci_address;  // GPU for passthrough, e.g. "0000:01:00" or "0000:01:00.0"
   std::string fingerprint;      // pinned SHA-256 of the server certificate, "AA:BB:..:FF"
                                 // (32 bytes, upper-case after parsing); empty = system CAs
 };
+
+// The max_tokens the vlm-gateway asks every answer for (part of its cache keys).
+inline constexpr int kVlmMaxTokens = 4096;
 
 // How a VLM reports coordinates; kAuto lets the gateway detect it per model.
 enum class VlmCoordinates { kAuto, kNormalized1000, kPixels };
@@ -76,6 +103,9 @@ struct VlmConfig {
   int max_concurrency = 2;               // parallel requests (>= 1)
   int retries = 2;                       // extra attempts on transient errors (>= 0)
   std::string cache_dir = ".cache/vlm";  // content-addressed response cache
+  // The original's floor on max_tokens for reasoning models (0 = none). The gateway
+  // always asks for kVlmMaxTokens, which meets any floor up to that.
+  int max_tokens_floor = 0;
 };
 
 enum class VmProvider { kProxmox, kLocal };
@@ -84,11 +114,23 @@ enum class OsType { kLinux, kWindows };
 enum class X11Mode { kOff, kAuto };
 enum class PackageFormat { kDeb, kRpm, kAppImage, kSnap, kFlatpak, kMsi, kExe, kTar };
 
-// [[vm.package]]: a package to install into the VM before testing.
+// [[vm.package]]: a package to install into the VM before testing. Nothing installs
+// packages yet: the parser warns that the tables are ignored. Where the package comes
+// from is `path`, `file_glob`, or (flatpak, snap) `appid` and `remote`.
 struct PackageConfig {
   PackageFormat format = PackageFormat::kDeb;  // required
-  std::string path;                            // required; package file (or glob) on this machine
-  std::string install;                         // install command; empty = by format (apt, dnf...)
+  std::string path;                            // package file (or glob) on this machine
+  std::string install;  // install command; empty = by format (apt, dnf...). The original's
+                        // placeholders {file}, {app_name} and {version} are kept as written.
+  // The original's keys.
+  std::string uninstall;     // command that removes the package
+  std::string app_path;      // the app as this package installs it (may hold {file})
+  std::string process_name;  // the app's process as this package runs it
+  std::string file_glob;     // package file name pattern, matched in [build].dist_dir
+  std::string appid;         // flatpak/snap id, e.g. "chat.rocket.RocketChat"
+  std::string remote;        // flatpak remote, e.g. "flathub"
+  std::string data_dir;      // the app's data directory in the VM
+  std::string version;       // per-package version (the original's {version}); "" = [app]
 };
 
 // Screen size of a local VM's X server.
@@ -104,7 +146,7 @@ struct VmConfig {
   int vmid = 0;         // Proxmox VM id (>= 100, unique); 0 = none (local)
   std::string ip;       // fixed address; empty = ask the guest agent
   std::string desktop;  // "gnome", "kde", "openbox", ...
-  std::string user;     // SSH / desktop user in the guest
+  std::string user;     // SSH / desktop user in the guest; default [defaults].user
   OsType os_type = OsType::kLinux;
   X11Mode x11 = X11Mode::kOff;
   std::string app_path;                 // app binary in this VM, overrides [app].binary
@@ -115,7 +157,28 @@ struct VmConfig {
   Geometry geometry;                    // local provider: "WIDTHxHEIGHT"
   std::string agent;                    // agent/host that owns this VM; empty = any
   std::vector<PackageConfig> packages;  // [[vm.package]] entries, installed in order
-  SourceLocation location;              // where the [[vm]] table starts
+  // The original's VM password (env:NAME or file:PATH). Logins are by SSH key; the
+  // parser warns that it is ignored.
+  SecretRef password;
+  SourceLocation location;  // where the [[vm]] table starts
+};
+
+// [defaults]: values for every [[vm]] that does not set its own (the original's table).
+struct DefaultsConfig {
+  std::string user;  // [[vm]].user
+};
+
+// [functional]: the original's functional-test settings.
+struct FunctionalConfig {
+  bool enabled = false;  // the original's switch; functional tests run whenever asked
+  // Where `--test NAME` looks for NAME.yaml when no [[test]] is named NAME (relative to
+  // the config file): <tests_dir>/<vm>/NAME.yaml, <tests_dir>/linux/NAME.yaml (Linux
+  // VMs), <tests_dir>/NAME.yaml. Empty = the original's shared/scenarios/functional,
+  // next to the config or one level up (see core/test_resolution.h).
+  std::string tests_dir;
+  std::string workspace_url;  // the scenarios' {{ workspace_url }}
+  SecretRef test_user;        // credentials for the app under test (env:NAME or file:PATH)
+  SecretRef test_password;
 };
 
 // Legacy smoke-test environments (see the seed's test matrix).
@@ -127,15 +190,25 @@ struct TestConfig {
   // YAML scenario file. Written relative to the config file; the parser has already
   // joined it with the config's directory, so use it as is.
   std::string scenario;
-  std::optional<SmokeVariant> variant;  // smoke test; exactly one of scenario/variant is set
-  std::vector<std::string> vms;         // names of [[vm]] entries; empty = all VMs
-  std::optional<int> timeout;           // seconds for the whole test; unset = defaults
-  std::vector<std::string> tags;        // free-form labels for filtering
+  std::optional<SmokeVariant> variant;  // smoke test
+  // The original's smoke test: a shell script (as written; the original looked it up in
+  // its shared/scenarios/smoke-linux folder) and whether it needs the GPU. Exactly one
+  // of scenario, variant and script is set.
+  std::string script;
+  bool gpu = false;
+  std::vector<std::string> vms;   // names of [[vm]] entries; empty = all VMs
+  std::optional<int> timeout;     // seconds for the whole test; unset = defaults
+  std::vector<std::string> tags;  // free-form labels for filtering
   // Extra directories (relative to the config) the scenario's imports and reference
   // images may come from. Without them, only the config's and the scenario's own
   // directory trees are readable: an explicit opt-in for shared fragment folders.
   std::vector<std::string> allow_files_from;
   SourceLocation location;  // where the [[test]] table starts
+
+  // A smoke test (`variant` or `script`), which nothing runs yet.
+  bool IsSmoke() const { return variant.has_value() || !script.empty(); }
+  // For messages: `variant = "x11"` or `script = "test-x11.sh"`.
+  std::string SmokeSpelling() const;
 };
 
 enum class ScreenshotPolicy { kAll, kFailures, kNone };
@@ -145,6 +218,11 @@ struct ReportConfig {
   std::string output_dir = "results";  // relative to the working directory
   bool junit = true;                   // also write JUnit XML
   ScreenshotPolicy screenshots = ScreenshotPolicy::kAll;
+  // The original's report keys; results do not show them yet (the parser warns).
+  std::string title;
+  std::vector<std::string> critical_tests;  // test names that must pass everywhere
+  std::string critical_description;
+  std::map<std::string, std::string> known_issues;  // e.g. "snap+gpu" -> explanation
 };
 
 // A screen position for the pointer.
@@ -153,12 +231,21 @@ struct CursorPark {
   int y = 0;
 };
 
+// How the pointer travels to a target (the original's [cursor].profile).
+enum class CursorProfile { kInstant, kLinear, kBezier };
+
 // [cursor]: keeps the pointer out of verification captures.
 struct CursorConfig {
   std::optional<CursorPark> park;  // where the pointer is parked before verification captures
   // false: ask VNC for the Cursor pseudo-encoding so the pointer is not drawn into frames
   // (otherwise pixel diffs break).
   bool visible = false;
+  // The original's pointer motion. mOSdat moves the pointer to its target at once
+  // (kInstant, no dwell); anything else is read and warned about.
+  CursorProfile profile = CursorProfile::kInstant;
+  int duration_ms = 0;        // 0..5000
+  int hover_dwell_ms = 0;     // >= 0
+  std::string seed = "auto";  // the original's motion randomness
 };
 
 struct Config {
@@ -166,8 +253,10 @@ struct Config {
   std::optional<BuildConfig> build;
   std::optional<ProxmoxConfig> proxmox;
   std::optional<VlmConfig> vlm;
+  DefaultsConfig defaults;
   std::vector<VmConfig> vms;
   std::vector<TestConfig> tests;
+  FunctionalConfig functional;
   ReportConfig report;
   CursorConfig cursor;
   std::string source_path;  // the file this was parsed from
@@ -187,6 +276,7 @@ std::string_view ToString(X11Mode value);
 std::string_view ToString(PackageFormat value);
 std::string_view ToString(SmokeVariant value);
 std::string_view ToString(ScreenshotPolicy value);
+std::string_view ToString(CursorProfile value);
 
 }  // namespace mosdat
 

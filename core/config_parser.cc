@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <initializer_list>
 #include <limits>
@@ -71,9 +72,13 @@ constexpr EnumEntry<ScreenshotPolicy> kScreenshotPolicies[] = {
     {"all", ScreenshotPolicy::kAll},
     {"failures", ScreenshotPolicy::kFailures},
     {"none", ScreenshotPolicy::kNone}};
+constexpr EnumEntry<CursorProfile> kCursorProfiles[] = {{"instant", CursorProfile::kInstant},
+                                                        {"linear", CursorProfile::kLinear},
+                                                        {"bezier", CursorProfile::kBezier}};
 
 // Upper bounds that keep values sane and inside `int`.
 constexpr int64_t kMaxTimeoutSeconds = 86400;
+constexpr int64_t kMaxMilliseconds = 60000;
 constexpr int64_t kMaxVmid = 999999999;  // Proxmox's own limit
 constexpr int64_t kMaxScreenSide = 16384;
 
@@ -236,6 +241,11 @@ class Context {
   void Error(const toml::node& node, std::string path, std::string message) {
     Error(node.source(), std::move(path), std::move(message));
   }
+  // Something accepted that has no effect (yet); `message` names the key as the config
+  // spells it, e.g. "[build].checkout is read but ...".
+  void Warning(const toml::node& node, std::string path, std::string message) {
+    warnings_.push_back({Location(node), std::move(path), std::move(message)});
+  }
   // "expected a string, got integer".
   void TypeError(const toml::node& node, std::string path, std::string_view expected) {
     Error(node, std::move(path), Cat("expected ", expected, ", got ", TypeName(node.type())));
@@ -246,27 +256,45 @@ class Context {
             static_cast<int>(node.source().begin.column)};
   }
 
-  // Paths in the config are relative to the config file's directory.
+  // Paths in the config are relative to the config file's directory; "~" and "~/..."
+  // are the user's home directory, as the original mOSdat expanded them.
   std::string ResolvePath(std::string_view path) const {
+    if (path == "~" || path.starts_with("~/")) {
+      const char* home = std::getenv("HOME");
+      if (home != nullptr && *home != '\0') {
+        if (path == "~") return home;
+        return (std::filesystem::path(home) / std::string(path.substr(2)))
+            .lexically_normal()
+            .string();
+      }
+    }
     std::filesystem::path p(path);
     if (p.is_absolute() || dir_.empty()) return std::string(path);
     return (dir_ / p).lexically_normal().string();
   }
 
-  // Hands the diagnostics over in file order (toml++ iterates tables in key order).
+  // Hands the errors and the warnings over, each in file order (toml++ iterates tables
+  // in key order).
   void Flush(Diagnostics* out) {
-    std::stable_sort(items_.begin(), items_.end(), [](const Diagnostic& a, const Diagnostic& b) {
-      return std::pair(a.location.line, a.location.column) <
-             std::pair(b.location.line, b.location.column);
-    });
+    for (std::vector<Diagnostic>* list : {&items_, &warnings_}) {
+      std::stable_sort(list->begin(), list->end(), [](const Diagnostic& a, const Diagnostic& b) {
+        return std::pair(a.location.line, a.location.column) <
+               std::pair(b.location.line, b.location.column);
+      });
+    }
     for (Diagnostic& d : items_) out->Add(d.location, std::move(d.key_path), std::move(d.message));
+    for (Diagnostic& d : warnings_) {
+      out->Warn(d.location, std::move(d.key_path), std::move(d.message));
+    }
     items_.clear();
+    warnings_.clear();
   }
 
  private:
   std::string file_;
   std::filesystem::path dir_;
   std::vector<Diagnostic> items_;
+  std::vector<Diagnostic> warnings_;
 };
 
 // ---------------------------------------------------------------------------
@@ -366,12 +394,21 @@ bool ReadStringArray(Context& ctx, const toml::node& node, const std::string& pa
 }
 
 // Secrets from the config are references; relative "file:" paths follow the config.
-bool ReadSecret(Context& ctx, const toml::node& node, const std::string& path, SecretRef* out) {
+// A literal secret is refused with exactly what to write instead: `key = "env:ENV"`
+// (`env` is the variable the original mOSdat used, where it had one).
+bool ReadSecret(Context& ctx, const toml::node& node, const std::string& path, SecretRef* out,
+                std::string_view key, std::string_view env) {
   std::string text;
   if (!ReadString(ctx, node, path, &text)) return false;
   absl::StatusOr<SecretRef> ref = SecretRef::Parse(text);
   if (!ref.ok()) {
-    ctx.Error(node, path, std::string(ref.status().message()));
+    std::string message(ref.status().message());
+    if (!text.starts_with("env:") && !text.starts_with("file:")) {
+      // Never quotes `text`: it is most likely the secret itself.
+      message += Cat(": write ", key, " = \"env:", env, "\" and export ", env, ", or ", key,
+                     " = \"file:PATH\" naming a file that holds it");
+    }
+    ctx.Error(node, path, std::move(message));
     return false;
   }
   if (ref->kind() == SecretRef::Kind::kFile) {
@@ -467,9 +504,11 @@ class TableReader {
     return node != nullptr && ReadEnum(ctx_, *node, PathOf(key), entries, out) ? node : nullptr;
   }
 
-  const toml::node* Secret(std::string_view key, SecretRef* out, bool required = false) {
+  // `env` names the variable a literal secret's error suggests instead.
+  const toml::node* Secret(std::string_view key, std::string_view env, SecretRef* out,
+                           bool required = false) {
     const toml::node* node = Find(key, required);
-    return node != nullptr && ReadSecret(ctx_, *node, PathOf(key), out) ? node : nullptr;
+    return node != nullptr && ReadSecret(ctx_, *node, PathOf(key), out, key, env) ? node : nullptr;
   }
 
   // A sub-table ([app.env], an inline table...).
@@ -513,17 +552,76 @@ class TableReader {
 // ---------------------------------------------------------------------------
 // Sections.
 
+// "a", "a and b", "a, b and c".
+std::string EnglishList(const std::vector<std::string>& items) {
+  if (items.size() <= 1) return items.empty() ? "" : items[0];
+  return Cat(absl::StrJoin(items.begin(), items.end() - 1, ", "), " and ", items.back());
+}
+
+// "is" or "are", "it" or "they"... for a list of `n` things.
+std::string_view Is(size_t n) { return n == 1 ? "is" : "are"; }
+std::string_view ItIs(size_t n) { return n == 1 ? "it is" : "they are"; }
+
+// [app.exit_codes] (see AppConfig::exit_codes): the original's lists replace the
+// defaults of their verdict, then single entries override code by code.
 void ParseExitCodes(Context& ctx, const toml::table& table, const std::string& path,
                     std::map<int, Verdict>* out) {
+  struct Listed {
+    Verdict verdict;
+    std::string_view list;
+    int line;
+  };
+  std::map<int, Listed> listed;
+  constexpr std::pair<std::string_view, Verdict> kLists[] = {{"pass", Verdict::kPass},
+                                                             {"fail", Verdict::kFail}};
+  for (const auto& [name, verdict] : kLists) {
+    const toml::node* node = table.get(name);
+    if (node == nullptr) continue;
+    const std::string list_path = JoinPath(path, name);
+    const toml::array* array = node->as_array();
+    if (array == nullptr) {
+      ctx.TypeError(*node, list_path, "an array of exit codes (integers from 0 to 255)");
+      continue;
+    }
+    // The list replaces the defaults of its verdict; the other list's codes stay.
+    std::erase_if(*out, [&](const auto& entry) {
+      return entry.second == verdict && !listed.contains(entry.first);
+    });
+    for (size_t i = 0; i < array->size(); ++i) {
+      const toml::node& element = *array->get(i);
+      const std::string element_path = IndexPath(list_path, i);
+      int code = 0;
+      if (!ReadInt(ctx, element, element_path, 0, 255, &code)) continue;
+      const int line = static_cast<int>(element.source().begin.line);
+      auto [it, inserted] = listed.try_emplace(code, Listed{verdict, name, line});
+      if (!inserted && it->second.verdict != verdict) {
+        ctx.Error(element, element_path,
+                  Cat("exit code ", code, " is also in ", JoinPath(path, it->second.list),
+                      " (line ", it->second.line, "); keep it in one list"));
+        continue;
+      }
+      (*out)[code] = verdict;
+    }
+  }
   for (auto&& [key, node] : table) {
+    if (key.str() == "pass" || key.str() == "fail") continue;
     const std::string key_path = JoinPath(path, key.str());
     int code = 0;
     if (!ParseBoundedDecimal(key.str(), 255, &code)) {
-      ctx.Error(key.source(), key_path, "exit code must be an integer from 0 to 255");
+      ctx.Error(key.source(), key_path,
+                "exit code must be an integer from 0 to 255 (or a list: pass = [0, 124], "
+                "fail = [139, 134])");
       continue;
     }
     Verdict verdict = Verdict::kUnknown;
-    if (ReadEnum(ctx, node, key_path, kVerdicts, &verdict)) (*out)[code] = verdict;
+    if (!ReadEnum(ctx, node, key_path, kVerdicts, &verdict)) continue;
+    if (auto it = listed.find(code); it != listed.end() && it->second.verdict != verdict) {
+      ctx.Error(node, key_path,
+                Cat("exit code ", code, " is \"", ToString(verdict), "\" here but listed in ",
+                    JoinPath(path, it->second.list), " (line ", it->second.line, "); keep one"));
+      continue;
+    }
+    (*out)[code] = verdict;
   }
 }
 
@@ -554,31 +652,101 @@ void ParseApp(Context& ctx, const toml::table& table, AppConfig* app) {
   }
 }
 
+// Ours: repo, ref, command, workdir, artifacts. The original's: repo_path (a local
+// clone: our workdir), commands (a list), dist_dir, checkout (of [app].version, on by
+// default).
 BuildConfig ParseBuild(Context& ctx, const toml::table& table) {
   BuildConfig build;
-  TableReader r(ctx, table, "build", {"repo", "ref", "command", "workdir", "artifacts"});
+  TableReader r(ctx, table, "build",
+                {"repo", "ref", "command", "commands", "workdir", "repo_path", "artifacts",
+                 "dist_dir", "checkout"});
   r.String("repo", &build.repo);
   const toml::node* ref = r.String("ref", &build.ref, Presence::kNonEmpty);
-  r.String("command", &build.command, Presence::kRequired);
-  r.String("workdir", &build.workdir);
-  r.StringArray("artifacts", &build.artifacts);
   if (ref != nullptr && build.repo.empty()) {
     ctx.Error(*ref, r.PathOf("ref"), "\"ref\" needs \"repo\" (the repository to check out)");
   }
+  const toml::node* command = r.Find("command");
+  const toml::node* commands = r.Find("commands");
+  if (command != nullptr && commands != nullptr) {
+    ctx.Error(*commands, r.PathOf("commands"),
+              "\"command\" and \"commands\" are two spellings of the same thing; keep one");
+  } else if (commands != nullptr) {
+    if (r.StringArray("commands", &build.commands)) {
+      if (build.commands.empty()) {
+        ctx.Error(*commands, r.PathOf("commands"), "must list at least one command");
+      }
+      for (size_t i = 0; i < build.commands.size(); ++i) {
+        if (build.commands[i].empty()) {
+          ctx.Error(*commands->as_array()->get(i), IndexPath(r.PathOf("commands"), i),
+                    "must not be empty");
+        }
+      }
+    }
+  } else if (command != nullptr) {
+    std::string one;
+    if (r.String("command", &one, Presence::kRequired)) build.commands.push_back(one);
+  } else {
+    ctx.Error(table.source(), r.PathOf("command"),
+              "required key is missing: the shell command that builds the packages (or the "
+              "original's list, commands = [\"...\", ...])");
+  }
+  r.String("workdir", &build.workdir);
+  std::string repo_path;
+  if (const toml::node* node = r.String("repo_path", &repo_path, Presence::kNonEmpty)) {
+    if (r.Find("workdir") != nullptr) {
+      ctx.Error(*node, r.PathOf("repo_path"),
+                "\"workdir\" and the original's \"repo_path\" both name the directory the "
+                "commands run in; keep one");
+    } else {
+      build.workdir = ctx.ResolvePath(repo_path);
+    }
+  }
+  r.StringArray("artifacts", &build.artifacts);
+  r.String("dist_dir", &build.dist_dir, Presence::kNonEmpty);
+  const toml::node* checkout = r.Bool("checkout", &build.checkout_app_version);
+  // The original checked [app].version out of its clone unless told not to.
+  if (r.Find("checkout") == nullptr && r.Find("repo_path") != nullptr) {
+    build.checkout_app_version = true;
+  }
+  if (checkout != nullptr && build.checkout_app_version && ref != nullptr) {
+    ctx.Error(*checkout, r.PathOf("checkout"),
+              "checkout = true checks out [app].version, and \"ref\" names another revision; "
+              "keep one");
+  }
+  ctx.Warning(table, "build",
+              "[build] is read but mOSdat does not build packages yet (`mosdat build` is "
+              "planned); it is ignored");
   return build;
 }
 
+// Logs in with an API token (ours) or a password (the original's ticket login).
 ProxmoxConfig ParseProxmox(Context& ctx, const toml::table& table) {
-  constexpr std::string_view kNoInsecure =
-      "TLS verification cannot be disabled; pin the server certificate with fingerprint = "
-      "\"AA:BB:...\" instead";
+  // Where the certificate's fingerprint can be read, as written in the table.
+  std::string host_port = "HOST:8006";
+  if (const toml::node* host = table.get("host"); host != nullptr && host->is_string()) {
+    const std::string& name = host->as_string()->get();
+    const toml::node* port = table.get("port");
+    if (!name.empty() && name.find_first_of("/: ") == std::string::npos) {
+      host_port =
+          Cat(name, ":",
+              port != nullptr && port->is_integer() ? port->as_integer()->get() : int64_t{8006});
+    }
+  }
+  const std::string print_fingerprint =
+      Cat("openssl s_client -connect ", host_port,
+          " </dev/null | openssl x509 -noout -fingerprint -sha256");
+  const std::string no_insecure =
+      Cat("TLS verification cannot be disabled; pin the server's certificate instead with "
+          "fingerprint = \"AA:BB:...\" (print it with: ",
+          print_fingerprint, ")");
   ProxmoxConfig px;
-  TableReader r(ctx, table, "proxmox",
-                {"host", "port", "user", "token", "node", "gpu_pci_address", "fingerprint"},
-                {{"verify_ssl", kNoInsecure},
-                 {"verify_tls", kNoInsecure},
-                 {"verify", kNoInsecure},
-                 {"insecure", kNoInsecure}});
+  TableReader r(
+      ctx, table, "proxmox",
+      {"host", "port", "user", "token", "password", "node", "gpu_pci_address", "fingerprint"},
+      {{"verify_ssl", no_insecure},
+       {"verify_tls", no_insecure},
+       {"verify", no_insecure},
+       {"insecure", no_insecure}});
   if (const toml::node* host = r.String("host", &px.host, Presence::kRequired)) {
     // One colon means "host:port"; IPv6 addresses have several.
     if (px.host.find('/') != std::string::npos ||
@@ -589,15 +757,55 @@ ProxmoxConfig ParseProxmox(Context& ctx, const toml::table& table) {
     }
   }
   r.Int("port", 1, 65535, &px.port);
+  r.Secret("token", "PVE_TOKEN", &px.token);
+  r.Secret("password", "PROXMOX_PASSWORD", &px.password);
+  const bool has_token = r.Find("token") != nullptr;
+  const bool has_password = r.Find("password") != nullptr;
+  if (has_token && has_password) {
+    ctx.Error(r.Find("password")->source(), r.PathOf("password"),
+              "\"token\" (an API token) and \"password\" (a ticket login, as the original "
+              "mOSdat logged in) are two ways to log in; keep one");
+  }
+  bool user_ok = false;
   if (const toml::node* user = r.String("user", &px.user, Presence::kRequired)) {
     const size_t at = px.user.find('@');
     const size_t bang = px.user.find('!');
-    if (at == std::string::npos || bang == std::string::npos || bang < at) {
-      ctx.Error(*user, r.PathOf("user"),
-                "must be an API token id USER@REALM!TOKENID, e.g. \"root@pam!mosdat\"");
+    if (has_password || (!has_token && bang == std::string::npos)) {
+      user_ok =
+          at != std::string::npos && at > 0 && at + 1 < px.user.size() && bang == std::string::npos;
+      if (!user_ok) {
+        ctx.Error(*user, r.PathOf("user"),
+                  bang == std::string::npos
+                      ? "a password logs in as USER@REALM, e.g. \"root@pam\""
+                      : "a password logs in as USER@REALM, e.g. \"root@pam\"; USER@REALM!TOKENID "
+                        "is an API token id: write token = \"env:PVE_TOKEN\" instead of the "
+                        "password");
+      }
+    } else {
+      user_ok = at != std::string::npos && bang != std::string::npos && bang > at;
+      if (!user_ok) {
+        ctx.Error(*user, r.PathOf("user"),
+                  "must be an API token id USER@REALM!TOKENID, e.g. \"root@pam!mosdat\" (or log "
+                  "in as USER@REALM with password = \"env:PROXMOX_PASSWORD\" instead of token)");
+      }
     }
   }
-  r.Secret("token", &px.token, /*required=*/true);
+  if (!has_token && !has_password) {
+    if (user_ok) {
+      // The original mOSdat's way: a password login, the password from the environment.
+      px.password = SecretRef::FromEnv("PROXMOX_PASSWORD");
+      ctx.Warning(table, "proxmox.password",
+                  Cat("[proxmox] has no token and no password; as the original mOSdat did, the "
+                      "password of ",
+                      Quoted(px.user),
+                      " is read from the environment variable PROXMOX_PASSWORD (write password "
+                      "= \"env:PROXMOX_PASSWORD\" to say so)"));
+    } else {
+      ctx.Error(table.source(), r.PathOf("token"),
+                "required key is missing: the API token secret, e.g. token = \"env:PVE_TOKEN\" "
+                "(or log in with user = \"root@pam\" and password = \"env:PROXMOX_PASSWORD\")");
+    }
+  }
   r.String("node", &px.node, Presence::kRequired);
   if (const toml::node* pci = r.String("gpu_pci_address", &px.gpu_pci_address)) {
     if (!px.gpu_pci_address.empty() && !IsPciAddress(px.gpu_pci_address)) {
@@ -608,19 +816,30 @@ ProxmoxConfig ParseProxmox(Context& ctx, const toml::table& table) {
   if (const toml::node* fp = r.String("fingerprint", &px.fingerprint)) {
     if (!px.fingerprint.empty() && !IsSha256Fingerprint(px.fingerprint)) {
       ctx.Error(*fp, r.PathOf("fingerprint"),
-                "must be a SHA-256 certificate fingerprint: 32 hex bytes separated by \":\" "
-                "(openssl x509 -noout -fingerprint -sha256)");
+                Cat("must be a SHA-256 certificate fingerprint: 32 hex bytes separated by \":\" "
+                    "(print it with: ",
+                    print_fingerprint, ")"));
     }
     absl::AsciiStrToUpper(&px.fingerprint);
+  }
+  // The original never checked the certificate; its configs pin nothing.
+  if (px.password.is_set() && r.Find("fingerprint") == nullptr) {
+    ctx.Warning(table, "proxmox.fingerprint",
+                Cat("the original mOSdat never checked the Proxmox server's certificate; mOSdat "
+                    "always does, against this machine's CAs, so a self-signed certificate "
+                    "(Proxmox's default) is refused: pin it in [proxmox] with fingerprint = "
+                    "\"AA:BB:...\" (print it with: ",
+                    print_fingerprint, ")"));
   }
   return px;
 }
 
 VlmConfig ParseVlm(Context& ctx, const toml::table& table) {
   VlmConfig vlm;
-  TableReader r(ctx, table, "vlm",
-                {"base_url", "fallback_base_urls", "model", "verify_model", "expected_model",
-                 "api_key", "coordinates", "timeout", "max_concurrency", "retries", "cache_dir"});
+  TableReader r(
+      ctx, table, "vlm",
+      {"base_url", "fallback_base_urls", "model", "verify_model", "expected_model", "api_key",
+       "coordinates", "timeout", "max_concurrency", "retries", "cache_dir", "max_tokens_floor"});
   constexpr std::string_view kUrlError = "must start with \"http://\" or \"https://\"";
   if (const toml::node* url = r.String("base_url", &vlm.base_url, Presence::kRequired)) {
     if (!IsHttpUrl(vlm.base_url)) ctx.Error(*url, r.PathOf("base_url"), std::string(kUrlError));
@@ -636,27 +855,82 @@ VlmConfig ParseVlm(Context& ctx, const toml::table& table) {
   r.String("model", &vlm.model, Presence::kRequired);
   r.String("verify_model", &vlm.verify_model);
   r.String("expected_model", &vlm.expected_model);
-  r.Secret("api_key", &vlm.api_key);
+  r.Secret("api_key", "VLM_API_KEY", &vlm.api_key);
   r.Enum("coordinates", kCoordinates, &vlm.coordinates);
   r.Number("timeout", 3600, &vlm.timeout);
   r.Int("max_concurrency", 1, 64, &vlm.max_concurrency);
   r.Int("retries", 0, 10, &vlm.retries);
   r.String("cache_dir", &vlm.cache_dir, Presence::kNonEmpty);
+  if (const toml::node* floor = r.Int("max_tokens_floor", 0, 1000000, &vlm.max_tokens_floor);
+      floor != nullptr && vlm.max_tokens_floor > kVlmMaxTokens) {
+    ctx.Warning(*floor, r.PathOf("max_tokens_floor"),
+                Cat("[vlm].max_tokens_floor = ", vlm.max_tokens_floor,
+                    " is read but mOSdat asks every model for ", kVlmMaxTokens,
+                    " tokens; a floor above that is not honoured"));
+  }
   return vlm;
 }
 
-PackageConfig ParsePackage(Context& ctx, const toml::table& table, std::string path) {
+void ParseDefaults(Context& ctx, const toml::table& table, DefaultsConfig* defaults) {
+  TableReader r(ctx, table, "defaults", {"user"});
+  r.String("user", &defaults->user, Presence::kNonEmpty);
+}
+
+PackageConfig ParsePackage(Context& ctx, const toml::table& table, std::string path,
+                           const AppConfig& app) {
   PackageConfig package;
-  TableReader r(ctx, table, std::move(path), {"format", "path", "install"});
-  r.Enum("format", kPackageFormats, &package.format, /*required=*/true);
-  r.String("path", &package.path, Presence::kRequired);
+  TableReader r(ctx, table, std::move(path),
+                {"format", "path", "install", "uninstall", "app_path", "process_name", "file_glob",
+                 "appid", "remote", "data_dir", "version"});
+  const bool format_ok =
+      r.Enum("format", kPackageFormats, &package.format, /*required=*/true) != nullptr;
+  r.String("path", &package.path, Presence::kNonEmpty);
   r.String("install", &package.install);
+  r.String("uninstall", &package.uninstall);
+  r.String("app_path", &package.app_path, Presence::kNonEmpty);
+  r.String("process_name", &package.process_name, Presence::kNonEmpty);
+  r.String("file_glob", &package.file_glob, Presence::kNonEmpty);
+  r.String("appid", &package.appid, Presence::kNonEmpty);
+  r.String("remote", &package.remote, Presence::kNonEmpty);
+  r.String("data_dir", &package.data_dir, Presence::kNonEmpty);
+  r.String("version", &package.version, Presence::kNonEmpty);
+
+  const toml::node* path_node = r.Find("path");
+  const toml::node* glob = r.Find("file_glob");
+  const toml::node* appid = r.Find("appid");
+  const toml::node* remote = r.Find("remote");
+  if (path_node != nullptr && glob != nullptr) {
+    ctx.Error(*glob, r.PathOf("file_glob"),
+              "\"path\" and \"file_glob\" both say which package file to install; keep one");
+  }
+  if (!format_ok) return package;  // the checks below depend on the format
+  const bool from_store =
+      package.format == PackageFormat::kFlatpak || package.format == PackageFormat::kSnap;
+  for (const toml::node* node : {appid, remote}) {
+    if (node != nullptr && !from_store) {
+      const std::string_view key = node == appid ? "appid" : "remote";
+      ctx.Error(
+          *node, r.PathOf(key),
+          Cat("\"", key, "\" is for flatpak and snap packages, not ", ToString(package.format)));
+    }
+  }
+  if (from_store && remote != nullptr && appid == nullptr) {
+    ctx.Error(*remote, r.PathOf("remote"), "\"remote\" needs \"appid\" (the app's id there)");
+  }
+  if (path_node == nullptr && glob == nullptr && !(from_store && appid != nullptr)) {
+    ctx.Error(table.source(), r.path(),
+              Cat("needs \"path\" (a package file on this machine) or \"file_glob\" (a file "
+                  "name pattern matched in [build].dist_dir; the original mOSdat's default was "
+                  "file_glob = \"",
+                  app.name.empty() ? "APP" : app.name, "-*.", ToString(package.format), "\")",
+                  from_store ? ", or \"appid\" (and \"remote\") to install it from a store" : ""));
+  }
   return package;
 }
 
 // Reads one [[vm]]; cross-VM checks happen in ParseVms. `provider_valid` tells whether
 // a written provider was understood.
-VmConfig ParseVm(Context& ctx, TableReader& r, bool* provider_valid) {
+VmConfig ParseVm(Context& ctx, TableReader& r, const Config& config, bool* provider_valid) {
   VmConfig vm;
   vm.location = ctx.Location(r.table());
   if (const toml::node* name = r.String("name", &vm.name, Presence::kRequired)) {
@@ -669,6 +943,7 @@ VmConfig ParseVm(Context& ctx, TableReader& r, bool* provider_valid) {
   r.Int("vmid", 100, kMaxVmid, &vm.vmid);
   r.String("ip", &vm.ip);
   r.String("desktop", &vm.desktop);
+  if (r.Find("user") == nullptr) vm.user = config.defaults.user;
   r.String("user", &vm.user);
   r.Enum("os_type", kOsTypes, &vm.os_type);
   r.Enum("x11", kX11Modes, &vm.x11);
@@ -690,8 +965,13 @@ VmConfig ParseVm(Context& ctx, TableReader& r, bool* provider_valid) {
     }
   }
   r.String("agent", &vm.agent);
+  if (const toml::node* password = r.Secret("password", "MOSDAT_VM_PASSWORD", &vm.password)) {
+    ctx.Warning(*password, r.PathOf("password"),
+                "[[vm]] password is read but mOSdat logs in to VMs with an SSH key (ssh_key), "
+                "never a password; it is ignored");
+  }
   for (auto& [table, path] : r.TableArray("package", "vm.package")) {
-    vm.packages.push_back(ParsePackage(ctx, *table, std::move(path)));
+    vm.packages.push_back(ParsePackage(ctx, *table, std::move(path), config.app));
   }
   return vm;
 }
@@ -703,13 +983,21 @@ void ParseVms(Context& ctx, TableReader& root, Config* config) {
   };
   absl::flat_hash_map<std::string, int> name_lines;
   absl::flat_hash_map<int, Seen> vmids;
+  const toml::table* first_package = nullptr;
+  size_t packages = 0;
   for (auto& [table, path] : root.TableArray("vm", "vm")) {
-    TableReader r(
-        ctx, *table, std::move(path),
-        {"name", "provider", "vmid", "ip", "desktop", "user", "os_type", "x11", "app_path",
-         "ssh_port", "ssh_key", "host_key_fingerprint", "gpu", "geometry", "agent", "package"});
+    TableReader r(ctx, *table, std::move(path),
+                  {"name", "provider", "vmid", "ip", "desktop", "user", "os_type", "x11",
+                   "app_path", "ssh_port", "ssh_key", "host_key_fingerprint", "gpu", "geometry",
+                   "agent", "password", "package"});
     bool provider_valid = false;
-    VmConfig vm = ParseVm(ctx, r, &provider_valid);
+    VmConfig vm = ParseVm(ctx, r, *config, &provider_valid);
+    if (const toml::node* list = r.table().get("package"); list != nullptr && list->is_array()) {
+      for (const toml::node& element : *list->as_array()) {
+        if (element.is_table() && first_package == nullptr) first_package = element.as_table();
+        if (element.is_table()) ++packages;
+      }
+    }
 
     if (const toml::node* name = r.table().get("name"); name != nullptr && !vm.name.empty()) {
       const int line = static_cast<int>(name->source().begin.line);
@@ -748,6 +1036,13 @@ void ParseVms(Context& ctx, TableReader& root, Config* config) {
     }
     config->vms.push_back(std::move(vm));
   }
+  if (first_package != nullptr) {
+    ctx.Warning(*first_package, "vm.package",
+                Cat("[[vm.package]] is read but mOSdat does not install packages yet; ",
+                    packages == 1 ? "this [[vm.package]] table is"
+                                  : Cat("all ", packages, " [[vm.package]] tables are"),
+                    " ignored (install the app in the VM, or in the snapshot it starts from)"));
+  }
 }
 
 void ParseTests(Context& ctx, TableReader& root, Config* config) {
@@ -759,7 +1054,8 @@ void ParseTests(Context& ctx, TableReader& root, Config* config) {
     TestConfig test;
     test.location = ctx.Location(*table);
     TableReader r(ctx, *table, std::move(path),
-                  {"name", "scenario", "variant", "vms", "timeout", "tags", "allow_files_from"});
+                  {"name", "scenario", "variant", "script", "gpu", "vms", "timeout", "tags",
+                   "allow_files_from"});
     if (const toml::node* name = r.String("name", &test.name, Presence::kRequired)) {
       if (!IsSimpleName(test.name)) {
         ctx.Error(*name, r.PathOf("name"),
@@ -779,16 +1075,30 @@ void ParseTests(Context& ctx, TableReader& root, Config* config) {
     SmokeVariant variant{};
     const toml::node* variant_node = r.Enum("variant", kVariants, &variant);
     if (variant_node != nullptr) test.variant = variant;
+    r.String("script", &test.script, Presence::kNonEmpty);
     // Judged by presence, so a malformed value does not also read as "missing".
-    const bool has_scenario = r.table().get("scenario") != nullptr;
-    const bool has_variant = r.table().get("variant") != nullptr;
-    if (has_scenario && has_variant) {
-      ctx.Error(*r.table().get("variant"), r.PathOf("variant"),
-                "\"scenario\" and \"variant\" are mutually exclusive; keep one");
-    } else if (!has_scenario && !has_variant) {
+    std::vector<std::string> kinds;  // quoted
+    std::string_view last_key;
+    for (std::string_view key : {"scenario", "variant", "script"}) {
+      if (r.table().get(key) != nullptr) {
+        kinds.push_back(Quoted(key));
+        last_key = key;
+      }
+    }
+    if (kinds.size() > 1) {
+      ctx.Error(*r.table().get(last_key), r.PathOf(last_key),
+                Cat(EnglishList(kinds), " are mutually exclusive; keep one"));
+    } else if (kinds.empty()) {
       ctx.Error(table->source(), r.path(),
-                "needs either \"scenario\" (a YAML scenario file) or \"variant\" (a smoke "
-                "test: \"wayland-real\", \"wayland-fake\", \"wayland-nodisp\", \"x11\")");
+                "needs either \"scenario\" (a YAML scenario file), \"variant\" (a smoke test: "
+                "\"wayland-real\", \"wayland-fake\", \"wayland-nodisp\", \"x11\") or \"script\" "
+                "(the original mOSdat's smoke-test shell script)");
+    }
+    if (const toml::node* gpu = r.Bool("gpu", &test.gpu);
+        gpu != nullptr && r.table().get("script") == nullptr) {
+      ctx.Error(*gpu, r.PathOf("gpu"),
+                "\"gpu\" marks the original mOSdat's smoke-test scripts that need the GPU; "
+                "GPU passthrough is set per VM: [[vm]] gpu = true");
     }
     if (const toml::node* vms = r.StringArray("vms", &test.vms)) {
       std::vector<std::string_view> listed;
@@ -820,15 +1130,72 @@ void ParseTests(Context& ctx, TableReader& root, Config* config) {
   }
 }
 
+// The original's [functional]: tests_dir is honoured (see core/test_resolution.h); the
+// values it handed to scenarios are read and warned about.
+void ParseFunctional(Context& ctx, const toml::table& table, FunctionalConfig* functional) {
+  TableReader r(ctx, table, "functional",
+                {"enabled", "tests_dir", "workspace_url", "test_user", "test_password"});
+  if (const toml::node* enabled = r.Bool("enabled", &functional->enabled)) {
+    ctx.Warning(*enabled, r.PathOf("enabled"),
+                "[functional].enabled is read but has no effect: mOSdat runs functional tests "
+                "whenever they are asked for");
+  }
+  if (r.String("tests_dir", &functional->tests_dir, Presence::kNonEmpty)) {
+    functional->tests_dir = ctx.ResolvePath(functional->tests_dir);
+  }
+  r.String("workspace_url", &functional->workspace_url);
+  r.Secret("test_user", "FUNCTIONAL_TEST_USER", &functional->test_user);
+  r.Secret("test_password", "FUNCTIONAL_TEST_PASSWORD", &functional->test_password);
+  std::vector<std::string> ignored;
+  const toml::node* first = nullptr;
+  for (std::string_view key : {"workspace_url", "test_user", "test_password"}) {
+    if (const toml::node* node = r.Find(key)) {
+      ignored.emplace_back(key);
+      if (first == nullptr || node->source().begin < first->source().begin) first = node;
+    }
+  }
+  if (first != nullptr) {
+    ctx.Warning(*first, "functional",
+                Cat("[functional] ", EnglishList(ignored), " ", Is(ignored.size()),
+                    " read but mOSdat does not pass ", ignored.size() == 1 ? "it" : "them",
+                    " to scenarios yet; ", ItIs(ignored.size()), " ignored"));
+  }
+}
+
 void ParseReport(Context& ctx, const toml::table& table, ReportConfig* report) {
-  TableReader r(ctx, table, "report", {"output_dir", "junit", "screenshots"});
+  TableReader r(ctx, table, "report",
+                {"output_dir", "junit", "screenshots", "title", "critical_tests",
+                 "critical_description", "known_issues"});
   r.String("output_dir", &report->output_dir, Presence::kNonEmpty);
   r.Bool("junit", &report->junit);
   r.Enum("screenshots", kScreenshotPolicies, &report->screenshots);
+  r.String("title", &report->title);
+  r.StringArray("critical_tests", &report->critical_tests);
+  r.String("critical_description", &report->critical_description);
+  if (const toml::table* issues = r.Table("known_issues")) {
+    for (auto&& [key, node] : *issues) {
+      std::string value;
+      if (ReadString(ctx, node, JoinPath(r.PathOf("known_issues"), key.str()), &value)) {
+        report->known_issues[std::string(key.str())] = value;
+      }
+    }
+  }
+  std::vector<std::string> ignored;
+  for (std::string_view key : {"title", "critical_tests", "critical_description", "known_issues"}) {
+    if (r.Find(key) != nullptr) ignored.emplace_back(key);
+  }
+  if (!ignored.empty()) {
+    ctx.Warning(
+        table, "report",
+        Cat("[report] ", EnglishList(ignored), " ", Is(ignored.size()),
+            " read but mOSdat's results (events.jsonl, junit.xml) do not show ",
+            ignored.size() == 1 ? "it" : "them", " yet; ", ItIs(ignored.size()), " ignored"));
+  }
 }
 
 void ParseCursor(Context& ctx, const toml::table& table, CursorConfig* cursor) {
-  TableReader r(ctx, table, "cursor", {"park", "visible"});
+  TableReader r(ctx, table, "cursor",
+                {"park", "visible", "profile", "duration_ms", "hover_dwell_ms", "seed"});
   if (const toml::node* park = r.Find("park")) {
     const toml::array* array = park->as_array();
     if (array == nullptr || array->size() != 2) {
@@ -843,11 +1210,33 @@ void ParseCursor(Context& ctx, const toml::table& table, CursorConfig* cursor) {
     }
   }
   r.Bool("visible", &cursor->visible);
+  // The original's pointer motion: mOSdat's is "instant" with no dwell.
+  const toml::node* profile = r.Enum("profile", kCursorProfiles, &cursor->profile);
+  const toml::node* duration = r.Int("duration_ms", 0, 5000, &cursor->duration_ms);
+  const toml::node* dwell = r.Int("hover_dwell_ms", 0, kMaxMilliseconds, &cursor->hover_dwell_ms);
+  const toml::node* seed = r.String("seed", &cursor->seed, Presence::kNonEmpty);
+  if ((profile != nullptr && cursor->profile != CursorProfile::kInstant) ||
+      (dwell != nullptr && cursor->hover_dwell_ms > 0)) {
+    std::vector<std::string> written;
+    if (profile != nullptr) written.push_back(Cat("profile = ", Quoted(ToString(cursor->profile))));
+    if (duration != nullptr) written.push_back(Cat("duration_ms = ", cursor->duration_ms));
+    if (dwell != nullptr) written.push_back(Cat("hover_dwell_ms = ", cursor->hover_dwell_ms));
+    if (seed != nullptr) written.push_back(Cat("seed = ", Quoted(cursor->seed)));
+    ctx.Warning(table, "cursor",
+                Cat("[cursor] ", EnglishList(written), " ", Is(written.size()),
+                    " read but mOSdat moves the pointer to its target at once, with no dwell (as "
+                    "profile = \"instant\"); ",
+                    ItIs(written.size()), " ignored"));
+  }
 }
 
 void ParseRoot(Context& ctx, const toml::table& root, Config* config) {
   TableReader r(ctx, root, "",
-                {"app", "build", "proxmox", "vlm", "vm", "test", "report", "cursor"});
+                {"app", "build", "proxmox", "vlm", "defaults", "vm", "test", "functional", "report",
+                 "cursor"},
+                {{"holo2",
+                  "[holo2] is the original mOSdat's old name for [vlm]; rename the table to "
+                  "[vlm] (base_url, model)"}});
   if (r.Find("app") == nullptr) {
     ctx.Error(root.source(), "app", "required table [app] is missing");
   } else if (const toml::table* app = r.Table("app")) {
@@ -856,9 +1245,16 @@ void ParseRoot(Context& ctx, const toml::table& root, Config* config) {
   if (const toml::table* build = r.Table("build")) config->build = ParseBuild(ctx, *build);
   if (const toml::table* px = r.Table("proxmox")) config->proxmox = ParseProxmox(ctx, *px);
   if (const toml::table* vlm = r.Table("vlm")) config->vlm = ParseVlm(ctx, *vlm);
-  // VMs after [proxmox] (they check it exists) and before tests (which name them).
+  // [defaults] before the VMs it fills in; VMs after [proxmox] (they check it exists)
+  // and before tests (which name them).
+  if (const toml::table* defaults = r.Table("defaults")) {
+    ParseDefaults(ctx, *defaults, &config->defaults);
+  }
   ParseVms(ctx, r, config);
   ParseTests(ctx, r, config);
+  if (const toml::table* functional = r.Table("functional")) {
+    ParseFunctional(ctx, *functional, &config->functional);
+  }
   if (const toml::table* report = r.Table("report")) ParseReport(ctx, *report, &config->report);
   if (const toml::table* cursor = r.Table("cursor")) ParseCursor(ctx, *cursor, &config->cursor);
 }
@@ -892,7 +1288,7 @@ Config ParseConfig(std::string_view text, std::string_view file_name, Diagnostic
   return config;
 }
 
-absl::StatusOr<Config> LoadConfig(const std::string& path) {
+absl::StatusOr<Config> LoadConfig(const std::string& path, Diagnostics* warnings) {
   absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) {
     return absl::Status(text.status().code(),
@@ -901,6 +1297,11 @@ absl::StatusOr<Config> LoadConfig(const std::string& path) {
   Diagnostics diagnostics;
   Config config = ParseConfig(*text, path, &diagnostics);
   if (!diagnostics.empty()) return diagnostics.ToStatus();
+  if (warnings != nullptr) {
+    for (const Diagnostic& w : diagnostics.warnings()) {
+      warnings->Warn(w.location, w.key_path, w.message);
+    }
+  }
   return config;
 }
 

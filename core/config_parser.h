@@ -14,15 +14,17 @@
 namespace mosdat {
 
 // Parses `text`. `file_name` labels diagnostics and is the base for relative paths
-// (test scenarios and "file:" secrets are resolved against its directory). Problems
-// are appended to `diagnostics`, sorted by position; the returned Config is only
-// meaningful when none were added. Does no I/O.
+// (test scenarios and "file:" secrets are resolved against its directory; "~/" is
+// $HOME). Problems are appended to `diagnostics`, errors and warnings each sorted by
+// position; the returned Config is only meaningful when no error was added. Warnings
+// say what was accepted but has no effect (keys of the original mOSdat this version
+// cannot honour yet). Does no I/O.
 Config ParseConfig(std::string_view text, std::string_view file_name, Diagnostics* diagnostics);
 
 // Reads and parses the file at `path`. An unreadable file is NotFound /
-// PermissionDenied naming the path; a file with problems is InvalidArgument listing
-// all diagnostics, one per line.
-absl::StatusOr<Config> LoadConfig(const std::string& path);
+// PermissionDenied naming the path; a file with errors is InvalidArgument listing
+// all of them, one per line. Warnings go to `warnings` when given.
+absl::StatusOr<Config> LoadConfig(const std::string& path, Diagnostics* warnings = nullptr);
 
 }  // namespace mosdat
 

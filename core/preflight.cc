@@ -15,6 +15,7 @@
 #include "core/job_files.h"
 #include "core/process.h"
 #include "core/scenario_parser.h"
+#include "core/test_resolution.h"
 #include "core/visual_reference.h"
 
 namespace mosdat {
@@ -171,13 +172,16 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
   // Every file the run sends, recorded as the checks below read it.
   std::map<std::string, std::string> files = {{config.source_path, *read}};
 
-  for (const std::string& name : options.tests) {
-    if (config.FindTest(name) == nullptr) {
-      std::vector<std::string> known;
-      for (const TestConfig& test : config.tests) known.push_back(test.name);
-      problems.Add({options.config_path}, "",
-                   absl::StrCat("--test \"", name,
-                                "\": no such [[test]] (known: ", absl::StrJoin(known, ", "), ")"));
+  // --test names without a [[test]] are scenario files, as the original found them.
+  if (absl::Status found = AddTestsFromScenarioFiles(&report.config, options.tests, options.vms,
+                                                     [](const std::string& path) {
+                                                       std::error_code ec;
+                                                       return std::filesystem::is_regular_file(path,
+                                                                                               ec);
+                                                     });
+      !found.ok()) {
+    for (absl::string_view line : absl::StrSplit(found.message(), '\n')) {
+      report.usage_errors.emplace_back(line);
     }
   }
   for (const std::string& name : options.vms) {
@@ -202,11 +206,10 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
       entry.vms.push_back(vm->name);
     }
     const size_t before = problems.size();
-    if (test.variant.has_value()) {
+    if (test.IsSmoke()) {
       // Nothing runs smoke tests yet. Asked for by name, that is a problem; otherwise
       // the test is skipped, visibly, so the rest of a config still runs.
-      std::string why = absl::StrCat("smoke tests (variant = \"",
-                                     std::string(ToString(*test.variant)), "\") cannot run yet");
+      std::string why = absl::StrCat("smoke tests (", test.SmokeSpelling(), ") cannot run yet");
       if (options.tests.empty()) {
         entry.skipped = true;
         entry.note = absl::StrCat("skipped: ", why, "; select the tests to run with --test");

@@ -43,13 +43,18 @@ struct PreflightTestReport {
 
 struct PreflightReport {
   std::vector<PreflightTestReport> tests;
+  // Errors make the run fail (exit 3); problems.warnings() are things accepted that have
+  // no effect, printed without failing.
   Diagnostics problems;
+  // The command line asks for what the config does not have: a --test that is neither a
+  // [[test]] nor a scenario file in the tests folder (see core/test_resolution.h). Exit 2.
+  std::vector<std::string> usage_errors;
   // When ok(): the parsed config and every file the run sends (as the checks read them), so a
   // run that preflighted does not read its files twice.
   Config config;
   std::map<std::string, std::string> job_files;
   size_t job_files_bytes = 0;
-  bool ok() const { return problems.empty(); }
+  bool ok() const { return problems.empty() && usage_errors.empty(); }
 };
 
 // Everything a run would trip on, before anything starts: config and scenario errors

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/config.h"
 #include "vlm-gateway/coordinates.h"
 
 namespace mosdat {
@@ -27,7 +28,7 @@ struct ChatRequest {
 
 // Fixed generation parameters; part of every cache key.
 inline constexpr double kTemperature = 0;
-inline constexpr int kMaxTokens = 4096;
+inline constexpr int kMaxTokens = kVlmMaxTokens;  // core/config.h
 
 // The JSON schema of the answer to `task`.
 nlohmann::json AnswerSchema(VlmTask task);

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -235,11 +236,73 @@ TEST(CliTest, VlmCommandsSayWhenTheConfigHasNoVlmTable) {
                                     "--gateway"));
 }
 
-TEST(CliTest, PreflightRejectsAnUnknownTestName) {
+TEST(CliTest, PreflightRejectsAnUnknownTestNameAsAUsageError) {
   RunResult result = RunCommand({Mosdat(), "preflight", "--config",
                                  SourcePath("examples/local-gtk3.toml"), "--test", "nope"});
-  EXPECT_EQ(result.exit_code, 3);
-  EXPECT_THAT(result.err, HasSubstr("--test \"nope\": no such [[test]] (known: widget-factory"));
+  EXPECT_EQ(result.exit_code, 2);
+  // The original's default folders: next to the config, then one level up.
+  const std::string next_to = SourcePath("examples/shared/scenarios/functional");
+  const std::string up = SourcePath("shared/scenarios/functional");
+  EXPECT_THAT(result.err,
+              HasSubstr("mosdat preflight: --test \"nope\": no [[test]] is named so ([[test]] "
+                        "names: widget-factory, widget-factory-pixels, x11-smoke), and no "
+                        "scenario file nope.yaml was found for VM \"local\" (looked at: " +
+                        next_to + "/local/nope.yaml, " + next_to + "/linux/nope.yaml, " + next_to +
+                        "/nope.yaml, " + up + "/local/nope.yaml, " + up + "/linux/nope.yaml, " +
+                        up + "/nope.yaml)"));
+}
+
+// The original mOSdat's `mosdat functional X.toml --vms V --test NAME`: with no [[test]]
+// NAME, NAME.yaml is looked up in the tests folder — the VM's own sub-folder, then
+// `linux` (Linux VMs), then the folder itself — as the original did. Its config, written
+// the original's way, is accepted; what has no effect yet is warned about, not failed.
+TEST(CliTest, TheOriginalsTestNameFindsItsScenarioFile) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.File("examples"));
+  // An original checkout: configs in examples/, scenarios in shared/scenarios/functional.
+  const std::string functional = dir.File("shared/scenarios/functional");
+  std::filesystem::create_directories(functional + "/linux");
+  std::filesystem::create_directories(functional + "/desk");
+  const std::string config = dir.File("examples/app.toml");
+  const std::string text =
+      "[app]\nname = \"demo\"\nversion = \"1.0\"\nbinary = \"/bin/true\"\n"
+      "[app.exit_codes]\npass = [0, 124]\nfail = [139, 134]\n"
+      "[cursor]\nprofile = \"bezier\"\n"
+      "[[vm]]\nname = \"desk\"\nprovider = \"local\"\n"
+      "[[vm]]\nname = \"other\"\nprovider = \"local\"\n";
+  WriteFile(config, text);
+  WriteFile(functional + "/linux/hello.yaml", "name: hello\nsteps:\n  - key: enter\n");
+  WriteFile(functional + "/desk/hello.yaml", "name: hello\nsteps:\n  - key: enter\n  - key: tab\n");
+
+  RunResult result = RunCommand({Mosdat(), "preflight", config, "--test", "hello"});
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  // Each VM runs its own file: desk/ for "desk", linux/ for "other".
+  EXPECT_THAT(result.out, HasSubstr("ok    hello  " + functional + "/desk/hello.yaml (2 steps"));
+  EXPECT_THAT(result.out, HasSubstr("ok    hello  " + functional + "/linux/hello.yaml (1 steps"));
+  EXPECT_THAT(result.out, HasSubstr("preflight passed: " + config));
+  EXPECT_THAT(result.err, HasSubstr("warning: " + config + ":" + PositionOf(text, "[cursor]") +
+                                    ": cursor: [cursor] profile = \"bezier\" is read but"));
+
+  // --vms narrows the VMs looked up.
+  RunResult one = RunCommand({Mosdat(), "preflight", config, "--vms", "other", "--test", "hello"});
+  EXPECT_EQ(one.exit_code, 0) << one.out << one.err;
+  EXPECT_THAT(one.out, ::testing::Not(HasSubstr("/desk/hello.yaml")));
+
+  // [functional].tests_dir, relative to the config, replaces the default folders.
+  WriteFile(config, text + "[functional]\ntests_dir = \"../mine\"\n");
+  RunResult elsewhere = RunCommand({Mosdat(), "preflight", config, "--test", "hello", "--json"});
+  EXPECT_EQ(elsewhere.exit_code, 2) << elsewhere.out << elsewhere.err;
+  nlohmann::json report = nlohmann::json::parse(elsewhere.out);
+  ASSERT_EQ(report["usage_errors"].size(), 1u);
+  EXPECT_EQ(report["usage_errors"][0],
+            "--test \"hello\": no [[test]] is named so (the config has no [[test]]), and no "
+            "scenario file hello.yaml was found for VM \"desk\" (looked at: " +
+                dir.File("mine/desk/hello.yaml") + ", " + dir.File("mine/linux/hello.yaml") + ", " +
+                dir.File("mine/hello.yaml") +
+                ") or for VM \"other\" (looked at: " + dir.File("mine/other/hello.yaml") + ", " +
+                dir.File("mine/linux/hello.yaml") + ", " + dir.File("mine/hello.yaml") + ")");
+  EXPECT_EQ(report["warnings"].size(), 1u);
+  EXPECT_EQ(report["warnings"][0]["key"], "cursor");
 }
 
 TEST(CliTest, PreflightRejectsAMalformedVar) {

@@ -374,14 +374,48 @@ TEST_F(FunctionalTest, ABrokenScenarioIsAConfigErrorBeforeAnyDesktopStarts) {
   EXPECT_FALSE(fs::exists(dir_.File("results")));
 }
 
-TEST_F(FunctionalTest, AnUnknownTestIsAConfigError) {
+TEST_F(FunctionalTest, AnUnknownTestIsAUsageError) {
   WriteScenario(kPassingScenario);
   std::vector<std::string> command = Command();
   command.insert(command.end(), {"--test", "nope"});
   RunResult result = RunCommand(command);
-  EXPECT_EQ(result.exit_code, 3) << result.err;
+  EXPECT_EQ(result.exit_code, 2) << result.err;
   // The same words as `mosdat preflight`, which now runs first.
-  EXPECT_THAT(result.err, HasSubstr("--test \"nope\": no such [[test]] (known: fixture)"));
+  EXPECT_THAT(result.err, HasSubstr("mosdat functional: --test \"nope\": no [[test]] is named so "
+                                    "([[test]] names: fixture), and no scenario file nope.yaml "
+                                    "was found for VM \"local\" (looked at: "));
+  EXPECT_FALSE(fs::exists(dir_.File("results")));
+}
+
+// The original mOSdat's `--test NAME`: no [[test]] is named so, and NAME.yaml in the
+// tests folder (here the original's default, shared/scenarios/functional next to the
+// config, in the `linux` sub-folder) runs — the coordinator finds the same file among
+// the files sent with the run.
+TEST_F(FunctionalTest, ATestNameWithoutATestRunsTheScenarioFileOfTheTestsFolder) {
+  WriteScenario(kPassingScenario);
+  const fs::path linux_dir = fs::path(dir_.path()) / "shared/scenarios/functional/linux";
+  fs::create_directories(linux_dir);
+  WriteFile((linux_dir / "quick.yaml").string(),
+            "name: quick\nsteps:\n"
+            "  - wait_for: {all: [screen_stable: {region: {x: 0, y: 0, width: 400, height: 300}, "
+            "for: 0.3}]}\n"
+            "    label: window drawn\n"
+            "  - key: escape\n");
+  std::vector<std::string> command = Command();
+  command.insert(command.end(), {"--test", "quick"});
+  RunResult result = RunCommand(command, {}, kRunTimeout);
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_THAT(result.out, HasSubstr("pass    quick on local"));
+  std::vector<Event> events = Events();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().verdict, JobVerdict::kPass);
+  int finished = 0;
+  for (const Event& e : events) {
+    if (e.type != EventType::kStepFinished) continue;
+    ++finished;
+    EXPECT_THAT(e.source_location, HasSubstr((linux_dir / "quick.yaml").string() + ":"));
+  }
+  EXPECT_EQ(finished, 2);
 }
 
 // The same run across three processes: mosdat-coordinator, mosdat-agent (owning the

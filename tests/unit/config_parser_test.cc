@@ -74,8 +74,20 @@ TEST(ConfigParserTest, LoadsLocalCalculatorExample) {
 }
 
 TEST(ConfigParserTest, LoadsProxmoxExample) {
-  absl::StatusOr<Config> config = LoadConfig(MOSDAT_SOURCE_DIR "/examples/proxmox-fedora.toml");
+  Diagnostics warnings;
+  absl::StatusOr<Config> config =
+      LoadConfig(MOSDAT_SOURCE_DIR "/examples/proxmox-fedora.toml", &warnings);
   ASSERT_TRUE(config.ok()) << config.status();
+  // What nothing does yet is said, not dropped.
+  ASSERT_EQ(warnings.warnings().size(), 2u);
+  EXPECT_NE(warnings.warnings()[0].ToString().find(
+                ": build: [build] is read but mOSdat does not build packages yet"),
+            std::string::npos);
+  EXPECT_NE(warnings.warnings()[1].ToString().find(
+                ": vm.package: [[vm.package]] is read but mOSdat does not install packages yet; "
+                "all 2 [[vm.package]] tables are ignored"),
+            std::string::npos);
+  EXPECT_TRUE(warnings.empty());  // no errors
   ASSERT_TRUE(config->proxmox.has_value());
   EXPECT_EQ(config->proxmox->token.ToString(), "env:MOSDAT_PVE_TOKEN");
   EXPECT_EQ(config->proxmox->gpu_pci_address, "0000:01:00");
@@ -234,7 +246,7 @@ visible = true
   EXPECT_EQ(config.app.env.at("_X1"), "y");
   EXPECT_EQ(config.build->repo, "https://example.com/r.git");
   EXPECT_EQ(config.build->ref, "main");
-  EXPECT_EQ(config.build->command, "make package");
+  EXPECT_EQ(config.build->commands, (std::vector<std::string>{"make package"}));
   EXPECT_EQ(config.build->workdir, "src");
   EXPECT_EQ(config.build->artifacts, (std::vector<std::string>{"out/*.deb"}));
   EXPECT_EQ(config.proxmox->host, "10.0.0.2");
@@ -293,6 +305,24 @@ visible = true
   EXPECT_EQ(config.cursor.park->x, 10);
   EXPECT_EQ(config.cursor.park->y, 20);
   EXPECT_TRUE(config.cursor.visible);
+}
+
+TEST(ConfigParserTest, WarningsNeverMakeAFileInvalid) {
+  Diagnostics diagnostics;
+  ParseConfig(WithApp("[cursor]\nhover_dwell_ms = 100\n"), "w.toml", &diagnostics);
+  EXPECT_TRUE(diagnostics.empty());
+  EXPECT_TRUE(diagnostics.ToStatus().ok());
+  ASSERT_EQ(diagnostics.warnings().size(), 1u);
+  const Diagnostic& w = diagnostics.warnings()[0];
+  EXPECT_EQ(w.key_path, "cursor");
+  EXPECT_EQ(w.ToString(),
+            "w.toml:3:1: cursor: [cursor] hover_dwell_ms = 100 is read but mOSdat moves the "
+            "pointer to its target at once, with no dwell (as profile = \"instant\"); it is "
+            "ignored");
+  Diagnostics copy;
+  copy.Append(diagnostics);
+  EXPECT_EQ(copy.warnings().size(), 1u);
+  EXPECT_TRUE(copy.empty());
 }
 
 TEST(ConfigParserTest, ExitCodeVerdicts) {
@@ -451,16 +481,20 @@ vms = ["fedora", "ubunt"]
             "bad.toml:3:1: app.timout: unknown key (did you mean \"timeout\"?)\n"
             "bad.toml:5:1: proxmox.node: required key is missing\n"
             "bad.toml:8:9: proxmox.token: must be \"env:NAME\" or \"file:PATH\"; literal secrets "
-            "are refused so they never land in config files or logs\n"
+            "are refused so they never land in config files or logs: write token = "
+            "\"env:PVE_TOKEN\" and export PVE_TOKEN, or token = \"file:PATH\" naming a file "
+            "that holds it\n"
             "bad.toml:9:1: proxmox.verify_tls: TLS verification cannot be disabled; pin the "
-            "server certificate with fingerprint = \"AA:BB:...\" instead\n"
+            "server's certificate instead with fingerprint = \"AA:BB:...\" (print it with: "
+            "openssl s_client -connect pve:8006 </dev/null | openssl x509 -noout -fingerprint "
+            "-sha256)\n"
             "bad.toml:16:8: vm[1].name: duplicate VM name \"fedora\" (first defined at line 12)\n"
             "bad.toml:17:8: vm[1].vmid: duplicate vmid 100 (first used by VM \"fedora\" at line "
             "13)\n"
             "bad.toml:18:12: vm[1].provider: must be one of \"proxmox\", \"local\"\n"
-            "bad.toml:20:1: test[0]: needs either \"scenario\" (a YAML scenario file) or "
+            "bad.toml:20:1: test[0]: needs either \"scenario\" (a YAML scenario file), "
             "\"variant\" (a smoke test: \"wayland-real\", \"wayland-fake\", \"wayland-nodisp\", "
-            "\"x11\")\n"
+            "\"x11\") or \"script\" (the original mOSdat's smoke-test shell script)\n"
             "bad.toml:22:18: test[0].vms[1]: unknown VM \"ubunt\"");
 }
 
@@ -500,8 +534,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"proxmox_not_table", "proxmox = [1]\n[app]\nname = \"x\"\n",
                 "bad.toml:1:11: proxmox: expected a table, got array"},
         BadCase{"unknown_top_level", "foo = 1\n[app]\nname = \"x\"\n",
-                "bad.toml:1:1: foo: unknown key (expected one of: app, build, proxmox, vlm, vm, "
-                "test, report, cursor)"},
+                "bad.toml:1:1: foo: unknown key (expected one of: app, build, proxmox, vlm, "
+                "defaults, vm, test, functional, report, cursor)"},
         BadCase{"top_level_typo", WithApp("[[vms]]\nname = \"a\"\n"),
                 "bad.toml:3:3: vms: unknown key (did you mean \"vm\"?)"},
         // --- [app]
@@ -522,9 +556,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"app_args_string", WithApp("args = \"a b\"\n"),
                 "bad.toml:3:8: app.args: expected an array of strings, got string"},
         BadCase{"exit_code_range", WithApp("[app.exit_codes]\n256 = \"fail\"\n"),
-                "bad.toml:4:1: app.exit_codes.256: exit code must be an integer from 0 to 255"},
+                "bad.toml:4:1: app.exit_codes.256: exit code must be an integer from 0 to 255 (or "
+                "a list: pass = [0, 124], fail = [139, 134])"},
         BadCase{"exit_code_not_number", WithApp("[app.exit_codes]\nsegv = \"fail\"\n"),
-                "bad.toml:4:1: app.exit_codes.segv: exit code must be an integer from 0 to 255"},
+                "bad.toml:4:1: app.exit_codes.segv: exit code must be an integer from 0 to 255 (or "
+                "a list: pass = [0, 124], fail = [139, 134])"},
         BadCase{"exit_code_verdict", WithApp("[app.exit_codes]\n139 = \"crash\"\n"),
                 "bad.toml:4:7: app.exit_codes.139: must be one of \"pass\", \"fail\", "
                 "\"unknown\""},
@@ -535,22 +571,29 @@ INSTANTIATE_TEST_SUITE_P(
                 "bad.toml:4:5: app.env.A: expected a string, got integer"},
         // --- [build]
         BadCase{"build_ref_without_repo", WithApp("[build]\nref = \"main\"\n"),
-                "bad.toml:3:1: build.command: required key is missing\n"
+                "bad.toml:3:1: build.command: required key is missing: the shell command that "
+                "builds the packages (or the original's list, commands = [\"...\", ...])\n"
                 "bad.toml:4:7: build.ref: \"ref\" needs \"repo\" (the repository to check out)"},
         // --- [proxmox]
         BadCase{"proxmox_verify_ssl", WithApp(std::string(kProxmox) + "verify_ssl = false\n"),
                 "bad.toml:8:1: proxmox.verify_ssl: TLS verification cannot be disabled; pin the "
-                "server certificate with fingerprint = \"AA:BB:...\" instead"},
+                "server's certificate instead with fingerprint = \"AA:BB:...\" (print it with: "
+                "openssl s_client -connect pve:8006 </dev/null | openssl x509 -noout -fingerprint "
+                "-sha256)"},
         BadCase{"proxmox_missing_keys", WithApp("[proxmox]\nport = 8006\n"),
                 "bad.toml:3:1: proxmox.host: required key is missing\n"
                 "bad.toml:3:1: proxmox.user: required key is missing\n"
-                "bad.toml:3:1: proxmox.token: required key is missing\n"
+                "bad.toml:3:1: proxmox.token: required key is missing: the API token secret, e.g. "
+                "token = \"env:PVE_TOKEN\" (or log in with user = \"root@pam\" and password = "
+                "\"env:PROXMOX_PASSWORD\")\n"
                 "bad.toml:3:1: proxmox.node: required key is missing"},
         BadCase{"proxmox_literal_token",
                 WithApp("[proxmox]\nhost = \"pve\"\nuser = \"root@pam!m\"\ntoken = "
                         "\"abc123\"\nnode = \"pve\"\n"),
                 "bad.toml:6:9: proxmox.token: must be \"env:NAME\" or \"file:PATH\"; literal "
-                "secrets are refused so they never land in config files or logs"},
+                "secrets are refused so they never land in config files or logs: write token = "
+                "\"env:PVE_TOKEN\" and export PVE_TOKEN, or token = \"file:PATH\" naming a file "
+                "that holds it"},
         BadCase{"proxmox_bad_env_name",
                 WithApp("[proxmox]\nhost = \"pve\"\nuser = \"root@pam!m\"\ntoken = "
                         "\"env:1X\"\nnode = \"pve\"\n"),
@@ -567,14 +610,16 @@ INSTANTIATE_TEST_SUITE_P(
                 WithApp("[proxmox]\nhost = \"pve\"\nuser = \"root@pam\"\ntoken = "
                         "\"env:T\"\nnode = \"pve\"\n"),
                 "bad.toml:5:8: proxmox.user: must be an API token id USER@REALM!TOKENID, e.g. "
-                "\"root@pam!mosdat\""},
+                "\"root@pam!mosdat\" (or log in as USER@REALM with password = "
+                "\"env:PROXMOX_PASSWORD\" instead of token)"},
         BadCase{"proxmox_pci_address",
                 WithApp(std::string(kProxmox) + "gpu_pci_address = \"01:00.0\"\n"),
                 "bad.toml:8:19: proxmox.gpu_pci_address: must be a PCI address like "
                 "\"0000:01:00\" or \"0000:01:00.0\""},
         BadCase{"proxmox_fingerprint", WithApp(std::string(kProxmox) + "fingerprint = \"AA:BB\"\n"),
                 "bad.toml:8:15: proxmox.fingerprint: must be a SHA-256 certificate fingerprint: "
-                "32 hex bytes separated by \":\" (openssl x509 -noout -fingerprint -sha256)"},
+                "32 hex bytes separated by \":\" (print it with: openssl s_client -connect "
+                "pve:8006 </dev/null | openssl x509 -noout -fingerprint -sha256)"},
         // --- [vlm]
         BadCase{"vlm_base_url_scheme", WithApp("[vlm]\nbase_url = \"ftp://h\"\nmodel = \"m\"\n"),
                 "bad.toml:4:12: vlm.base_url: must start with \"http://\" or \"https://\""},
@@ -622,11 +667,14 @@ INSTANTIATE_TEST_SUITE_P(
                 "bad.toml:7:10: vm[0].package[0].format: must be one of \"deb\", \"rpm\", "
                 "\"appimage\", \"snap\", \"flatpak\", \"msi\", \"exe\", \"tar\""},
         BadCase{"vm_package_missing_path", WithApp(kLocalVm + "[[vm.package]]\nformat = \"deb\"\n"),
-                "bad.toml:6:1: vm[0].package[0].path: required key is missing"},
+                "bad.toml:6:1: vm[0].package[0]: needs \"path\" (a package file on this machine) "
+                "or \"file_glob\" (a file name pattern matched in [build].dist_dir; the "
+                "original mOSdat's default was file_glob = \"x-*.deb\")"},
         BadCase{"vm_package_unknown_key",
                 WithApp(kLocalVm + "[[vm.package]]\nformat = \"deb\"\npath = \"p\"\ncmd = \"x\"\n"),
                 "bad.toml:9:1: vm[0].package[0].cmd: unknown key (expected one of: format, path, "
-                "install)"},
+                "install, uninstall, app_path, process_name, file_glob, appid, remote, data_dir, "
+                "version)"},
         BadCase{"vm_geometry", WithApp(kLocalVm + "geometry = \"1280*800\"\n"),
                 "bad.toml:6:12: vm[0].geometry: must be WIDTHxHEIGHT, e.g. \"1280x800\""},
         BadCase{"vm_host_key_fingerprint",
@@ -648,9 +696,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "bad.toml:6:1: vm[0].\"ssh key\": unknown key (did you mean \"ssh_key\"?)"},
         // --- [[test]]
         BadCase{"test_neither", WithApp(kLocalVm + "[[test]]\nname = \"t\"\n"),
-                "bad.toml:6:1: test[0]: needs either \"scenario\" (a YAML scenario file) or "
+                "bad.toml:6:1: test[0]: needs either \"scenario\" (a YAML scenario file), "
                 "\"variant\" (a smoke test: \"wayland-real\", \"wayland-fake\", "
-                "\"wayland-nodisp\", \"x11\")"},
+                "\"wayland-nodisp\", \"x11\") or \"script\" (the original mOSdat's smoke-test "
+                "shell script)"},
         BadCase{"test_both",
                 WithApp(kLocalVm +
                         "[[test]]\nname = \"t\"\nscenario = \"s.yaml\"\nvariant = \"x11\"\n"),

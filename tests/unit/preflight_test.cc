@@ -173,5 +173,61 @@ TEST_F(PreflightTest, JobFilesPastTheLimitAreReportedWithTheLargest) {
   EXPECT_EQ(report.job_files.size(), 2u);  // the config and the scenario
 }
 
+// The original mOSdat's `--test NAME`: with no [[test]] NAME, NAME.yaml from the tests
+// folder (the VM's sub-folder, then `linux`, then the folder itself) runs, and the file
+// travels with the run.
+TEST_F(PreflightTest, ATestNameWithoutATestRunsTheScenarioFileOfTheTestsFolder) {
+  fs::create_directories(dir_ / "tests/linux");
+  Write("tests/linux/login.yaml", "name: login\nsteps:\n  - key: enter\n");
+  Write("tests/login.yaml", "name: not this one\nsteps:\n  - key: enter\n");
+  const std::string config = Config({"a"}, "\n[functional]\ntests_dir = \"tests\"\n");
+  Write("a.yaml", "name: a\nsteps:\n  - key: enter\n");
+  PreflightReport report = Run(config, {"login"});
+  ASSERT_TRUE(report.ok()) << Problems(report) << absl::StrJoin(report.usage_errors, "\n");
+  ASSERT_EQ(report.tests.size(), 1u);
+  EXPECT_EQ(report.tests[0].name, "login");
+  EXPECT_EQ(report.tests[0].scenario_path, (dir_ / "tests/linux/login.yaml").string());
+  EXPECT_EQ(report.tests[0].vms, (std::vector<std::string>{"local"}));
+  EXPECT_TRUE(report.job_files.contains((dir_ / "tests/linux/login.yaml").string()));
+
+  // Found nowhere: a usage error naming the places and the [[test]]s, not a config problem.
+  report = Run(config, {"logout"});
+  EXPECT_TRUE(report.problems.empty()) << Problems(report);
+  const std::string tests = (dir_ / "tests").string();
+  EXPECT_EQ(absl::StrJoin(report.usage_errors, "\n"),
+            absl::StrCat("--test \"logout\": no [[test]] is named so ([[test]] names: a), and no "
+                         "scenario file logout.yaml was found for VM \"local\" (looked at: ",
+                         tests, "/local/logout.yaml, ", tests, "/linux/logout.yaml, ", tests,
+                         "/logout.yaml)"));
+}
+
+// The original's smoke tests (`script`) are skipped the same way.
+TEST_F(PreflightTest, OriginalSmokeScriptsAreSkippedUnlessAskedForByName) {
+  Write("a.yaml", "name: a\nsteps:\n  - key: enter\n");
+  std::string config =
+      Config({"a"}, "\n[[test]]\nname = \"x11\"\ngpu = true\nscript = \"test-x11.sh\"\n");
+  PreflightReport all = Run(config);
+  EXPECT_TRUE(all.ok()) << Problems(all);
+  ASSERT_EQ(all.tests.size(), 2u);
+  EXPECT_TRUE(all.tests[0].skipped);
+  EXPECT_EQ(all.tests[0].note,
+            "skipped: smoke tests (script = \"test-x11.sh\") cannot run yet; select the tests to "
+            "run with --test");
+  EXPECT_NE(Problems(Run(config, {"x11"}))
+                .find("test \"x11\": smoke tests (script = \"test-x11.sh\") cannot run yet"),
+            std::string::npos);
+}
+
+// Warnings (what is accepted but has no effect) never make preflight fail.
+TEST_F(PreflightTest, WarningsAreReportedWithoutFailing) {
+  Write("a.yaml", "name: a\nsteps:\n  - key: enter\n");
+  PreflightReport report = Run(Config({"a"}, "\n[cursor]\nprofile = \"bezier\"\n"));
+  EXPECT_TRUE(report.ok()) << Problems(report);
+  ASSERT_EQ(report.problems.warnings().size(), 1u);
+  EXPECT_NE(report.problems.warnings()[0].ToString().find(
+                ": cursor: [cursor] profile = \"bezier\" is read but"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace mosdat
