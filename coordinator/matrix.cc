@@ -73,8 +73,15 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
       if (!Selected(request.vms, vm->name)) continue;
       // Parsed per VM: its variables (vm.os_type, app_path) may change the steps.
       options.overrides = ConfigVars(config, request.vars, vm);
-      ParseScenario(*text, test.scenario, options, &diagnostics);
+      Scenario parsed = ParseScenario(*text, test.scenario, options, &diagnostics);
       if (!diagnostics.empty()) return diagnostics.ToStatus();
+      // The agent gets overrides only: a default the scenario kept becomes one, which
+      // reads the same (a default the scenario redefined is simply not sent).
+      VarMap job_vars = options.overrides;
+      for (const auto& [name, value] : options.defaults) {
+        auto used = parsed.vars.find(name);
+        if (used != parsed.vars.end() && used->second == value) job_vars[name] = value;
+      }
       if (vm->provider != VmProvider::kLocal) {
         return absl::InvalidArgumentError(
             absl::StrCat("VM \"", vm->name,
@@ -86,7 +93,7 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
       job.vm = TargetFor(config, *vm);
       job.scenario_path = test.scenario;
       job.files = request.files;
-      job.vars = options.overrides;
+      job.vars = std::move(job_vars);
       job.screenshots = config.report.screenshots;
       job.park = config.cursor.park;
       job.timeout_seconds = test.timeout.value_or(0);

@@ -1148,7 +1148,9 @@ void ParseFunctional(Context& ctx, const toml::table& table, FunctionalConfig* f
   r.Secret("test_password", "FUNCTIONAL_TEST_PASSWORD", &functional->test_password);
   std::vector<std::string> ignored;
   const toml::node* first = nullptr;
-  for (std::string_view key : {"workspace_url", "test_user", "test_password"}) {
+  // workspace_url reaches scenarios (core/preflight.h ScenarioOptionsFor); the
+  // credentials would be typed in clear into events and screenshots' logs.
+  for (std::string_view key : {"test_user", "test_password"}) {
     if (const toml::node* node = r.Find(key)) {
       ignored.emplace_back(key);
       if (first == nullptr || node->source().begin < first->source().begin) first = node;

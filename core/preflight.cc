@@ -142,6 +142,10 @@ std::vector<const VmConfig*> OneVmPerOs(const std::vector<const VmConfig*>& vms)
 ScenarioOptions ScenarioOptionsFor(const Config& config, const TestConfig& test,
                                    const VarMap& overrides, const VmConfig* vm) {
   ScenarioOptions options{.overrides = ConfigVars(config, overrides, vm)};
+  // As in the original, a scenario's own workspace_url wins over the config's.
+  if (!config.functional.workspace_url.empty()) {
+    options.defaults["workspace_url"] = config.functional.workspace_url;
+  }
   options.file_roots.push_back(std::filesystem::path(config.source_path).parent_path().string());
   options.file_roots.insert(options.file_roots.end(), test.allow_files_from.begin(),
                             test.allow_files_from.end());

@@ -1050,9 +1050,13 @@ Scenario Parser::Run(std::string_view text, std::string_view file_name) {
 
   import_stack_.push_back(main_file_->path);
   loaded_files_.insert(main_file_->path);
+  for (const auto& [name, value] : options_.defaults) vars_[name] = value;
   if (const Field* imports = top.Get("imports")) LoadImports(*imports, 0);
   if (const Field* vars = top.Get("vars")) CollectVars(*vars);
   std::set<std::string> literal;
+  for (const auto& [name, value] : options_.defaults) {
+    if (!var_sources_.contains(name)) literal.insert(name);  // not redefined by the file
+  }
   for (const auto& [name, value] : options_.overrides) {
     vars_[name] = value;
     literal.insert(name);

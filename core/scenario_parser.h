@@ -39,6 +39,9 @@ struct ScenarioOptions {
   // Variables set from outside (CLI --var, config: app.name, app.binary). They win
   // over the scenario's and imports' vars and are taken literally (no substitution).
   std::map<std::string, Value> overrides = {};
+  // Variables the scenario's own (and its imports') vars override: run values the
+  // original mOSdat gave scenarios from its config, such as workspace_url. Literal.
+  std::map<std::string, Value> defaults = {};
   // Reads an imported file by path (already joined with the importing file's
   // directory). Unset = read from disk.
   std::function<absl::StatusOr<std::string>(const std::string& path)> read_file = nullptr;

@@ -289,9 +289,6 @@ TEST(OriginalConfigTest, WhatCannotBeHonouredYetIsWarnedAboutExactly) {
           At(t, "true\ntests_dir") +
               ": functional.enabled: [functional].enabled is read but has no effect: mOSdat runs "
               "functional tests whenever they are asked for",
-          At(t, "\"chat.example.net\"") +
-              ": functional: [functional] workspace_url is read but mOSdat does not pass it to "
-              "scenarios yet; it is ignored",
           At(t, "[report]") +
               ": report: [report] title, critical_tests, critical_description and known_issues "
               "are read but mOSdat's results (events.jsonl, junit.xml) do not show them yet; "

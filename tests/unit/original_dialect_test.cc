@@ -623,3 +623,22 @@ TEST(OriginalDialectTest, TheDialectKeySaysWhichReadingApplies) {
 
 }  // namespace
 }  // namespace mosdat
+
+namespace mosdat {
+namespace {
+
+TEST(OriginalDialectTest, TheConfigsWorkspaceUrlYieldsToTheScenariosOwn) {
+  ScenarioOptions options;
+  options.defaults["workspace_url"] = "https://from.config";
+  auto typed = [&](const std::string& vars) {
+    Parsed p =
+        Parse(absl::StrCat(vars, "steps:\n  - type: \"{workspace_url}\"\n    wait: 1\n"), options);
+    EXPECT_EQ(p.errors, "");
+    return p.scenario.steps.empty() ? "" : std::get<TypeStep>(p.scenario.steps[0].kind).text;
+  };
+  EXPECT_EQ(typed(""), "https://from.config");
+  EXPECT_EQ(typed("vars: {workspace_url: \"https://own.{{ x }}\", x: y}\n"), "https://own.y");
+}
+
+}  // namespace
+}  // namespace mosdat
