@@ -105,6 +105,46 @@ TEST_F(FixtureScenarioTest, AMissingWidgetFailsWithNearMatchesAndATextMismatchSa
   EXPECT_THAT(verifies[1]->reason, HasSubstr("is \"\", not \"something else\""));
 }
 
+// A scenario written the original mOSdat's way runs unchanged: bare selectors in
+// wait_for, app_filter (a part of the app's name, any case), name_substr as a flag,
+// via: hint (the pointer shows the widget, the accessible action toggles it),
+// verify_atspi matching a part of the name, a step that types, presses and pauses,
+// retries counting attempts, and {timestamp}.
+TEST_F(FixtureScenarioTest, AScenarioInTheOriginalsDialectRunsUnchanged) {
+  FunctionalRun run = Run(R"(name: original
+steps:
+  # ── wait for the window ──
+  - wait_for: {any: [{role: "toggle button", name: "Toggle me"}], timeout: 30}
+    retries: 1
+  - atspi: {role: "toggle button", name: "Toggle", name_substr: true, app_filter: "FIXED_LAYOUT",
+            via: "hint"}
+    retries: 1
+  - wait_for: {all: [{atspi: {role: toggle button, name: Toggle me, states: [checked]}}],
+               timeout: 5}
+  - verify_atspi: {role: "toggle button", name: "Toggle"}
+    retries: 1
+  - atspi: {role: "text"}
+    retries: 1
+  - type: "hello"
+    key: "ctrl+a"
+    wait: 1
+  - shell: "echo run-{timestamp}"
+)");
+  ASSERT_EQ(run.exit_code, 0) << Dump(run);
+  EXPECT_THAT(run.output, HasSubstr("read in the original mOSdat's dialect")) << Dump(run);
+  std::vector<const Event*> atspi = Finished(run, "atspi");
+  ASSERT_EQ(atspi.size(), 2u) << Dump(run);
+  EXPECT_EQ(atspi[0]->attempt, 1);
+  std::vector<const Event*> types = Finished(run, "type");
+  ASSERT_EQ(types.size(), 1u);
+  ASSERT_EQ(Finished(run, "key").size(), 1u);
+  ASSERT_EQ(Finished(run, "wait").size(), 1u);
+  std::vector<const Event*> shells = Finished(run, "shell");
+  ASSERT_EQ(shells.size(), 1u);
+  ASSERT_TRUE(shells[0]->output.has_value());
+  EXPECT_THAT(shells[0]->output->out, ::testing::MatchesRegex("run-[0-9]{8}_[0-9]{6}\n"));
+}
+
 TEST_F(FixtureScenarioTest, TheHelperIsRestartedWhenItDiesMidRun) {
   // The helper lives at $HOME/.cache/mosdat/ of this desktop's private HOME; the
   // bracket keeps pkill from matching the shell that runs it.
