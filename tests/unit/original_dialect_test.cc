@@ -18,9 +18,17 @@
 #include "core/scenario.h"
 #include "core/scenario_migrate.h"
 #include "core/scenario_parser.h"
+#include "tests/unit/in_memory_files.h"
 
 namespace mosdat {
 namespace {
+
+// The original's folders lie above the scenario, outside its own tree.
+ScenarioOptions AnyFiles(std::map<std::string, std::string> files) {
+  ScenarioOptions options = WithFiles(std::move(files));
+  options.any_file = true;
+  return options;
+}
 
 std::string Fingerprint(const std::vector<Step>& steps);
 
@@ -429,20 +437,8 @@ steps:
   EXPECT_NE(p.errors.find("s.yaml:5:15:"), std::string::npos) << p.errors;
 }
 
-ScenarioOptions WithFiles(std::map<std::string, std::string> files) {
-  ScenarioOptions options;
-  options.read_file =
-      [files = std::move(files)](const std::string& path) -> absl::StatusOr<std::string> {
-    auto it = files.find(path);
-    if (it == files.end()) return absl::NotFoundError(absl::StrCat("not found: ", path));
-    return it->second;
-  };
-  options.any_file = true;
-  return options;
-}
-
 TEST(OriginalDialectTest, ImportsAndRoutinesAreFoundInTheOriginalsFoldersAboveTheScenario) {
-  ScenarioOptions options = WithFiles({
+  ScenarioOptions options = AnyFiles({
       {"shared/scenarios/imports/cleanup.yaml",
        "steps:\n  - shell: pkill app\n    label: kill it\n  - wait: 1\n"},
       {"shared/routines/open-settings.yaml", R"(
@@ -495,7 +491,7 @@ steps:
 }
 
 TEST(OriginalDialectTest, AnImportCycleIsAnErrorNotAHang) {
-  ScenarioOptions options = WithFiles({
+  ScenarioOptions options = AnyFiles({
       {"shared/scenarios/imports/a.yaml", "steps:\n  - import: b\n"},
       {"shared/scenarios/imports/b.yaml", "steps:\n  - import: a\n"},
   });
@@ -512,7 +508,7 @@ namespace mosdat {
 namespace {
 
 TEST(OriginalDialectTest, ARoutineOfTheVmsPlatformIsPreferred) {
-  ScenarioOptions options = WithFiles({
+  ScenarioOptions options = AnyFiles({
       {"shared/routines/launch.yaml", "name: launch\nsteps:\n  - shell: linux-launch\n"},
       {"shared/routines/windows/launch.yaml", "name: launch\nsteps:\n  - shell: win-launch\n"},
   });

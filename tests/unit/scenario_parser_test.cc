@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/scenario.h"
+#include "tests/unit/in_memory_files.h"
 
 namespace mosdat {
 namespace {
@@ -30,18 +31,6 @@ Scenario ParseOk(std::string_view yaml, std::string_view file = "s.yaml",
   Scenario sc = ParseScenario(yaml, file, options, &diags);
   EXPECT_TRUE(diags.empty()) << diags.ToStatus();
   return sc;
-}
-
-// An in-memory file system for imports.
-ScenarioOptions WithFiles(std::map<std::string, std::string> files) {
-  ScenarioOptions options;
-  options.read_file =
-      [files = std::move(files)](const std::string& path) -> absl::StatusOr<std::string> {
-    auto it = files.find(path);
-    if (it == files.end()) return absl::NotFoundError(absl::StrCat("not found: ", path));
-    return it->second;
-  };
-  return options;
 }
 
 template <class T>
