@@ -137,6 +137,7 @@ std::string Describe(const YAML::Node& n) {
 std::string DescribeValue(const Value& v) {
   if (v.is_null()) return "nothing";
   if (v.is_list()) return "a list";
+  if (v.is_map()) return "a map";
   if (v.is_string()) return Quote(v.as_string());
   return v.ToString();
 }
@@ -384,7 +385,7 @@ class Parser {
     }
     std::optional<Value> v = ScalarValue(f, "a string");
     if (!v) return std::nullopt;
-    if (v->is_null() || v->is_list()) {
+    if (v->is_null() || v->is_list() || v->is_map()) {
       Error(f, absl::StrCat("expected a string, got ", DescribeValue(*v)));
       return std::nullopt;
     }
@@ -513,6 +514,10 @@ class Parser {
     std::optional<Value> v = ScalarValue(f, "a list of strings");
     if (!v) return std::nullopt;
     if (v->is_null()) return out;
+    if (v->is_map()) {
+      Error(f, "expected a list of strings, got a map");
+      return std::nullopt;
+    }
     if (!v->is_list()) {
       out.emplace_back(v->ToString(), f);
       return out;
@@ -521,7 +526,7 @@ class Parser {
       const Value& e = v->as_list()[i];
       Field ef = f;
       ef.path = absl::StrCat(f.path, "[", i, "]");
-      if (e.is_null() || e.is_list() || (e.is_string() && e.as_string().empty())) {
+      if (e.is_null() || e.is_list() || e.is_map() || (e.is_string() && e.as_string().empty())) {
         Error(ef, absl::StrCat("expected a non-empty string, got ", DescribeValue(e)));
         return std::nullopt;
       }
@@ -990,13 +995,28 @@ std::optional<Value> Parser::VarValue(const Field& f, int depth) {
   const YAML::Node& n = f.node;
   if (n.IsNull()) return Value();
   if (n.IsScalar()) return n.Tag() == "?" ? ValueFromPlainScalar(n.Scalar()) : Value(n.Scalar());
-  if (n.IsMap()) {
-    Error(f, "a list inside vars holds values or lists, not maps");
-    return std::nullopt;
-  }
   if (depth >= kMaxNesting) {
     Error(f, absl::StrCat("lists are nested too deeply (limit ", kMaxNesting, ")"));
     return std::nullopt;
+  }
+  if (n.IsMap()) {  // inside a list, or a routine input: [{title: A, url: ...}]
+    Value::Map map;
+    std::set<std::string> seen;
+    for (const auto& kv : n) {
+      if (!kv.first.IsScalar()) {
+        Error(f, "keys must be plain names, not lists or maps");
+        return std::nullopt;
+      }
+      Field child = Child(f, kv.first, kv.second, kv.first.Scalar());
+      if (!seen.insert(kv.first.Scalar()).second) {
+        ErrorAtKey(child, absl::StrCat("duplicate key ", Quote(kv.first.Scalar())));
+        return std::nullopt;
+      }
+      std::optional<Value> v = VarValue(child, depth + 1);
+      if (!v) return std::nullopt;
+      map.emplace_back(kv.first.Scalar(), *std::move(v));
+    }
+    return Value(std::move(map));
   }
   Value::List list;
   size_t i = 0;

@@ -38,6 +38,7 @@ struct Reference {
   size_t begin = 0;  // offset of "{{"
   size_t end = 0;    // offset just past "}}"
   std::string name;
+  bool tojson = false;  // `{{ name | tojson }}`
 };
 
 absl::StatusOr<std::vector<Reference>> FindReferences(std::string_view text) {
@@ -54,18 +55,23 @@ absl::StatusOr<std::vector<Reference>> FindReferences(std::string_view text) {
     if (inner.empty()) {
       return absl::InvalidArgumentError("empty \"{{ }}\": write a variable name inside the braces");
     }
+    bool tojson = false;
     if (size_t bar = inner.find('|'); bar != std::string_view::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("\"{{ ", Absl(inner), " }}\": filters such as \"|",
-                       Absl(Std(absl::StripAsciiWhitespace(Absl(inner.substr(bar + 1))))),
-                       "\" are not supported; a variable is inserted as it is"));
+      std::string_view filter = Std(absl::StripAsciiWhitespace(Absl(inner.substr(bar + 1))));
+      if (filter != "tojson") {
+        return absl::InvalidArgumentError(
+            absl::StrCat("\"{{ ", Absl(inner), " }}\": the filter \"", Absl(filter),
+                         "\" is not supported (only \"tojson\"); a variable is inserted as it is"));
+      }
+      tojson = true;
+      inner = Std(absl::StripAsciiWhitespace(Absl(inner.substr(0, bar))));
     }
     if (!IsValidVarName(inner)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "invalid variable name \"", Absl(inner),
           "\" (names are letters, digits, \"_\" and \"-\", with \".\" between parts)"));
     }
-    refs.push_back({pos, close + 2, std::string(inner)});
+    refs.push_back({pos, close + 2, std::string(inner), tojson});
     pos = close + 2;
   }
   return refs;
@@ -97,6 +103,10 @@ absl::Status CollectNames(const Value& v, std::vector<std::string>* out) {
     for (const Value& e : v.as_list()) {
       if (absl::Status s = CollectNames(e, out); !s.ok()) return s;
     }
+  } else if (v.is_map()) {
+    for (const auto& [key, e] : v.as_map()) {
+      if (absl::Status s = CollectNames(e, out); !s.ok()) return s;
+    }
   }
   return absl::OkStatus();
 }
@@ -109,6 +119,19 @@ absl::StatusOr<Value> SubstituteValue(const Value& v, const VarMap& vars, size_t
   if (depth > kMaxValueDepth) {
     return absl::InvalidArgumentError(
         absl::StrCat("lists are nested more than ", kMaxValueDepth, " deep after expansion"));
+  }
+  if (v.is_map()) {
+    if (*budget < 8) return absl::ResourceExhaustedError("too large");
+    *budget -= 8;
+    Value::Map out;
+    for (const auto& [key, e] : v.as_map()) {
+      if (*budget < key.size()) return absl::ResourceExhaustedError("too large");
+      *budget -= key.size();
+      absl::StatusOr<Value> r = SubstituteValue(e, vars, budget, depth + 1);
+      if (!r.ok()) return r.status();
+      out.emplace_back(key, *std::move(r));
+    }
+    return Value(std::move(out));
   }
   if (!v.is_list()) {
     absl::StatusOr<Value> out = v.is_string() ? Substitute(v.as_string(), vars) : v;
@@ -148,8 +171,10 @@ std::string_view Value::type_name() const {
       return "float";
     case 4:
       return "string";
-    default:
+    case 5:
       return "list";
+    default:
+      return "map";
   }
 }
 
@@ -166,14 +191,25 @@ size_t ExpandedSize(const Value& v, size_t stop_after) {
     if (cur->is_list()) {
       for (const Value& e : cur->as_list()) todo.push_back(&e);
     }
+    if (cur->is_map()) {
+      for (const auto& [key, e] : cur->as_map()) {
+        total += key.size();
+        todo.push_back(&e);
+      }
+    }
   }
   return total;
 }
 
 int ValueDepth(const Value& v) {
-  if (!v.is_list()) return 0;
   int deepest = 0;
-  for (const Value& e : v.as_list()) deepest = std::max(deepest, ValueDepth(e));
+  if (v.is_list()) {
+    for (const Value& e : v.as_list()) deepest = std::max(deepest, ValueDepth(e));
+  } else if (v.is_map()) {
+    for (const auto& [key, e] : v.as_map()) deepest = std::max(deepest, ValueDepth(e));
+  } else {
+    return 0;
+  }
   return deepest + 1;
 }
 
@@ -184,8 +220,111 @@ std::string Value::ToString() const {
   if (is_double()) return FormatDouble(as_double());
   if (is_string()) return as_string();
   std::vector<std::string> parts;
+  if (is_map()) {
+    for (const auto& [key, e] : as_map()) parts.push_back(absl::StrCat(key, ": ", e.ToString()));
+    return absl::StrCat("{", absl::StrJoin(parts, ", "), "}");
+  }
   for (const Value& e : as_list()) parts.push_back(e.ToString());
   return absl::StrCat("[", absl::StrJoin(parts, ", "), "]");
+}
+
+namespace {
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  *out += '"';
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    uint32_t code = c;
+    size_t len = 1;
+    if (c >= 0x80) {  // UTF-8 (the parser refuses anything else)
+      len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+      code = c & (len == 4 ? 0x07 : len == 3 ? 0x0F : 0x1F);
+      for (size_t k = 1; k < len && i + k < s.size(); ++k) {
+        code = (code << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+      }
+    }
+    i += len;
+    switch (code) {
+      case '"':
+        *out += "\\\"";
+        continue;
+      case '\\':
+        *out += "\\\\";
+        continue;
+      case '\n':
+        *out += "\\n";
+        continue;
+      case '\r':
+        *out += "\\r";
+        continue;
+      case '\t':
+        *out += "\\t";
+        continue;
+      case '\b':
+        *out += "\\b";
+        continue;
+      case '\f':
+        *out += "\\f";
+        continue;
+      default:
+        break;
+    }
+    // Jinja escapes these too, so the JSON is safe inside HTML and shell single quotes.
+    if (code < 0x20 || code > 0x7F || code == '<' || code == '>' || code == '&' || code == '\'') {
+      if (code >= 0x10000) {
+        code -= 0x10000;
+        absl::StrAppend(out, "\\u", absl::Hex(0xD800 + (code >> 10), absl::kZeroPad4));
+        absl::StrAppend(out, "\\u", absl::Hex(0xDC00 + (code & 0x3FF), absl::kZeroPad4));
+        continue;
+      }
+      absl::StrAppend(out, "\\u", absl::Hex(code, absl::kZeroPad4));
+      continue;
+    }
+    *out += static_cast<char>(code);
+  }
+  *out += '"';
+}
+
+void AppendJson(const Value& v, std::string* out) {
+  if (v.is_null()) {
+    *out += "null";
+  } else if (v.is_bool()) {
+    *out += v.as_bool() ? "true" : "false";
+  } else if (v.is_int()) {
+    absl::StrAppend(out, v.as_int());
+  } else if (v.is_double()) {
+    *out += FormatDouble(v.as_double());
+  } else if (v.is_string()) {
+    AppendJsonString(v.as_string(), out);
+  } else if (v.is_list()) {
+    *out += '[';
+    for (size_t i = 0; i < v.as_list().size(); ++i) {
+      if (i > 0) *out += ", ";
+      AppendJson(v.as_list()[i], out);
+    }
+    *out += ']';
+  } else {
+    std::vector<const std::pair<std::string, Value>*> sorted;
+    for (const auto& entry : v.as_map()) sorted.push_back(&entry);
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const auto* a, const auto* b) { return a->first < b->first; });
+    *out += '{';
+    for (size_t i = 0; i < sorted.size(); ++i) {
+      if (i > 0) *out += ", ";
+      AppendJsonString(sorted[i]->first, out);
+      *out += ": ";
+      AppendJson(sorted[i]->second, out);
+    }
+    *out += '}';
+  }
+}
+
+}  // namespace
+
+std::string ToJinjaJson(const Value& value) {
+  std::string out;
+  AppendJson(value, &out);
+  return out;
 }
 
 Value ValueFromPlainScalar(std::string_view text) {
@@ -242,19 +381,22 @@ absl::StatusOr<Value> Substitute(std::string_view text, const VarMap& vars) {
     if (!vars.contains(r.name)) return UndefinedError(r.name, vars);
   }
   // Exactly one reference and nothing else: keep the variable's type.
-  if (refs->size() == 1 && (*refs)[0].begin == 0 && (*refs)[0].end == text.size()) {
+  if (refs->size() == 1 && (*refs)[0].begin == 0 && (*refs)[0].end == text.size() &&
+      !(*refs)[0].tojson) {
     return vars.at((*refs)[0].name);
   }
   std::string out;
   size_t pos = 0;
   for (const Reference& r : *refs) {
     const Value& v = vars.at(r.name);
-    if (v.is_list()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "variable \"", r.name, "\" is a list and cannot be part of a longer string"));
+    if ((v.is_list() || v.is_map()) && !r.tojson) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("variable \"", r.name, "\" is a ", Absl(v.type_name()),
+                       " and cannot be part of a longer string (write {{ ", r.name,
+                       " | tojson }} for its JSON)"));
     }
     out.append(text.substr(pos, r.begin - pos));
-    out.append(v.ToString());
+    out.append(r.tojson ? ToJinjaJson(v) : v.ToString());
     pos = r.end;
     if (out.size() > kMaxSubstitutedLength) break;
   }

@@ -22,11 +22,14 @@
 
 namespace mosdat {
 
-// A variable's value: null, bool, int64, double, string or list of values.
+// A variable's value: null, bool, int64, double, string, list of values, or a map of
+// names to values (kept in the order written; the original mOSdat's routine inputs
+// such as `servers: [{title: A, url: ...}]`).
 class Value {
  public:
   using List = std::vector<Value>;
-  using Data = std::variant<std::monostate, bool, int64_t, double, std::string, List>;
+  using Map = std::vector<std::pair<std::string, Value>>;
+  using Data = std::variant<std::monostate, bool, int64_t, double, std::string, List, Map>;
 
   Value() = default;
   Value(std::nullptr_t) {}
@@ -38,6 +41,7 @@ class Value {
   Value(std::string_view s) : data_(std::string(s)) {}
   Value(const char* s) : data_(std::string(s)) {}
   Value(List l) : data_(std::move(l)) {}
+  Value(Map m) : data_(std::move(m)) {}
 
   bool is_null() const { return std::holds_alternative<std::monostate>(data_); }
   bool is_bool() const { return std::holds_alternative<bool>(data_); }
@@ -45,6 +49,7 @@ class Value {
   bool is_double() const { return std::holds_alternative<double>(data_); }
   bool is_string() const { return std::holds_alternative<std::string>(data_); }
   bool is_list() const { return std::holds_alternative<List>(data_); }
+  bool is_map() const { return std::holds_alternative<Map>(data_); }
 
   // Accessors; calling the wrong one is a programming error (std::get throws).
   bool as_bool() const { return std::get<bool>(data_); }
@@ -52,9 +57,10 @@ class Value {
   double as_double() const { return std::get<double>(data_); }
   const std::string& as_string() const { return std::get<std::string>(data_); }
   const List& as_list() const { return std::get<List>(data_); }
+  const Map& as_map() const { return std::get<Map>(data_); }
   const Data& data() const { return data_; }
 
-  // "null", "bool", "int", "float", "string" or "list", for messages.
+  // "null", "bool", "int", "float", "string", "list" or "map", for messages.
   std::string_view type_name() const;
 
   // Text used when the value is part of a longer string: "" for null, "true"/"false",
@@ -107,9 +113,16 @@ int ValueDepth(const Value& v);
 
 // Replaces every `{{ name }}` in `text` (whitespace inside the braces optional). If the
 // whole text is one reference, returns that variable's value with its type; otherwise
-// a string. Errors: lone "{{", empty or invalid name, undefined name (listing the
-// defined ones), a list inside longer text, result longer than kMaxSubstitutedLength.
+// a string. `{{ name | tojson }}` inserts the value as JSON, the way Jinja's tojson
+// writes it (keys sorted, ", " and ": ", non-ASCII and <>&' as \uXXXX), which keeps it
+// safe inside single quotes in a shell command; no other filter exists. Errors: lone
+// "{{", empty or invalid name, another filter, undefined name (listing the defined
+// ones), a list or map inside longer text without tojson, result longer than
+// kMaxSubstitutedLength.
 absl::StatusOr<Value> Substitute(std::string_view text, const VarMap& vars);
+
+// `value` as Jinja's tojson writes it (see Substitute).
+std::string ToJinjaJson(const Value& value);
 
 // Resolves references between variables (`bin: "{{ prefix }}/bin"`) in any order.
 // Strings and list elements of names not in `literal` are substituted; `literal`

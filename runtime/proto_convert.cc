@@ -16,6 +16,14 @@ json ToJson(const Value& value) {
   if (value.is_int()) return value.as_int();
   if (value.is_double()) return value.as_double();
   if (value.is_string()) return value.as_string();
+  if (value.is_map()) {
+    // An array of [key, value] pairs keeps the order the map was written in.
+    json pairs = json::object();
+    json entries = json::array();
+    for (const auto& [key, item] : value.as_map()) entries.push_back({key, ToJson(item)});
+    pairs["map"] = entries;
+    return pairs;
+  }
   json list = json::array();
   for (const Value& item : value.as_list()) list.push_back(ToJson(item));
   return list;
@@ -37,7 +45,19 @@ absl::StatusOr<Value> FromJson(const json& j, int depth) {
     }
     return Value(std::move(list));
   }
-  return absl::InvalidArgumentError("variables are null, bool, number, string or list");
+  if (j.is_object() && j.size() == 1 && j.contains("map") && j["map"].is_array()) {
+    Value::Map map;
+    for (const json& entry : j["map"]) {
+      if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string()) {
+        return absl::InvalidArgumentError("a map variable's entries are [name, value] pairs");
+      }
+      absl::StatusOr<Value> v = FromJson(entry[1], depth + 1);
+      if (!v.ok()) return v.status();
+      map.emplace_back(entry[0].get<std::string>(), *v);
+    }
+    return Value(std::move(map));
+  }
+  return absl::InvalidArgumentError("variables are null, bool, number, string, list or map");
 }
 
 v1::StepStatus ToProto(StepStatus status) {

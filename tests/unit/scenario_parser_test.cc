@@ -703,14 +703,15 @@ const BadCase kBadCases[] = {
     {"name: t\nvars: {n: abc}\nsteps:\n  - wait: \"{{ n }}\"\n",
      "s.yaml:4:11: steps[0].wait: expected a number, got \"abc\""},
     {"name: t\nvars: {l: [a, b]}\nsteps:\n  - type: \"x {{ l }}\"\n",
-     "s.yaml:4:11: steps[0].type: variable \"l\" is a list and cannot be part of a longer string"},
+     "s.yaml:4:11: steps[0].type: variable \"l\" is a list and cannot be part of a longer string "
+     "(write {{ l | tojson }} for its JSON)"},
     {"name: t\nvars:\n  a: \"{{ b }}\"\n  b: \"{{ a }}\"\nsteps:\n  - key: a\n",
      "s.yaml:3:6: vars.a: variables refer to each other in a cycle: a -> b -> a\n"
      "s.yaml:4:6: vars.b: variables refer to each other in a cycle: b -> a -> b"},
-    {"name: t\nvars:\n  1x: a\n  ok: {nested: [{no: maps}]}\nsteps:\n  - key: a\n",
+    {"name: t\nvars:\n  1x: a\n  ok: {nested: [{no: [1, {a: b, a: c}]}]}\nsteps:\n  - key: a\n",
      "s.yaml:3:3: vars: invalid variable name \"1x\" (use letters, digits, \"_\" and \"-\", with "
      "\".\" between parts)\n"
-     "s.yaml:4:17: vars.ok.nested[0]: a list inside vars holds values or lists, not maps"},
+     "s.yaml:4:33: vars.ok.nested[0].no[1].a: duplicate key \"a\""},
     {"name: t\nvars:\n  a: {b: 1}\n  a.b: 2\nsteps:\n  - key: a\n",
      "s.yaml:4:3: vars.a.b: variable \"a.b\" is defined twice"},
     {"name: \"{{ nope }}\"\nsteps:\n  - key: a\n",

@@ -112,7 +112,8 @@ TEST_F(TemplateSubstituteTest, Errors) {
             "invalid variable name \"a b\" (names are letters, digits, \"_\" and \"-\", with "
             "\".\" between parts)");
   EXPECT_EQ(error("{{ states }} x"),
-            "variable \"states\" is a list and cannot be part of a longer string");
+            "variable \"states\" is a list and cannot be part of a longer string (write {{ "
+            "states | tojson }} for its JSON)");
   absl::StatusOr<Value> none = Substitute("{{ x }}", VarMap{});
   EXPECT_EQ(none.status().message(), "undefined variable \"x\"; no variables are defined");
 }
@@ -191,6 +192,40 @@ TEST(TemplateResolveTest, CyclesAndUndefinedAreReportedOnce) {
                         {"b", "variables refer to each other in a cycle: b -> a -> b"},
                     }));
   for (const auto& [name, value] : vars) EXPECT_TRUE(value.is_null()) << name;
+}
+
+}  // namespace
+}  // namespace mosdat
+
+namespace mosdat {
+namespace {
+
+// Jinja's tojson, as the original mOSdat's routines use it inside single-quoted shell
+// strings: sorted keys, Python's separators, and \u escapes for ' < > & and non-ASCII.
+TEST(TemplateToJsonTest, WritesWhatJinjasToJsonWrites) {
+  Value servers(Value::List{
+      Value(Value::Map{{"url", Value("https://a.example/?x=1&y=<2>")}, {"title", Value("It's é")}}),
+      Value(Value::Map{{"title", Value("B")},
+                       {"n", Value(int64_t{3})},
+                       {"ok", Value(true)},
+                       {"none", Value()},
+                       {"f", Value(1.5)}})});
+  VarMap vars = {{"servers", servers}, {"on", Value(false)}, {"emoji", Value("😀\n\"")}};
+  absl::StatusOr<Value> out = Substitute("S='{{ servers | tojson }}' T={{on|tojson}}", vars);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->as_string(),
+            "S='[{\"title\": \"It\\u0027s \\u00e9\", \"url\": "
+            "\"https://a.example/?x=1\\u0026y=\\u003c2\\u003e\"}, {\"f\": 1.5, \"n\": 3, "
+            "\"none\": null, \"ok\": true, \"title\": \"B\"}]' T=false");
+  absl::StatusOr<Value> whole = Substitute("{{ emoji | tojson }}", vars);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->as_string(), "\"\\ud83d\\ude00\\n\\\"\"");  // a string, never the raw value
+  absl::StatusOr<Value> other = Substitute("{{ servers | upper }}", vars);
+  EXPECT_EQ(other.status().message(),
+            "\"{{ servers | upper }}\": the filter \"upper\" is not supported (only \"tojson\"); "
+            "a variable is inserted as it is");
+  absl::StatusOr<Value> map_in_text = Substitute("x {{ servers }}", vars);
+  EXPECT_FALSE(map_in_text.ok());
 }
 
 }  // namespace
