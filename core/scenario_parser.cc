@@ -610,6 +610,16 @@ class Parser {
   // read (ScenarioOptions::file_roots). Checked before the file is opened, so nothing
   // of a file outside them reaches a diagnostic or a job.
   bool MayRead(const Field& f, const std::string& path, std::string_view what);
+  // False (reported) for "~/..." or "~user/...": no shell expands it here, and a
+  // scenario's files travel to other machines with it.
+  bool NotHomeRelative(const Field& f, const std::string& path) {
+    if (path.empty() || path[0] != '~') return true;
+    Error(f, absl::StrCat(Quote(path),
+                          ": \"~\" is not expanded in a scenario (its files "
+                          "travel with it to other machines); write the path relative to this "
+                          "file"));
+    return false;
+  }
   void LoadImports(const Field& list, int depth);
   void RegisterFragments(const Field& f);
   void CollectVars(const Field& f);
@@ -872,6 +882,7 @@ void Parser::LoadImports(const Field& list, int depth) {
       Error(ef, "import paths cannot use variables");
       continue;
     }
+    if (!NotHomeRelative(ef, el.Scalar())) continue;
     std::string path = JoinPath(ef.file->dir, el.Scalar());
     if (auto cycle = std::find(import_stack_.begin(), import_stack_.end(), path);
         cycle != import_stack_.end()) {
@@ -1703,8 +1714,10 @@ void Parser::ReadVisualMatch(MapReader& m, Visual* visual) {
   std::string reference;
   if (const Field* r = m.String("reference", &reference, Presence::kRequired)) {
     // Relative to the file that names it, so fragments can ship their own images.
-    visual->reference = JoinPath(r->file->dir, reference);
-    MayRead(*r, visual->reference, "reference image");
+    if (NotHomeRelative(*r, reference)) {
+      visual->reference = JoinPath(r->file->dir, reference);
+      MayRead(*r, visual->reference, "reference image");
+    }
   }
   m.Region("region", &visual->region);
   m.Number("threshold", &visual->threshold, 1);

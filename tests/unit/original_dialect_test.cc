@@ -638,3 +638,19 @@ TEST(OriginalDialectTest, TheConfigsWorkspaceUrlYieldsToTheScenariosOwn) {
 
 }  // namespace
 }  // namespace mosdat
+
+namespace mosdat {
+namespace {
+
+TEST(OriginalDialectTest, AHomeRelativePathIsRefusedNotJoinedToTheScenariosFolder) {
+  EXPECT_EQ(
+      Parse("imports: [\"~/frag.yaml\"]\nsteps:\n  - visual: {reference: \"~/a.png\"}\n").errors,
+      "s.yaml:1:11: imports[0]: \"~/frag.yaml\": \"~\" is not expanded in a scenario (its "
+      "files travel with it to other machines); write the path relative to this file\n"
+      "s.yaml:3:25: steps[0].visual.reference: \"~/a.png\": \"~\" is not expanded in a "
+      "scenario (its files travel with it to other machines); write the path relative to "
+      "this file");
+}
+
+}  // namespace
+}  // namespace mosdat
