@@ -584,8 +584,9 @@ void ParseExitCodes(Context& ctx, const toml::table& table, const std::string& p
       continue;
     }
     // The list replaces the defaults of its verdict; the other list's codes stay.
+    const Verdict replaced = verdict;  // (clang cannot capture a structured binding)
     std::erase_if(*out, [&](const auto& entry) {
-      return entry.second == verdict && !listed.contains(entry.first);
+      return entry.second == replaced && !listed.contains(entry.first);
     });
     for (size_t i = 0; i < array->size(); ++i) {
       const toml::node& element = *array->get(i);
