@@ -132,6 +132,7 @@ int RunFunctional(const FunctionalArgs& args) {
   for (const std::string& test : args.tests) request.add_tests(test);
   for (const std::string& vm : args.vms) request.add_vms(vm);
   for (const auto& [name, value] : vars) (*request.mutable_vars())[name] = ValueToJson(value);
+  for (const auto& [name, value] : report.secrets) (*request.mutable_secrets())[name] = value;
   request.set_label(config.app.name);
   v1::SubmitMatrixResponse submitted;
   {

@@ -185,6 +185,7 @@ grpc::Status CoordinatorService::Submit(const v1::SubmitMatrixRequest& request,
     }
     matrix_request.vars[name] = *value;
   }
+  matrix_request.secrets.insert(request.secrets().begin(), request.secrets().end());
   absl::StatusOr<Matrix> matrix = ExpandMatrix(matrix_request);
   if (!matrix.ok()) return ToGrpcStatus(matrix.status());
   absl::Time now = absl::Now();

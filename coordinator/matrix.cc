@@ -51,7 +51,8 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
   for (const TestConfig& test : config.tests) {
     if (!Selected(request.tests, test.name)) continue;
     // The same confinement as on the submitting side; only sent files are read.
-    ScenarioOptions options = ScenarioOptionsFor(config, test, request.vars);
+    ScenarioOptions options =
+        ScenarioOptionsFor(config, test, request.vars, nullptr, request.secrets);
     options.read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
       auto it = request.files.find(path);
       if (it == request.files.end())
@@ -78,9 +79,15 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
       // The agent gets overrides only: a default the scenario kept becomes one, which
       // reads the same (a default the scenario redefined is simply not sent).
       VarMap job_vars = options.overrides;
+      std::map<std::string, std::string> job_secrets;
       for (const auto& [name, value] : options.defaults) {
         auto used = parsed.vars.find(name);
-        if (used != parsed.vars.end() && used->second == value) job_vars[name] = value;
+        if (used == parsed.vars.end() || !(used->second == value)) continue;
+        if (request.secrets.contains(name)) {
+          job_secrets[name] = value.ToString();
+        } else {
+          job_vars[name] = value;
+        }
       }
       if (vm->provider != VmProvider::kLocal) {
         return absl::InvalidArgumentError(
@@ -94,6 +101,7 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
       job.scenario_path = test.scenario;
       job.files = request.files;
       job.vars = std::move(job_vars);
+      job.secrets = std::move(job_secrets);
       job.screenshots = config.report.screenshots;
       job.park = config.cursor.park;
       job.timeout_seconds = test.timeout.value_or(0);

@@ -20,6 +20,7 @@ struct MatrixRequest {
   std::vector<std::string> tests;            // empty = all [[test]]s
   std::vector<std::string> vms;              // empty = each test's own VMs
   VarMap vars;
+  std::map<std::string, std::string> secrets;  // run credentials (core/preflight.h RunSecrets)
 };
 
 struct Matrix {

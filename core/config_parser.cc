@@ -1147,22 +1147,9 @@ void ParseFunctional(Context& ctx, const toml::table& table, FunctionalConfig* f
   r.String("workspace_url", &functional->workspace_url);
   r.Secret("test_user", "FUNCTIONAL_TEST_USER", &functional->test_user);
   r.Secret("test_password", "FUNCTIONAL_TEST_PASSWORD", &functional->test_password);
-  std::vector<std::string> ignored;
-  const toml::node* first = nullptr;
-  // workspace_url reaches scenarios (core/preflight.h ScenarioOptionsFor); the
-  // credentials would be typed in clear into events and screenshots' logs.
-  for (std::string_view key : {"test_user", "test_password"}) {
-    if (const toml::node* node = r.Find(key)) {
-      ignored.emplace_back(key);
-      if (first == nullptr || node->source().begin < first->source().begin) first = node;
-    }
-  }
-  if (first != nullptr) {
-    ctx.Warning(*first, "functional",
-                Cat("[functional] ", EnglishList(ignored), " ", Is(ignored.size()),
-                    " read but mOSdat does not pass ", ignored.size() == 1 ? "it" : "them",
-                    " to scenarios yet; ", ItIs(ignored.size()), " ignored"));
-  }
+  // workspace_url, test_user and test_password reach scenarios as variables
+  // (core/preflight.h ScenarioOptionsFor, RunSecrets); the credentials are hidden in
+  // every event.
 }
 
 void ParseReport(Context& ctx, const toml::table& table, ReportConfig* report) {

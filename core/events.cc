@@ -103,6 +103,33 @@ bool IsSubstep(std::string_view text) {
   }
 }
 
+void RedactEvent(const std::vector<std::string>& secrets, Event* event) {
+  constexpr std::string_view kMask = "•••";
+  auto redact = [&](std::string& text) {
+    for (const std::string& secret : secrets) {
+      if (secret.empty()) continue;
+      for (size_t at = text.find(secret); at != std::string::npos;
+           at = text.find(secret, at + kMask.size())) {
+        text.replace(at, secret.size(), kMask);
+      }
+    }
+  };
+  for (std::string* text :
+       {&event->vm, &event->scenario, &event->label, &event->description, &event->source_location,
+        &event->reason, &event->why, &event->text, &event->substep}) {
+    redact(*text);
+  }
+  for (LocatorCandidate& c : event->candidates) redact(c.description);
+  if (event->output) {
+    redact(event->output->out);
+    redact(event->output->err);
+  }
+  for (VlmCall& call : event->vlm_calls) {
+    redact(call.prompt);
+    redact(call.reason);
+  }
+}
+
 std::string ToJsonLine(const Event& e) {
   json j = {{"job", e.job_id},
             {"seq", e.seq},

@@ -109,6 +109,11 @@ std::string StepNumber(int step_index, const std::string& substep, bool padded =
 // (at most 16 levels).
 bool IsSubstep(std::string_view text);
 
+// Replaces every occurrence of each of `secrets` (non-empty values) in every text of
+// `event` with "•••": a credential typed or compared by a step never reaches a log,
+// a report or a console. Screenshots are pictures and are not touched.
+void RedactEvent(const std::vector<std::string>& secrets, Event* event);
+
 // One line of events.jsonl (no trailing newline). Binary PNG data is not included.
 std::string ToJsonLine(const Event& event);
 absl::StatusOr<Event> FromJsonLine(std::string_view line);

@@ -46,6 +46,8 @@ struct JobSpec {
   std::string scenario_path;                 // a key of `files`
   std::map<std::string, std::string> files;  // path → contents
   VarMap vars;                               // overrides for the scenario
+  // More overrides, each a credential: its value is replaced by "•••" in every event.
+  std::map<std::string, std::string> secrets;
   ScreenshotPolicy screenshots = ScreenshotPolicy::kAll;
   std::optional<CursorPark> park;
   double timeout_seconds = 0;  // whole job; 0 = no limit beyond step timeouts

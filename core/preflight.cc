@@ -1,7 +1,9 @@
 #include "core/preflight.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -139,13 +141,45 @@ std::vector<const VmConfig*> OneVmPerOs(const std::vector<const VmConfig*>& vms)
   return out;
 }
 
+absl::StatusOr<std::map<std::string, std::string>> RunSecrets(const Config& config) {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, ref, env] :
+       {std::tuple{"test_user", &config.functional.test_user, "FUNCTIONAL_TEST_USER"},
+        std::tuple{"test_password", &config.functional.test_password,
+                   "FUNCTIONAL_TEST_PASSWORD"}}) {
+    SecretRef from = *ref;
+    if (!from.is_set()) {
+      const char* set = std::getenv(env);
+      if (set == nullptr || *set == '\0') continue;
+      from = SecretRef::FromEnv(env);
+    }
+    absl::StatusOr<std::string> value = from.Resolve();
+    if (!value.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("[functional].", name, ": ", value.status().message()));
+    }
+    out[name] = *value;
+  }
+  // The VM user's password, which the original's scenarios type into sudo prompts.
+  for (const char* env : {"MOSDAT_VM_PASSWORD", "DEFAULT_VM_PASSWORD"}) {
+    const char* set = std::getenv(env);
+    if (set != nullptr && *set != '\0') {
+      out["vm_password"] = set;
+      break;
+    }
+  }
+  return out;
+}
+
 ScenarioOptions ScenarioOptionsFor(const Config& config, const TestConfig& test,
-                                   const VarMap& overrides, const VmConfig* vm) {
+                                   const VarMap& overrides, const VmConfig* vm,
+                                   const std::map<std::string, std::string>& secrets) {
   ScenarioOptions options{.overrides = ConfigVars(config, overrides, vm)};
   // As in the original, a scenario's own workspace_url wins over the config's.
   if (!config.functional.workspace_url.empty()) {
     options.defaults["workspace_url"] = config.functional.workspace_url;
   }
+  for (const auto& [name, value] : secrets) options.defaults[name] = value;
   options.file_roots.push_back(std::filesystem::path(config.source_path).parent_path().string());
   options.file_roots.insert(options.file_roots.end(), test.allow_files_from.begin(),
                             test.allow_files_from.end());
@@ -173,6 +207,12 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
   report.config = ParseConfig(*read, options.config_path, &problems);
   if (!problems.empty()) return report;  // later checks would only echo these
   const Config& config = report.config;
+  if (absl::StatusOr<std::map<std::string, std::string>> secrets = RunSecrets(config);
+      secrets.ok()) {
+    report.secrets = *std::move(secrets);
+  } else {
+    problems.Add({options.config_path}, "functional", std::string(secrets.status().message()));
+  }
   // Every file the run sends, recorded as the checks below read it.
   std::map<std::string, std::string> files = {{config.source_path, *read}};
 
@@ -232,7 +272,8 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
     // the first parse is the one reported.
     std::vector<const VmConfig*> per_os = OneVmPerOs(vms);
     if (per_os.empty()) per_os.push_back(nullptr);
-    ScenarioOptions parse_options = ScenarioOptionsFor(config, test, options.vars, per_os[0]);
+    ScenarioOptions parse_options =
+        ScenarioOptionsFor(config, test, options.vars, per_os[0], report.secrets);
     parse_options.read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
       absl::StatusOr<std::string> text = ReadFile(path);
       if (text.ok()) files[path] = *text;

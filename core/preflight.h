@@ -54,6 +54,7 @@ struct PreflightReport {
   Config config;
   std::map<std::string, std::string> job_files;
   size_t job_files_bytes = 0;
+  std::map<std::string, std::string> secrets;  // RunSecrets, sent with the run
   bool ok() const { return problems.empty() && usage_errors.empty(); }
 };
 
@@ -74,7 +75,16 @@ VarMap ConfigVars(const Config& config, const VarMap& overrides, const VmConfig*
 // imports/reference images confined to the config's directory tree, the scenario's
 // own and the test's allow_files_from.
 ScenarioOptions ScenarioOptionsFor(const Config& config, const TestConfig& test,
-                                   const VarMap& overrides, const VmConfig* vm = nullptr);
+                                   const VarMap& overrides, const VmConfig* vm = nullptr,
+                                   const std::map<std::string, std::string>& secrets = {});
+
+// The run credentials scenarios may use, as the original mOSdat gave them: test_user and
+// test_password from [functional] (env:/file:), else from FUNCTIONAL_TEST_USER /
+// FUNCTIONAL_TEST_PASSWORD when set, and vm_password from MOSDAT_VM_PASSWORD or
+// DEFAULT_VM_PASSWORD. Read on the machine that starts the run; they
+// reach scenarios as variables their own vars override, and agents hide their values
+// in every event. A reference the config writes that cannot be read is an error.
+absl::StatusOr<std::map<std::string, std::string>> RunSecrets(const Config& config);
 
 // One VM of each operating system among `vms`, in order: a scenario is checked once
 // per OS, since the original's routines may differ per platform.

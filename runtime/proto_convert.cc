@@ -400,6 +400,7 @@ v1::Job ToProto(const JobSpec& job) {
   out.set_scenario_path(job.scenario_path);
   for (const auto& [path, contents] : job.files) (*out.mutable_files())[path] = contents;
   for (const auto& [name, value] : job.vars) (*out.mutable_vars())[name] = ValueToJson(value);
+  for (const auto& [name, value] : job.secrets) (*out.mutable_secrets())[name] = value;
   out.set_screenshots(std::string(ToString(job.screenshots)));
   if (job.park) {
     out.set_park_cursor(true);
@@ -435,6 +436,7 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& in) {
     }
     job.vars[name] = *value;
   }
+  job.secrets.insert(in.secrets().begin(), in.secrets().end());
   if (in.screenshots() == "failures") {
     job.screenshots = ScreenshotPolicy::kFailures;
   } else if (in.screenshots() == "none") {

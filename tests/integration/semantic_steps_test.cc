@@ -145,6 +145,37 @@ steps:
   EXPECT_THAT(shells[0]->output->out, ::testing::MatchesRegex("run-[0-9]{8}_[0-9]{6}\n"));
 }
 
+// The original's run credentials: [functional] test_password (here from the
+// environment) is typed and checked by the scenario, and appears in no event, no
+// console line and no file of the results — only as •••.
+TEST_F(FixtureScenarioTest, RunCredentialsAreTypedButNeverShown) {
+  const std::string secret = "s3cret-Pw-7781";
+  ASSERT_EQ(setenv("MOSDAT_TEST_RUN_PASSWORD", secret.c_str(), 1), 0);
+  const std::string config = WriteFixtureConfig(dir_, R"(name: credentials
+steps:
+  - wait_for: {any: [{role: "text"}], timeout: 30}
+    retries: 1
+  - atspi: {role: "text"}
+    retries: 1
+  - type: "{test_password}"
+  - wait_for: {all: [{atspi: {role: text, index: 0, text: "{{ test_password }}"}}], timeout: 5}
+)",
+                                                "[functional]\ntest_password = "
+                                                "\"env:MOSDAT_TEST_RUN_PASSWORD\"\n");
+  FunctionalRun run = RunFunctional(config, "fixture", dir_);
+  unsetenv("MOSDAT_TEST_RUN_PASSWORD");
+  ASSERT_EQ(run.exit_code, 0) << Dump(run);
+  EXPECT_THAT(run.output, ::testing::Not(HasSubstr(secret)));
+  EXPECT_THAT(run.output, HasSubstr("•••"));
+  for (const auto& entry : fs::recursive_directory_iterator(dir_.path())) {
+    if (!entry.is_regular_file() || entry.path().extension() == ".png") continue;
+    if (entry.path().filename() == "config.toml") continue;
+    absl::StatusOr<std::string> text = ReadFile(entry.path().string());
+    ASSERT_TRUE(text.ok());
+    EXPECT_EQ(text->find(secret), std::string::npos) << entry.path();
+  }
+}
+
 TEST_F(FixtureScenarioTest, TheHelperIsRestartedWhenItDiesMidRun) {
   // The helper lives at $HOME/.cache/mosdat/ of this desktop's private HOME; the
   // bracket keeps pkill from matching the shell that runs it.

@@ -115,3 +115,28 @@ TEST(EventsTest, SubstepsReadBackAndOnlyDottedNumbersAreAccepted) {
 
 }  // namespace
 }  // namespace mosdat
+
+namespace mosdat {
+namespace {
+
+TEST(RedactEventTest, EveryTextOfAnEventLosesTheSecrets) {
+  Event e = Event::Of(EventType::kStepFinished);
+  e.description = "type \"pw-1 and pw-1\"";
+  e.reason = "the text of entry is \"pw-1\", not \"x\"";
+  e.label = "log in as bob";
+  e.output = CommandOutput{.exit_code = 0, .out = "bob:pw-1\n", .err = ""};
+  e.candidates.push_back({.source = "atspi", .description = "entry \"pw-1\""});
+  e.vlm_calls.push_back({.kind = "verify", .prompt = "is pw-1 shown", .reason = "pw-1 is"});
+  RedactEvent({"pw-1", "bob", ""}, &e);
+  EXPECT_EQ(e.description, "type \"••• and •••\"");
+  EXPECT_EQ(e.reason, "the text of entry is \"•••\", not \"x\"");
+  EXPECT_EQ(e.label, "log in as •••");
+  EXPECT_EQ(e.output->out, "•••:•••\n");
+  EXPECT_EQ(e.candidates[0].description, "entry \"•••\"");
+  EXPECT_EQ(e.vlm_calls[0].prompt, "is ••• shown");
+  EXPECT_EQ(e.vlm_calls[0].reason, "••• is");
+  EXPECT_EQ(ToJsonLine(e).find("pw-1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mosdat

@@ -545,11 +545,7 @@ TEST(OriginalConfigTest, FunctionalCredentialsAreReferencesNeverLiterals) {
   const std::string text(
       WithApp("[functional]\ntest_user = \"env:FUNCTIONAL_TEST_USER\"\n"
               "test_password = \"file:secrets/chat-password\"\n"));
-  EXPECT_EQ(
-      Lines(Parse(text, kFile).warnings),
-      Lines({At(text, "\"env:FUNCTIONAL_TEST_USER\"") +
-             ": functional: [functional] test_user and test_password are read but mOSdat does "
-             "not pass them to scenarios yet; they are ignored"}));
+  EXPECT_EQ(Lines(Parse(text, kFile).warnings), "");  // they reach scenarios now
 
   const std::string literal = WithApp("[functional]\ntest_password = \"pa55\"\n");
   EXPECT_EQ(Lines(Parse(literal, kFile).errors),

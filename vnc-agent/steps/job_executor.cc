@@ -18,8 +18,11 @@ namespace {
 // Numbers and timestamps events, and remembers whether the channel broke.
 class Numbered {
  public:
-  Numbered(const JobSpec& job, const EmitEvent& emit) : job_(job), emit_(emit) {}
+  Numbered(const JobSpec& job, const EmitEvent& emit) : job_(job), emit_(emit) {
+    for (const auto& [name, value] : job.secrets) secrets_.push_back(value);
+  }
   absl::Status operator()(Event event) {
+    RedactEvent(secrets_, &event);  // every event of the job leaves through here
     event.job_id = job_.job_id;
     event.seq = ++seq_;
     event.unix_ms = absl::ToUnixMillis(absl::Now());
@@ -35,6 +38,7 @@ class Numbered {
  private:
   const JobSpec& job_;
   const EmitEvent& emit_;
+  std::vector<std::string> secrets_;
   uint64_t seq_ = 0;
 };
 
@@ -66,8 +70,10 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
 
   // Parse before touching any VM: a broken scenario is a config error, not a failure.
   Diagnostics diagnostics;
+  VarMap overrides = job.vars;
+  for (const auto& [name, value] : job.secrets) overrides[name] = Value(value);
   ScenarioOptions options{
-      .overrides = job.vars,
+      .overrides = overrides,
       .read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
         auto it = job.files.find(path);
         if (it == job.files.end()) {
