@@ -48,11 +48,13 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
     }
   }
 
+  // One {timestamp} for the whole run, as the original's (taken when it started).
+  VarMap run_vars = request.vars;
+  run_vars.emplace("timestamp", ConfigVars(config, {}).at("timestamp"));
   for (const TestConfig& test : config.tests) {
     if (!Selected(request.tests, test.name)) continue;
     // The same confinement as on the submitting side; only sent files are read.
-    ScenarioOptions options =
-        ScenarioOptionsFor(config, test, request.vars, nullptr, request.secrets);
+    ScenarioOptions options = ScenarioOptionsFor(config, test, run_vars, nullptr, request.secrets);
     options.read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
       auto it = request.files.find(path);
       if (it == request.files.end())
@@ -73,7 +75,7 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
     for (const VmConfig* vm : config.VmsFor(test)) {
       if (!Selected(request.vms, vm->name)) continue;
       // Parsed per VM: its variables (vm.os_type, app_path) may change the steps.
-      options.overrides = ConfigVars(config, request.vars, vm);
+      options.overrides = ConfigVars(config, run_vars, vm);
       Scenario parsed = ParseScenario(*text, test.scenario, options, &diagnostics);
       if (!diagnostics.empty()) return diagnostics.ToStatus();
       // The agent gets overrides only: a default the scenario kept becomes one, which

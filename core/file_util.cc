@@ -1,5 +1,6 @@
 #include "core/file_util.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -35,6 +36,14 @@ std::string FileTail(const std::string& path, size_t max_chars) {
   std::string text = ReadFileOrEmpty(path);
   if (text.size() > max_chars) text = "..." + text.substr(text.size() - max_chars);
   return std::string(absl::StripTrailingAsciiWhitespace(text));
+}
+
+bool IsPlainFileName(std::string_view name) {
+  return !name.empty() && name.find("..") == std::string_view::npos &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '-';
+         });
 }
 
 bool IsPlainPngName(const std::string& name) {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 
@@ -24,6 +25,11 @@ std::string FileTail(const std::string& path, size_t max_chars = 600);
 // A screenshot name an agent or an events.jsonl gave: a plain "*.png" file name, with
 // no directory part, so joining it to a result directory stays inside it.
 bool IsPlainPngName(const std::string& name);
+
+// A name that becomes part of a file name (a test, a VM, an import or routine of the
+// original mOSdat): letters, digits, "_", "." and "-", and no "..", so no path it is
+// joined into can leave its folder.
+bool IsPlainFileName(std::string_view name);
 
 }  // namespace mosdat
 

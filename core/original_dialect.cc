@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/step_kinds.h"
 #include "core/suggest.h"
 
 namespace mosdat {
@@ -53,14 +54,9 @@ const std::vector<std::string>& SharedStepKeys() {
   return *kKeys;
 }
 
-// The canonical step keys a step may combine with nothing but these.
+// A canonical step kind (core/step_kinds.h), or `use`.
 bool IsCanonicalKind(const std::string& key) {
-  static const std::set<std::string> kKinds = {
-      "shell",  "launch",     "atspi",      "verify_atspi", "localize",    "ocr",
-      "text",   "visual",     "click",      "double_click", "right_click", "hover",
-      "drag",   "scroll",     "type",       "key",          "wait",        "wait_for",
-      "verify", "verify_not", "if_visible", "checkpoint",   "use"};
-  return kKinds.contains(key);
+  return key == "use" || FindStepKindRow(key) != nullptr;
 }
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
@@ -231,17 +227,12 @@ YAML::Node Step(const std::string& key, const YAML::Node& value) {
   return step;
 }
 
-YAML::Node VerifyCondition(const std::string& key, const YAML::Node& question) {
-  return Step(key, question);
-}
-
 // The rewrite of one step; `out` collects canonical steps in order.
 class StepRewrite {
  public:
   StepRewrite(StepMap& step, std::vector<YAML::Node>* out) : s_(step), out_(out) {}
 
   void Run() {
-    const YAML::Node& node = s_.node();
     if (s_.Has("label")) label_ = s_.Take("label");
     if (s_.Has("must_pass")) must_pass_ = s_.Take("must_pass");
     if (s_.Has("timeout")) timeout_ = s_.Take("timeout");
@@ -277,7 +268,6 @@ class StepRewrite {
     Verify();
     if (s_.Has("accept_any")) AcceptAny();
     if (!standalone && s_.Has("wait") && !s_.Has("launch")) Pause();
-    (void)node;
     s_.ReportLeftovers();
   }
 
@@ -391,7 +381,7 @@ class StepRewrite {
       return;
     }
     YAML::Node branch = NewMap();
-    branch["target"] = VerifyCondition("verify", YAML::Node("is there a " + prompt.Scalar()));
+    branch["target"] = Step("verify", YAML::Node("is there a " + prompt.Scalar()));
     if (s_.Has("then_steps")) {
       s_.Refuse("then_steps",
                 "the original mOSdat did not read this key (it is \"then\"); "
@@ -540,7 +530,7 @@ class StepRewrite {
       s_.Warn("verify_click_diff_prompt", "the click is checked by the screen changing");
       s_.Warn("verify_click_diff_crop", "the click is checked by the screen changing");
     }
-    if (s_.Has("verify_click")) Check(Question("verify", s_.TakeText("verify_click")), between);
+    if (s_.Has("verify_click")) Check(Step("verify", s_.TakeText("verify_click")), between);
     if (s_.Has("canary")) {
       YAML::Node canary = s_.Take("canary");
       const bool on = !(canary.IsScalar() && canary.Scalar() == "false");
@@ -552,30 +542,32 @@ class StepRewrite {
       } else if (on) {
         // Type a character, see it land in the right field, take it back.
         Emit(Step("type", character), false);
-        Check(Question("verify", s_.TakeText("canary_verify")), between);
+        Check(Step("verify", s_.TakeText("canary_verify")), between);
         const size_t n = character.IsScalar() ? character.Scalar().size() : 1;
         for (size_t k = 0; k < n; ++k) Emit(Step("key", YAML::Node("backspace")), false);
       }
     }
     if (text.IsDefined()) Emit(Step("type", text), false);
     if (s_.Has("verify_input")) {
-      Check(Question("verify", s_.TakeText("verify_input")), std::min(VerifyTimeout(), 10.0));
+      Check(Step("verify", s_.TakeText("verify_input")), std::min(VerifyTimeout(), 10.0));
     }
     if (then_key.IsDefined()) Emit(Step("key", then_key), false);
   }
 
-  YAML::Node Question(const std::string& key, const YAML::Node& question) {
-    return Step(key, question);
+  // `conditions` polled until all (or any) hold, for `timeout` seconds; retried like
+  // the original retried its checks.
+  void PollUntil(const char* mode, const YAML::Node& conditions, double timeout) {
+    YAML::Node wait_for = NewMap();
+    wait_for[mode] = conditions;
+    wait_for["timeout"] = timeout;
+    Emit(Step("wait_for", wait_for), true);
   }
 
-  // A condition asked until it holds, for `timeout` seconds.
+  // One condition asked until it holds, for `timeout` seconds.
   void Check(const YAML::Node& condition, double timeout) {
-    YAML::Node check = NewMap();
     YAML::Node all = NewList();
     all.push_back(condition);
-    check["all"] = all;
-    check["timeout"] = timeout;
-    Emit(Step("wait_for", check), true);
+    PollUntil("all", all, timeout);
   }
 
   void VerifyAtspi() {
@@ -594,14 +586,11 @@ class StepRewrite {
       return;
     }
     YAML::Node all = NewList();
-    if (s_.Has("verify")) all.push_back(VerifyCondition("verify", s_.TakeText("verify")));
+    if (s_.Has("verify")) all.push_back(Step("verify", s_.TakeText("verify")));
     if (s_.Has("verify_not")) {
-      all.push_back(VerifyCondition("verify_not", s_.TakeText("verify_not")));
+      all.push_back(Step("verify_not", s_.TakeText("verify_not")));
     }
-    YAML::Node wait_for = NewMap();
-    wait_for["all"] = all;
-    wait_for["timeout"] = VerifyTimeout();
-    Emit(Step("wait_for", wait_for), true);
+    PollUntil("all", all, VerifyTimeout());
   }
 
   void AcceptAny() {
@@ -611,12 +600,8 @@ class StepRewrite {
       return;
     }
     YAML::Node any = NewList();
-    for (const YAML::Node& prompt : prompts)
-      any.push_back(VerifyCondition("verify", s_.Expanded(prompt)));
-    YAML::Node wait_for = NewMap();
-    wait_for["any"] = any;
-    wait_for["timeout"] = VerifyTimeout();
-    Emit(Step("wait_for", wait_for), true);
+    for (const YAML::Node& prompt : prompts) any.push_back(Step("verify", s_.Expanded(prompt)));
+    PollUntil("any", any, VerifyTimeout());
   }
 
   // verify_timeout (default 10 s), read once.

@@ -546,9 +546,10 @@ class Parser {
   // ---- Steps ----
 
   void ReadAbout(MapReader& top, Scenario* sc);
-  // The original dialect (core/original_dialect.h): a step rewritten into canonical
-  // ones, and the files its import and routine steps splice in.
-  void ParseOriginalStep(const Field& f, std::vector<Step>* out, int depth);
+  // A step of a list: an import or routine step (either dialect), a step of the
+  // original dialect (core/original_dialect.h) rewritten into canonical ones, or a
+  // canonical step. ExpandInclude splices in the file an import or routine names.
+  void ParseListedStep(const Field& f, std::vector<Step>* out, int depth);
   void ExpandInclude(const OriginalInclude& include, const Field& f, std::vector<Step>* out,
                      int depth);
   std::optional<std::pair<std::string, std::string>> FindIncludeFile(
@@ -1197,12 +1198,7 @@ void Parser::ParseStepList(const Field& f, std::vector<Step>* out, int depth, bo
   size_t i = 0;
   for (const YAML::Node& el : f.node) {
     if (too_large_reported_ || too_many_steps_reported_) return;
-    Field step = Element(f, el, i++);
-    if (f.original || IsInclude(step.node)) {
-      ParseOriginalStep(step, out, depth);  // an import or routine step, in either dialect
-    } else {
-      ParseStep(step, out, depth);
-    }
+    ParseListedStep(Element(f, el, i++), out, depth);
   }
 }
 
@@ -1356,15 +1352,15 @@ void Parser::ExpandUse(const Field& f, std::vector<Step>* out, int depth) {
 
 // ---- The original dialect ----
 
-void Parser::ParseOriginalStep(const Field& f, std::vector<Step>* out, int depth) {
+void Parser::ParseListedStep(const Field& f, std::vector<Step>* out, int depth) {
+  if (!IsInclude(f.node) && !f.original) {
+    ParseStep(f, out, depth);
+    return;
+  }
   if (!Spend()) return;
   Reporter report(*this, f);
   if (std::optional<OriginalInclude> include = AsOriginalInclude(f.node, report)) {
     if (!include->name.empty()) ExpandInclude(*include, f, out, depth);
-    return;
-  }
-  if (!f.original) {
-    ParseStep(f, out, depth);
     return;
   }
   OriginalRewriteOptions options;
@@ -1401,7 +1397,9 @@ std::optional<std::pair<std::string, std::string>> Parser::FindIncludeFile(
   } else {
     subdirs.push_back("shared/scenarios/imports");
   }
-  std::filesystem::path dir = std::filesystem::path(main_file_->dir);
+  // Up the path as written (relative paths stop at the working directory).
+  std::filesystem::path dir = std::filesystem::path(main_file_->dir).lexically_normal();
+  if (!dir.empty() && !dir.has_filename()) dir = dir.parent_path();  // "a/b/" → "a/b"
   for (int up = 0; up <= 8; ++up) {
     for (const std::string& sub : subdirs) {
       std::string path = NormalizePath((dir / sub / (include.name + ".yaml")).string());
@@ -1409,9 +1407,8 @@ std::optional<std::pair<std::string, std::string>> Parser::FindIncludeFile(
           options_.read_file ? options_.read_file(path) : ReadFile(path);
       if (text.ok()) return std::pair{path, *std::move(text)};
     }
-    if (!dir.has_parent_path() || dir.parent_path() == dir) break;
-    dir = dir.empty() ? std::filesystem::path("..") : dir / "..";
-    dir = dir.lexically_normal();
+    if (dir.empty() || dir == dir.root_path()) break;
+    dir = dir.parent_path();
   }
   return std::nullopt;
 }
@@ -1422,14 +1419,7 @@ void Parser::ExpandInclude(const OriginalInclude& include, const Field& f, std::
   const std::string what = routine ? "routine" : "import";
   Field at = f;
   at.node = include.at;
-  const bool plain = !include.name.empty() &&
-                     std::all_of(include.name.begin(), include.name.end(),
-                                 [](char c) {
-                                   return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-                                          c == '_' || c == '-' || c == '.';
-                                 }) &&
-                     include.name.find("..") == std::string::npos;
-  if (!plain) {
+  if (!IsPlainFileName(include.name)) {
     Error(at, absl::StrCat("an ", what,
                            " is named by a plain file name (letters, digits, "
                            "\"-\", \"_\"), not a path"));
@@ -1537,12 +1527,7 @@ void Parser::ExpandInclude(const OriginalInclude& include, const Field& f, std::
     size_t i = 0;
     for (const YAML::Node& el : list) {
       if (too_large_reported_ || too_many_steps_reported_) break;
-      Field step = Element(lf, el, i++);
-      if (original || IsInclude(step.node)) {
-        ParseOriginalStep(step, out, depth + 1);
-      } else {
-        ParseStep(step, out, depth + 1);
-      }
+      ParseListedStep(Element(lf, el, i++), out, depth + 1);
     }
   }
   include_stack_.pop_back();

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/file_util.h"
 
 namespace mosdat {
 namespace {
@@ -15,15 +16,6 @@ namespace fs = std::filesystem;
 
 // The original's default folder, relative to its checkout.
 constexpr std::string_view kOriginalTestsDir = "shared/scenarios/functional";
-
-// Test and VM names become file names: nothing that could leave the folder.
-bool IsFileName(std::string_view name) {
-  if (name.empty() || name == "." || name == "..") return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
-  });
-}
 
 std::string Join(const fs::path& dir, const fs::path& rest) {
   return (dir / rest).lexically_normal().string();
@@ -84,7 +76,7 @@ absl::Status AddTestsFromScenarioFiles(Config* config, const std::vector<std::st
     done.push_back(name);
     const std::string head =
         absl::StrCat("--test \"", name, "\": no [[test]] is named so (", known_text, ")");
-    if (!IsFileName(name)) {
+    if (!IsPlainFileName(name)) {
       errors.push_back(absl::StrCat(head,
                                     ", and it cannot name a scenario file (letters, "
                                     "digits, \"_\", \".\" and \"-\" only)"));
@@ -102,7 +94,7 @@ absl::Status AddTestsFromScenarioFiles(Config* config, const std::vector<std::st
       std::vector<Candidate> candidates = Candidates(*config, *vm, name);
       auto found = std::find_if(candidates.begin(), candidates.end(),
                                 [&](const Candidate& c) { return exists(c.path); });
-      if (!IsFileName(vm->name) || found == candidates.end()) {
+      if (!IsPlainFileName(vm->name) || found == candidates.end()) {
         std::vector<std::string> looked;
         for (const Candidate& c : candidates) looked.push_back(c.path);
         missing.push_back(absl::StrCat("for VM \"", vm->name,
