@@ -572,6 +572,15 @@ class StepRewrite {
 
   void VerifyAtspi() {
     YAML::Node selector = s_.Take("verify_atspi");
+    // A part of the name can match another object (`name: "5"` matches a "5" key as well
+    // as the result): the original's meaning stands, said where it applies.
+    if (Lookup(selector, "name").IsScalar() && !Lookup(selector, "name_substr").IsDefined()) {
+      s_.report().Warn(Lookup(selector, "name"),
+                       absl::StrCat("verify_atspi matches a part of the name here, as in the "
+                                    "original mOSdat: any object whose name contains \"",
+                                    Lookup(selector, "name").Scalar(),
+                                    "\" passes; add name_substr: false for the exact name"));
+    }
     Emit(Step("verify_atspi",
               RewriteSelector(selector, true, YAML::Node(YAML::NodeType::Undefined), s_)),
          true);

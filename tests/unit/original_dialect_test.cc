@@ -654,3 +654,31 @@ TEST(OriginalDialectTest, AHomeRelativePathIsRefusedNotJoinedToTheScenariosFolde
 
 }  // namespace
 }  // namespace mosdat
+
+namespace mosdat {
+namespace {
+
+TEST(OriginalDialectTest, VerifyAtspiByPartOfTheNameSaysSoAndNameSubstrFalseIsExact) {
+  Parsed part = Parse(R"(dialect: original
+steps:
+  - verify_atspi: {role: label, name: "5"}
+)");
+  ASSERT_EQ(part.errors, "");
+  EXPECT_NE(part.warnings.find("s.yaml:3:39: steps[0]: verify_atspi matches a part of the name "
+                               "here, as in the original mOSdat: any object whose name contains "
+                               "\"5\" passes; add name_substr: false for the exact name"),
+            std::string::npos)
+      << part.warnings;
+  Parsed exact = Parse(R"(dialect: original
+steps:
+  - verify_atspi: {role: label, name: "5", name_substr: false}
+)");
+  ASSERT_EQ(exact.errors, "");
+  EXPECT_EQ(exact.warnings.find("a part of the name"), std::string::npos) << exact.warnings;
+  EXPECT_EQ(Fingerprint(exact.scenario.steps),
+            "verify_atspi label= retries=2 must_pass=1 timeout=-1 {role=label name=5 "
+            "name_substr= app= app_substr= index=-1 states=}");
+}
+
+}  // namespace
+}  // namespace mosdat
