@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include "absl/strings/str_cat.h"
+#include "core/absl_compat.h"
 
 namespace mosdat {
 namespace {
@@ -74,12 +75,12 @@ void ApplyTlsTrust(SSL_CTX* context, const TlsTrust& trust, std::string* seen) {
 std::string PinMismatchMessage(std::string_view host, int port, const TlsTrust& trust,
                                std::string_view seen) {
   return absl::StrCat(
-      "the TLS certificate of ", host, ":", port, " is not the pinned one: fingerprint = \"",
+      "the TLS certificate of ", Absl(host), ":", port, " is not the pinned one: fingerprint = \"",
       trust.fingerprint, "\" in the config, the server shows \"",
-      seen.empty() ? std::string_view("(none)") : seen,
+      seen.empty() ? absl::string_view("(none)") : Absl(seen),
       "\". If the node's certificate was renewed on purpose, pin the new one (read it with: "
       "openssl s_client -connect ",
-      host, ":", port, " </dev/null | openssl x509 -noout -fingerprint -sha256)");
+      Absl(host), ":", port, " </dev/null | openssl x509 -noout -fingerprint -sha256)");
 }
 
 }  // namespace mosdat
