@@ -280,6 +280,19 @@ absl::Status PveClient::WaitForTask(std::string_view upid, std::string_view what
   absl::StatusOr<std::string> node = NodeOfUpid(upid);
   if (!node.ok()) return node.status();
   const std::string base = absl::StrCat("/nodes/", *node, "/tasks/", Absl(upid));
+  const absl::Time start = absl::Now();
+  absl::Status result = PollTask(base, upid, what, deadline, warnings);
+  if (options_.on_task) {
+    std::vector<absl::string_view> parts = absl::StrSplit(Absl(upid), ':');
+    options_.on_task(parts.size() > 5 ? std::string(parts[5]) : "", absl::Now() - start,
+                     result.ok());
+  }
+  return result;
+}
+
+absl::Status PveClient::PollTask(const std::string& base, std::string_view upid,
+                                 std::string_view what, absl::Time deadline,
+                                 std::vector<std::string>* warnings) {
   absl::Duration pause = absl::Milliseconds(50);
   for (;;) {
     absl::StatusOr<json> status = Get(base + "/status");

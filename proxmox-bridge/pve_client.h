@@ -49,6 +49,8 @@ struct PveClientOptions {
   // Renew a ticket this long after it was issued (PVE's tickets live 2 h).
   absl::Duration ticket_renew_after = absl::Minutes(100);
   std::function<void(const PveCallRecord&)> on_call;  // may be empty
+  // A task that ended (type from its UPID, e.g. "qmstart"), how long it was waited for.
+  std::function<void(const std::string& type, absl::Duration waited, bool ok)> on_task;
 };
 
 // PVE's form booleans.
@@ -97,6 +99,8 @@ class PveClient {
                                       const PveParams& params);
   // Logs in unless a fresh ticket is held (or `force`).
   absl::Status EnsureTicket(bool force) ABSL_LOCKS_EXCLUDED(mutex_);
+  absl::Status PollTask(const std::string& base, std::string_view upid, std::string_view what,
+                        absl::Time deadline, std::vector<std::string>* warnings);
   PveHttpResponse Exchange(const PveHttpRequest& request);
   absl::Status ErrorOf(const std::string& method, std::string_view path,
                        const PveHttpResponse& response) const;
