@@ -380,11 +380,13 @@ class StandIn:
         self.fingerprint = ""
 
     # --- helpers -------------------------------------------------------------------
-    def log_request(self, method, path, params, auth, status):
+    def log_request(self, request, path, params, auth, status):
         shown = {k: ("<hidden>" if k in ("password",) else v) for k, v in params.items()}
-        self.requests_log.write(json.dumps({"time": time.time(), "method": method, "path": path,
-                                            "params": shown, "auth": auth,
-                                            "status": status}) + "\n")
+        entry = {"time": time.time(), "method": request.method, "path": path, "params": shown,
+                 "auth": auth, "status": status}
+        if request.headers.get("X-Standin-Expect-Invalid"):
+            entry["expect_invalid"] = True
+        self.requests_log.write(json.dumps(entry) + "\n")
         self.requests_log.flush()
 
     def vm_on_node(self, vmid, node):
@@ -507,7 +509,7 @@ class StandIn:
                 await asyncio.sleep(self.unauthorized_delay)
             return error_response(exc)
         finally:
-            self.log_request(method, rel, params, kind, status)
+            self.log_request(request, rel, params, kind, status)
 
     async def dispatch(self, request, method, rel, multi, userid, kind):
         entry, uri = self.router.find(method, rel)
@@ -797,6 +799,7 @@ class StandIn:
         await proc.wait()
         if vm.proc.qemu is proc:
             await vm.proc.stop_agent()
+            vm.apply_pending()  # vm_stop_cleanup applies pending changes, like PVE
             for ws in list(vm.consoles):
                 await ws.close()
 
