@@ -467,7 +467,7 @@ class StandIn:
         """-> (userid, kind) or raises a 401 like pve-http-server's auth_handler."""
         if method == "POST" and rel == "/access/ticket":
             return None, "none"
-        cookie = request.cookies.get("PVEAuthCookie")
+        cookie = urllib.parse.unquote(request.cookies.get("PVEAuthCookie", ""))
         header = request.headers.get("Authorization", "")
         if not cookie and header.startswith("PVEAuthCookie="):
             cookie = urllib.parse.unquote(header.split("=", 1)[1])
@@ -1140,8 +1140,8 @@ class StandIn:
         return plain + "::" + self.auth._sign(f"{plain}:{user}:{path}")
 
     def _check_vnc_ticket(self, ticket, user, path):
-        vt = ticket.split(":", 1)[1] if not ticket.startswith("PVEVNC:") and ":" in ticket \
-            else ticket
+        # 9.1.7+: "<password>:PVEVNC:..." (the password may itself contain ':')
+        vt = ticket[ticket.find("PVEVNC:"):] if "PVEVNC:" in ticket else ticket
         parts = vt.split("::", 1)
         if len(parts) == 2 and hmac.compare_digest(parts[1], self.auth._sign(
                 f"{parts[0]}:{user}:{path}")):

@@ -3,6 +3,7 @@
 socket, optionally inside a network namespace), qcow2 disks made with qemu-img."""
 
 import asyncio
+import ctypes
 import json
 import os
 import random
@@ -16,6 +17,11 @@ QGA_BLOCKED = ",".join([
     "guest-set-memory-blocks", "guest-ssh-add-authorized-keys",
     "guest-ssh-remove-authorized-keys",
 ])
+
+
+def _die_with_parent():
+    """preexec: the child gets SIGKILL when the stand-in dies, even by SIGKILL."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 class QmpError(Exception):
@@ -125,7 +131,7 @@ class VmProcess:
         log = open(os.path.join(self.dir, "qemu.log"), "ab")
         self.qemu = await asyncio.create_subprocess_exec(
             *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=_die_with_parent)
         log.close()
         await self._wait_for_socket(self.qmp_sock, self.qemu)
         self.started_at = asyncio.get_running_loop().time()
@@ -140,7 +146,7 @@ class VmProcess:
         log = open(os.path.join(self.dir, "qga.log"), "ab")
         self.qga = await asyncio.create_subprocess_exec(
             *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=_die_with_parent)
         log.close()
         await self._wait_for_socket(self.qga_sock, self.qga)
 
