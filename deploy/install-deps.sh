@@ -19,6 +19,8 @@ desktop_packages=(
   gnome-calculator mousepad tesseract-ocr tesseract-ocr-eng openssh-server gir1.2-gtk-3.0
   tigervnc-tools
   prometheus
+  # the Proxmox VE stand-in the bridge is tested against (tests/pve_standin/)
+  python3-aiohttp python3-cryptography qemu-system-x86 qemu-utils qemu-guest-agent
 )
 
 missing=()
