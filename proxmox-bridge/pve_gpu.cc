@@ -114,7 +114,8 @@ absl::Status WriteConfig(PveClient& client, const PveVm& vm, PveParams params,
                          const std::string& digest) {
   params.emplace_back("digest", digest);
   absl::StatusOr<json> answer = client.Put(vm.Path() + "/config", params);
-  if (!answer.ok() && absl::StrContains(answer.status().message(), "digest")) {
+  if (!answer.ok() && (absl::StrContains(answer.status().message(), "digest") ||
+                      absl::StrContains(answer.status().message(), "checksum mismatch"))) {
     return absl::AbortedError(absl::StrCat(
         "the config of VM ", vm.vmid, " changed while mOSdat edited it (digest mismatch): ",
         answer.status().message(), ". Nothing was written; run again"));
