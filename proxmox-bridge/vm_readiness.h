@@ -61,9 +61,11 @@ struct ReadyVm {
   ReadinessTimings timings;
 };
 
+// On failure, `failed_step` (may be null) names the step ("start", "address"...).
 absl::StatusOr<std::unique_ptr<ReadyVm>> MakeVmReady(PveClient& client,
                                                      const VmReadinessSpec& spec,
-                                                     const ConsoleOpener& open_console);
+                                                     const ConsoleOpener& open_console,
+                                                     std::string* failed_step = nullptr);
 
 // Closes the console, applies `spec.after`, and restores the GPU config (stopping the
 // VM first when the GPU was attached, since PVE applies the removal only then). Every
