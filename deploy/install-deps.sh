@@ -10,6 +10,7 @@ build_packages=(
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libtesseract-dev libleptonica-dev libsqlite3-dev libcurl4-openssl-dev
+  libboost-dev
 )
 
 # The local desktop target (see DESIGN.md: "The local target").
@@ -19,6 +20,7 @@ desktop_packages=(
   gnome-calculator mousepad tesseract-ocr tesseract-ocr-eng openssh-server gir1.2-gtk-3.0
   tigervnc-tools
   prometheus
+  websockify
 )
 
 missing=()
