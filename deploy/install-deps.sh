@@ -10,6 +10,7 @@ build_packages=(
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libtesseract-dev libleptonica-dev libsqlite3-dev libcurl4-openssl-dev
+  libboost-dev
 )
 
 # The local desktop target (see DESIGN.md: "The local target").
@@ -21,6 +22,7 @@ desktop_packages=(
   prometheus
   # the Proxmox VE stand-in the bridge is tested against (tests/pve_standin/)
   python3-aiohttp python3-cryptography qemu-system-x86 qemu-utils qemu-guest-agent
+  websockify
 )
 
 missing=()
