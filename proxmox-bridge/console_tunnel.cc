@@ -7,7 +7,6 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <rfb/rfbproto.h>
 
 #include <array>
 #include <atomic>
@@ -29,6 +28,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/absl_compat.h"
+
+// rfbEncryptBytes (libvncserver): RFB's VncAuth DES. The header has no C++ guard.
+extern "C" {
+#include <rfb/rfbproto.h>
+}
 
 namespace mosdat {
 namespace {
