@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -74,6 +75,16 @@ PveStandIn::PveStandIn(const nlohmann::json& config, const std::string& pve_vers
 
 PveStandIn::~PveStandIn() {
   if (started()) CheckConformance();
+  if (::testing::Test::HasFailure()) {
+    std::string log = ReadFileOrEmpty(dir_.File("err"));
+    if (log.size() > 6000) log = log.substr(log.size() - 6000);
+    std::cerr << "--- the Proxmox VE stand-in's log (tail):\n" << log << "\n";
+    std::vector<nlohmann::json> requests = Requests();
+    std::cerr << "--- its last requests:\n";
+    for (size_t i = requests.size() > 8 ? requests.size() - 8 : 0; i < requests.size(); ++i) {
+      std::cerr << requests[i].dump().substr(0, 300) << "\n";
+    }
+  }
   if (process_) process_->Terminate(absl::Seconds(10));
 }
 

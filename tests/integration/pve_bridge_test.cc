@@ -1,0 +1,168 @@
+// The bridge's whole provider path against the Proxmox VE STAND-IN (PVE cannot run
+// here): a real QEMU with a real qemu-ga behind the API, and the stand-in's
+// vncwebsocket in front of a real Xvnc desktop, reached through the console tunnel by
+// the project's own VNC client.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/time/clock.h"
+#include "core/outcome.h"
+#include "proxmox-bridge/bridge.h"
+#include "proxmox-bridge/pve_console.h"
+#include "tests/integration/pve_standin.h"
+#include "vnc-agent/local/local_desktop.h"
+#include "vnc-agent/rfb/vnc_session.h"
+
+namespace mosdat {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::PveStandIn;
+using json = nlohmann::json;
+
+constexpr char kDesktopPassword[] = "xvnc-pw1";
+
+class PveBridgeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop =
+        LocalDesktop::Start({.width = 800, .height = 600, .vnc_password = kDesktopPassword});
+    ASSERT_TRUE(desktop.ok()) << desktop.status();
+    desktop_ = *std::move(desktop);
+    json config = testing::PveStandInConfig(json::array(
+        {{{"vmid", 100},
+          {"node", "pve1"},
+          {"name", "fedora"},
+          {"machine", "q35"},
+          {"disk", true},
+          {"vnc_target", desktop_->vnc_address()},
+          {"vnc_target_password", kDesktopPassword}}}));
+    config["pci_devices"] = {
+        {"pve1", {{{"id", "0000:01:00.0"}, {"class", "0x030000"}, {"device_name", "GA102"}}}}};
+    pve_ = std::make_unique<PveStandIn>(config, "9.1");
+    ASSERT_TRUE(pve_->started());
+    bridge_ = std::make_unique<Bridge>(BridgeOptions{.open_console = OpenTunnelConsole});
+  }
+
+  PveEndpointSpec Endpoint(bool token = true) const {
+    PveEndpointSpec endpoint{.host = "127.0.0.1", .port = pve_->port(),
+                             .fingerprint = pve_->fingerprint()};
+    // The secrets reach the bridge as references, as from a config file.
+    if (token) {
+      setenv("MOSDAT_TEST_PVE_TOKEN", testing::kPveTokenSecret, 1);
+      endpoint.user = testing::kPveTokenId;
+      endpoint.token = SecretRef::FromEnv("MOSDAT_TEST_PVE_TOKEN");
+    } else {
+      setenv("MOSDAT_TEST_PVE_PASSWORD", testing::kPveRootPassword, 1);
+      endpoint.user = "root@pam";
+      endpoint.password = SecretRef::FromEnv("MOSDAT_TEST_PVE_PASSWORD");
+    }
+    return endpoint;
+  }
+
+  std::unique_ptr<LocalDesktop> desktop_;
+  std::unique_ptr<PveStandIn> pve_;
+  std::unique_ptr<Bridge> bridge_;
+};
+
+std::pair<std::string, int> HostPort(const std::string& address) {
+  size_t colon = address.rfind(':');
+  return {address.substr(0, colon), std::stoi(address.substr(colon + 1))};
+}
+
+TEST_F(PveBridgeTest, PreparedVmIsRunningWithAnAddressAndAConsoleThatShowsItsScreen) {
+  std::shared_ptr<PveClient> client = *bridge_->Client(Endpoint());
+  ASSERT_TRUE(CreatePveSnapshot(*client, {.node = "pve1", .vmid = 100}, "clean", "",
+                                {.deadline = absl::Now() + absl::Seconds(60)}).ok());
+  absl::StatusOr<PreparedVmInfo> prepared = bridge_->Prepare(
+      Endpoint(), {.pve_name = "fedora", .snapshot = "clean", .after = AfterJob::kShutdown,
+                   .shutdown_timeout = absl::Seconds(1)});
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  EXPECT_EQ(prepared->vm.vmid, 100);
+  EXPECT_FALSE(prepared->address.empty());
+  EXPECT_NE(prepared->address.rfind("127.", 0), 0u) << "loopback is never the guest's address";
+  ASSERT_TRUE(prepared->console.has_value());
+  EXPECT_TRUE(pve_->VmState(100)["running"].get<bool>());
+  EXPECT_GT(prepared->timings.start, absl::ZeroDuration());
+
+  auto [host, port] = HostPort(prepared->console->address);
+  EXPECT_EQ(host, "127.0.0.1");
+  absl::StatusOr<std::unique_ptr<VncSession>> vnc =
+      VncSession::Connect({.host = host, .port = port, .password = prepared->console->password});
+  ASSERT_TRUE(vnc.ok()) << vnc.status();
+  EXPECT_EQ((*vnc)->width(), 800);
+  EXPECT_EQ((*vnc)->height(), 600);
+  absl::StatusOr<Frame> frame = (*vnc)->CaptureAfterInput(absl::Seconds(10));
+  ASSERT_TRUE(frame.ok()) << frame.status();
+
+  // The console socket drops (PVE restarted its proxy): the client reconnects through
+  // a fresh vncproxy ticket, with the same password.
+  pve_->Fault({{"drop_consoles", json::object()}});
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  absl::StatusOr<Frame> after = absl::UnavailableError("not yet");
+  while (absl::Now() < deadline) {
+    (void)(*vnc)->Move(10, 10);
+    after = (*vnc)->CaptureAfterInput(absl::Seconds(2));
+    if (after.ok() && (*vnc)->connected()) break;
+    absl::SleepFor(absl::Milliseconds(100));  // poll interval while it reconnects
+  }
+  EXPECT_TRUE(after.ok()) << after.status();
+  vnc->reset();
+
+  EXPECT_EQ(bridge_->open_consoles(), 1);
+  ASSERT_TRUE(bridge_->Release(prepared->lease_id).ok());
+  EXPECT_EQ(bridge_->open_consoles(), 0);
+  EXPECT_EQ(bridge_->leases(), 0);
+  EXPECT_FALSE(pve_->VmState(100)["running"].get<bool>()) << "after = shutdown";
+}
+
+TEST_F(PveBridgeTest, AVmThatNeverGetsAnAddressFailsAtThatStepAndLeavesNothingAttached) {
+  pve_->Fault({{"no_ip", {{"vmid", 100}, {"enabled", true}}}});
+  absl::StatusOr<PreparedVmInfo> prepared = bridge_->Prepare(
+      Endpoint(false), {.vmid = 100,
+                        .gpu = GpuRequest{.pci_address = "0000:01:00"},
+                        .ready_timeout = absl::Seconds(4),
+                        .shutdown_timeout = absl::Seconds(1)});
+  ASSERT_FALSE(prepared.ok());
+  EXPECT_EQ(OutcomeOf(prepared.status()), Outcome::kInfrastructureError);
+  EXPECT_THAT(prepared.status().message(), HasSubstr("get the guest's IP address"));
+  EXPECT_THAT(prepared.status().message(), HasSubstr("no usable IP address"));
+  EXPECT_EQ(bridge_->open_consoles(), 0);
+  EXPECT_EQ(bridge_->leases(), 0);
+  json vm = pve_->VmState(100);
+  EXPECT_FALSE(vm["config"].contains("hostpci0")) << vm.dump();
+  EXPECT_FALSE(vm["pending"].contains("hostpci0")) << vm.dump();
+}
+
+TEST_F(PveBridgeTest, AGpuIsAttachedForTheJobAndTheConfigRestoredAfterIt) {
+  absl::StatusOr<PreparedVmInfo> prepared = bridge_->Prepare(
+      Endpoint(false), {.vmid = 100,
+                        .after = AfterJob::kKeep,
+                        .gpu = GpuRequest{.pci_address = "0000:01:00"},
+                        .open_console = false,
+                        .shutdown_timeout = absl::Seconds(1)});
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  ASSERT_TRUE(prepared->gpu.has_value());
+  EXPECT_THAT(prepared->gpu->device, HasSubstr("GA102 (compute mode)"));
+  EXPECT_EQ(pve_->VmState(100)["config"].value("hostpci0", ""), "host=0000:01:00,pcie=1");
+  ASSERT_TRUE(bridge_->Release(prepared->lease_id).ok());
+  json vm = pve_->VmState(100);
+  EXPECT_FALSE(vm["config"].contains("hostpci0")) << vm.dump();
+}
+
+TEST_F(PveBridgeTest, DestroyingTheBridgeReleasesWhatItPrepared) {
+  absl::StatusOr<PreparedVmInfo> prepared = bridge_->Prepare(
+      Endpoint(), {.vmid = 100, .after = AfterJob::kShutdown,
+                   .shutdown_timeout = absl::Seconds(1)});
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  auto [host, port] = HostPort(prepared->console->address);
+  bridge_.reset();
+  EXPECT_FALSE(VncSession::Connect({.host = host, .port = port, .password = "x",
+                                    .connect_timeout = absl::Seconds(2),
+                                    .reconnect_attempts = 0}).ok())
+      << "the console port is closed";
+  EXPECT_FALSE(pve_->VmState(100)["running"].get<bool>());
+}
+
+}  // namespace
+}  // namespace mosdat
