@@ -522,7 +522,15 @@ class ConsoleTunnel::Impl {
       error_code ec;
       tcp::socket socket = co_await acceptor_.async_accept(connection->io, Redirect(ec));
       if (ec == asio::error::operation_aborted) co_return;
-      if (ec) continue;  // e.g. the client gave up before accept; keep serving
+      if (ec) {
+        // The client gave up before accept, or the process is out of descriptors: keep
+        // serving, but back off so a persistent error does not spin.
+        Record(absl::UnavailableError(
+            absl::StrCat("the console tunnel could not accept a connection: ", ec.message())));
+        asio::steady_timer backoff(accept_io_, std::chrono::milliseconds(50));
+        co_await backoff.async_wait(Redirect(ec));
+        continue;
+      }
       socket.set_option(tcp::no_delay(true), ec);
       std::lock_guard lock(mutex_);
       Reap();
