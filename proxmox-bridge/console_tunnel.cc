@@ -7,11 +7,10 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include <array>
 #include <atomic>
-#include <cstring>
-#include <optional>
 #include <boost/asio.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
@@ -20,8 +19,10 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <cstdint>
+#include <cstring>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <thread>
 
@@ -124,9 +125,7 @@ std::string RandomPassword() {
 }
 
 // The path of a WebSocket target without its query (which holds the ticket).
-std::string_view PathOnly(std::string_view target) {
-  return target.substr(0, target.find('?'));
-}
+std::string_view PathOnly(std::string_view target) { return target.substr(0, target.find('?')); }
 
 // One upstream console session: TCP, TLS (TlsTrust), WebSocket with subprotocol
 // "binary", and the RFB client side of the security handshake.
@@ -151,11 +150,11 @@ class Upstream {
     error_code ec;
     auto executor = co_await asio::this_coro::executor;
     tcp::resolver resolver(executor);
-    tcp::resolver::results_type endpoints = co_await resolver.async_resolve(
-        spec_.host, std::to_string(spec_.port), Redirect(ec));
+    tcp::resolver::results_type endpoints =
+        co_await resolver.async_resolve(spec_.host, std::to_string(spec_.port), Redirect(ec));
     if (ec) {
-      co_return absl::UnavailableError(absl::StrCat("cannot resolve the Proxmox host \"",
-                                                    spec_.host, "\": ", ec.message()));
+      co_return absl::UnavailableError(
+          absl::StrCat("cannot resolve the Proxmox host \"", spec_.host, "\": ", ec.message()));
     }
     beast::tcp_stream& tcp_stream = beast::get_lowest_layer(*ws_);
     tcp_stream.expires_after(absl::ToChronoMilliseconds(timeout));
@@ -170,7 +169,13 @@ class Upstream {
     error_code address_ec;
     asio::ip::make_address(spec_.host, address_ec);
     if (address_ec) SSL_set_tlsext_host_name(ssl, spec_.host.c_str());  // SNI: names only
-    if (spec_.trust.fingerprint.empty()) SSL_set1_host(ssl, spec_.host.c_str());
+    if (spec_.trust.fingerprint.empty()) {  // CA mode: the certificate must name the host
+      if (address_ec) {
+        SSL_set1_host(ssl, spec_.host.c_str());
+      } else {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), spec_.host.c_str());
+      }
+    }
     co_await ws_->next_layer().async_handshake(asio::ssl::stream_base::client, Redirect(ec));
     if (ec) {
       if (!spec_.trust.fingerprint.empty() && seen_fingerprint_ != spec_.trust.fingerprint) {
@@ -207,10 +212,11 @@ class Upstream {
       std::string body = Printable(response.body(), 300);
       std::string message = absl::StrCat(
           "the WebSocket upgrade at ", where(), Absl(PathOnly(spec_.target)), " failed: ",
-          status != 0 ? absl::StrCat("HTTP ", status, " ",
-                                     std::string(response.reason().data(), response.reason().size()),
-                                     body.empty() ? "" : absl::StrCat(" (", body, ")"))
-                      : ec.message());
+          status != 0
+              ? absl::StrCat("HTTP ", status, " ",
+                             std::string(response.reason().data(), response.reason().size()),
+                             body.empty() ? "" : absl::StrCat(" (", body, ")"))
+              : ec.message());
       if (status == 401 || status == 403) {
         co_return absl::PermissionDeniedError(absl::StrCat(
             message, "; check the API token or ticket and that the vncproxy ticket is fresh"));
@@ -345,9 +351,9 @@ class Upstream {
   }
 
   absl::Status Unsupported(std::string_view offered) const {
-    return absl::UnimplementedError(absl::StrCat(
-        "the console at ", where(), " offers RFB security types [", Absl(offered),
-        "], but the tunnel speaks only None (1) and VncAuth (2)"));
+    return absl::UnimplementedError(
+        absl::StrCat("the console at ", where(), " offers RFB security types [", Absl(offered),
+                     "], but the tunnel speaks only None (1) and VncAuth (2)"));
   }
 
   ConsoleUpstream spec_;
@@ -390,7 +396,8 @@ class ConsoleTunnel::Impl {
     if (!spec.ok()) return spec.status();
     asio::io_context io;
     Upstream upstream(io.get_executor(), std::move(*spec));
-    absl::Status result = absl::UnknownError("the upstream check did not finish");
+    absl::Status result;
+    bool finished = false;
     asio::co_spawn(
         io,
         [&]() -> Awaitable<absl::Status> {
@@ -400,10 +407,12 @@ class ConsoleTunnel::Impl {
         },
         [&](std::exception_ptr error, absl::Status status) {
           result = error ? absl::InternalError("the upstream check threw") : status;
+          finished = true;
           upstream.Abort();
+          io.stop();  // the WebSocket's own timers would keep run_for() busy
         });
     io.run_for(absl::ToChronoMilliseconds(options_.handshake_timeout));
-    if (!io.stopped()) {
+    if (!finished) {
       upstream.Abort();
       io.restart();
       io.run_for(std::chrono::seconds(1));
@@ -468,6 +477,7 @@ class ConsoleTunnel::Impl {
     std::unique_ptr<Upstream> upstream;
     bool timed_out = false;
     bool closing = false;
+    int running = 0;  // coroutines of this session still running
 
     void Shutdown() {
       if (closing) return;
@@ -512,14 +522,22 @@ class ConsoleTunnel::Impl {
       error_code ec;
       tcp::socket socket = co_await acceptor_.async_accept(connection->io, Redirect(ec));
       if (ec == asio::error::operation_aborted) co_return;
-      if (ec) continue;  // e.g. the client gave up before accept; keep serving
+      if (ec) {
+        // The client gave up before accept, or the process is out of descriptors: keep
+        // serving, but back off so a persistent error does not spin.
+        Record(absl::UnavailableError(
+            absl::StrCat("the console tunnel could not accept a connection: ", ec.message())));
+        asio::steady_timer backoff(accept_io_, std::chrono::milliseconds(50));
+        co_await backoff.async_wait(Redirect(ec));
+        continue;
+      }
       socket.set_option(tcp::no_delay(true), ec);
       std::lock_guard lock(mutex_);
       Reap();
       if (static_cast<int>(connections_.size()) >= options_.max_connections) {
-        last_error_ = absl::ResourceExhaustedError(
-            absl::StrCat("a local connection to the console tunnel was refused: ",
-                         options_.max_connections, " connections are served already"));
+        last_error_ = absl::ResourceExhaustedError(absl::StrCat(
+            "a local connection to the console tunnel was refused: ", options_.max_connections,
+            " connections are served already"));
         continue;  // the socket closes here
       }
       Connection* raw = connection.get();
@@ -542,10 +560,22 @@ class ConsoleTunnel::Impl {
       session.timed_out = true;
       session.Shutdown();
     });
-    asio::co_spawn(connection.io, Run(connection, session), [this](std::exception_ptr error) {
-      if (error) Record(absl::InternalError("a console tunnel connection threw"));
-    });
+    session.running = 1;
+    asio::co_spawn(connection.io, Run(connection, session),
+                   [this, &connection, &session](std::exception_ptr error) {
+                     if (error) Record(absl::InternalError("a console tunnel connection threw"));
+                     Finished(connection, session);
+                   });
     connection.io.run();
+  }
+
+  // When the session's last coroutine ended: shuts the sockets and stops the
+  // io_context (the WebSocket's timers would keep it running).
+  void Finished(Connection& connection, Session& session) {
+    if (--session.running > 0) return;
+    session.Shutdown();
+    session.watchdog.cancel();
+    connection.io.stop();
   }
 
   Awaitable<void> Run(Connection& connection, Session& session) {
@@ -565,8 +595,8 @@ class ConsoleTunnel::Impl {
       upstream_status = co_await session.upstream->Connect(options_.handshake_timeout);
       if (upstream_status.ok()) upstream_status = co_await session.upstream->NegotiateSecurity();
       if (!upstream_status.ok() && session.timed_out) {
-        upstream_status = TimedOut(absl::StrCat("the Proxmox console at ",
-                                                session.upstream->where(), "'s handshake"));
+        upstream_status = TimedOut(
+            absl::StrCat("the Proxmox console at ", session.upstream->where(), "'s handshake"));
       }
     }
     std::string result;
@@ -575,15 +605,15 @@ class ConsoleTunnel::Impl {
     } else {
       result = U32(1);
       if (*minor == 8) {
-        std::string reason = absl::StrCat("console tunnel: ", upstream_status.message())
-                                 .substr(0, kMaxReasonLength);
+        std::string reason =
+            absl::StrCat("console tunnel: ", upstream_status.message()).substr(0, kMaxReasonLength);
         absl::StrAppend(&result, U32(static_cast<uint32_t>(reason.size())), reason);
       }
     }
+    if (!upstream_status.ok()) Record(upstream_status);  // before the client learns it
     error_code ec;
     co_await asio::async_write(session.local, asio::buffer(result), Redirect(ec));
     if (!upstream_status.ok()) {
-      Record(upstream_status);
       session.Shutdown();
       co_return;
     }
@@ -595,7 +625,10 @@ class ConsoleTunnel::Impl {
     connections_opened_++;
 
     // The splice: upstream → local in its own coroutine, local → upstream here.
-    asio::co_spawn(connection.io, UpstreamToLocal(session), asio::detached);
+    session.running++;
+    asio::co_spawn(
+        connection.io, UpstreamToLocal(session),
+        [this, &connection, &session](std::exception_ptr) { Finished(connection, session); });
     std::vector<char> buffer(kPumpBuffer);
     for (;;) {
       size_t n = co_await session.local.async_read_some(asio::buffer(buffer), Redirect(ec));
@@ -609,7 +642,8 @@ class ConsoleTunnel::Impl {
   Awaitable<void> UpstreamToLocal(Session& session) {
     error_code ec;
     std::string pending = session.upstream->TakePending();
-    if (!pending.empty()) co_await asio::async_write(session.local, asio::buffer(pending), Redirect(ec));
+    if (!pending.empty())
+      co_await asio::async_write(session.local, asio::buffer(pending), Redirect(ec));
     std::vector<char> buffer(kPumpBuffer);
     while (!ec) {
       size_t n = co_await session.upstream->ReadSome(buffer.data(), buffer.size(), ec);
@@ -677,8 +711,8 @@ class ConsoleTunnel::Impl {
   }
 
   absl::Status TimedOut(std::string_view what) const {
-    return absl::DeadlineExceededError(absl::StrCat(Absl(what), " did not complete within ",
-                                                    absl::FormatDuration(options_.handshake_timeout)));
+    return absl::DeadlineExceededError(absl::StrCat(
+        Absl(what), " did not complete within ", absl::FormatDuration(options_.handshake_timeout)));
   }
 
   const ConsoleTunnelOptions options_;
