@@ -24,6 +24,8 @@ constexpr char kDesktopPassword[] = "xvnc-pw1";
 
 class PveBridgeTest : public ::testing::Test {
  protected:
+  virtual std::string Version() const { return "9.1"; }
+
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop =
         LocalDesktop::Start({.width = 800, .height = 600, .vnc_password = kDesktopPassword});
@@ -39,7 +41,7 @@ class PveBridgeTest : public ::testing::Test {
           {"vnc_target_password", kDesktopPassword}}}));
     config["pci_devices"] = {
         {"pve1", {{{"id", "0000:01:00.0"}, {"class", "0x030000"}, {"device_name", "GA102"}}}}};
-    pve_ = std::make_unique<PveStandIn>(config, "9.1");
+    pve_ = std::make_unique<PveStandIn>(config, Version());
     ASSERT_TRUE(pve_->started());
     bridge_ = std::make_unique<Bridge>(BridgeOptions{.open_console = OpenTunnelConsole});
   }
@@ -163,6 +165,39 @@ TEST_F(PveBridgeTest, DestroyingTheBridgeReleasesWhatItPrepared) {
       << "the console port is closed";
   EXPECT_FALSE(pve_->VmState(100)["running"].get<bool>());
 }
+
+// The VNC password of a console: vncproxy's `password` (9.1.7 on, or generate-password
+// honoured), or the ticket itself; either way the agent sees one stable password.
+class PveConsoleVersionTest : public PveBridgeTest,
+                              public ::testing::WithParamInterface<std::string> {
+ protected:
+  std::string Version() const override { return GetParam(); }
+};
+
+TEST_P(PveConsoleVersionTest, TheConsoleOpensThroughVncProxyAndVncWebsocket) {
+  std::shared_ptr<PveClient> client = *bridge_->Client(Endpoint(false));
+  PveVm vm{.node = "pve1", .vmid = 100};
+  ASSERT_TRUE(StartPveVm(*client, vm, {.deadline = absl::Now() + absl::Seconds(60)}).ok());
+  absl::StatusOr<ConsoleInfo> console = bridge_->OpenConsole(Endpoint(false), vm);
+  ASSERT_TRUE(console.ok()) << console.status();
+  auto [host, port] = HostPort(console->address);
+  absl::StatusOr<std::unique_ptr<VncSession>> vnc =
+      VncSession::Connect({.host = host, .port = port, .password = console->password});
+  ASSERT_TRUE(vnc.ok()) << vnc.status();
+  EXPECT_EQ((*vnc)->width(), 800);
+  vnc->reset();
+  EXPECT_TRUE(bridge_->CloseConsole(console->id).ok());
+  EXPECT_EQ(bridge_->open_consoles(), 0);
+  EXPECT_FALSE(bridge_->CloseConsole(console->id).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, PveConsoleVersionTest,
+                         ::testing::Values("8.4", "9.1", "9.1.7"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           for (char& c : name) c = c == '.' ? '_' : c;
+                           return "pve" + name;
+                         });
 
 }  // namespace
 }  // namespace mosdat
