@@ -116,6 +116,39 @@ TEST(ConfigParserTest, LoadsProxmoxExample) {
   EXPECT_EQ(config->VmsFor(*smoke)[0]->name, "fedora");
 }
 
+TEST(ConfigParserTest, LoadsProxmoxUbuntuAndClusterExamples) {
+  absl::StatusOr<Config> ubuntu = LoadConfig(MOSDAT_SOURCE_DIR "/examples/proxmox-ubuntu.toml");
+  ASSERT_TRUE(ubuntu.ok()) << ubuntu.status();
+  ASSERT_TRUE(ubuntu->proxmox.has_value());
+  EXPECT_EQ(ubuntu->proxmox->password.ToString(), "env:PROXMOX_PASSWORD");
+  EXPECT_FALSE(ubuntu->proxmox->fingerprint.empty());
+  ASSERT_EQ(ubuntu->vms.size(), 1u);
+  EXPECT_EQ(ubuntu->vms[0].vmid, 0);
+  EXPECT_EQ(ubuntu->vms[0].pve_name, "ubuntu-2404-desktop");
+
+  absl::StatusOr<Config> cluster = LoadConfig(MOSDAT_SOURCE_DIR "/examples/proxmox-cluster.toml");
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  EXPECT_FALSE(cluster->proxmox.has_value());
+  ASSERT_EQ(cluster->proxmox_hosts.size(), 2u);
+  ASSERT_EQ(cluster->vms.size(), 2u);
+  EXPECT_EQ(ProxmoxHostFor(*cluster, cluster->vms[0])->name, "pve-a");
+  EXPECT_EQ(ProxmoxHostFor(*cluster, cluster->vms[1])->name, "pve-b");
+  ASSERT_EQ(cluster->tests.size(), 1u);
+  EXPECT_EQ(cluster->VmsFor(cluster->tests[0]).size(), 2u);
+}
+
+// Every shipped example loads without errors (they also seed the config fuzzer).
+TEST(ConfigParserTest, EveryExampleLoads) {
+  size_t examples = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(MOSDAT_SOURCE_DIR "/examples")) {
+    if (entry.path().extension() != ".toml") continue;
+    ++examples;
+    absl::StatusOr<Config> config = LoadConfig(entry.path().string());
+    EXPECT_TRUE(config.ok()) << entry.path() << ": " << config.status();
+  }
+  EXPECT_GE(examples, 5u);
+}
+
 TEST(ConfigParserTest, Defaults) {
   Config config = ParseOk(kApp);
   EXPECT_EQ(config.app.name, "x");
