@@ -47,6 +47,15 @@ std::vector<const VmConfig*> Config::VmsFor(const TestConfig& test) const {
   return out;
 }
 
+const ProxmoxConfig* ProxmoxHostFor(const Config& config, const VmConfig& vm) {
+  if (vm.provider != VmProvider::kProxmox) return nullptr;
+  if (vm.proxmox_host.empty()) return config.proxmox.has_value() ? &*config.proxmox : nullptr;
+  for (const ProxmoxConfig& host : config.proxmox_hosts) {
+    if (host.name == vm.proxmox_host) return &host;
+  }
+  return nullptr;
+}
+
 std::string_view ToString(Verdict value) {
   switch (value) {
     case Verdict::kPass:
@@ -159,6 +168,28 @@ std::string_view ToString(CursorProfile value) {
       return "bezier";
   }
   return "instant";
+}
+
+std::string_view ToString(VmAfterJob value) {
+  switch (value) {
+    case VmAfterJob::kKeep:
+      return "keep";
+    case VmAfterJob::kShutdown:
+      return "shutdown";
+    case VmAfterJob::kRollback:
+      return "rollback";
+  }
+  return "keep";
+}
+
+std::string_view ToString(GpuMode value) {
+  switch (value) {
+    case GpuMode::kCompute:
+      return "compute";
+    case GpuMode::kPrimary:
+      return "primary";
+  }
+  return "compute";
 }
 
 }  // namespace mosdat

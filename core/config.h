@@ -66,11 +66,19 @@ struct BuildConfig {
   bool checkout_app_version = false;
 };
 
-// [proxmox]: the Proxmox VE API. TLS is always verified: against the system CAs, or
-// against `fingerprint` for self-signed certificates. There is no switch to turn it off.
-// It logs in with an API token (`token`) or, as the original mOSdat did, with a
-// password (`password`: a ticket login); exactly one of them is set.
+// [proxmox]: the Proxmox VE API. TLS is always verified: against the system CAs, a CA
+// bundle (`ca_file`), or a pinned certificate (`fingerprint`) for self-signed ones.
+// There is no switch to turn it off. It logs in with an API token (`token`) or, as the
+// original mOSdat did, with a password (`password`: a ticket login); exactly one of
+// them is set.
+//
+// One server: [proxmox] with `host`. Several: named hosts [proxmox.hosts.NAME], each
+// with the same keys; keys a host does not set come from [proxmox] (which may then hold
+// only shared keys such as user, token and fingerprint). `token`/`password` and
+// `ca_file`/`fingerprint` are inherited as pairs: a host that sets one key of a pair
+// inherits neither.
 struct ProxmoxConfig {
+  std::string name;  // "" for [proxmox] itself; NAME for [proxmox.hosts.NAME]
   std::string host;  // required; host name or IP, without scheme or port
   int port = 8006;   // API port (1..65535)
   // Required. With `token`: the API token id USER@REALM!TOKENID, e.g. "root@pam!mosdat";
@@ -80,8 +88,21 @@ struct ProxmoxConfig {
   SecretRef password;           // the user's password (env:NAME or file:PATH), for a ticket login
   std::string node;             // required; Proxmox node the VMs live on, e.g. "pve"
   std::string gpu_pci_address;  // GPU for passthrough, e.g. "0000:01:00" or "0000:01:00.0"
-  std::string fingerprint;      // pinned SHA-256 of the server certificate, "AA:BB:..:FF"
-                                // (32 bytes, upper-case after parsing); empty = system CAs
+  // A PVE PCI resource mapping for the GPU (Datacenter > Resource Mappings), passed as
+  // hostpci mapping=NAME. Only root@pam may pass a raw PCI address (host=...), so an API
+  // token needs the mapping.
+  std::string gpu_mapping;
+  std::string fingerprint;  // pinned SHA-256 of the server certificate, "AA:BB:..:FF"
+                            // (32 bytes, upper-case after parsing); empty = not pinned
+  // A PEM CA bundle the server certificate is verified against instead of the system
+  // CAs (resolved against the config's directory). Not together with `fingerprint`.
+  std::string ca_file;
+  // IPv4 networks in CIDR form, e.g. "192.168.13.0/24": of the addresses the guest
+  // agent reports, one inside these is preferred.
+  std::vector<std::string> subnets;
+  // How a VM's screen is reached: "tunnel" (through the API: vncproxy + vncwebsocket)
+  // or "direct".
+  std::string console = "tunnel";
 };
 
 // The max_tokens the vlm-gateway asks every answer for (part of its cache keys).
@@ -139,11 +160,19 @@ struct Geometry {
   int height = 800;
 };
 
+// [[vm]] after: what happens to a Proxmox VM after each job.
+enum class VmAfterJob { kKeep, kShutdown, kRollback };
+// [[vm]] gpu_mode: kCompute keeps the emulated display (the VNC console works);
+// kPrimary makes the GPU the VM's display (x-vga=1), which blanks the VNC console.
+enum class GpuMode { kCompute, kPrimary };
+
 // [[vm]]: one machine the app is tested on.
 struct VmConfig {
   std::string name;  // required, unique, [A-Za-z0-9_.-]+
   VmProvider provider = VmProvider::kProxmox;
-  int vmid = 0;         // Proxmox VM id (>= 100, unique); 0 = none (local)
+  // Proxmox VM id (>= 100, unique per host); 0 = none: a proxmox VM is then looked up
+  // by `pve_name`, or else by `name`.
+  int vmid = 0;
   std::string ip;       // fixed address; empty = ask the guest agent
   std::string desktop;  // "gnome", "kde", "openbox", ...
   std::string user;     // SSH / desktop user in the guest; default [defaults].user
@@ -153,14 +182,24 @@ struct VmConfig {
   int ssh_port = 22;                    // 1..65535
   std::string ssh_key;                  // private key file used to log in (relative to the config)
   std::string host_key_fingerprint;     // pinned host key, "SHA256:..." (ssh-keygen -lf)
-  bool gpu = false;                     // pass [proxmox].gpu_pci_address through
+  bool gpu = false;                     // pass the host's GPU through (gpu_mapping)
   Geometry geometry;                    // local provider: "WIDTHxHEIGHT"
   std::string agent;                    // agent/host that owns this VM; empty = any
   std::vector<PackageConfig> packages;  // [[vm.package]] entries, installed in order
   // The original's VM password (env:NAME or file:PATH). Logins are by SSH key; the
   // parser warns that it is ignored.
   SecretRef password;
-  SourceLocation location;  // where the [[vm]] table starts
+  // Proxmox only (a local VM warns that they are ignored).
+  std::string proxmox_host;  // `proxmox = "NAME"`: a [proxmox.hosts.NAME]; "" = [proxmox]
+  std::string pve_name;      // the VM's name in Proxmox when it differs from `name`
+  // A snapshot ([A-Za-z][A-Za-z0-9_-]+, at most 40 characters) the VM is rolled back to
+  // before each job; "" = none.
+  std::string snapshot;
+  VmAfterJob after = VmAfterJob::kKeep;  // kRollback needs `snapshot`
+  GpuMode gpu_mode = GpuMode::kCompute;  // with gpu = true
+  double ready_timeout = 300;            // seconds: start, guest agent, address, console
+  double shutdown_timeout = 60;          // seconds for a clean shutdown
+  SourceLocation location;               // where the [[vm]] table starts
 };
 
 // [defaults]: values for every [[vm]] that does not set its own (the original's table).
@@ -251,7 +290,10 @@ struct CursorConfig {
 struct Config {
   AppConfig app;
   std::optional<BuildConfig> build;
+  // [proxmox] when it names a server (`host`): the host of proxmox VMs that name none.
   std::optional<ProxmoxConfig> proxmox;
+  // [proxmox.hosts.NAME], in file order, with the keys inherited from [proxmox] filled in.
+  std::vector<ProxmoxConfig> proxmox_hosts;
   std::optional<VlmConfig> vlm;
   DefaultsConfig defaults;
   std::vector<VmConfig> vms;
@@ -267,6 +309,10 @@ struct Config {
   std::vector<const VmConfig*> VmsFor(const TestConfig& test) const;
 };
 
+// The Proxmox server of a proxmox VM: the named host when vm.proxmox_host is set, else
+// [proxmox]; nullptr when there is none (or the VM is not a proxmox VM).
+const ProxmoxConfig* ProxmoxHostFor(const Config& config, const VmConfig& vm);
+
 // Config spellings of the enums ("pass", "proxmox", "normalized_1000", ...).
 std::string_view ToString(Verdict value);
 std::string_view ToString(VlmCoordinates value);
@@ -277,6 +323,8 @@ std::string_view ToString(PackageFormat value);
 std::string_view ToString(SmokeVariant value);
 std::string_view ToString(ScreenshotPolicy value);
 std::string_view ToString(CursorProfile value);
+std::string_view ToString(VmAfterJob value);
+std::string_view ToString(GpuMode value);
 
 }  // namespace mosdat
 

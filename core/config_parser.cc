@@ -72,6 +72,11 @@ constexpr EnumEntry<ScreenshotPolicy> kScreenshotPolicies[] = {
     {"all", ScreenshotPolicy::kAll},
     {"failures", ScreenshotPolicy::kFailures},
     {"none", ScreenshotPolicy::kNone}};
+constexpr EnumEntry<VmAfterJob> kAfterJob[] = {{"keep", VmAfterJob::kKeep},
+                                               {"shutdown", VmAfterJob::kShutdown},
+                                               {"rollback", VmAfterJob::kRollback}};
+constexpr EnumEntry<GpuMode> kGpuModes[] = {{"compute", GpuMode::kCompute},
+                                            {"primary", GpuMode::kPrimary}};
 constexpr EnumEntry<CursorProfile> kCursorProfiles[] = {{"instant", CursorProfile::kInstant},
                                                         {"linear", CursorProfile::kLinear},
                                                         {"bezier", CursorProfile::kBezier}};
@@ -212,6 +217,77 @@ bool ParseBoundedDecimal(std::string_view s, int max, int* out) {
   return true;
 }
 
+// PVE's configuration ids (pve-configid), which snapshot and resource mapping names
+// are: a letter, then letters, digits, "_" and "-"; PVE wants at least two characters
+// and snapshot names of at most 40.
+bool IsPveConfigId(std::string_view s, size_t max_size) {
+  if (s.size() < 2 || s.size() > max_size) return false;
+  if (!absl::ascii_isalpha(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+// A VM name PVE accepts (its dns-name format): dot-separated labels of letters, digits
+// and inner "-".
+bool IsDnsName(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = s.find('.', start);
+    const std::string_view label =
+        s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    if (!std::all_of(label.begin(), label.end(), [](char c) {
+          return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-';
+        })) {
+      return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+// "a.b.c.d": four decimal octets without leading zeros.
+bool ParseIpv4(std::string_view s, uint32_t* out) {
+  uint32_t address = 0;
+  for (int i = 0; i < 4; ++i) {
+    const size_t dot = i < 3 ? s.find('.') : s.size();
+    if (dot == std::string_view::npos) return false;
+    const std::string_view octet = s.substr(0, dot);
+    int value = 0;
+    if (octet.size() > 1 && octet[0] == '0') return false;
+    if (!ParseBoundedDecimal(octet, 255, &value)) return false;
+    address = (address << 8) | static_cast<uint32_t>(value);
+    s.remove_prefix(i < 3 ? dot + 1 : dot);
+  }
+  *out = address;
+  return true;
+}
+
+std::string Ipv4Text(uint32_t a) {
+  return Cat(a >> 24, ".", (a >> 16) & 255, ".", (a >> 8) & 255, ".", a & 255);
+}
+
+// An IPv4 network, "192.168.13.0/24". `network` is the CIDR with the host bits cleared
+// (equal to `s` when it is a proper network address).
+bool ParseIpv4Cidr(std::string_view s, std::string* network) {
+  const size_t slash = s.find('/');
+  if (slash == std::string_view::npos) return false;
+  uint32_t address = 0;
+  int prefix = 0;
+  const std::string_view bits = s.substr(slash + 1);
+  if (!ParseIpv4(s.substr(0, slash), &address) || (bits.size() > 1 && bits[0] == '0') ||
+      !ParseBoundedDecimal(bits, 32, &prefix)) {
+    return false;
+  }
+  const uint32_t mask = prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix);
+  *network = Cat(Ipv4Text(address & mask), "/", prefix);
+  return true;
+}
+
 bool ParseGeometry(std::string_view s, Geometry* out) {
   const size_t x = s.find('x');
   if (x == std::string_view::npos) return false;
@@ -274,13 +350,27 @@ class Context {
   }
 
   // Hands the errors and the warnings over, each in file order (toml++ iterates tables
-  // in key order).
+  // in key order), once: a [proxmox] key inherited by several named hosts is checked
+  // with each of them.
   void Flush(Diagnostics* out) {
     for (std::vector<Diagnostic>* list : {&items_, &warnings_}) {
       std::stable_sort(list->begin(), list->end(), [](const Diagnostic& a, const Diagnostic& b) {
         return std::pair(a.location.line, a.location.column) <
                std::pair(b.location.line, b.location.column);
       });
+      std::vector<Diagnostic> unique;
+      for (Diagnostic& d : *list) {
+        // Sorted: a repeat is among the diagnostics at the same place.
+        bool seen = false;
+        for (auto u = unique.rbegin(); u != unique.rend() && !seen; ++u) {
+          if (u->location.line != d.location.line || u->location.column != d.location.column) {
+            break;
+          }
+          seen = u->key_path == d.key_path && u->message == d.message;
+        }
+        if (!seen) unique.push_back(std::move(d));
+      }
+      *list = std::move(unique);
     }
     for (Diagnostic& d : items_) out->Add(d.location, std::move(d.key_path), std::move(d.message));
     for (Diagnostic& d : warnings_) {
@@ -451,11 +541,32 @@ class TableReader {
 
   const toml::table& table() const { return table_; }
   const std::string& path() const { return path_; }
-  std::string PathOf(std::string_view key) const { return JoinPath(path_, key); }
+  // The key path of `key` where its value comes from: this table, or the one it
+  // inherits from.
+  std::string PathOf(std::string_view key) const {
+    return Inherited(key) ? JoinPath(parent_path_, key) : JoinPath(path_, key);
+  }
 
-  // The node for `key`, or nullptr. A missing required key is reported at the table.
+  // Keys this table does not set are read from `parent` (at `parent_path`), except
+  // those in `not_inherited`. Unknown keys are only reported for this table.
+  void Inherit(const toml::table& parent, std::string parent_path,
+               std::vector<std::string_view> not_inherited) {
+    parent_ = &parent;
+    parent_path_ = std::move(parent_path);
+    not_inherited_ = std::move(not_inherited);
+  }
+  // Whether `key`'s value comes from the parent table.
+  bool Inherited(std::string_view key) const {
+    return parent_ != nullptr && table_.get(key) == nullptr &&
+           std::find(not_inherited_.begin(), not_inherited_.end(), key) == not_inherited_.end() &&
+           parent_->get(key) != nullptr;
+  }
+
+  // The node for `key` (this table's, or an inherited one), or nullptr. A missing
+  // required key is reported at the table.
   const toml::node* Find(std::string_view key, bool required = false) {
     const toml::node* node = table_.get(key);
+    if (node == nullptr && Inherited(key)) node = parent_->get(key);
     if (node == nullptr && required) {
       ctx_.Error(table_.source(), PathOf(key), "required key is missing");
     }
@@ -547,6 +658,9 @@ class TableReader {
   Context& ctx_;
   const toml::table& table_;
   std::string path_;
+  const toml::table* parent_ = nullptr;
+  std::string parent_path_;
+  std::vector<std::string_view> not_inherited_;
 };
 
 // ---------------------------------------------------------------------------
@@ -720,16 +834,39 @@ BuildConfig ParseBuild(Context& ctx, const toml::table& table) {
   return build;
 }
 
+constexpr EnumEntry<std::string_view> kConsoles[] = {{"tunnel", "tunnel"}, {"direct", "direct"}};
+
+// One Proxmox server: [proxmox] (`name` empty) or [proxmox.hosts.NAME], which reads the
+// keys it does not set from `parent` ([proxmox]). `shared`: [proxmox] holds only what
+// its named hosts share (it has no `host`), so it needs none of the required keys.
 // Logs in with an API token (ours) or a password (the original's ticket login).
-ProxmoxConfig ParseProxmox(Context& ctx, const toml::table& table) {
+ProxmoxConfig ParseProxmox(Context& ctx, const toml::table& table, const std::string& path,
+                           const std::string& name, const toml::table* parent, bool shared) {
+  const std::string section = name.empty() ? "[proxmox]" : Cat("[", path, "]");
+  // A key pair is inherited as a whole: a host with its own password does not also
+  // inherit [proxmox]'s token, nor a CA bundle next to its own fingerprint.
+  std::vector<std::string_view> not_inherited = {"hosts"};
+  for (auto pair : {std::pair<std::string_view, std::string_view>{"token", "password"},
+                    std::pair<std::string_view, std::string_view>{"ca_file", "fingerprint"}}) {
+    if (table.get(pair.first) != nullptr) not_inherited.push_back(pair.second);
+    if (table.get(pair.second) != nullptr) not_inherited.push_back(pair.first);
+  }
+  auto layered = [&](std::string_view key) -> const toml::node* {
+    if (const toml::node* node = table.get(key)) return node;
+    if (parent == nullptr ||
+        std::find(not_inherited.begin(), not_inherited.end(), key) != not_inherited.end()) {
+      return nullptr;
+    }
+    return parent->get(key);
+  };
   // Where the certificate's fingerprint can be read, as written in the table.
   std::string host_port = "HOST:8006";
-  if (const toml::node* host = table.get("host"); host != nullptr && host->is_string()) {
-    const std::string& name = host->as_string()->get();
-    const toml::node* port = table.get("port");
-    if (!name.empty() && name.find_first_of("/: ") == std::string::npos) {
+  if (const toml::node* host = layered("host"); host != nullptr && host->is_string()) {
+    const std::string& host_name = host->as_string()->get();
+    const toml::node* port = layered("port");
+    if (!host_name.empty() && host_name.find_first_of("/: ") == std::string::npos) {
       host_port =
-          Cat(name, ":",
+          Cat(host_name, ":",
               port != nullptr && port->is_integer() ? port->as_integer()->get() : int64_t{8006});
     }
   }
@@ -741,14 +878,40 @@ ProxmoxConfig ParseProxmox(Context& ctx, const toml::table& table) {
           "fingerprint = \"AA:BB:...\" (print it with: ",
           print_fingerprint, ")");
   ProxmoxConfig px;
-  TableReader r(
-      ctx, table, "proxmox",
-      {"host", "port", "user", "token", "password", "node", "gpu_pci_address", "fingerprint"},
-      {{"verify_ssl", no_insecure},
-       {"verify_tls", no_insecure},
-       {"verify", no_insecure},
-       {"insecure", no_insecure}});
-  if (const toml::node* host = r.String("host", &px.host, Presence::kRequired)) {
+  px.name = name;
+  TableReader r(ctx, table, path,
+                {"host", "port", "user", "token", "password", "node", "gpu_pci_address",
+                 "gpu_mapping", "fingerprint", "ca_file", "subnets", "console", "hosts"},
+                {{"verify_ssl", no_insecure},
+                 {"verify_tls", no_insecure},
+                 {"verify", no_insecure},
+                 {"insecure", no_insecure}});
+  if (parent != nullptr) {
+    r.Inherit(*parent, "proxmox", not_inherited);
+    if (const toml::node* hosts = table.get("hosts")) {
+      ctx.Error(*hosts, r.PathOf("hosts"),
+                "named hosts are listed in [proxmox] only ([proxmox.hosts.NAME]), not inside "
+                "another host");
+    }
+  }
+  // For a message about keys of which this table sets some and inherits others (when
+  // it inherits them all, [proxmox] has the same problem and says so itself).
+  auto in_host = [&](std::initializer_list<std::string_view> keys) -> std::string {
+    std::string_view inherited;
+    bool own = false;
+    for (std::string_view key : keys) {
+      if (r.Inherited(key)) {
+        if (inherited.empty()) inherited = key;
+      } else if (table.get(key) != nullptr) {
+        own = true;
+      }
+    }
+    if (inherited.empty() || !own) return "";
+    return Cat(" (in ", section, ", which inherits ", inherited, ")");
+  };
+  const bool required = !shared;
+  if (const toml::node* host =
+          r.String("host", &px.host, required ? Presence::kRequired : Presence::kNonEmpty)) {
     // One colon means "host:port"; IPv6 addresses have several.
     if (px.host.find('/') != std::string::npos ||
         std::count(px.host.begin(), px.host.end(), ':') == 1) {
@@ -768,35 +931,40 @@ ProxmoxConfig ParseProxmox(Context& ctx, const toml::table& table) {
               "mOSdat logged in) are two ways to log in; keep one");
   }
   bool user_ok = false;
-  if (const toml::node* user = r.String("user", &px.user, Presence::kRequired)) {
+  if (const toml::node* user =
+          r.String("user", &px.user, required ? Presence::kRequired : Presence::kOptional)) {
     const size_t at = px.user.find('@');
     const size_t bang = px.user.find('!');
     if (has_password || (!has_token && bang == std::string::npos)) {
       user_ok =
           at != std::string::npos && at > 0 && at + 1 < px.user.size() && bang == std::string::npos;
-      if (!user_ok) {
-        ctx.Error(*user, r.PathOf("user"),
-                  bang == std::string::npos
-                      ? "a password logs in as USER@REALM, e.g. \"root@pam\""
-                      : "a password logs in as USER@REALM, e.g. \"root@pam\"; USER@REALM!TOKENID "
-                        "is an API token id: write token = \"env:PVE_TOKEN\" instead of the "
-                        "password");
+      if (!user_ok && (!shared || has_password)) {
+        ctx.Error(
+            *user, r.PathOf("user"),
+            Cat(bang == std::string::npos ? "a password logs in as USER@REALM, e.g. \"root@pam\""
+                                          : "a password logs in as USER@REALM, e.g. \"root@pam\"; "
+                                            "USER@REALM!TOKENID is an API token id: write token = "
+                                            "\"env:PVE_TOKEN\" instead of the password",
+                in_host({"user", "password"})));
       }
     } else {
       user_ok = at != std::string::npos && bang != std::string::npos && bang > at;
-      if (!user_ok) {
+      if (!user_ok && (!shared || has_token)) {
         ctx.Error(*user, r.PathOf("user"),
-                  "must be an API token id USER@REALM!TOKENID, e.g. \"root@pam!mosdat\" (or log "
-                  "in as USER@REALM with password = \"env:PROXMOX_PASSWORD\" instead of token)");
+                  Cat("must be an API token id USER@REALM!TOKENID, e.g. \"root@pam!mosdat\" (or "
+                      "log in as USER@REALM with password = \"env:PROXMOX_PASSWORD\" instead of "
+                      "token)",
+                      in_host({"user", "token"})));
       }
     }
   }
-  if (!has_token && !has_password) {
+  if (!has_token && !has_password && !shared) {
     if (user_ok) {
       // The original mOSdat's way: a password login, the password from the environment.
       px.password = SecretRef::FromEnv("PROXMOX_PASSWORD");
-      ctx.Warning(table, "proxmox.password",
-                  Cat("[proxmox] has no token and no password; as the original mOSdat did, the "
+      ctx.Warning(table, r.PathOf("password"),
+                  Cat(section,
+                      " has no token and no password; as the original mOSdat did, the "
                       "password of ",
                       Quoted(px.user),
                       " is read from the environment variable PROXMOX_PASSWORD (write password "
@@ -807,14 +975,22 @@ ProxmoxConfig ParseProxmox(Context& ctx, const toml::table& table) {
                 "(or log in with user = \"root@pam\" and password = \"env:PROXMOX_PASSWORD\")");
     }
   }
-  r.String("node", &px.node, Presence::kRequired);
+  r.String("node", &px.node, required ? Presence::kRequired : Presence::kNonEmpty);
   if (const toml::node* pci = r.String("gpu_pci_address", &px.gpu_pci_address)) {
     if (!px.gpu_pci_address.empty() && !IsPciAddress(px.gpu_pci_address)) {
       ctx.Error(*pci, r.PathOf("gpu_pci_address"),
                 "must be a PCI address like \"0000:01:00\" or \"0000:01:00.0\"");
     }
   }
-  if (const toml::node* fp = r.String("fingerprint", &px.fingerprint)) {
+  if (const toml::node* mapping = r.String("gpu_mapping", &px.gpu_mapping, Presence::kNonEmpty)) {
+    if (!IsPveConfigId(px.gpu_mapping, 128)) {
+      ctx.Error(*mapping, r.PathOf("gpu_mapping"),
+                "must be the id of a PVE PCI resource mapping (Datacenter > Resource Mappings): "
+                "a letter, then letters, digits, \"_\" and \"-\"");
+    }
+  }
+  const toml::node* fp = r.String("fingerprint", &px.fingerprint);
+  if (fp != nullptr) {
     if (!px.fingerprint.empty() && !IsSha256Fingerprint(px.fingerprint)) {
       ctx.Error(*fp, r.PathOf("fingerprint"),
                 Cat("must be a SHA-256 certificate fingerprint: 32 hex bytes separated by \":\" "
@@ -823,16 +999,80 @@ ProxmoxConfig ParseProxmox(Context& ctx, const toml::table& table) {
     }
     absl::AsciiStrToUpper(&px.fingerprint);
   }
+  if (const toml::node* ca = r.String("ca_file", &px.ca_file, Presence::kNonEmpty)) {
+    // An inherited path was written relative to the same config file.
+    px.ca_file = ctx.ResolvePath(px.ca_file);
+    if (r.Find("fingerprint") != nullptr) {
+      ctx.Error(*ca, r.PathOf("ca_file"),
+                Cat("\"ca_file\" (a CA bundle the certificate is verified against) and "
+                    "\"fingerprint\" (one pinned certificate) are two ways to trust the server; "
+                    "keep one",
+                    in_host({"ca_file", "fingerprint"})));
+    }
+  }
+  if (const toml::node* subnets = r.StringArray("subnets", &px.subnets)) {
+    for (size_t i = 0; i < px.subnets.size(); ++i) {
+      std::string network;
+      const toml::node& element = *subnets->as_array()->get(i);
+      const std::string element_path = IndexPath(r.PathOf("subnets"), i);
+      if (!ParseIpv4Cidr(px.subnets[i], &network)) {
+        ctx.Error(element, element_path,
+                  "must be an IPv4 network in CIDR form, e.g. \"192.168.13.0/24\"");
+      } else if (network != px.subnets[i]) {
+        ctx.Error(element, element_path,
+                  Cat("has host bits set; the network is ", Quoted(network)));
+      }
+    }
+  }
+  std::string_view console;
+  if (r.Enum("console", kConsoles, &console)) px.console = std::string(console);
   // The original never checked the certificate; its configs pin nothing.
-  if (px.password.is_set() && r.Find("fingerprint") == nullptr) {
-    ctx.Warning(table, "proxmox.fingerprint",
-                Cat("the original mOSdat never checked the Proxmox server's certificate; mOSdat "
-                    "always does, against this machine's CAs, so a self-signed certificate "
-                    "(Proxmox's default) is refused: pin it in [proxmox] with fingerprint = "
-                    "\"AA:BB:...\" (print it with: ",
-                    print_fingerprint, ")"));
+  if (!shared && px.password.is_set() && r.Find("fingerprint") == nullptr &&
+      r.Find("ca_file") == nullptr) {
+    ctx.Warning(
+        table, r.PathOf("fingerprint"),
+        Cat("the original mOSdat never checked the Proxmox server's certificate; mOSdat "
+            "always does, against this machine's CAs, so a self-signed certificate "
+            "(Proxmox's default) is refused: pin it in ",
+            section, " with fingerprint = \"AA:BB:...\" (print it with: ", print_fingerprint, ")"));
   }
   return px;
+}
+
+// [proxmox]: one server, and/or named hosts [proxmox.hosts.NAME] (in file order) that
+// inherit its keys. config->proxmox is set when [proxmox] names a server (`host`).
+void ParseProxmoxSection(Context& ctx, const toml::table& table, Config* config) {
+  std::vector<std::pair<std::string, const toml::table*>> hosts;
+  if (const toml::node* node = table.get("hosts")) {
+    if (const toml::table* list = node->as_table()) {
+      for (auto&& [key, value] : *list) {
+        const std::string host_path = JoinPath("proxmox.hosts", key.str());
+        if (!IsSimpleName(key.str())) {
+          ctx.Error(key.source(), host_path,
+                    "a host name must contain only letters, digits, \"_\", \".\" and \"-\"");
+        } else if (const toml::table* host = value.as_table()) {
+          hosts.emplace_back(std::string(key.str()), host);
+        } else {
+          ctx.TypeError(value, host_path, "a table ([proxmox.hosts.NAME])");
+        }
+      }
+    } else {
+      ctx.TypeError(*node, "proxmox.hosts", "a table of named hosts ([proxmox.hosts.NAME])");
+    }
+  }
+  std::stable_sort(hosts.begin(), hosts.end(), [](const auto& a, const auto& b) {
+    const toml::source_position pa = a.second->source().begin;
+    const toml::source_position pb = b.second->source().begin;
+    return std::pair(pa.line, pa.column) < std::pair(pb.line, pb.column);
+  });
+  const bool has_host = table.get("host") != nullptr;
+  const bool shared = !has_host && (!hosts.empty() || table.get("hosts") != nullptr);
+  ProxmoxConfig top = ParseProxmox(ctx, table, "proxmox", "", nullptr, shared);
+  if (has_host) config->proxmox = std::move(top);
+  for (const auto& [name, host] : hosts) {
+    config->proxmox_hosts.push_back(
+        ParseProxmox(ctx, *host, JoinPath("proxmox.hosts", name), name, &table, false));
+  }
 }
 
 VlmConfig ParseVlm(Context& ctx, const toml::table& table) {
@@ -974,7 +1214,89 @@ VmConfig ParseVm(Context& ctx, TableReader& r, const Config& config, bool* provi
   for (auto& [table, path] : r.TableArray("package", "vm.package")) {
     vm.packages.push_back(ParsePackage(ctx, *table, std::move(path), config.app));
   }
+  // Proxmox only: ParseVms warns that a local VM ignores them.
+  r.String("proxmox", &vm.proxmox_host, Presence::kNonEmpty);
+  if (const toml::node* pve_name = r.String("pve_name", &vm.pve_name, Presence::kNonEmpty)) {
+    if (!IsDnsName(vm.pve_name)) {
+      ctx.Error(*pve_name, r.PathOf("pve_name"),
+                "must be a VM name Proxmox accepts: letters, digits and \"-\" (not first or "
+                "last), in labels separated by \".\"");
+    }
+  }
+  if (const toml::node* snapshot = r.String("snapshot", &vm.snapshot, Presence::kNonEmpty)) {
+    if (!IsPveConfigId(vm.snapshot, 40)) {
+      ctx.Error(*snapshot, r.PathOf("snapshot"),
+                "must be a Proxmox snapshot name: a letter, then letters, digits, \"_\" and "
+                "\"-\", 2 to 40 characters in all");
+    }
+  }
+  if (const toml::node* after = r.Enum("after", kAfterJob, &vm.after);
+      after != nullptr && vm.after == VmAfterJob::kRollback && r.Find("snapshot") == nullptr) {
+    ctx.Error(*after, r.PathOf("after"),
+              "after = \"rollback\" needs snapshot = \"NAME\" (the snapshot to roll back to)");
+  }
+  r.Enum("gpu_mode", kGpuModes, &vm.gpu_mode);
+  r.Number("ready_timeout", kMaxTimeoutSeconds, &vm.ready_timeout);
+  r.Number("shutdown_timeout", kMaxTimeoutSeconds, &vm.shutdown_timeout);
   return vm;
+}
+
+// "[proxmox]" or "[proxmox.hosts.NAME]", for messages.
+std::string SectionOf(const ProxmoxConfig& host) {
+  return host.name.empty() ? "[proxmox]" : Cat("[", JoinPath("proxmox.hosts", host.name), "]");
+}
+
+// The checks of a proxmox VM against its host (`host` is null when it has none).
+void CheckProxmoxVm(Context& ctx, TableReader& r, const Config& config, const VmConfig& vm,
+                    const ProxmoxConfig* host) {
+  const toml::node* named = r.table().get("proxmox");
+  if (named != nullptr && !vm.proxmox_host.empty() && host == nullptr) {
+    std::vector<std::string_view> names;
+    for (const ProxmoxConfig& h : config.proxmox_hosts) names.push_back(h.name);
+    std::string message = Cat("unknown Proxmox host ", Quoted(vm.proxmox_host));
+    if (std::string guess = ClosestName(vm.proxmox_host, names); !guess.empty()) {
+      message += Cat(" (did you mean ", Quoted(guess), "?)");
+    } else if (names.empty()) {
+      message += " (no [proxmox.hosts.NAME] is defined)";
+    } else {
+      std::vector<std::string> quoted;
+      for (std::string_view n : names) quoted.push_back(Quoted(n));
+      message += Cat(" (the hosts are ", EnglishList(quoted), ")");
+    }
+    ctx.Error(*named, r.PathOf("proxmox"), std::move(message));
+  } else if (named == nullptr && host == nullptr) {
+    const toml::node* provider = r.table().get("provider");
+    const toml::source_region where = provider != nullptr ? provider->source() : r.table().source();
+    if (!config.proxmox_hosts.empty()) {
+      std::vector<std::string> quoted;
+      for (const ProxmoxConfig& h : config.proxmox_hosts) quoted.push_back(Quoted(h.name));
+      ctx.Error(where, r.PathOf("provider"),
+                Cat("provider \"proxmox\" needs a host, and [proxmox] has no \"host\": "
+                    "name one of the [proxmox.hosts.NAME] with proxmox = ",
+                    quoted.front(),
+                    quoted.size() > 1 ? Cat(" (the hosts: ", absl::StrJoin(quoted, ", "), ")")
+                                      : std::string()));
+    }
+    // Without hosts, [proxmox] itself already says its "host" is missing.
+  }
+  // gpu = true is checked by ParseVms; here what only a proxmox VM reads.
+  const toml::node* mode = r.table().get("gpu_mode");
+  const bool mode_valid =
+      mode != nullptr && mode->is_string() &&
+      std::any_of(std::begin(kGpuModes), std::end(kGpuModes),
+                  [&](const auto& e) { return e.name == mode->as_string()->get(); });
+  if (mode_valid) {  // a malformed one is reported already
+    if (!vm.gpu) {
+      ctx.Warning(*mode, r.PathOf("gpu_mode"),
+                  "[[vm]] gpu_mode has no effect without gpu = true; it is ignored");
+    } else if (vm.gpu_mode == GpuMode::kPrimary) {
+      ctx.Warning(*mode, r.PathOf("gpu_mode"),
+                  "gpu_mode = \"primary\" makes the GPU the VM's display (x-vga=1), which "
+                  "leaves the VNC console blank: steps that capture or act on the screen "
+                  "(screenshots, localize, click, visual, verify) cannot work; keep gpu_mode = "
+                  "\"compute\" for tests that use the screen");
+    }
+  }
 }
 
 void ParseVms(Context& ctx, TableReader& root, Config* config) {
@@ -983,14 +1305,18 @@ void ParseVms(Context& ctx, TableReader& root, Config* config) {
     std::string vm;
   };
   absl::flat_hash_map<std::string, int> name_lines;
-  absl::flat_hash_map<int, Seen> vmids;
+  // Per Proxmox host ("" = [proxmox]): the vmids, and the names VMs without one are
+  // looked up by.
+  absl::flat_hash_map<std::pair<std::string, int>, Seen> vmids;
+  absl::flat_hash_map<std::pair<std::string, std::string>, Seen> lookups;
   const toml::table* first_package = nullptr;
   size_t packages = 0;
   for (auto& [table, path] : root.TableArray("vm", "vm")) {
     TableReader r(ctx, *table, std::move(path),
                   {"name", "provider", "vmid", "ip", "desktop", "user", "os_type", "x11",
                    "app_path", "ssh_port", "ssh_key", "host_key_fingerprint", "gpu", "geometry",
-                   "agent", "password", "package"});
+                   "agent", "password", "package", "proxmox", "pve_name", "snapshot", "after",
+                   "gpu_mode", "ready_timeout", "shutdown_timeout"});
     bool provider_valid = false;
     VmConfig vm = ParseVm(ctx, r, *config, &provider_valid);
     if (const toml::node* list = r.table().get("package"); list != nullptr && list->is_array()) {
@@ -1012,27 +1338,82 @@ void ParseVms(Context& ctx, TableReader& root, Config* config) {
     // With a malformed provider (already reported) the provider checks would guess.
     const toml::node* provider = r.table().get("provider");
     const bool provider_ok = provider == nullptr || provider_valid;
-    if (provider_ok && vm.provider == VmProvider::kProxmox) {
-      if (vm.vmid == 0) r.Find("vmid", /*required=*/true);
-      if (!config->proxmox.has_value()) {
+    const bool on_proxmox = provider_ok && vm.provider == VmProvider::kProxmox;
+    const ProxmoxConfig* host = on_proxmox ? ProxmoxHostFor(*config, vm) : nullptr;
+    if (on_proxmox) {
+      if (root.table().get("proxmox") == nullptr) {
         ctx.Error(provider != nullptr ? provider->source() : table->source(), r.PathOf("provider"),
                   "provider \"proxmox\" needs a [proxmox] section");
+      } else {
+        CheckProxmoxVm(ctx, r, *config, vm, host);
+      }
+    } else if (provider_ok) {
+      std::vector<std::string> ignored;
+      for (std::string_view key : {"proxmox", "pve_name", "snapshot", "after", "gpu_mode",
+                                   "ready_timeout", "shutdown_timeout"}) {
+        if (r.table().get(key) != nullptr) ignored.emplace_back(key);
+      }
+      if (!ignored.empty()) {
+        ctx.Warning(*table, r.path(),
+                    Cat("[[vm]] ", EnglishList(ignored), " ", Is(ignored.size()), " read but VM ",
+                        Quoted(vm.name), " is a local VM (provider = \"local\"), which ",
+                        ignored.size() == 1 ? "has no use for it" : "has no use for them", "; ",
+                        ItIs(ignored.size()), " ignored"));
       }
     }
+    const std::string on_host =
+        vm.proxmox_host.empty() ? "" : Cat(" on host ", Quoted(vm.proxmox_host));
     if (const toml::node* vmid = r.table().get("vmid"); vmid != nullptr && vm.vmid != 0) {
       const int line = static_cast<int>(vmid->source().begin.line);
-      auto [it, inserted] = vmids.try_emplace(vm.vmid, Seen{line, vm.name});
+      auto [it, inserted] =
+          vmids.try_emplace(std::pair(vm.proxmox_host, vm.vmid), Seen{line, vm.name});
       if (!inserted) {
         ctx.Error(*vmid, r.PathOf("vmid"),
-                  Cat("duplicate vmid ", vm.vmid, " (first used by VM ", Quoted(it->second.vm),
-                      " at line ", it->second.line, ")"));
+                  Cat("duplicate vmid ", vm.vmid, on_host, " (first used by VM ",
+                      Quoted(it->second.vm), " at line ", it->second.line, ")"));
+      }
+    }
+    // Without a vmid, a proxmox VM is found by its name in Proxmox.
+    if (on_proxmox && vm.vmid == 0 && r.table().get("vmid") == nullptr && !vm.name.empty()) {
+      const toml::node* by = r.table().get("pve_name");
+      if (by == nullptr) by = r.table().get("name");
+      const std::string& lookup = vm.pve_name.empty() ? vm.name : vm.pve_name;
+      if (vm.pve_name.empty() && by != nullptr && IsSimpleName(vm.name) && !IsDnsName(vm.name)) {
+        ctx.Error(*by, r.PathOf("name"),
+                  Cat("VM ", Quoted(vm.name),
+                      " has no vmid, so it is looked up in Proxmox by name, and Proxmox VM "
+                      "names hold only letters, digits, \"-\" and \".\": set vmid, or pve_name "
+                      "= the VM's name in Proxmox"));
+      } else if (by != nullptr && (vm.pve_name.empty() || IsDnsName(vm.pve_name))) {
+        const int line = static_cast<int>(by->source().begin.line);
+        auto [it, inserted] =
+            lookups.try_emplace(std::pair(vm.proxmox_host, lookup), Seen{line, vm.name});
+        if (!inserted) {
+          ctx.Error(*by, r.PathOf(by == r.table().get("name") ? "name" : "pve_name"),
+                    Cat("VM ", Quoted(vm.name), " is looked up by the Proxmox name ",
+                        Quoted(lookup), on_host, ", as VM ", Quoted(it->second.vm), " is (line ",
+                        it->second.line, "); give one of them a vmid or another pve_name"));
+        }
       }
     }
     if (const toml::node* gpu = r.table().get("gpu"); provider_ok && gpu != nullptr && vm.gpu) {
       if (vm.provider != VmProvider::kProxmox) {
         ctx.Error(*gpu, r.PathOf("gpu"), "GPU passthrough needs provider = \"proxmox\"");
-      } else if (config->proxmox.has_value() && config->proxmox->gpu_pci_address.empty()) {
-        ctx.Error(*gpu, r.PathOf("gpu"), "GPU passthrough needs [proxmox] gpu_pci_address");
+      } else if (host != nullptr && host->gpu_mapping.empty() && host->gpu_pci_address.empty()) {
+        ctx.Error(*gpu, r.PathOf("gpu"),
+                  Cat("GPU passthrough needs ", SectionOf(*host),
+                      " gpu_mapping (a PVE PCI resource mapping) or gpu_pci_address"));
+      } else if (host != nullptr && host->gpu_mapping.empty() && host->user != "root@pam") {
+        // PVE: "only root can set 'hostpciN' config for non-mapped devices".
+        ctx.Error(
+            *gpu, r.PathOf("gpu"),
+            Cat("GPU passthrough with gpu_pci_address needs root@pam: Proxmox lets only "
+                "root@pam itself pass a raw PCI device (hostpci host=",
+                host->gpu_pci_address, "), and ",
+                host->token.is_set() ? "an API token, even one of root@pam's," : Quoted(host->user),
+                " is not root@pam; map the GPU in Datacenter > Resource Mappings > PCI "
+                "Devices and write gpu_mapping = \"NAME\" in ",
+                SectionOf(*host), " (it replaces gpu_pci_address)"));
       }
     }
     config->vms.push_back(std::move(vm));
@@ -1233,7 +1614,7 @@ void ParseRoot(Context& ctx, const toml::table& root, Config* config) {
     ParseApp(ctx, *app, &config->app);
   }
   if (const toml::table* build = r.Table("build")) config->build = ParseBuild(ctx, *build);
-  if (const toml::table* px = r.Table("proxmox")) config->proxmox = ParseProxmox(ctx, *px);
+  if (const toml::table* px = r.Table("proxmox")) ParseProxmoxSection(ctx, *px, config);
   if (const toml::table* vlm = r.Table("vlm")) config->vlm = ParseVlm(ctx, *vlm);
   // [defaults] before the VMs it fills in; VMs after [proxmox] (they check it exists)
   // and before tests (which name them).

@@ -90,7 +90,9 @@ TEST(ConfigParserTest, LoadsProxmoxExample) {
   EXPECT_TRUE(warnings.empty());  // no errors
   ASSERT_TRUE(config->proxmox.has_value());
   EXPECT_EQ(config->proxmox->token.ToString(), "env:MOSDAT_PVE_TOKEN");
-  EXPECT_EQ(config->proxmox->gpu_pci_address, "0000:01:00");
+  EXPECT_EQ(config->proxmox->gpu_mapping, "rtx4000");
+  EXPECT_EQ(config->proxmox->subnets, std::vector<std::string>{"192.168.13.0/24"});
+  EXPECT_TRUE(config->proxmox_hosts.empty());
   ASSERT_TRUE(config->vlm.has_value());
   EXPECT_EQ(config->vlm->api_key.ToString(), "env:MOSDAT_VLM_KEY");
   EXPECT_EQ(config->vlm->coordinates, VlmCoordinates::kNormalized1000);
@@ -98,6 +100,9 @@ TEST(ConfigParserTest, LoadsProxmoxExample) {
   EXPECT_EQ(config->vms[0].name, "fedora");
   EXPECT_EQ(config->vms[0].vmid, 100);
   EXPECT_TRUE(config->vms[0].gpu);
+  EXPECT_EQ(config->vms[0].snapshot, "clean");
+  EXPECT_EQ(config->vms[0].after, VmAfterJob::kRollback);
+  EXPECT_EQ(config->vms[0].ready_timeout, 300);
   ASSERT_EQ(config->vms[0].packages.size(), 1u);
   EXPECT_EQ(config->vms[0].packages[0].format, PackageFormat::kRpm);
   EXPECT_EQ(config->vms[1].name, "ubuntu");
@@ -109,6 +114,39 @@ TEST(ConfigParserTest, LoadsProxmoxExample) {
   EXPECT_EQ(smoke->variant, SmokeVariant::kWaylandFake);
   ASSERT_EQ(config->VmsFor(*smoke).size(), 1u);
   EXPECT_EQ(config->VmsFor(*smoke)[0]->name, "fedora");
+}
+
+TEST(ConfigParserTest, LoadsProxmoxUbuntuAndClusterExamples) {
+  absl::StatusOr<Config> ubuntu = LoadConfig(MOSDAT_SOURCE_DIR "/examples/proxmox-ubuntu.toml");
+  ASSERT_TRUE(ubuntu.ok()) << ubuntu.status();
+  ASSERT_TRUE(ubuntu->proxmox.has_value());
+  EXPECT_EQ(ubuntu->proxmox->password.ToString(), "env:PROXMOX_PASSWORD");
+  EXPECT_FALSE(ubuntu->proxmox->fingerprint.empty());
+  ASSERT_EQ(ubuntu->vms.size(), 1u);
+  EXPECT_EQ(ubuntu->vms[0].vmid, 0);
+  EXPECT_EQ(ubuntu->vms[0].pve_name, "ubuntu-2404-desktop");
+
+  absl::StatusOr<Config> cluster = LoadConfig(MOSDAT_SOURCE_DIR "/examples/proxmox-cluster.toml");
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  EXPECT_FALSE(cluster->proxmox.has_value());
+  ASSERT_EQ(cluster->proxmox_hosts.size(), 2u);
+  ASSERT_EQ(cluster->vms.size(), 2u);
+  EXPECT_EQ(ProxmoxHostFor(*cluster, cluster->vms[0])->name, "pve-a");
+  EXPECT_EQ(ProxmoxHostFor(*cluster, cluster->vms[1])->name, "pve-b");
+  ASSERT_EQ(cluster->tests.size(), 1u);
+  EXPECT_EQ(cluster->VmsFor(cluster->tests[0]).size(), 2u);
+}
+
+// Every shipped example loads without errors (they also seed the config fuzzer).
+TEST(ConfigParserTest, EveryExampleLoads) {
+  size_t examples = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(MOSDAT_SOURCE_DIR "/examples")) {
+    if (entry.path().extension() != ".toml") continue;
+    ++examples;
+    absl::StatusOr<Config> config = LoadConfig(entry.path().string());
+    EXPECT_TRUE(config.ok()) << entry.path() << ": " << config.status();
+  }
+  EXPECT_GE(examples, 5u);
 }
 
 TEST(ConfigParserTest, Defaults) {
@@ -180,6 +218,9 @@ user = "ci@pve!mosdat"
 token = "file:secrets/pve"
 node = "n1"
 gpu_pci_address = "0000:0a:00.1"
+gpu_mapping = "gpu-0"
+subnets = ["10.0.0.0/24"]
+console = "direct"
 fingerprint = "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89"
 
 [vlm]
@@ -209,6 +250,12 @@ ssh_key = "keys/id"
 host_key_fingerprint = "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"
 gpu = true
 agent = "host-b"
+pve_name = "win11-ci"
+snapshot = "base"
+after = "shutdown"
+gpu_mode = "compute"
+ready_timeout = 600
+shutdown_timeout = 120
 [[vm.package]]
 format = "msi"
 path = "out/app.msi"
@@ -256,6 +303,9 @@ visible = true
   EXPECT_EQ(config.proxmox->token.ToString(), "file:dir/secrets/pve");
   EXPECT_EQ(config.proxmox->node, "n1");
   EXPECT_EQ(config.proxmox->gpu_pci_address, "0000:0a:00.1");
+  EXPECT_EQ(config.proxmox->gpu_mapping, "gpu-0");
+  EXPECT_EQ(config.proxmox->subnets, (std::vector<std::string>{"10.0.0.0/24"}));
+  EXPECT_EQ(config.proxmox->console, "direct");
   EXPECT_EQ(config.proxmox->fingerprint,
             "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:"
             "01:23:45:67:89");
@@ -284,6 +334,12 @@ visible = true
   EXPECT_EQ(win.host_key_fingerprint, "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s");
   EXPECT_TRUE(win.gpu);
   EXPECT_EQ(win.agent, "host-b");
+  EXPECT_EQ(win.pve_name, "win11-ci");
+  EXPECT_EQ(win.snapshot, "base");
+  EXPECT_EQ(win.after, VmAfterJob::kShutdown);
+  EXPECT_EQ(win.gpu_mode, GpuMode::kCompute);
+  EXPECT_EQ(win.ready_timeout, 600);
+  EXPECT_EQ(win.shutdown_timeout, 120);
   ASSERT_EQ(win.packages.size(), 2u);
   EXPECT_EQ(win.packages[0].format, PackageFormat::kMsi);
   EXPECT_EQ(win.packages[0].path, "out/app.msi");
@@ -649,8 +705,11 @@ INSTANTIATE_TEST_SUITE_P(
                 "bad.toml:3:1: vm[0].name: required key is missing"},
         BadCase{"vm_duplicate_name", WithApp(kLocalVm + kLocalVm),
                 "bad.toml:7:8: vm[1].name: duplicate VM name \"a\" (first defined at line 4)"},
-        BadCase{"vm_missing_vmid", WithApp(std::string(kProxmox) + "[[vm]]\nname = \"a\"\n"),
-                "bad.toml:8:1: vm[0].vmid: required key is missing"},
+        BadCase{"vm_no_vmid_no_pve_name",
+                WithApp(std::string(kProxmox) + "[[vm]]\nname = \"a_b\"\n"),
+                "bad.toml:9:8: vm[0].name: VM \"a_b\" has no vmid, so it is looked up in Proxmox "
+                "by name, and Proxmox VM names hold only letters, digits, \"-\" and \".\": set "
+                "vmid, or pve_name = the VM's name in Proxmox"},
         BadCase{"vm_vmid_low", WithApp(std::string(kProxmox) + "[[vm]]\nname = \"a\"\nvmid = 99\n"),
                 "bad.toml:10:8: vm[0].vmid: must be between 100 and 999999999"},
         BadCase{"vm_duplicate_vmid",
@@ -685,7 +744,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "bad.toml:6:7: vm[0].gpu: GPU passthrough needs provider = \"proxmox\""},
         BadCase{"vm_gpu_without_pci",
                 WithApp(std::string(kProxmox) + "[[vm]]\nname = \"a\"\nvmid = 100\ngpu = true\n"),
-                "bad.toml:11:7: vm[0].gpu: GPU passthrough needs [proxmox] gpu_pci_address"},
+                "bad.toml:11:7: vm[0].gpu: GPU passthrough needs [proxmox] gpu_mapping (a PVE PCI "
+                "resource mapping) or gpu_pci_address"},
         BadCase{"vm_ssh_port_bool", WithApp(kLocalVm + "ssh_port = true\n"),
                 "bad.toml:6:12: vm[0].ssh_port: expected an integer, got boolean"},
         BadCase{"vm_os_type", WithApp(kLocalVm + "os_type = \"macos\"\n"),
