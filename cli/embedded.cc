@@ -61,8 +61,15 @@ absl::StatusOr<std::unique_ptr<EmbeddedServices>> EmbeddedServices::Start(
   embedded->host_ = std::make_unique<ServiceHost>(
       ServiceHostOptions{.name = "mosdat", .grpc_address = "127.0.0.1:0", .metrics_address = ""});
   ServiceContext context{.token = embedded->token_, .metrics = embedded->host_->metrics()};
+  CoordinatorOptions coordinator = options.coordinator;
+  // The coordinator asks the bridge hosted here, through the in-process channel (which
+  // exists once the host runs: the provisioner dials at first use).
+  ServiceHost* host = embedded->host_.get();
+  embedded->preparations_ = std::make_shared<VmPreparations>(
+      NewBridgeProvisioner([host] { return host->InProcessChannel(); }, embedded->token_));
+  coordinator.preparations = embedded->preparations_;
   absl::StatusOr<std::vector<HostedService>> services =
-      CreateAllServices(context, options.coordinator, options.vlm);
+      CreateAllServices(context, coordinator, options.vlm);
   if (!services.ok()) return services.status();
   embedded->services_ = std::move(*services);
   for (HostedService& hosted : embedded->services_) {
@@ -82,6 +89,8 @@ absl::StatusOr<std::unique_ptr<EmbeddedServices>> EmbeddedServices::Start(
 
 EmbeddedServices::~EmbeddedServices() {
   if (worker_) worker_->Stop();
+  // Proxmox VMs go back (shut down, rolled back, GPU detached) while the bridge serves.
+  if (preparations_) preparations_->Drain();
   if (host_) host_->Shutdown();
 }
 

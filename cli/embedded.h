@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "coordinator/coordinator_service.h"
+#include "coordinator/vm_preparations.h"
 #include "core/config.h"
 #include "runtime/service_host.h"
 #include "runtime/service_main.h"
@@ -44,6 +45,7 @@ class EmbeddedServices {
   EmbeddedServices() = default;
   std::string token_;
   std::unique_ptr<ServiceHost> host_;
+  std::shared_ptr<VmPreparations> preparations_;  // drained before the host stops
   std::vector<HostedService> services_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<AgentWorker> worker_;

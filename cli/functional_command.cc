@@ -111,9 +111,9 @@ int RunFunctional(const FunctionalArgs& args) {
   const VarMap& vars = preflight.vars;
 
   EmbeddedOptions embedded;
-  for (const VmConfig& vm : config.vms) {
-    if (vm.provider == VmProvider::kLocal) embedded.vms.push_back(vm.name);
-  }
+  // The embedded agent runs every VM: local desktops itself, Proxmox VMs through the
+  // embedded bridge's console tunnels (loopback ports in this process).
+  for (const VmConfig& vm : config.vms) embedded.vms.push_back(vm.name);
   embedded.coordinator.results_root =
       args.results.empty() ? config.report.output_dir : args.results;
   embedded.vlm = config.vlm;

@@ -16,6 +16,9 @@ CoordinatorService::CoordinatorService(const ServiceContext& context, Coordinato
       options_(options),
       agents_(options.agent_liveness_timeout),
       runs_(options.results_root),
+      preparations_(options.preparations != nullptr
+                        ? options.preparations
+                        : std::make_shared<VmPreparations>(options.provisioner)),
       live_agents_gauge_(&prometheus::BuildGauge()
                               .Name("mosdat_coordinator_live_agents")
                               .Help("Agents that sent a heartbeat recently")
@@ -254,8 +257,26 @@ grpc::Status CoordinatorService::LeaseJob(grpc::ServerContext* context,
   absl::Status alive = agents_.Heartbeat(request->agent_id(), absl::Now());
   if (!alive.ok()) return ToGrpcStatus(alive);
   std::vector<std::string> vms = agents_.VmsOf(request->agent_id());
-  int wait_ms = std::clamp(request->wait_ms(), 0, 30000);
-  std::optional<JobSpec> job = runs_.Lease(request->agent_id(), vms, absl::Milliseconds(wait_ms));
+  const absl::Duration wait = absl::Milliseconds(std::clamp(request->wait_ms(), 0, 30000));
+  const absl::Time deadline = absl::Now() + wait;
+  // A VM being made ready for this agent's job: the job is handed out once it is.
+  VmPreparations::Result prepared = preparations_->Take(request->agent_id(), wait);
+  if (prepared.state == VmPreparations::Result::State::kNone) {
+    std::optional<JobSpec> leased = runs_.Lease(request->agent_id(), vms, wait);
+    if (leased && VmPreparations::Needs(*leased)) {
+      preparations_->Start(request->agent_id(), *std::move(leased));
+      prepared = preparations_->Take(request->agent_id(), deadline - absl::Now());
+    } else if (leased) {
+      prepared = {.state = VmPreparations::Result::State::kReady, .job = *std::move(leased)};
+    }
+  }
+  std::optional<JobSpec> job;
+  if (prepared.state == VmPreparations::Result::State::kFailed) {
+    runs_.AbandonJob(prepared.job.job_id, std::string(prepared.error.message()));
+    jobs_finished_->Add({{"verdict", "error"}}).Increment();
+  } else if (prepared.state == VmPreparations::Result::State::kReady) {
+    job = std::move(prepared.job);
+  }
   if (job) {
     *response->mutable_job() = mosdat::ToProto(*job);
     // However large, the files follow through FetchJobFiles, in chunks.
@@ -292,6 +313,8 @@ grpc::Status CoordinatorService::ReportEvents(
     runs_.AbandonJob(job_id, "the agent's event stream ended before the job finished");
     jobs_finished_->Add({{"verdict", "error"}}).Increment();
   }
+  // Finished or abandoned: the VM is put back (a no-op for VMs that needed no preparing).
+  if (!job_id.empty()) preparations_->Release(job_id);
   return grpc::Status::OK;
 }
 

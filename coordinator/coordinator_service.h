@@ -10,6 +10,7 @@
 
 #include "coordinator/agent_registry.h"
 #include "coordinator/run_store.h"
+#include "coordinator/vm_preparations.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
 #include "runtime/service_main.h"
 #include "runtime/token_auth.h"
@@ -20,6 +21,12 @@ struct CoordinatorOptions {
   absl::Duration agent_liveness_timeout = absl::Seconds(15);
   absl::Duration heartbeat_interval = absl::Seconds(5);
   std::string results_root = "results";  // runs write under <results_root>/functional/
+  // Makes Proxmox VMs ready before their jobs (the proxmox-bridge); null = jobs for
+  // such VMs end as infrastructure errors that say so.
+  std::shared_ptr<VmProvisioner> provisioner;
+  // Where those preparations live; null = the service makes its own from `provisioner`.
+  // A process that hosts the bridge too keeps it, to Drain() before the bridge stops.
+  std::shared_ptr<VmPreparations> preparations;
 };
 
 class CoordinatorService final : public v1::Coordinator::Service {
@@ -60,6 +67,7 @@ class CoordinatorService final : public v1::Coordinator::Service {
   CoordinatorOptions options_;
   AgentRegistry agents_;
   RunStore runs_;
+  std::shared_ptr<VmPreparations> preparations_;
   prometheus::Gauge* live_agents_gauge_;
   prometheus::Family<prometheus::Counter>* jobs_finished_;
   prometheus::Counter* events_recorded_;

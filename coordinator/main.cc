@@ -1,9 +1,12 @@
 // mosdat-coordinator: schedules scenario jobs onto agents and stores their events.
 #include "coordinator/coordinator_service.h"
+#include "core/secret_ref.h"
 #include "runtime/service_main.h"
 
 int main(int argc, char** argv) {
   mosdat::CoordinatorOptions options;
+  std::string bridge_address;
+  std::string bridge_token_ref;
   return mosdat::RunServiceMain(
       argc, argv,
       {.binary = "mosdat-coordinator",
@@ -16,8 +19,27 @@ int main(int argc, char** argv) {
              app.add_option("--results-dir", options.results_root,
                             "where runs write their evidence (<dir>/functional/<run>/...)")
                  ->capture_default_str();
+             app.add_option("--bridge", bridge_address,
+                            "the mosdat-proxmox-bridge (host:port) that makes Proxmox VMs ready");
+             app.add_option("--bridge-token", bridge_token_ref,
+                            "the bridge's token: env:NAME or file:PATH (default: this "
+                            "coordinator's own token)");
            },
-       .create = [&](const mosdat::ServiceContext& context) {
+       .create = [&](const mosdat::ServiceContext& context)
+           -> absl::StatusOr<std::vector<mosdat::HostedService>> {
+         if (!bridge_address.empty()) {
+           std::string token = context.token;
+           if (!bridge_token_ref.empty()) {
+             absl::StatusOr<mosdat::SecretRef> ref = mosdat::SecretRef::Parse(bridge_token_ref);
+             if (!ref.ok()) return ref.status();
+             absl::StatusOr<std::string> value = ref->Resolve();
+             if (!value.ok()) return value.status();
+             token = *value;
+           }
+           auto channel = grpc::CreateChannel(bridge_address, grpc::InsecureChannelCredentials());
+           options.provisioner =
+               mosdat::NewBridgeProvisioner([channel] { return channel; }, token);
+         }
          return mosdat::CreateCoordinatorServices(context, options);
        }});
 }

@@ -91,12 +91,6 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
           job_vars[name] = value;
         }
       }
-      if (vm->provider != VmProvider::kLocal) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("VM \"", vm->name,
-                         "\" uses the proxmox provider, which this version "
-                         "cannot drive yet; use provider = \"local\""));
-      }
       JobSpec job;
       job.test = test.name;
       job.vm = TargetFor(config, *vm);

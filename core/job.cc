@@ -21,6 +21,29 @@ VmTarget TargetFor(const Config& config, const VmConfig& vm) {
   target.x11 = vm.x11 == X11Mode::kAuto;
   target.width = vm.geometry.width;
   target.height = vm.geometry.height;
+  target.ssh_port = vm.ssh_port;
+  if (vm.provider == VmProvider::kProxmox) {
+    if (const ProxmoxConfig* px = ProxmoxHostFor(config, vm); px != nullptr) {
+      ProxmoxTarget& t = target.proxmox.emplace();
+      t.host = px->host;
+      t.port = px->port;
+      t.user = px->user;
+      t.token = px->token;
+      t.password = px->password;
+      t.fingerprint = px->fingerprint;
+      t.ca_file = px->ca_file;
+      t.pve_name = vm.pve_name.empty() ? vm.name : vm.pve_name;
+      t.snapshot = vm.snapshot;
+      t.after = vm.after;
+      t.gpu = vm.gpu;
+      t.gpu_pci_address = px->gpu_pci_address;
+      t.gpu_mapping = px->gpu_mapping;
+      t.gpu_primary = vm.gpu_mode == GpuMode::kPrimary;
+      t.subnets = px->subnets;
+      t.ready_timeout = vm.ready_timeout;
+      t.shutdown_timeout = vm.shutdown_timeout;
+    }
+  }
   return target;
 }
 

@@ -14,6 +14,28 @@
 
 namespace mosdat {
 
+// How the coordinator has a Proxmox VM made ready before a job (by the proxmox-bridge)
+// and put back after it. Secrets stay references, resolved by the bridge.
+struct ProxmoxTarget {
+  std::string host;  // the API endpoint
+  int port = 8006;
+  std::string user;
+  SecretRef token;
+  SecretRef password;
+  std::string fingerprint;
+  std::string ca_file;
+  std::string pve_name;  // lookup by name when vmid is 0
+  std::string snapshot;  // rolled back to before the job; "" = none
+  VmAfterJob after = VmAfterJob::kKeep;
+  bool gpu = false;
+  std::string gpu_pci_address;
+  std::string gpu_mapping;
+  bool gpu_primary = false;
+  std::vector<std::string> subnets;
+  double ready_timeout = 300;
+  double shutdown_timeout = 60;
+};
+
 struct VmTarget {
   std::string name;
   VmProvider provider = VmProvider::kLocal;
@@ -23,6 +45,7 @@ struct VmTarget {
   // SSH into the guest (shell, launch, AT-SPI); empty address = no SSH. Local VMs get a
   // private sshd from the agent instead.
   std::string ssh_address;  // host:port
+  int ssh_port = 22;        // with an address the provider finds (Proxmox guest agent)
   std::string ssh_user;
   std::string ssh_key_path;          // on the agent's host
   std::string host_key_fingerprint;  // pinned "SHA256:..."; empty = known_hosts
@@ -33,6 +56,8 @@ struct VmTarget {
   std::map<std::string, std::string> app_env;
   int width = 1280;
   int height = 800;
+  // Proxmox provider: how to make the VM ready (set for provider = "proxmox").
+  std::optional<ProxmoxTarget> proxmox;
 };
 
 // What an agent needs to reach `vm` of `config` (the app to start, SSH, screen size).
@@ -51,6 +76,9 @@ struct JobSpec {
   ScreenshotPolicy screenshots = ScreenshotPolicy::kAll;
   std::optional<CursorPark> park;
   double timeout_seconds = 0;  // whole job; 0 = no limit beyond step timeouts
+  // What the provider did to make the VM ready (timings, GPU, warnings): the agent
+  // records each line as a log event at the job's start.
+  std::vector<std::string> provision_notes;
 };
 
 }  // namespace mosdat

@@ -408,6 +408,7 @@ v1::Job ToProto(const JobSpec& job) {
     out.mutable_park_at()->set_y(job.park->y);
   }
   out.set_timeout_seconds(job.timeout_seconds);
+  for (const std::string& note : job.provision_notes) out.add_provision_notes(note);
   return out;
 }
 
@@ -444,6 +445,7 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& in) {
   }
   if (in.park_cursor()) job.park = CursorPark{in.park_at().x(), in.park_at().y()};
   job.timeout_seconds = in.timeout_seconds();
+  job.provision_notes.assign(in.provision_notes().begin(), in.provision_notes().end());
   return job;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/net.h"
 #include "core/scenario_parser.h"
@@ -58,6 +59,12 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
   started.vm = job.vm.name;
   started.scenario = job.scenario_path;
   events(started).IgnoreError();
+  for (const std::string& note : job.provision_notes) {
+    Event log = Event::Of(EventType::kLog);
+    log.level = absl::StartsWith(note, "warning:") ? "warning" : "info";
+    log.text = note;
+    events(std::move(log)).IgnoreError();
+  }
 
   auto finish = [&](JobVerdict verdict, std::string reason) {
     Event finished = Event::Of(EventType::kJobFinished);

@@ -1,0 +1,43 @@
+// VmProvisioner: how the coordinator has a VM made ready before a job and put back
+// after it. The Proxmox provider's implementation asks the proxmox-bridge
+// (NewBridgeProvisioner); tests may bring their own. Errors are infrastructure errors
+// that name the step that failed.
+#ifndef MOSDAT_COORDINATOR_VM_PROVISIONER_H_
+#define MOSDAT_COORDINATOR_VM_PROVISIONER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/job.h"
+
+namespace mosdat {
+
+struct ProvisionedVm {
+  std::string lease_id;          // for Release
+  std::string console_address;   // host:port speaking RFB
+  std::string console_password;
+  std::string guest_address;     // the VM's IP
+  std::vector<std::string> notes;  // for the job's events: timings, GPU, warnings
+};
+
+class VmProvisioner {
+ public:
+  virtual ~VmProvisioner() = default;
+  // Makes `job.vm` ready (job.vm.proxmox is set).
+  virtual absl::StatusOr<ProvisionedVm> Prepare(const JobSpec& job) = 0;
+  virtual absl::Status Release(const std::string& lease_id) = 0;
+};
+
+// Asks the ProxmoxBridge service on `channel` (called at first use: the embedded
+// default's in-process channel exists only once its host runs), with `token`.
+std::shared_ptr<VmProvisioner> NewBridgeProvisioner(
+    std::function<std::shared_ptr<grpc::Channel>()> channel, std::string token);
+
+}  // namespace mosdat
+
+#endif  // MOSDAT_COORDINATOR_VM_PROVISIONER_H_

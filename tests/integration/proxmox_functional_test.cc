@@ -1,0 +1,144 @@
+// `mosdat functional` on a Proxmox VM, end to end, against the Proxmox VE STAND-IN
+// (tests/pve_standin: PVE cannot run here): the embedded coordinator asks the embedded
+// bridge to make the VM ready (snapshot rollback, start of a real QEMU, the address
+// from a real qemu-ga, the console through vncproxy + vncwebsocket), the agent runs the
+// scenario through the console tunnel on the real Xvnc desktop behind the stand-in's
+// vncwebsocket, and the VM is shut down after the job.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "core/file_util.h"
+#include "proxmox-bridge/pve_vm.h"
+#include "tests/integration/functional_run.h"
+#include "tests/integration/pve_standin.h"
+#include "vnc-agent/local/local_desktop.h"
+
+namespace mosdat {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::PveStandIn;
+using json = nlohmann::json;
+
+constexpr char kDesktopPassword[] = "xvnc-pw2";
+
+constexpr char kScenario[] = R"(name: toggle-through-the-tunnel
+steps:
+  - wait_for: {all: [screen_stable: {region: {x: 0, y: 0, width: 400, height: 300}, for: 0.3}]}
+    label: window drawn
+  - click: {x: 100, y: 40}
+    label: press the toggle
+  - wait_for: {any: [screen_changes: {region: {x: 20, y: 20, width: 160, height: 40}}], timeout: 5}
+    label: toggle drawn pressed
+  - key: ctrl+shift+t
+  - wait_for: {any: [screen_changes: {region: {x: 20, y: 140, width: 300, height: 30}}], timeout: 5}
+    label: combo label updated
+)";
+
+class ProxmoxFunctionalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop = LocalDesktop::Start(
+        {.app_command = {"/usr/bin/python3", testing::SourcePath("tests/data/apps/fixed_layout.py")},
+         .vnc_password = kDesktopPassword});
+    ASSERT_TRUE(desktop.ok()) << desktop.status();
+    desktop_ = *std::move(desktop);
+    pve_ = std::make_unique<PveStandIn>(testing::PveStandInConfig(json::array(
+        {{{"vmid", 100},
+          {"node", "pve1"},
+          {"name", "fedora-42"},
+          {"machine", "q35"},
+          {"disk", true},
+          {"vnc_target", desktop_->vnc_address()},
+          {"vnc_target_password", kDesktopPassword}}})));
+    ASSERT_TRUE(pve_->started());
+    auto client = *PveClient::Create(pve_->TokenOptions());
+    ASSERT_TRUE(CreatePveSnapshot(*client, {.node = "pve1", .vmid = 100}, "clean", "",
+                                  {.deadline = absl::Now() + absl::Seconds(60)}).ok());
+    std::ofstream(dir_.File("scenario.yaml")) << kScenario;
+  }
+
+  std::string WriteConfig(const std::string& vm_extra) {
+    std::ofstream(dir_.File("config.toml"))
+        << "[app]\nname = \"fixture\"\nbinary = \"/usr/bin/python3\"\n\n"
+        << "[proxmox]\nhost = \"127.0.0.1\"\nport = " << pve_->port()
+        << "\nuser = \"root@pam!mosdat\"\ntoken = \"env:MOSDAT_TEST_PVE_TOKEN\"\n"
+        << "node = \"pve1\"\nfingerprint = \"" << pve_->fingerprint() << "\"\n\n"
+        << "[[vm]]\nname = \"fedora\"\nprovider = \"proxmox\"\npve_name = \"fedora-42\"\n"
+        << "user = \"tester\"\nsnapshot = \"clean\"\nafter = \"shutdown\"\n"
+        << "shutdown_timeout = 1\n" << vm_extra << "\n"
+        << "[[test]]\nname = \"toggle\"\nscenario = \"scenario.yaml\"\n";
+    return dir_.File("config.toml");
+  }
+
+  testing::RunResult Run(const std::string& config) {
+    return testing::RunCommand({testing::BuiltBinary("cli/mosdat"), "functional", "--config",
+                                config, "--test", "toggle", "--results", dir_.File("results")},
+                               {{"MOSDAT_TEST_PVE_TOKEN", testing::kPveTokenSecret}},
+                               testing::kRunTimeout);
+  }
+
+  bool Requested(const std::string& method, const std::string& path_suffix) const {
+    for (const json& request : pve_->Requests()) {
+      if (request["method"] == method &&
+          request["path"].get<std::string>().ends_with(path_suffix)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  std::unique_ptr<LocalDesktop> desktop_;
+  std::unique_ptr<PveStandIn> pve_;
+  testing::TempDir dir_;
+};
+
+TEST_F(ProxmoxFunctionalTest, AScenarioRunsOnAProxmoxVmThroughTheConsoleTunnel) {
+  testing::RunResult result = Run(WriteConfig(""));
+  ASSERT_EQ(result.exit_code, 0) << "signal " << result.signal << "\n" << result.out << result.err;
+  EXPECT_THAT(result.out, HasSubstr("pass    toggle on fedora"));
+  EXPECT_TRUE(Requested("POST", "/snapshot/clean/rollback"));
+  EXPECT_TRUE(Requested("POST", "/qemu/100/status/start"));
+  EXPECT_TRUE(Requested("POST", "/qemu/100/vncproxy"));
+  EXPECT_TRUE(Requested("GET", "/qemu/100/vncwebsocket"));
+  // after = "shutdown": the VM is put back once the job ended.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (pve_->VmState(100)["running"].get<bool>() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));  // poll interval: released in the background
+  }
+  EXPECT_FALSE(pve_->VmState(100)["running"].get<bool>());
+  EXPECT_EQ(pve_->State()["consoles"].get<int>(), 0);
+
+  std::string events;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_.File("results"))) {
+    if (entry.path().filename() == "events.jsonl") events = ReadFileOrEmpty(entry.path());
+  }
+  EXPECT_THAT(events, HasSubstr("VM fedora (Proxmox VM 100 on node pve1) ready in"));
+  EXPECT_THAT(events, HasSubstr("GPU: none attached"));
+}
+
+TEST_F(ProxmoxFunctionalTest, AVmThatCannotBeMadeReadyIsAnInfrastructureErrorNamingTheStep) {
+  pve_->Fault({{"no_ip", {{"vmid", 100}, {"enabled", true}}}});
+  testing::RunResult result = Run(WriteConfig("ready_timeout = 3"));
+  EXPECT_EQ(result.exit_code, 4) << result.out << result.err;
+  EXPECT_THAT(result.out + result.err, HasSubstr("get the guest's IP address"));
+  EXPECT_THAT(result.out + result.err, HasSubstr("no usable IP address"));
+}
+
+TEST_F(ProxmoxFunctionalTest, AWrongTokenIsAnInfrastructureErrorThatNamesTheToken) {
+  testing::RunResult result = testing::RunCommand(
+      {testing::BuiltBinary("cli/mosdat"), "functional", "--config", WriteConfig(""), "--test",
+       "toggle", "--results", dir_.File("results")},
+      {{"MOSDAT_TEST_PVE_TOKEN", "wrong-secret"}}, testing::kRunTimeout);
+  EXPECT_EQ(result.exit_code, 4) << result.out << result.err;
+  EXPECT_THAT(result.out + result.err, HasSubstr("refused the API token \"root@pam!mosdat\""));
+  EXPECT_THAT(result.out + result.err, ::testing::Not(HasSubstr("wrong-secret")));
+}
+
+}  // namespace
+}  // namespace mosdat
