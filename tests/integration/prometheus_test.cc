@@ -1,7 +1,10 @@
-// A real Prometheus server (Debian's) scrapes a real mosdat-coordinator and a real
-// mosdat-vlm-gateway (asking the VLM stand-in, tests/data/vlm_standin.py), and every
-// query of the shipped Grafana dashboard (deploy/grafana/mosdat.json) is valid PromQL
-// that Prometheus evaluates against that data; the VLM panels' metrics carry data.
+// A real Prometheus server (Debian's) scrapes a real mosdat-coordinator, a real
+// mosdat-vlm-gateway (asking the VLM stand-in, tests/data/vlm_standin.py) and a real
+// mosdat-proxmox-bridge that prepared and failed to prepare VMs on the Proxmox VE
+// stand-in (tests/pve_standin/: real QEMU and qemu-ga, its console in front of a real
+// Xvnc), and every query of the shipped Grafana dashboard (deploy/grafana/mosdat.json)
+// is valid PromQL that Prometheus evaluates against that data; the VLM panels' metrics
+// carry data, and every panel of the "Proxmox bridge" row returns series.
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -13,8 +16,12 @@
 #include "core/frame.h"
 #include "core/net.h"
 #include "core/process.h"
+#include "mosdat/v1/proxmox_bridge.grpc.pb.h"
+#include "runtime/token_auth.h"
+#include "tests/integration/pve_standin.h"
 #include "tests/integration/subprocess.h"
 #include "tests/integration/vlm_standin.h"
+#include "vnc-agent/local/local_desktop.h"
 #include "vnc-agent/vlm_gateway_client.h"
 
 namespace mosdat::testing {
@@ -39,7 +46,19 @@ nlohmann::json Query(int port, const std::string& promql) {
   return nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
 }
 
-TEST(PrometheusTest, ScrapesCoordinatorAndVlmGatewayAndRunsEveryDashboardQuery) {
+constexpr char kBridgeToken[] = "prometheus-test-bridge-token";
+
+// One RPC to the bridge, with its bearer token.
+template <typename Request, typename Response, typename Method>
+grpc::Status CallBridge(v1::ProxmoxBridge::Stub& stub, Method method, const Request& request,
+                        Response* response) {
+  grpc::ClientContext context;
+  AttachToken(context, kBridgeToken);
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  return (stub.*method)(&context, request, response);
+}
+
+TEST(PrometheusTest, ScrapesTheServicesAndRunsEveryDashboardQuery) {
   ServiceProcess coordinator({BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:T"},
                              {{"T", "prometheus-test-token"}});
   ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
@@ -63,12 +82,63 @@ TEST(PrometheusTest, ScrapesCoordinatorAndVlmGatewayAndRunsEveryDashboardQuery) 
     ASSERT_TRUE(found.ok()) << found.status();
   }
 
+  // The bridge, its Proxmox VE the stand-in with one VM whose console shows a real Xvnc.
+  absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop =
+      LocalDesktop::Start({.width = 640, .height = 480, .vnc_password = "xvnc-pw1"});
+  ASSERT_TRUE(desktop.ok()) << desktop.status();
+  PveStandIn pve(PveStandInConfig(nlohmann::json::array(
+      {{{"vmid", 100}, {"node", "pve1"}, {"name", "fedora"}, {"disk", true},
+        {"vnc_target", (*desktop)->vnc_address()}, {"vnc_target_password", "xvnc-pw1"}}})));
+  ASSERT_TRUE(pve.started());
+  ServiceProcess bridge({BuiltBinary("proxmox-bridge/mosdat-proxmox-bridge"), "--token=env:T"},
+                        {{"T", kBridgeToken},
+                         {"MOSDAT_TEST_PVE_TOKEN", kPveTokenSecret},
+                         {"MOSDAT_TEST_PVE_REVOKED", "00000000-0000-0000-0000-000000000000"}});
+  ASSERT_TRUE(bridge.Start()) << bridge.stderr_text();
+  std::unique_ptr<v1::ProxmoxBridge::Stub> stub = v1::ProxmoxBridge::NewStub(
+      grpc::CreateChannel(bridge.grpc_address(), grpc::InsecureChannelCredentials()));
+  v1::VmRequest vm;
+  vm.mutable_endpoint()->set_host("127.0.0.1");
+  vm.mutable_endpoint()->set_port(pve.port());
+  vm.mutable_endpoint()->set_user(kPveTokenId);
+  vm.mutable_endpoint()->set_token_ref("env:MOSDAT_TEST_PVE_TOKEN");
+  vm.mutable_endpoint()->set_fingerprint(pve.fingerprint());
+  vm.mutable_vm()->set_name("fedora");
+  // A start task that fails: PrepareVm fails at its start step.
+  pve.Fault({{"fail_next_task", {{"type", "qmstart"}, {"exitstatus", "boom"}}}});
+  v1::PrepareVmRequest prepare;
+  *prepare.mutable_vm() = vm;
+  prepare.set_after("shutdown");
+  prepare.set_shutdown_timeout_seconds(1);
+  v1::PreparedVm prepared;
+  EXPECT_FALSE(CallBridge(*stub, &v1::ProxmoxBridge::Stub::PrepareVm, prepare, &prepared).ok());
+  // A token Proxmox VE does not know (revoked): HTTP 401.
+  v1::ListVmsRequest list;
+  *list.mutable_endpoint() = vm.endpoint();
+  list.mutable_endpoint()->set_token_ref("env:MOSDAT_TEST_PVE_REVOKED");
+  v1::ListVmsResponse vms;
+  EXPECT_FALSE(CallBridge(*stub, &v1::ProxmoxBridge::Stub::ListVms, list, &vms).ok());
+  v1::SnapshotRequest snapshot;
+  *snapshot.mutable_vm() = vm;
+  snapshot.set_snapshot("clean");
+  v1::VmStatus status;
+  grpc::Status created =
+      CallBridge(*stub, &v1::ProxmoxBridge::Stub::CreateSnapshot, snapshot, &status);
+  ASSERT_TRUE(created.ok()) << created.error_message();
+  // A job's VM: rolled back, started, its address found and its console open.
+  prepare.set_snapshot("clean");
+  grpc::Status ready = CallBridge(*stub, &v1::ProxmoxBridge::Stub::PrepareVm, prepare, &prepared);
+  ASSERT_TRUE(ready.ok()) << ready.error_message() << "\n" << bridge.stderr_text();
+  ASSERT_FALSE(prepared.console().local_address().empty());
+
   std::ofstream(dir.File("prometheus.yml"))
       << "global:\n  scrape_interval: 1s\n"
       << "scrape_configs:\n  - job_name: mosdat-coordinator\n"
       << "    static_configs: [{targets: [\"127.0.0.1:" << coordinator.metrics_port() << "\"]}]\n"
       << "  - job_name: mosdat-vlm-gateway\n"
-      << "    static_configs: [{targets: [\"127.0.0.1:" << gateway.metrics_port() << "\"]}]\n";
+      << "    static_configs: [{targets: [\"127.0.0.1:" << gateway.metrics_port() << "\"]}]\n"
+      << "  - job_name: mosdat-proxmox-bridge\n"
+      << "    static_configs: [{targets: [\"127.0.0.1:" << bridge.metrics_port() << "\"]}]\n";
   absl::StatusOr<int> port = PickFreeLoopbackPort();
   ASSERT_TRUE(port.ok());
   absl::StatusOr<Process> prometheus =
@@ -80,7 +150,7 @@ TEST(PrometheusTest, ScrapesCoordinatorAndVlmGatewayAndRunsEveryDashboardQuery) 
                       .stderr_path = dir.File("prometheus.log")});
   ASSERT_TRUE(prometheus.ok()) << prometheus.status();
 
-  // Poll until Prometheus has scraped both services successfully.
+  // Poll until Prometheus has scraped every service successfully.
   absl::Time deadline = absl::Now() + absl::Seconds(60);
   auto scraped = [&](const std::string& job) {
     bool up = false;
@@ -94,6 +164,7 @@ TEST(PrometheusTest, ScrapesCoordinatorAndVlmGatewayAndRunsEveryDashboardQuery) 
   };
   ASSERT_TRUE(scraped("mosdat-coordinator")) << "Prometheus never scraped the coordinator";
   ASSERT_TRUE(scraped("mosdat-vlm-gateway")) << "Prometheus never scraped the vlm-gateway";
+  ASSERT_TRUE(scraped("mosdat-proxmox-bridge")) << "Prometheus never scraped the bridge";
   nlohmann::json agents = Query(*port, "mosdat_coordinator_live_agents");
   ASSERT_FALSE(agents["data"]["result"].empty()) << agents.dump();
   EXPECT_EQ(agents["data"]["result"][0]["value"][1], "0");
@@ -101,16 +172,33 @@ TEST(PrometheusTest, ScrapesCoordinatorAndVlmGatewayAndRunsEveryDashboardQuery) 
   std::ifstream file(SourcePath("deploy/grafana/mosdat.json"));
   nlohmann::json dashboard = nlohmann::json::parse(file);
   int queries = 0;
+  int bridge_queries = 0;
+  bool in_bridge_row = false;
   for (const nlohmann::json& panel : dashboard["panels"]) {
-    for (const nlohmann::json& target : panel["targets"]) {
+    if (panel.value("type", "") == "row") {
+      in_bridge_row = panel.value("title", "") == "Proxmox bridge";
+      continue;
+    }
+    for (const nlohmann::json& target : panel.value("targets", nlohmann::json::array())) {
       std::string expr = target["expr"];
       nlohmann::json result = Query(*port, expr);
       EXPECT_EQ(result.value("status", ""), "success")
           << panel["title"] << ": " << expr << " -> " << result.dump();
       ++queries;
+      if (!in_bridge_row) continue;
+      // The bridge's panels return series once Prometheus has two samples of them
+      // (rate() needs two): poll with the deadline.
+      while (result.is_object() && result["data"]["result"].empty() && absl::Now() < deadline) {
+        absl::SleepFor(absl::Milliseconds(100));  // poll interval
+        result = Query(*port, expr);
+      }
+      EXPECT_TRUE(result.is_object() && !result["data"]["result"].empty())
+          << panel["title"] << ": " << expr << " returned no series";
+      ++bridge_queries;
     }
   }
-  EXPECT_GE(queries, 12);
+  EXPECT_GE(queries, 23);
+  EXPECT_EQ(bridge_queries, 11);
 
   // The series the VLM panels read exist, with the calls made above.
   auto value = [&](const std::string& promql) -> std::string {
@@ -123,6 +211,27 @@ TEST(PrometheusTest, ScrapesCoordinatorAndVlmGatewayAndRunsEveryDashboardQuery) 
   EXPECT_EQ(value("sum(mosdat_vlm_request_seconds_count)"), "2");
   EXPECT_EQ(value("sum(mosdat_vlm_upstream_requests_total)"), "1");
   EXPECT_NE(value("count(mosdat_vlm_upstream_seconds_bucket)"), "none");
+
+  // The bridge's series count what it did above.
+  const std::string bridge_rpcs = "mosdat_grpc_requests_total{service=\"mosdat-proxmox-bridge\"";
+  EXPECT_EQ(value("sum(" + bridge_rpcs + ", code=\"OK\"})"), "2");
+  EXPECT_EQ(value("sum(" + bridge_rpcs + ", code!=\"OK\"})"), "2");
+  EXPECT_EQ(value("sum(mosdat_bridge_vm_ready_failures_total{step=\"start\"})"), "1");
+  EXPECT_EQ(value("count(mosdat_bridge_vm_ready_seconds_count)"), "7") << "one series per step";
+  EXPECT_EQ(value("sum(mosdat_bridge_vm_ready_seconds_count{step=\"total\"})"), "1");
+  EXPECT_EQ(value("sum(mosdat_bridge_pve_task_seconds_count{type=\"qmstart\", result=\"error\"})"),
+            "1");
+  EXPECT_EQ(value("sum(mosdat_bridge_pve_task_seconds_count{type=\"qmrollback\", result=\"ok\"})"),
+            "1");
+  EXPECT_NE(value("sum(mosdat_bridge_pve_requests_total{code=\"401\"})"), "none");
+  EXPECT_EQ(value("sum(mosdat_bridge_open_consoles)"), "1");
+  v1::ReleaseVmRequest release;
+  release.set_lease_id(prepared.lease_id());
+  v1::ReleaseVmResponse released;
+  grpc::Status done = CallBridge(*stub, &v1::ProxmoxBridge::Stub::ReleaseVm, release, &released);
+  EXPECT_TRUE(done.ok()) << done.error_message();
+  EXPECT_FALSE(pve.VmState(100)["running"].get<bool>()) << "after = shutdown";
+  EXPECT_EQ(bridge.Terminate(), 0);
   EXPECT_EQ(gateway.Terminate(), 0);
   prometheus->Terminate(absl::Seconds(5));
   EXPECT_EQ(coordinator.Terminate(), 0);

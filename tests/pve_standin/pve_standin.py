@@ -923,6 +923,11 @@ class StandIn:
                 with_state = vmstate and running
                 if with_state:
                     task.print("saving VM state and RAM using storage 'local'")
+                # A PVE VM's disk exists from its creation on, not from its first start:
+                # a snapshot taken before that must hold the disk too (or a later
+                # rollback finds a disk without the snapshot).
+                if vm.want_disk:
+                    await vm.proc.create_disk()
                 if vm.proc.has_disk():
                     task.print(f"snapshotting 'drive-scsi0' ({vm.conf.get('scsi0', '')})")
                     await vm.proc.snapshot_create(name, with_state)
