@@ -66,7 +66,7 @@ absl::StatusOr<std::unique_ptr<EmbeddedServices>> EmbeddedServices::Start(
   // exists once the host runs: the provisioner dials at first use).
   ServiceHost* host = embedded->host_.get();
   embedded->preparations_ = std::make_shared<VmPreparations>(
-      NewBridgeProvisioner([host] { return host->InProcessChannel(); }, embedded->token_));
+      NewBridgeProvisioner({{"", [host] { return host->InProcessChannel(); }}}, embedded->token_));
   coordinator.preparations = embedded->preparations_;
   absl::StatusOr<std::vector<HostedService>> services =
       CreateAllServices(context, coordinator, options.vlm);

@@ -13,8 +13,8 @@ namespace {
 
 class BridgeProvisioner final : public VmProvisioner {
  public:
-  BridgeProvisioner(std::function<std::shared_ptr<grpc::Channel>()> channel, std::string token)
-      : channel_(std::move(channel)), token_(std::move(token)) {}
+  BridgeProvisioner(BridgeChannels channels, std::string token)
+      : channels_(std::move(channels)), token_(std::move(token)) {}
 
   absl::StatusOr<ProvisionedVm> Prepare(const JobSpec& job) override {
     const ProxmoxTarget& px = *job.vm.proxmox;
@@ -49,7 +49,13 @@ class BridgeProvisioner final : public VmProvisioner {
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(static_cast<int64_t>(px.ready_timeout) + 120));
     v1::PreparedVm prepared;
-    grpc::Status status = Stub()->PrepareVm(&context, request, &prepared);
+    absl::StatusOr<v1::ProxmoxBridge::Stub*> stub = Stub(px.endpoint_name);
+    if (!stub.ok()) return stub.status();
+    grpc::Status status = (*stub)->PrepareVm(&context, request, &prepared);
+    if (status.ok()) {
+      std::lock_guard lock(mutex_);
+      bridge_of_lease_[prepared.lease_id()] = *stub;
+    }
     if (!status.ok()) {
       absl::Status error = FromGrpcStatus(status);
       // Whatever the bridge says, an unready VM is the rig's fault, never the app's.
@@ -85,27 +91,46 @@ class BridgeProvisioner final : public VmProvisioner {
     AttachToken(context, token_);
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
     v1::ReleaseVmResponse response;
-    return FromGrpcStatus(Stub()->ReleaseVm(&context, request, &response));
+    v1::ProxmoxBridge::Stub* stub;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = bridge_of_lease_.find(lease_id);
+      if (it == bridge_of_lease_.end()) {
+        return absl::InternalError(absl::StrCat("no bridge prepared lease ", lease_id));
+      }
+      stub = it->second;
+      bridge_of_lease_.erase(it);
+    }
+    return FromGrpcStatus(stub->ReleaseVm(&context, request, &response));
   }
 
  private:
-  v1::ProxmoxBridge::Stub* Stub() {
+  // The bridge for a Proxmox host: its own, else the default ("").
+  absl::StatusOr<v1::ProxmoxBridge::Stub*> Stub(const std::string& endpoint_name) {
     std::lock_guard lock(mutex_);
-    if (stub_ == nullptr) stub_ = v1::ProxmoxBridge::NewStub(channel_());
-    return stub_.get();
+    std::string key = channels_.contains(endpoint_name) ? endpoint_name : "";
+    if (!channels_.contains(key)) {
+      return absl::UnavailableError(absl::StrCat(
+          "no proxmox-bridge serves Proxmox host \"", endpoint_name,
+          "\": start one beside that host's agent and give the coordinator --bridge ",
+          endpoint_name, "=ADDRESS"));
+    }
+    std::unique_ptr<v1::ProxmoxBridge::Stub>& stub = stubs_[key];
+    if (stub == nullptr) stub = v1::ProxmoxBridge::NewStub(channels_.at(key)());
+    return stub.get();
   }
 
-  std::function<std::shared_ptr<grpc::Channel>()> channel_;
+  BridgeChannels channels_;
   std::string token_;
   std::mutex mutex_;
-  std::unique_ptr<v1::ProxmoxBridge::Stub> stub_;
+  std::map<std::string, std::unique_ptr<v1::ProxmoxBridge::Stub>> stubs_;
+  std::map<std::string, v1::ProxmoxBridge::Stub*> bridge_of_lease_;
 };
 
 }  // namespace
 
-std::shared_ptr<VmProvisioner> NewBridgeProvisioner(
-    std::function<std::shared_ptr<grpc::Channel>()> channel, std::string token) {
-  return std::make_shared<BridgeProvisioner>(std::move(channel), std::move(token));
+std::shared_ptr<VmProvisioner> NewBridgeProvisioner(BridgeChannels channels, std::string token) {
+  return std::make_shared<BridgeProvisioner>(std::move(channels), std::move(token));
 }
 
 }  // namespace mosdat

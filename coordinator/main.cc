@@ -5,7 +5,7 @@
 
 int main(int argc, char** argv) {
   mosdat::CoordinatorOptions options;
-  std::string bridge_address;
+  std::vector<std::string> bridges;
   std::string bridge_token_ref;
   return mosdat::RunServiceMain(
       argc, argv,
@@ -19,15 +19,18 @@ int main(int argc, char** argv) {
              app.add_option("--results-dir", options.results_root,
                             "where runs write their evidence (<dir>/functional/<run>/...)")
                  ->capture_default_str();
-             app.add_option("--bridge", bridge_address,
-                            "the mosdat-proxmox-bridge (host:port) that makes Proxmox VMs ready");
+             app.add_option("--bridge", bridges,
+                            "a mosdat-proxmox-bridge that makes Proxmox VMs ready: HOST:PORT "
+                            "for every Proxmox host, or NAME=HOST:PORT for the VMs of "
+                            "[proxmox.hosts.NAME] (run each beside that host's agent: its "
+                            "console tunnels are loopback ports); repeatable");
              app.add_option("--bridge-token", bridge_token_ref,
                             "the bridge's token: env:NAME or file:PATH (default: this "
                             "coordinator's own token)");
            },
        .create = [&](const mosdat::ServiceContext& context)
            -> absl::StatusOr<std::vector<mosdat::HostedService>> {
-         if (!bridge_address.empty()) {
+         if (!bridges.empty()) {
            std::string token = context.token;
            if (!bridge_token_ref.empty()) {
              absl::StatusOr<mosdat::SecretRef> ref = mosdat::SecretRef::Parse(bridge_token_ref);
@@ -36,9 +39,16 @@ int main(int argc, char** argv) {
              if (!value.ok()) return value.status();
              token = *value;
            }
-           auto channel = grpc::CreateChannel(bridge_address, grpc::InsecureChannelCredentials());
-           options.provisioner =
-               mosdat::NewBridgeProvisioner([channel] { return channel; }, token);
+           mosdat::BridgeChannels channels;
+           for (const std::string& bridge : bridges) {
+             const size_t equals = bridge.find('=');
+             const std::string name = equals == std::string::npos ? "" : bridge.substr(0, equals);
+             const std::string address =
+                 equals == std::string::npos ? bridge : bridge.substr(equals + 1);
+             auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+             channels[name] = [channel] { return channel; };
+           }
+           options.provisioner = mosdat::NewBridgeProvisioner(std::move(channels), token);
          }
          return mosdat::CreateCoordinatorServices(context, options);
        }});

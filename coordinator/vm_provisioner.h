@@ -8,6 +8,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,10 +34,13 @@ class VmProvisioner {
   virtual absl::Status Release(const std::string& lease_id) = 0;
 };
 
-// Asks the ProxmoxBridge service on `channel` (called at first use: the embedded
-// default's in-process channel exists only once its host runs), with `token`.
-std::shared_ptr<VmProvisioner> NewBridgeProvisioner(
-    std::function<std::shared_ptr<grpc::Channel>()> channel, std::string token);
+// Asks a ProxmoxBridge service, with `token`. A console tunnel is a loopback port of
+// its bridge, so each Proxmox host's VMs go to the bridge beside that host's agent:
+// `channels` maps a [proxmox.hosts.NAME] to its bridge, and "" to the bridge for every
+// other host. A channel is made at first use (the embedded default's in-process channel
+// exists only once its host runs).
+using BridgeChannels = std::map<std::string, std::function<std::shared_ptr<grpc::Channel>()>>;
+std::shared_ptr<VmProvisioner> NewBridgeProvisioner(BridgeChannels channels, std::string token);
 
 }  // namespace mosdat
 

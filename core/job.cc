@@ -25,6 +25,7 @@ VmTarget TargetFor(const Config& config, const VmConfig& vm) {
   if (vm.provider == VmProvider::kProxmox) {
     if (const ProxmoxConfig* px = ProxmoxHostFor(config, vm); px != nullptr) {
       ProxmoxTarget& t = target.proxmox.emplace();
+      t.endpoint_name = px->name;
       t.host = px->host;
       t.port = px->port;
       t.user = px->user;

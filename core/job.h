@@ -17,7 +17,8 @@ namespace mosdat {
 // How the coordinator has a Proxmox VM made ready before a job (by the proxmox-bridge)
 // and put back after it. Secrets stay references, resolved by the bridge.
 struct ProxmoxTarget {
-  std::string host;  // the API endpoint
+  std::string endpoint_name;  // [proxmox.hosts.NAME]; "" = the single [proxmox]
+  std::string host;           // the API endpoint
   int port = 8006;
   std::string user;
   SecretRef token;
