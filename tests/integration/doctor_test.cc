@@ -281,6 +281,28 @@ TEST_F(DoctorTest, AGpuMappingIsCheckedReadOnly) {
   EXPECT_THAT(missing.out, HasSubstr("no PCI resource mapping \"gpu9\""));
 }
 
+TEST_F(DoctorTest, AStoppedVmPassesWithItsGuestChecksSkipped) {
+  absl::StatusOr<std::unique_ptr<PveClient>> client = PveClient::Create(pve_->TokenOptions());
+  ASSERT_TRUE(client.ok()) << client.status();
+  const PveVm vm{.node = "pve1", .vmid = kVmid};
+  const absl::Time deadline = absl::Now() + absl::Seconds(120);
+  ASSERT_TRUE(StopPveVm(**client, vm, {.deadline = deadline}).ok());
+  RunResult result = Doctor(WriteConfig({}));
+  // Put it back for the other tests: running, the agent answering.
+  ASSERT_TRUE(StartPveVm(**client, vm, {.deadline = deadline}).ok());
+  absl::Status ping = PingGuestAgent(**client, vm);
+  while (!ping.ok() && absl::Now() < deadline) ping = PingGuestAgent(**client, vm);
+  ASSERT_TRUE(ping.ok()) << ping;
+
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_THAT(result.out, HasSubstr("✓ status        stopped"));
+  EXPECT_THAT(result.out, HasSubstr("✓ ip"));  // the fixed one
+  for (const char* name : {"guest-agent", "ssh", "guest-python", "console"}) {
+    EXPECT_THAT(result.out, HasSubstr(absl::StrCat("- ", name))) << result.out;
+  }
+  EXPECT_THAT(result.out, HasSubstr("skipped: VM is stopped; `mosdat functional` starts it"));
+}
+
 TEST_F(DoctorTest, AnUnparsableConfigExits3WithItsPosition) {
   const std::string path = dir_.File("bad.toml");
   std::ofstream(path) << "[app]\nname = \"x\"\nbinary = \"/usr/bin/true\"\n[[vm]]\nnmae = \"a\"\n";
