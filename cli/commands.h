@@ -36,6 +36,7 @@ void AddServeCommand(CLI::App& root, const GlobalOptions& global, int* exit_code
 void AddVlmCacheCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
 void AddReplayCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
 void AddMigrateCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
+void AddDoctorCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
 // The seed's commands that later versions fill in; each prints that it is not available
 // yet and exits 2, but already documents its flags in --help.
 void AddPlannedCommands(CLI::App& root, int* exit_code);

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   mosdat::AddVlmCacheCommand(app, global, &exit_code);
   mosdat::AddReplayCommand(app, global, &exit_code);
   mosdat::AddMigrateCommand(app, global, &exit_code);
+  mosdat::AddDoctorCommand(app, global, &exit_code);
   mosdat::AddPlannedCommands(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -42,11 +42,6 @@ const PlannedCommand kPlanned[] = {
        cmd.add_option("--ref", "git ref to build");
        cmd.add_option("--pr", "pull request number to build");
      }},
-    {"doctor", "Per-VM connectivity and dependency checklist",
-     [](CLI::App& cmd) {
-       ConfigFlags(cmd);
-       cmd.add_flag("--json")->description("machine-readable output");
-     }},
     {"live", "Serve the live triage dashboard and the authoring API",
      [](CLI::App& cmd) {
        ConfigFlags(cmd);

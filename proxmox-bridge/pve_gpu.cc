@@ -137,35 +137,63 @@ std::string NormalizePciAddress(const std::string& address) {
   return out;
 }
 
-absl::StatusOr<GpuAttachment> AttachGpu(PveClient& client, const PveVm& vm,
-                                        const GpuRequest& request) {
-  const bool by_mapping = !request.mapping.empty();
-  if (!by_mapping) {
-    if (NormalizePciAddress(request.pci_address).empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "\"", request.pci_address, "\" is not a PCI address like 0000:01:00"));
-    }
-    if (client.uses_token() || client.user() != "root@pam") {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "only root@pam may pass a raw PCI address (host=) through; \"", client.user(),
-          "\" must use a resource mapping: create one for the GPU (Datacenter → Resource "
-          "Mappings) and set gpu_mapping = \"NAME\" in [proxmox]"));
-    }
+namespace {
+
+// The device a request names ("mapping=NAME" or a normalized address), or why this
+// login may not pass it through.
+absl::StatusOr<std::string> CheckGpuRequest(PveClient& client, const GpuRequest& request) {
+  if (!request.mapping.empty()) return absl::StrCat("mapping=", request.mapping);
+  if (NormalizePciAddress(request.pci_address).empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", request.pci_address, "\" is not a PCI address like 0000:01:00"));
   }
-  absl::StatusOr<json> config = VmConfig(client, vm);
-  if (!config.ok()) return config.status();
-  const std::string device =
-      by_mapping ? absl::StrCat("mapping=", request.mapping)
-                 : NormalizePciAddress(request.pci_address);
-  const std::string value = absl::StrCat(by_mapping ? "" : "host=", device, ",pcie=1",
-                                         request.primary ? ",x-vga=1" : "");
-  const std::string machine = PveString(*config, "machine", 128);
+  if (client.uses_token() || client.user() != "root@pam") {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "only root@pam may pass a raw PCI address (host=) through; \"", client.user(),
+        "\" must use a resource mapping: create one for the GPU (Datacenter → Resource "
+        "Mappings) and set gpu_mapping = \"NAME\" in [proxmox]"));
+  }
+  return NormalizePciAddress(request.pci_address);
+}
+
+// The checks of CheckGpuAvailable on the VM's config already read.
+absl::StatusOr<std::string> CheckGpuUsable(PveClient& client, const PveVm& vm,
+                                           const GpuRequest& request, const std::string& device,
+                                           const json& config) {
+  const std::string machine = PveString(config, "machine", 128);
   if (!absl::StrContains(machine, "q35")) {
     return absl::UnavailableError(absl::StrCat(
         "VM ", vm.vmid, " uses machine type \"", machine.empty() ? "i440fx (default)" : machine,
         "\", but a GPU passed through as PCIe (pcie=1) needs q35: set Hardware → Machine to "
         "q35 (qm set ", vm.vmid, " --machine q35)"));
   }
+  std::string description;
+  if (absl::Status s = CheckDeviceOnNode(client, vm, request, &description); !s.ok()) return s;
+  if (absl::Status s = CheckNotInUse(client, vm, device); !s.ok()) return s;
+  return description;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> CheckGpuAvailable(PveClient& client, const PveVm& vm,
+                                              const GpuRequest& request) {
+  absl::StatusOr<std::string> device = CheckGpuRequest(client, request);
+  if (!device.ok()) return device.status();
+  absl::StatusOr<json> config = VmConfig(client, vm);
+  if (!config.ok()) return config.status();
+  return CheckGpuUsable(client, vm, request, *device, *config);
+}
+
+absl::StatusOr<GpuAttachment> AttachGpu(PveClient& client, const PveVm& vm,
+                                        const GpuRequest& request) {
+  absl::StatusOr<std::string> checked_device = CheckGpuRequest(client, request);
+  if (!checked_device.ok()) return checked_device.status();
+  const std::string& device = *checked_device;
+  absl::StatusOr<json> config = VmConfig(client, vm);
+  if (!config.ok()) return config.status();
+  const bool by_mapping = !request.mapping.empty();
+  const std::string value = absl::StrCat(by_mapping ? "" : "host=", device, ",pcie=1",
+                                         request.primary ? ",x-vga=1" : "");
   GpuAttachment attachment;
   int free_slot = -1;
   for (int i = 0; i < kMaxHostPci; ++i) {
@@ -181,16 +209,15 @@ absl::StatusOr<GpuAttachment> AttachGpu(PveClient& client, const PveVm& vm,
       break;
     }
   }
+  absl::StatusOr<std::string> description = CheckGpuUsable(client, vm, request, device, *config);
+  if (!description.ok()) return description.status();
   if (attachment.slot.empty()) {
     if (free_slot < 0) {
       return absl::UnavailableError(absl::StrCat("VM ", vm.vmid, " has no free hostpci slot"));
     }
     attachment.slot = absl::StrCat("hostpci", free_slot);
   }
-  if (absl::Status s = CheckDeviceOnNode(client, vm, request, &attachment.device); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckNotInUse(client, vm, device); !s.ok()) return s;
+  attachment.device = *description;
   attachment.value = value;
   absl::StrAppend(&attachment.device, request.primary ? " (primary mode: x-vga=1, VNC blank)"
                                                       : " (compute mode)");

@@ -32,6 +32,15 @@ struct GpuAttachment {
   bool changed() const { return value != previous; }
 };
 
+// The read-only part of AttachGpu: the request is one this login may make, the VM's
+// machine type fits, the device (or the mapping's device) is on the VM's node, and no
+// other running VM there holds it. Returns the device for humans ("0000:01:00.0 NVIDIA
+// GA102" or "mapping gpu0 (...)"); an error says what is wrong and what to do. Writes
+// nothing (`mosdat doctor` uses it).
+absl::StatusOr<std::string> CheckGpuAvailable(PveClient& client, const PveVm& vm,
+                                              const GpuRequest& request);
+
+// CheckGpuAvailable, then writes the hostpci slot (unless it already holds this value).
 absl::StatusOr<GpuAttachment> AttachGpu(PveClient& client, const PveVm& vm,
                                         const GpuRequest& request);
 // Puts the slot back as it was (deletes it when it was empty).

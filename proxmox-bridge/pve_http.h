@@ -33,7 +33,7 @@ struct PveHttpResponse {
   long status = 0;     // HTTP status
   std::string reason;  // the status line's reason phrase: where PVE puts its message
   std::string body;
-  std::string fingerprint_seen;  // with a pin: the certificate the server showed
+  std::string fingerprint_seen;  // the certificate the server showed (pinned or CA)
   absl::Duration elapsed;
 };
 

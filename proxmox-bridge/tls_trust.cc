@@ -24,16 +24,21 @@ int PinSlot() {
   return slot;
 }
 
-int VerifyAgainstPin(int /*preverified*/, X509_STORE_CTX* store) {
-  // Only the leaf decides; intermediate depths are accepted and the leaf is checked.
-  if (X509_STORE_CTX_get_error_depth(store) != 0) return 1;
+// With a pin, only the leaf decides: intermediate depths are accepted and the leaf
+// must be the pinned certificate. Without one (CA mode, installed only to record the
+// leaf the server showed), OpenSSL's chain verdict stands at every depth.
+int VerifyAgainstPin(int preverified, X509_STORE_CTX* store) {
   auto* ssl = static_cast<SSL*>(
       X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
   auto* state = static_cast<PinState*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), PinSlot()));
+  if (state == nullptr) return 0;
+  const bool pinned = !state->pin.empty();
+  if (X509_STORE_CTX_get_error_depth(store) != 0) return pinned ? 1 : preverified;
   X509* leaf = X509_STORE_CTX_get_current_cert(store);
-  if (state == nullptr || leaf == nullptr) return 0;
+  if (leaf == nullptr) return 0;
   std::string fingerprint = CertificateFingerprint(leaf);
   if (state->seen != nullptr) *state->seen = fingerprint;
+  if (!pinned) return preverified;
   if (fingerprint != state->pin) {
     X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
     return 0;
@@ -68,6 +73,12 @@ void ApplyTlsTrust(SSL_CTX* context, const TlsTrust& trust, std::string* seen) {
     SSL_CTX_load_verify_locations(context, trust.ca_file.c_str(), nullptr);
   } else {
     SSL_CTX_set_default_verify_paths(context);
+  }
+  if (seen != nullptr) {
+    // Records the leaf the server showed; OpenSSL's chain verdict stands.
+    SSL_CTX_set_ex_data(context, PinSlot(), new PinState{"", seen});
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER, VerifyAgainstPin);
+    return;
   }
   SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
 }

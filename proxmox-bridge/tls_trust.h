@@ -26,8 +26,9 @@ std::string CertificateFingerprint(X509* cert);
 // Installs `trust` on an OpenSSL context: with a pin, a verify callback that accepts
 // the handshake only when the leaf certificate's fingerprint equals the pin (and
 // records the fingerprint seen, for the error message); otherwise CA verification.
-// `seen` (may be null) receives the leaf fingerprint the server presented; it must
-// outlive the context's connections.
+// `seen` (may be null) receives the leaf fingerprint the server presented, in both
+// modes (under CA verification whenever the check reached the leaf, which a failure
+// for an unknown or self-signed issuer does); it must outlive the context's connections.
 void ApplyTlsTrust(SSL_CTX* context, const TlsTrust& trust, std::string* seen);
 
 // The message for a failed handshake against a pin: names both fingerprints and how
