@@ -1026,6 +1026,12 @@ ProxmoxConfig ParseProxmox(Context& ctx, const toml::table& table, const std::st
   }
   std::string_view console;
   if (r.Enum("console", kConsoles, &console)) px.console = std::string(console);
+  if (px.console == "direct" && r.Find("console") != nullptr) {
+    ctx.Warning(*r.Find("console"), r.PathOf("console"),
+                "\"direct\" (the agent at the node's VNC port) is not honoured yet: the console "
+                "goes through vncproxy and vncwebsocket, the tunnel every Proxmox VE setup "
+                "allows");
+  }
   // The original never checked the certificate; its configs pin nothing.
   if (!shared && px.password.is_set() && r.Find("fingerprint") == nullptr &&
       r.Find("ca_file") == nullptr) {

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -138,6 +139,96 @@ TEST_F(ProxmoxFunctionalTest, AWrongTokenIsAnInfrastructureErrorThatNamesTheToke
   EXPECT_EQ(result.exit_code, 4) << result.out << result.err;
   EXPECT_THAT(result.out + result.err, HasSubstr("refused the API token \"root@pam!mosdat\""));
   EXPECT_THAT(result.out + result.err, ::testing::Not(HasSubstr("wrong-secret")));
+}
+
+// The console's socket drops mid-scenario (PVE's proxy restarted): the agent's VNC
+// client reconnects through the tunnel, which opens a fresh vncproxy session with the
+// same local password, and the scenario goes on.
+TEST_F(ProxmoxFunctionalTest, AConsoleThatDropsMidScenarioIsReconnectedThroughAFreshTicket) {
+  std::ofstream(dir_.File("scenario.yaml")) << R"(name: survives-a-console-drop
+steps:
+  - wait_for: {all: [screen_stable: {region: {x: 0, y: 0, width: 400, height: 300}, for: 0.3}]}
+  - wait: 3
+    label: the console drops meanwhile
+  - click: {x: 100, y: 40}
+    label: press the toggle
+  - wait_for: {any: [screen_changes: {region: {x: 20, y: 20, width: 160, height: 40}}], timeout: 10}
+    label: toggle drawn pressed
+)";
+  const std::string config = WriteConfig("");
+  std::thread dropper([&] {
+    // While the `wait` step runs (its step_started event is on disk), cut every console
+    // socket once.
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < deadline) {
+      std::error_code error;
+      for (const auto& entry :
+           std::filesystem::recursive_directory_iterator(dir_.File("results"), error)) {
+        if (entry.path().filename() != "events.jsonl") continue;
+        if (ReadFileOrEmpty(entry.path()).find("\"kind\":\"wait\"") != std::string::npos) {
+          pve_->Fault({{"drop_consoles", json::object()}});
+          return;
+        }
+      }
+      absl::SleepFor(absl::Milliseconds(20));  // poll interval
+    }
+  });
+  testing::RunResult result = Run(config);
+  dropper.join();
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  int vncproxies = 0;
+  for (const json& request : pve_->Requests()) {
+    if (request["path"].get<std::string>().ends_with("/vncproxy")) ++vncproxies;
+  }
+  // One to check the console at Open, one for the agent, one after the drop.
+  EXPECT_GE(vncproxies, 3);
+}
+
+// A matrix over two Proxmox servers ([proxmox.hosts.NAME]), each a stand-in with its
+// own certificate and a VM in front of its own desktop: one test, a job per VM.
+TEST(ProxmoxHostsTest, AMatrixSpansTwoProxmoxHosts) {
+  std::vector<std::unique_ptr<LocalDesktop>> desktops;
+  std::vector<std::unique_ptr<PveStandIn>> hosts;
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop = LocalDesktop::Start(
+        {.app_command = {"/usr/bin/python3", testing::SourcePath("tests/data/apps/fixed_layout.py")},
+         .vnc_password = kDesktopPassword});
+    ASSERT_TRUE(desktop.ok()) << desktop.status();
+    hosts.push_back(std::make_unique<PveStandIn>(testing::PveStandInConfig(json::array(
+        {{{"vmid", 100 + i},
+          {"node", "pve1"},
+          {"name", i == 0 ? "fedora" : "ubuntu"},
+          {"vnc_target", (*desktop)->vnc_address()},
+          {"vnc_target_password", kDesktopPassword}}}))));
+    ASSERT_TRUE(hosts.back()->started());
+    desktops.push_back(*std::move(desktop));
+  }
+  testing::TempDir dir;
+  std::ofstream(dir.File("scenario.yaml")) << kScenario;
+  std::ofstream config(dir.File("config.toml"));
+  config << "[app]\nname = \"fixture\"\nbinary = \"/usr/bin/python3\"\n\n"
+         << "[proxmox]\nuser = \"root@pam!mosdat\"\ntoken = \"env:MOSDAT_TEST_PVE_TOKEN\"\n"
+         << "node = \"pve1\"\n";
+  const char* names[] = {"lab-a", "lab-b"};
+  for (int i = 0; i < 2; ++i) {
+    config << "\n[proxmox.hosts." << names[i] << "]\nhost = \"127.0.0.1\"\nport = "
+           << hosts[i]->port() << "\nfingerprint = \"" << hosts[i]->fingerprint() << "\"\n";
+  }
+  for (int i = 0; i < 2; ++i) {
+    config << "\n[[vm]]\nname = \"" << (i == 0 ? "fedora" : "ubuntu") << "\"\nproxmox = \""
+           << names[i] << "\"\nuser = \"tester\"\nafter = \"shutdown\"\nshutdown_timeout = 1\n";
+  }
+  config << "\n[[test]]\nname = \"toggle\"\nscenario = \"scenario.yaml\"\n";
+  config.close();
+  testing::RunResult result = testing::RunCommand(
+      {testing::BuiltBinary("cli/mosdat"), "functional", "--config", dir.File("config.toml"),
+       "--test", "toggle", "--results", dir.File("results")},
+      {{"MOSDAT_TEST_PVE_TOKEN", testing::kPveTokenSecret}}, testing::kRunTimeout);
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_THAT(result.out, HasSubstr("pass    toggle on fedora"));
+  EXPECT_THAT(result.out, HasSubstr("pass    toggle on ubuntu"));
+  EXPECT_THAT(result.out, HasSubstr("(Proxmox VM 100 on node pve1)"));
+  EXPECT_THAT(result.out, HasSubstr("(Proxmox VM 101 on node pve1)"));
 }
 
 }  // namespace
