@@ -30,7 +30,8 @@ int RunDoctorCommand(const DoctorArgs& args) {
     return ExitCodeFor(Outcome::kConfigError);
   }
   if (!args.json) {
-    for (const Diagnostic& d : warnings.warnings()) std::cerr << "warning: " << d.ToString() << "\n";
+    for (const Diagnostic& d : warnings.warnings())
+      std::cerr << "warning: " << d.ToString() << "\n";
   }
   std::vector<const VmConfig*> selected;
   for (const std::string& name : args.vms) {
@@ -39,8 +40,7 @@ int RunDoctorCommand(const DoctorArgs& args) {
       std::vector<std::string> names;
       for (const VmConfig& v : config->vms) names.push_back(v.name);
       std::cerr << "mosdat doctor: " << args.config << " has no [[vm]] named \"" << name
-                << "\" (it has: " << (names.empty() ? "none" : absl::StrJoin(names, ", "))
-                << ")\n";
+                << "\" (it has: " << (names.empty() ? "none" : absl::StrJoin(names, ", ")) << ")\n";
       return ExitCodeFor(Outcome::kConfigError);
     }
     selected.push_back(vm);

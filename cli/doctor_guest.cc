@@ -23,16 +23,22 @@ std::string SshFix(const VmConfig& vm, const std::string& address, const absl::S
   const std::string message(status.message());
   const std::string user = vm.user.empty() ? "USER" : vm.user;
   if (absl::StrContains(message, "does not match the pinned")) {
-    return absl::StrCat("if the VM was reinstalled, read its key on the console (ssh-keygen -lf "
-                        "/etc/ssh/ssh_host_ed25519_key.pub) and set host_key_fingerprint in [[vm]] "
-                        "\"", vm.name, "\" to it");
+    return absl::StrCat(
+        "if the VM was reinstalled, read its key on the console (ssh-keygen -lf "
+        "/etc/ssh/ssh_host_ed25519_key.pub) and set host_key_fingerprint in [[vm]] "
+        "\"",
+        vm.name, "\" to it");
   }
   if (absl::StrContains(message, "HOST KEY CHANGED") ||
       absl::StrContains(message, "unknown host key")) {
-    return absl::StrCat("check the key on the VM's console (ssh-keygen -lf "
-                        "/etc/ssh/ssh_host_ed25519_key.pub), then pin it: host_key_fingerprint = "
-                        "\"SHA256:...\" in [[vm]] \"", vm.name, "\" (or add it to known_hosts: "
-                        "ssh-keyscan -p ", vm.ssh_port, " ", address, " >> ~/.ssh/known_hosts)");
+    return absl::StrCat(
+        "check the key on the VM's console (ssh-keygen -lf "
+        "/etc/ssh/ssh_host_ed25519_key.pub), then pin it: host_key_fingerprint = "
+        "\"SHA256:...\" in [[vm]] \"",
+        vm.name,
+        "\" (or add it to known_hosts: "
+        "ssh-keyscan -p ",
+        vm.ssh_port, " ", address, " >> ~/.ssh/known_hosts)");
   }
   if (absl::StrContains(message, "rejected the key")) {
     return absl::StrCat("install the public key in the guest: ssh-copy-id -i ", vm.ssh_key,
@@ -46,8 +52,10 @@ std::string SshFix(const VmConfig& vm, const std::string& address, const absl::S
   if (status.code() == absl::StatusCode::kUnavailable ||
       status.code() == absl::StatusCode::kDeadlineExceeded) {
     return absl::StrCat("make sure sshd runs in the guest and listens on ", address, ":",
-                        vm.ssh_port, " (systemctl enable --now ssh), that a firewall lets it "
-                        "through, and that ip/ssh_port in [[vm]] \"", vm.name, "\" are right");
+                        vm.ssh_port,
+                        " (systemctl enable --now ssh), that a firewall lets it "
+                        "through, and that ip/ssh_port in [[vm]] \"",
+                        vm.name, "\" are right");
   }
   return absl::StrCat("check user, ssh_key, ssh_port and host_key_fingerprint in [[vm]] \"",
                       vm.name, "\"");
@@ -62,8 +70,8 @@ void CheckGuestOverSsh(const VmConfig& vm, const std::string& address, DoctorChe
                      .private_key_path = vm.ssh_key,
                      .host_key_fingerprint = vm.host_key_fingerprint,
                      .connect_timeout = absl::Seconds(10)};
-  const std::string target = absl::StrCat(vm.user.empty() ? LocalUserName() : vm.user, "@",
-                                          address, ":", vm.ssh_port);
+  const std::string target =
+      absl::StrCat(vm.user.empty() ? LocalUserName() : vm.user, "@", address, ":", vm.ssh_port);
   absl::StatusOr<std::unique_ptr<SshSession>> session = SshSession::Connect(options);
   absl::StatusOr<SshExecResult> ran =
       session.ok() ? (*session)->Exec("true", absl::Seconds(20)) : session.status();
@@ -91,11 +99,11 @@ void CheckGuestOverSsh(const VmConfig& vm, const std::string& address, DoctorChe
   } else if (probe->exit_code != 0) {
     std::string err = probe->err;
     if (err.size() > 400) err = "..." + err.substr(err.size() - 400);
-    checks.Fail("guest-python",
-                absl::StrCat(python, " cannot load AT-SPI through gi (exit ", probe->exit_code,
-                             "): ", err),
-                "install them in the guest: apt install python3-gi gir1.2-atspi-2.0 (Debian, "
-                "Ubuntu) or dnf install python3-gobject at-spi2-core (Fedora)");
+    checks.Fail(
+        "guest-python",
+        absl::StrCat(python, " cannot load AT-SPI through gi (exit ", probe->exit_code, "): ", err),
+        "install them in the guest: apt install python3-gi gir1.2-atspi-2.0 (Debian, "
+        "Ubuntu) or dnf install python3-gobject at-spi2-core (Fedora)");
   } else {
     checks.Pass("guest-python", absl::StrCat(python, " imports gi and Atspi 2.0"));
   }

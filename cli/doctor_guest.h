@@ -18,8 +18,7 @@ inline constexpr char kAtspiImportCheck[] =
     "import gi; gi.require_version(\"Atspi\", \"2.0\"); from gi.repository import Atspi";
 
 // `address` is the guest's IP as the run would use it (fixed `ip` or the agent's).
-void CheckGuestOverSsh(const VmConfig& vm, const std::string& address,
-                       DoctorChecklist& checks);
+void CheckGuestOverSsh(const VmConfig& vm, const std::string& address, DoctorChecklist& checks);
 
 }  // namespace mosdat
 

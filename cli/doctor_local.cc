@@ -81,25 +81,27 @@ void Desktop(const VmConfig& vm, DoctorChecklist& checks) {
   const std::string fix =
       "read the message; `mosdat --log-level debug doctor ...` shows each program's "
       "start, and the desktop's logs name what failed";
-  absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop = LocalDesktop::Start(
-      {.width = vm.geometry.width, .height = vm.geometry.height});
+  absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop =
+      LocalDesktop::Start({.width = vm.geometry.width, .height = vm.geometry.height});
   if (!desktop.ok()) {
     checks.Fail("desktop", std::string(desktop.status().message()), fix);
     return;
   }
   absl::StatusOr<Frame> frame = absl::UnavailableError("not connected");
   {
-    absl::StatusOr<std::unique_ptr<VncSession>> session = VncSession::Connect(
-        {.port = (*desktop)->vnc_port(), .connect_timeout = absl::Seconds(20),
-         .reconnect_attempts = 0});
+    absl::StatusOr<std::unique_ptr<VncSession>> session =
+        VncSession::Connect({.port = (*desktop)->vnc_port(),
+                             .connect_timeout = absl::Seconds(20),
+                             .reconnect_attempts = 0});
     frame = session.ok() ? (*session)->Capture() : session.status();
   }
   const int display = (*desktop)->display();
   (*desktop)->Stop();
   if (!frame.ok()) {
-    checks.Fail("desktop", absl::StrCat("Xvnc :", display, " started but no frame came: ",
-                                        frame.status().message()),
-                fix);
+    checks.Fail(
+        "desktop",
+        absl::StrCat("Xvnc :", display, " started but no frame came: ", frame.status().message()),
+        fix);
     return;
   }
   checks.Pass("desktop", absl::StrCat("Xvnc :", display, " with dbus and openbox started; a ",

@@ -44,15 +44,17 @@ std::vector<NeededPrivilege> NeededPrivileges(const VmConfig& vm, int pve_major)
   };
   if (!vm.snapshot.empty()) {
     needed.push_back({{"VM.Snapshot.Rollback", "VM.Snapshot"},
-                      absl::StrCat("to roll back to snapshot \"", vm.snapshot, "\""), ""});
+                      absl::StrCat("to roll back to snapshot \"", vm.snapshot, "\""),
+                      ""});
   }
   if (pve_major < 9) {
     needed.push_back({{"VM.Monitor"}, "for the guest agent (Proxmox VE 8)", "guest-agent"});
   } else {
     needed.push_back({{"VM.GuestAgent.Audit", "VM.GuestAgent.Unrestricted"},
-                      "to ask the guest agent for the address", "guest-agent"});
-    needed.push_back({{"VM.GuestAgent.Unrestricted"},
-                      "to run commands through the guest agent", ""});
+                      "to ask the guest agent for the address",
+                      "guest-agent"});
+    needed.push_back(
+        {{"VM.GuestAgent.Unrestricted"}, "to run commands through the guest agent", ""});
   }
   if (vm.gpu) {
     needed.push_back({{"VM.Config.HWType"}, "to attach the GPU (hostpci)", ""});
@@ -151,23 +153,23 @@ class ProxmoxDoctor {
     if (probe_.transport == PveHttpResponse::Transport::kTlsRejected) {
       if (!host_.fingerprint.empty()) {
         checks_.Fail("tls",
-                     absl::StrCat("the server presented SHA-256 ", shown,
-                                  ", the config pins ", host_.fingerprint),
+                     absl::StrCat("the server presented SHA-256 ", shown, ", the config pins ",
+                                  host_.fingerprint),
                      absl::StrCat("if the node's certificate changed on purpose (check on the "
                                   "node: pvenode cert info), set fingerprint = \"",
                                   seen.empty() ? "AA:BB:..." : seen, "\" in ", table,
                                   "; otherwise do not connect: someone else answers"));
       } else {
-        checks_.Fail("tls",
-                     absl::StrCat("the certificate (SHA-256 ", shown, ") is not trusted by ",
-                                  host_.ca_file.empty() ? "the system CAs"
-                                                        : "ca_file " + host_.ca_file,
-                                  ": ", probe_.error),
-                     absl::StrCat("Proxmox VE's own certificate is self-signed: after checking "
-                                  "it on the node (pvenode cert info), pin it with fingerprint "
-                                  "= \"",
-                                  seen.empty() ? "AA:BB:..." : seen, "\" in ", table,
-                                  ", or name the CA that signed it in ca_file"));
+        checks_.Fail(
+            "tls",
+            absl::StrCat("the certificate (SHA-256 ", shown, ") is not trusted by ",
+                         host_.ca_file.empty() ? "the system CAs" : "ca_file " + host_.ca_file,
+                         ": ", probe_.error),
+            absl::StrCat("Proxmox VE's own certificate is self-signed: after checking "
+                         "it on the node (pvenode cert info), pin it with fingerprint "
+                         "= \"",
+                         seen.empty() ? "AA:BB:..." : seen, "\" in ", table,
+                         ", or name the CA that signed it in ca_file"));
       }
       return false;
     }
@@ -195,14 +197,14 @@ class ProxmoxDoctor {
     }
     absl::StatusOr<std::string> secret = ref.Resolve();
     if (!secret.ok()) {
-      checks_.Fail("auth", std::string(secret.status().message()),
-                   ref.kind() == SecretRef::Kind::kEnv
-                       ? absl::StrCat("export ", ref.target(), " with the ",
-                                      host_.token.is_set() ? "token's secret" : "password",
-                                      " before running mosdat")
-                       : absl::StrCat("write the ",
-                                      host_.token.is_set() ? "token's secret" : "password",
-                                      " to ", ref.target(), " (mode 600)"));
+      checks_.Fail(
+          "auth", std::string(secret.status().message()),
+          ref.kind() == SecretRef::Kind::kEnv
+              ? absl::StrCat("export ", ref.target(), " with the ",
+                             host_.token.is_set() ? "token's secret" : "password",
+                             " before running mosdat")
+              : absl::StrCat("write the ", host_.token.is_set() ? "token's secret" : "password",
+                             " to ", ref.target(), " (mode 600)"));
       return false;
     }
     (host_.token.is_set() ? options.credentials.token_secret : options.credentials.password) =
@@ -218,15 +220,17 @@ class ProxmoxDoctor {
       std::string fix;
       if (version.status().code() == absl::StatusCode::kUnauthenticated) {
         fix = host_.token.is_set()
-                  ? absl::StrCat("check that the token exists (pveum user token list ",
-                                 host_.user.substr(0, host_.user.find('!')), ") and that ",
-                                 ref.ToString(), " holds its secret; a lost secret cannot be "
-                                 "read back: create a new token (pveum user token add ",
-                                 host_.user.substr(0, host_.user.find('!')), " ",
-                                 host_.user.substr(host_.user.find('!') + 1),
-                                 ") and store its secret there")
-                  : absl::StrCat("check user = \"", host_.user, "\" (USER@REALM, e.g. "
-                                 "root@pam) and the password in ", ref.ToString());
+                  ? absl::StrCat(
+                        "check that the token exists (pveum user token list ",
+                        host_.user.substr(0, host_.user.find('!')), ") and that ", ref.ToString(),
+                        " holds its secret; a lost secret cannot be "
+                        "read back: create a new token (pveum user token add ",
+                        host_.user.substr(0, host_.user.find('!')), " ",
+                        host_.user.substr(host_.user.find('!') + 1), ") and store its secret there")
+                  : absl::StrCat("check user = \"", host_.user,
+                                 "\" (USER@REALM, e.g. "
+                                 "root@pam) and the password in ",
+                                 ref.ToString());
       } else {
         fix = "see the message; run `mosdat doctor` again when the server answers";
       }
@@ -251,14 +255,17 @@ class ProxmoxDoctor {
           "vm", std::string(found.status().message()),
           absl::StrCat(vm_.vmid > 0 ? absl::StrCat("check vmid = ", vm_.vmid)
                                     : absl::StrCat("check pve_name (or name) = \"", name, "\""),
-                       " in [[vm]] \"", vm_.name, "\" (qm list on the node shows them), and "
-                       "that ", host_.user, " has VM.Audit on the VM: a login sees only the VMs "
+                       " in [[vm]] \"", vm_.name,
+                       "\" (qm list on the node shows them), and "
+                       "that ",
+                       host_.user,
+                       " has VM.Audit on the VM: a login sees only the VMs "
                        "it may audit"));
       return false;
     }
     pve_vm_ = *found;
-    checks_.Pass("vm", absl::StrCat("VM ", pve_vm_.vmid, " \"", pve_vm_.name, "\" on node ",
-                                    pve_vm_.node));
+    checks_.Pass(
+        "vm", absl::StrCat("VM ", pve_vm_.vmid, " \"", pve_vm_.name, "\" on node ", pve_vm_.node));
     return true;
   }
 
@@ -302,13 +309,12 @@ class ProxmoxDoctor {
     checks_.Fail(
         "privileges",
         absl::StrCat(host_.user, " lacks on ", path, ": ", absl::StrJoin(missing, "; ")),
-        absl::StrCat("on the node: pveum role add MosdatRunner --privs \"",
-                     absl::StrJoin(all, " "), "\" (or pveum role modify MosdatRunner --privs "
-                     "\"...\" when it exists), then pveum acl modify ", path, " --",
-                     token ? "tokens" : "users", " '", host_.user,
-                     "' --roles MosdatRunner",
-                     token ? " (a token with privilege separation needs them on its user too)"
-                           : ""));
+        absl::StrCat(
+            "on the node: pveum role add MosdatRunner --privs \"", absl::StrJoin(all, " "),
+            "\" (or pveum role modify MosdatRunner --privs "
+            "\"...\" when it exists), then pveum acl modify ",
+            path, " --", token ? "tokens" : "users", " '", host_.user, "' --roles MosdatRunner",
+            token ? " (a token with privilege separation needs them on its user too)" : ""));
   }
 
   bool Status() {
@@ -321,18 +327,16 @@ class ProxmoxDoctor {
     status_ = *status;
     if (absl::Status locked = RefuseLocked(status_); !locked.ok()) {
       checks_.Fail("status", absl::StrCat(status_.status, ", ", locked.message()),
-                   absl::StrCat("wait for the ", status_.lock,
-                                " to finish; if nothing runs on VM ", pve_vm_.vmid,
-                                " any more, remove the stale lock on node ", pve_vm_.node,
-                                ": qm unlock ", pve_vm_.vmid));
+                   absl::StrCat("wait for the ", status_.lock, " to finish; if nothing runs on VM ",
+                                pve_vm_.vmid, " any more, remove the stale lock on node ",
+                                pve_vm_.node, ": qm unlock ", pve_vm_.vmid));
       return false;
     }
     running_ = status_.status == "running";
     if (running_) {
-      checks_.Pass("status", absl::StrCat("running (up ",
-                                          absl::FormatDuration(absl::Seconds(
-                                              status_.uptime_seconds)),
-                                          ")"));
+      checks_.Pass("status",
+                   absl::StrCat("running (up ",
+                                absl::FormatDuration(absl::Seconds(status_.uptime_seconds)), ")"));
     } else {
       checks_.Pass("status", absl::StrCat(status_.status.empty() ? "not running" : status_.status,
                                           " (`mosdat functional` starts it)"));
@@ -358,14 +362,15 @@ class ProxmoxDoctor {
       }
       names.push_back(s.name);
     }
-    checks_.Fail("snapshot",
-                 absl::StrCat("VM ", pve_vm_.vmid, " has no snapshot \"", vm_.snapshot,
-                              "\" (it has: ", names.empty() ? "none" : absl::StrJoin(names, ", "),
-                              ")"),
-                 absl::StrCat("with the VM as tests should find it, take the snapshot (qm "
-                              "snapshot ", pve_vm_.vmid, " ", vm_.snapshot,
-                              ", or Snapshots → Take Snapshot), or set snapshot in [[vm]] \"",
-                              vm_.name, "\" to an existing one"));
+    checks_.Fail(
+        "snapshot",
+        absl::StrCat("VM ", pve_vm_.vmid, " has no snapshot \"", vm_.snapshot,
+                     "\" (it has: ", names.empty() ? "none" : absl::StrJoin(names, ", "), ")"),
+        absl::StrCat("with the VM as tests should find it, take the snapshot (qm "
+                     "snapshot ",
+                     pve_vm_.vmid, " ", vm_.snapshot,
+                     ", or Snapshots → Take Snapshot), or set snapshot in [[vm]] \"", vm_.name,
+                     "\" to an existing one"));
   }
 
   void GuestAndConsole() {
@@ -376,11 +381,12 @@ class ProxmoxDoctor {
     } else if (missing_for_.count("guest-agent")) {
       checks_.Skip("guest-agent", missing_for_["guest-agent"]);
     } else if (!status_.agent_enabled) {
-      checks_.Fail("guest-agent",
-                   absl::StrCat("the config of VM ", pve_vm_.vmid,
-                                " does not enable the QEMU guest agent"),
-                   absl::StrCat("qm set ", pve_vm_.vmid, " --agent enabled=1, install "
-                                "qemu-guest-agent in the guest, then stop and start the VM"));
+      checks_.Fail(
+          "guest-agent",
+          absl::StrCat("the config of VM ", pve_vm_.vmid, " does not enable the QEMU guest agent"),
+          absl::StrCat("qm set ", pve_vm_.vmid,
+                       " --agent enabled=1, install "
+                       "qemu-guest-agent in the guest, then stop and start the VM"));
     } else if (absl::Status ping = PingGuestAgent(*client_, pve_vm_); !ping.ok()) {
       checks_.Fail("guest-agent", std::string(ping.message()),
                    "install and start the agent in the guest (apt install qemu-guest-agent; "
@@ -411,9 +417,9 @@ class ProxmoxDoctor {
           seen.push_back(absl::StrCat(i.name, " ", absl::StrJoin(i.ipv4, ",")));
         }
         const std::string subnets =
-            host_.subnets.empty() ? ""
-                                  : absl::StrCat("; preferred subnets ",
-                                                 absl::StrJoin(host_.subnets, ", "));
+            host_.subnets.empty()
+                ? ""
+                : absl::StrCat("; preferred subnets ", absl::StrJoin(host_.subnets, ", "));
         if (address.empty()) {
           checks_.Fail("ip",
                        absl::StrCat("the guest reports no usable address (",
@@ -455,8 +461,7 @@ class ProxmoxDoctor {
             ? "; gpu_mode = \"primary\" blanks the console: use \"compute\""
             : "",
         "; check that the node answers vncproxy (qm vncproxy ", pve_vm_.vmid, ")");
-    absl::StatusOr<std::unique_ptr<ConsoleHandle>> console =
-        OpenTunnelConsole(*client_, pve_vm_);
+    absl::StatusOr<std::unique_ptr<ConsoleHandle>> console = OpenTunnelConsole(*client_, pve_vm_);
     if (!console.ok()) {
       checks_.Fail("console", std::string(console.status().message()), fix);
       return;
@@ -477,8 +482,8 @@ class ProxmoxDoctor {
       frame = session.ok() ? (*session)->Capture() : session.status();
     }
     if (!frame.ok()) {
-      checks_.Fail("console", absl::StrCat("through vncproxy + vncwebsocket: ",
-                                           frame.status().message()),
+      checks_.Fail("console",
+                   absl::StrCat("through vncproxy + vncwebsocket: ", frame.status().message()),
                    fix);
       return;
     }

@@ -34,9 +34,8 @@ bool DoctorChecklist::Passed(std::string_view name) {
 }
 
 bool DoctorChecklist::ok() const {
-  return std::none_of(checks_.begin(), checks_.end(), [](const DoctorCheck& c) {
-    return c.state == DoctorCheck::State::kFailed;
-  });
+  return std::none_of(checks_.begin(), checks_.end(),
+                      [](const DoctorCheck& c) { return c.state == DoctorCheck::State::kFailed; });
 }
 
 nlohmann::json DoctorJson(const std::vector<DoctorChecklist>& vms) {
@@ -84,8 +83,8 @@ void PrintDoctorReport(const std::vector<DoctorChecklist>& vms, std::ostream& ou
     out << "doctor: every check passed on " << vms.size() << (vms.size() == 1 ? " VM" : " VMs")
         << "\n";
   } else {
-    out << "doctor: " << failed.size() << (failed.size() == 1 ? " check" : " checks")
-        << " failed (" << absl::StrJoin(failed, ", ") << ")\n";
+    out << "doctor: " << failed.size() << (failed.size() == 1 ? " check" : " checks") << " failed ("
+        << absl::StrJoin(failed, ", ") << ")\n";
   }
 }
 

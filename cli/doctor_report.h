@@ -17,7 +17,7 @@ namespace mosdat {
 
 struct DoctorCheck {
   enum class State { kPassed, kFailed, kSkipped };
-  std::string name;    // stable id: "api", "tls", "auth", "ssh", ...
+  std::string name;  // stable id: "api", "tls", "auth", "ssh", ...
   State state = State::kPassed;
   std::string detail;  // what was seen; for a skip, why it was skipped
   std::string fix;     // failed checks: what to do

@@ -59,8 +59,8 @@ class BridgeProvisioner final : public VmProvisioner {
     if (!status.ok()) {
       absl::Status error = FromGrpcStatus(status);
       // Whatever the bridge says, an unready VM is the rig's fault, never the app's.
-      return absl::UnavailableError(absl::StrCat("VM \"", job.vm.name, "\" is not ready: ",
-                                                 error.message()));
+      return absl::UnavailableError(
+          absl::StrCat("VM \"", job.vm.name, "\" is not ready: ", error.message()));
     }
     ProvisionedVm vm{.lease_id = prepared.lease_id(),
                      .console_address = prepared.console().local_address(),
@@ -110,10 +110,10 @@ class BridgeProvisioner final : public VmProvisioner {
     std::lock_guard lock(mutex_);
     std::string key = channels_.contains(endpoint_name) ? endpoint_name : "";
     if (!channels_.contains(key)) {
-      return absl::UnavailableError(absl::StrCat(
-          "no proxmox-bridge serves Proxmox host \"", endpoint_name,
-          "\": start one beside that host's agent and give the coordinator --bridge ",
-          endpoint_name, "=ADDRESS"));
+      return absl::UnavailableError(
+          absl::StrCat("no proxmox-bridge serves Proxmox host \"", endpoint_name,
+                       "\": start one beside that host's agent and give the coordinator --bridge ",
+                       endpoint_name, "=ADDRESS"));
     }
     std::unique_ptr<v1::ProxmoxBridge::Stub>& stub = stubs_[key];
     if (stub == nullptr) stub = v1::ProxmoxBridge::NewStub(channels_.at(key)());

@@ -75,8 +75,7 @@ VmPreparations::Result VmPreparations::Take(const std::string& agent, absl::Dura
   std::unique_lock lock(mutex_);
   auto it = by_agent_.find(agent);
   if (it == by_agent_.end()) return {};
-  changed_.wait_for(lock, absl::ToChronoMilliseconds(wait),
-                    [&] { return it->second.done; });
+  changed_.wait_for(lock, absl::ToChronoMilliseconds(wait), [&] { return it->second.done; });
   Preparation& preparation = it->second;
   if (!preparation.done) return {.state = Result::State::kPending};
   Result result;

@@ -37,8 +37,8 @@ class VmPreparations {
 
   struct Result {
     enum class State { kNone, kPending, kReady, kFailed } state = State::kNone;
-    JobSpec job;          // kReady: with the console and SSH addresses filled in
-    absl::Status error;   // kFailed
+    JobSpec job;         // kReady: with the console and SSH addresses filled in
+    absl::Status error;  // kFailed
   };
   // The preparation for `agent`, waiting up to `wait` for it to end. kReady and kFailed
   // are handed out once.
@@ -64,8 +64,8 @@ class VmPreparations {
   std::shared_ptr<VmProvisioner> provisioner_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::map<std::string, Preparation> by_agent_;    // at most one per agent
-  std::map<std::string, std::string> leases_;      // job id → bridge lease id
+  std::map<std::string, Preparation> by_agent_;  // at most one per agent
+  std::map<std::string, std::string> leases_;    // job id → bridge lease id
   std::vector<std::thread> threads_;
   bool draining_ = false;  // Start and Release refuse new work once set
 };

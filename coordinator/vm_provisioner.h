@@ -19,10 +19,10 @@
 namespace mosdat {
 
 struct ProvisionedVm {
-  std::string lease_id;          // for Release
-  std::string console_address;   // host:port speaking RFB
+  std::string lease_id;         // for Release
+  std::string console_address;  // host:port speaking RFB
   std::string console_password;
-  std::string guest_address;     // the VM's IP
+  std::string guest_address;       // the VM's IP
   std::vector<std::string> notes;  // for the job's events: timings, GPU, warnings
 };
 

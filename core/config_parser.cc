@@ -1318,11 +1318,12 @@ void ParseVms(Context& ctx, TableReader& root, Config* config) {
   const toml::table* first_package = nullptr;
   size_t packages = 0;
   for (auto& [table, path] : root.TableArray("vm", "vm")) {
-    TableReader r(ctx, *table, std::move(path),
-                  {"name", "provider", "vmid", "ip", "desktop", "user", "os_type", "x11",
-                   "app_path", "ssh_port", "ssh_key", "host_key_fingerprint", "gpu", "geometry",
-                   "agent", "password", "package", "proxmox", "pve_name", "snapshot", "after",
-                   "gpu_mode", "ready_timeout", "shutdown_timeout"});
+    TableReader r(
+        ctx, *table, std::move(path),
+        {"name",     "provider", "vmid",     "ip",       "desktop",       "user",
+         "os_type",  "x11",      "app_path", "ssh_port", "ssh_key",       "host_key_fingerprint",
+         "gpu",      "geometry", "agent",    "password", "package",       "proxmox",
+         "pve_name", "snapshot", "after",    "gpu_mode", "ready_timeout", "shutdown_timeout"});
     bool provider_valid = false;
     VmConfig vm = ParseVm(ctx, r, *config, &provider_valid);
     if (const toml::node* list = r.table().get("package"); list != nullptr && list->is_array()) {

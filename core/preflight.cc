@@ -337,11 +337,11 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
       // The bridge resolves the API secret; a missing one is named now, not mid-run.
       const SecretRef& secret = px->token.is_set() ? px->token : px->password;
       if (absl::StatusOr<std::string> value = secret.Resolve(); !value.ok()) {
-        problems.Add(vm.location, absl::StrCat("vm[", i, "]"),
-                     absl::StrCat("VM \"", vm.name, "\" is reached through Proxmox VE at ",
-                                  px->host, ", whose ", px->token.is_set() ? "token" : "password",
-                                  " (", secret.Describe(), ") is needed by this run: ",
-                                  value.status().message()));
+        problems.Add(
+            vm.location, absl::StrCat("vm[", i, "]"),
+            absl::StrCat("VM \"", vm.name, "\" is reached through Proxmox VE at ", px->host,
+                         ", whose ", px->token.is_set() ? "token" : "password", " (",
+                         secret.Describe(), ") is needed by this run: ", value.status().message()));
       }
     }
   }

@@ -37,11 +37,11 @@ absl::StatusOr<std::shared_ptr<PveClient>> Bridge::Client(const PveEndpointSpec&
     absl::MutexLock lock(&mutex_);
     if (auto it = clients_.find(key); it != clients_.end()) return it->second;
   }
-  PveClientOptions options{.host = endpoint.host,
-                           .port = endpoint.port,
-                           .trust = {.ca_file = endpoint.ca_file,
-                                     .fingerprint = endpoint.fingerprint},
-                           .credentials = {.user = endpoint.user}};
+  PveClientOptions options{
+      .host = endpoint.host,
+      .port = endpoint.port,
+      .trust = {.ca_file = endpoint.ca_file, .fingerprint = endpoint.fingerprint},
+      .credentials = {.user = endpoint.user}};
   if (endpoint.token.is_set()) {
     absl::StatusOr<std::string> secret = endpoint.token.Resolve();
     if (!secret.ok()) {
@@ -73,7 +73,8 @@ absl::StatusOr<std::shared_ptr<PveClient>> Bridge::Client(const PveEndpointSpec&
 
 std::string Bridge::NewId(std::string_view prefix) {
   static thread_local std::mt19937_64 random{std::random_device{}()};
-  return absl::StrCat(Absl(prefix), "-", next_id_++, "-", static_cast<uint64_t>(random() % 1000000));
+  return absl::StrCat(Absl(prefix), "-", next_id_++, "-",
+                      static_cast<uint64_t>(random() % 1000000));
 }
 
 void Bridge::UpdateConsoleGauge() {
@@ -88,9 +89,8 @@ absl::StatusOr<ConsoleInfo> Bridge::OpenConsole(const PveEndpointSpec& endpoint,
   absl::StatusOr<std::unique_ptr<ConsoleHandle>> console = options_.open_console(**client, vm);
   if (!console.ok()) return console.status();
   absl::MutexLock lock(&mutex_);
-  ConsoleInfo info{.id = NewId("console"),
-                   .address = (*console)->address(),
-                   .password = (*console)->password()};
+  ConsoleInfo info{
+      .id = NewId("console"), .address = (*console)->address(), .password = (*console)->password()};
   consoles_[info.id] = *std::move(console);
   UpdateConsoleGauge();
   return info;

@@ -58,8 +58,9 @@ void BridgeMetrics::Call(const PveCallRecord& call) {
 }
 
 void BridgeMetrics::Task(const std::string& type, absl::Duration waited, bool ok) {
-  task_seconds_.Add({{"type", type.empty() ? "unknown" : type}, {"result", ok ? "ok" : "error"}},
-                    SlowBuckets())
+  task_seconds_
+      .Add({{"type", type.empty() ? "unknown" : type}, {"result", ok ? "ok" : "error"}},
+           SlowBuckets())
       .Observe(absl::ToDoubleSeconds(waited));
 }
 

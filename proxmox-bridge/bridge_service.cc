@@ -20,14 +20,16 @@ absl::StatusOr<PveEndpointSpec> EndpointOf(const v1::ProxmoxEndpoint& e) {
   if (spec.host.empty()) return absl::InvalidArgumentError("endpoint.host is required");
   if (!e.token_ref().empty()) {
     absl::StatusOr<SecretRef> ref = SecretRef::Parse(e.token_ref());
-    if (!ref.ok()) return absl::InvalidArgumentError(absl::StrCat("endpoint.token_ref: ",
-                                                                  ref.status().message()));
+    if (!ref.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat("endpoint.token_ref: ", ref.status().message()));
     spec.token = *ref;
   }
   if (!e.password_ref().empty()) {
     absl::StatusOr<SecretRef> ref = SecretRef::Parse(e.password_ref());
-    if (!ref.ok()) return absl::InvalidArgumentError(absl::StrCat("endpoint.password_ref: ",
-                                                                  ref.status().message()));
+    if (!ref.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat("endpoint.password_ref: ", ref.status().message()));
     spec.password = *ref;
   }
   return spec;
@@ -51,8 +53,8 @@ void ToProto(const GpuAttachment& gpu, v1::GpuAttachment* out) {
 }
 
 GpuAttachment FromProto(const v1::GpuAttachment& gpu) {
-  return {.slot = gpu.slot(), .value = gpu.value(), .previous = gpu.previous(),
-          .device = gpu.device()};
+  return {
+      .slot = gpu.slot(), .value = gpu.value(), .previous = gpu.previous(), .device = gpu.device()};
 }
 
 // A call on one VM: the endpoint's client and the VM where it is now.
@@ -97,8 +99,8 @@ ProxmoxBridgeService::ProxmoxBridgeService(const ServiceContext& context,
 #define MOSDAT_CHECK_TOKEN(context) \
   if (grpc::Status s = auth_.Check(*context); !s.ok()) return s
 
-#define MOSDAT_RESOLVE(call, request)                          \
-  absl::StatusOr<VmCall> call = Resolve(*bridge_, request);    \
+#define MOSDAT_RESOLVE(call, request)                       \
+  absl::StatusOr<VmCall> call = Resolve(*bridge_, request); \
   if (!call.ok()) return ToGrpcStatus(call.status())
 
 grpc::Status ProxmoxBridgeService::ListVms(grpc::ServerContext* context,
@@ -134,9 +136,9 @@ grpc::Status ProxmoxBridgeService::StartVm(grpc::ServerContext* context,
   MOSDAT_CHECK_TOKEN(context);
   MOSDAT_RESOLVE(call, *request);
   std::vector<std::string> warnings;
-  absl::Status s = StartPveVm(*call->client, call->vm,
-                              {.deadline = DeadlineOf(request->timeout_seconds()),
-                               .warnings = &warnings});
+  absl::Status s =
+      StartPveVm(*call->client, call->vm,
+                 {.deadline = DeadlineOf(request->timeout_seconds()), .warnings = &warnings});
   return StatusAfter(*call, s, warnings, response);
 }
 
@@ -148,14 +150,13 @@ grpc::Status ProxmoxBridgeService::StopVm(grpc::ServerContext* context,
   std::vector<std::string> warnings;
   PveTaskOptions tasks{.deadline = DeadlineOf(request->vm().timeout_seconds()),
                        .warnings = &warnings};
-  absl::Status s =
-      request->force()
-          ? StopPveVm(*call->client, call->vm, tasks)
-          : ShutdownPveVm(*call->client, call->vm,
-                          absl::Seconds(request->shutdown_timeout_seconds() > 0
-                                            ? request->shutdown_timeout_seconds()
-                                            : 60),
-                          tasks);
+  absl::Status s = request->force()
+                       ? StopPveVm(*call->client, call->vm, tasks)
+                       : ShutdownPveVm(*call->client, call->vm,
+                                       absl::Seconds(request->shutdown_timeout_seconds() > 0
+                                                         ? request->shutdown_timeout_seconds()
+                                                         : 60),
+                                       tasks);
   return StatusAfter(*call, s, warnings, response);
 }
 
@@ -164,9 +165,9 @@ grpc::Status ProxmoxBridgeService::ResetVm(grpc::ServerContext* context,
   MOSDAT_CHECK_TOKEN(context);
   MOSDAT_RESOLVE(call, *request);
   std::vector<std::string> warnings;
-  absl::Status s = ResetPveVm(*call->client, call->vm,
-                              {.deadline = DeadlineOf(request->timeout_seconds()),
-                               .warnings = &warnings});
+  absl::Status s =
+      ResetPveVm(*call->client, call->vm,
+                 {.deadline = DeadlineOf(request->timeout_seconds()), .warnings = &warnings});
   return StatusAfter(*call, s, warnings, response);
 }
 
@@ -194,9 +195,9 @@ grpc::Status ProxmoxBridgeService::RollbackSnapshot(grpc::ServerContext* context
   MOSDAT_CHECK_TOKEN(context);
   MOSDAT_RESOLVE(call, request->vm());
   std::vector<std::string> warnings;
-  absl::Status s = RollbackPveSnapshot(*call->client, call->vm, request->snapshot(),
-                                       {.deadline = DeadlineOf(request->vm().timeout_seconds()),
-                                        .warnings = &warnings});
+  absl::Status s = RollbackPveSnapshot(
+      *call->client, call->vm, request->snapshot(),
+      {.deadline = DeadlineOf(request->vm().timeout_seconds()), .warnings = &warnings});
   return StatusAfter(*call, s, warnings, response);
 }
 
@@ -206,10 +207,9 @@ grpc::Status ProxmoxBridgeService::CreateSnapshot(grpc::ServerContext* context,
   MOSDAT_CHECK_TOKEN(context);
   MOSDAT_RESOLVE(call, request->vm());
   std::vector<std::string> warnings;
-  absl::Status s = CreatePveSnapshot(*call->client, call->vm, request->snapshot(),
-                                     request->description(),
-                                     {.deadline = DeadlineOf(request->vm().timeout_seconds()),
-                                      .warnings = &warnings});
+  absl::Status s = CreatePveSnapshot(
+      *call->client, call->vm, request->snapshot(), request->description(),
+      {.deadline = DeadlineOf(request->vm().timeout_seconds()), .warnings = &warnings});
   return StatusAfter(*call, s, warnings, response);
 }
 
@@ -248,8 +248,8 @@ grpc::Status ProxmoxBridgeService::GuestExec(grpc::ServerContext* context,
   MOSDAT_CHECK_TOKEN(context);
   MOSDAT_RESOLVE(call, request->vm());
   std::vector<std::string> argv(request->command().begin(), request->command().end());
-  absl::StatusOr<GuestExecResult> result = mosdat::GuestExec(
-      *call->client, call->vm, argv, DeadlineOf(request->vm().timeout_seconds()));
+  absl::StatusOr<GuestExecResult> result =
+      mosdat::GuestExec(*call->client, call->vm, argv, DeadlineOf(request->vm().timeout_seconds()));
   if (!result.ok()) return ToGrpcStatus(result.status());
   response->set_exit_code(result->exit_code);
   response->set_stdout(result->out);
@@ -271,11 +271,10 @@ grpc::Status ProxmoxBridgeService::AttachGpu(grpc::ServerContext* context,
                                              v1::GpuAttachment* response) {
   MOSDAT_CHECK_TOKEN(context);
   MOSDAT_RESOLVE(call, request->vm());
-  absl::StatusOr<GpuAttachment> gpu =
-      mosdat::AttachGpu(*call->client, call->vm,
-                        {.pci_address = request->pci_address(),
-                         .mapping = request->mapping(),
-                         .primary = request->primary_vga()});
+  absl::StatusOr<GpuAttachment> gpu = mosdat::AttachGpu(*call->client, call->vm,
+                                                        {.pci_address = request->pci_address(),
+                                                         .mapping = request->mapping(),
+                                                         .primary = request->primary_vga()});
   if (!gpu.ok()) return ToGrpcStatus(gpu.status());
   ToProto(*gpu, response);
   return grpc::Status::OK;

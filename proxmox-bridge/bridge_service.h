@@ -39,8 +39,7 @@ class ProxmoxBridgeService final : public v1::ProxmoxBridge::Service {
                               v1::GuestFileWriteResponse*) override;
   grpc::Status AttachGpu(grpc::ServerContext*, const v1::AttachGpuRequest*,
                          v1::GpuAttachment*) override;
-  grpc::Status DetachGpu(grpc::ServerContext*, const v1::DetachGpuRequest*,
-                         v1::VmStatus*) override;
+  grpc::Status DetachGpu(grpc::ServerContext*, const v1::DetachGpuRequest*, v1::VmStatus*) override;
   grpc::Status OpenConsole(grpc::ServerContext*, const v1::VmRequest*,
                            v1::ConsoleEndpoint*) override;
   grpc::Status CloseConsole(grpc::ServerContext*, const v1::CloseConsoleRequest*,

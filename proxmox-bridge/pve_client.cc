@@ -18,13 +18,12 @@ using json = nlohmann::json;
 
 // Segments that follow these names are ids, replaced by a placeholder in labels.
 constexpr std::pair<std::string_view, std::string_view> kIdAfter[] = {
-    {"nodes", "{node}"},     {"qemu", "{vmid}"},        {"lxc", "{vmid}"},
-    {"tasks", "{upid}"},     {"snapshot", "{snapname}"}, {"pci", "{pciid}"},
-    {"storage", "{storage}"}};
+    {"nodes", "{node}"},        {"qemu", "{vmid}"}, {"lxc", "{vmid}"},       {"tasks", "{upid}"},
+    {"snapshot", "{snapname}"}, {"pci", "{pciid}"}, {"storage", "{storage}"}};
 
 bool IsTaskIdChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == ':' || c == '@' ||
-         c == '!' || c == '-' || c == '_' || c == '.' || c == '=';
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == ':' || c == '@' || c == '!' ||
+         c == '-' || c == '_' || c == '.' || c == '=';
 }
 
 std::string Truncated(std::string_view text, size_t limit) {
@@ -108,12 +107,11 @@ std::string PveClient::Origin() const {
 PveHttpResponse PveClient::Exchange(const PveHttpRequest& request) {
   PveHttpResponse response = PerformPveHttp(request);
   if (options_.on_call) {
-    options_.on_call({.method = request.method,
-                      .endpoint = PveEndpointLabel(request.path),
-                      .status = response.transport == PveHttpResponse::Transport::kOk
-                                    ? response.status
-                                    : 0,
-                      .elapsed = response.elapsed});
+    options_.on_call(
+        {.method = request.method,
+         .endpoint = PveEndpointLabel(request.path),
+         .status = response.transport == PveHttpResponse::Transport::kOk ? response.status : 0,
+         .elapsed = response.elapsed});
   }
   return response;
 }
@@ -124,18 +122,17 @@ absl::Status PveClient::ErrorOf(const std::string& method, std::string_view path
   using T = PveHttpResponse::Transport;
   switch (response.transport) {
     case T::kConnectFailed:
-      return absl::UnavailableError(absl::StrCat(
-          "cannot reach Proxmox VE at ", Origin(), ": ", response.error,
-          ". Check [proxmox] host and port, and that pveproxy runs on the node"));
+      return absl::UnavailableError(
+          absl::StrCat("cannot reach Proxmox VE at ", Origin(), ": ", response.error,
+                       ". Check [proxmox] host and port, and that pveproxy runs on the node"));
     case T::kTimedOut:
-      return absl::DeadlineExceededError(absl::StrCat(
-          "Proxmox VE did not answer ", where, " within ",
-          absl::FormatDuration(options_.request_timeout), ": ", response.error));
+      return absl::DeadlineExceededError(
+          absl::StrCat("Proxmox VE did not answer ", where, " within ",
+                       absl::FormatDuration(options_.request_timeout), ": ", response.error));
     case T::kTlsRejected:
       if (!options_.trust.fingerprint.empty()) {
-        return absl::UnavailableError(PinMismatchMessage(options_.host, options_.port,
-                                                         options_.trust,
-                                                         response.fingerprint_seen));
+        return absl::UnavailableError(PinMismatchMessage(
+            options_.host, options_.port, options_.trust, response.fingerprint_seen));
       }
       return absl::UnavailableError(absl::StrCat(
           "TLS verification of ", Origin(), " failed: ", response.error,
@@ -161,20 +158,20 @@ absl::Status PveClient::ErrorOf(const std::string& method, std::string_view path
       return absl::UnauthenticatedError(
           absl::StrCat("Proxmox VE refused the login of \"", user(), "\" (", message, ")"));
     case 403:
-      return absl::PermissionDeniedError(absl::StrCat(
-          "Proxmox VE denied ", where, ": ", message, ". Give \"", user(),
-          "\" the privilege it names on that path",
-          uses_token() ? " (a token with privilege separation needs it itself: "
-                         "pveum acl modify PATH --tokens TOKENID --roles ROLE)"
-                       : ""));
+      return absl::PermissionDeniedError(
+          absl::StrCat("Proxmox VE denied ", where, ": ", message, ". Give \"", user(),
+                       "\" the privilege it names on that path",
+                       uses_token() ? " (a token with privilege separation needs it itself: "
+                                      "pveum acl modify PATH --tokens TOKENID --roles ROLE)"
+                                    : ""));
     case 501:
-      return absl::UnimplementedError(absl::StrCat(
-          "Proxmox VE does not know ", where, ": ", message,
-          ". mOSdat needs Proxmox VE 8.x or 9.x"));
+      return absl::UnimplementedError(absl::StrCat("Proxmox VE does not know ", where, ": ",
+                                                   message,
+                                                   ". mOSdat needs Proxmox VE 8.x or 9.x"));
     case 596:
-      return absl::UnavailableError(absl::StrCat(
-          "Proxmox VE could not reach the node for ", where, ": ", message,
-          ". The node is down or cut off from the cluster; check it in the GUI"));
+      return absl::UnavailableError(
+          absl::StrCat("Proxmox VE could not reach the node for ", where, ": ", message,
+                       ". The node is down or cut off from the cluster; check it in the GUI"));
     default:
       return absl::UnavailableError(
           absl::StrCat("Proxmox VE answered ", response.status, " to ", where, ": ", message));
@@ -197,10 +194,10 @@ absl::Status PveClient::EnsureTicket(bool force) {
   PveHttpResponse response = Exchange(request);
   if (response.transport != PveHttpResponse::Transport::kOk || response.status != 200) {
     if (response.transport == PveHttpResponse::Transport::kOk && response.status == 401) {
-      return absl::UnauthenticatedError(absl::StrCat(
-          "Proxmox VE refused the login of \"", user(), "\" (", PveMessageOf(response),
-          "): check the user, its realm (USER@pam or USER@pve) and the password its "
-          "reference names"));
+      return absl::UnauthenticatedError(
+          absl::StrCat("Proxmox VE refused the login of \"", user(), "\" (", PveMessageOf(response),
+                       "): check the user, its realm (USER@pam or USER@pve) and the password its "
+                       "reference names"));
     }
     return ErrorOf("POST", "/access/ticket", response);
   }
@@ -208,8 +205,7 @@ absl::Status PveClient::EnsureTicket(bool force) {
   const json* data = body.is_object() && body.contains("data") ? &body["data"] : nullptr;
   if (data == nullptr || PveString(*data, "ticket").empty() ||
       PveString(*data, "CSRFPreventionToken").empty()) {
-    return absl::InternalError(
-        "Proxmox VE's login answer has no ticket and CSRFPreventionToken");
+    return absl::InternalError("Proxmox VE's login answer has no ticket and CSRFPreventionToken");
   }
   ticket_ = PveString(*data, "ticket");
   csrf_token_ = PveString(*data, "CSRFPreventionToken");
@@ -298,8 +294,8 @@ absl::Status PveClient::PollTask(const std::string& base, std::string_view upid,
     absl::StatusOr<json> status = Get(base + "/status");
     if (!status.ok()) return status.status();
     if (!status->is_object()) {
-      return absl::InternalError(absl::StrCat("the status of task ", Absl(upid),
-                                              " is not an object"));
+      return absl::InternalError(
+          absl::StrCat("the status of task ", Absl(upid), " is not an object"));
     }
     const std::string state = PveString(*status, "status", 64);
     if (state == "stopped") {
@@ -324,8 +320,8 @@ absl::Status PveClient::PollTask(const std::string& base, std::string_view upid,
         tail = absl::StrJoin(lines, " | ");
       }
       return absl::InternalError(absl::StrCat(
-          "Proxmox VE task \"", Absl(what), "\" failed: ",
-          exit.empty() ? "(no exit status)" : Truncated(exit, 300),
+          "Proxmox VE task \"", Absl(what),
+          "\" failed: ", exit.empty() ? "(no exit status)" : Truncated(exit, 300),
           tail.empty() ? "" : absl::StrCat(". Task log: ", tail), " (task ", Absl(upid), ")"));
     }
     if (state != "running") {
@@ -333,9 +329,11 @@ absl::Status PveClient::PollTask(const std::string& base, std::string_view upid,
                                               Truncated(state, 40), "\""));
     }
     if (absl::Now() + pause > deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "Proxmox VE task \"", Absl(what), "\" was still running at the deadline; it goes on "
-          "in Proxmox (task ", Absl(upid), ")"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("Proxmox VE task \"", Absl(what),
+                       "\" was still running at the deadline; it goes on "
+                       "in Proxmox (task ",
+                       Absl(upid), ")"));
     }
     absl::SleepFor(pause);  // polling a remote task: the pause is the poll interval
     pause = std::min(pause * 2, absl::Milliseconds(500));

@@ -37,20 +37,19 @@ absl::StatusOr<ConsoleUpstream> OpenVncProxy(PveClient& client, const PveVm& vm)
   const std::string ticket = PveString(*proxy, "ticket", 8192);
   std::string password = PveString(*proxy, "password", 256);
   if (port <= 0 || port > 65535 || ticket.empty()) {
-    return absl::InternalError(absl::StrCat("Proxmox VE's vncproxy answer for VM ", vm.vmid,
-                                            " has no port and ticket"));
+    return absl::InternalError(
+        absl::StrCat("Proxmox VE's vncproxy answer for VM ", vm.vmid, " has no port and ticket"));
   }
   // Before generate-password existed, the ticket itself was the VNC password.
   if (password.empty()) password = ticket;
   absl::StatusOr<std::vector<std::string>> auth = client.AuthHeaders();
   if (!auth.ok()) return auth.status();
-  ConsoleUpstream upstream{
-      .host = client.host(),
-      .port = client.port(),
-      .target = absl::StrCat("/api2/json", vm.Path(), "/vncwebsocket?port=", port,
-                             "&vncticket=", UrlEncode(ticket)),
-      .trust = client.trust(),
-      .vnc_password = password};
+  ConsoleUpstream upstream{.host = client.host(),
+                           .port = client.port(),
+                           .target = absl::StrCat("/api2/json", vm.Path(), "/vncwebsocket?port=",
+                                                  port, "&vncticket=", UrlEncode(ticket)),
+                           .trust = client.trust(),
+                           .vnc_password = password};
   for (const std::string& header : *auth) {
     const size_t colon = header.find(": ");
     if (colon == std::string::npos) continue;
@@ -63,13 +62,13 @@ absl::StatusOr<ConsoleUpstream> OpenVncProxy(PveClient& client, const PveVm& vm)
 
 absl::StatusOr<std::unique_ptr<ConsoleHandle>> OpenTunnelConsole(PveClient& client,
                                                                  const PveVm& vm) {
-  absl::StatusOr<std::unique_ptr<ConsoleTunnel>> tunnel = ConsoleTunnel::Open(
-      {.open_upstream = [&client, vm] { return OpenVncProxy(client, vm); }});
+  absl::StatusOr<std::unique_ptr<ConsoleTunnel>> tunnel =
+      ConsoleTunnel::Open({.open_upstream = [&client, vm] { return OpenVncProxy(client, vm); }});
   if (!tunnel.ok()) {
     // Whatever the tunnel reports, the rig is at fault, not the app under test.
     if (OutcomeOf(tunnel.status()) != Outcome::kInfrastructureError) {
-      return InfrastructureError(absl::StrCat("VM ", vm.vmid,
-                                              "'s console: ", tunnel.status().message()));
+      return InfrastructureError(
+          absl::StrCat("VM ", vm.vmid, "'s console: ", tunnel.status().message()));
     }
     return tunnel.status();
   }

@@ -55,10 +55,11 @@ absl::Status CheckDeviceOnNode(PveClient& client, const PveVm& vm, const GpuRequ
           }
         }
       }
-      return absl::UnavailableError(absl::StrCat(
-          "the PCI mapping \"", request.mapping, "\" has no device on node ", vm.node,
-          " where VM ", vm.vmid, " runs: add the node's GPU to it (Datacenter → Resource "
-          "Mappings)"));
+      return absl::UnavailableError(
+          absl::StrCat("the PCI mapping \"", request.mapping, "\" has no device on node ", vm.node,
+                       " where VM ", vm.vmid,
+                       " runs: add the node's GPU to it (Datacenter → Resource "
+                       "Mappings)"));
     }
     return absl::UnavailableError(absl::StrCat(
         "there is no PCI resource mapping \"", request.mapping,
@@ -100,10 +101,10 @@ absl::Status CheckNotInUse(PveClient& client, const PveVm& vm, const std::string
     for (int i = 0; i < kMaxHostPci; ++i) {
       std::string value = PveString(*config, absl::StrCat("hostpci", i).c_str(), 512);
       if (SameDevice(DeviceOfHostPci(value), device)) {
-        return absl::UnavailableError(absl::StrCat(
-            "the GPU ", device, " is passed through to VM ", other.vm.vmid, " (",
-            other.vm.name, "), which is running on node ", vm.node,
-            ": stop that VM or give this one another GPU"));
+        return absl::UnavailableError(absl::StrCat("the GPU ", device, " is passed through to VM ",
+                                                   other.vm.vmid, " (", other.vm.name,
+                                                   "), which is running on node ", vm.node,
+                                                   ": stop that VM or give this one another GPU"));
       }
     }
   }
@@ -115,7 +116,7 @@ absl::Status WriteConfig(PveClient& client, const PveVm& vm, PveParams params,
   params.emplace_back("digest", digest);
   absl::StatusOr<json> answer = client.Put(vm.Path() + "/config", params);
   if (!answer.ok() && (absl::StrContains(answer.status().message(), "digest") ||
-                      absl::StrContains(answer.status().message(), "checksum mismatch"))) {
+                       absl::StrContains(answer.status().message(), "checksum mismatch"))) {
     return absl::AbortedError(absl::StrCat(
         "the config of VM ", vm.vmid, " changed while mOSdat edited it (digest mismatch): ",
         answer.status().message(), ". Nothing was written; run again"));
@@ -126,13 +127,12 @@ absl::Status WriteConfig(PveClient& client, const PveVm& vm, PveParams params,
 }  // namespace
 
 std::string NormalizePciAddress(const std::string& address) {
-  static const std::regex kPci(
-      "^(?:([0-9a-f]{4}):)?([0-9a-f]{2}):([0-9a-f]{2})(?:\\.([0-7]))?$");
+  static const std::regex kPci("^(?:([0-9a-f]{4}):)?([0-9a-f]{2}):([0-9a-f]{2})(?:\\.([0-7]))?$");
   std::string lower = absl::AsciiStrToLower(address);
   std::smatch m;
   if (!std::regex_match(lower, m, kPci)) return "";
-  std::string out = absl::StrCat(m[1].matched ? m[1].str() : "0000", ":", m[2].str(), ":",
-                                 m[3].str());
+  std::string out =
+      absl::StrCat(m[1].matched ? m[1].str() : "0000", ":", m[2].str(), ":", m[3].str());
   if (m[4].matched) absl::StrAppend(&out, ".", m[4].str());
   return out;
 }
@@ -165,7 +165,8 @@ absl::StatusOr<std::string> CheckGpuUsable(PveClient& client, const PveVm& vm,
     return absl::UnavailableError(absl::StrCat(
         "VM ", vm.vmid, " uses machine type \"", machine.empty() ? "i440fx (default)" : machine,
         "\", but a GPU passed through as PCIe (pcie=1) needs q35: set Hardware → Machine to "
-        "q35 (qm set ", vm.vmid, " --machine q35)"));
+        "q35 (qm set ",
+        vm.vmid, " --machine q35)"));
   }
   std::string description;
   if (absl::Status s = CheckDeviceOnNode(client, vm, request, &description); !s.ok()) return s;
@@ -192,8 +193,8 @@ absl::StatusOr<GpuAttachment> AttachGpu(PveClient& client, const PveVm& vm,
   absl::StatusOr<json> config = VmConfig(client, vm);
   if (!config.ok()) return config.status();
   const bool by_mapping = !request.mapping.empty();
-  const std::string value = absl::StrCat(by_mapping ? "" : "host=", device, ",pcie=1",
-                                         request.primary ? ",x-vga=1" : "");
+  const std::string value =
+      absl::StrCat(by_mapping ? "" : "host=", device, ",pcie=1", request.primary ? ",x-vga=1" : "");
   GpuAttachment attachment;
   int free_slot = -1;
   for (int i = 0; i < kMaxHostPci; ++i) {
@@ -219,11 +220,11 @@ absl::StatusOr<GpuAttachment> AttachGpu(PveClient& client, const PveVm& vm,
   }
   attachment.device = *description;
   attachment.value = value;
-  absl::StrAppend(&attachment.device, request.primary ? " (primary mode: x-vga=1, VNC blank)"
-                                                      : " (compute mode)");
+  absl::StrAppend(&attachment.device,
+                  request.primary ? " (primary mode: x-vga=1, VNC blank)" : " (compute mode)");
   if (attachment.changed()) {
-    absl::Status written = WriteConfig(client, vm, {{attachment.slot, value}},
-                                       PveString(*config, "digest", 128));
+    absl::Status written =
+        WriteConfig(client, vm, {{attachment.slot, value}}, PveString(*config, "digest", 128));
     if (!written.ok()) return written;
   }
   return attachment;

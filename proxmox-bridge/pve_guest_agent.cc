@@ -75,8 +75,8 @@ absl::Status PingGuestAgent(PveClient& client, const PveVm& vm) {
 absl::StatusOr<std::vector<GuestInterface>> GuestInterfaces(PveClient& client, const PveVm& vm) {
   absl::StatusOr<json> answer = client.Get(vm.Path() + "/agent/network-get-interfaces");
   if (!answer.ok()) return ExplainAgentError(answer.status());
-  const json* result = answer->is_object() && answer->contains("result") ? &(*answer)["result"]
-                                                                          : nullptr;
+  const json* result =
+      answer->is_object() && answer->contains("result") ? &(*answer)["result"] : nullptr;
   if (result == nullptr || !result->is_array()) {
     return absl::InternalError("the guest agent's interface list is not a list");
   }
@@ -142,12 +142,13 @@ absl::StatusOr<std::string> WaitForGuestAddress(PveClient& client, const PveVm& 
   }
   if (!agent_answered) {
     return absl::DeadlineExceededError(absl::StrCat(
-        "the guest agent of VM ", vm.vmid, " never answered: install and start "
+        "the guest agent of VM ", vm.vmid,
+        " never answered: install and start "
         "qemu-guest-agent in the guest, and enable it in the VM's options (agent: 1)"));
   }
   return absl::DeadlineExceededError(absl::StrCat(
-      "VM ", vm.vmid, " has no usable IP address yet (the agent reports: ",
-      seen.empty() ? "none" : seen,
+      "VM ", vm.vmid,
+      " has no usable IP address yet (the agent reports: ", seen.empty() ? "none" : seen,
       "): check the guest's network and DHCP, or set ip = \"...\" in its [[vm]]"));
 }
 
@@ -164,8 +165,7 @@ absl::StatusOr<GuestExecResult> GuestExec(PveClient& client, const PveVm& vm,
   const std::string pid = absl::StrCat(pid_number);
   absl::Duration pause = absl::Milliseconds(20);
   for (;;) {
-    absl::StatusOr<json> status =
-        client.Get(vm.Path() + "/agent/exec-status", {{"pid", pid}});
+    absl::StatusOr<json> status = client.Get(vm.Path() + "/agent/exec-status", {{"pid", pid}});
     if (!status.ok()) return ExplainAgentError(status.status());
     if (!status->is_object()) return absl::InternalError("exec-status is not an object");
     if (PveTrue(*status, "exited")) {
@@ -176,8 +176,8 @@ absl::StatusOr<GuestExecResult> GuestExec(PveClient& client, const PveVm& vm,
       return result;
     }
     if (absl::Now() + pause > deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "\"", argv.front(), "\" in VM ", vm.vmid, " via the guest agent did not exit in time"));
+      return absl::DeadlineExceededError(absl::StrCat("\"", argv.front(), "\" in VM ", vm.vmid,
+                                                      " via the guest agent did not exit in time"));
     }
     absl::SleepFor(pause);  // polling the guest: the pause is the poll interval
     pause = std::min(pause * 2, absl::Milliseconds(500));
@@ -189,12 +189,12 @@ absl::Status GuestFileWrite(PveClient& client, const PveVm& vm, const std::strin
   std::string encoded = absl::Base64Escape(content);
   if (encoded.size() > kGuestFileWriteMaxBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "a guest-agent file-write carries at most ", kGuestFileWriteMaxBytes * 3 / 4,
-        " bytes; ", path, " would be ", content.size(), " (copy it over SSH instead)"));
+        "a guest-agent file-write carries at most ", kGuestFileWriteMaxBytes * 3 / 4, " bytes; ",
+        path, " would be ", content.size(), " (copy it over SSH instead)"));
   }
-  absl::StatusOr<json> answer = client.Post(
-      vm.Path() + "/agent/file-write",
-      {{"file", path}, {"content", encoded}, {"encode", PveBool(false)}});
+  absl::StatusOr<json> answer =
+      client.Post(vm.Path() + "/agent/file-write",
+                  {{"file", path}, {"content", encoded}, {"encode", PveBool(false)}});
   return answer.ok() ? absl::OkStatus() : ExplainAgentError(answer.status());
 }
 

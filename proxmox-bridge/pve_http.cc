@@ -38,8 +38,7 @@ size_t ReadStatusLine(char* data, size_t size, size_t count, void* out) {
   if (line.substr(0, 5) == "HTTP/") {
     size_t code = line.find(' ');
     size_t reason = code == std::string_view::npos ? code : line.find(' ', code + 1);
-    std::string text =
-        reason == std::string_view::npos ? "" : std::string(line.substr(reason + 1));
+    std::string text = reason == std::string_view::npos ? "" : std::string(line.substr(reason + 1));
     absl::StripTrailingAsciiWhitespace(&text);
     *static_cast<std::string*>(out) = text.substr(0, 2000);
   }
@@ -95,8 +94,8 @@ PveHttpResponse PerformPveHttp(const PveHttpRequest& request) {
     response.error = "libcurl could not create a handle";
     return response;
   }
-  std::string url = absl::StrCat("https://", request.host, ":", request.port, "/api2/json",
-                                 request.path);
+  std::string url =
+      absl::StrCat("https://", request.host, ":", request.port, "/api2/json", request.path);
   const std::string form = EncodePveParams(request.params);
   const bool has_body = request.method == "POST" || request.method == "PUT";
   if (!has_body && !form.empty()) absl::StrAppend(&url, "?", form);

@@ -19,8 +19,8 @@ struct PveHttpRequest {
   std::string method = "GET";  // GET | POST | PUT | DELETE
   std::string host;
   int port = 8006;
-  std::string path;   // after /api2/json, e.g. "/nodes/pve/qemu/100/status/current"
-  PveParams params;   // GET/DELETE: query string; POST/PUT: form body (urlencoded)
+  std::string path;                  // after /api2/json, e.g. "/nodes/pve/qemu/100/status/current"
+  PveParams params;                  // GET/DELETE: query string; POST/PUT: form body (urlencoded)
   std::vector<std::string> headers;  // "Name: value"
   TlsTrust trust;
   absl::Duration timeout = absl::Seconds(30);

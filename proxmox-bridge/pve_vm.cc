@@ -1,7 +1,7 @@
 #include "proxmox-bridge/pve_vm.h"
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "proxmox-bridge/pve_json.h"
 
@@ -114,15 +114,16 @@ absl::Status RefuseLocked(const PveVmStatus& status) {
   if (status.lock == "rollback") meaning = "a snapshot rollback is running";
   if (status.lock == "clone" || status.lock == "create") meaning = "it is being created";
   return absl::AbortedError(absl::StrCat(
-      VmLabel(status.vm), " on node ", status.vm.node, " is locked (", status.lock, "): ",
-      meaning, ". Run again when it is done; if the lock is stale, remove it on the node with: "
-      "qm unlock ", status.vm.vmid));
+      VmLabel(status.vm), " on node ", status.vm.node, " is locked (", status.lock, "): ", meaning,
+      ". Run again when it is done; if the lock is stale, remove it on the node with: "
+      "qm unlock ",
+      status.vm.vmid));
 }
 
 absl::Status StartPveVm(PveClient& client, const PveVm& vm, const PveTaskOptions& options) {
   if (absl::Status s = CheckUnlocked(client, vm); !s.ok()) return s;
-  return RunTask(client, vm.Path() + "/status/start", {},
-                 absl::StrCat("start ", VmLabel(vm)), options);
+  return RunTask(client, vm.Path() + "/status/start", {}, absl::StrCat("start ", VmLabel(vm)),
+                 options);
 }
 
 absl::Status ShutdownPveVm(PveClient& client, const PveVm& vm, absl::Duration timeout,
@@ -182,10 +183,10 @@ absl::Status RollbackPveSnapshot(PveClient& client, const PveVm& vm, const std::
     }
     names.push_back(s.name);
   }
-  return absl::UnavailableError(absl::StrCat(
-      VmLabel(vm), " has no snapshot \"", snapshot, "\" (it has: ",
-      names.empty() ? "none" : absl::StrJoin(names, ", "),
-      "). Take it in the GUI or with: qm snapshot ", vm.vmid, " ", snapshot));
+  return absl::UnavailableError(
+      absl::StrCat(VmLabel(vm), " has no snapshot \"", snapshot,
+                   "\" (it has: ", names.empty() ? "none" : absl::StrJoin(names, ", "),
+                   "). Take it in the GUI or with: qm snapshot ", vm.vmid, " ", snapshot));
 }
 
 absl::Status CreatePveSnapshot(PveClient& client, const PveVm& vm, const std::string& snapshot,

@@ -17,8 +17,7 @@ struct PinState {
 
 int PinSlot() {
   static const int slot = SSL_CTX_get_ex_new_index(
-      0, nullptr, nullptr, nullptr,
-      [](void*, void* state, CRYPTO_EX_DATA*, int, long, void*) {
+      0, nullptr, nullptr, nullptr, [](void*, void* state, CRYPTO_EX_DATA*, int, long, void*) {
         delete static_cast<PinState*>(state);
       });
   return slot;
@@ -28,8 +27,8 @@ int PinSlot() {
 // must be the pinned certificate. Without one (CA mode, installed only to record the
 // leaf the server showed), OpenSSL's chain verdict stands at every depth.
 int VerifyAgainstPin(int preverified, X509_STORE_CTX* store) {
-  auto* ssl = static_cast<SSL*>(
-      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
   auto* state = static_cast<PinState*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), PinSlot()));
   if (state == nullptr) return 0;
   const bool pinned = !state->pin.empty();

@@ -11,9 +11,8 @@ namespace {
 // Prefixes the failing step to the error, keeping its code (its outcome).
 absl::Status InStep(std::string_view step, const absl::Status& status) {
   if (status.ok()) return status;
-  return absl::Status(status.code(),
-                      absl::StrCat("making the VM ready failed at \"", Absl(step), "\": ",
-                                   status.message()));
+  return absl::Status(status.code(), absl::StrCat("making the VM ready failed at \"", Absl(step),
+                                                  "\": ", status.message()));
 }
 
 // Times one step into `slot`.
@@ -29,8 +28,7 @@ class StepTimer {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ReadyVm>> MakeVmReady(PveClient& client,
-                                                     const VmReadinessSpec& spec,
+absl::StatusOr<std::unique_ptr<ReadyVm>> MakeVmReady(PveClient& client, const VmReadinessSpec& spec,
                                                      const ConsoleOpener& open_console,
                                                      std::string* failed_step) {
   std::string ignored;
@@ -64,7 +62,8 @@ absl::StatusOr<std::unique_ptr<ReadyVm>> MakeVmReady(PveClient& client,
   }
   absl::StatusOr<PveVmStatus> status = GetPveVmStatus(client, ready->vm);
   if (!status.ok()) return fail("status", "read the VM's status", status.status());
-  if (absl::Status s = RefuseLocked(*status); !s.ok()) return fail("lock", "check the VM's lock", s);
+  if (absl::Status s = RefuseLocked(*status); !s.ok())
+    return fail("lock", "check the VM's lock", s);
   ready->vm.name = status->vm.name;
   bool running = status->status == "running";
 

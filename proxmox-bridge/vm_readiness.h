@@ -25,13 +25,13 @@ namespace mosdat {
 enum class AfterJob { kKeep, kShutdown, kRollback };
 
 struct VmReadinessSpec {
-  int vmid = 0;              // > 0: find by vmid
-  std::string pve_name;      // else: find by name
-  std::string snapshot;      // "" = no rollback before the job
+  int vmid = 0;          // > 0: find by vmid
+  std::string pve_name;  // else: find by name
+  std::string snapshot;  // "" = no rollback before the job
   AfterJob after = AfterJob::kKeep;
   std::optional<GpuRequest> gpu;
-  std::string fixed_ip;                // "" = ask the guest agent
-  std::vector<std::string> subnets;    // preferred guest subnets
+  std::string fixed_ip;              // "" = ask the guest agent
+  std::vector<std::string> subnets;  // preferred guest subnets
   bool open_console = true;
   absl::Duration ready_timeout = absl::Minutes(5);
   absl::Duration shutdown_timeout = absl::Minutes(1);
@@ -41,7 +41,7 @@ struct VmReadinessSpec {
 class ConsoleHandle {
  public:
   virtual ~ConsoleHandle() = default;
-  virtual std::string address() const = 0;   // "127.0.0.1:PORT"
+  virtual std::string address() const = 0;  // "127.0.0.1:PORT"
   virtual std::string password() const = 0;
 };
 using ConsoleOpener =
@@ -56,14 +56,13 @@ struct ReadyVm {
   std::string address;  // the guest's IP
   std::unique_ptr<ConsoleHandle> console;
   std::optional<GpuAttachment> gpu;
-  bool started_here = false;  // the VM was not running before
+  bool started_here = false;          // the VM was not running before
   std::vector<std::string> warnings;  // task warnings, primary-mode notice
   ReadinessTimings timings;
 };
 
 // On failure, `failed_step` (may be null) names the step ("start", "address"...).
-absl::StatusOr<std::unique_ptr<ReadyVm>> MakeVmReady(PveClient& client,
-                                                     const VmReadinessSpec& spec,
+absl::StatusOr<std::unique_ptr<ReadyVm>> MakeVmReady(PveClient& client, const VmReadinessSpec& spec,
                                                      const ConsoleOpener& open_console,
                                                      std::string* failed_step = nullptr);
 

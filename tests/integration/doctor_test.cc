@@ -49,20 +49,19 @@ class DoctorTest : public ::testing::Test {
     absl::Status sshd = sshd_->Start();
     ASSERT_TRUE(sshd.ok()) << sshd << "\n" << sshd_->log();
 
-    json config = testing::PveStandInConfig(json::array(
-        {{{"vmid", kVmid},
-          {"node", "pve1"},
-          {"name", "fedora"},
-          {"machine", "q35"},
-          {"disk", true},
-          {"vnc_target", desktop_->vnc_address()},
-          {"vnc_target_password", kDesktopPassword}}}));
+    json config =
+        testing::PveStandInConfig(json::array({{{"vmid", kVmid},
+                                                {"node", "pve1"},
+                                                {"name", "fedora"},
+                                                {"machine", "q35"},
+                                                {"disk", true},
+                                                {"vnc_target", desktop_->vnc_address()},
+                                                {"vnc_target_password", kDesktopPassword}}}));
     config["pci_devices"] = {
         {"pve1", {{{"id", "0000:01:00.0"}, {"class", "0x030000"}, {"device_name", "GA102"}}}}};
     config["pci_mappings"] = {{{"id", "gpu0"}, {"map", {"node=pve1,path=0000:01:00.0"}}}};
-    config["tokens"][kRestrictedToken] = {
-        {"secret", kRestrictedSecret},
-        {"privileges", {{"/vms", {"VM.Audit", "VM.PowerMgmt"}}}}};
+    config["tokens"][kRestrictedToken] = {{"secret", kRestrictedSecret},
+                                          {"privileges", {{"/vms", {"VM.Audit", "VM.PowerMgmt"}}}}};
     pve_ = new PveStandIn(config, "9.1");
     ASSERT_TRUE(pve_->started());
 
@@ -103,12 +102,12 @@ class DoctorTest : public ::testing::Test {
     const std::string path = dir_.File("mosdat.toml");
     std::ofstream(path) << absl::StrCat(
         "[app]\nname = \"doctor-test\"\nbinary = \"/usr/bin/true\"\n\n"
-        "[proxmox]\nhost = \"127.0.0.1\"\nport = ", pve_->port(),
-        "\nuser = \"", setup.user, "\"\ntoken = \"env:MOSDAT_DOCTOR_TOKEN\"\nnode = \"pve1\"\n",
-        setup.pin ? absl::StrCat("fingerprint = \"",
-                                 setup.fingerprint.empty() ? pve_->fingerprint()
-                                                           : setup.fingerprint,
-                                 "\"\n")
+        "[proxmox]\nhost = \"127.0.0.1\"\nport = ",
+        pve_->port(), "\nuser = \"", setup.user,
+        "\"\ntoken = \"env:MOSDAT_DOCTOR_TOKEN\"\nnode = \"pve1\"\n",
+        setup.pin ? absl::StrCat(
+                        "fingerprint = \"",
+                        setup.fingerprint.empty() ? pve_->fingerprint() : setup.fingerprint, "\"\n")
                   : std::string(),
         setup.gpu_mapping.empty() ? std::string()
                                   : absl::StrCat("gpu_mapping = \"", setup.gpu_mapping, "\"\n"),
@@ -207,8 +206,7 @@ TEST_F(DoctorTest, AWrongTokenFailsAuthWithAFixAndSkipsWhatDependsOnIt) {
 }
 
 TEST_F(DoctorTest, ARestrictedTokenIsToldWhichPrivilegesItLacks) {
-  RunResult result =
-      Doctor(WriteConfig({.user = kRestrictedToken, .secret = kRestrictedSecret}));
+  RunResult result = Doctor(WriteConfig({.user = kRestrictedToken, .secret = kRestrictedSecret}));
   EXPECT_EQ(result.exit_code, 4) << result.out << result.err;
   EXPECT_THAT(result.out, HasSubstr("✗ privileges"));
   EXPECT_THAT(result.out, HasSubstr("VM.Console (to open its screen"));
@@ -260,8 +258,7 @@ TEST_F(DoctorTest, WithoutAPinASelfSignedCertificateIsShownWithTheLineThatPinsIt
   EXPECT_EQ(result.exit_code, 4) << result.out << result.err;
   EXPECT_THAT(result.out, HasSubstr("✗ tls"));
   EXPECT_THAT(result.out, HasSubstr("not trusted by the system CAs"));
-  EXPECT_THAT(result.out,
-              HasSubstr(absl::StrCat("fingerprint = \"", pve_->fingerprint(), "\"")));
+  EXPECT_THAT(result.out, HasSubstr(absl::StrCat("fingerprint = \"", pve_->fingerprint(), "\"")));
 }
 
 TEST_F(DoctorTest, AGpuMappingIsCheckedReadOnly) {

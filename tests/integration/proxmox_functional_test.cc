@@ -45,22 +45,24 @@ class ProxmoxFunctionalTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop = LocalDesktop::Start(
-        {.app_command = {"/usr/bin/python3", testing::SourcePath("tests/data/apps/fixed_layout.py")},
+        {.app_command = {"/usr/bin/python3",
+                         testing::SourcePath("tests/data/apps/fixed_layout.py")},
          .vnc_password = kDesktopPassword});
     ASSERT_TRUE(desktop.ok()) << desktop.status();
     desktop_ = *std::move(desktop);
-    pve_ = std::make_unique<PveStandIn>(testing::PveStandInConfig(json::array(
-        {{{"vmid", 100},
-          {"node", "pve1"},
-          {"name", "fedora-42"},
-          {"machine", "q35"},
-          {"disk", true},
-          {"vnc_target", desktop_->vnc_address()},
-          {"vnc_target_password", kDesktopPassword}}})));
+    pve_ = std::make_unique<PveStandIn>(
+        testing::PveStandInConfig(json::array({{{"vmid", 100},
+                                                {"node", "pve1"},
+                                                {"name", "fedora-42"},
+                                                {"machine", "q35"},
+                                                {"disk", true},
+                                                {"vnc_target", desktop_->vnc_address()},
+                                                {"vnc_target_password", kDesktopPassword}}})));
     ASSERT_TRUE(pve_->started());
     auto client = *PveClient::Create(pve_->TokenOptions());
     ASSERT_TRUE(CreatePveSnapshot(*client, {.node = "pve1", .vmid = 100}, "clean", "",
-                                  {.deadline = absl::Now() + absl::Seconds(60)}).ok());
+                                  {.deadline = absl::Now() + absl::Seconds(60)})
+                    .ok());
     std::ofstream(dir_.File("scenario.yaml")) << kScenario;
   }
 
@@ -72,7 +74,8 @@ class ProxmoxFunctionalTest : public ::testing::Test {
         << "node = \"pve1\"\nfingerprint = \"" << pve_->fingerprint() << "\"\n\n"
         << "[[vm]]\nname = \"fedora\"\nprovider = \"proxmox\"\npve_name = \"fedora-42\"\n"
         << "user = \"tester\"\nsnapshot = \"clean\"\nafter = \"shutdown\"\n"
-        << "shutdown_timeout = 1\n" << vm_extra << "\n"
+        << "shutdown_timeout = 1\n"
+        << vm_extra << "\n"
         << "[[test]]\nname = \"toggle\"\nscenario = \"scenario.yaml\"\n";
     return dir_.File("config.toml");
   }
@@ -132,10 +135,10 @@ TEST_F(ProxmoxFunctionalTest, AVmThatCannotBeMadeReadyIsAnInfrastructureErrorNam
 }
 
 TEST_F(ProxmoxFunctionalTest, AWrongTokenIsAnInfrastructureErrorThatNamesTheToken) {
-  testing::RunResult result = testing::RunCommand(
-      {testing::BuiltBinary("cli/mosdat"), "functional", "--config", WriteConfig(""), "--test",
-       "toggle", "--results", dir_.File("results")},
-      {{"MOSDAT_TEST_PVE_TOKEN", "wrong-secret"}}, testing::kRunTimeout);
+  testing::RunResult result =
+      testing::RunCommand({testing::BuiltBinary("cli/mosdat"), "functional", "--config",
+                           WriteConfig(""), "--test", "toggle", "--results", dir_.File("results")},
+                          {{"MOSDAT_TEST_PVE_TOKEN", "wrong-secret"}}, testing::kRunTimeout);
   EXPECT_EQ(result.exit_code, 4) << result.out << result.err;
   EXPECT_THAT(result.out + result.err, HasSubstr("refused the API token \"root@pam!mosdat\""));
   EXPECT_THAT(result.out + result.err, ::testing::Not(HasSubstr("wrong-secret")));
@@ -191,15 +194,16 @@ TEST(ProxmoxHostsTest, AMatrixSpansTwoProxmoxHosts) {
   std::vector<std::unique_ptr<PveStandIn>> hosts;
   for (int i = 0; i < 2; ++i) {
     absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop = LocalDesktop::Start(
-        {.app_command = {"/usr/bin/python3", testing::SourcePath("tests/data/apps/fixed_layout.py")},
+        {.app_command = {"/usr/bin/python3",
+                         testing::SourcePath("tests/data/apps/fixed_layout.py")},
          .vnc_password = kDesktopPassword});
     ASSERT_TRUE(desktop.ok()) << desktop.status();
-    hosts.push_back(std::make_unique<PveStandIn>(testing::PveStandInConfig(json::array(
-        {{{"vmid", 100 + i},
-          {"node", "pve1"},
-          {"name", i == 0 ? "fedora" : "ubuntu"},
-          {"vnc_target", (*desktop)->vnc_address()},
-          {"vnc_target_password", kDesktopPassword}}}))));
+    hosts.push_back(std::make_unique<PveStandIn>(
+        testing::PveStandInConfig(json::array({{{"vmid", 100 + i},
+                                                {"node", "pve1"},
+                                                {"name", i == 0 ? "fedora" : "ubuntu"},
+                                                {"vnc_target", (*desktop)->vnc_address()},
+                                                {"vnc_target_password", kDesktopPassword}}}))));
     ASSERT_TRUE(hosts.back()->started());
     desktops.push_back(*std::move(desktop));
   }
@@ -211,8 +215,9 @@ TEST(ProxmoxHostsTest, AMatrixSpansTwoProxmoxHosts) {
          << "node = \"pve1\"\n";
   const char* names[] = {"lab-a", "lab-b"};
   for (int i = 0; i < 2; ++i) {
-    config << "\n[proxmox.hosts." << names[i] << "]\nhost = \"127.0.0.1\"\nport = "
-           << hosts[i]->port() << "\nfingerprint = \"" << hosts[i]->fingerprint() << "\"\n";
+    config << "\n[proxmox.hosts." << names[i]
+           << "]\nhost = \"127.0.0.1\"\nport = " << hosts[i]->port() << "\nfingerprint = \""
+           << hosts[i]->fingerprint() << "\"\n";
   }
   for (int i = 0; i < 2; ++i) {
     config << "\n[[vm]]\nname = \"" << (i == 0 ? "fedora" : "ubuntu") << "\"\nproxmox = \""

@@ -31,14 +31,14 @@ class PveBridgeTest : public ::testing::Test {
         LocalDesktop::Start({.width = 800, .height = 600, .vnc_password = kDesktopPassword});
     ASSERT_TRUE(desktop.ok()) << desktop.status();
     desktop_ = *std::move(desktop);
-    json config = testing::PveStandInConfig(json::array(
-        {{{"vmid", 100},
-          {"node", "pve1"},
-          {"name", "fedora"},
-          {"machine", "q35"},
-          {"disk", true},
-          {"vnc_target", desktop_->vnc_address()},
-          {"vnc_target_password", kDesktopPassword}}}));
+    json config =
+        testing::PveStandInConfig(json::array({{{"vmid", 100},
+                                                {"node", "pve1"},
+                                                {"name", "fedora"},
+                                                {"machine", "q35"},
+                                                {"disk", true},
+                                                {"vnc_target", desktop_->vnc_address()},
+                                                {"vnc_target_password", kDesktopPassword}}}));
     config["pci_devices"] = {
         {"pve1", {{{"id", "0000:01:00.0"}, {"class", "0x030000"}, {"device_name", "GA102"}}}}};
     pve_ = std::make_unique<PveStandIn>(config, Version());
@@ -47,8 +47,8 @@ class PveBridgeTest : public ::testing::Test {
   }
 
   PveEndpointSpec Endpoint(bool token = true) const {
-    PveEndpointSpec endpoint{.host = "127.0.0.1", .port = pve_->port(),
-                             .fingerprint = pve_->fingerprint()};
+    PveEndpointSpec endpoint{
+        .host = "127.0.0.1", .port = pve_->port(), .fingerprint = pve_->fingerprint()};
     // The secrets reach the bridge as references, as from a config file.
     if (token) {
       setenv("MOSDAT_TEST_PVE_TOKEN", testing::kPveTokenSecret, 1);
@@ -75,10 +75,13 @@ std::pair<std::string, int> HostPort(const std::string& address) {
 TEST_F(PveBridgeTest, PreparedVmIsRunningWithAnAddressAndAConsoleThatShowsItsScreen) {
   std::shared_ptr<PveClient> client = *bridge_->Client(Endpoint());
   ASSERT_TRUE(CreatePveSnapshot(*client, {.node = "pve1", .vmid = 100}, "clean", "",
-                                {.deadline = absl::Now() + absl::Seconds(60)}).ok());
-  absl::StatusOr<PreparedVmInfo> prepared = bridge_->Prepare(
-      Endpoint(), {.pve_name = "fedora", .snapshot = "clean", .after = AfterJob::kShutdown,
-                   .shutdown_timeout = absl::Seconds(1)});
+                                {.deadline = absl::Now() + absl::Seconds(60)})
+                  .ok());
+  absl::StatusOr<PreparedVmInfo> prepared =
+      bridge_->Prepare(Endpoint(), {.pve_name = "fedora",
+                                    .snapshot = "clean",
+                                    .after = AfterJob::kShutdown,
+                                    .shutdown_timeout = absl::Seconds(1)});
   ASSERT_TRUE(prepared.ok()) << prepared.status();
   EXPECT_EQ(prepared->vm.vmid, 100);
   EXPECT_FALSE(prepared->address.empty());
@@ -120,11 +123,11 @@ TEST_F(PveBridgeTest, PreparedVmIsRunningWithAnAddressAndAConsoleThatShowsItsScr
 
 TEST_F(PveBridgeTest, AVmThatNeverGetsAnAddressFailsAtThatStepAndLeavesNothingAttached) {
   pve_->Fault({{"no_ip", {{"vmid", 100}, {"enabled", true}}}});
-  absl::StatusOr<PreparedVmInfo> prepared = bridge_->Prepare(
-      Endpoint(false), {.vmid = 100,
-                        .gpu = GpuRequest{.pci_address = "0000:01:00"},
-                        .ready_timeout = absl::Seconds(4),
-                        .shutdown_timeout = absl::Seconds(1)});
+  absl::StatusOr<PreparedVmInfo> prepared =
+      bridge_->Prepare(Endpoint(false), {.vmid = 100,
+                                         .gpu = GpuRequest{.pci_address = "0000:01:00"},
+                                         .ready_timeout = absl::Seconds(4),
+                                         .shutdown_timeout = absl::Seconds(1)});
   ASSERT_FALSE(prepared.ok());
   EXPECT_EQ(OutcomeOf(prepared.status()), Outcome::kInfrastructureError);
   EXPECT_THAT(prepared.status().message(), HasSubstr("get the guest's IP address"));
@@ -137,12 +140,12 @@ TEST_F(PveBridgeTest, AVmThatNeverGetsAnAddressFailsAtThatStepAndLeavesNothingAt
 }
 
 TEST_F(PveBridgeTest, AGpuIsAttachedForTheJobAndTheConfigRestoredAfterIt) {
-  absl::StatusOr<PreparedVmInfo> prepared = bridge_->Prepare(
-      Endpoint(false), {.vmid = 100,
-                        .after = AfterJob::kKeep,
-                        .gpu = GpuRequest{.pci_address = "0000:01:00"},
-                        .open_console = false,
-                        .shutdown_timeout = absl::Seconds(1)});
+  absl::StatusOr<PreparedVmInfo> prepared =
+      bridge_->Prepare(Endpoint(false), {.vmid = 100,
+                                         .after = AfterJob::kKeep,
+                                         .gpu = GpuRequest{.pci_address = "0000:01:00"},
+                                         .open_console = false,
+                                         .shutdown_timeout = absl::Seconds(1)});
   ASSERT_TRUE(prepared.ok()) << prepared.status();
   ASSERT_TRUE(prepared->gpu.has_value());
   EXPECT_THAT(prepared->gpu->device, HasSubstr("GA102 (compute mode)"));
@@ -154,14 +157,17 @@ TEST_F(PveBridgeTest, AGpuIsAttachedForTheJobAndTheConfigRestoredAfterIt) {
 
 TEST_F(PveBridgeTest, DestroyingTheBridgeReleasesWhatItPrepared) {
   absl::StatusOr<PreparedVmInfo> prepared = bridge_->Prepare(
-      Endpoint(), {.vmid = 100, .after = AfterJob::kShutdown,
-                   .shutdown_timeout = absl::Seconds(1)});
+      Endpoint(),
+      {.vmid = 100, .after = AfterJob::kShutdown, .shutdown_timeout = absl::Seconds(1)});
   ASSERT_TRUE(prepared.ok()) << prepared.status();
   auto [host, port] = HostPort(prepared->console->address);
   bridge_.reset();
-  EXPECT_FALSE(VncSession::Connect({.host = host, .port = port, .password = "x",
+  EXPECT_FALSE(VncSession::Connect({.host = host,
+                                    .port = port,
+                                    .password = "x",
                                     .connect_timeout = absl::Seconds(2),
-                                    .reconnect_attempts = 0}).ok())
+                                    .reconnect_attempts = 0})
+                   .ok())
       << "the console port is closed";
   EXPECT_FALSE(pve_->VmState(100)["running"].get<bool>());
 }
@@ -191,8 +197,7 @@ TEST_P(PveConsoleVersionTest, TheConsoleOpensThroughVncProxyAndVncWebsocket) {
   EXPECT_FALSE(bridge_->CloseConsole(console->id).ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(Versions, PveConsoleVersionTest,
-                         ::testing::Values("8.4", "9.1", "9.1.7"),
+INSTANTIATE_TEST_SUITE_P(Versions, PveConsoleVersionTest, ::testing::Values("8.4", "9.1", "9.1.7"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name) c = c == '.' ? '_' : c;

@@ -2,13 +2,14 @@
 // Proxmox VE STAND-IN (tests/pve_standin: PVE cannot run here), whose VMs are real QEMU
 // processes with a real qemu-ga. Every request sent is checked against the official
 // API schemas when the fixture ends.
+#include "proxmox-bridge/pve_client.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "absl/time/clock.h"
 #include "core/file_util.h"
 #include "core/outcome.h"
-#include "proxmox-bridge/pve_client.h"
 #include "proxmox-bridge/pve_gpu.h"
 #include "proxmox-bridge/pve_guest_agent.h"
 #include "proxmox-bridge/pve_vm.h"
@@ -55,9 +56,9 @@ TEST(PveClientTest, TokenFindsStartsAndStopsARealVm) {
   // A diskless guest ignores ACPI: the shutdown times out and PVE stops it (forceStop),
   // which PVE reports as a warning, not a failure.
   std::vector<std::string> warnings;
-  absl::Status shutdown = ShutdownPveVm(*client, *vm, absl::Seconds(1),
-                                        {.deadline = absl::Now() + absl::Seconds(60),
-                                         .warnings = &warnings});
+  absl::Status shutdown =
+      ShutdownPveVm(*client, *vm, absl::Seconds(1),
+                    {.deadline = absl::Now() + absl::Seconds(60), .warnings = &warnings});
   ASSERT_TRUE(shutdown.ok()) << shutdown;
   EXPECT_FALSE(pve.VmState(100)["running"].get<bool>());
   EXPECT_THAT(warnings, ::testing::Contains(HasSubstr("WARNINGS")));
@@ -165,8 +166,8 @@ TEST(PveClientTest, SnapshotsAreTakenListedAndRolledBack) {
   auto client = Client(pve.TokenOptions());
   absl::StatusOr<PveVm> vm = FindPveVm(*client, 100, "");
   ASSERT_TRUE(vm.ok()) << vm.status();
-  ASSERT_TRUE(CreatePveSnapshot(*client, *vm, "clean", "before tests",
-                                Within(absl::Seconds(60))).ok());
+  ASSERT_TRUE(
+      CreatePveSnapshot(*client, *vm, "clean", "before tests", Within(absl::Seconds(60))).ok());
   absl::StatusOr<std::vector<PveSnapshot>> snapshots = ListPveSnapshots(*client, *vm);
   ASSERT_TRUE(snapshots.ok()) << snapshots.status();
   ASSERT_EQ(snapshots->size(), 1u);
@@ -219,10 +220,9 @@ TEST(PveClientTest, GuestAgentAnswersPingAddressesExecAndFileWrite) {
 }
 
 TEST(GuestAddressTest, LoopbackAndLinkLocalAreSkippedAndAPreferredSubnetWins) {
-  std::vector<GuestInterface> interfaces = {
-      {"lo", {"127.0.0.1"}, {"::1"}},
-      {"eth0", {"169.254.3.4", "10.0.0.5"}, {"fe80::1"}},
-      {"eth1", {"192.168.13.80"}, {"2001:db8::5"}}};
+  std::vector<GuestInterface> interfaces = {{"lo", {"127.0.0.1"}, {"::1"}},
+                                            {"eth0", {"169.254.3.4", "10.0.0.5"}, {"fe80::1"}},
+                                            {"eth1", {"192.168.13.80"}, {"2001:db8::5"}}};
   EXPECT_EQ(ChooseGuestAddress(interfaces, {}), "10.0.0.5");
   EXPECT_EQ(ChooseGuestAddress(interfaces, {"192.168.13.0/24"}), "192.168.13.80");
   EXPECT_EQ(ChooseGuestAddress({{"lo", {"127.0.0.1"}, {}}, {"e", {}, {"2001:db8::5"}}}, {}),
@@ -258,17 +258,18 @@ TEST_P(GuestAgentPermissionTest, AMissingPrivilegeIsNamedForThePermissionModel) 
 INSTANTIATE_TEST_SUITE_P(Versions, GuestAgentPermissionTest, ::testing::Values("8.4", "9.1"));
 
 json GpuConfig() {
-  json config = PveStandInConfig(json::array(
-      {{{"vmid", 100}, {"node", "pve1"}, {"name", "fedora"}, {"machine", "q35"}},
-       {{"vmid", 101}, {"node", "pve1"}, {"name", "ubuntu"}},
-       {{"vmid", 102}, {"node", "pve1"}, {"name", "other"}, {"machine", "q35"}}}));
+  json config = PveStandInConfig(
+      json::array({{{"vmid", 100}, {"node", "pve1"}, {"name", "fedora"}, {"machine", "q35"}},
+                   {{"vmid", 101}, {"node", "pve1"}, {"name", "ubuntu"}},
+                   {{"vmid", 102}, {"node", "pve1"}, {"name", "other"}, {"machine", "q35"}}}));
   config["pci_devices"] = {{"pve1",
                             {{{"id", "0000:01:00.0"},
                               {"class", "0x030000"},
                               {"vendor", "0x10de"},
                               {"device", "0x2204"},
                               {"device_name", "GA102"}}}}};
-  config["pci_mappings"] = {{{"id", "gpu0"}, {"map", {"node=pve1,path=0000:01:00.0,id=10de:2204"}}}};
+  config["pci_mappings"] = {
+      {{"id", "gpu0"}, {"map", {"node=pve1,path=0000:01:00.0,id=10de:2204"}}}};
   return config;
 }
 

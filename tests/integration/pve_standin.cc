@@ -46,9 +46,8 @@ PveStandIn::PveStandIn(const nlohmann::json& config, const std::string& pve_vers
     out << config.dump(2);
   }
   absl::StatusOr<Process> process = Process::Spawn(
-      {.argv = {"/usr/bin/python3", SourcePath("tests/pve_standin/pve_standin.py"),
-                "--state-dir", dir_.path(), "--config", dir_.File("config.json"),
-                "--pve-version", pve_version},
+      {.argv = {"/usr/bin/python3", SourcePath("tests/pve_standin/pve_standin.py"), "--state-dir",
+                dir_.path(), "--config", dir_.File("config.json"), "--pve-version", pve_version},
        .env = CurrentEnvironment(),
        .stdout_path = dir_.File("out"),
        .stderr_path = dir_.File("err")});
@@ -158,10 +157,10 @@ void PveStandIn::CheckConformance() const {
   const std::string schemas = SchemaDir();
   if (schemas.empty()) return;  // the schemas are not shipped with the project (AGPL data)
   const std::string schema = version_.rfind("8.", 0) == 0 ? "apidata-8.4.0.js" : "apidata-9.1.3.js";
-  RunResult result = RunCommand(
-      {"/usr/bin/python3", SourcePath("tests/pve_standin/conformance.py"), "--schema",
-       schemas + "/" + schema, "--requests", dir_.File("requests.jsonl")},
-      {}, std::chrono::seconds(120));
+  RunResult result =
+      RunCommand({"/usr/bin/python3", SourcePath("tests/pve_standin/conformance.py"), "--schema",
+                  schemas + "/" + schema, "--requests", dir_.File("requests.jsonl")},
+                 {}, std::chrono::seconds(120));
   EXPECT_EQ(result.exit_code, 0) << "requests the real Proxmox VE API (" << schema
                                  << ") would refuse:\n"
                                  << result.out << result.err;

@@ -73,10 +73,10 @@ TEST_F(RealPveTest, FindsStartsReachesAndShowsTheVm) {
   absl::StatusOr<std::unique_ptr<ConsoleHandle>> console = OpenTunnelConsole(*client_, *vm);
   ASSERT_TRUE(console.ok()) << console.status();
   const std::string where = (*console)->address();
-  absl::StatusOr<std::unique_ptr<VncSession>> vnc = VncSession::Connect(
-      {.host = where.substr(0, where.rfind(':')),
-       .port = std::stoi(where.substr(where.rfind(':') + 1)),
-       .password = (*console)->password()});
+  absl::StatusOr<std::unique_ptr<VncSession>> vnc =
+      VncSession::Connect({.host = where.substr(0, where.rfind(':')),
+                           .port = std::stoi(where.substr(where.rfind(':') + 1)),
+                           .password = (*console)->password()});
   ASSERT_TRUE(vnc.ok()) << vnc.status();
   EXPECT_GT((*vnc)->width(), 0);
   EXPECT_TRUE((*vnc)->Capture().ok());
