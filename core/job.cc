@@ -26,13 +26,13 @@ VmTarget TargetFor(const Config& config, const VmConfig& vm) {
     if (const ProxmoxConfig* px = ProxmoxHostFor(config, vm); px != nullptr) {
       ProxmoxTarget& t = target.proxmox.emplace();
       t.endpoint_name = px->name;
-      t.host = px->host;
-      t.port = px->port;
-      t.user = px->user;
-      t.token = px->token;
-      t.password = px->password;
-      t.fingerprint = px->fingerprint;
-      t.ca_file = px->ca_file;
+      t.endpoint = {.host = px->host,
+                    .port = px->port,
+                    .user = px->user,
+                    .token = px->token,
+                    .password = px->password,
+                    .fingerprint = px->fingerprint,
+                    .ca_file = px->ca_file};
       t.pve_name = vm.pve_name.empty() ? vm.name : vm.pve_name;
       t.snapshot = vm.snapshot;
       t.after = vm.after;

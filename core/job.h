@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/pve_endpoint.h"
 #include "core/template_vars.h"
 
 namespace mosdat {
@@ -18,13 +19,7 @@ namespace mosdat {
 // and put back after it. Secrets stay references, resolved by the bridge.
 struct ProxmoxTarget {
   std::string endpoint_name;  // [proxmox.hosts.NAME]; "" = the single [proxmox]
-  std::string host;           // the API endpoint
-  int port = 8006;
-  std::string user;
-  SecretRef token;
-  SecretRef password;
-  std::string fingerprint;
-  std::string ca_file;
+  PveEndpoint endpoint;
   std::string pve_name;  // lookup by name when vmid is 0
   std::string snapshot;  // rolled back to before the job; "" = none
   VmAfterJob after = VmAfterJob::kKeep;

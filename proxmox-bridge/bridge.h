@@ -15,7 +15,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "core/secret_ref.h"
+#include "core/pve_endpoint.h"
 #include "proxmox-bridge/bridge_metrics.h"
 #include "proxmox-bridge/pve_client.h"
 #include "proxmox-bridge/vm_readiness.h"
@@ -23,15 +23,7 @@
 namespace mosdat {
 
 // A Proxmox endpoint as a request names it: secrets as references.
-struct PveEndpointSpec {
-  std::string host;
-  int port = 8006;
-  std::string user;
-  SecretRef token;
-  SecretRef password;
-  std::string fingerprint;
-  std::string ca_file;
-};
+using PveEndpointSpec = PveEndpoint;
 
 struct ConsoleInfo {
   std::string id;

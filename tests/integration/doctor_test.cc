@@ -49,17 +49,9 @@ class DoctorTest : public ::testing::Test {
     absl::Status sshd = sshd_->Start();
     ASSERT_TRUE(sshd.ok()) << sshd << "\n" << sshd_->log();
 
-    json config =
-        testing::PveStandInConfig(json::array({{{"vmid", kVmid},
-                                                {"node", "pve1"},
-                                                {"name", "fedora"},
-                                                {"machine", "q35"},
-                                                {"disk", true},
-                                                {"vnc_target", desktop_->vnc_address()},
-                                                {"vnc_target_password", kDesktopPassword}}}));
-    config["pci_devices"] = {
-        {"pve1", {{{"id", "0000:01:00.0"}, {"class", "0x030000"}, {"device_name", "GA102"}}}}};
-    config["pci_mappings"] = {{{"id", "gpu0"}, {"map", {"node=pve1,path=0000:01:00.0"}}}};
+    json config = testing::PveStandInConfig(json::array(
+        {testing::PveStandInVm(kVmid, "fedora", desktop_->vnc_address(), kDesktopPassword)}));
+    testing::AddPveStandInGpu(&config);
     config["tokens"][kRestrictedToken] = {{"secret", kRestrictedSecret},
                                           {"privileges", {{"/vms", {"VM.Audit", "VM.PowerMgmt"}}}}};
     pve_ = new PveStandIn(config, "9.1");

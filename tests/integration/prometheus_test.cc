@@ -86,12 +86,8 @@ TEST(PrometheusTest, ScrapesTheServicesAndRunsEveryDashboardQuery) {
   absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop =
       LocalDesktop::Start({.width = 640, .height = 480, .vnc_password = "xvnc-pw1"});
   ASSERT_TRUE(desktop.ok()) << desktop.status();
-  PveStandIn pve(PveStandInConfig(nlohmann::json::array({{{"vmid", 100},
-                                                          {"node", "pve1"},
-                                                          {"name", "fedora"},
-                                                          {"disk", true},
-                                                          {"vnc_target", (*desktop)->vnc_address()},
-                                                          {"vnc_target_password", "xvnc-pw1"}}})));
+  PveStandIn pve(PveStandInConfig(nlohmann::json::array(
+      {testing::PveStandInVm(100, "fedora", (*desktop)->vnc_address(), "xvnc-pw1")})));
   ASSERT_TRUE(pve.started());
   ServiceProcess bridge({BuiltBinary("proxmox-bridge/mosdat-proxmox-bridge"), "--token=env:T"},
                         {{"T", kBridgeToken},

@@ -50,14 +50,8 @@ class ProxmoxFunctionalTest : public ::testing::Test {
          .vnc_password = kDesktopPassword});
     ASSERT_TRUE(desktop.ok()) << desktop.status();
     desktop_ = *std::move(desktop);
-    pve_ = std::make_unique<PveStandIn>(
-        testing::PveStandInConfig(json::array({{{"vmid", 100},
-                                                {"node", "pve1"},
-                                                {"name", "fedora-42"},
-                                                {"machine", "q35"},
-                                                {"disk", true},
-                                                {"vnc_target", desktop_->vnc_address()},
-                                                {"vnc_target_password", kDesktopPassword}}})));
+    pve_ = std::make_unique<PveStandIn>(testing::PveStandInConfig(json::array(
+        {testing::PveStandInVm(100, "fedora-42", desktop_->vnc_address(), kDesktopPassword)})));
     ASSERT_TRUE(pve_->started());
     auto client = *PveClient::Create(pve_->TokenOptions());
     ASSERT_TRUE(CreatePveSnapshot(*client, {.node = "pve1", .vmid = 100}, "clean", "",
@@ -198,12 +192,9 @@ TEST(ProxmoxHostsTest, AMatrixSpansTwoProxmoxHosts) {
                          testing::SourcePath("tests/data/apps/fixed_layout.py")},
          .vnc_password = kDesktopPassword});
     ASSERT_TRUE(desktop.ok()) << desktop.status();
-    hosts.push_back(std::make_unique<PveStandIn>(
-        testing::PveStandInConfig(json::array({{{"vmid", 100 + i},
-                                                {"node", "pve1"},
-                                                {"name", i == 0 ? "fedora" : "ubuntu"},
-                                                {"vnc_target", (*desktop)->vnc_address()},
-                                                {"vnc_target_password", kDesktopPassword}}}))));
+    hosts.push_back(std::make_unique<PveStandIn>(testing::PveStandInConfig(
+        json::array({testing::PveStandInVm(100 + i, i == 0 ? "fedora" : "ubuntu",
+                                           (*desktop)->vnc_address(), kDesktopPassword)}))));
     ASSERT_TRUE(hosts.back()->started());
     desktops.push_back(*std::move(desktop));
   }

@@ -31,16 +31,9 @@ class PveBridgeTest : public ::testing::Test {
         LocalDesktop::Start({.width = 800, .height = 600, .vnc_password = kDesktopPassword});
     ASSERT_TRUE(desktop.ok()) << desktop.status();
     desktop_ = *std::move(desktop);
-    json config =
-        testing::PveStandInConfig(json::array({{{"vmid", 100},
-                                                {"node", "pve1"},
-                                                {"name", "fedora"},
-                                                {"machine", "q35"},
-                                                {"disk", true},
-                                                {"vnc_target", desktop_->vnc_address()},
-                                                {"vnc_target_password", kDesktopPassword}}}));
-    config["pci_devices"] = {
-        {"pve1", {{{"id", "0000:01:00.0"}, {"class", "0x030000"}, {"device_name", "GA102"}}}}};
+    json config = testing::PveStandInConfig(json::array(
+        {testing::PveStandInVm(100, "fedora", desktop_->vnc_address(), kDesktopPassword)}));
+    testing::AddPveStandInGpu(&config);
     pve_ = std::make_unique<PveStandIn>(config, Version());
     ASSERT_TRUE(pve_->started());
     bridge_ = std::make_unique<Bridge>(BridgeOptions{.open_console = OpenTunnelConsole});

@@ -262,14 +262,7 @@ json GpuConfig() {
       json::array({{{"vmid", 100}, {"node", "pve1"}, {"name", "fedora"}, {"machine", "q35"}},
                    {{"vmid", 101}, {"node", "pve1"}, {"name", "ubuntu"}},
                    {{"vmid", 102}, {"node", "pve1"}, {"name", "other"}, {"machine", "q35"}}}));
-  config["pci_devices"] = {{"pve1",
-                            {{{"id", "0000:01:00.0"},
-                              {"class", "0x030000"},
-                              {"vendor", "0x10de"},
-                              {"device", "0x2204"},
-                              {"device_name", "GA102"}}}}};
-  config["pci_mappings"] = {
-      {{"id", "gpu0"}, {"map", {"node=pve1,path=0000:01:00.0,id=10de:2204"}}}};
+  testing::AddPveStandInGpu(&config);
   return config;
 }
 

@@ -39,6 +39,28 @@ nlohmann::json PveStandInConfig(nlohmann::json vms) {
           {"task_duration_s", 0.1}};
 }
 
+nlohmann::json PveStandInVm(int vmid, const std::string& name, const std::string& vnc_address,
+                            const std::string& vnc_password) {
+  nlohmann::json vm = {
+      {"vmid", vmid}, {"node", "pve1"}, {"name", name}, {"machine", "q35"}, {"disk", true}};
+  if (!vnc_address.empty()) {
+    vm["vnc_target"] = vnc_address;
+    vm["vnc_target_password"] = vnc_password;
+  }
+  return vm;
+}
+
+void AddPveStandInGpu(nlohmann::json* config) {
+  (*config)["pci_devices"] = {{"pve1",
+                               {{{"id", "0000:01:00.0"},
+                                 {"class", "0x030000"},
+                                 {"vendor", "0x10de"},
+                                 {"device", "0x2204"},
+                                 {"device_name", "GA102"}}}}};
+  (*config)["pci_mappings"] = {
+      {{"id", "gpu0"}, {"map", {"node=pve1,path=0000:01:00.0,id=10de:2204"}}}};
+}
+
 PveStandIn::PveStandIn(const nlohmann::json& config, const std::string& pve_version)
     : version_(pve_version) {
   {

@@ -24,6 +24,14 @@ inline constexpr char kPveRootPassword[] = "rootpw";
 // A config with nodes pve1 and pve2, root@pam (password and token) and `vms`.
 nlohmann::json PveStandInConfig(nlohmann::json vms);
 
+// A VM on node pve1 (q35, with a disk for snapshots) whose console is the real VNC
+// server at `vnc_address` (with `vnc_password`); no console when the address is empty.
+nlohmann::json PveStandInVm(int vmid, const std::string& name, const std::string& vnc_address = "",
+                            const std::string& vnc_password = "");
+
+// Adds a GPU (0000:01:00.0, "GA102") to node pve1 and the resource mapping "gpu0" for it.
+void AddPveStandInGpu(nlohmann::json* config);
+
 class PveStandIn {
  public:
   PveStandIn(const nlohmann::json& config, const std::string& pve_version = "9.1");

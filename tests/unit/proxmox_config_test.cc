@@ -55,12 +55,22 @@ const std::string kTwoHosts =
 
 TEST(ProxmoxConfigTest, NamedHostsInheritFromProxmoxInFileOrder) {
   // "z" comes first in the file; toml++ would iterate "a" first.
-  Config config = ParseOk(
+  Diagnostics diagnostics;
+  Config config = ParseConfig(
       WithApp("[proxmox]\nuser = \"ci@pve!m\"\ntoken = \"file:pve.token\"\nca_file = \"ca.pem\"\n"
               "subnets = [\"10.0.0.0/8\"]\ngpu_mapping = \"gpu0\"\n"
               "[proxmox.hosts.z]\nhost = \"pve-z\"\nnode = \"nz\"\nconsole = \"direct\"\n"
               "[proxmox.hosts.a]\nhost = \"pve-a\"\nnode = \"na\"\nport = 8443\n"
-              "subnets = [\"192.168.13.0/24\"]\nuser = \"other@pve!t\"\n"));
+              "subnets = [\"192.168.13.0/24\"]\nuser = \"other@pve!t\"\n"),
+      "dir/ok.toml", &diagnostics);
+  EXPECT_TRUE(diagnostics.empty()) << diagnostics.ToStatus();
+  // "direct" is read, and said to be not honoured yet.
+  ASSERT_EQ(diagnostics.warnings().size(), 1u);
+  EXPECT_NE(diagnostics.warnings()[0].ToString().find(
+                "dir/ok.toml:12:11: proxmox.hosts.z.console: \"direct\" (the agent at the node's "
+                "VNC port) is not honoured yet"),
+            std::string::npos)
+      << diagnostics.warnings()[0].ToString();
   EXPECT_FALSE(config.proxmox.has_value());  // [proxmox] has no host: shared keys only
   ASSERT_EQ(config.proxmox_hosts.size(), 2u);
   const ProxmoxConfig& z = config.proxmox_hosts[0];
