@@ -12,15 +12,13 @@ VmPreparations::VmPreparations(std::shared_ptr<VmProvisioner> provisioner)
 VmPreparations::~VmPreparations() { Drain(); }
 
 void VmPreparations::Drain() {
-  std::vector<std::thread> threads;
+  std::vector<Worker> workers;
   {
     std::lock_guard lock(mutex_);
     draining_ = true;
-    threads.swap(threads_);
+    workers.swap(workers_);
   }
-  for (std::thread& thread : threads) {
-    if (thread.joinable()) thread.join();
-  }
+  for (Worker& worker : workers) worker.thread.join();
   std::map<std::string, std::string> leases;
   {
     std::lock_guard lock(mutex_);
@@ -49,7 +47,22 @@ void VmPreparations::Start(const std::string& agent, JobSpec job) {
     return;
   }
   by_agent_[agent] = Preparation{.job = std::move(job)};
-  threads_.emplace_back(&VmPreparations::Run, this, agent);
+  Spawn([this, agent] { Run(agent); });
+}
+
+void VmPreparations::Spawn(std::function<void()> work) {
+  // A long-lived coordinator must not collect a thread per job.
+  std::erase_if(workers_, [](Worker& worker) {
+    if (!worker.ended->load()) return false;
+    worker.thread.join();
+    return true;
+  });
+  auto ended = std::make_shared<std::atomic<bool>>(false);
+  workers_.push_back({std::thread([work = std::move(work), ended] {
+                        work();
+                        ended->store(true);
+                      }),
+                      ended});
 }
 
 void VmPreparations::Run(std::string agent) {
@@ -110,7 +123,7 @@ void VmPreparations::Release(const std::string& job_id) {
     lease = it->second;
     if (draining_) return;  // Drain releases it
     leases_.erase(it);
-    threads_.emplace_back([this, job_id, lease] {
+    Spawn([this, job_id, lease] {
       if (absl::Status s = provisioner_->Release(lease); !s.ok()) {
         spdlog::warn("releasing the VM of job {}: {}", job_id, std::string(s.message()));
       }

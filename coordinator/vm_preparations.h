@@ -8,7 +8,9 @@
 #ifndef MOSDAT_COORDINATOR_VM_PREPARATIONS_H_
 #define MOSDAT_COORDINATOR_VM_PREPARATIONS_H_
 
+#include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -60,13 +62,20 @@ class VmPreparations {
     absl::StatusOr<ProvisionedVm> result = absl::UnknownError("not prepared yet");
   };
   void Run(std::string agent);
+  // Runs `work` on a thread of its own; joins the threads that have ended (mutex_ held).
+  void Spawn(std::function<void()> work);
+
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> ended;
+  };
 
   std::shared_ptr<VmProvisioner> provisioner_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::map<std::string, Preparation> by_agent_;  // at most one per agent
   std::map<std::string, std::string> leases_;    // job id → bridge lease id
-  std::vector<std::thread> threads_;
+  std::vector<Worker> workers_;
   bool draining_ = false;  // Start and Release refuse new work once set
 };
 

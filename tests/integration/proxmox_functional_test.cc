@@ -120,13 +120,48 @@ TEST_F(ProxmoxFunctionalTest, AScenarioRunsOnAProxmoxVmThroughTheConsoleTunnel) 
   EXPECT_THAT(events, HasSubstr("GPU: none attached"));
 }
 
-TEST_F(ProxmoxFunctionalTest, AVmThatCannotBeMadeReadyIsAnInfrastructureErrorNamingTheStep) {
-  pve_->Fault({{"no_ip", {{"vmid", 100}, {"enabled", true}}}});
+// Every way the rig can fail to give a VM ends the job as an infrastructure error
+// (exit 4) that names the step and PVE's reason — never as a test failure.
+struct RigFault {
+  const char* name;
+  const char* fault;  // the stand-in's fault, as JSON
+  const char* step;   // the step named in the error
+  const char* says;   // and what the error says
+};
+
+void PrintTo(const RigFault& fault, std::ostream* out) { *out << fault.name; }
+
+class ProxmoxRigFaultTest : public ProxmoxFunctionalTest,
+                            public ::testing::WithParamInterface<RigFault> {};
+
+TEST_P(ProxmoxRigFaultTest, IsAnInfrastructureErrorNamingTheStep) {
+  pve_->Fault(json::parse(GetParam().fault));
   testing::RunResult result = Run(WriteConfig("ready_timeout = 3"));
   EXPECT_EQ(result.exit_code, 4) << result.out << result.err;
-  EXPECT_THAT(result.out + result.err, HasSubstr("get the guest's IP address"));
-  EXPECT_THAT(result.out + result.err, HasSubstr("no usable IP address"));
+  EXPECT_THAT(result.out + result.err, HasSubstr(GetParam().step));
+  EXPECT_THAT(result.out + result.err, HasSubstr(GetParam().says));
+  EXPECT_EQ(pve_->State()["consoles"].get<int>(), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, ProxmoxRigFaultTest,
+    ::testing::Values(
+        RigFault{"NoAddress", R"({"no_ip": {"vmid": 100, "enabled": true}})",
+                 "get the guest's IP address", "no usable IP address"},
+        RigFault{"NodeUnreachable",
+                 R"({"node_unreachable": {"node": "pve1", "unreachable": true}})",
+                 "read the VM's status", "could not reach the node"},
+        RigFault{"StartFails",
+                 R"({"fail_next_task": {"type": "qmstart", "exitstatus": "start failed: no RAM"}})",
+                 "start the VM", "start failed: no RAM"},
+        RigFault{"RollbackFails",
+                 R"({"fail_next_task": {"type": "qmrollback", "exitstatus": "rollback failed"}})",
+                 "roll back to snapshot clean", "rollback failed"},
+        RigFault{"Locked", R"({"lock": {"vmid": 100, "lock": "backup"}})", "check the VM's lock",
+                 "a backup is running"},
+        RigFault{"CertificateChanged", R"({"rotate_cert": {}})", "find the VM",
+                 "is not the pinned one"}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(ProxmoxFunctionalTest, AWrongTokenIsAnInfrastructureErrorThatNamesTheToken) {
   testing::RunResult result =

@@ -84,6 +84,21 @@ TEST(PveClientTest, TicketLoginSendsCsrfOnWritesAndLogsInAgainWhenTheTicketExpir
   EXPECT_EQ(logins, 2);
 }
 
+TEST(PveClientTest, ATicketIsRenewedWhenItIsOlderThanTheRenewalAge) {
+  PveStandIn pve(PveStandInConfig(TwoVms()));
+  ASSERT_TRUE(pve.started());
+  PveClientOptions options = pve.PasswordOptions();
+  options.ticket_renew_after = absl::ZeroDuration();  // every call finds it too old
+  auto client = Client(options);
+  ASSERT_TRUE(ListPveVms(*client).ok());
+  ASSERT_TRUE(ListPveVms(*client).ok());
+  int logins = 0;
+  for (const json& request : pve.Requests()) {
+    if (request["path"].get<std::string>().ends_with("/access/ticket")) ++logins;
+  }
+  EXPECT_EQ(logins, 2);
+}
+
 TEST(PveClientTest, AuthenticationAndTlsFaultsAreInfrastructureErrorsThatSayWhatToFix) {
   PveStandIn pve(PveStandInConfig(TwoVms()));
   ASSERT_TRUE(pve.started());
