@@ -162,6 +162,21 @@ TEST(PveClientTest, NodeFaultsFailedTasksAndLocksAreClearErrors) {
   EXPECT_THAT(status.status().message(), HasSubstr("could not reach the node"));
 }
 
+TEST(PveClientTest, ARefusedRequestCarriesPvesMessageAndItsPerParameterErrors) {
+  PveStandIn pve(PveStandInConfig(TwoVms()));
+  ASSERT_TRUE(pve.started());
+  pve.AllowRefusedRequests();
+  auto client = Client(pve.TokenOptions());
+  // PVE's snapshot names start with a letter: PVE itself says what is wrong.
+  absl::Status refused = CreatePveSnapshot(*client, {.node = "pve1", .vmid = 100}, "1st", "",
+                                           Within(absl::Seconds(10)));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(OutcomeOf(refused), Outcome::kInfrastructureError);
+  EXPECT_THAT(refused.message(), HasSubstr("Parameter verification failed."));
+  EXPECT_THAT(refused.message(), HasSubstr("(snapname: "));
+  EXPECT_THAT(refused.message(), HasSubstr("POST https://127.0.0.1:"));
+}
+
 TEST(PveClientTest, AVmThatMigratedIsFoundOnItsNewNode) {
   PveStandIn pve(PveStandInConfig(TwoVms()));
   ASSERT_TRUE(pve.started());

@@ -52,6 +52,9 @@ class PveStandIn {
   // Every request logged so far.
   std::vector<nlohmann::json> Requests() const;
   const std::string& state_dir() const { return dir_.path(); }
+  // A test that sends requests PVE must refuse (to see how its 400 reads) calls this:
+  // the conformance check then leaves out the requests the stand-in answered 400.
+  void AllowRefusedRequests() { allow_refused_ = true; }
 
  private:
   std::string Https(const std::string& method, const std::string& path,
@@ -64,6 +67,7 @@ class PveStandIn {
   std::string fingerprint_;
   std::string cert_file_;
   std::string version_;
+  bool allow_refused_ = false;
 };
 
 }  // namespace mosdat::testing
