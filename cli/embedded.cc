@@ -1,5 +1,11 @@
 #include "cli/embedded.h"
 
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+
 #include "absl/strings/str_cat.h"
 #include "core/secret_ref.h"
 #include "proxmox-bridge/bridge_service.h"
@@ -57,6 +63,7 @@ absl::StatusOr<std::vector<HostedService>> CreateAllServices(const ServiceContex
 absl::StatusOr<std::unique_ptr<EmbeddedServices>> EmbeddedServices::Start(
     const EmbeddedOptions& options) {
   std::unique_ptr<EmbeddedServices> embedded(new EmbeddedServices());
+  embedded->WatchTerminationSignals();
   embedded->token_ = GenerateToken();
   embedded->host_ = std::make_unique<ServiceHost>(
       ServiceHostOptions{.name = "mosdat", .grpc_address = "127.0.0.1:0", .metrics_address = ""});
@@ -68,6 +75,7 @@ absl::StatusOr<std::unique_ptr<EmbeddedServices>> EmbeddedServices::Start(
   embedded->preparations_ = std::make_shared<VmPreparations>(
       NewBridgeProvisioner({{"", [host] { return host->InProcessChannel(); }}}, embedded->token_));
   coordinator.preparations = embedded->preparations_;
+  embedded->interruptible_->preparations = embedded->preparations_;
   absl::StatusOr<std::vector<HostedService>> services =
       CreateAllServices(context, coordinator, options.vlm);
   if (!services.ok()) return services.status();
@@ -87,10 +95,35 @@ absl::StatusOr<std::unique_ptr<EmbeddedServices>> EmbeddedServices::Start(
   return embedded;
 }
 
+void EmbeddedServices::WatchTerminationSignals() {
+  // Blocked here, before the services start their threads (which inherit the mask), so
+  // only the watcher receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::thread([signals, interruptible = interruptible_] {
+    int received = 0;
+    sigwait(&signals, &received);
+    std::lock_guard lock(interruptible->mutex);
+    if (interruptible->preparations != nullptr) {
+      std::cerr << "\nmosdat: interrupted; putting the prepared VMs back before exiting\n";
+      interruptible->preparations->Drain();
+    }
+    std::_Exit(130);
+  }).detach();  // ends with the process
+}
+
 EmbeddedServices::~EmbeddedServices() {
   if (worker_) worker_->Stop();
   // Proxmox VMs go back (shut down, rolled back, GPU detached) while the bridge serves.
   if (preparations_) preparations_->Drain();
+  {
+    // From here on a signal finds nothing to put back (the watcher just exits).
+    std::lock_guard lock(interruptible_->mutex);
+    interruptible_->preparations.reset();
+  }
   if (host_) host_->Shutdown();
 }
 

@@ -6,6 +6,7 @@
 #define MOSDAT_CLI_EMBEDDED_H_
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,17 @@ class EmbeddedServices {
 
  private:
   EmbeddedServices() = default;
+  // Ctrl-C (SIGINT) or SIGTERM while the services run: the VMs prepared for jobs are
+  // put back (shut down or rolled back per `after`, GPU detached, consoles closed)
+  // while the bridge still serves, then the process exits with 130. Without this, an
+  // interrupted run would leave a Proxmox VM as the job had it.
+  void WatchTerminationSignals();
+  // What the watcher may put back; emptied (under its mutex) before the host stops.
+  struct Interruptible {
+    std::mutex mutex;
+    std::shared_ptr<VmPreparations> preparations;
+  };
+  std::shared_ptr<Interruptible> interruptible_ = std::make_shared<Interruptible>();
   std::string token_;
   std::unique_ptr<ServiceHost> host_;
   std::shared_ptr<VmPreparations> preparations_;  // drained before the host stops

@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/file_util.h"
+#include "core/process.h"
 #include "proxmox-bridge/pve_vm.h"
 #include "tests/integration/functional_run.h"
 #include "tests/integration/pve_standin.h"
@@ -79,6 +81,24 @@ class ProxmoxFunctionalTest : public ::testing::Test {
                                 config, "--test", "toggle", "--results", dir_.File("results")},
                                {{"MOSDAT_TEST_PVE_TOKEN", testing::kPveTokenSecret}},
                                testing::kRunTimeout);
+  }
+
+  // Polls the job's events on disk until a step of `kind` has started (60 s at most).
+  bool WaitUntilStepStarts(const std::string& kind) const {
+    const std::string needle = "\"kind\":\"" + kind + "\"";
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < deadline) {
+      std::error_code error;
+      for (const auto& entry :
+           std::filesystem::recursive_directory_iterator(dir_.File("results"), error)) {
+        if (entry.path().filename() == "events.jsonl" &&
+            ReadFileOrEmpty(entry.path()).find(needle) != std::string::npos) {
+          return true;
+        }
+      }
+      absl::SleepFor(absl::Milliseconds(20));  // poll interval
+    }
+    return false;
   }
 
   bool Requested(const std::string& method, const std::string& path_suffix) const {
@@ -189,21 +209,8 @@ steps:
 )";
   const std::string config = WriteConfig("");
   std::thread dropper([&] {
-    // While the `wait` step runs (its step_started event is on disk), cut every console
-    // socket once.
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    while (absl::Now() < deadline) {
-      std::error_code error;
-      for (const auto& entry :
-           std::filesystem::recursive_directory_iterator(dir_.File("results"), error)) {
-        if (entry.path().filename() != "events.jsonl") continue;
-        if (ReadFileOrEmpty(entry.path()).find("\"kind\":\"wait\"") != std::string::npos) {
-          pve_->Fault({{"drop_consoles", json::object()}});
-          return;
-        }
-      }
-      absl::SleepFor(absl::Milliseconds(20));  // poll interval
-    }
+    // While the `wait` step runs, cut every console socket once.
+    if (WaitUntilStepStarts("wait")) pve_->Fault({{"drop_consoles", json::object()}});
   });
   testing::RunResult result = Run(config);
   dropper.join();
@@ -214,6 +221,33 @@ steps:
   }
   // One to check the console at Open, one for the agent, one after the drop.
   EXPECT_GE(vncproxies, 3);
+}
+
+// Ctrl-C while a job runs on a Proxmox VM: the VM is put back (here: shut down, its
+// console closed) before mosdat exits, with 130.
+TEST_F(ProxmoxFunctionalTest, AnInterruptedRunPutsTheVmBackBeforeExiting) {
+  std::ofstream(dir_.File("scenario.yaml")) << R"(name: long
+steps:
+  - wait: 60
+)";
+  Environment env = CurrentEnvironment();
+  env["MOSDAT_TEST_PVE_TOKEN"] = testing::kPveTokenSecret;
+  absl::StatusOr<Process> mosdat = Process::Spawn(
+      {.argv = {testing::BuiltBinary("cli/mosdat"), "functional", "--config", WriteConfig(""),
+                "--test", "toggle", "--results", dir_.File("results")},
+       .env = env,
+       .stdout_path = dir_.File("out"),
+       .stderr_path = dir_.File("err")});
+  ASSERT_TRUE(mosdat.ok()) << mosdat.status();
+  ASSERT_TRUE(WaitUntilStepStarts("wait")) << ReadFileOrEmpty(dir_.File("err"));
+  ASSERT_GT(pve_->State().value("consoles", 0), 0);
+  mosdat->Signal(SIGINT);
+  std::optional<ExitStatus> exited = mosdat->Wait(absl::Seconds(60));
+  ASSERT_TRUE(exited.has_value()) << "mosdat did not exit after SIGINT";
+  EXPECT_EQ(exited->exit_code, 130) << exited->ToString();
+  EXPECT_THAT(ReadFileOrEmpty(dir_.File("err")), HasSubstr("putting the prepared VMs back"));
+  EXPECT_FALSE(pve_->VmState(100)["running"].get<bool>());
+  EXPECT_EQ(pve_->State()["consoles"].get<int>(), 0);
 }
 
 // A matrix over two Proxmox servers ([proxmox.hosts.NAME]), each a stand-in with its
