@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "bench/latency.h"
 #include "core/file_util.h"
+#include "core/net.h"
 #include "core/process.h"
 #include "proxmox-bridge/bridge.h"
 #include "proxmox-bridge/pve_console.h"
@@ -155,12 +156,11 @@ int Run(int iterations, double task_duration_s) {
     console.push_back(Ms(t.console));
     total.push_back(Ms(t.total));
     // What the agent does next: connect through the console to its first frame.
-    const std::string& local = prepared->console->address;
+    absl::StatusOr<std::pair<std::string, int>> local = ParseHostPort(prepared->console->address);
+    if (!local.ok()) return Fail("console", local.status());
     absl::Time connecting = absl::Now();
-    absl::StatusOr<std::unique_ptr<VncSession>> vnc =
-        VncSession::Connect({.host = local.substr(0, local.rfind(':')),
-                             .port = std::atoi(local.substr(local.rfind(':') + 1).c_str()),
-                             .password = prepared->console->password});
+    absl::StatusOr<std::unique_ptr<VncSession>> vnc = VncSession::Connect(
+        {.host = local->first, .port = local->second, .password = prepared->console->password});
     if (!vnc.ok()) return Fail("console", vnc.status());
     connect.push_back(Ms(absl::Now() - connecting));
     vnc->reset();

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "coordinator/vm_provisioner.h"
+#include "core/net.h"
 #include "mosdat/v1/proxmox_bridge.grpc.pb.h"
 #include "runtime/grpc_status.h"
 #include "runtime/token_auth.h"
@@ -37,8 +38,9 @@ class BridgeProvisioner final : public VmProvisioner {
       request.mutable_gpu()->set_primary_vga(px.gpu_primary);
     }
     // A fixed address in the config wins over the guest agent's.
-    if (!job.vm.ssh_address.empty()) {
-      request.set_fixed_ip(job.vm.ssh_address.substr(0, job.vm.ssh_address.rfind(':')));
+    if (absl::StatusOr<std::pair<std::string, int>> fixed = ParseHostPort(job.vm.ssh_address);
+        fixed.ok()) {
+      request.set_fixed_ip(fixed->first);
     }
     for (const std::string& subnet : px.subnets) request.add_preferred_subnets(subnet);
     request.set_ready_timeout_seconds(static_cast<int>(px.ready_timeout));
@@ -52,15 +54,14 @@ class BridgeProvisioner final : public VmProvisioner {
     absl::StatusOr<v1::ProxmoxBridge::Stub*> stub = Stub(px.endpoint_name);
     if (!stub.ok()) return stub.status();
     grpc::Status status = (*stub)->PrepareVm(&context, request, &prepared);
-    if (status.ok()) {
+    if (!status.ok()) {
+      // Whatever the bridge says, an unready VM is the rig's fault, never the app's.
+      return absl::UnavailableError(absl::StrCat(
+          "VM \"", job.vm.name, "\" is not ready: ", FromGrpcStatus(status).message()));
+    }
+    {
       std::lock_guard lock(mutex_);
       bridge_of_lease_[prepared.lease_id()] = *stub;
-    }
-    if (!status.ok()) {
-      absl::Status error = FromGrpcStatus(status);
-      // Whatever the bridge says, an unready VM is the rig's fault, never the app's.
-      return absl::UnavailableError(
-          absl::StrCat("VM \"", job.vm.name, "\" is not ready: ", error.message()));
     }
     ProvisionedVm vm{.lease_id = prepared.lease_id(),
                      .console_address = prepared.console().local_address(),

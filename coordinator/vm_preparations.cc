@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
+#include "core/net.h"
 
 namespace mosdat {
 
@@ -99,10 +100,7 @@ VmPreparations::Result VmPreparations::Take(const std::string& agent, absl::Dura
     result.job.vm.vnc_address = vm.console_address;
     result.job.vm.vnc_password = vm.console_password;
     if (result.job.vm.ssh_address.empty() && !vm.guest_address.empty()) {
-      const bool v6 = vm.guest_address.find(':') != std::string::npos;
-      result.job.vm.ssh_address =
-          v6 ? absl::StrCat("[", vm.guest_address, "]:", result.job.vm.ssh_port)
-             : absl::StrCat(vm.guest_address, ":", result.job.vm.ssh_port);
+      result.job.vm.ssh_address = JoinHostPort(vm.guest_address, result.job.vm.ssh_port);
     }
     result.job.provision_notes = vm.notes;
     leases_[result.job.job_id] = vm.lease_id;

@@ -43,7 +43,16 @@ absl::StatusOr<std::pair<std::string, int>> ParseHostPort(const std::string& add
       !absl::SimpleAtoi(address.substr(colon + 1), &port) || port <= 0 || port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("\"", address, "\" is not host:port"));
   }
-  return std::make_pair(address.substr(0, colon), port);
+  std::string host = address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return std::make_pair(std::move(host), port);
+}
+
+std::string JoinHostPort(const std::string& host, int port) {
+  return host.find(':') != std::string::npos ? absl::StrCat("[", host, "]:", port)
+                                             : absl::StrCat(host, ":", port);
 }
 
 bool CanConnectLoopback(int port) {

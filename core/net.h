@@ -13,9 +13,12 @@ namespace mosdat {
 // lose a race for it; callers retry with a new port.
 absl::StatusOr<int> PickFreeLoopbackPort();
 
-// "host:port" → (host, port). InvalidArgument naming the text when the host is empty or
-// the port is not 1..65535.
+// "host:port" → (host, port); "[v6]:port" → (v6, port), without the brackets.
+// InvalidArgument naming the text when the host is empty or the port is not 1..65535.
 absl::StatusOr<std::pair<std::string, int>> ParseHostPort(const std::string& address);
+
+// The inverse: "host:port", with an IPv6 address in brackets ("[2001:db8::5]:22").
+std::string JoinHostPort(const std::string& host, int port);
 
 // True when something accepts TCP connections on 127.0.0.1:port.
 bool CanConnectLoopback(int port);

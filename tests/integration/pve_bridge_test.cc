@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/time/clock.h"
+#include "core/net.h"
 #include "core/outcome.h"
 #include "proxmox-bridge/bridge.h"
 #include "proxmox-bridge/pve_console.h"
@@ -60,9 +61,11 @@ class PveBridgeTest : public ::testing::Test {
   std::unique_ptr<Bridge> bridge_;
 };
 
+// The console's loopback address, split (the test fails on a malformed one).
 std::pair<std::string, int> HostPort(const std::string& address) {
-  size_t colon = address.rfind(':');
-  return {address.substr(0, colon), std::stoi(address.substr(colon + 1))};
+  absl::StatusOr<std::pair<std::string, int>> parsed = ParseHostPort(address);
+  EXPECT_TRUE(parsed.ok()) << parsed.status();
+  return parsed.value_or(std::make_pair(std::string(), 0));
 }
 
 TEST_F(PveBridgeTest, PreparedVmIsRunningWithAnAddressAndAConsoleThatShowsItsScreen) {

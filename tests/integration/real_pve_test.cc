@@ -13,6 +13,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
+#include "core/net.h"
 #include "core/secret_ref.h"
 #include "proxmox-bridge/pve_console.h"
 #include "proxmox-bridge/pve_guest_agent.h"
