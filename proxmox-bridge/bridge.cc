@@ -42,20 +42,17 @@ absl::StatusOr<std::shared_ptr<PveClient>> Bridge::Client(const PveEndpointSpec&
       .port = endpoint.port,
       .trust = {.ca_file = endpoint.ca_file, .fingerprint = endpoint.fingerprint},
       .credentials = {.user = endpoint.user}};
-  if (endpoint.token.is_set()) {
-    absl::StatusOr<std::string> secret = endpoint.token.Resolve();
+  // The token wins when both are set (the config allows only one).
+  const bool by_token = endpoint.token.is_set();
+  const SecretRef& ref = by_token ? endpoint.token : endpoint.password;
+  if (ref.is_set()) {
+    absl::StatusOr<std::string> secret = ref.Resolve();
     if (!secret.ok()) {
       return absl::UnauthenticatedError(
-          absl::StrCat("the Proxmox API token secret: ", secret.status().message()));
+          absl::StrCat(by_token ? "the Proxmox API token secret: " : "the Proxmox password: ",
+                       secret.status().message()));
     }
-    options.credentials.token_secret = *secret;
-  } else if (endpoint.password.is_set()) {
-    absl::StatusOr<std::string> secret = endpoint.password.Resolve();
-    if (!secret.ok()) {
-      return absl::UnauthenticatedError(
-          absl::StrCat("the Proxmox password: ", secret.status().message()));
-    }
-    options.credentials.password = *secret;
+    (by_token ? options.credentials.token_secret : options.credentials.password) = *secret;
   }
   if (metrics_ != nullptr) {
     BridgeMetrics* metrics = metrics_.get();
@@ -77,10 +74,14 @@ std::string Bridge::NewId(std::string_view prefix) {
                       static_cast<uint64_t>(random() % 1000000));
 }
 
-void Bridge::UpdateConsoleGauge() {
+int Bridge::CountConsoles() const {
   int count = static_cast<int>(consoles_.size());
   for (const auto& [id, lease] : leases_) count += lease.ready->console != nullptr ? 1 : 0;
-  if (metrics_ != nullptr) metrics_->ConsolesOpen(count);
+  return count;
+}
+
+void Bridge::UpdateConsoleGauge() {
+  if (metrics_ != nullptr) metrics_->ConsolesOpen(CountConsoles());
 }
 
 absl::StatusOr<ConsoleInfo> Bridge::OpenConsole(const PveEndpointSpec& endpoint, const PveVm& vm) {
@@ -155,9 +156,7 @@ absl::Status Bridge::Release(const std::string& lease_id) {
 
 int Bridge::open_consoles() const {
   absl::MutexLock lock(&mutex_);
-  int count = static_cast<int>(consoles_.size());
-  for (const auto& [id, lease] : leases_) count += lease.ready->console != nullptr ? 1 : 0;
-  return count;
+  return CountConsoles();
 }
 
 int Bridge::leases() const {

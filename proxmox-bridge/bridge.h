@@ -71,6 +71,8 @@ class Bridge {
     std::unique_ptr<ReadyVm> ready;
   };
   std::string NewId(std::string_view prefix) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Consoles open on their own and those of prepared VMs.
+  int CountConsoles() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void UpdateConsoleGauge() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   BridgeOptions options_;

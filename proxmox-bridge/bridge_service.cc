@@ -11,6 +11,17 @@ namespace {
 
 constexpr absl::Duration kDefaultTimeout = absl::Minutes(5);
 
+// A secret reference from a request field ("" leaves `out` unset).
+absl::Status ReadSecretRef(const std::string& text, const char* field, SecretRef* out) {
+  if (text.empty()) return absl::OkStatus();
+  absl::StatusOr<SecretRef> parsed = SecretRef::Parse(text);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", parsed.status().message()));
+  }
+  *out = *parsed;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<PveEndpointSpec> EndpointOf(const v1::ProxmoxEndpoint& e) {
   PveEndpointSpec spec{.host = e.host(),
                        .port = e.port() > 0 ? e.port() : 8006,
@@ -18,19 +29,12 @@ absl::StatusOr<PveEndpointSpec> EndpointOf(const v1::ProxmoxEndpoint& e) {
                        .fingerprint = e.fingerprint(),
                        .ca_file = e.ca_file()};
   if (spec.host.empty()) return absl::InvalidArgumentError("endpoint.host is required");
-  if (!e.token_ref().empty()) {
-    absl::StatusOr<SecretRef> ref = SecretRef::Parse(e.token_ref());
-    if (!ref.ok())
-      return absl::InvalidArgumentError(
-          absl::StrCat("endpoint.token_ref: ", ref.status().message()));
-    spec.token = *ref;
+  if (absl::Status s = ReadSecretRef(e.token_ref(), "endpoint.token_ref", &spec.token); !s.ok()) {
+    return s;
   }
-  if (!e.password_ref().empty()) {
-    absl::StatusOr<SecretRef> ref = SecretRef::Parse(e.password_ref());
-    if (!ref.ok())
-      return absl::InvalidArgumentError(
-          absl::StrCat("endpoint.password_ref: ", ref.status().message()));
-    spec.password = *ref;
+  if (absl::Status s = ReadSecretRef(e.password_ref(), "endpoint.password_ref", &spec.password);
+      !s.ok()) {
+    return s;
   }
   return spec;
 }
