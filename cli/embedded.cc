@@ -31,9 +31,7 @@ absl::StatusOr<ServiceConnection> ConnectServices(const std::string& address,
     connection.token = connection.embedded->token();
     return connection;
   }
-  absl::StatusOr<SecretRef> ref = SecretRef::Parse(token_ref);
-  absl::StatusOr<std::string> token =
-      ref.ok() ? ref->Resolve() : absl::StatusOr<std::string>(ref.status());
+  absl::StatusOr<std::string> token = SecretRef::ResolveText(token_ref);
   if (!token.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--token: ", token.status().message()));
   }

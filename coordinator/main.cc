@@ -1,4 +1,5 @@
 // mosdat-coordinator: schedules scenario jobs onto agents and stores their events.
+#include "absl/strings/str_cat.h"
 #include "coordinator/coordinator_service.h"
 #include "core/secret_ref.h"
 #include "runtime/service_main.h"
@@ -33,10 +34,11 @@ int main(int argc, char** argv) {
          if (!bridges.empty()) {
            std::string token = context.token;
            if (!bridge_token_ref.empty()) {
-             absl::StatusOr<mosdat::SecretRef> ref = mosdat::SecretRef::Parse(bridge_token_ref);
-             if (!ref.ok()) return ref.status();
-             absl::StatusOr<std::string> value = ref->Resolve();
-             if (!value.ok()) return value.status();
+             absl::StatusOr<std::string> value = mosdat::SecretRef::ResolveText(bridge_token_ref);
+             if (!value.ok()) {
+               return absl::InvalidArgumentError(
+                   absl::StrCat("--bridge-token: ", value.status().message()));
+             }
              token = *value;
            }
            mosdat::BridgeChannels channels;

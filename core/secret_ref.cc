@@ -49,6 +49,12 @@ bool IsEnvName(std::string_view name) {
 
 }  // namespace
 
+absl::StatusOr<std::string> SecretRef::ResolveText(std::string_view text) {
+  absl::StatusOr<SecretRef> ref = Parse(text);
+  if (!ref.ok()) return ref.status();
+  return ref->Resolve();
+}
+
 absl::StatusOr<SecretRef> SecretRef::Parse(std::string_view text) {
   if (text.starts_with(kEnvPrefix)) {
     std::string_view name = text.substr(kEnvPrefix.size());

@@ -34,6 +34,9 @@ class SecretRef {
   // names the variable or path (never the value).
   absl::StatusOr<std::string> Resolve() const;
 
+  // Parse(text), then Resolve(): a flag's "env:NAME"/"file:PATH" straight to its value.
+  static absl::StatusOr<std::string> ResolveText(std::string_view text);
+
   // The reference in config syntax ("env:NAME", "file:PATH"; "" when unset).
   std::string ToString() const;
   // For humans: "environment variable NAME", "file PATH" or "unset".

@@ -24,8 +24,7 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   std::string ready_file;
   app.add_option("--listen", listen, "gRPC address (host:port; port 0 picks a free one)")
       ->capture_default_str();
-  app.add_option("--metrics-listen", metrics_listen,
-                 "Prometheus /metrics address, or \"off\"")
+  app.add_option("--metrics-listen", metrics_listen, "Prometheus /metrics address, or \"off\"")
       ->capture_default_str();
   app.add_option("--token", token_ref,
                  spec.requires_token
@@ -50,18 +49,15 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
 
   ServiceContext context;
   if (!token_ref.empty()) {
-    absl::StatusOr<SecretRef> ref = SecretRef::Parse(token_ref);
-    absl::StatusOr<std::string> token =
-        ref.ok() ? ref->Resolve() : absl::StatusOr<std::string>(ref.status());
+    absl::StatusOr<std::string> token = SecretRef::ResolveText(token_ref);
     if (!token.ok()) {
       spdlog::error("--token: {}", std::string(token.status().message()));
       return 3;
     }
     context.token = *token;
   } else if (spec.requires_token) {
-    spdlog::error(
-        "{} can act on VMs and needs a token: pass --token env:NAME or --token file:PATH",
-        spec.binary);
+    spdlog::error("{} can act on VMs and needs a token: pass --token env:NAME or --token file:PATH",
+                  spec.binary);
     return 3;
   }
 

@@ -36,9 +36,7 @@ absl::StatusOr<std::shared_ptr<mosdat::VlmClient>> VlmGateway(const WorkerFlags&
   }
   std::string token;
   if (!flags.vlm_gateway_token.empty()) {
-    absl::StatusOr<mosdat::SecretRef> ref = mosdat::SecretRef::Parse(flags.vlm_gateway_token);
-    absl::StatusOr<std::string> resolved =
-        ref.ok() ? ref->Resolve() : absl::StatusOr<std::string>(ref.status());
+    absl::StatusOr<std::string> resolved = mosdat::SecretRef::ResolveText(flags.vlm_gateway_token);
     if (!resolved.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--vlm-gateway-token: ", resolved.status().message()));

@@ -163,5 +163,15 @@ TEST(SecretRefTest, Equality) {
   EXPECT_NE(SecretRef::FromEnv("A"), SecretRef());
 }
 
+TEST(SecretRefTest, ResolveTextParsesThenReads) {
+  setenv("MOSDAT_TEST_RESOLVE_TEXT", "s3cret", 1);
+  absl::StatusOr<std::string> value = SecretRef::ResolveText("env:MOSDAT_TEST_RESOLVE_TEXT");
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(*value, "s3cret");
+  EXPECT_FALSE(SecretRef::ResolveText("s3cret").ok());  // a pasted secret is no reference
+  EXPECT_FALSE(SecretRef::ResolveText("env:MOSDAT_TEST_RESOLVE_TEXT_UNSET").ok());
+  unsetenv("MOSDAT_TEST_RESOLVE_TEXT");
+}
+
 }  // namespace
 }  // namespace mosdat
