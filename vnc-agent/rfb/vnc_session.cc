@@ -3,6 +3,7 @@
 #include <rfb/rfbclient.h>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -86,6 +87,9 @@ absl::StatusOr<std::unique_ptr<VncSession>> VncSession::Connect(const VncOptions
   std::call_once(hooks, [] {
     rfbClientLog = LogVncMessage;
     rfbClientErr = LogVncError;
+    // libvncclient writes with write(2): a server (or console tunnel) that hangs up
+    // mid-write would kill the whole process with SIGPIPE instead of failing the write.
+    signal(SIGPIPE, SIG_IGN);
   });
   std::unique_ptr<VncSession> session(new VncSession(options));
   {
