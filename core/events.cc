@@ -135,6 +135,7 @@ std::string ToJsonLine(const Event& e) {
             {"seq", e.seq},
             {"time_ms", e.unix_ms},
             {"type", std::string(ToString(e.type))}};
+  if (e.job_attempt != 1) j["job_attempt"] = e.job_attempt;
   switch (e.type) {
     case EventType::kJobStarted:
       j["vm"] = e.vm;
@@ -213,6 +214,7 @@ absl::StatusOr<Event> FromJsonLine(std::string_view line) {
     e.job_id = j.at("job").get<std::string>();
     e.seq = j.at("seq").get<uint64_t>();
     e.unix_ms = j.at("time_ms").get<int64_t>();
+    e.job_attempt = IntOr(j, "job_attempt", 1);
     if (!ValueOf(kEventTypes, j.at("type").get<std::string>(), &e.type)) {
       return absl::InvalidArgumentError("unknown event type");
     }

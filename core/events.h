@@ -63,7 +63,8 @@ struct Event {
   }
 
   std::string job_id;
-  uint64_t seq = 0;
+  uint64_t seq = 0;      // 1, 2, ... within the job's attempt
+  int job_attempt = 1;   // which run of the job (a retry after an infrastructure error)
   int64_t unix_ms = 0;
   EventType type = EventType::kLog;
 

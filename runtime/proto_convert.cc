@@ -156,6 +156,7 @@ v1::JobEvent ToProto(const Event& event) {
   v1::JobEvent out;
   out.set_job_id(e.job_id);
   out.set_seq(e.seq);
+  out.set_job_attempt(e.job_attempt);
   out.set_unix_ms(e.unix_ms);
   switch (e.type) {
     case EventType::kJobStarted: {
@@ -251,6 +252,7 @@ Event FromProto(const v1::JobEvent& in) {
   Event e;
   e.job_id = in.job_id();
   e.seq = in.seq();
+  e.job_attempt = in.job_attempt() > 0 ? in.job_attempt() : 1;
   e.unix_ms = in.unix_ms();
   switch (in.kind_case()) {
     case v1::JobEvent::kJobStarted:
