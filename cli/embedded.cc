@@ -67,6 +67,9 @@ absl::StatusOr<std::unique_ptr<EmbeddedServices>> EmbeddedServices::Start(
       ServiceHostOptions{.name = "mosdat", .grpc_address = "127.0.0.1:0", .metrics_address = ""});
   ServiceContext context{.token = embedded->token_, .metrics = embedded->host_->metrics()};
   CoordinatorOptions coordinator = options.coordinator;
+  // Another `mosdat` may be using the same results directory's history right now.
+  coordinator.private_state_when_busy = true;
+  coordinator.resume_runs = false;
   // The coordinator asks the bridge hosted here, through the in-process channel (which
   // exists once the host runs: the provisioner dials at first use).
   ServiceHost* host = embedded->host_.get();

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   mosdat::AddReplayCommand(app, global, &exit_code);
   mosdat::AddMigrateCommand(app, global, &exit_code);
   mosdat::AddDoctorCommand(app, global, &exit_code);
+  mosdat::AddMatrixCommands(app, global, &exit_code);
+  mosdat::AddRunsCommands(app, global, &exit_code);
   mosdat::AddPlannedCommands(app, &exit_code);
   try {
     app.parse(argc, argv);

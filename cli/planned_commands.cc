@@ -20,22 +20,7 @@ void ConfigFlags(CLI::App& cmd) {
   cmd.add_option("--vm", "only these [[vm]] names")->expected(0, -1);
 }
 
-void MatrixFlags(CLI::App& cmd) {
-  ConfigFlags(cmd);
-  cmd.add_option("--test", "only these [[test]] names")->expected(0, -1);
-  cmd.add_option("--var", "scenario variable override, NAME=VALUE")->expected(0, -1);
-  cmd.add_option("--coordinator", "coordinator address; empty = run embedded");
-  cmd.add_option("--results", "results directory (default from [report])");
-  cmd.add_flag("--json")->description("machine-readable output");
-}
-
 const PlannedCommand kPlanned[] = {
-    {"run", "Build, deploy and test the whole matrix", MatrixFlags},
-    {"test", "Test pre-built package(s) on the configured VMs",
-     [](CLI::App& cmd) {
-       MatrixFlags(cmd);
-       cmd.add_option("--package", "package file to install and test")->expected(0, -1);
-     }},
     {"build", "Check out a ref or PR head, build packages and verify them",
      [](CLI::App& cmd) {
        ConfigFlags(cmd);

@@ -1,6 +1,7 @@
 // `mosdat serve`: the embedded default as a server — coordinator, agent, vlm-gateway and
 // proxmox-bridge in one process, behind one gRPC port, with the same flags as the
-// standalone service binaries: --results-dir as mosdat-coordinator's, and --config
+// standalone service binaries: --results-dir, --state-dir, --agent-token... as
+// mosdat-coordinator's, and --config
 // X.toml (its [vlm]) or --base-url/--model/... as mosdat-vlm-gateway's.
 #include "cli/commands.h"
 #include "cli/embedded.h"
@@ -18,7 +19,7 @@ void AddServeCommand(CLI::App& root, const GlobalOptions&, int* exit_code) {
   cmd->prefix_command();
   cmd->set_help_flag();
   cmd->callback([cmd, exit_code] {
-    CoordinatorOptions coordinator;
+    CoordinatorFlags coordinator;
     VlmFlags vlm_flags;
     std::vector<std::string> args = cmd->remaining();
     std::vector<char*> argv;
@@ -34,16 +35,16 @@ void AddServeCommand(CLI::App& root, const GlobalOptions&, int* exit_code) {
          .requires_token = true,
          .add_flags =
              [&](CLI::App& app) {
-               app.add_option("--results-dir", coordinator.results_root,
-                              "where runs write their evidence")
-                   ->capture_default_str();
+               AddCoordinatorFlags(app, &coordinator);
                AddVlmFlags(app, &vlm_flags);
              },
          .create =
              [&](const ServiceContext& context) -> absl::StatusOr<std::vector<HostedService>> {
            absl::StatusOr<std::optional<VlmConfig>> vlm = ResolveVlmConfig(vlm_flags);
            if (!vlm.ok()) return vlm.status();
-           return CreateAllServices(context, coordinator, *vlm);
+           absl::StatusOr<CoordinatorOptions> options = ResolveCoordinatorFlags(coordinator);
+           if (!options.ok()) return options.status();
+           return CreateAllServices(context, *options, *vlm);
          }});
   });
 }

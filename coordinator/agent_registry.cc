@@ -15,17 +15,11 @@ bool AgentRegistry::IsAlive(const AgentRecord& record, absl::Time now) const {
 
 absl::Status AgentRegistry::Register(AgentRecord record, absl::Time now) {
   if (record.id.empty()) return absl::InvalidArgumentError("agent_id is empty");
-  absl::MutexLock lock(&mutex_);
-  for (const auto& [id, other] : agents_) {
-    if (id == record.id || !IsAlive(other, now)) continue;
-    for (const std::string& vm : record.vms) {
-      if (std::find(other.vms.begin(), other.vms.end(), vm) != other.vms.end()) {
-        return absl::AlreadyExistsError(
-            absl::StrCat("VM \"", vm, "\" is already owned by live agent \"", id, "\""));
-      }
-    }
-  }
+  if (record.id.size() > 256) return absl::InvalidArgumentError("agent_id is longer than 256");
+  if (record.vms.size() > 4096) return absl::InvalidArgumentError("more than 4096 VMs");
+  record.capacity = std::clamp(record.capacity, 1, 1024);
   record.last_seen = now;
+  absl::MutexLock lock(&mutex_);
   agents_[record.id] = std::move(record);
   return absl::OkStatus();
 }
@@ -47,27 +41,37 @@ std::vector<AgentRecord> AgentRegistry::List() const {
   return out;
 }
 
-std::vector<std::string> AgentRegistry::VmsOf(const std::string& id) const {
+std::optional<AgentSlots> AgentRegistry::Slots(const std::string& id) const {
   absl::MutexLock lock(&mutex_);
   auto it = agents_.find(id);
-  return it == agents_.end() ? std::vector<std::string>() : it->second.vms;
+  if (it == agents_.end()) return std::nullopt;
+  return AgentSlots{.id = id, .vms = it->second.vms, .capacity = it->second.capacity};
 }
 
-std::optional<std::string> AgentRegistry::OwnerOf(const std::string& vm, absl::Time now) const {
+bool AgentRegistry::LiveAgentDrives(const std::string& vm, absl::Time now) const {
   absl::MutexLock lock(&mutex_);
   for (const auto& [id, record] : agents_) {
     if (IsAlive(record, now) &&
         std::find(record.vms.begin(), record.vms.end(), vm) != record.vms.end()) {
-      return id;
+      return true;
     }
   }
-  return std::nullopt;
+  return false;
 }
 
 size_t AgentRegistry::LiveCount(absl::Time now) const {
   absl::MutexLock lock(&mutex_);
   return std::count_if(agents_.begin(), agents_.end(),
                        [&](const auto& entry) { return IsAlive(entry.second, now); });
+}
+
+int AgentRegistry::LiveCapacity(absl::Time now) const {
+  absl::MutexLock lock(&mutex_);
+  int capacity = 0;
+  for (const auto& [id, record] : agents_) {
+    if (IsAlive(record, now)) capacity += record.capacity;
+  }
+  return capacity;
 }
 
 }  // namespace mosdat

@@ -1,5 +1,7 @@
-// AgentRegistry: which vnc-agents are alive and which VMs each one owns. The
-// coordinator leases a VM's jobs only to its owner, so a VM is owned by one live agent.
+// AgentRegistry: the vnc-agents that registered, which VMs each can drive, how many
+// jobs each runs at once, and whether it is alive (heard from within the liveness
+// timeout). Several agents may name the same VM; the scheduler (scheduler.h) decides
+// who runs what.
 #ifndef MOSDAT_COORDINATOR_AGENT_REGISTRY_H_
 #define MOSDAT_COORDINATOR_AGENT_REGISTRY_H_
 
@@ -11,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "coordinator/scheduler.h"
 
 namespace mosdat {
 
@@ -18,27 +21,31 @@ struct AgentRecord {
   std::string id;
   std::string address;
   std::vector<std::string> vms;
+  int capacity = 1;
   std::string version;
   absl::Time last_seen;
 };
 
 class AgentRegistry {
  public:
-  // An agent not heard from for `liveness_timeout` is dead and owns nothing.
+  // An agent not heard from for `liveness_timeout` is dead: it is offered no jobs.
   explicit AgentRegistry(absl::Duration liveness_timeout);
 
-  // Adds or replaces an agent. Fails when one of its VMs belongs to another live agent.
+  // Adds or replaces an agent (a restarted agent registers again under its id).
   absl::Status Register(AgentRecord record, absl::Time now);
-  // NotFound for an agent that never registered (or was forgotten): it must register.
+  // NotFound for an agent that never registered (or registered with a coordinator that
+  // restarted since): it must register again.
   absl::Status Heartbeat(const std::string& id, absl::Time now);
 
   std::vector<AgentRecord> List() const;
   bool IsAlive(const AgentRecord& record, absl::Time now) const;
-  // The VMs an agent registered (empty for an unknown agent).
-  std::vector<std::string> VmsOf(const std::string& id) const;
-  // The live agent that owns `vm`, if any.
-  std::optional<std::string> OwnerOf(const std::string& vm, absl::Time now) const;
+  // What the scheduler needs of an agent; nullopt for an unknown one.
+  std::optional<AgentSlots> Slots(const std::string& id) const;
+  // Whether some live agent drives `vm`.
+  bool LiveAgentDrives(const std::string& vm, absl::Time now) const;
   size_t LiveCount(absl::Time now) const;
+  // The job slots of live agents.
+  int LiveCapacity(absl::Time now) const;
 
  private:
   const absl::Duration liveness_timeout_;

@@ -5,7 +5,7 @@
 #include "runtime/service_main.h"
 
 int main(int argc, char** argv) {
-  mosdat::CoordinatorOptions options;
+  mosdat::CoordinatorFlags flags;
   std::vector<std::string> bridges;
   std::string bridge_token_ref;
   return mosdat::RunServiceMain(
@@ -17,9 +17,7 @@ int main(int argc, char** argv) {
        .requires_token = true,
        .add_flags =
            [&](CLI::App& app) {
-             app.add_option("--results-dir", options.results_root,
-                            "where runs write their evidence (<dir>/functional/<run>/...)")
-                 ->capture_default_str();
+             mosdat::AddCoordinatorFlags(app, &flags);
              app.add_option("--bridge", bridges,
                             "a mosdat-proxmox-bridge that makes Proxmox VMs ready: HOST:PORT "
                             "for every Proxmox host, or NAME=HOST:PORT for the VMs of "
@@ -31,6 +29,9 @@ int main(int argc, char** argv) {
            },
        .create = [&](const mosdat::ServiceContext& context)
            -> absl::StatusOr<std::vector<mosdat::HostedService>> {
+         absl::StatusOr<mosdat::CoordinatorOptions> options =
+             mosdat::ResolveCoordinatorFlags(flags);
+         if (!options.ok()) return options.status();
          if (!bridges.empty()) {
            std::string token = context.token;
            if (!bridge_token_ref.empty()) {
@@ -50,8 +51,8 @@ int main(int argc, char** argv) {
              auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
              channels[name] = [channel] { return channel; };
            }
-           options.provisioner = mosdat::NewBridgeProvisioner(std::move(channels), token);
+           options->provisioner = mosdat::NewBridgeProvisioner(std::move(channels), token);
          }
-         return mosdat::CreateCoordinatorServices(context, options);
+         return mosdat::CreateCoordinatorServices(context, *options);
        }});
 }

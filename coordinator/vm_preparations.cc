@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "core/net.h"
 
@@ -23,14 +25,15 @@ void VmPreparations::Drain() {
   std::map<std::string, std::string> leases;
   {
     std::lock_guard lock(mutex_);
-    leases.swap(leases_);
+    for (auto& [job_id, held] : leases_) leases[job_id] = held.lease;
+    leases_.clear();
     // Ready but never handed out: their leases are in the results.
-    for (auto& [agent, preparation] : by_agent_) {
+    for (auto& [job_id, preparation] : by_job_) {
       if (preparation.done && preparation.result.ok()) {
-        leases[preparation.job.job_id] = preparation.result->lease_id;
+        leases[job_id] = preparation.result->lease_id;
       }
     }
-    by_agent_.clear();
+    by_job_.clear();
   }
   for (const auto& [job_id, lease] : leases) {
     if (absl::Status s = provisioner_->Release(lease); !s.ok()) {
@@ -41,14 +44,16 @@ void VmPreparations::Drain() {
 
 void VmPreparations::Start(const std::string& agent, JobSpec job) {
   std::lock_guard lock(mutex_);
+  const std::string job_id = job.job_id;
   if (draining_) {
-    by_agent_[agent] = Preparation{.job = std::move(job),
-                                   .done = true,
-                                   .result = absl::UnavailableError("the coordinator is stopping")};
+    by_job_[job_id] = Preparation{.agent = agent,
+                                  .job = std::move(job),
+                                  .done = true,
+                                  .result = absl::UnavailableError("the coordinator is stopping")};
     return;
   }
-  by_agent_[agent] = Preparation{.job = std::move(job)};
-  Spawn([this, agent] { Run(agent); });
+  by_job_[job_id] = Preparation{.agent = agent, .job = std::move(job)};
+  Spawn([this, job_id] { Run(job_id); });
 }
 
 void VmPreparations::Spawn(std::function<void()> work) {
@@ -66,11 +71,13 @@ void VmPreparations::Spawn(std::function<void()> work) {
                       ended});
 }
 
-void VmPreparations::Run(std::string agent) {
+void VmPreparations::Run(std::string job_id) {
   JobSpec job;
   {
-    std::lock_guard lock(mutex_);
-    job = by_agent_.at(agent).job;
+    std::unique_lock lock(mutex_);
+    job = by_job_.at(job_id).job;
+    // A retry of a job on the same VM waits until the last attempt's VM is put back.
+    changed_.wait(lock, [&] { return !releasing_.contains(job.vm.name) || draining_; });
   }
   absl::StatusOr<ProvisionedVm> result =
       provisioner_ != nullptr
@@ -79,7 +86,9 @@ void VmPreparations::Run(std::string agent) {
                 "VM \"", job.vm.name,
                 "\" uses the proxmox provider, but this coordinator has no proxmox-bridge"));
   std::lock_guard lock(mutex_);
-  Preparation& preparation = by_agent_.at(agent);
+  auto it = by_job_.find(job_id);
+  if (it == by_job_.end()) return;  // drained meanwhile
+  Preparation& preparation = it->second;
   preparation.result = std::move(result);
   preparation.done = true;
   changed_.notify_all();
@@ -87,11 +96,17 @@ void VmPreparations::Run(std::string agent) {
 
 VmPreparations::Result VmPreparations::Take(const std::string& agent, absl::Duration wait) {
   std::unique_lock lock(mutex_);
-  auto it = by_agent_.find(agent);
-  if (it == by_agent_.end()) return {};
-  changed_.wait_for(lock, absl::ToChronoMilliseconds(wait), [&] { return it->second.done; });
+  auto find = [&](bool done) {
+    return std::find_if(by_job_.begin(), by_job_.end(), [&](const auto& entry) {
+      return entry.second.agent == agent && (!done || entry.second.done);
+    });
+  };
+  if (find(false) == by_job_.end()) return {};
+  changed_.wait_for(lock, absl::ToChronoMilliseconds(wait),
+                    [&] { return find(true) != by_job_.end(); });
+  auto it = find(true);
+  if (it == by_job_.end()) return {.state = Result::State::kPending};
   Preparation& preparation = it->second;
-  if (!preparation.done) return {.state = Result::State::kPending};
   Result result;
   result.job = std::move(preparation.job);
   if (preparation.result.ok()) {
@@ -103,30 +118,31 @@ VmPreparations::Result VmPreparations::Take(const std::string& agent, absl::Dura
       result.job.vm.ssh_address = JoinHostPort(vm.guest_address, result.job.vm.ssh_port);
     }
     result.job.provision_notes = vm.notes;
-    leases_[result.job.job_id] = vm.lease_id;
+    leases_[result.job.job_id] = {.lease = vm.lease_id, .vm = result.job.vm.name};
   } else {
     result.state = Result::State::kFailed;
     result.error = preparation.result.status();
   }
-  by_agent_.erase(it);
+  by_job_.erase(it);
   return result;
 }
 
 void VmPreparations::Release(const std::string& job_id) {
-  std::string lease;
-  {
+  std::lock_guard lock(mutex_);
+  auto it = leases_.find(job_id);
+  if (it == leases_.end()) return;
+  if (draining_) return;  // Drain releases it
+  const HeldLease held = it->second;
+  leases_.erase(it);
+  ++releasing_[held.vm];
+  Spawn([this, job_id, held] {
+    if (absl::Status s = provisioner_->Release(held.lease); !s.ok()) {
+      spdlog::warn("releasing the VM of job {}: {}", job_id, std::string(s.message()));
+    }
     std::lock_guard lock(mutex_);
-    auto it = leases_.find(job_id);
-    if (it == leases_.end()) return;
-    lease = it->second;
-    if (draining_) return;  // Drain releases it
-    leases_.erase(it);
-    Spawn([this, job_id, lease] {
-      if (absl::Status s = provisioner_->Release(lease); !s.ok()) {
-        spdlog::warn("releasing the VM of job {}: {}", job_id, std::string(s.message()));
-      }
-    });
-  }
+    if (--releasing_[held.vm] == 0) releasing_.erase(held.vm);
+    changed_.notify_all();
+  });
 }
 
 }  // namespace mosdat

@@ -42,8 +42,9 @@ class VmPreparations {
     JobSpec job;         // kReady: with the console and SSH addresses filled in
     absl::Status error;  // kFailed
   };
-  // The preparation for `agent`, waiting up to `wait` for it to end. kReady and kFailed
-  // are handed out once.
+  // A preparation of `agent`'s that ended, waiting up to `wait` for one; kPending when
+  // some are still under way, kNone when there are none. kReady and kFailed are handed
+  // out once.
   Result Take(const std::string& agent, absl::Duration wait);
 
   // Puts the VM of a finished (or abandoned) job back, in the background. Unknown ids
@@ -57,11 +58,12 @@ class VmPreparations {
 
  private:
   struct Preparation {
+    std::string agent;
     JobSpec job;
     bool done = false;
     absl::StatusOr<ProvisionedVm> result = absl::UnknownError("not prepared yet");
   };
-  void Run(std::string agent);
+  void Run(std::string job_id);
   // Runs `work` on a thread of its own; joins the threads that have ended (mutex_ held).
   void Spawn(std::function<void()> work);
 
@@ -73,8 +75,13 @@ class VmPreparations {
   std::shared_ptr<VmProvisioner> provisioner_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::map<std::string, Preparation> by_agent_;  // at most one per agent
-  std::map<std::string, std::string> leases_;    // job id → bridge lease id
+  struct HeldLease {
+    std::string lease;  // the bridge's lease id
+    std::string vm;
+  };
+  std::map<std::string, Preparation> by_job_;  // an agent may have several (its capacity)
+  std::map<std::string, HeldLease> leases_;    // by job id
+  std::map<std::string, int> releasing_;       // VM name → releases under way
   std::vector<Worker> workers_;
   bool draining_ = false;  // Start and Release refuse new work once set
 };

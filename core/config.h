@@ -103,6 +103,9 @@ struct ProxmoxConfig {
   // How a VM's screen is reached: "tunnel" (through the API: vncproxy + vncwebsocket)
   // or "direct".
   std::string console = "tunnel";
+  // How many of this host's VMs run jobs at once (the coordinator's scheduler waits for
+  // a free one); 0 = no limit.
+  int max_concurrent_vms = 0;
 };
 
 // The max_tokens the vlm-gateway asks every answer for (part of its cache keys).

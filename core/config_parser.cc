@@ -881,7 +881,8 @@ ProxmoxConfig ParseProxmox(Context& ctx, const toml::table& table, const std::st
   px.name = name;
   TableReader r(ctx, table, path,
                 {"host", "port", "user", "token", "password", "node", "gpu_pci_address",
-                 "gpu_mapping", "fingerprint", "ca_file", "subnets", "console", "hosts"},
+                 "gpu_mapping", "fingerprint", "ca_file", "subnets", "console", "hosts",
+                 "max_concurrent_vms"},
                 {{"verify_ssl", no_insecure},
                  {"verify_tls", no_insecure},
                  {"verify", no_insecure},
@@ -921,6 +922,7 @@ ProxmoxConfig ParseProxmox(Context& ctx, const toml::table& table, const std::st
     }
   }
   r.Int("port", 1, 65535, &px.port);
+  r.Int("max_concurrent_vms", 0, 1024, &px.max_concurrent_vms);
   r.Secret("token", "PVE_TOKEN", &px.token);
   r.Secret("password", "PROXMOX_PASSWORD", &px.password);
   const bool has_token = r.Find("token") != nullptr;

@@ -307,11 +307,18 @@ EventLog::~EventLog() {
   if (file_ != nullptr) fclose(file_);
 }
 
-absl::Status EventLog::Append(const Event& event) {
+absl::Status EventLog::Sync() {
+  if (fflush(file_) != 0 || fdatasync(fileno(file_)) != 0) {
+    return absl::DataLossError(absl::StrCat("cannot sync ", path_, ": ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EventLog::Append(const Event& event, bool sync) {
   std::string line = ToJsonLine(event);
   line.push_back('\n');
   if (fwrite(line.data(), 1, line.size(), file_) != line.size() || fflush(file_) != 0 ||
-      fdatasync(fileno(file_)) != 0) {
+      (sync && fdatasync(fileno(file_)) != 0)) {
     return absl::DataLossError(
         absl::StrCat("cannot write event to ", path_, ": ", strerror(errno)));
   }

@@ -129,7 +129,9 @@ class EventLog {
   EventLog& operator=(EventLog&& other) noexcept;
   ~EventLog();
 
-  absl::Status Append(const Event& event);
+  // Appends one line; with `sync`, also forces it to disk before returning.
+  absl::Status Append(const Event& event, bool sync = true);
+  absl::Status Sync();
   const std::string& path() const { return path_; }
 
  private:

@@ -43,6 +43,7 @@ VmTarget TargetFor(const Config& config, const VmConfig& vm) {
       t.subnets = px->subnets;
       t.ready_timeout = vm.ready_timeout;
       t.shutdown_timeout = vm.shutdown_timeout;
+      t.max_concurrent_vms = px->max_concurrent_vms;
     }
   }
   return target;

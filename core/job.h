@@ -30,6 +30,7 @@ struct ProxmoxTarget {
   std::vector<std::string> subnets;
   double ready_timeout = 300;
   double shutdown_timeout = 60;
+  int max_concurrent_vms = 0;  // of this Proxmox host at once; 0 = no limit
 };
 
 struct VmTarget {

@@ -8,12 +8,16 @@
 #include "runtime/grpc_status.h"
 #include "runtime/proto_convert.h"
 #include "runtime/token_auth.h"
-#include "vnc-agent/steps/job_executor.h"
 
 namespace mosdat {
 namespace {
 
 constexpr int kLeaseWaitMs = 1000;
+constexpr absl::Duration kRetryPause = absl::Milliseconds(500);
+
+std::chrono::system_clock::time_point In(absl::Duration d) {
+  return std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d);
+}
 
 }  // namespace
 
@@ -22,53 +26,169 @@ AgentWorker::AgentWorker(std::shared_ptr<grpc::Channel> coordinator, AgentWorker
 
 AgentWorker::~AgentWorker() { Stop(); }
 
-absl::Status AgentWorker::Start() {
+absl::Status AgentWorker::Register() {
   grpc::ClientContext context;
   AttachToken(context, options_.token);
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  context.set_deadline(In(absl::Seconds(10)));
   v1::RegisterAgentRequest request;
   request.set_agent_id(options_.agent_id);
   request.set_address(options_.address);
   for (const std::string& vm : options_.vms) request.add_vms(vm);
   request.set_version("0.1.0");
+  request.set_capacity(std::max(1, options_.capacity));
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [job_id, job] : active_) {
+      v1::HeldLease* held = request.add_held();
+      held->set_job_id(job_id);
+      held->set_lease_id(job.lease_id);
+    }
+  }
   v1::RegisterAgentResponse response;
   grpc::Status status = stub_->RegisterAgent(&context, request, &response);
   if (!status.ok()) {
     return absl::UnavailableError(
         absl::StrCat("cannot register with the coordinator: ", status.error_message()));
   }
-  thread_ = std::thread([this] { Loop(); });
+  std::lock_guard lock(mutex_);
+  if (response.heartbeat_interval_ms() > 0) {
+    heartbeat_interval_ = absl::Milliseconds(response.heartbeat_interval_ms());
+  }
+  for (const std::string& job_id : response.lost_jobs()) {
+    auto it = active_.find(job_id);
+    if (it != active_.end()) it->second.lost->store(true);
+  }
+  ++registrations_;
+  return absl::OkStatus();
+}
+
+void AgentWorker::RegisterAgain() {
+  std::unique_lock lock(mutex_);
+  if (registering_) {
+    const uint64_t seen = registrations_;
+    wakeup_.wait_for(lock, std::chrono::seconds(10),
+                     [&] { return stopping_ || registrations_ != seen || !registering_; });
+    return;
+  }
+  registering_ = true;
+  lock.unlock();
+  absl::Status s = Register();
+  if (s.ok()) {
+    spdlog::info("registered again with the coordinator (it had forgotten this agent)");
+  } else if (!stopping_) {
+    spdlog::warn("{}", std::string(s.message()));
+  }
+  lock.lock();
+  registering_ = false;
+  wakeup_.notify_all();
+}
+
+absl::Status AgentWorker::Start() {
+  if (absl::Status s = Register(); !s.ok()) return s;
+  threads_.emplace_back([this] { HeartbeatLoop(); });
+  for (int i = 0; i < std::max(1, options_.capacity); ++i) {
+    threads_.emplace_back([this] { SlotLoop(); });
+  }
   return absl::OkStatus();
 }
 
 void AgentWorker::Stop() {
-  stopping_ = true;
-  if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    for (grpc::ClientContext* pending : pending_leases_) pending->TryCancel();
+  }
+  wakeup_.notify_all();
+  for (std::thread& thread : threads_) thread.join();
+  threads_.clear();
 }
 
-void AgentWorker::Loop() {
-  while (!stopping_) {
-    // The lease long-poll doubles as the heartbeat: the coordinator marks the agent
-    // seen on each call.
+bool AgentWorker::Pause(absl::Duration d) {
+  std::unique_lock lock(mutex_);
+  wakeup_.wait_for(lock, absl::ToChronoMilliseconds(d), [&] { return stopping_.load(); });
+  return !stopping_;
+}
+
+void AgentWorker::HeartbeatLoop() {
+  // Independent of the jobs: a busy agent stays alive and keeps its leases.
+  for (;;) {
+    absl::Duration interval;
+    v1::HeartbeatRequest request;
+    request.set_agent_id(options_.agent_id);
+    {
+      std::lock_guard lock(mutex_);
+      interval = heartbeat_interval_;
+      for (const auto& [job_id, job] : active_) request.add_busy_jobs(job_id);
+    }
+    if (!Pause(interval)) return;
     grpc::ClientContext context;
     AttachToken(context, options_.token);
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::milliseconds(kLeaseWaitMs + 5000));
+    context.set_deadline(In(absl::Seconds(10)));
+    v1::HeartbeatResponse response;
+    grpc::Status status = stub_->Heartbeat(&context, request, &response);
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      RegisterAgain();
+      continue;
+    }
+    if (!status.ok()) {
+      spdlog::debug("heartbeat failed: {}", status.error_message());
+      continue;
+    }
+    std::lock_guard lock(mutex_);
+    for (const std::string& job_id : response.cancel_jobs()) {
+      auto it = active_.find(job_id);
+      if (it != active_.end() && !it->second.cancelled->exchange(true)) {
+        spdlog::info("job {}: cancelled by a user; stopping at the next step", job_id);
+      }
+    }
+    for (const std::string& job_id : response.lost_jobs()) {
+      auto it = active_.find(job_id);
+      if (it != active_.end() && !it->second.lost->exchange(true)) {
+        spdlog::warn("job {}: the coordinator gave its lease away; stopping it", job_id);
+      }
+    }
+  }
+}
+
+void AgentWorker::SlotLoop() {
+  while (!stopping_) {
+    grpc::ClientContext context;
+    AttachToken(context, options_.token);
+    context.set_deadline(In(absl::Milliseconds(kLeaseWaitMs + 5000)));
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      pending_leases_.insert(&context);
+    }
     v1::LeaseJobRequest request;
     request.set_agent_id(options_.agent_id);
     request.set_wait_ms(kLeaseWaitMs);
     v1::LeaseJobResponse response;
     grpc::Status status = stub_->LeaseJob(&context, request, &response);
+    {
+      std::lock_guard lock(mutex_);
+      pending_leases_.erase(&context);
+    }
+    if (stopping_) return;
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      RegisterAgain();
+      continue;
+    }
     if (!status.ok()) {
-      if (!stopping_) spdlog::warn("lease failed: {}", status.error_message());
-      // Back off before asking again; wakes early on Stop().
-      for (int i = 0; i < 20 && !stopping_; ++i) absl::SleepFor(absl::Milliseconds(50));
+      spdlog::warn("lease failed: {}", status.error_message());
+      Pause(absl::Seconds(1));  // back off before asking again
       continue;
     }
     if (response.has_job()) {
       v1::Job job = response.job();
+      {
+        std::lock_guard lock(mutex_);
+        active_[job.job_id()] = ActiveJob{.lease_id = job.lease_id()};
+      }
       absl::Status fetched = FetchFiles(&job);
       RunOne(job, fetched);
+      std::lock_guard lock(mutex_);
+      active_.erase(job.job_id());
     }
   }
 }
@@ -102,22 +222,90 @@ absl::Status AgentWorker::FetchFiles(v1::Job* job) {
   return absl::OkStatus();
 }
 
-void AgentWorker::RunOne(const v1::Job& proto_job, const absl::Status& files) {
-  grpc::ClientContext context;
-  AttachToken(context, options_.token);
-  auto stream = stub_->ReportEvents(&context);
-  // Sends one event and waits for its acknowledgement: the coordinator acks only once
-  // the event is written, so a crash on either side loses nothing acknowledged.
-  EmitEvent emit = [&](Event event) -> absl::Status {
-    uint64_t seq = event.seq;
-    if (!stream->Write(ToProto(event))) {
-      return absl::UnavailableError("the coordinator closed the event stream");
+namespace {
+
+// One job's event stream, reopened when it breaks: each event is sent and its ack
+// awaited; after a break the unacknowledged event is sent again on a new stream (the
+// coordinator stores it once).
+class EventChannel {
+ public:
+  EventChannel(v1::Coordinator::Stub* stub, std::string token)
+      : stub_(stub), token_(std::move(token)) {}
+  ~EventChannel() { Close(); }
+
+  // OK once acknowledged. FailedPrecondition when the coordinator refuses it (the lease
+  // is gone); Unavailable when the stream broke (the caller may try again).
+  absl::Status Send(const v1::JobEvent& event) {
+    if (stream_ == nullptr) {
+      context_ = std::make_unique<grpc::ClientContext>();
+      AttachToken(*context_, token_);
+      stream_ = stub_->ReportEvents(context_.get());
     }
     v1::EventAck ack;
-    if (!stream->Read(&ack) || ack.seq() != seq) {
-      return absl::UnavailableError("the coordinator did not acknowledge an event");
+    if (stream_->Write(event) && stream_->Read(&ack)) {
+      if (ack.seq() == event.seq()) return absl::OkStatus();
+      Close();
+      return absl::DataLossError("the coordinator acknowledged another event");
     }
-    return absl::OkStatus();
+    grpc::Status status = Close();
+    if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+        status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+        status.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+        status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+      return FromGrpcStatus(status);
+    }
+    return absl::UnavailableError(absl::StrCat("the event stream broke: ",
+                                               status.ok() ? "closed" : status.error_message()));
+  }
+
+  grpc::Status Close() {
+    if (stream_ == nullptr) return grpc::Status::OK;
+    stream_->WritesDone();
+    grpc::Status status = stream_->Finish();
+    stream_.reset();
+    context_.reset();
+    return status;
+  }
+
+ private:
+  v1::Coordinator::Stub* stub_;
+  std::string token_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::JobEvent, v1::EventAck>> stream_;
+};
+
+}  // namespace
+
+void AgentWorker::RunOne(const v1::Job& proto_job, const absl::Status& files) {
+  std::shared_ptr<std::atomic<bool>> lost, cancelled;
+  {
+    std::lock_guard lock(mutex_);
+    lost = active_.at(proto_job.job_id()).lost;
+    cancelled = active_.at(proto_job.job_id()).cancelled;
+  }
+  EventChannel channel(stub_.get(), options_.token);
+  const int attempt = std::max(1, proto_job.attempt());
+  EmitEvent emit = [&](Event event) -> absl::Status {
+    if (lost->load()) return absl::FailedPreconditionError("the coordinator took the job away");
+    event.job_attempt = attempt;
+    v1::JobEvent proto = ToProto(event);
+    proto.set_lease_id(proto_job.lease_id());
+    const absl::Time give_up = absl::Now() + options_.reconnect_deadline;
+    for (;;) {
+      absl::Status sent = channel.Send(proto);
+      if (sent.ok() || sent.code() != absl::StatusCode::kUnavailable) {
+        if (!sent.ok()) lost->store(true);
+        return sent;
+      }
+      if (absl::Now() >= give_up || lost->load()) {
+        return absl::UnavailableError(absl::StrCat(
+            "the coordinator has been unreachable since an event could not be delivered (",
+            sent.message(), ")"));
+      }
+      spdlog::warn("job {}: {}; sending again", proto_job.job_id(), std::string(sent.message()));
+      // Wait for the coordinator; it may have restarted and forgotten this agent.
+      if (!Pause(kRetryPause)) return absl::UnavailableError("the agent is stopping");
+    }
   };
   absl::StatusOr<JobSpec> job = files.ok() ? FromProto(proto_job) : files;
   if (!job.ok()) {
@@ -131,8 +319,7 @@ void AgentWorker::RunOne(const v1::Job& proto_job, const absl::Status& files) {
     JobVerdict verdict = ExecuteJob(*job, emit, options_.vlm);
     spdlog::info("job {} on {}: {}", job->job_id, job->vm.name, ToString(verdict));
   }
-  stream->WritesDone();
-  grpc::Status status = stream->Finish();
+  grpc::Status status = channel.Close();
   if (!status.ok()) spdlog::warn("event stream ended: {}", status.error_message());
 }
 

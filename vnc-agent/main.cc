@@ -16,6 +16,7 @@ struct WorkerFlags {
   std::string coordinator;
   std::string coordinator_token;
   std::vector<std::string> vms;
+  int capacity = 1;
   std::string agent_id;
   std::string vlm_gateway;
   std::string vlm_gateway_token;
@@ -68,7 +69,8 @@ absl::StatusOr<std::shared_ptr<void>> StartWorker(const WorkerFlags& flags) {
   }
   auto worker = std::make_shared<mosdat::AgentWorker>(
       grpc::CreateChannel(flags.coordinator, grpc::InsecureChannelCredentials()),
-      mosdat::AgentWorkerOptions{.agent_id = id, .vms = flags.vms, .token = *token, .vlm = *vlm});
+      mosdat::AgentWorkerOptions{
+          .agent_id = id, .vms = flags.vms, .capacity = flags.capacity, .token = *token, .vlm = *vlm});
   if (absl::Status s = worker->Start(); !s.ok()) return s;
   return std::shared_ptr<void>(worker);
 }
@@ -89,8 +91,12 @@ int main(int argc, char** argv) {
              app.add_option("--coordinator", flags.coordinator,
                             "coordinator host:port to lease jobs from");
              app.add_option("--coordinator-token", flags.coordinator_token,
-                            "the coordinator's token, as env:NAME or file:PATH");
-             app.add_option("--vm", flags.vms, "a [[vm]] name this agent owns (repeatable)");
+                            "the coordinator's agent token (its --agent-token), as env:NAME or file:PATH");
+             app.add_option("--vm", flags.vms, "a [[vm]] name this agent drives (repeatable)");
+             app.add_option("--capacity", flags.capacity,
+                            "how many jobs this agent runs at once (each on its own VM)")
+                 ->capture_default_str()
+                 ->check(CLI::Range(1, 64));
              app.add_option("--agent-id", flags.agent_id, "name of this agent (default: hostname)");
              app.add_option("--vlm-gateway", flags.vlm_gateway,
                             "mosdat-vlm-gateway host:port for localize/verify steps");

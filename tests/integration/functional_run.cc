@@ -23,15 +23,14 @@ std::string WriteFixtureConfig(const TempDir& dir, const std::string& scenario_y
 
 std::vector<std::string> CoordinatorArgv(const std::string& results_dir) {
   return {BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:MOSDAT_COORDINATOR_TOKEN",
-          "--results-dir=" + results_dir};
+          "--agent-token=env:" + std::string(kAgentTokenVariable), "--results-dir=" + results_dir};
 }
 
 std::vector<std::string> AgentArgv(const std::string& coordinator_address,
                                    const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {
       BuiltBinary("vnc-agent/mosdat-agent"), "--token=env:MOSDAT_AGENT_TOKEN",
-      "--coordinator=" + coordinator_address, "--coordinator-token=env:MOSDAT_COORDINATOR_TOKEN",
-      "--vm=local"};
+      "--coordinator=" + coordinator_address, "--coordinator-token=env:" + std::string(kAgentTokenVariable), "--vm=local"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

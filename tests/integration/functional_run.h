@@ -32,6 +32,9 @@ std::string WriteFixtureConfig(const TempDir& dir, const std::string& scenario_y
 // MOSDAT_COORDINATOR_TOKEN) and of a mosdat-agent owning VM "local" (its own token from
 // MOSDAT_AGENT_TOKEN), plus `extra` flags.
 std::vector<std::string> CoordinatorArgv(const std::string& results_dir);
+// The variable both read the agents' credential from (the coordinator's --agent-token,
+// the agent's --coordinator-token); it must be set in their environment.
+inline constexpr char kAgentTokenVariable[] = "MOSDAT_COORDINATOR_AGENT_TOKEN";
 std::vector<std::string> AgentArgv(const std::string& coordinator_address,
                                    const std::vector<std::string>& extra = {});
 

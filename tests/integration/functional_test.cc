@@ -423,6 +423,7 @@ TEST_F(FunctionalTest, ATestNameWithoutATestRunsTheScenarioFileOfTheTestsFolder)
 TEST_F(FunctionalTest, RunsAcrossSeparateCoordinatorAndAgentProcesses) {
   WriteScenario(kPassingScenario);
   const std::map<std::string, std::string> env = {{"MOSDAT_COORDINATOR_TOKEN", "coord-token-1"},
+                                                   {kAgentTokenVariable, "agent-cred-1"},
                                                   {"MOSDAT_AGENT_TOKEN", "agent-token-2"}};
   ServiceProcess coordinator(CoordinatorArgv(dir_.File("results")), env);
   ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
@@ -481,6 +482,7 @@ TEST_F(FunctionalTest, AReferenceSetOfSeveralMegabytesTravelsInChunksToARemoteAg
   EXPECT_GT(nlohmann::json::parse(preflight.out)["job_files_bytes"].get<size_t>(), total);
 
   const std::map<std::string, std::string> env = {{"MOSDAT_COORDINATOR_TOKEN", "coord-token-1"},
+                                                   {kAgentTokenVariable, "agent-cred-1"},
                                                   {"MOSDAT_AGENT_TOKEN", "agent-token-2"}};
   ServiceProcess coordinator(CoordinatorArgv(dir_.File("results")), env);
   ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();

@@ -59,8 +59,10 @@ grpc::Status CallBridge(v1::ProxmoxBridge::Stub& stub, Method method, const Requ
 }
 
 TEST(PrometheusTest, ScrapesTheServicesAndRunsEveryDashboardQuery) {
-  ServiceProcess coordinator({BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:T"},
-                             {{"T", "prometheus-test-token"}});
+  TempDir state;
+  ServiceProcess coordinator({BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:T",
+                              "--agent-token=env:A", "--results-dir=" + state.File("results")},
+                             {{"T", "prometheus-test-token"}, {"A", "prometheus-agent-token"}});
   ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
 
   TempDir dir;

@@ -19,10 +19,13 @@ using grpc::health::v1::HealthCheckResponse;
 
 constexpr char kToken[] = "test-token-0123456789";
 
+constexpr char kAgentToken[] = "test-agent-token-9876543210";
+
 struct ServiceCase {
   std::string binary;        // relative to the build dir
   std::vector<std::string> services;  // full names the binary must report SERVING
   bool requires_token;
+  bool coordinator = false;  // hosts the coordinator: needs an agent token and a state dir
 };
 
 std::ostream& operator<<(std::ostream& os, const ServiceCase& c) { return os << c.binary; }
@@ -53,9 +56,15 @@ std::vector<std::string> CommandFor(const ServiceCase& c, std::vector<std::strin
 class ServiceBinaryTest : public ::testing::TestWithParam<ServiceCase> {
  protected:
   ServiceProcess StartService() {
-    return ServiceProcess(CommandFor(GetParam(), {"--token=env:MOSDAT_TEST_TOKEN"}),
-                          {{"MOSDAT_TEST_TOKEN", kToken}});
+    std::vector<std::string> flags = {"--token=env:MOSDAT_TEST_TOKEN"};
+    if (GetParam().coordinator) {
+      flags.push_back("--agent-token=env:MOSDAT_TEST_AGENT_TOKEN");
+      flags.push_back("--results-dir=" + dir_.File("results"));
+    }
+    return ServiceProcess(CommandFor(GetParam(), flags),
+                          {{"MOSDAT_TEST_TOKEN", kToken}, {"MOSDAT_TEST_AGENT_TOKEN", kAgentToken}});
   }
+  TempDir dir_;
 };
 
 // One process per binary (stopping one takes ~2 s: civetweb's poll quantum), so health,
@@ -101,14 +110,14 @@ TEST_P(ServiceBinaryTest, RejectsUnknownFlagsWithUsageExitCode) {
 }
 
 const ServiceCase kAllBinaries[] = {
-    ServiceCase{"coordinator/mosdat-coordinator", {"mosdat.v1.Coordinator"}, true},
+    ServiceCase{"coordinator/mosdat-coordinator", {"mosdat.v1.Coordinator"}, true, true},
     ServiceCase{"vnc-agent/mosdat-agent", {"mosdat.v1.Agent"}, true},
     ServiceCase{"vlm-gateway/mosdat-vlm-gateway", {"mosdat.v1.VlmGateway"}, false},
     ServiceCase{"proxmox-bridge/mosdat-proxmox-bridge", {"mosdat.v1.ProxmoxBridge"}, true},
     ServiceCase{"cli/mosdat serve",
                 {"mosdat.v1.Coordinator", "mosdat.v1.Agent", "mosdat.v1.VlmGateway",
                      "mosdat.v1.ProxmoxBridge"},
-                    true}};
+                    true, true}};
 
 INSTANTIATE_TEST_SUITE_P(
     AllBinaries, ServiceBinaryTest, ::testing::ValuesIn(kAllBinaries),
@@ -130,11 +139,14 @@ TEST(ServiceTokenTest, ServicesThatActOnVmsRefuseToStartWithoutAToken) {
   }
 }
 
-// The coordinator's agent registry over real gRPC: token enforced, registration visible.
-TEST(CoordinatorBinaryTest, RegistersAgentsOnlyWithTheToken) {
+// The coordinator over real gRPC: agents and users hold different credentials, and
+// neither can do the other's part; several agents may drive the same VM.
+TEST(CoordinatorBinaryTest, AgentsAndUsersHoldDifferentCredentials) {
+  TempDir dir;
   ServiceProcess process({BuiltBinary("coordinator/mosdat-coordinator"),
-                          "--token=env:MOSDAT_TEST_TOKEN"},
-                         {{"MOSDAT_TEST_TOKEN", kToken}});
+                          "--token=env:MOSDAT_TEST_TOKEN", "--agent-token=env:MOSDAT_AGENT",
+                          "--results-dir=" + dir.File("results")},
+                         {{"MOSDAT_TEST_TOKEN", kToken}, {"MOSDAT_AGENT", kAgentToken}});
   ASSERT_TRUE(process.Start()) << process.stderr_text();
   auto stub = v1::Coordinator::NewStub(
       grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials()));
@@ -142,45 +154,47 @@ TEST(CoordinatorBinaryTest, RegistersAgentsOnlyWithTheToken) {
   request.set_agent_id("host-a");
   request.add_vms("fedora");
   v1::RegisterAgentResponse response;
+  auto register_with = [&](const std::string& token, const v1::RegisterAgentRequest& r) {
+    grpc::ClientContext context;
+    if (!token.empty()) AttachToken(context, token);
+    return stub->RegisterAgent(&context, r, &response);
+  };
+  EXPECT_EQ(register_with("", request).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(register_with("wrong", request).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  grpc::Status as_user = register_with(kToken, request);
+  EXPECT_EQ(as_user.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(as_user.error_message().find("cannot register agents"), std::string::npos);
+  grpc::Status registered = register_with(kAgentToken, request);
+  ASSERT_TRUE(registered.ok()) << registered.error_message();
+  EXPECT_GT(response.heartbeat_interval_ms(), 0);
+  EXPECT_GT(response.lease_timeout_ms(), 0);
+  v1::RegisterAgentRequest other = request;
+  other.set_agent_id("host-b");  // the same Proxmox VM, reachable from a second host
+  EXPECT_TRUE(register_with(kAgentToken, other).ok());
   {
     grpc::ClientContext context;
-    EXPECT_EQ(stub->RegisterAgent(&context, request, &response).error_code(),
-              grpc::StatusCode::UNAUTHENTICATED);
-  }
-  {
-    grpc::ClientContext context;
-    AttachToken(context, "wrong");
-    EXPECT_EQ(stub->RegisterAgent(&context, request, &response).error_code(),
-              grpc::StatusCode::UNAUTHENTICATED);
-  }
-  {
-    grpc::ClientContext context;
-    AttachToken(context, kToken);
-    grpc::Status status = stub->RegisterAgent(&context, request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    EXPECT_GT(response.heartbeat_interval_ms(), 0);
-  }
-  {
-    // A second agent cannot claim a VM a live agent owns.
-    grpc::ClientContext context;
-    AttachToken(context, kToken);
-    v1::RegisterAgentRequest other = request;
-    other.set_agent_id("host-b");
-    grpc::Status status = stub->RegisterAgent(&context, other, &response);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
-    EXPECT_NE(status.error_message().find("\"fedora\""), std::string::npos);
+    AttachToken(context, kAgentToken);
+    v1::ListAgentsResponse agents;
+    EXPECT_EQ(stub->ListAgents(&context, {}, &agents).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+    grpc::ClientContext cancel_context;
+    AttachToken(cancel_context, kAgentToken);
+    v1::CancelRunRequest cancel;
+    cancel.set_run_id("x");
+    v1::CancelRunResponse cancelled;
+    EXPECT_EQ(stub->CancelRun(&cancel_context, cancel, &cancelled).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
   }
   {
     grpc::ClientContext context;
     AttachToken(context, kToken);
     v1::ListAgentsResponse agents;
     ASSERT_TRUE(stub->ListAgents(&context, {}, &agents).ok());
-    ASSERT_EQ(agents.agents_size(), 1);
-    EXPECT_EQ(agents.agents(0).agent_id(), "host-a");
+    ASSERT_EQ(agents.agents_size(), 2);
     EXPECT_TRUE(agents.agents(0).alive());
   }
   std::string metrics = HttpGet(process.metrics_port(), "/metrics");
-  EXPECT_NE(metrics.find("mosdat_coordinator_live_agents 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("mosdat_coordinator_live_agents 2"), std::string::npos) << metrics;
   EXPECT_EQ(process.Terminate(), 0);
 }
 

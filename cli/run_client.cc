@@ -1,0 +1,319 @@
+#include "cli/run_client.h"
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "absl/strings/str_format.h"
+#include "cli/embedded.h"
+#include "cli/exit_codes.h"
+#include "core/preflight.h"
+#include "core/utf8.h"
+#include "runtime/file_chunks.h"
+#include "runtime/grpc_status.h"
+#include "runtime/proto_convert.h"
+#include "runtime/token_auth.h"
+
+namespace mosdat {
+
+void AddMatrixFlags(CLI::App* cmd, MatrixArgs* args, bool detach) {
+  AddRunSelection(cmd, args);
+  cmd->add_option("--coordinator", args->coordinator,
+                  "coordinator address host:port; empty = run everything in this process");
+  cmd->add_option("--token", args->token_ref, "coordinator token as env:NAME or file:PATH");
+  cmd->add_option("--results", args->results, "results root (default: [report].output_dir)");
+  cmd->add_flag("--json", args->json, "print a JSON summary instead of progress");
+  cmd->add_option("--retries", args->retries,
+                  "runs of a job again after an infrastructure error (default: the "
+                  "coordinator's, 1); a test failure is never retried")
+      ->check(CLI::Range(0, 10));
+  if (detach) {
+    cmd->add_flag("--detach", args->detach,
+                  "print the run id once submitted and exit (follow it with `mosdat watch`); "
+                  "needs --coordinator");
+  }
+}
+
+void RunPrinter::Name(const v1::Job& job, bool with_test) {
+  names_[job.job_id()] = with_test ? job.test() + "/" + job.vm().name() : job.vm().name();
+}
+
+std::string RunPrinter::Who(const std::string& job_id) const {
+  auto it = names_.find(job_id);
+  return it == names_.end() ? job_id : it->second;
+}
+
+void RunPrinter::OnUpdate(const v1::RunUpdate& update) {
+  if (quiet_) return;
+  if (update.has_job()) {
+    const v1::Job& job = update.job();
+    const std::string who = Who(job.job_id());
+    if (job.state() == v1::JOB_STATE_RUNNING || job.state() == v1::JOB_STATE_PREPARING) {
+      if (job.attempt() > 1 && attempts_[job.job_id()] < job.attempt()) {
+        std::cout << absl::StrFormat("[%s] attempt %d of %d on agent %s\n", who, job.attempt(),
+                                     job.max_attempts(), job.agent_id());
+      }
+      attempts_[job.job_id()] = std::max(attempts_[job.job_id()], job.attempt());
+    } else if (job.state() == v1::JOB_STATE_QUEUED && job.attempts_size() > 0) {
+      const v1::JobAttempt& last = job.attempts(job.attempts_size() - 1);
+      std::cout << absl::StrFormat("[%s] attempt %d ended in an infrastructure error (%s); "
+                                   "it will run again\n",
+                                   who, last.number(), last.reason());
+    } else if (job.state() == v1::JOB_STATE_CANCELLED && job.attempts_size() == 0) {
+      std::cout << absl::StrFormat("[%s] %s\n", who, job.reason());
+    } else if (job.state() == v1::JOB_STATE_DONE && job.attempts_size() == 0) {
+      std::cout << absl::StrFormat("[%s] %s: %s\n", who, ToString(FromProto(job.verdict())),
+                                   job.reason());
+    }
+    std::cout << std::flush;
+    return;
+  }
+  if (!update.has_event()) return;
+  Event e = FromProto(update.event());
+  const std::string who = Who(e.job_id);
+  switch (e.type) {
+    case EventType::kJobStarted:
+      std::cout << absl::StrFormat("[%s] %s\n", who, e.scenario);
+      break;
+    case EventType::kStepFinished: {
+      // 40 characters wide (not bytes), padded by characters.
+      std::string name =
+          ShortenText(e.step_kind + " " + (e.label.empty() ? e.description : e.label), 40);
+      name.append(40 - std::min<size_t>(40, Utf8Length(name)), ' ');
+      std::cout << absl::StrFormat("[%s] %s%2s %-8s %s %6.2fs%s\n", who,
+                                   e.cleanup ? "cleanup " : "", StepNumber(e.step_index, e.substep),
+                                   ToString(e.status), name, e.duration_seconds,
+                                   e.reason.empty() ? "" : "  " + e.reason);
+      break;
+    }
+    case EventType::kLog:
+      if (e.level != "debug") std::cout << absl::StrFormat("[%s] %s\n", who, e.text);
+      break;
+    case EventType::kJobFinished:
+      std::cout << absl::StrFormat("[%s] %s%s\n", who, ToString(e.verdict),
+                                   e.reason.empty() ? "" : ": " + e.reason);
+      break;
+    default:
+      break;
+  }
+  std::cout << std::flush;
+}
+
+void PrintRunSummary(const v1::Run& run, bool json) {
+  JobVerdict verdict = FromProto(run.verdict());
+  if (json) {
+    nlohmann::json out = {{"run", run.run_id()},
+                          {"verdict", std::string(ToString(verdict))},
+                          {"cancelled", run.cancelled()},
+                          {"results", run.results_dir()},
+                          {"jobs", nlohmann::json::array()}};
+    for (const v1::Job& job : run.jobs()) {
+      nlohmann::json attempts = nlohmann::json::array();
+      for (const v1::JobAttempt& a : job.attempts()) {
+        attempts.push_back({{"number", a.number()},
+                            {"agent", a.agent_id()},
+                            {"verdict", std::string(ToString(FromProto(a.verdict())))},
+                            {"reason", a.reason()},
+                            {"duration_seconds", a.duration_seconds()},
+                            {"results", a.results_dir()}});
+      }
+      out["jobs"].push_back({{"test", job.test()},
+                             {"vm", job.vm().name()},
+                             {"verdict", std::string(ToString(FromProto(job.verdict())))},
+                             {"reason", job.reason()},
+                             {"duration_seconds", job.duration_seconds()},
+                             {"attempts", attempts},
+                             {"results", job.results_dir()}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  size_t width = 20;
+  for (const v1::Job& job : run.jobs()) {
+    width = std::max(width, Utf8Length(job.test() + " on " + job.vm().name()));
+  }
+  std::cout << absl::StrFormat("\nsummary%s\n  %-7s %-*s %9s  %s\n",
+                               run.cancelled() ? " (cancelled)" : "", "verdict",
+                               static_cast<int>(width), "test on vm", "duration", "attempts");
+  for (const v1::Job& job : run.jobs()) {
+    std::string name = job.test() + " on " + job.vm().name();
+    name.append(width - std::min(width, Utf8Length(name)), ' ');
+    std::cout << absl::StrFormat("  %-7s %s %8.1fs  %d\n", ToString(FromProto(job.verdict())),
+                                 name, job.duration_seconds(), job.attempts_size());
+    for (const v1::JobAttempt& a : job.attempts()) {
+      if (job.attempts_size() > 1) {
+        std::cout << absl::StrFormat("          attempt %d on %s: %s%s\n", a.number(),
+                                     a.agent_id(), ToString(FromProto(a.verdict())),
+                                     a.reason().empty() ? "" : " (" + a.reason() + ")");
+      }
+    }
+    if (!job.reason().empty()) std::cout << "          " << job.reason() << "\n";
+    std::cout << "          " << job.results_dir() << "\n";
+  }
+  std::cout << "results: " << run.results_dir() << "\n";
+}
+
+absl::StatusOr<v1::Run> FollowRun(v1::Coordinator::Stub& coordinator, const std::string& token,
+                                  const std::string& run_id, uint64_t after_seq,
+                                  const std::function<void(const v1::RunUpdate&)>& on_update,
+                                  absl::Duration patience) {
+  absl::Time unreachable_since = absl::InfiniteFuture();
+  for (;;) {
+    grpc::ClientContext context;
+    AttachToken(context, token);
+    v1::WatchRunRequest watch;
+    watch.set_run_id(run_id);
+    watch.set_after_seq(after_seq);
+    auto reader = coordinator.WatchRun(&context, watch);
+    v1::RunUpdate update;
+    while (reader->Read(&update)) {
+      unreachable_since = absl::InfiniteFuture();
+      if (update.run_seq() <= after_seq) continue;  // never twice
+      after_seq = update.run_seq();
+      on_update(update);
+      if (update.has_run()) {
+        context.TryCancel();
+        reader->Finish().ok();
+        return update.run();
+      }
+    }
+    grpc::Status status = reader->Finish();
+    if (!status.ok() && status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+        status.error_code() != grpc::StatusCode::CANCELLED) {
+      return FromGrpcStatus(status);
+    }
+    // Lost the coordinator (it restarts, or the network dropped): resume after the
+    // last update seen.
+    const absl::Time now = absl::Now();
+    if (unreachable_since == absl::InfiniteFuture()) {
+      unreachable_since = now;
+      std::cerr << "lost the coordinator while watching run " << run_id
+                << (status.ok() ? "" : " (" + status.error_message() + ")")
+                << "; trying again\n";
+    } else if (now - unreachable_since > patience) {
+      return absl::UnavailableError(
+          absl::StrCat("lost the coordinator while watching the run",
+                       status.ok() ? "" : ": " + status.error_message()));
+    }
+    absl::SleepFor(absl::Milliseconds(500));  // between reconnect attempts, not a wait for state
+  }
+}
+
+int RunMatrix(const MatrixArgs& args, const std::string& command) {
+  if (args.detach && args.coordinator.empty()) {
+    std::cerr << command
+              << ": --detach needs --coordinator: an embedded run lives in this process\n";
+    return kExitUsage;
+  }
+  PreflightOptions preflight{.config_path = args.config,
+                             .tests = args.tests,
+                             .vms = args.vms,
+                             .embedded = args.coordinator.empty()};
+  for (const std::string& assignment : args.vars) {
+    absl::StatusOr<std::pair<std::string, Value>> var = ParseVarAssignment(assignment);
+    if (!var.ok()) {
+      std::cerr << command << ": " << var.status().message() << "\n";
+      return kExitUsage;
+    }
+    preflight.vars[var->first] = var->second;
+  }
+  // The same checks as `mosdat preflight`, before anything is submitted or started:
+  // whatever the run would trip on is a config error now, not a failure later.
+  PreflightReport report = RunPreflight(preflight);
+  for (const Diagnostic& d : report.problems.warnings()) {
+    std::cerr << "warning: " << d.ToString() << "\n";
+  }
+  if (!report.usage_errors.empty()) {
+    for (const Diagnostic& d : report.problems.items()) std::cerr << d.ToString() << "\n";
+    for (const std::string& error : report.usage_errors) {
+      std::cerr << command << ": " << error << "\n";
+    }
+    return kExitUsage;
+  }
+  if (!report.ok()) {
+    for (const Diagnostic& d : report.problems.items()) std::cerr << d.ToString() << "\n";
+    std::cerr << command << ": preflight found " << report.problems.size()
+              << (report.problems.size() == 1 ? " problem" : " problems")
+              << "; nothing was started\n";
+    return ExitCodeFor(Outcome::kConfigError);
+  }
+  for (const PreflightTestReport& t : report.tests) {
+    if (t.skipped) std::cerr << "test \"" << t.name << "\" " << t.note << "\n";
+  }
+  const Config& config = report.config;
+
+  EmbeddedOptions embedded;
+  // The embedded agent runs every VM: local desktops itself, Proxmox VMs through the
+  // embedded bridge's console tunnels (loopback ports in this process).
+  for (const VmConfig& vm : config.vms) embedded.vms.push_back(vm.name);
+  embedded.coordinator.results_root =
+      args.results.empty() ? config.report.output_dir : args.results;
+  embedded.vlm = config.vlm;
+  absl::StatusOr<ServiceConnection> connection =
+      ConnectServices(args.coordinator, args.token_ref, embedded);
+  if (!connection.ok()) {
+    std::cerr << command << ": " << connection.status().message() << "\n";
+    return connection.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
+                                                                            : kExitInfrastructure;
+  }
+  const std::string& token = connection->token;
+  auto coordinator = v1::Coordinator::NewStub(connection->channel);
+
+  v1::SubmitMatrixRequest request;
+  request.set_config_path(config.source_path);
+  for (const std::string& test : args.tests) request.add_tests(test);
+  for (const std::string& vm : args.vms) request.add_vms(vm);
+  for (const auto& [name, value] : preflight.vars) {
+    (*request.mutable_vars())[name] = ValueToJson(value);
+  }
+  for (const auto& [name, value] : report.secrets) (*request.mutable_secrets())[name] = value;
+  if (args.retries) request.set_retries(*args.retries);
+  request.set_label(config.app.name);
+  v1::SubmitMatrixResponse submitted;
+  {
+    grpc::ClientContext context;
+    AttachToken(context, token);
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    // The request, then the files in chunks: a suite is bound by kMaxJobFilesBytes
+    // (which preflight checks), not by gRPC's message size.
+    auto writer = coordinator->SubmitMatrixStream(&context, &submitted);
+    v1::SubmitMatrixChunk head;
+    *head.mutable_request() = std::move(request);
+    if (writer->Write(head)) {
+      WriteFileChunks(report.job_files, [&](const v1::FileChunk& chunk) {
+        v1::SubmitMatrixChunk next;
+        *next.mutable_file() = chunk;
+        return writer->Write(next);
+      });
+    }
+    writer->WritesDone();
+    grpc::Status status = writer->Finish();
+    if (!status.ok()) {
+      std::cerr << command << ": " << status.error_message() << "\n";
+      return ExitCodeFor(FromGrpcStatus(status));
+    }
+  }
+  if (args.detach) {
+    std::cout << submitted.run_id() << "\n";
+    return kExitPass;
+  }
+  // Progress lines name the VM, and the test too when the run has several.
+  std::set<std::string> tests_in_run;
+  for (const v1::Job& job : submitted.jobs()) tests_in_run.insert(job.test());
+  RunPrinter printer(args.json);
+  for (const v1::Job& job : submitted.jobs()) printer.Name(job, tests_in_run.size() > 1);
+  if (!args.json) {
+    std::cout << "run " << submitted.run_id() << ": " << submitted.jobs_size() << " job(s)\n";
+  }
+  absl::StatusOr<v1::Run> finished =
+      FollowRun(*coordinator, token, submitted.run_id(), 0,
+                [&](const v1::RunUpdate& update) { printer.OnUpdate(update); });
+  if (!finished.ok()) {
+    std::cerr << command << ": " << finished.status().message() << "\n";
+    return kExitInfrastructure;
+  }
+  PrintRunSummary(*finished, args.json);
+  return ExitCodeFor(FromProto(finished->verdict()));
+}
+
+}  // namespace mosdat

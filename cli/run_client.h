@@ -1,0 +1,65 @@
+// The CLI's side of a run on the coordinator: submitting a matrix (tests × VMs),
+// following it to the end — re-attaching after a dropped connection or a coordinator
+// restart, from the last update seen, so nothing is printed twice or missed — and
+// printing live progress and the summary table. `mosdat functional`, `run`, `test`
+// and `watch` share it.
+#ifndef MOSDAT_CLI_RUN_CLIENT_H_
+#define MOSDAT_CLI_RUN_CLIENT_H_
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "cli/run_selection.h"
+#include "mosdat/v1/coordinator.grpc.pb.h"
+
+namespace mosdat {
+
+// What the matrix commands take on the command line.
+struct MatrixArgs : RunSelection {
+  std::string coordinator;
+  std::string token_ref;
+  std::string results;
+  bool json = false;
+  bool detach = false;
+  std::optional<int> retries;
+};
+void AddMatrixFlags(CLI::App* cmd, MatrixArgs* args, bool detach);
+
+// Submits `args` (after preflight) and follows the run; returns the exit code.
+// `command` ("mosdat run") prefixes messages.
+int RunMatrix(const MatrixArgs& args, const std::string& command);
+
+// Progress lines for people: a job's state changes and its step results, named by VM
+// (and test, when the run has several).
+class RunPrinter {
+ public:
+  explicit RunPrinter(bool quiet) : quiet_(quiet) {}
+  void Name(const v1::Job& job, bool with_test);
+  void OnUpdate(const v1::RunUpdate& update);
+
+ private:
+  std::string Who(const std::string& job_id) const;
+  bool quiet_;
+  std::map<std::string, std::string> names_;  // job id → "vm" or "test/vm"
+  std::map<std::string, int> attempts_;       // attempts announced per job
+};
+
+// The summary: a table of test × VM with verdict, duration and attempts, then where
+// the results are; or the same as JSON.
+void PrintRunSummary(const v1::Run& run, bool json);
+
+// Follows `run_id` after `after_seq` until the run finishes, calling `on_update` for
+// each update once. While the coordinator is unreachable it tries again, for up to
+// `patience`; Unavailable after that, NotFound for an unknown run.
+absl::StatusOr<v1::Run> FollowRun(v1::Coordinator::Stub& coordinator, const std::string& token,
+                                  const std::string& run_id, uint64_t after_seq,
+                                  const std::function<void(const v1::RunUpdate&)>& on_update,
+                                  absl::Duration patience = absl::Minutes(10));
+
+}  // namespace mosdat
+
+#endif  // MOSDAT_CLI_RUN_CLIENT_H_
