@@ -57,7 +57,7 @@ void AddCoordinatorFlags(CLI::App& app, CoordinatorFlags* flags) {
   app.add_option("--agent-token", flags->agent_token_ref,
                  "the token agents present (env:NAME or file:PATH); distinct from --token, "
                  "which users present");
-  app.add_option("--retries", flags->options.retries,
+  app.add_option("--job-retries", flags->options.retries,
                  "how many times a job whose attempt ended in an infrastructure error runs "
                  "again (test failures never do)")
       ->capture_default_str()
