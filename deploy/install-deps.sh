@@ -20,6 +20,8 @@ desktop_packages=(
   gnome-calculator mousepad tesseract-ocr tesseract-ocr-eng openssh-server gir1.2-gtk-3.0
   tigervnc-tools
   prometheus
+  # tests/deploy/ (dashboard and alert checks) and tests/python/ (a gRPC client in Python)
+  python3-yaml python3-grpcio python3-protobuf
   # the Proxmox VE stand-in the bridge is tested against (tests/pve_standin/)
   python3-aiohttp python3-cryptography qemu-system-x86 qemu-utils qemu-guest-agent
   websockify

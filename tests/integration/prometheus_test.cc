@@ -4,13 +4,18 @@
 // stand-in (tests/pve_standin/: real QEMU and qemu-ga, its console in front of a real
 // Xvnc), and every query of the shipped Grafana dashboard (deploy/grafana/mosdat.json)
 // is valid PromQL that Prometheus evaluates against that data; the VLM panels' metrics
-// carry data, and every panel of the "Proxmox bridge" row returns series.
+// carry data, and every panel of the "Proxmox bridge" row returns series. The shipped
+// alert rules (deploy/prometheus/mosdat-alerts.yml) load and evaluate without error, and
+// MosdatNoLiveAgents goes pending for the coordinator, which no agent registered with.
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "core/frame.h"
@@ -56,6 +61,70 @@ grpc::Status CallBridge(v1::ProxmoxBridge::Stub& stub, Method method, const Requ
   AttachToken(context, kBridgeToken);
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
   return (stub.*method)(&context, request, response);
+}
+
+// The names of the alerts in the shipped rules file ("- alert: Name" lines).
+std::set<std::string> ShippedAlertNames() {
+  std::set<std::string> names;
+  std::ifstream rules(SourcePath("deploy/prometheus/mosdat-alerts.yml"));
+  const std::string marker = "- alert: ";
+  for (std::string line; std::getline(rules, line);) {
+    size_t at = line.find(marker);
+    if (at != std::string::npos) names.insert(line.substr(at + marker.size()));
+  }
+  return names;
+}
+
+// Through Prometheus's HTTP API: every shipped alert rule is loaded and its last
+// evaluation succeeded (health "ok"; "unknown" until the first one, so polled), and
+// MosdatNoLiveAgents is pending (its `for` keeps it from firing this soon) or firing
+// for the coordinator scraped here, which has no agent. The coordinator is up, so
+// MosdatCoordinatorDown is not.
+void ExpectAlertRulesLoadAndNoLiveAgentsAlerts(int port, absl::Time deadline) {
+  const std::set<std::string> shipped = ShippedAlertNames();
+  ASSERT_GE(shipped.size(), 4u);
+  std::map<std::string, std::string> health;  // alert → health of its rule
+  nlohmann::json rules;
+  auto all_ok = [&] {
+    return health.size() == shipped.size() &&
+           std::all_of(health.begin(), health.end(),
+                       [](const auto& entry) { return entry.second == "ok"; });
+  };
+  while (absl::Now() < deadline) {
+    rules = nlohmann::json::parse(HttpGet(port, "/api/v1/rules?type=alert"), nullptr, false);
+    health.clear();
+    if (rules.is_object() && rules.value("status", "") == "success") {
+      for (const nlohmann::json& group : rules["data"]["groups"]) {
+        for (const nlohmann::json& rule : group["rules"]) {
+          health[rule.value("name", "")] = rule.value("health", "");
+        }
+      }
+    }
+    if (all_ok()) break;
+    absl::SleepFor(absl::Milliseconds(100));  // poll interval
+  }
+  EXPECT_TRUE(all_ok()) << rules.dump();
+  for (const std::string& name : shipped) {
+    EXPECT_TRUE(health.contains(name)) << name << " was not loaded: " << rules.dump();
+  }
+
+  auto state_of = [](const nlohmann::json& alerts, const std::string& name) -> std::string {
+    if (!alerts.is_object() || alerts.value("status", "") != "success") return "";
+    for (const nlohmann::json& alert : alerts["data"]["alerts"]) {
+      if (alert["labels"].value("alertname", "") == name) return alert.value("state", "");
+    }
+    return "";
+  };
+  nlohmann::json alerts;
+  std::string no_agents;
+  while (absl::Now() < deadline) {
+    alerts = nlohmann::json::parse(HttpGet(port, "/api/v1/alerts"), nullptr, false);
+    no_agents = state_of(alerts, "MosdatNoLiveAgents");
+    if (no_agents == "pending" || no_agents == "firing") break;
+    absl::SleepFor(absl::Milliseconds(100));  // poll interval
+  }
+  EXPECT_THAT(no_agents, ::testing::AnyOf("pending", "firing")) << alerts.dump();
+  EXPECT_EQ(state_of(alerts, "MosdatCoordinatorDown"), "") << alerts.dump();
 }
 
 TEST(PrometheusTest, ScrapesTheServicesAndRunsEveryDashboardQuery) {
@@ -133,7 +202,8 @@ TEST(PrometheusTest, ScrapesTheServicesAndRunsEveryDashboardQuery) {
   ASSERT_FALSE(prepared.console().local_address().empty());
 
   std::ofstream(dir.File("prometheus.yml"))
-      << "global:\n  scrape_interval: 1s\n"
+      << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+      << "rule_files: [\"" << SourcePath("deploy/prometheus/mosdat-alerts.yml") << "\"]\n"
       << "scrape_configs:\n  - job_name: mosdat-coordinator\n"
       << "    static_configs: [{targets: [\"127.0.0.1:" << coordinator.metrics_port() << "\"]}]\n"
       << "  - job_name: mosdat-vlm-gateway\n"
@@ -169,6 +239,8 @@ TEST(PrometheusTest, ScrapesTheServicesAndRunsEveryDashboardQuery) {
   nlohmann::json agents = Query(*port, "mosdat_coordinator_live_agents");
   ASSERT_FALSE(agents["data"]["result"].empty()) << agents.dump();
   EXPECT_EQ(agents["data"]["result"][0]["value"][1], "0");
+
+  ExpectAlertRulesLoadAndNoLiveAgentsAlerts(*port, deadline);
 
   std::ifstream file(SourcePath("deploy/grafana/mosdat.json"));
   nlohmann::json dashboard = nlohmann::json::parse(file);
