@@ -24,7 +24,8 @@ using ::testing::HasSubstr;
 // command lines of both services are built there, in one place.
 std::map<std::string, std::string> ServiceTokens() {
   return {{"MOSDAT_COORDINATOR_TOKEN", "python-client-coord-token"},
-          {"MOSDAT_AGENT_TOKEN", "python-client-agent-token"}};
+          {"MOSDAT_AGENT_TOKEN", "python-client-agent-token"},
+          {kAgentTokenVariable, "python-client-agent-credential"}};
 }
 
 // A VNC-only scenario on the fixture app: wait for the window, press the toggle, see it.
