@@ -64,7 +64,7 @@ DEFAULT_EXPOSURE_LIMIT = 2.0
 
 # binary -> flags being added in parallel (durable store, agent credentials, TLS).
 PENDING_FLAGS = {
-    "mosdat-coordinator": {"--state-dir", "--agent-token", "--tls-cert", "--tls-key", "--tls-ca",
+    "mosdat-coordinator": {"--tls-cert", "--tls-key", "--tls-ca",
                            "--tls-client-ca", "--allow-plaintext"},
     "mosdat-agent": {"--tls-ca", "--tls-cert", "--tls-key", "--allow-plaintext"},
     "mosdat-vlm-gateway": {"--tls-cert", "--tls-key", "--tls-client-ca"},

@@ -459,6 +459,75 @@ TEST_F(FunctionalTest, RunsAcrossSeparateCoordinatorAndAgentProcesses) {
   EXPECT_EQ(coordinator.Terminate(), 0) << coordinator.stderr_text();
 }
 
+// Leases across real processes: an agent busy with a job for longer than several lease
+// timeouts keeps it (its heartbeats run beside the job); an agent that stops (SIGSTOP)
+// loses it, the attempt ends as an infrastructure error saying so, and the job runs
+// again on another agent that drives the VM, so the CLI gets its answer.
+TEST_F(FunctionalTest, ABusyAgentKeepsItsLeaseAndAStoppedOneLosesItsJobToAnother) {
+  WriteScenario(R"(name: long
+steps:
+  - click: {x: 100, y: 40}
+    label: press the toggle
+  - wait: 4
+  - checkpoint: after the long step
+)");
+  const std::map<std::string, std::string> env = {{"MOSDAT_COORDINATOR_TOKEN", "coord-token-1"},
+                                                   {kAgentTokenVariable, "agent-cred-1"},
+                                                   {"MOSDAT_AGENT_TOKEN", "agent-token-2"}};
+  std::vector<std::string> argv = CoordinatorArgv(dir_.File("results"));
+  argv.push_back("--lease-timeout=1.5");
+  argv.push_back("--heartbeat-interval=0.2");
+  ServiceProcess coordinator(argv, env);
+  ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
+  ServiceProcess a(AgentArgv(coordinator.grpc_address(), {"--agent-id=host-a"}), env);
+  ASSERT_TRUE(a.Start()) << a.stderr_text();
+
+  RunResult busy = RunCommand(RemoteCommand(coordinator.grpc_address()), env);
+  EXPECT_EQ(busy.exit_code, 0) << busy.out << busy.err << a.stderr_text();
+  EXPECT_THAT(busy.out, ::testing::ContainsRegex("pass    fixture on local +[0-9.]+s  1\n"));
+  fs::remove_all(dir_.File("results") + "/functional");
+
+  std::vector<std::string> command = RemoteCommand(coordinator.grpc_address());
+  std::map<std::string, std::string> cli_env = CurrentEnvironment();
+  cli_env.insert(env.begin(), env.end());
+  absl::StatusOr<Process> cli = Process::Spawn({.argv = command,
+                                                .env = cli_env,
+                                                .stdout_path = dir_.File("out"),
+                                                .stderr_path = dir_.File("err")});
+  ASSERT_TRUE(cli.ok()) << cli.status();
+  // Once the job is under way on host-a, host-a stops answering.
+  absl::Time deadline = absl::Now() + absl::Seconds(60);
+  bool started = false;
+  while (!started && absl::Now() < deadline) {
+    started = !JobDir().empty() &&
+              ReadFileOrEmpty(JobDir() + "/events.jsonl").find("press the toggle") !=
+                  std::string::npos;
+    if (!started) absl::SleepFor(absl::Milliseconds(20));  // poll interval
+  }
+  ASSERT_TRUE(started) << ReadFileOrEmpty(dir_.File("err"));
+  ASSERT_EQ(kill(a.pid(), SIGSTOP), 0);
+  ServiceProcess b(AgentArgv(coordinator.grpc_address(), {"--agent-id=host-b"}), env);
+  ASSERT_TRUE(b.Start()) << b.stderr_text();
+
+  std::optional<ExitStatus> status = cli->Wait(absl::Seconds(120));
+  kill(a.pid(), SIGCONT);
+  ASSERT_TRUE(status.has_value()) << "the CLI never got an answer";
+  const std::string out = ReadFileOrEmpty(dir_.File("out"));
+  EXPECT_EQ(status->exit_code, 0) << out << ReadFileOrEmpty(dir_.File("err"));
+  EXPECT_THAT(out, HasSubstr("attempt 2 of 2 on agent host-b"));
+  EXPECT_THAT(out, ::testing::ContainsRegex("pass    fixture on local +[0-9.]+s  2\n"));
+  EXPECT_THAT(out, HasSubstr("attempt 1 on host-a: error (lease lost: agent \"host-a\""));
+  absl::StatusOr<std::vector<Event>> second = ReadEventLog(JobDir() + "/attempt-2/events.jsonl");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->back().verdict, JobVerdict::kPass);
+  EXPECT_EQ(Events().back().verdict, JobVerdict::kError) << "attempt 1 ends with the reason";
+  EXPECT_THAT(ReadFileOrEmpty(JobDir() + "/junit.xml"), HasSubstr("(attempt 2 of 2)"));
+
+  EXPECT_EQ(b.Terminate(), 0) << b.stderr_text();
+  a.Terminate();
+  EXPECT_EQ(coordinator.Terminate(), 0) << coordinator.stderr_text();
+}
+
 TEST_F(FunctionalTest, AReferenceSetOfSeveralMegabytesTravelsInChunksToARemoteAgent) {
   // Five noise images (~0.9 MB of PNG each: noise does not compress) and the toggle:
   // more than gRPC's 4 MB message limit, which a submission in one message hit.

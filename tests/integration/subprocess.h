@@ -55,6 +55,7 @@ class ServiceProcess {
 
   const std::string& grpc_address() const { return grpc_address_; }
   int metrics_port() const { return metrics_port_; }
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
   std::string stderr_text() const;
 
  private:
