@@ -26,6 +26,7 @@ namespace {
 struct FunctionalArgs : RunSelection {
   std::string coordinator;
   std::string token_ref;
+  ClientTlsOptions tls;
   std::string results;
   bool json = false;
 };
@@ -118,7 +119,7 @@ int RunFunctional(const FunctionalArgs& args) {
       args.results.empty() ? config.report.output_dir : args.results;
   embedded.vlm = config.vlm;
   absl::StatusOr<ServiceConnection> connection =
-      ConnectServices(args.coordinator, args.token_ref, embedded);
+      ConnectServices(args.coordinator, args.token_ref, args.tls, embedded);
   if (!connection.ok()) {
     std::cerr << "mosdat functional: " << connection.status().message() << "\n";
     return connection.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
@@ -224,6 +225,7 @@ void AddFunctionalCommand(CLI::App& root, const GlobalOptions& global, int* exit
   cmd->add_option("--coordinator", args->coordinator,
                   "coordinator address host:port; empty = run everything in this process");
   cmd->add_option("--token", args->token_ref, "coordinator token as env:NAME or file:PATH");
+  AddConnectionTlsFlags(cmd, &args->tls);
   cmd->add_option("--results", args->results, "results root (default: [report].output_dir)");
   cmd->add_flag("--json", args->json, "print a JSON summary instead of progress");
   cmd->callback([args, exit_code, &global] {

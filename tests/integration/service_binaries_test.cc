@@ -1,14 +1,20 @@
 // Each service binary, started as a real process on loopback: answers the gRPC health
-// protocol, serves Prometheus metrics, enforces its token, and stops cleanly on SIGTERM.
+// protocol, serves Prometheus metrics, enforces its token, listens on exactly the ports it
+// advertises, serves TLS when given a certificate (and refuses plaintext on a network
+// address while requiring a token), and stops cleanly on SIGTERM.
+#include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <sstream>
 
+#include "core/net.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
+#include "runtime/tls.h"
 #include "runtime/token_auth.h"
 #include "tests/integration/subprocess.h"
+#include "tests/integration/test_certs.h"
 
 namespace mosdat::testing {
 namespace {
@@ -20,17 +26,15 @@ using grpc::health::v1::HealthCheckResponse;
 constexpr char kToken[] = "test-token-0123456789";
 
 struct ServiceCase {
-  std::string binary;        // relative to the build dir
+  std::string binary;                 // relative to the build dir
   std::vector<std::string> services;  // full names the binary must report SERVING
   bool requires_token;
 };
 
 std::ostream& operator<<(std::ostream& os, const ServiceCase& c) { return os << c.binary; }
 
-HealthCheckResponse::ServingStatus CheckHealth(const std::string& address,
-                                               const std::string& service,
-                                               grpc::Status* status) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+HealthCheckResponse::ServingStatus CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
+                                               const std::string& service, grpc::Status* status) {
   auto stub = Health::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
@@ -39,6 +43,12 @@ HealthCheckResponse::ServingStatus CheckHealth(const std::string& address,
   HealthCheckResponse response;
   *status = stub->Check(&context, request, &response);
   return response.status();
+}
+
+HealthCheckResponse::ServingStatus CheckHealth(const std::string& address,
+                                               const std::string& service, grpc::Status* status) {
+  return CheckHealth(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), service,
+                     status);
 }
 
 // "cli/mosdat serve" → {"<build>/cli/mosdat", "serve"} plus extra arguments.
@@ -67,8 +77,7 @@ TEST_P(ServiceBinaryTest, AnswersHealthChecksServesMetricsAndStopsOnSigterm) {
   EXPECT_EQ(CheckHealth(process.grpc_address(), "", &status), HealthCheckResponse::SERVING);
   EXPECT_TRUE(status.ok()) << status.error_message();
   for (const std::string& service : GetParam().services) {
-    EXPECT_EQ(CheckHealth(process.grpc_address(), service, &status),
-              HealthCheckResponse::SERVING)
+    EXPECT_EQ(CheckHealth(process.grpc_address(), service, &status), HealthCheckResponse::SERVING)
         << service;
     EXPECT_TRUE(status.ok()) << service << ": " << status.error_message();
   }
@@ -79,17 +88,72 @@ TEST_P(ServiceBinaryTest, AnswersHealthChecksServesMetricsAndStopsOnSigterm) {
   std::string metrics = HttpGet(process.metrics_port(), "/metrics");
   EXPECT_NE(metrics.find("# TYPE mosdat_grpc_requests_total counter"), std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find("method=\"/grpc.health.v1.Health/Check\",service=\""),
-            std::string::npos)
+  EXPECT_NE(metrics.find("method=\"/grpc.health.v1.Health/Check\",service=\""), std::string::npos)
       << metrics;
 
   EXPECT_EQ(process.Terminate(), 0) << process.stderr_text();
   EXPECT_NE(process.stderr_text().find("stopped"), std::string::npos) << process.stderr_text();
 }
 
+// Port 0 picks a free port for gRPC and for metrics, and those two are all it opens:
+// gRPC's SO_REUSEPORT used to add a listener per extra poller, on another free port.
+TEST_P(ServiceBinaryTest, ListensOnExactlyTheAdvertisedPorts) {
+  ServiceProcess process = StartService();
+  ASSERT_TRUE(process.Start()) << process.stderr_text();
+  absl::StatusOr<std::pair<std::string, int>> grpc_address = ParseHostPort(process.grpc_address());
+  ASSERT_TRUE(grpc_address.ok()) << grpc_address.status();
+  EXPECT_EQ(ListeningTcpPorts(process.pid()),
+            (std::set<int>{grpc_address->second, process.metrics_port()}));
+  EXPECT_EQ(process.Terminate(), 0) << process.stderr_text();
+}
+
+TEST_P(ServiceBinaryTest, ServesTlsWithTlsCertAndTlsKey) {
+  absl::StatusOr<std::unique_ptr<TestCerts>> certs = TestCerts::Create();
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  ServiceProcess process(CommandFor(GetParam(), {"--token=env:MOSDAT_TEST_TOKEN",
+                                                 "--tls-cert=" + (*certs)->server().cert,
+                                                 "--tls-key=" + (*certs)->server().key}),
+                         {{"MOSDAT_TEST_TOKEN", kToken}});
+  ASSERT_TRUE(process.Start()) << process.stderr_text();
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> tls =
+      OpenChannel(process.grpc_address(), {.ca_file = (*certs)->ca()});
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  grpc::Status status;
+  EXPECT_EQ(CheckHealth(*tls, GetParam().services.front(), &status), HealthCheckResponse::SERVING);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  CheckHealth(process.grpc_address(), "", &status);  // plaintext
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  tls->reset();  // an open connection holds the server's stop for its whole grace period
+  EXPECT_EQ(process.Terminate(), 0) << process.stderr_text();
+}
+
+// Exit 3 before listening, saying why: plaintext with a token on a network address,
+// or a key that is not the certificate's.
+TEST_P(ServiceBinaryTest, RefusesPlaintextOnANetworkAddressAndMismatchedTlsFiles) {
+  const std::map<std::string, std::string> env = {{"MOSDAT_TEST_TOKEN", kToken}};
+  RunResult plaintext = RunCommand(
+      CommandFor(GetParam(),
+                 {"--token=env:MOSDAT_TEST_TOKEN", "--listen=0.0.0.0:0", "--metrics-listen=off"}),
+      env, std::chrono::seconds(30));
+  EXPECT_EQ(plaintext.exit_code, 3) << plaintext.err;
+  EXPECT_THAT(plaintext.err, ::testing::HasSubstr("refusing to listen on 0.0.0.0:0 without TLS"));
+  EXPECT_THAT(plaintext.err, ::testing::HasSubstr("--allow-plaintext"));
+
+  absl::StatusOr<std::unique_ptr<TestCerts>> certs = TestCerts::Create();
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  RunResult mismatched = RunCommand(
+      CommandFor(GetParam(),
+                 {"--token=env:MOSDAT_TEST_TOKEN", "--listen=127.0.0.1:0", "--metrics-listen=off",
+                  "--tls-cert=" + (*certs)->server().cert, "--tls-key=" + (*certs)->client().key}),
+      env, std::chrono::seconds(30));
+  EXPECT_EQ(mismatched.exit_code, 3) << mismatched.err;
+  EXPECT_THAT(mismatched.err, ::testing::HasSubstr("does not match the certificate in --tls-cert"));
+}
+
 TEST_P(ServiceBinaryTest, ReportsAnUnresolvableTokenWithoutEchoingIt) {
-  RunResult result = RunCommand(CommandFor(GetParam(), {"--token=env:MOSDAT_UNSET_VARIABLE",
-                                                 "--listen=127.0.0.1:0", "--metrics-listen=off"}));
+  RunResult result =
+      RunCommand(CommandFor(GetParam(), {"--token=env:MOSDAT_UNSET_VARIABLE",
+                                         "--listen=127.0.0.1:0", "--metrics-listen=off"}));
   EXPECT_EQ(result.exit_code, 3);
   EXPECT_NE(result.err.find("MOSDAT_UNSET_VARIABLE"), std::string::npos) << result.err;
 }
@@ -107,18 +171,18 @@ const ServiceCase kAllBinaries[] = {
     ServiceCase{"proxmox-bridge/mosdat-proxmox-bridge", {"mosdat.v1.ProxmoxBridge"}, true},
     ServiceCase{"cli/mosdat serve",
                 {"mosdat.v1.Coordinator", "mosdat.v1.Agent", "mosdat.v1.VlmGateway",
-                     "mosdat.v1.ProxmoxBridge"},
-                    true}};
+                 "mosdat.v1.ProxmoxBridge"},
+                true}};
 
-INSTANTIATE_TEST_SUITE_P(
-    AllBinaries, ServiceBinaryTest, ::testing::ValuesIn(kAllBinaries),
-    [](const auto& info) {
-      std::string name = info.param.binary.substr(info.param.binary.find('/') + 1);
-      for (char& c : name) {
-        if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-      }
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(ServiceBinaries, ServiceBinaryTest, ::testing::ValuesIn(kAllBinaries),
+                         [](const auto& info) {
+                           std::string name =
+                               info.param.binary.substr(info.param.binary.find('/') + 1);
+                           for (char& c : name) {
+                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
 
 // Services that can act on a VM (all but the vlm-gateway) refuse to start without one.
 TEST(ServiceTokenTest, ServicesThatActOnVmsRefuseToStartWithoutAToken) {
@@ -132,9 +196,9 @@ TEST(ServiceTokenTest, ServicesThatActOnVmsRefuseToStartWithoutAToken) {
 
 // The coordinator's agent registry over real gRPC: token enforced, registration visible.
 TEST(CoordinatorBinaryTest, RegistersAgentsOnlyWithTheToken) {
-  ServiceProcess process({BuiltBinary("coordinator/mosdat-coordinator"),
-                          "--token=env:MOSDAT_TEST_TOKEN"},
-                         {{"MOSDAT_TEST_TOKEN", kToken}});
+  ServiceProcess process(
+      {BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:MOSDAT_TEST_TOKEN"},
+      {{"MOSDAT_TEST_TOKEN", kToken}});
   ASSERT_TRUE(process.Start()) << process.stderr_text();
   auto stub = v1::Coordinator::NewStub(
       grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials()));
