@@ -109,9 +109,8 @@ absl::StatusOr<KeyPairPem> ReadKeyPair(const std::string& cert_flag, const std::
         key_flag, " ", key_path, " does not match the certificate in ", cert_flag, " ", cert_path));
   }
   if (X509_cmp_current_time(X509_get0_notAfter(cert.get())) < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(cert_flag, " ", cert_path,
-                                                   ": the certificate expired on ",
-                                                   NotAfterText(cert.get())));
+    return absl::InvalidArgumentError(absl::StrCat(
+        cert_flag, " ", cert_path, ": the certificate expired on ", NotAfterText(cert.get())));
   }
   return KeyPairPem{.cert_chain = std::move(*chain), .private_key = std::move(*key_pem)};
 }

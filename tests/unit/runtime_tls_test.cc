@@ -91,6 +91,11 @@ TEST(TlsRulesTest, ServerTlsNeedsBothCertificateAndKey) {
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.status().message(),
               HasSubstr("--tls-cert: cannot read /nonexistent/server.pem: No such file"));
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ca_only =
+      MakeServerCredentials({.client_ca_file = "ca.pem"});
+  ASSERT_FALSE(ca_only.ok());
+  EXPECT_THAT(ca_only.status().message(),
+              HasSubstr("--tls-client-ca needs --tls-cert and --tls-key"));
   EXPECT_TRUE(MakeServerCredentials({}).ok());
 }
 
