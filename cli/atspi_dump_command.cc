@@ -26,6 +26,7 @@ struct AtspiDumpArgs {
   double timeout_seconds = 60;
   std::string agent;
   std::string token_ref;
+  ClientTlsOptions tls;
 };
 
 int RunAtspiDump(const AtspiDumpArgs& args) {
@@ -46,7 +47,8 @@ int RunAtspiDump(const AtspiDumpArgs& args) {
     return kExitConfigError;
   }
 
-  absl::StatusOr<ServiceConnection> connection = ConnectServices(args.agent, args.token_ref);
+  absl::StatusOr<ServiceConnection> connection =
+      ConnectServices(args.agent, args.token_ref, args.tls);
   if (!connection.ok()) {
     std::cerr << "mosdat atspi-dump: " << connection.status().message() << "\n";
     return connection.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
@@ -108,6 +110,7 @@ void AddAtspiDumpCommand(CLI::App& root, const GlobalOptions& global, int* exit_
   cmd->add_option("--agent", args->agent,
                   "agent address host:port; empty = an agent in this process");
   cmd->add_option("--token", args->token_ref, "agent token as env:NAME or file:PATH");
+  AddConnectionTlsFlags(cmd, &args->tls);
   cmd->callback([args, exit_code, &global] {
     RunWithLogging(global, exit_code, [&] { return RunAtspiDump(*args); });
   });

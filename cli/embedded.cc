@@ -18,6 +18,7 @@ namespace mosdat {
 
 absl::StatusOr<ServiceConnection> ConnectServices(const std::string& address,
                                                   const std::string& token_ref,
+                                                  const ClientTlsOptions& tls,
                                                   const EmbeddedOptions& embedded) {
   ServiceConnection connection;
   if (address.empty()) {
@@ -36,8 +37,17 @@ absl::StatusOr<ServiceConnection> ConnectServices(const std::string& address,
     return absl::InvalidArgumentError(absl::StrCat("--token: ", token.status().message()));
   }
   connection.token = *token;
-  connection.channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenChannel(address, tls);
+  if (!channel.ok()) return channel.status();
+  connection.channel = std::move(*channel);
   return connection;
+}
+
+void AddConnectionTlsFlags(CLI::App* cmd, ClientTlsOptions* tls) {
+  AddClientTlsFlags(*cmd, tls, "", "the service");
+  cmd->add_flag("--allow-plaintext", tls->allow_plaintext,
+                "send the token without TLS to a non-loopback address (only on a trusted "
+                "network)");
 }
 
 absl::StatusOr<std::vector<HostedService>> CreateAllServices(const ServiceContext& context,

@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "runtime/service_host.h"
 #include "runtime/service_main.h"
+#include "runtime/tls.h"
 #include "vnc-agent/agent_worker.h"
 
 namespace mosdat {
@@ -65,19 +66,26 @@ class EmbeddedServices {
 
 // Where a command's gRPC calls go: services started in this process when `address` is
 // empty, else the service at `address`, called with the token `token_ref` refers to
-// (env:NAME or file:PATH).
+// (env:NAME or file:PATH), over TLS as `tls` says (see OpenChannel).
 struct ServiceConnection {
   std::unique_ptr<EmbeddedServices> embedded;  // keeps in-process services alive
   std::shared_ptr<grpc::Channel> channel;
   std::string token;
 };
 
-// InvalidArgument ("--token: ...") for an unusable token reference; Unavailable
+// InvalidArgument ("--token: ...") for an unusable token reference, and for unusable
+// TLS files or a token that would go in clear to another host (OpenChannel); Unavailable
 // ("cannot start the embedded services: ...") when the in-process services fail.
-// `embedded` configures the embedded services only.
+// `embedded` configures the embedded services only; `tls` the remote connection only.
 absl::StatusOr<ServiceConnection> ConnectServices(const std::string& address,
                                                   const std::string& token_ref,
+                                                  const ClientTlsOptions& tls,
                                                   const EmbeddedOptions& embedded = {});
+
+// The connection flags of every command that takes a service address (--coordinator,
+// --agent, --gateway) for ConnectServices: --tls-ca, --tls-cert, --tls-key and
+// --allow-plaintext.
+void AddConnectionTlsFlags(CLI::App* cmd, ClientTlsOptions* tls);
 
 }  // namespace mosdat
 

@@ -33,6 +33,7 @@ struct ReplayArgs {
   std::string config;
   std::string gateway;
   std::string token_ref;
+  ClientTlsOptions tls;
   std::string model;
   int tolerance = 16;
   bool use_cache = false;
@@ -166,7 +167,7 @@ int RunReplay(const ReplayArgs& args) {
     embedded.vlm = *vlm;
   }
   absl::StatusOr<ServiceConnection> connection =
-      ConnectServices(args.gateway, args.token_ref, embedded);
+      ConnectServices(args.gateway, args.token_ref, args.tls, embedded);
   if (!connection.ok()) {
     std::cerr << "mosdat replay: " << connection.status().message() << "\n";
     return connection.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
@@ -256,6 +257,7 @@ void AddReplayCommand(CLI::App& root, const GlobalOptions& global, int* exit_cod
   cmd->add_option("--config", args->config, "config whose [vlm] table to ask");
   cmd->add_option("--gateway", args->gateway, "a running vlm-gateway (host:port) instead");
   cmd->add_option("--token", args->token_ref, "the gateway's token, as env:NAME or file:PATH");
+  AddConnectionTlsFlags(cmd, &args->tls);
   cmd->add_option("--model", args->model, "model to ask instead of the recorded one");
   cmd->add_option("--tolerance", args->tolerance,
                   "pixels a localized point may move and still be the same (default 16)")

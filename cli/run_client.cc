@@ -21,6 +21,7 @@ void AddMatrixFlags(CLI::App* cmd, MatrixArgs* args, bool detach) {
   cmd->add_option("--coordinator", args->coordinator,
                   "coordinator address host:port; empty = run everything in this process");
   cmd->add_option("--token", args->token_ref, "coordinator token as env:NAME or file:PATH");
+  AddConnectionTlsFlags(cmd, &args->tls);
   cmd->add_option("--results", args->results, "results root (default: [report].output_dir)");
   cmd->add_flag("--json", args->json, "print a JSON summary instead of progress");
   cmd->add_option("--retries", args->retries,
@@ -250,7 +251,7 @@ int RunMatrix(const MatrixArgs& args, const std::string& command) {
       args.results.empty() ? config.report.output_dir : args.results;
   embedded.vlm = config.vlm;
   absl::StatusOr<ServiceConnection> connection =
-      ConnectServices(args.coordinator, args.token_ref, embedded);
+      ConnectServices(args.coordinator, args.token_ref, args.tls, embedded);
   if (!connection.ok()) {
     std::cerr << command << ": " << connection.status().message() << "\n";
     return connection.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage

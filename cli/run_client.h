@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "cli/run_selection.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
+#include "runtime/tls.h"
 
 namespace mosdat {
 
@@ -22,6 +23,7 @@ namespace mosdat {
 struct MatrixArgs : RunSelection {
   std::string coordinator;
   std::string token_ref;
+  ClientTlsOptions tls;
   std::string results;
   bool json = false;
   bool detach = false;

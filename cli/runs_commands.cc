@@ -25,6 +25,7 @@ namespace {
 struct HistoryArgs {
   std::string coordinator;
   std::string token_ref;
+  ClientTlsOptions tls;
   std::string results = "results";
   std::string run_id;
   uint64_t after = 0;
@@ -36,6 +37,7 @@ void AddConnectionFlags(CLI::App* cmd, HistoryArgs* args) {
   cmd->add_option("--coordinator", args->coordinator,
                   "coordinator address host:port; empty = the history of embedded runs");
   cmd->add_option("--token", args->token_ref, "coordinator token as env:NAME or file:PATH");
+  AddConnectionTlsFlags(cmd, &args->tls);
   cmd->add_option("--results", args->results,
                   "results root whose embedded runs to read (without --coordinator)")
       ->capture_default_str();
@@ -77,7 +79,7 @@ int ListRuns(const HistoryArgs& args) {
     if (!records.ok()) return Fail("mosdat runs", records.status());
     for (const RunRecord& r : *records) runs.push_back(RunToProto(r));
   } else {
-    absl::StatusOr<ServiceConnection> connection = ConnectServices(args.coordinator, args.token_ref);
+    absl::StatusOr<ServiceConnection> connection = ConnectServices(args.coordinator, args.token_ref, args.tls);
     if (!connection.ok()) return Fail("mosdat runs", connection.status());
     auto stub = v1::Coordinator::NewStub(connection->channel);
     grpc::ClientContext context;
@@ -167,7 +169,7 @@ int Watch(const HistoryArgs& args) {
     name_jobs(RunToProto(*run));
     finished = FollowStored(**store, args.run_id, args.after, print);
   } else {
-    absl::StatusOr<ServiceConnection> connection = ConnectServices(args.coordinator, args.token_ref);
+    absl::StatusOr<ServiceConnection> connection = ConnectServices(args.coordinator, args.token_ref, args.tls);
     if (!connection.ok()) return Fail("mosdat watch", connection.status());
     auto stub = v1::Coordinator::NewStub(connection->channel);
     grpc::ClientContext context;
@@ -192,7 +194,7 @@ int Cancel(const HistoryArgs& args) {
                  "terminal that runs it\n";
     return kExitUsage;
   }
-  absl::StatusOr<ServiceConnection> connection = ConnectServices(args.coordinator, args.token_ref);
+  absl::StatusOr<ServiceConnection> connection = ConnectServices(args.coordinator, args.token_ref, args.tls);
   if (!connection.ok()) return Fail("mosdat cancel", connection.status());
   auto stub = v1::Coordinator::NewStub(connection->channel);
   grpc::ClientContext context;

@@ -45,6 +45,7 @@ struct VisualArgs {
   double timeout_seconds = 60;
   std::string agent;
   std::string token_ref;
+  ClientTlsOptions tls;
 };
 
 absl::StatusOr<Rect> ParseRect(const std::string& text, const std::string& flag) {
@@ -66,7 +67,8 @@ class ScreenSession {
                                                              const Config& config,
                                                              const VmConfig& vm) {
     auto session = std::unique_ptr<ScreenSession>(new ScreenSession());
-    absl::StatusOr<ServiceConnection> connection = ConnectServices(args.agent, args.token_ref);
+    absl::StatusOr<ServiceConnection> connection =
+        ConnectServices(args.agent, args.token_ref, args.tls);
     if (!connection.ok()) return connection.status();
     session->connection_ = std::move(*connection);
     session->stub_ = v1::Agent::NewStub(session->connection_.channel);
@@ -301,6 +303,7 @@ void AddVisualCommand(CLI::App& root, const GlobalOptions& global, int* exit_cod
   cmd->add_option("--agent", args->agent,
                   "agent address host:port; empty = an agent in this process");
   cmd->add_option("--token", args->token_ref, "agent token as env:NAME or file:PATH");
+  AddConnectionTlsFlags(cmd, &args->tls);
   cmd->callback([args, exit_code, &global] {
     RunWithLogging(global, exit_code, [&] { return RunVisual(*args); });
   });

@@ -3,11 +3,13 @@
 #include "coordinator/coordinator_service.h"
 #include "core/secret_ref.h"
 #include "runtime/service_main.h"
+#include "runtime/tls.h"
 
 int main(int argc, char** argv) {
   mosdat::CoordinatorFlags flags;
   std::vector<std::string> bridges;
   std::string bridge_token_ref;
+  mosdat::ClientTlsOptions bridge_tls;
   return mosdat::RunServiceMain(
       argc, argv,
       {.binary = "mosdat-coordinator",
@@ -26,6 +28,7 @@ int main(int argc, char** argv) {
              app.add_option("--bridge-token", bridge_token_ref,
                             "the bridge's token: env:NAME or file:PATH (default: this "
                             "coordinator's own token)");
+             mosdat::AddClientTlsFlags(app, &bridge_tls, "bridge-", "the bridges");
            },
        .create = [&](const mosdat::ServiceContext& context)
            -> absl::StatusOr<std::vector<mosdat::HostedService>> {
@@ -42,14 +45,20 @@ int main(int argc, char** argv) {
              }
              token = *value;
            }
+           bridge_tls.allow_plaintext = context.allow_plaintext;
            mosdat::BridgeChannels channels;
            for (const std::string& bridge : bridges) {
              const size_t equals = bridge.find('=');
              const std::string name = equals == std::string::npos ? "" : bridge.substr(0, equals);
              const std::string address =
                  equals == std::string::npos ? bridge : bridge.substr(equals + 1);
-             auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-             channels[name] = [channel] { return channel; };
+             absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+                 mosdat::OpenChannel(address, bridge_tls);
+             if (!channel.ok()) {
+               return absl::InvalidArgumentError(
+                   absl::StrCat("--bridge ", bridge, ": ", channel.status().message()));
+             }
+             channels[name] = [channel = *channel] { return channel; };
            }
            options->provisioner = mosdat::NewBridgeProvisioner(std::move(channels), token);
          }

@@ -20,6 +20,11 @@ absl::StatusOr<std::pair<std::string, int>> ParseHostPort(const std::string& add
 // The inverse: "host:port", with an IPv6 address in brackets ("[2001:db8::5]:22").
 std::string JoinHostPort(const std::string& host, int port);
 
+// True for a host that names this machine's loopback interface: an IPv4 address in
+// 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) or "localhost". Anything else — a name,
+// another address, the wildcards 0.0.0.0 and :: — may be reached over a network.
+bool IsLoopbackHost(const std::string& host);
+
 // True when something accepts TCP connections on 127.0.0.1:port.
 bool CanConnectLoopback(int port);
 

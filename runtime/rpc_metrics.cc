@@ -1,5 +1,6 @@
 #include "runtime/rpc_metrics.h"
 
+#include <google/protobuf/descriptor.h>
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 
@@ -14,6 +15,14 @@ struct RpcMetricFamilies {
   prometheus::Family<prometheus::Counter>* requests;
   prometheus::Family<prometheus::Histogram>* seconds;
   std::string service;
+  std::set<std::string> known_methods;
+};
+
+// Served by grpc++ itself (its default health service is not a generated one).
+constexpr const char* kBuiltinMethods[] = {
+    "/grpc.health.v1.Health/Check",
+    "/grpc.health.v1.Health/Watch",
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
 };
 
 std::string CodeName(grpc::StatusCode code) {
@@ -41,8 +50,7 @@ std::string CodeName(grpc::StatusCode code) {
 class RpcMetricsInterceptor : public grpc::experimental::Interceptor {
  public:
   RpcMetricsInterceptor(const RpcMetricFamilies& families, std::string method)
-      : families_(families), method_(std::move(method)),
-        start_(std::chrono::steady_clock::now()) {}
+      : families_(families), method_(std::move(method)), start_(std::chrono::steady_clock::now()) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
@@ -68,11 +76,12 @@ class RpcMetricsInterceptor : public grpc::experimental::Interceptor {
   std::chrono::steady_clock::time_point start_;
 };
 
-class RpcMetricsInterceptorFactory
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
+class RpcMetricsInterceptorFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  RpcMetricsInterceptorFactory(prometheus::Registry& registry, std::string service) {
+  RpcMetricsInterceptorFactory(prometheus::Registry& registry, std::string service,
+                               std::set<std::string> known_methods) {
     families_.service = std::move(service);
+    families_.known_methods = std::move(known_methods);
     families_.requests = &prometheus::BuildCounter()
                               .Name("mosdat_grpc_requests_total")
                               .Help("gRPC calls served, by method and status code")
@@ -85,7 +94,9 @@ class RpcMetricsInterceptorFactory
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new RpcMetricsInterceptor(families_, info->method());
+    const char* method = info->method();
+    const bool known = method != nullptr && families_.known_methods.contains(method);
+    return new RpcMetricsInterceptor(families_, known ? method : "unknown");
   }
 
  private:
@@ -94,9 +105,24 @@ class RpcMetricsInterceptorFactory
 
 }  // namespace
 
+std::set<std::string> MethodPathsOf(const std::vector<std::string>& service_full_names) {
+  std::set<std::string> paths(std::begin(kBuiltinMethods), std::end(kBuiltinMethods));
+  const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
+  for (const std::string& name : service_full_names) {
+    const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(name);
+    if (service == nullptr) continue;  // its calls count as "unknown"
+    for (int i = 0; i < service->method_count(); ++i) {
+      paths.insert("/" + name + "/" + service->method(i)->name());
+    }
+  }
+  return paths;
+}
+
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
-MakeRpcMetricsInterceptorFactory(prometheus::Registry& registry, const std::string& service) {
-  return std::make_unique<RpcMetricsInterceptorFactory>(registry, service);
+MakeRpcMetricsInterceptorFactory(prometheus::Registry& registry, const std::string& service,
+                                 std::set<std::string> known_methods) {
+  return std::make_unique<RpcMetricsInterceptorFactory>(registry, service,
+                                                        std::move(known_methods));
 }
 
 }  // namespace mosdat

@@ -1,5 +1,6 @@
 // ServiceHost runs one gRPC server that carries one or more mOSdat services, the
-// standard health-checking service, and a Prometheus /metrics endpoint. A standalone
+// standard health-checking and server-reflection services (so grpcurl and friends can
+// list and call the API without the .proto files), and a Prometheus /metrics endpoint. A standalone
 // binary hosts one service; the embedded default (`mosdat serve`, and the CLI with no
 // coordinator address) hosts all four in one process.
 #ifndef MOSDAT_RUNTIME_SERVICE_HOST_H_
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "runtime/tls.h"
 
 namespace mosdat {
 
@@ -24,6 +26,8 @@ struct ServiceHostOptions {
   std::string grpc_address = "127.0.0.1:0";
   // host:port for /metrics; empty disables the endpoint.
   std::string metrics_address = "127.0.0.1:0";
+  // Plaintext unless set. Start() reads and checks the files.
+  ServerTlsOptions tls;
 };
 
 class ServiceHost {
@@ -41,7 +45,8 @@ class ServiceHost {
   // Its full name (e.g. "mosdat.v1.Coordinator") is reported SERVING once started.
   void AddService(grpc::Service* service, std::string full_name);
 
-  // Binds both ports and starts serving. Errors name the address that failed.
+  // Binds both ports — exactly these two — and starts serving. Errors name the address
+  // that failed, or the TLS flag and file that are unusable (InvalidArgument).
   absl::Status Start();
 
   int grpc_port() const { return grpc_port_; }

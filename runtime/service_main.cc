@@ -10,6 +10,7 @@
 #include "runtime/ready_file.h"
 #include "runtime/service_host.h"
 #include "runtime/termination_signals.h"
+#include "runtime/tls.h"
 
 namespace mosdat {
 
@@ -22,6 +23,8 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   std::string token_ref;
   std::string log_level = "info";
   std::string ready_file;
+  ServerTlsOptions tls;
+  bool allow_plaintext = false;
   app.add_option("--listen", listen, "gRPC address (host:port; port 0 picks a free one)")
       ->capture_default_str();
   app.add_option("--metrics-listen", metrics_listen, "Prometheus /metrics address, or \"off\"")
@@ -34,6 +37,15 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
       ->capture_default_str();
   app.add_option("--ready-file", ready_file,
                  "write {grpc_address, metrics_port, pid} as JSON here once serving");
+  app.add_option("--tls-cert", tls.cert_file,
+                 "serve TLS with this PEM certificate (chain); needs --tls-key");
+  app.add_option("--tls-key", tls.key_file, "the unencrypted PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", tls.client_ca_file,
+                 "require clients to present a certificate signed by this PEM CA (mutual TLS)");
+  app.add_flag("--allow-plaintext", allow_plaintext,
+               "allow tokens to cross the network without TLS: listening on a non-loopback "
+               "address without --tls-cert, and calling other hosts without their CA "
+               "(only on a trusted network)");
   if (spec.add_flags) spec.add_flags(app);
   try {
     app.parse(argc, argv);
@@ -61,9 +73,25 @@ int RunServiceMain(int argc, char** argv, const ServiceSpec& spec) {
     return 3;
   }
 
+  context.allow_plaintext = allow_plaintext;
+  if (absl::Status s =
+          CheckServerPlaintext(listen, tls.enabled(), !context.token.empty(), allow_plaintext);
+      !s.ok()) {
+    spdlog::error("cannot start: {}", std::string(s.message()));
+    return 3;
+  }
+  // Checked before the services are created, so a TLS mistake is the first thing said.
+  if (absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+          MakeServerCredentials(tls);
+      !credentials.ok()) {
+    spdlog::error("cannot start: {}", std::string(credentials.status().message()));
+    return 3;
+  }
+
   ServiceHost host({.name = spec.binary,
                     .grpc_address = listen,
-                    .metrics_address = metrics_listen == "off" ? "" : metrics_listen});
+                    .metrics_address = metrics_listen == "off" ? "" : metrics_listen,
+                    .tls = tls});
   context.metrics = host.metrics();
   absl::StatusOr<std::vector<HostedService>> services = spec.create(context);
   if (!services.ok()) {

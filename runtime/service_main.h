@@ -1,4 +1,4 @@
-// The shared main() of the four service binaries: flags, logging, token, ServiceHost,
+// The shared main() of the four service binaries: flags, logging, token, TLS, ServiceHost,
 // ready file, and a clean stop on SIGTERM/SIGINT. Each binary supplies what it hosts.
 #ifndef MOSDAT_RUNTIME_SERVICE_MAIN_H_
 #define MOSDAT_RUNTIME_SERVICE_MAIN_H_
@@ -21,6 +21,9 @@ namespace mosdat {
 struct ServiceContext {
   std::string token;  // empty when the service does not require one
   std::shared_ptr<prometheus::Registry> metrics;
+  // --allow-plaintext: channels this service opens to others (ClientTlsOptions) may send
+  // tokens without TLS to non-loopback hosts too.
+  bool allow_plaintext = false;
 };
 
 struct HostedService {
@@ -44,7 +47,8 @@ struct ServiceSpec {
 };
 
 // Returns the process exit code: 0 after a clean stop, 2 on bad flags, 3 when the
-// service cannot start (port taken, missing token...).
+// service cannot start (port taken, missing token, unusable TLS files, a token-protected
+// plaintext listener on a non-loopback address without --allow-plaintext...).
 int RunServiceMain(int argc, char** argv, const ServiceSpec& spec);
 
 }  // namespace mosdat

@@ -6,6 +6,7 @@
 #include "core/net.h"
 #include "core/secret_ref.h"
 #include "runtime/service_main.h"
+#include "runtime/tls.h"
 #include "vnc-agent/agent_service.h"
 #include "vnc-agent/agent_worker.h"
 #include "vnc-agent/vlm_gateway_client.h"
@@ -15,15 +16,18 @@ namespace {
 struct WorkerFlags {
   std::string coordinator;
   std::string coordinator_token;
+  mosdat::ClientTlsOptions coordinator_tls;
   std::vector<std::string> vms;
   int capacity = 1;
   std::string agent_id;
   std::string vlm_gateway;
   std::string vlm_gateway_token;
+  mosdat::ClientTlsOptions vlm_gateway_tls;
 };
 
 // The vlm-gateway client for localize/verify steps, when --vlm-gateway is given.
-absl::StatusOr<std::shared_ptr<mosdat::VlmClient>> VlmGateway(const WorkerFlags& flags) {
+absl::StatusOr<std::shared_ptr<mosdat::VlmClient>> VlmGateway(const WorkerFlags& flags,
+                                                              bool allow_plaintext) {
   if (flags.vlm_gateway.empty()) {
     if (!flags.vlm_gateway_token.empty()) {
       return absl::InvalidArgumentError("--vlm-gateway-token needs --vlm-gateway");
@@ -44,11 +48,17 @@ absl::StatusOr<std::shared_ptr<mosdat::VlmClient>> VlmGateway(const WorkerFlags&
     }
     token = *resolved;
   }
-  return std::shared_ptr<mosdat::VlmClient>(mosdat::NewVlmGatewayClient(
-      grpc::CreateChannel(flags.vlm_gateway, grpc::InsecureChannelCredentials()), token));
+  mosdat::ClientTlsOptions tls = flags.vlm_gateway_tls;
+  tls.allow_plaintext = allow_plaintext;
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      mosdat::OpenChannel(flags.vlm_gateway, tls, /*sends_token=*/!token.empty());
+  if (!channel.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--vlm-gateway: ", channel.status().message()));
+  }
+  return std::shared_ptr<mosdat::VlmClient>(mosdat::NewVlmGatewayClient(*channel, token));
 }
 
-absl::StatusOr<std::shared_ptr<void>> StartWorker(const WorkerFlags& flags) {
+absl::StatusOr<std::shared_ptr<void>> StartWorker(const WorkerFlags& flags, bool allow_plaintext) {
   if (flags.coordinator.empty()) return std::shared_ptr<void>();
   if (flags.vms.empty()) {
     return absl::InvalidArgumentError("--coordinator needs at least one --vm this agent owns");
@@ -59,7 +69,7 @@ absl::StatusOr<std::shared_ptr<void>> StartWorker(const WorkerFlags& flags) {
         absl::StrCat("--coordinator-token: ", ref.status().message()));
   absl::StatusOr<std::string> token = ref->Resolve();
   if (!token.ok()) return token.status();
-  absl::StatusOr<std::shared_ptr<mosdat::VlmClient>> vlm = VlmGateway(flags);
+  absl::StatusOr<std::shared_ptr<mosdat::VlmClient>> vlm = VlmGateway(flags, allow_plaintext);
   if (!vlm.ok()) return vlm.status();
   std::string id = flags.agent_id;
   if (id.empty()) {
@@ -67,8 +77,15 @@ absl::StatusOr<std::shared_ptr<void>> StartWorker(const WorkerFlags& flags) {
     gethostname(host, sizeof(host) - 1);
     id = host;
   }
+  mosdat::ClientTlsOptions tls = flags.coordinator_tls;
+  tls.allow_plaintext = allow_plaintext;
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      mosdat::OpenChannel(flags.coordinator, tls);
+  if (!channel.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--coordinator: ", channel.status().message()));
+  }
   auto worker = std::make_shared<mosdat::AgentWorker>(
-      grpc::CreateChannel(flags.coordinator, grpc::InsecureChannelCredentials()),
+      *channel,
       mosdat::AgentWorkerOptions{
           .agent_id = id, .vms = flags.vms, .capacity = flags.capacity, .token = *token, .vlm = *vlm});
   if (absl::Status s = worker->Start(); !s.ok()) return s;
@@ -91,7 +108,10 @@ int main(int argc, char** argv) {
              app.add_option("--coordinator", flags.coordinator,
                             "coordinator host:port to lease jobs from");
              app.add_option("--coordinator-token", flags.coordinator_token,
-                            "the coordinator's agent token (its --agent-token), as env:NAME or file:PATH");
+                            "the coordinator's agent token (its --agent-token), as env:NAME or "
+                            "file:PATH");
+             mosdat::AddClientTlsFlags(app, &flags.coordinator_tls, "coordinator-",
+                                       "the coordinator");
              app.add_option("--vm", flags.vms, "a [[vm]] name this agent drives (repeatable)");
              app.add_option("--capacity", flags.capacity,
                             "how many jobs this agent runs at once (each on its own VM)")
@@ -102,7 +122,12 @@ int main(int argc, char** argv) {
                             "mosdat-vlm-gateway host:port for localize/verify steps");
              app.add_option("--vlm-gateway-token", flags.vlm_gateway_token,
                             "the vlm-gateway's token, as env:NAME or file:PATH");
+             mosdat::AddClientTlsFlags(app, &flags.vlm_gateway_tls, "vlm-gateway-",
+                                       "the vlm-gateway");
            },
        .create = mosdat::CreateAgentServices,
-       .start_background = [&](const mosdat::ServiceContext&) { return StartWorker(flags); }});
+       .start_background =
+           [&](const mosdat::ServiceContext& context) {
+             return StartWorker(flags, context.allow_plaintext);
+           }});
 }

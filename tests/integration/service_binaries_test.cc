@@ -1,14 +1,20 @@
 // Each service binary, started as a real process on loopback: answers the gRPC health
-// protocol, serves Prometheus metrics, enforces its token, and stops cleanly on SIGTERM.
+// protocol, serves Prometheus metrics, enforces its token, listens on exactly the ports it
+// advertises, serves TLS when given a certificate (and refuses plaintext on a network
+// address while requiring a token), and stops cleanly on SIGTERM.
+#include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <sstream>
 
+#include "core/net.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
+#include "runtime/tls.h"
 #include "runtime/token_auth.h"
 #include "tests/integration/subprocess.h"
+#include "tests/integration/test_certs.h"
 
 namespace mosdat::testing {
 namespace {
@@ -22,7 +28,7 @@ constexpr char kToken[] = "test-token-0123456789";
 constexpr char kAgentToken[] = "test-agent-token-9876543210";
 
 struct ServiceCase {
-  std::string binary;        // relative to the build dir
+  std::string binary;                 // relative to the build dir
   std::vector<std::string> services;  // full names the binary must report SERVING
   bool requires_token;
   bool coordinator = false;  // hosts the coordinator: needs an agent token and a state dir
@@ -30,10 +36,8 @@ struct ServiceCase {
 
 std::ostream& operator<<(std::ostream& os, const ServiceCase& c) { return os << c.binary; }
 
-HealthCheckResponse::ServingStatus CheckHealth(const std::string& address,
-                                               const std::string& service,
-                                               grpc::Status* status) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+HealthCheckResponse::ServingStatus CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
+                                               const std::string& service, grpc::Status* status) {
   auto stub = Health::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
@@ -42,6 +46,12 @@ HealthCheckResponse::ServingStatus CheckHealth(const std::string& address,
   HealthCheckResponse response;
   *status = stub->Check(&context, request, &response);
   return response.status();
+}
+
+HealthCheckResponse::ServingStatus CheckHealth(const std::string& address,
+                                               const std::string& service, grpc::Status* status) {
+  return CheckHealth(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), service,
+                     status);
 }
 
 // "cli/mosdat serve" → {"<build>/cli/mosdat", "serve"} plus extra arguments.
@@ -55,14 +65,19 @@ std::vector<std::string> CommandFor(const ServiceCase& c, std::vector<std::strin
 
 class ServiceBinaryTest : public ::testing::TestWithParam<ServiceCase> {
  protected:
-  ServiceProcess StartService() {
-    std::vector<std::string> flags = {"--token=env:MOSDAT_TEST_TOKEN"};
+  // The binary's command with `extra`, plus what a coordinator needs besides its token
+  // (the agents' credential and a results directory of its own).
+  std::vector<std::string> Command(std::vector<std::string> extra) {
     if (GetParam().coordinator) {
-      flags.push_back("--agent-token=env:MOSDAT_TEST_AGENT_TOKEN");
-      flags.push_back("--results-dir=" + dir_.File("results"));
+      extra.push_back("--agent-token=env:MOSDAT_TEST_AGENT_TOKEN");
+      extra.push_back("--results-dir=" + dir_.File("results"));
     }
-    return ServiceProcess(CommandFor(GetParam(), flags),
-                          {{"MOSDAT_TEST_TOKEN", kToken}, {"MOSDAT_TEST_AGENT_TOKEN", kAgentToken}});
+    return CommandFor(GetParam(), extra);
+  }
+  const std::map<std::string, std::string> env_ = {{"MOSDAT_TEST_TOKEN", kToken},
+                                                   {"MOSDAT_TEST_AGENT_TOKEN", kAgentToken}};
+  ServiceProcess StartService() {
+    return ServiceProcess(Command({"--token=env:MOSDAT_TEST_TOKEN"}), env_);
   }
   TempDir dir_;
 };
@@ -76,8 +91,7 @@ TEST_P(ServiceBinaryTest, AnswersHealthChecksServesMetricsAndStopsOnSigterm) {
   EXPECT_EQ(CheckHealth(process.grpc_address(), "", &status), HealthCheckResponse::SERVING);
   EXPECT_TRUE(status.ok()) << status.error_message();
   for (const std::string& service : GetParam().services) {
-    EXPECT_EQ(CheckHealth(process.grpc_address(), service, &status),
-              HealthCheckResponse::SERVING)
+    EXPECT_EQ(CheckHealth(process.grpc_address(), service, &status), HealthCheckResponse::SERVING)
         << service;
     EXPECT_TRUE(status.ok()) << service << ": " << status.error_message();
   }
@@ -88,17 +102,70 @@ TEST_P(ServiceBinaryTest, AnswersHealthChecksServesMetricsAndStopsOnSigterm) {
   std::string metrics = HttpGet(process.metrics_port(), "/metrics");
   EXPECT_NE(metrics.find("# TYPE mosdat_grpc_requests_total counter"), std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find("method=\"/grpc.health.v1.Health/Check\",service=\""),
-            std::string::npos)
+  EXPECT_NE(metrics.find("method=\"/grpc.health.v1.Health/Check\",service=\""), std::string::npos)
       << metrics;
 
   EXPECT_EQ(process.Terminate(), 0) << process.stderr_text();
   EXPECT_NE(process.stderr_text().find("stopped"), std::string::npos) << process.stderr_text();
 }
 
+// Port 0 picks a free port for gRPC and for metrics, and those two are all it opens:
+// gRPC's SO_REUSEPORT used to add a listener per extra poller, on another free port.
+TEST_P(ServiceBinaryTest, ListensOnExactlyTheAdvertisedPorts) {
+  ServiceProcess process = StartService();
+  ASSERT_TRUE(process.Start()) << process.stderr_text();
+  absl::StatusOr<std::pair<std::string, int>> grpc_address = ParseHostPort(process.grpc_address());
+  ASSERT_TRUE(grpc_address.ok()) << grpc_address.status();
+  EXPECT_EQ(ListeningTcpPorts(process.pid()),
+            (std::set<int>{grpc_address->second, process.metrics_port()}));
+  EXPECT_EQ(process.Terminate(), 0) << process.stderr_text();
+}
+
+TEST_P(ServiceBinaryTest, ServesTlsWithTlsCertAndTlsKey) {
+  absl::StatusOr<std::unique_ptr<TestCerts>> certs = TestCerts::Create();
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  ServiceProcess process(Command({"--token=env:MOSDAT_TEST_TOKEN",
+                                  "--tls-cert=" + (*certs)->server().cert,
+                                  "--tls-key=" + (*certs)->server().key}),
+                         env_);
+  ASSERT_TRUE(process.Start()) << process.stderr_text();
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> tls =
+      OpenChannel(process.grpc_address(), {.ca_file = (*certs)->ca()});
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  grpc::Status status;
+  EXPECT_EQ(CheckHealth(*tls, GetParam().services.front(), &status), HealthCheckResponse::SERVING);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  CheckHealth(process.grpc_address(), "", &status);  // plaintext
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  tls->reset();  // an open connection holds the server's stop for its whole grace period
+  EXPECT_EQ(process.Terminate(), 0) << process.stderr_text();
+}
+
+// Exit 3 before listening, saying why: plaintext with a token on a network address,
+// or a key that is not the certificate's.
+TEST_P(ServiceBinaryTest, RefusesPlaintextOnANetworkAddressAndMismatchedTlsFiles) {
+  const std::map<std::string, std::string>& env = env_;
+  RunResult plaintext = RunCommand(
+      Command({"--token=env:MOSDAT_TEST_TOKEN", "--listen=0.0.0.0:0", "--metrics-listen=off"}),
+      env, std::chrono::seconds(30));
+  EXPECT_EQ(plaintext.exit_code, 3) << plaintext.err;
+  EXPECT_THAT(plaintext.err, ::testing::HasSubstr("refusing to listen on 0.0.0.0:0 without TLS"));
+  EXPECT_THAT(plaintext.err, ::testing::HasSubstr("--allow-plaintext"));
+
+  absl::StatusOr<std::unique_ptr<TestCerts>> certs = TestCerts::Create();
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  RunResult mismatched = RunCommand(
+      Command({"--token=env:MOSDAT_TEST_TOKEN", "--listen=127.0.0.1:0", "--metrics-listen=off",
+               "--tls-cert=" + (*certs)->server().cert, "--tls-key=" + (*certs)->client().key}),
+      env, std::chrono::seconds(30));
+  EXPECT_EQ(mismatched.exit_code, 3) << mismatched.err;
+  EXPECT_THAT(mismatched.err, ::testing::HasSubstr("does not match the certificate in --tls-cert"));
+}
+
 TEST_P(ServiceBinaryTest, ReportsAnUnresolvableTokenWithoutEchoingIt) {
-  RunResult result = RunCommand(CommandFor(GetParam(), {"--token=env:MOSDAT_UNSET_VARIABLE",
-                                                 "--listen=127.0.0.1:0", "--metrics-listen=off"}));
+  RunResult result =
+      RunCommand(CommandFor(GetParam(), {"--token=env:MOSDAT_UNSET_VARIABLE",
+                                         "--listen=127.0.0.1:0", "--metrics-listen=off"}));
   EXPECT_EQ(result.exit_code, 3);
   EXPECT_NE(result.err.find("MOSDAT_UNSET_VARIABLE"), std::string::npos) << result.err;
 }
@@ -119,15 +186,15 @@ const ServiceCase kAllBinaries[] = {
                      "mosdat.v1.ProxmoxBridge"},
                     true, true}};
 
-INSTANTIATE_TEST_SUITE_P(
-    AllBinaries, ServiceBinaryTest, ::testing::ValuesIn(kAllBinaries),
-    [](const auto& info) {
-      std::string name = info.param.binary.substr(info.param.binary.find('/') + 1);
-      for (char& c : name) {
-        if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-      }
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(ServiceBinaries, ServiceBinaryTest, ::testing::ValuesIn(kAllBinaries),
+                         [](const auto& info) {
+                           std::string name =
+                               info.param.binary.substr(info.param.binary.find('/') + 1);
+                           for (char& c : name) {
+                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
 
 // Services that can act on a VM (all but the vlm-gateway) refuse to start without one.
 TEST(ServiceTokenTest, ServicesThatActOnVmsRefuseToStartWithoutAToken) {

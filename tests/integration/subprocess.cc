@@ -104,6 +104,34 @@ int ServiceProcess::Terminate(std::chrono::seconds deadline) {
 
 std::string ServiceProcess::stderr_text() const { return ReadFileOrEmpty(dir_.File("err")); }
 
+std::set<int> ListeningTcpPorts(int pid) {
+  // The process's sockets by inode (/proc/PID/fd/N -> "socket:[INODE]"), then the
+  // namespace's TCP table: "sl local_address rem_address st ... inode", with local
+  // address HEX_IP:HEX_PORT and state 0A for LISTEN.
+  std::set<std::string> inodes;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(proc + "/fd", ec)) {
+    std::string target = std::filesystem::read_symlink(entry.path(), ec).string();
+    if (target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
+  }
+  std::set<int> ports;
+  for (const char* table : {"/net/tcp", "/net/tcp6"}) {
+    std::istringstream lines(ReadFileOrEmpty(proc + table));
+    std::string line;
+    std::getline(lines, line);  // header
+    while (std::getline(lines, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+          timeout >> inode;
+      if (state != "0A" || !inodes.contains(inode)) continue;
+      ports.insert(std::stoi(local.substr(local.rfind(':') + 1), nullptr, 16));
+    }
+  }
+  return ports;
+}
+
 std::string HttpGet(int port, const std::string& path) {
   CURL* curl = curl_easy_init();
   std::string body;

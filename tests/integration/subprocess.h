@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,8 @@ struct RunResult {
 
 // Runs argv to completion (killed after `timeout`), with extra environment variables.
 RunResult RunCommand(const std::vector<std::string>& argv,
-              const std::map<std::string, std::string>& env = {},
-              std::chrono::seconds timeout = std::chrono::seconds(60));
+                     const std::map<std::string, std::string>& env = {},
+                     std::chrono::seconds timeout = std::chrono::seconds(60));
 
 // A service binary started with --listen/--metrics-listen on free loopback ports and a
 // ready file; Start() polls the file with a deadline (no sleeps).
@@ -66,6 +67,9 @@ class ServiceProcess {
   std::string grpc_address_;
   int metrics_port_ = 0;
 };
+
+// The TCP ports process `pid` listens on (IPv4 and IPv6), from its sockets in /proc.
+std::set<int> ListeningTcpPorts(int pid);
 
 // GET http://127.0.0.1:port/path; returns the body, or "" on failure.
 std::string HttpGet(int port, const std::string& path);

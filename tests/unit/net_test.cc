@@ -21,5 +21,17 @@ TEST(HostPortTest, IPv6AddressesKeepTheirColonsAndLoseTheirBrackets) {
   EXPECT_FALSE(ParseHostPort("host:70000").ok());
 }
 
+TEST(LoopbackHostTest, OnlyTheLoopbackRangeAndLocalhostAreLoopback) {
+  for (const char* host :
+       {"127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LocalHost", "::ffff:127.0.0.1"}) {
+    EXPECT_TRUE(IsLoopbackHost(host)) << host;
+  }
+  for (const char* host :
+       {"0.0.0.0", "::", "[::]", "", "192.0.2.7", "128.0.0.1", "10.0.0.1", "2001:db8::1",
+        "::ffff:192.0.2.7", "example.org", "localhost.example", "127.0.0.1.example"}) {
+    EXPECT_FALSE(IsLoopbackHost(host)) << host;
+  }
+}
+
 }  // namespace
 }  // namespace mosdat
