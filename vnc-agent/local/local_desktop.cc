@@ -1,6 +1,7 @@
 #include "vnc-agent/local/local_desktop.h"
 
 #include <poll.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +42,23 @@ absl::Status PollUntil(Ready ready, Process& process, const std::string& what,
   }
 }
 
+// A VNC password of 8 characters (all that VNC authentication uses) from the kernel's
+// random source: 62^8, about 48 bits, against guesses over loopback.
+absl::StatusOr<std::string> RandomVncPassword() {
+  constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  constexpr size_t kAlphabetSize = sizeof(kAlphabet) - 1;
+  std::string password;
+  while (password.size() < 8) {
+    unsigned char byte = 0;
+    if (getrandom(&byte, 1, 0) != 1) {
+      return absl::InternalError("cannot read random bytes for the desktop's VNC password");
+    }
+    // Rejection sampling: bytes past the last whole multiple of 62 would bias the choice.
+    if (byte < 256 - 256 % kAlphabetSize) password.push_back(kAlphabet[byte % kAlphabetSize]);
+  }
+  return password;
+}
+
 absl::StatusOr<std::string> MakePrivateRoot() {
   std::string base = (fs::temp_directory_path() / "mosdat-desktop-XXXXXX").string();
   if (mkdtemp(base.data()) == nullptr) {
@@ -65,11 +83,22 @@ absl::StatusOr<std::string> MakePrivateRoot() {
 
 absl::StatusOr<std::unique_ptr<LocalDesktop>> LocalDesktop::Start(
     const LocalDesktopOptions& options) {
+  if (options.security_type != "VncAuth" && options.security_type != "TLSVnc") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the local desktop's VNC security type must be VncAuth or TLSVnc, not \"",
+                     options.security_type, "\""));
+  }
   std::unique_ptr<LocalDesktop> desktop(new LocalDesktop());
   absl::StatusOr<std::string> root = MakePrivateRoot();
   if (!root.ok()) return root.status();
   desktop->root_dir_ = *root;
   desktop->home_ = *root + "/home";
+  desktop->vnc_password_ = options.vnc_password;
+  if (desktop->vnc_password_.empty()) {
+    absl::StatusOr<std::string> password = RandomVncPassword();
+    if (!password.ok()) return password.status();
+    desktop->vnc_password_ = *password;
+  }
   absl::Time deadline = absl::Now() + options.ready_timeout;
   absl::Status status = desktop->StartXvnc(options, deadline);
   if (status.ok()) status = desktop->StartSessionBus(deadline);
@@ -85,6 +114,16 @@ std::string LocalDesktop::vnc_address() const { return absl::StrCat("127.0.0.1:"
 
 absl::Status LocalDesktop::StartXvnc(const LocalDesktopOptions& options, absl::Time deadline) {
   std::string log = root_dir_ + "/logs/Xvnc.log";
+  // The password reaches vncpasswd through the environment, never a command line that
+  // `ps` shows.
+  const std::string password_file = root_dir_ + "/vncpasswd";
+  absl::StatusOr<CommandResult> made = RunCommand(
+      {"sh", "-c", "umask 077; printf '%s\\n' \"$P\" | vncpasswd -f > \"$F\""},
+      {{"P", vnc_password_}, {"F", password_file}, {"PATH", "/usr/bin:/bin"}}, absl::Seconds(10));
+  if (!made.ok() || made->status.exit_code != 0) {
+    return absl::FailedPreconditionError(
+        "cannot create a VNC password file (is tigervnc-tools installed?)");
+  }
   absl::Status last_error;
   for (int attempt = 0; attempt < 3; ++attempt) {
     absl::StatusOr<int> port =
@@ -106,22 +145,11 @@ absl::Status LocalDesktop::StartXvnc(const LocalDesktopOptions& options, absl::T
                                      "-nolisten",
                                      "tcp",
                                      "-displayfd",
-                                     "3"};
-    if (options.vnc_password.empty()) {
-      argv.insert(argv.end(), {"-SecurityTypes", "None"});
-    } else {
-      std::string password_file = root_dir_ + "/vncpasswd";
-      absl::StatusOr<CommandResult> made =
-          RunCommand({"sh", "-c", "printf '%s\\n' \"$P\" | vncpasswd -f > \"$F\""},
-                     {{"P", options.vnc_password}, {"F", password_file}, {"PATH", "/usr/bin:/bin"}},
-                     absl::Seconds(10));
-      if (!made.ok() || made->status.exit_code != 0) {
-        return absl::FailedPreconditionError(
-            "cannot create a VNC password file (is tigervnc-tools installed?)");
-      }
-      argv.insert(argv.end(),
-                  {"-SecurityTypes", options.security_type, "-PasswordFile", password_file});
-    }
+                                     "3",
+                                     "-SecurityTypes",
+                                     options.security_type,
+                                     "-PasswordFile",
+                                     password_file};
     absl::StatusOr<Process> xvnc = Process::Spawn({.argv = argv,
                                                    .env = CurrentEnvironment(),
                                                    .stderr_path = log,

@@ -4,6 +4,11 @@
 // Every step is polled for readiness with a deadline, never slept, and only the
 // processes started here are stopped (newest first). GTK's caret blinking and
 // animations are switched off, so a screen that should be still is still.
+//
+// The VNC server always asks for a password: a loopback port is open to every user and
+// program on the machine, and an unauthenticated one would hand them the screen and
+// the keyboard of whatever runs there (a job typing a secret, say). Unless the caller
+// brings its own, each desktop makes a fresh random one (vnc_password()).
 #ifndef MOSDAT_VNC_AGENT_LOCAL_LOCAL_DESKTOP_H_
 #define MOSDAT_VNC_AGENT_LOCAL_LOCAL_DESKTOP_H_
 
@@ -24,9 +29,10 @@ struct LocalDesktopOptions {
   // The app to start once the desktop is up; empty starts no app.
   std::vector<std::string> app_command;
   Environment app_env;  // added to the session environment for the app only
-  // VNC password; empty = no authentication (loopback only either way).
+  // The VNC password; empty = a fresh random one, made for this desktop. VNC
+  // authentication uses the first 8 characters only.
   std::string vnc_password;
-  // With a password: "VncAuth", or "TLSVnc" (VeNCrypt: anonymous TLS, then VncAuth).
+  // "VncAuth", or "TLSVnc" (VeNCrypt: anonymous TLS, then VncAuth).
   std::string security_type = "VncAuth";
   absl::Duration ready_timeout = absl::Seconds(30);
   // The loopback VNC port; 0 picks a free one.
@@ -44,6 +50,8 @@ class LocalDesktop {
   int display() const { return display_; }
   int vnc_port() const { return vnc_port_; }
   std::string vnc_address() const;  // "127.0.0.1:<port>"
+  // What a VNC client must give (see above). A secret: never log it.
+  const std::string& vnc_password() const { return vnc_password_; }
   // DISPLAY, DBUS_SESSION_BUS_ADDRESS, HOME, XDG_* and the toolkit settings that every
   // program in this desktop session must see.
   const Environment& session_env() const { return session_env_; }
@@ -75,7 +83,7 @@ class LocalDesktop {
   std::string home_;
   int display_ = -1;
   int vnc_port_ = 0;
-  pid_t dbus_pid_ = -1;  // dbus-daemon --fork detaches; we track its pid ourselves
+  std::string vnc_password_;
   Environment session_env_;
   std::deque<Process> processes_;  // oldest first; deque keeps Launch() pointers valid
   int app_index_ = -1;

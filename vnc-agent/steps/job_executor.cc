@@ -126,6 +126,7 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
     }
     desktop = std::move(*started_desktop);
     vnc.port = desktop->vnc_port();
+    vnc.password = desktop->vnc_password();  // made for this desktop, for this job
     events.Log("info", absl::StrCat("local desktop :", desktop->display(), " on VNC ",
                                     desktop->vnc_address()));
   } else {
