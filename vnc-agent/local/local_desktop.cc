@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "core/file_util.h"
 #include "core/net.h"
+#include "core/owned_temp_dir.h"
 
 namespace mosdat {
 namespace {
@@ -59,11 +60,8 @@ absl::StatusOr<std::string> RandomVncPassword() {
   return password;
 }
 
-absl::StatusOr<std::string> MakePrivateRoot() {
-  std::string base = (fs::temp_directory_path() / "mosdat-desktop-XXXXXX").string();
-  if (mkdtemp(base.data()) == nullptr) {
-    return absl::InternalError("cannot create a private directory under $TMPDIR");
-  }
+// The desktop's private tree inside `base`: HOME, the XDG dirs and the logs.
+void MakePrivateTree(const std::string& base) {
   for (const char* sub : {"home", "run", "config", "cache", "data", "state", "logs"}) {
     fs::create_directories(fs::path(base) / sub);
   }
@@ -76,7 +74,6 @@ absl::StatusOr<std::string> MakePrivateRoot() {
     std::ofstream(fs::path(base) / "config" / toolkit / "settings.ini")
         << "[Settings]\ngtk-cursor-blink = false\ngtk-enable-animations = false\n";
   }
-  return base;
 }
 
 }  // namespace
@@ -89,10 +86,12 @@ absl::StatusOr<std::unique_ptr<LocalDesktop>> LocalDesktop::Start(
                      options.security_type, "\""));
   }
   std::unique_ptr<LocalDesktop> desktop(new LocalDesktop());
-  absl::StatusOr<std::string> root = MakePrivateRoot();
+  absl::StatusOr<std::unique_ptr<OwnedTempDir>> root = OwnedTempDir::Create("mosdat-desktop");
   if (!root.ok()) return root.status();
-  desktop->root_dir_ = *root;
-  desktop->home_ = *root + "/home";
+  desktop->dir_ = std::move(*root);
+  desktop->root_dir_ = desktop->dir_->path();
+  desktop->home_ = desktop->root_dir_ + "/home";
+  MakePrivateTree(desktop->root_dir_);
   desktop->vnc_password_ = options.vnc_password;
   if (desktop->vnc_password_.empty()) {
     absl::StatusOr<std::string> password = RandomVncPassword();
@@ -150,10 +149,13 @@ absl::Status LocalDesktop::StartXvnc(const LocalDesktopOptions& options, absl::T
                                      options.security_type,
                                      "-PasswordFile",
                                      password_file};
+    Environment env = CurrentEnvironment();
+    env[dir_->marker().first] = dir_->marker().second;  // ours, even inside another desktop
     absl::StatusOr<Process> xvnc = Process::Spawn({.argv = argv,
-                                                   .env = CurrentEnvironment(),
+                                                   .env = env,
                                                    .stderr_path = log,
-                                                   .extra_fds = {{3, pipe_fds[1]}}});
+                                                   .extra_fds = {{3, pipe_fds[1]}},
+                                                   .dies_with_this_process = true});
     close(pipe_fds[1]);
     if (!xvnc.ok()) {
       close(pipe_fds[0]);
@@ -203,6 +205,9 @@ absl::Status LocalDesktop::StartXvnc(const LocalDesktopOptions& options, absl::T
       // GTK on X11; GTK4's GL renderer never appears in AT-SPI here, cairo does.
       {"GDK_BACKEND", "x11"},
       {"GSK_RENDERER", "cairo"},
+      // Marks every process of this session, however far it strays (D-Bus activations,
+      // programs started over SSH, daemons), for Stop() and the orphan reaper.
+      dir_->marker(),
   };
   return absl::OkStatus();
 }
@@ -214,7 +219,8 @@ absl::Status LocalDesktop::StartSessionBus(absl::Time deadline) {
       Process::Spawn({.argv = {"dbus-daemon", "--session", "--nofork", "--print-address=1"},
                       .env = session_env_,
                       .stdout_path = address_file,
-                      .stderr_path = log});
+                      .stderr_path = log,
+                      .dies_with_this_process = true});
   if (!bus.ok()) return bus.status();
   processes_.push_back(std::move(*bus));
   std::string address;
@@ -231,8 +237,11 @@ absl::Status LocalDesktop::StartSessionBus(absl::Time deadline) {
 
 absl::Status LocalDesktop::StartWindowManager(absl::Time deadline) {
   std::string log = root_dir_ + "/logs/openbox.log";
-  absl::StatusOr<Process> wm = Process::Spawn(
-      {.argv = {"openbox"}, .env = session_env_, .stdout_path = log, .stderr_path = log});
+  absl::StatusOr<Process> wm = Process::Spawn({.argv = {"openbox"},
+                                               .env = session_env_,
+                                               .stdout_path = log,
+                                               .stderr_path = log,
+                                               .dies_with_this_process = true});
   if (!wm.ok()) return wm.status();
   processes_.push_back(std::move(*wm));
   // A window manager announces itself through _NET_SUPPORTING_WM_CHECK on the root.
@@ -265,9 +274,13 @@ absl::StatusOr<Process*> LocalDesktop::Launch(const std::vector<std::string>& co
                                               const Environment& extra_env) {
   Environment env = session_env_;
   for (const auto& [k, v] : extra_env) env[k] = v;
+  env[dir_->marker().first] = dir_->marker().second;  // extra_env cannot unmark it
   std::string log = LogPathFor(static_cast<int>(processes_.size()));
-  absl::StatusOr<Process> process =
-      Process::Spawn({.argv = command, .env = env, .stdout_path = log, .stderr_path = log});
+  absl::StatusOr<Process> process = Process::Spawn({.argv = command,
+                                                    .env = env,
+                                                    .stdout_path = log,
+                                                    .stderr_path = log,
+                                                    .dies_with_this_process = true});
   if (!process.ok()) return process.status();
   processes_.push_back(std::move(*process));
   return &processes_.back();
@@ -291,11 +304,10 @@ void LocalDesktop::Stop() {
     processes_.pop_back();
   }
   app_index_ = -1;
-  if (!root_dir_.empty()) {
-    std::error_code ignored;
-    fs::remove_all(root_dir_, ignored);
-    root_dir_.clear();
-  }
+  // Then whatever else carries the desktop's mark (what D-Bus activated, what the app
+  // or SSH sessions left running), and the directory.
+  dir_.reset();
+  root_dir_.clear();
 }
 
 }  // namespace mosdat

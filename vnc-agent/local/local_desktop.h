@@ -1,8 +1,11 @@
 // LocalDesktop: the embedded default's "VM" — a real X desktop on this machine, served
 // over VNC on loopback: Xvnc, a private D-Bus session bus (AT-SPI comes with it by
 // D-Bus activation), openbox, and the app under test, with a private HOME and XDG dirs.
-// Every step is polled for readiness with a deadline, never slept, and only the
-// processes started here are stopped (newest first). GTK's caret blinking and
+// Every step is polled for readiness with a deadline, never slept. Stop() stops the
+// processes started here (newest first), then every process still marked with the
+// desktop's private directory (OwnedTempDir: D-Bus activations, programs started over
+// SSH), and removes the directory. All of that also happens if this process dies
+// first, however it dies (core/orphan_reaper.h). GTK's caret blinking and
 // animations are switched off, so a screen that should be still is still.
 //
 // The VNC server always asks for a password: a loopback port is open to every user and
@@ -19,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/owned_temp_dir.h"
 #include "core/process.h"
 
 namespace mosdat {
@@ -57,6 +61,7 @@ class LocalDesktop {
   const Environment& session_env() const { return session_env_; }
   const std::string& home() const { return home_; }
   // The desktop's private directory (removed by Stop()); room for companions' files.
+  // Processes started for the desktop carry its mark, which session_env() includes.
   const std::string& root_dir() const { return root_dir_; }
   // The app process, if one was started.
   Process* app() { return app_index_ >= 0 ? &processes_[app_index_] : nullptr; }
@@ -79,6 +84,7 @@ class LocalDesktop {
   absl::Status StartApp(const LocalDesktopOptions& options, absl::Time deadline);
   std::string LogPathFor(int process_index) const;
 
+  std::unique_ptr<OwnedTempDir> dir_;
   std::string root_dir_;
   std::string home_;
   int display_ = -1;
