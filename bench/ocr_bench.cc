@@ -90,7 +90,7 @@ int RunScene(const Scene& scene, int full_runs, int region_runs) {
       LocalDesktop::Start({.app_command = scene.app_command});
   if (!desktop.ok()) return Fail("desktop", desktop.status());
   absl::StatusOr<std::unique_ptr<VncSession>> connected =
-      VncSession::Connect({.port = (*desktop)->vnc_port()});
+      VncSession::Connect({.port = (*desktop)->vnc_port(), .password = (*desktop)->vnc_password()});
   if (!connected.ok()) return Fail("vnc", connected.status());
   VncSession& vnc = **connected;
   absl::StatusOr<std::unique_ptr<OcrEngine>> engine = OcrEngine::Create();

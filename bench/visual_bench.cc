@@ -64,7 +64,7 @@ int Run(int iterations) {
     return 1;
   }
   absl::StatusOr<std::unique_ptr<VncSession>> vnc =
-      VncSession::Connect({.port = (*desktop)->vnc_port()});
+      VncSession::Connect({.port = (*desktop)->vnc_port(), .password = (*desktop)->vnc_password()});
   if (!vnc.ok()) {
     std::fprintf(stderr, "vnc: %s\n", std::string(vnc.status().message()).c_str());
     return 1;

@@ -67,7 +67,7 @@ int Run(int iterations) {
     return 1;
   }
   absl::StatusOr<std::unique_ptr<VncSession>> connected =
-      VncSession::Connect({.port = (*desktop)->vnc_port()});
+      VncSession::Connect({.port = (*desktop)->vnc_port(), .password = (*desktop)->vnc_password()});
   if (!connected.ok()) {
     std::fprintf(stderr, "vnc: %s\n", std::string(connected.status().message()).c_str());
     return 1;

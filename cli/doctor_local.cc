@@ -91,6 +91,7 @@ void Desktop(const VmConfig& vm, DoctorChecklist& checks) {
   {
     absl::StatusOr<std::unique_ptr<VncSession>> session =
         VncSession::Connect({.port = (*desktop)->vnc_port(),
+                             .password = (*desktop)->vnc_password(),
                              .connect_timeout = absl::Seconds(20),
                              .reconnect_attempts = 0});
     frame = session.ok() ? (*session)->Capture() : session.status();

@@ -9,13 +9,17 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/file_util.h"
+#include "core/orphan_reaper.h"
 
 extern char** environ;
 
@@ -48,6 +52,34 @@ std::string ExitStatus::ToString() const {
   return absl::StrCat("exit code ", exit_code);
 }
 
+std::vector<pid_t> Descendants(pid_t root) {
+  std::multimap<pid_t, pid_t> children;
+  std::error_code ignored;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ignored)) {
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    std::string stat = ReadFileOrEmpty(entry.path() / "stat");
+    size_t paren = stat.rfind(')');  // the command name may contain spaces and ')'
+    if (paren == std::string::npos || paren + 2 > stat.size()) continue;
+    std::vector<std::string> fields = absl::StrSplit(stat.substr(paren + 2), ' ');
+    pid_t parent = 0;
+    if (fields.size() < 2 || !absl::SimpleAtoi(fields[1], &parent)) continue;
+    children.emplace(parent, pid);
+  }
+  std::vector<pid_t> out;
+  std::vector<pid_t> queue = {root};
+  while (!queue.empty()) {
+    pid_t parent = queue.back();
+    queue.pop_back();
+    auto [begin, end] = children.equal_range(parent);
+    for (auto it = begin; it != end; ++it) {
+      out.push_back(it->second);
+      queue.push_back(it->second);
+    }
+  }
+  return out;
+}
+
 std::string FindExecutable(const std::string& program) {
   if (program.empty()) return "";
   if (program.find('/') != std::string::npos) {
@@ -64,6 +96,9 @@ std::string FindExecutable(const std::string& program) {
 
 absl::StatusOr<Process> Process::Spawn(const SpawnOptions& options) {
   if (options.argv.empty()) return absl::InvalidArgumentError("empty command");
+  if (options.dies_with_this_process && !options.new_process_group) {
+    return absl::InvalidArgumentError("dies_with_this_process needs new_process_group");
+  }
   std::string executable = FindExecutable(options.argv[0]);
   if (executable.empty()) {
     return absl::NotFoundError(absl::StrCat("\"", options.argv[0], "\" is not installed"));
@@ -113,12 +148,20 @@ absl::StatusOr<Process> Process::Spawn(const SpawnOptions& options) {
   if (rc != 0) {
     return absl::InternalError(absl::StrCat("cannot start ", executable, ": ", strerror(rc)));
   }
-  return Process(pid, options.new_process_group);
+  Process process(pid, options.new_process_group, /*watched=*/false);
+  if (options.dies_with_this_process) {
+    if (absl::Status watched = OrphanReaper::WatchGroup(pid); !watched.ok()) {
+      return watched;  // `process` kills the child: it could outlive us
+    }
+    process.watched_ = true;
+  }
+  return process;
 }
 
 Process::Process(Process&& other) noexcept
-    : pid_(other.pid_), group_(other.group_), exited_(other.exited_) {
+    : pid_(other.pid_), group_(other.group_), watched_(other.watched_), exited_(other.exited_) {
   other.pid_ = -1;
+  other.watched_ = false;
 }
 
 Process& Process::operator=(Process&& other) noexcept {
@@ -126,8 +169,10 @@ Process& Process::operator=(Process&& other) noexcept {
     if (pid_ > 0 && !exited_) Terminate(absl::ZeroDuration());
     pid_ = other.pid_;
     group_ = other.group_;
+    watched_ = other.watched_;
     exited_ = other.exited_;
     other.pid_ = -1;
+    other.watched_ = false;
   }
   return *this;
 }
@@ -148,10 +193,26 @@ void Process::Signal(int signal) {
 
 std::optional<ExitStatus> Process::Poll() {
   if (exited_ || pid_ <= 0) return exited_;
-  int status = 0;
-  pid_t done = waitpid(pid_, &status, WNOHANG);
-  if (done == pid_) exited_ = FromWaitStatus(status);
+  Reap(/*block=*/false);
   return exited_;
+}
+
+void Process::Reap(bool block) {
+  if (watched_) {
+    // Look without reaping first: until waitpid() the zombie keeps its pid (and so its
+    // group id) from being reused, so the reaper forgets the group while the number
+    // still names it.
+    siginfo_t info{};
+    int rc;
+    do {
+      rc = waitid(P_PID, pid_, &info, WEXITED | WNOWAIT | (block ? 0 : WNOHANG));
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0 || info.si_pid != pid_) return;  // still running
+    OrphanReaper::ForgetGroup(pid_);
+    watched_ = false;
+  }
+  int status = 0;
+  if (waitpid(pid_, &status, block ? 0 : WNOHANG) == pid_) exited_ = FromWaitStatus(status);
 }
 
 std::optional<ExitStatus> Process::Wait(absl::Duration timeout) {
@@ -170,10 +231,8 @@ ExitStatus Process::Terminate(absl::Duration grace) {
     if (std::optional<ExitStatus> status = Wait(grace)) return *status;
   }
   Signal(SIGKILL);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  exited_ = FromWaitStatus(status);
-  return *exited_;
+  Reap(/*block=*/true);
+  return exited_.value_or(ExitStatus{.signal = SIGKILL});
 }
 
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,

@@ -31,6 +31,9 @@ struct SpawnOptions {
   std::map<int, int> extra_fds;
   // Start the child in its own process group, so a kill reaches its children too.
   bool new_process_group = true;
+  // The child's process group is SIGKILLed if this process dies before reaping the
+  // child, however it dies (core/orphan_reaper.h). Needs new_process_group.
+  bool dies_with_this_process = false;
 };
 
 struct ExitStatus {
@@ -58,10 +61,14 @@ class Process {
   void Signal(int signal);
 
  private:
-  explicit Process(pid_t pid, bool group) : pid_(pid), group_(group) {}
+  explicit Process(pid_t pid, bool group, bool watched)
+      : pid_(pid), group_(group), watched_(watched) {}
+  // Collects the child's exit status if it has exited (waiting for that with `block`).
+  void Reap(bool block);
 
   pid_t pid_ = -1;
   bool group_ = false;
+  bool watched_ = false;  // registered with the OrphanReaper
   std::optional<ExitStatus> exited_;
 };
 
@@ -74,6 +81,9 @@ struct CommandResult {
 };
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
                                          const Environment& env, absl::Duration timeout);
+
+// Every process below `root` (children, their children, ...), from /proc parentage.
+std::vector<pid_t> Descendants(pid_t root);
 
 // The full path of `program` on $PATH (or `program` itself if it contains '/' and is
 // executable); "" when not found.

@@ -37,6 +37,7 @@ grpc::Status AgentService::OpenSession(grpc::ServerContext* context,
     if (!started.ok()) return ToGrpcStatus(started.status());
     desktop = std::move(*started);
     options.port = desktop->vnc_port();
+    options.password = desktop->vnc_password();
   } else {
     absl::StatusOr<std::pair<std::string, int>> address = ParseHostPort(vm->vnc_address);
     if (!address.ok()) {

@@ -45,6 +45,7 @@ class AgentServiceTest : public ::testing::Test {
     request.mutable_vm()->set_name("local");
     request.mutable_vm()->set_provider("proxmox");  // reached by address, like a real VM
     request.mutable_vm()->set_vnc_address(desktop_->vnc_address());
+    request.mutable_vm()->set_vnc_password(desktop_->vnc_password());
     v1::OpenSessionResponse response;
     grpc::Status status = stub_->OpenSession(Context().get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();

@@ -3,7 +3,16 @@
 #include "vnc-agent/local/local_desktop.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "core/file_util.h"
 
 namespace mosdat {
 namespace {
@@ -30,6 +39,35 @@ TEST(LocalDesktopTest, StartsXvncSessionBusWindowManagerAndApp) {
   pid_t app_pid = d.app()->pid();
   d.Stop();
   EXPECT_NE(kill(app_pid, 0), 0) << "app still running after Stop()";
+}
+
+// What a desktop's programs leave running (here a process that left its session and
+// its parent, as a daemon does) stops with the desktop, and the desktop's directory goes.
+TEST(LocalDesktopTest, StopEndsWhatTheSessionLeftRunningAndRemovesTheDirectory) {
+  absl::StatusOr<std::unique_ptr<LocalDesktop>> desktop = LocalDesktop::Start({});
+  ASSERT_TRUE(desktop.ok()) << desktop.status();
+  LocalDesktop& d = **desktop;
+  const std::string pid_file = d.root_dir() + "/daemon.pid";
+  absl::StatusOr<Process*> shell =
+      d.Launch({"sh", "-c", "setsid sleep 3600 </dev/null >/dev/null 2>&1 & echo $! > \"$1\"", "sh",
+                pid_file});
+  ASSERT_TRUE(shell.ok()) << shell.status();
+  ASSERT_TRUE((*shell)->Wait(absl::Seconds(10)).has_value());
+  pid_t daemon = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFileOrEmpty(pid_file)), &daemon));
+  ASSERT_EQ(kill(daemon, 0), 0) << "the daemon did not start";
+  // Its own pidfd: tells when it is gone, without mistaking a reused pid for it.
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, daemon, 0));
+  ASSERT_GE(pidfd, 0);
+  const std::string root = d.root_dir();
+
+  d.Stop();
+  pollfd gone{pidfd, POLLIN, 0};
+  const bool ended = poll(&gone, 1, 0) == 1;
+  if (!ended) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);  // not left behind
+  close(pidfd);
+  EXPECT_TRUE(ended) << "the daemon still runs after Stop()";
+  EXPECT_FALSE(std::filesystem::exists(root));
 }
 
 TEST(LocalDesktopTest, ReportsAnAppThatDiesBeforeItsWindowAppears) {

@@ -129,7 +129,7 @@ class OcrDesktopTest : public OcrEngineTest {
     ASSERT_TRUE(desktop.ok()) << desktop.status();
     desktop_ = std::move(*desktop);
     absl::StatusOr<std::unique_ptr<VncSession>> session =
-        VncSession::Connect({.port = desktop_->vnc_port()});
+        VncSession::Connect({.port = desktop_->vnc_port(), .password = desktop_->vnc_password()});
     ASSERT_TRUE(session.ok()) << session.status();
     session_ = std::move(*session);
     absl::StatusOr<Frame> drawn = WaitForText("Toggle me", 1);

@@ -416,6 +416,7 @@ class RemoteVmTest : public ::testing::Test {
     job.vm.name = "remote";
     job.vm.provider = VmProvider::kProxmox;
     job.vm.vnc_address = desktop_->vnc_address();
+    job.vm.vnc_password = desktop_->vnc_password();
     job.vm.ssh_address = absl::StrCat("127.0.0.1:", sshd_.port());
     job.vm.ssh_user = sshd_.user();
     job.vm.ssh_key_path = sshd_.client_key_path();

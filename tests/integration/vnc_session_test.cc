@@ -35,7 +35,7 @@ class VncSessionTest : public ::testing::Test {
     ASSERT_TRUE(desktop.ok()) << desktop.status();
     desktop_ = std::move(*desktop);
     absl::StatusOr<std::unique_ptr<VncSession>> session =
-        VncSession::Connect({.port = desktop_->vnc_port()});
+        VncSession::Connect({.port = desktop_->vnc_port(), .password = desktop_->vnc_password()});
     ASSERT_TRUE(session.ok()) << session.status();
     session_ = std::move(*session);
     // A mapped window is not yet a painted one: wait until the app drew its background.
@@ -299,13 +299,19 @@ TEST(VncAuthTest, VeNCryptTlsWithVncPassword) {
   EXPECT_EQ(frame->width, 640);
 }
 
+// The same password for both servers: a VM that reboots keeps its own.
+constexpr char kReconnectPassword[] = "again-pw";
+
 TEST(VncReconnectTest, ReconnectsWhenTheServerComesBack) {
   absl::StatusOr<std::unique_ptr<LocalDesktop>> first =
-      LocalDesktop::Start({.width = 640, .height = 480});
+      LocalDesktop::Start({.width = 640, .height = 480, .vnc_password = kReconnectPassword});
   ASSERT_TRUE(first.ok()) << first.status();
   int port = (*first)->vnc_port();
-  absl::StatusOr<std::unique_ptr<VncSession>> session = VncSession::Connect(
-      {.port = port, .reconnect_attempts = 10, .reconnect_backoff = absl::Milliseconds(100)});
+  absl::StatusOr<std::unique_ptr<VncSession>> session =
+      VncSession::Connect({.port = port,
+                           .password = kReconnectPassword,
+                           .reconnect_attempts = 10,
+                           .reconnect_backoff = absl::Milliseconds(100)});
   ASSERT_TRUE(session.ok()) << session.status();
   (*first)->Stop();
   absl::Time deadline = absl::Now() + absl::Seconds(20);
@@ -313,8 +319,8 @@ TEST(VncReconnectTest, ReconnectsWhenTheServerComesBack) {
   ASSERT_FALSE((*session)->connected());
 
   // A new server on the same port (e.g. the VM rebooted): the session comes back by itself.
-  absl::StatusOr<std::unique_ptr<LocalDesktop>> second =
-      LocalDesktop::Start({.width = 800, .height = 600, .vnc_port = port});
+  absl::StatusOr<std::unique_ptr<LocalDesktop>> second = LocalDesktop::Start(
+      {.width = 800, .height = 600, .vnc_password = kReconnectPassword, .vnc_port = port});
   ASSERT_TRUE(second.ok()) << second.status();
   while (!(*session)->connected() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
   ASSERT_TRUE((*session)->connected());

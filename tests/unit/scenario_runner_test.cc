@@ -17,12 +17,14 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/absl_compat.h"
+#include "core/cancel_token.h"
 #include "core/events.h"
 #include "core/scenario_parser.h"
 
@@ -203,10 +205,27 @@ class ScenarioRunnerTest : public ::testing::Test {
       return {.verdict = JobVerdict::kUnknown, .reason = "the scenario does not parse"};
     }
     ScenarioRunner runner(screen_, options_, [this](Event event) {
+      std::lock_guard lock(events_mutex_);
+      if (on_event_) {
+        if (absl::Status s = on_event_(event); !s.ok()) return s;
+      }
       events_.push_back(std::move(event));
+      events_changed_.notify_all();
       return absl::OkStatus();
     });
     return runner.Run(scenario);
+  }
+
+  // Waits (up to a minute) until an event satisfies `seen`; true if one did.
+  bool AwaitEvent(const std::function<bool(const Event&)>& seen) {
+    std::unique_lock lock(events_mutex_);
+    return events_changed_.wait_for(lock, std::chrono::minutes(1), [&] {
+      return std::any_of(events_.begin(), events_.end(), seen);
+    });
+  }
+  size_t EventCount() {
+    std::lock_guard lock(events_mutex_);
+    return events_.size();
   }
 
   // Each step event as a line: "start 1.2 #1" for step_started, "failed 1.2 #1" for
@@ -234,7 +253,15 @@ class ScenarioRunnerTest : public ::testing::Test {
   std::shared_ptr<ScriptedVlm> vlm_ = std::make_shared<ScriptedVlm>();
   RunnerOptions options_{.screenshots = ScreenshotPolicy::kNone, .vlm = vlm_};
   std::vector<Event> events_;
+  // Sees each event before it is kept (on the runner's thread); an error fails the emit.
+  std::function<absl::Status(const Event&)> on_event_;
+  std::mutex events_mutex_;
+  std::condition_variable events_changed_;
 };
+
+bool IsStart(const Event& e, int step_index) {
+  return e.type == EventType::kStepStarted && e.step_index == step_index;
+}
 
 // ---- Retries ------------------------------------------------------------------------
 
@@ -511,6 +538,123 @@ steps:
   - wait_for: {any: [{screen_changes: {}}], timeout: 60}
 )");
   EXPECT_EQ(ToString(outcome.verdict), "pass") << outcome.reason;
+}
+
+// ---- Cancel and lost jobs -----------------------------------------------------------
+
+constexpr char kWaitThenCleanup[] = R"(name: long wait
+steps:
+  - click: {x: 1, y: 1}
+  - wait: 3600
+  - click: {x: 2, y: 2}
+cleanup:
+  - key: escape
+  - wait_for: {any: [screen_changes: {}], timeout: 0.05}
+    must_pass: false
+  - click: {x: 3, y: 3}
+)";
+
+TEST_F(ScenarioRunnerTest, ACancelledRunStopsBeforeTheNextStepAndRunsItsCleanup) {
+  auto cancel = std::make_shared<CancelToken>();
+  options_.cancel = cancel;
+  // Cancelled while step 1 runs: it finishes, step 2 never starts.
+  on_event_ = [&](const Event& e) {
+    if (IsStart(e, 0)) cancel->Cancel("cancelled by a user (mosdat cancel)");
+    return absl::OkStatus();
+  };
+  RunOutcome outcome = Run(kWaitThenCleanup);
+  EXPECT_EQ(ToString(outcome.verdict), "error");
+  EXPECT_EQ(outcome.reason, "cancelled: cancelled by a user (mosdat cancel)");
+  EXPECT_THAT(StepTrail(),
+              ElementsAre("start 1 #1", "passed 1 #1", "start 4 #1 cleanup", "passed 4 #1 cleanup",
+                          "start 5 #1 cleanup", "failed 5 #1 cleanup", "start 6 #1 cleanup",
+                          "passed 6 #1 cleanup"));
+  // The cleanup's own wait ran to its timeout: a cancel does not cut the cleanup short.
+  EXPECT_THAT(Finished()[2]->reason, HasSubstr("timed out after 50ms"));
+  EXPECT_THAT(screen_.inputs(),
+              ElementsAre("click 1,1 button 1 x1", "key ff1b", "click 3,3 button 1 x1"));
+}
+
+TEST_F(ScenarioRunnerTest, ACancelInterruptsAWaitInProgress) {
+  auto cancel = std::make_shared<CancelToken>();
+  options_.cancel = cancel;
+  std::thread canceller([&] {
+    // From another thread, as the agent's heartbeat does, once the hour-long wait began.
+    ASSERT_TRUE(AwaitEvent([](const Event& e) { return IsStart(e, 1); }));
+    cancel->Cancel("by the test");
+  });
+  RunOutcome outcome = Run(kWaitThenCleanup);
+  canceller.join();
+  EXPECT_EQ(ToString(outcome.verdict), "error");
+  EXPECT_EQ(outcome.reason, "cancelled: by the test");
+  EXPECT_THAT(StepTrail(),
+              ElementsAre("start 1 #1", "passed 1 #1", "start 2 #1", "error 2 #1",
+                          "start 4 #1 cleanup", "passed 4 #1 cleanup", "start 5 #1 cleanup",
+                          "failed 5 #1 cleanup", "start 6 #1 cleanup", "passed 6 #1 cleanup"));
+  const Event* wait = Finished()[1];
+  EXPECT_EQ(wait->reason, "cancelled: by the test");
+  EXPECT_LT(wait->duration_seconds, 3600);
+  EXPECT_THAT(screen_.inputs(),
+              ElementsAre("click 1,1 button 1 x1", "key ff1b", "click 3,3 button 1 x1"));
+}
+
+TEST_F(ScenarioRunnerTest, ACancelInterruptsAWaitForThatPollsRarely) {
+  auto cancel = std::make_shared<CancelToken>();
+  options_.cancel = cancel;
+  std::thread canceller([&] {
+    ASSERT_TRUE(AwaitEvent([](const Event& e) { return IsStart(e, 0); }));
+    cancel->Cancel("by the test");
+  });
+  // One look now, the next in a minute: the cancel must not wait for it.
+  RunOutcome outcome = Run(R"(name: rare polling
+steps:
+  - wait_for: {any: [{screen_changes: {}}], timeout: 3600, interval: 60}
+    timeout: 3600
+  - key: enter
+)");
+  canceller.join();
+  EXPECT_EQ(ToString(outcome.verdict), "error");
+  EXPECT_EQ(outcome.reason, "cancelled: by the test");
+  EXPECT_THAT(StepTrail(), ElementsAre("start 1 #1", "error 1 #1"));
+  EXPECT_THAT(screen_.inputs(), IsEmpty());
+}
+
+TEST_F(ScenarioRunnerTest, ALostJobStopsAtOnceWithoutCleanupOrFurtherEvents) {
+  auto cancel = std::make_shared<CancelToken>();
+  options_.cancel = cancel;
+  size_t events_when_lost = 0;
+  std::thread loser([&] {
+    ASSERT_TRUE(AwaitEvent([](const Event& e) { return IsStart(e, 1); }));
+    std::lock_guard lock(events_mutex_);  // no event can slip in between
+    events_when_lost = events_.size();
+    cancel->Lose("the coordinator gave the job to another agent");
+  });
+  RunOutcome outcome = Run(kWaitThenCleanup);
+  loser.join();
+  EXPECT_EQ(ToString(outcome.verdict), "error");
+  EXPECT_THAT(outcome.reason, HasSubstr("the coordinator gave the job to another agent"));
+  EXPECT_EQ(EventCount(), events_when_lost);
+  EXPECT_THAT(StepTrail(), ElementsAre("start 1 #1", "passed 1 #1", "start 2 #1"));
+  EXPECT_THAT(screen_.inputs(), ElementsAre("click 1,1 button 1 x1"));
+}
+
+TEST_F(ScenarioRunnerTest, WhenEventsCannotBeReportedNothingMoreRuns) {
+  // The report channel breaks when step 2 starts: step 2 must not act on the app, and
+  // neither must the cleanup (its events would be lost, as the coordinator gave up).
+  on_event_ = [](const Event& e) {
+    return IsStart(e, 1) ? absl::UnavailableError("the coordinator closed the event stream")
+                         : absl::OkStatus();
+  };
+  RunOutcome outcome = Run(R"(name: broken channel
+steps:
+  - click: {x: 1, y: 1}
+  - click: {x: 2, y: 2}
+cleanup:
+  - key: escape
+)");
+  EXPECT_EQ(ToString(outcome.verdict), "error");
+  EXPECT_THAT(outcome.reason, HasSubstr("events could not be reported"));
+  EXPECT_THAT(screen_.inputs(), ElementsAre("click 1,1 button 1 x1"));
 }
 
 // ---- Events and input ---------------------------------------------------------------

@@ -1,6 +1,7 @@
 #include "vnc-agent/local/local_desktop.h"
 
 #include <poll.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "core/file_util.h"
 #include "core/net.h"
+#include "core/owned_temp_dir.h"
 
 namespace mosdat {
 namespace {
@@ -41,11 +43,25 @@ absl::Status PollUntil(Ready ready, Process& process, const std::string& what,
   }
 }
 
-absl::StatusOr<std::string> MakePrivateRoot() {
-  std::string base = (fs::temp_directory_path() / "mosdat-desktop-XXXXXX").string();
-  if (mkdtemp(base.data()) == nullptr) {
-    return absl::InternalError("cannot create a private directory under $TMPDIR");
+// A VNC password of 8 characters (all that VNC authentication uses) from the kernel's
+// random source: 62^8, about 48 bits, against guesses over loopback.
+absl::StatusOr<std::string> RandomVncPassword() {
+  constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  constexpr size_t kAlphabetSize = sizeof(kAlphabet) - 1;
+  std::string password;
+  while (password.size() < 8) {
+    unsigned char byte = 0;
+    if (getrandom(&byte, 1, 0) != 1) {
+      return absl::InternalError("cannot read random bytes for the desktop's VNC password");
+    }
+    // Rejection sampling: bytes past the last whole multiple of 62 would bias the choice.
+    if (byte < 256 - 256 % kAlphabetSize) password.push_back(kAlphabet[byte % kAlphabetSize]);
   }
+  return password;
+}
+
+// The desktop's private tree inside `base`: HOME, the XDG dirs and the logs.
+void MakePrivateTree(const std::string& base) {
   for (const char* sub : {"home", "run", "config", "cache", "data", "state", "logs"}) {
     fs::create_directories(fs::path(base) / sub);
   }
@@ -58,18 +74,30 @@ absl::StatusOr<std::string> MakePrivateRoot() {
     std::ofstream(fs::path(base) / "config" / toolkit / "settings.ini")
         << "[Settings]\ngtk-cursor-blink = false\ngtk-enable-animations = false\n";
   }
-  return base;
 }
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LocalDesktop>> LocalDesktop::Start(
     const LocalDesktopOptions& options) {
+  if (options.security_type != "VncAuth" && options.security_type != "TLSVnc") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the local desktop's VNC security type must be VncAuth or TLSVnc, not \"",
+                     options.security_type, "\""));
+  }
   std::unique_ptr<LocalDesktop> desktop(new LocalDesktop());
-  absl::StatusOr<std::string> root = MakePrivateRoot();
+  absl::StatusOr<std::unique_ptr<OwnedTempDir>> root = OwnedTempDir::Create("mosdat-desktop");
   if (!root.ok()) return root.status();
-  desktop->root_dir_ = *root;
-  desktop->home_ = *root + "/home";
+  desktop->dir_ = std::move(*root);
+  desktop->root_dir_ = desktop->dir_->path();
+  desktop->home_ = desktop->root_dir_ + "/home";
+  MakePrivateTree(desktop->root_dir_);
+  desktop->vnc_password_ = options.vnc_password;
+  if (desktop->vnc_password_.empty()) {
+    absl::StatusOr<std::string> password = RandomVncPassword();
+    if (!password.ok()) return password.status();
+    desktop->vnc_password_ = *password;
+  }
   absl::Time deadline = absl::Now() + options.ready_timeout;
   absl::Status status = desktop->StartXvnc(options, deadline);
   if (status.ok()) status = desktop->StartSessionBus(deadline);
@@ -85,6 +113,16 @@ std::string LocalDesktop::vnc_address() const { return absl::StrCat("127.0.0.1:"
 
 absl::Status LocalDesktop::StartXvnc(const LocalDesktopOptions& options, absl::Time deadline) {
   std::string log = root_dir_ + "/logs/Xvnc.log";
+  // The password reaches vncpasswd through the environment, never a command line that
+  // `ps` shows.
+  const std::string password_file = root_dir_ + "/vncpasswd";
+  absl::StatusOr<CommandResult> made = RunCommand(
+      {"sh", "-c", "umask 077; printf '%s\\n' \"$P\" | vncpasswd -f > \"$F\""},
+      {{"P", vnc_password_}, {"F", password_file}, {"PATH", "/usr/bin:/bin"}}, absl::Seconds(10));
+  if (!made.ok() || made->status.exit_code != 0) {
+    return absl::FailedPreconditionError(
+        "cannot create a VNC password file (is tigervnc-tools installed?)");
+  }
   absl::Status last_error;
   for (int attempt = 0; attempt < 3; ++attempt) {
     absl::StatusOr<int> port =
@@ -106,26 +144,18 @@ absl::Status LocalDesktop::StartXvnc(const LocalDesktopOptions& options, absl::T
                                      "-nolisten",
                                      "tcp",
                                      "-displayfd",
-                                     "3"};
-    if (options.vnc_password.empty()) {
-      argv.insert(argv.end(), {"-SecurityTypes", "None"});
-    } else {
-      std::string password_file = root_dir_ + "/vncpasswd";
-      absl::StatusOr<CommandResult> made =
-          RunCommand({"sh", "-c", "printf '%s\\n' \"$P\" | vncpasswd -f > \"$F\""},
-                     {{"P", options.vnc_password}, {"F", password_file}, {"PATH", "/usr/bin:/bin"}},
-                     absl::Seconds(10));
-      if (!made.ok() || made->status.exit_code != 0) {
-        return absl::FailedPreconditionError(
-            "cannot create a VNC password file (is tigervnc-tools installed?)");
-      }
-      argv.insert(argv.end(),
-                  {"-SecurityTypes", options.security_type, "-PasswordFile", password_file});
-    }
+                                     "3",
+                                     "-SecurityTypes",
+                                     options.security_type,
+                                     "-PasswordFile",
+                                     password_file};
+    Environment env = CurrentEnvironment();
+    env[dir_->marker().first] = dir_->marker().second;  // ours, even inside another desktop
     absl::StatusOr<Process> xvnc = Process::Spawn({.argv = argv,
-                                                   .env = CurrentEnvironment(),
+                                                   .env = env,
                                                    .stderr_path = log,
-                                                   .extra_fds = {{3, pipe_fds[1]}}});
+                                                   .extra_fds = {{3, pipe_fds[1]}},
+                                                   .dies_with_this_process = true});
     close(pipe_fds[1]);
     if (!xvnc.ok()) {
       close(pipe_fds[0]);
@@ -175,6 +205,9 @@ absl::Status LocalDesktop::StartXvnc(const LocalDesktopOptions& options, absl::T
       // GTK on X11; GTK4's GL renderer never appears in AT-SPI here, cairo does.
       {"GDK_BACKEND", "x11"},
       {"GSK_RENDERER", "cairo"},
+      // Marks every process of this session, however far it strays (D-Bus activations,
+      // programs started over SSH, daemons), for Stop() and the orphan reaper.
+      dir_->marker(),
   };
   return absl::OkStatus();
 }
@@ -186,7 +219,8 @@ absl::Status LocalDesktop::StartSessionBus(absl::Time deadline) {
       Process::Spawn({.argv = {"dbus-daemon", "--session", "--nofork", "--print-address=1"},
                       .env = session_env_,
                       .stdout_path = address_file,
-                      .stderr_path = log});
+                      .stderr_path = log,
+                      .dies_with_this_process = true});
   if (!bus.ok()) return bus.status();
   processes_.push_back(std::move(*bus));
   std::string address;
@@ -203,8 +237,11 @@ absl::Status LocalDesktop::StartSessionBus(absl::Time deadline) {
 
 absl::Status LocalDesktop::StartWindowManager(absl::Time deadline) {
   std::string log = root_dir_ + "/logs/openbox.log";
-  absl::StatusOr<Process> wm = Process::Spawn(
-      {.argv = {"openbox"}, .env = session_env_, .stdout_path = log, .stderr_path = log});
+  absl::StatusOr<Process> wm = Process::Spawn({.argv = {"openbox"},
+                                               .env = session_env_,
+                                               .stdout_path = log,
+                                               .stderr_path = log,
+                                               .dies_with_this_process = true});
   if (!wm.ok()) return wm.status();
   processes_.push_back(std::move(*wm));
   // A window manager announces itself through _NET_SUPPORTING_WM_CHECK on the root.
@@ -237,9 +274,13 @@ absl::StatusOr<Process*> LocalDesktop::Launch(const std::vector<std::string>& co
                                               const Environment& extra_env) {
   Environment env = session_env_;
   for (const auto& [k, v] : extra_env) env[k] = v;
+  env[dir_->marker().first] = dir_->marker().second;  // extra_env cannot unmark it
   std::string log = LogPathFor(static_cast<int>(processes_.size()));
-  absl::StatusOr<Process> process =
-      Process::Spawn({.argv = command, .env = env, .stdout_path = log, .stderr_path = log});
+  absl::StatusOr<Process> process = Process::Spawn({.argv = command,
+                                                    .env = env,
+                                                    .stdout_path = log,
+                                                    .stderr_path = log,
+                                                    .dies_with_this_process = true});
   if (!process.ok()) return process.status();
   processes_.push_back(std::move(*process));
   return &processes_.back();
@@ -263,11 +304,10 @@ void LocalDesktop::Stop() {
     processes_.pop_back();
   }
   app_index_ = -1;
-  if (!root_dir_.empty()) {
-    std::error_code ignored;
-    fs::remove_all(root_dir_, ignored);
-    root_dir_.clear();
-  }
+  // Then whatever else carries the desktop's mark (what D-Bus activated, what the app
+  // or SSH sessions left running), and the directory.
+  dir_.reset();
+  root_dir_.clear();
 }
 
 }  // namespace mosdat

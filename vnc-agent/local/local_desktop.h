@@ -1,9 +1,17 @@
 // LocalDesktop: the embedded default's "VM" — a real X desktop on this machine, served
 // over VNC on loopback: Xvnc, a private D-Bus session bus (AT-SPI comes with it by
 // D-Bus activation), openbox, and the app under test, with a private HOME and XDG dirs.
-// Every step is polled for readiness with a deadline, never slept, and only the
-// processes started here are stopped (newest first). GTK's caret blinking and
+// Every step is polled for readiness with a deadline, never slept. Stop() stops the
+// processes started here (newest first), then every process still marked with the
+// desktop's private directory (OwnedTempDir: D-Bus activations, programs started over
+// SSH), and removes the directory. All of that also happens if this process dies
+// first, however it dies (core/orphan_reaper.h). GTK's caret blinking and
 // animations are switched off, so a screen that should be still is still.
+//
+// The VNC server always asks for a password: a loopback port is open to every user and
+// program on the machine, and an unauthenticated one would hand them the screen and
+// the keyboard of whatever runs there (a job typing a secret, say). Unless the caller
+// brings its own, each desktop makes a fresh random one (vnc_password()).
 #ifndef MOSDAT_VNC_AGENT_LOCAL_LOCAL_DESKTOP_H_
 #define MOSDAT_VNC_AGENT_LOCAL_LOCAL_DESKTOP_H_
 
@@ -14,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/owned_temp_dir.h"
 #include "core/process.h"
 
 namespace mosdat {
@@ -24,9 +33,10 @@ struct LocalDesktopOptions {
   // The app to start once the desktop is up; empty starts no app.
   std::vector<std::string> app_command;
   Environment app_env;  // added to the session environment for the app only
-  // VNC password; empty = no authentication (loopback only either way).
+  // The VNC password; empty = a fresh random one, made for this desktop. VNC
+  // authentication uses the first 8 characters only.
   std::string vnc_password;
-  // With a password: "VncAuth", or "TLSVnc" (VeNCrypt: anonymous TLS, then VncAuth).
+  // "VncAuth", or "TLSVnc" (VeNCrypt: anonymous TLS, then VncAuth).
   std::string security_type = "VncAuth";
   absl::Duration ready_timeout = absl::Seconds(30);
   // The loopback VNC port; 0 picks a free one.
@@ -44,11 +54,14 @@ class LocalDesktop {
   int display() const { return display_; }
   int vnc_port() const { return vnc_port_; }
   std::string vnc_address() const;  // "127.0.0.1:<port>"
+  // What a VNC client must give (see above). A secret: never log it.
+  const std::string& vnc_password() const { return vnc_password_; }
   // DISPLAY, DBUS_SESSION_BUS_ADDRESS, HOME, XDG_* and the toolkit settings that every
   // program in this desktop session must see.
   const Environment& session_env() const { return session_env_; }
   const std::string& home() const { return home_; }
   // The desktop's private directory (removed by Stop()); room for companions' files.
+  // Processes started for the desktop carry its mark, which session_env() includes.
   const std::string& root_dir() const { return root_dir_; }
   // The app process, if one was started.
   Process* app() { return app_index_ >= 0 ? &processes_[app_index_] : nullptr; }
@@ -71,11 +84,12 @@ class LocalDesktop {
   absl::Status StartApp(const LocalDesktopOptions& options, absl::Time deadline);
   std::string LogPathFor(int process_index) const;
 
+  std::unique_ptr<OwnedTempDir> dir_;
   std::string root_dir_;
   std::string home_;
   int display_ = -1;
   int vnc_port_ = 0;
-  pid_t dbus_pid_ = -1;  // dbus-daemon --fork detaches; we track its pid ourselves
+  std::string vnc_password_;
   Environment session_env_;
   std::deque<Process> processes_;  // oldest first; deque keeps Launch() pointers valid
   int app_index_ = -1;

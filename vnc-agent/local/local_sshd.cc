@@ -99,35 +99,6 @@ absl::StatusOr<std::string> SetEnvLine(const std::map<std::string, std::string>&
   return line;
 }
 
-// Every process below `root`, from /proc parentage.
-std::vector<pid_t> Descendants(pid_t root) {
-  std::multimap<pid_t, pid_t> children;
-  std::error_code ignored;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ignored)) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string stat = ReadFileOrEmpty(entry.path() / "stat");
-    size_t paren = stat.rfind(')');  // the command name may contain spaces and ')'
-    if (paren == std::string::npos) continue;
-    std::vector<std::string> fields = absl::StrSplit(stat.substr(paren + 2), ' ');
-    int parent = 0;
-    if (fields.size() < 2 || !absl::SimpleAtoi(fields[1], &parent)) continue;
-    children.emplace(parent, std::stoi(name));
-  }
-  std::vector<pid_t> out;
-  std::vector<pid_t> queue = {root};
-  while (!queue.empty()) {
-    pid_t parent = queue.back();
-    queue.pop_back();
-    auto [begin, end] = children.equal_range(parent);
-    for (auto it = begin; it != end; ++it) {
-      out.push_back(it->second);
-      queue.push_back(it->second);
-    }
-  }
-  return out;
-}
-
 // True when something on 127.0.0.1:port accepts a connection and sends an SSH banner
 // before `deadline`.
 bool GreetsWithSshBanner(int port, absl::Time deadline) {
@@ -286,7 +257,8 @@ absl::Status LocalSshd::Launch() {
   absl::StatusOr<Process> sshd =
       Process::Spawn({.argv = {kSshd, "-D", "-e", "-f", File("sshd_config")},
                       .env = CurrentEnvironment(),
-                      .stderr_path = File("sshd.log")});
+                      .stderr_path = File("sshd.log"),
+                      .dies_with_this_process = true});
   if (!sshd.ok()) return sshd.status();
   sshd_.emplace(std::move(*sshd));
   const std::string pid = absl::StrCat(sshd_->pid());

@@ -10,7 +10,10 @@
 // on a logged-in VM.
 //
 // Stop() ends exactly this sshd and everything it forked (connections and their
-// commands), so a client sees the server drop it, as when a VM reboots.
+// commands), so a client sees the server drop it, as when a VM reboots. If this process
+// dies first, however it dies, sshd and its connections are killed by the orphan
+// reaper (core/orphan_reaper.h); what sessions started goes with the local desktop whose
+// mark session_env carries.
 //
 // Example:
 //   absl::StatusOr<std::unique_ptr<LocalSshd>> sshd =

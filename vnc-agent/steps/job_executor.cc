@@ -16,13 +16,16 @@
 namespace mosdat {
 namespace {
 
-// Numbers and timestamps events, and remembers whether the channel broke.
+// Numbers and timestamps events; none leaves once the job is lost.
 class Numbered {
  public:
-  Numbered(const JobSpec& job, const EmitEvent& emit) : job_(job), emit_(emit) {
+  Numbered(const JobSpec& job, const EmitEvent& emit, const CancelToken* cancel)
+      : job_(job), emit_(emit), cancel_(cancel) {
     for (const auto& [name, value] : job.secrets) secrets_.push_back(value);
   }
   absl::Status operator()(Event event) {
+    // The coordinator took the job away and refuses its events: say nothing more.
+    if (cancel_ != nullptr && cancel_->lost()) return cancel_->AsStatus();
     RedactEvent(secrets_, &event);  // every event of the job leaves through here
     event.job_id = job_.job_id;
     event.seq = ++seq_;
@@ -39,6 +42,7 @@ class Numbered {
  private:
   const JobSpec& job_;
   const EmitEvent& emit_;
+  const CancelToken* cancel_;
   std::vector<std::string> secrets_;
   uint64_t seq_ = 0;
 };
@@ -52,8 +56,9 @@ bool LaunchesItsApp(const Scenario& scenario) {
 
 }  // namespace
 
-JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr<VlmClient> vlm) {
-  Numbered events(job, emit);
+JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr<VlmClient> vlm,
+                      std::shared_ptr<const CancelToken> cancel) {
+  Numbered events(job, emit, cancel.get());
   absl::Time begin = absl::Now();
   Event started = Event::Of(EventType::kJobStarted);
   started.vm = job.vm.name;
@@ -67,6 +72,7 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
   }
 
   auto finish = [&](JobVerdict verdict, std::string reason) {
+    // Lost: no job_finished either (Numbered drops it).
     Event finished = Event::Of(EventType::kJobFinished);
     finished.verdict = verdict;
     finished.reason = std::move(reason);
@@ -96,6 +102,11 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
     return finish(JobVerdict::kConfigError, diagnostics.ToStatus().ToString());
   }
 
+  // Cancelled or lost while queued or parsed: no desktop is worth starting.
+  if (cancel && cancel->stop_requested()) {
+    return finish(JobVerdict::kError, std::string(cancel->AsStatus().message()));
+  }
+
   std::unique_ptr<LocalDesktop> desktop;
   VncOptions vnc;
   vnc.password = job.vm.vnc_password;
@@ -115,6 +126,7 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
     }
     desktop = std::move(*started_desktop);
     vnc.port = desktop->vnc_port();
+    vnc.password = desktop->vnc_password();  // made for this desktop, for this job
     events.Log("info", absl::StrCat("local desktop :", desktop->display(), " on VNC ",
                                     desktop->vnc_address()));
   } else {
@@ -140,7 +152,8 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
                                .park = job.park,
                                .guest = [&guest] { return guest->Get(); },
                                .x11 = job.vm.x11,
-                               .vlm = std::move(vlm)};
+                               .vlm = std::move(vlm),
+                               .cancel = cancel};
   ScenarioRunner runner(**session, runner_options, std::ref(events));
   RunOutcome outcome = runner.Run(scenario);
   guest.reset();     // SSH and the local sshd go before the desktop

@@ -7,6 +7,7 @@
 
 #include <functional>
 
+#include "core/cancel_token.h"
 #include "core/events.h"
 #include "core/job.h"
 #include "vnc-agent/steps/vlm_client.h"
@@ -16,8 +17,13 @@ namespace mosdat {
 using EmitEvent = std::function<absl::Status(Event)>;
 
 // `vlm` answers the job's localize/verify steps; null when this agent has no gateway.
+// `cancel`, set from another thread, stops the job (core/cancel_token.h): cancelled, it
+// runs the scenario's cleanup and finishes with verdict error, reason "cancelled:
+// <reason>"; lost, it stops at once and emits nothing more (not even job_finished), and
+// returns kError.
 JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit,
-                      std::shared_ptr<VlmClient> vlm = nullptr);
+                      std::shared_ptr<VlmClient> vlm = nullptr,
+                      std::shared_ptr<const CancelToken> cancel = nullptr);
 
 }  // namespace mosdat
 

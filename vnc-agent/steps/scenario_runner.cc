@@ -38,6 +38,9 @@ absl::Status Failed(std::string reason) { return TestFailure(reason); }
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
+// How often a wait that a cancel cannot wake (a screen update wait) looks at it.
+constexpr absl::Duration kInterruptionCheckInterval = absl::Milliseconds(100);
+
 Rect ToRect(const std::optional<Region>& region) {
   if (!region) return {};
   return {region->x, region->y, region->width, region->height};
@@ -49,10 +52,42 @@ ScenarioRunner::ScenarioRunner(Screen& screen, RunnerOptions options, Emit emit)
     : screen_(screen), options_(std::move(options)), emit_(std::move(emit)) {}
 
 void ScenarioRunner::EmitEvent(Event event) {
-  if (!emit_status_.ok()) return;
+  // A lost job's events would be refused: none leave after the loss.
+  if (!emit_status_.ok() || Lost()) return;
   event.job_id = options_.job_id;
   event.unix_ms = NowMs();
   emit_status_ = emit_(std::move(event));
+}
+
+absl::Status ScenarioRunner::Interruption() const {
+  if (Lost()) return options_.cancel->AsStatus();
+  if (!emit_status_.ok()) return emit_status_;
+  if (options_.cancel && !in_cleanup_) return options_.cancel->AsStatus();
+  return absl::OkStatus();
+}
+
+absl::Status ScenarioRunner::Pause(absl::Time until) {
+  if (options_.cancel) {
+    using State = CancelToken::State;
+    options_.cancel->WaitUntil(until, in_cleanup_ ? State::kLost : State::kCancelled);
+  } else {
+    absl::SleepFor(until - absl::Now());
+  }
+  return Interruption();
+}
+
+absl::StatusOr<Frame> ScenarioRunner::WaitForUpdate(uint64_t after_update_seq,
+                                                    absl::Duration timeout) {
+  if (!options_.cancel) return screen_.WaitForUpdate(after_update_seq, timeout);
+  const absl::Time until = absl::Now() + timeout;
+  while (true) {
+    absl::Duration slice = std::min(until - absl::Now(), kInterruptionCheckInterval);
+    absl::StatusOr<Frame> frame = screen_.WaitForUpdate(after_update_seq, slice);
+    if (frame.ok() || frame.status().code() != absl::StatusCode::kDeadlineExceeded ||
+        absl::Now() >= until || !Interruption().ok()) {
+      return frame;
+    }
+  }
 }
 
 void ScenarioRunner::Screenshot(int step_index, const std::string& why, std::string* file_name) {
@@ -87,22 +122,33 @@ RunOutcome ScenarioRunner::Run(const Scenario& scenario) {
   RunOutcome outcome;
   int index = 0;
   for (const Step& step : scenario.steps) {
+    if (!Interruption().ok()) break;
     if (RunStep(step, index++, "", /*cleanup=*/false, &outcome) == Flow::kStop) break;
   }
-  // Cleanup always runs, numbered after the steps; its failures are reported but do not
-  // change a verdict that is already a failure.
+  // A cancel that came while the steps ran decides the verdict, whatever the step it
+  // interrupted made of it; one that comes during the cleanup is too late to.
+  const absl::Status cancelled = options_.cancel ? options_.cancel->AsStatus() : absl::OkStatus();
+  // Cleanup always runs (unless the job was lost or its events cannot be reported),
+  // numbered after the steps; its failures are reported but do not change a verdict
+  // that is already a failure.
   index = static_cast<int>(scenario.steps.size());
   RunOutcome cleanup_outcome;
+  in_cleanup_ = true;
   for (const Step& step : scenario.cleanup) {
-    if (!emit_status_.ok()) break;
+    if (!Interruption().ok()) break;
     RunStep(step, index++, "", /*cleanup=*/true, &cleanup_outcome);
   }
+  in_cleanup_ = false;
   if (outcome.verdict == JobVerdict::kPass && cleanup_outcome.verdict != JobVerdict::kPass) {
     outcome = cleanup_outcome;
   }
+  if (!cancelled.ok()) outcome = {JobVerdict::kError, std::string(cancelled.message())};
   if (!emit_status_.ok()) {
     outcome.verdict = JobVerdict::kError;
     outcome.reason = absl::StrCat("events could not be reported: ", emit_status_.message());
+  }
+  if (Lost()) {
+    outcome = {JobVerdict::kError, std::string(options_.cancel->AsStatus().message())};
   }
   return outcome;
 }
@@ -113,6 +159,8 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
   const std::string kind(StepKindName(step.kind));
   absl::Status status;
   for (int attempt = 1; attempt <= step.common.retries + 1; ++attempt) {
+    // Neither a step nor a retry starts once the run must stop (Run() says why).
+    if (!Interruption().ok()) return Flow::kStop;
     Event started = Event::Of(EventType::kStepStarted);
     started.step_index = index;
     started.substep = substep;
@@ -123,6 +171,8 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
     started.attempt = attempt;
     started.cleanup = cleanup;
     EmitEvent(started);
+    // Nothing acts on the app while nobody can hear of it.
+    if (!emit_status_.ok() || Lost()) return Flow::kStop;
 
     if (IsInputStep(step.kind)) {
       absl::StatusOr<Frame> before = screen_.Capture();
@@ -134,6 +184,7 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
                                  ? absl::Seconds(*step.common.timeout_seconds)
                                  : options_.default_step_timeout;
     status = Execute(step.kind, begin + timeout);
+    if (Lost()) return Flow::kStop;  // at once: no screenshot, no step_finished
     Event finished = started;
     finished.type = EventType::kStepFinished;
     finished.duration_seconds = absl::ToDoubleSeconds(absl::Now() - begin);
@@ -219,9 +270,7 @@ absl::Status ScenarioRunner::Execute(const StepKind& kind, absl::Time deadline) 
     absl::Status operator()(const KeyStep& s) { return PressCombo(screen(), s.combo); }
     absl::Status operator()(const WaitStep& s) {
       // The user asked for this pause explicitly; everything else polls a condition.
-      absl::Time until = std::min(deadline, absl::Now() + absl::Seconds(s.seconds));
-      absl::SleepFor(until - absl::Now());
-      return absl::OkStatus();
+      return runner.Pause(std::min(deadline, absl::Now() + absl::Seconds(s.seconds)));
     }
     absl::Status operator()(const WaitForStep& s) { return runner.ExecuteWaitFor(s, deadline); }
     absl::Status operator()(const VisualStep& s) { return runner.ExecuteVisual(s, deadline); }
@@ -336,6 +385,7 @@ absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time 
     // Every look but the first starts before `until`: a look begun at the deadline
     // would only run out of time (a VLM question needs seconds).
     if (!first_look && absl::Now() >= until) return timed_out();
+    if (absl::Status s = Interruption(); !s.ok()) return s;
     absl::StatusOr<Frame> now = screen_.Capture();
     if (!now.ok()) return now.status();
     for (size_t i = 0; i < step.conditions.size(); ++i) {
@@ -356,7 +406,7 @@ absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time 
     previous = *now;
     // Wake on the next framebuffer update or after the interval, whichever is first:
     // polling, never a fixed sleep.
-    screen_.WaitForUpdate(now->update_seq, std::min(interval, until - absl::Now())).IgnoreError();
+    WaitForUpdate(now->update_seq, std::min(interval, until - absl::Now())).IgnoreError();
   }
 }
 
@@ -398,8 +448,9 @@ absl::Status ScenarioRunner::ExecuteVisual(const VisualStep& step, absl::Time de
       return absl::OkStatus();
     }
     if (absl::Now() >= deadline) break;
-    absl::StatusOr<Frame> next = screen_.WaitForUpdate(
-        frame->update_seq, std::min(absl::Milliseconds(500), deadline - absl::Now()));
+    if (absl::Status s = Interruption(); !s.ok()) return s;
+    absl::StatusOr<Frame> next =
+        WaitForUpdate(frame->update_seq, std::min(absl::Milliseconds(500), deadline - absl::Now()));
     if (next.ok()) frame = next;
   }
   if (!frame.ok()) return frame.status();
@@ -742,8 +793,9 @@ absl::StatusOr<OcrMatch> ScenarioRunner::LocateText(const TextTarget& target, ab
     if (match.status().code() != absl::StatusCode::kNotFound || absl::Now() >= deadline) {
       return absl::FailedPreconditionError(match.status().message());
     }
-    absl::StatusOr<Frame> next = screen_.WaitForUpdate(
-        frame->update_seq, std::min(absl::Milliseconds(500), deadline - absl::Now()));
+    if (absl::Status s = Interruption(); !s.ok()) return s;
+    absl::StatusOr<Frame> next =
+        WaitForUpdate(frame->update_seq, std::min(absl::Milliseconds(500), deadline - absl::Now()));
     if (next.ok()) frame = std::move(next);
   }
 }

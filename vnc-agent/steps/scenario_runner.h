@@ -13,6 +13,7 @@
 #include <map>
 #include <string>
 
+#include "core/cancel_token.h"
 #include "core/config.h"
 #include "core/events.h"
 #include "core/scenario.h"
@@ -39,6 +40,10 @@ struct RunnerOptions {
   // The vlm-gateway, for localize/verify. Unset: VLM steps end as infrastructure errors
   // saying how to configure one.
   std::shared_ptr<VlmClient> vlm;
+  // Set from another thread to stop the run (core/cancel_token.h): a cancel stops before
+  // the next step or during a wait and runs the cleanup; a lost job stops at once, with
+  // no cleanup and no further events. Null: the run is never stopped from outside.
+  std::shared_ptr<const CancelToken> cancel;
 };
 
 struct RunOutcome {
@@ -130,10 +135,22 @@ class ScenarioRunner {
   std::string EmitScreenshot(int step_index, const std::string& why, std::string png);
   void EmitEvent(Event event);
 
+  // Why the work in progress must stop now, or OK: the job was lost, its events cannot
+  // be reported, or it was cancelled (not during cleanup, which a cancel does not cut
+  // short).
+  absl::Status Interruption() const;
+  bool Lost() const { return options_.cancel && options_.cancel->lost(); }
+  // Sleeps until `until`, waking early for an Interruption(), which it returns.
+  absl::Status Pause(absl::Time until);
+  // Screen::WaitForUpdate, woken early by an Interruption() (then DeadlineExceeded, as
+  // if no update came: callers check Interruption() next).
+  absl::StatusOr<Frame> WaitForUpdate(uint64_t after_update_seq, absl::Duration timeout);
+
   Screen& screen_;
   RunnerOptions options_;
   Emit emit_;
   absl::Status emit_status_;
+  bool in_cleanup_ = false;
   int screenshot_count_ = 0;
   std::map<std::string, VisualReference> references_;
   // The screen just before the latest input step: what `screen_changes` compares with,

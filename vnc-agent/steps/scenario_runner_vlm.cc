@@ -264,7 +264,8 @@ absl::Status ScenarioRunner::ExecuteLocalize(const LocalizeStep& step, absl::Tim
     }
     asked_once = true;
     if (target || absl::Now() >= deadline || step.if_visible) break;
-    absl::StatusOr<Frame> next = screen_.WaitForUpdate(frame->update_seq, TimeLeft(deadline));
+    absl::StatusOr<Frame> next = WaitForUpdate(frame->update_seq, TimeLeft(deadline));
+    if (absl::Status s = Interruption(); !s.ok()) return s;
     if (!next.ok() && next.status().code() != absl::StatusCode::kDeadlineExceeded) {
       return next.status();  // e.g. the VNC connection is gone
     }
