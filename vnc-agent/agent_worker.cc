@@ -56,7 +56,9 @@ absl::Status AgentWorker::Register() {
   }
   for (const std::string& job_id : response.lost_jobs()) {
     auto it = active_.find(job_id);
-    if (it != active_.end()) it->second.lost->store(true);
+    if (it != active_.end()) {
+      it->second.control->Lose("the coordinator no longer holds this agent's lease");
+    }
   }
   ++registrations_;
   return absl::OkStatus();
@@ -137,14 +139,16 @@ void AgentWorker::HeartbeatLoop() {
     std::lock_guard lock(mutex_);
     for (const std::string& job_id : response.cancel_jobs()) {
       auto it = active_.find(job_id);
-      if (it != active_.end() && !it->second.cancelled->exchange(true)) {
+      if (it != active_.end() && !it->second.control->stop_requested()) {
         spdlog::info("job {}: cancelled by a user; stopping at the next step", job_id);
+        it->second.control->Cancel("cancelled by a user (mosdat cancel)");
       }
     }
     for (const std::string& job_id : response.lost_jobs()) {
       auto it = active_.find(job_id);
-      if (it != active_.end() && !it->second.lost->exchange(true)) {
+      if (it != active_.end() && !it->second.control->lost()) {
         spdlog::warn("job {}: the coordinator gave its lease away; stopping it", job_id);
+        it->second.control->Lose("the coordinator gave the job's lease away");
       }
     }
   }
@@ -277,16 +281,15 @@ class EventChannel {
 }  // namespace
 
 void AgentWorker::RunOne(const v1::Job& proto_job, const absl::Status& files) {
-  std::shared_ptr<std::atomic<bool>> lost, cancelled;
+  std::shared_ptr<CancelToken> control;
   {
     std::lock_guard lock(mutex_);
-    lost = active_.at(proto_job.job_id()).lost;
-    cancelled = active_.at(proto_job.job_id()).cancelled;
+    control = active_.at(proto_job.job_id()).control;
   }
   EventChannel channel(stub_.get(), options_.token);
   const int attempt = std::max(1, proto_job.attempt());
   EmitEvent emit = [&](Event event) -> absl::Status {
-    if (lost->load()) return absl::FailedPreconditionError("the coordinator took the job away");
+    if (control->lost()) return absl::FailedPreconditionError("the coordinator took the job away");
     event.job_attempt = attempt;
     v1::JobEvent proto = ToProto(event);
     proto.set_lease_id(proto_job.lease_id());
@@ -294,10 +297,10 @@ void AgentWorker::RunOne(const v1::Job& proto_job, const absl::Status& files) {
     for (;;) {
       absl::Status sent = channel.Send(proto);
       if (sent.ok() || sent.code() != absl::StatusCode::kUnavailable) {
-        if (!sent.ok()) lost->store(true);
+        if (!sent.ok()) control->Lose(std::string(sent.message()));
         return sent;
       }
-      if (absl::Now() >= give_up || lost->load()) {
+      if (absl::Now() >= give_up || control->lost()) {
         return absl::UnavailableError(absl::StrCat(
             "the coordinator has been unreachable since an event could not be delivered (",
             sent.message(), ")"));
@@ -316,7 +319,7 @@ void AgentWorker::RunOne(const v1::Job& proto_job, const absl::Status& files) {
     finished.reason = absl::StrCat("the agent could not read the job: ", job.status().message());
     emit(finished).IgnoreError();
   } else {
-    JobVerdict verdict = ExecuteJob(*job, emit, options_.vlm);
+    JobVerdict verdict = ExecuteJob(*job, emit, options_.vlm, control);
     spdlog::info("job {} on {}: {}", job->job_id, job->vm.name, ToString(verdict));
   }
   grpc::Status status = channel.Close();

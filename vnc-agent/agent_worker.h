@@ -26,6 +26,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
+#include "core/cancel_token.h"
 #include "vnc-agent/steps/job_executor.h"
 #include "vnc-agent/steps/vlm_client.h"
 
@@ -58,8 +59,7 @@ class AgentWorker {
     std::string lease_id;
     // Set from the heartbeat thread: a user cancelled the job (stop at the next step,
     // run cleanup), or the coordinator took it away (stop, send nothing more).
-    std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
-    std::shared_ptr<std::atomic<bool>> lost = std::make_shared<std::atomic<bool>>(false);
+    std::shared_ptr<CancelToken> control = std::make_shared<CancelToken>();
   };
 
   absl::Status Register();

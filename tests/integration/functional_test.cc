@@ -14,6 +14,7 @@
 #include <random>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/events.h"
 #include "core/file_util.h"
@@ -526,6 +527,100 @@ steps:
   EXPECT_EQ(b.Terminate(), 0) << b.stderr_text();
   a.Terminate();
   EXPECT_EQ(coordinator.Terminate(), 0) << coordinator.stderr_text();
+}
+
+// The run commands against a real coordinator and agent: `run --detach` prints the run
+// id, `cancel` stops the running job at its next step (its cleanup runs), `watch`
+// follows the run to its end (exit 4: a cancelled run is not a pass), and `runs` lists
+// it; the embedded history of this results directory lists the embedded run too.
+TEST_F(FunctionalTest, DetachWatchCancelAndTheRunHistory) {
+  WriteScenario(R"(name: cancellable
+steps:
+  - click: {x: 100, y: 40}
+    label: press the toggle
+  - wait: 60
+    label: a long wait
+cleanup:
+  - key: escape
+    label: tidy up
+)");
+  const std::map<std::string, std::string> env = {{"MOSDAT_COORDINATOR_TOKEN", "coord-token-1"},
+                                                   {kAgentTokenVariable, "agent-cred-1"},
+                                                   {"MOSDAT_AGENT_TOKEN", "agent-token-2"}};
+  ServiceProcess coordinator(CoordinatorArgv(dir_.File("results")), env);
+  ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
+  ServiceProcess agent(AgentArgv(coordinator.grpc_address(), {"--agent-id=host-a"}), env);
+  ASSERT_TRUE(agent.Start()) << agent.stderr_text();
+  const std::vector<std::string> connection = {"--coordinator", coordinator.grpc_address(),
+                                               "--token", "env:MOSDAT_COORDINATOR_TOKEN"};
+  auto mosdat = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), BuiltBinary("cli/mosdat"));
+    args.insert(args.end(), connection.begin(), connection.end());
+    return RunCommand(args, env);
+  };
+
+  RunResult detached = mosdat({"run", "--config", dir_.File("config.toml"), "--detach"});
+  ASSERT_EQ(detached.exit_code, 0) << detached.out << detached.err;
+  const std::string run_id(absl::StripAsciiWhitespace(detached.out));
+  ASSERT_FALSE(run_id.empty());
+  absl::Time deadline = absl::Now() + absl::Seconds(60);
+  bool waiting = false;
+  while (!waiting && absl::Now() < deadline) {
+    waiting = !JobDir().empty() &&
+              ReadFileOrEmpty(JobDir() + "/events.jsonl").find("a long wait") != std::string::npos;
+    if (!waiting) absl::SleepFor(absl::Milliseconds(20));  // poll interval
+  }
+  ASSERT_TRUE(waiting) << agent.stderr_text();
+
+  RunResult cancel = mosdat({"cancel", run_id});
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
+  EXPECT_THAT(cancel.out, HasSubstr("1 running job(s) stopping"));
+  RunResult watch = mosdat({"watch", run_id});
+  EXPECT_EQ(watch.exit_code, 4) << watch.out << watch.err;
+  EXPECT_THAT(watch.out, HasSubstr("summary (cancelled)"));
+  EXPECT_THAT(watch.out, HasSubstr("cancelled: cancelled by a user"));
+  std::vector<Event> events = Events();
+  bool cleaned_up = false;
+  for (const Event& e : events) {
+    cleaned_up |= e.type == EventType::kStepFinished && e.cleanup && e.label == "tidy up";
+  }
+  EXPECT_TRUE(cleaned_up) << "the cleanup step ran";
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().verdict, JobVerdict::kError);
+
+  RunResult runs = mosdat({"runs", "--json"});
+  ASSERT_EQ(runs.exit_code, 0) << runs.err;
+  nlohmann::json listed = nlohmann::json::parse(runs.out);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["run"], run_id);
+  EXPECT_EQ(listed[0]["cancelled"], true);
+  RunResult unknown = mosdat({"watch", "no-such-run"});
+  EXPECT_NE(unknown.exit_code, 0) << unknown.err;
+  EXPECT_THAT(unknown.err, HasSubstr("no run \"no-such-run\""));
+
+  EXPECT_EQ(agent.Terminate(), 0) << agent.stderr_text();
+  EXPECT_EQ(coordinator.Terminate(), 0) << coordinator.stderr_text();
+}
+
+TEST_F(FunctionalTest, EmbeddedRunsAreKeptInTheResultsDirectorysHistory) {
+  WriteScenario(kPassingScenario);
+  RunResult result = RunCommand(Command());
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  RunResult runs = RunCommand(
+      {BuiltBinary("cli/mosdat"), "runs", "--json", "--results", dir_.File("results")});
+  ASSERT_EQ(runs.exit_code, 0) << runs.err;
+  nlohmann::json listed = nlohmann::json::parse(runs.out);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["verdict"], "pass");
+  const std::string run_id = listed[0]["run"];
+  RunResult watch = RunCommand({BuiltBinary("cli/mosdat"), "watch", run_id, "--results",
+                                dir_.File("results")});
+  EXPECT_EQ(watch.exit_code, 0) << watch.err;
+  EXPECT_THAT(watch.out, HasSubstr("pass    fixture on local"));
+  RunResult nothing = RunCommand(
+      {BuiltBinary("cli/mosdat"), "runs", "--results", dir_.File("elsewhere")});
+  EXPECT_NE(nothing.exit_code, 0) << nothing.out;
+  EXPECT_THAT(nothing.err, HasSubstr("no run history in"));
 }
 
 TEST_F(FunctionalTest, AReferenceSetOfSeveralMegabytesTravelsInChunksToARemoteAgent) {
