@@ -14,8 +14,9 @@ namespace mosdat {
 void AddMatrixCommands(CLI::App& root, const GlobalOptions& global, int* exit_code) {
   auto run = std::make_shared<MatrixArgs>();
   CLI::App* run_cmd =
-      root.add_subcommand("run", "Run the whole matrix: every test on every VM, with progress "
-                                 "and a summary table");
+      root.add_subcommand("run",
+                          "Run the whole matrix: every test on every VM, with progress "
+                          "and a summary table");
   AddMatrixFlags(run_cmd, run.get(), /*detach=*/true);
   run_cmd->callback([run, exit_code, &global] {
     RunWithLogging(global, exit_code, [&] { return RunMatrix(*run, "mosdat run"); });
@@ -24,11 +25,11 @@ void AddMatrixCommands(CLI::App& root, const GlobalOptions& global, int* exit_co
   auto test = std::make_shared<MatrixArgs>();
   auto packages = std::make_shared<std::vector<std::string>>();
   CLI::App* test_cmd = root.add_subcommand(
-      "test", "Test on the configured VMs (tests × VMs); --package installs a pre-built package "
-              "first (not available in this version yet)");
+      "test",
+      "Test on the configured VMs (tests × VMs); --package installs a pre-built package "
+      "first (not available in this version yet)");
   AddMatrixFlags(test_cmd, test.get(), /*detach=*/true);
-  test_cmd->add_option("--package", *packages, "package file to install and test")
-      ->expected(0, -1);
+  test_cmd->add_option("--package", *packages, "package file to install and test")->expected(0, -1);
   test_cmd->callback([test, packages, exit_code, &global] {
     RunWithLogging(global, exit_code, [&] {
       if (!packages->empty()) {

@@ -57,9 +57,10 @@ void RunPrinter::OnUpdate(const v1::RunUpdate& update) {
       attempts_[job.job_id()] = std::max(attempts_[job.job_id()], job.attempt());
     } else if (job.state() == v1::JOB_STATE_QUEUED && job.attempts_size() > 0) {
       const v1::JobAttempt& last = job.attempts(job.attempts_size() - 1);
-      std::cout << absl::StrFormat("[%s] attempt %d ended in an infrastructure error (%s); "
-                                   "it will run again\n",
-                                   who, last.number(), last.reason());
+      std::cout << absl::StrFormat(
+          "[%s] attempt %d ended in an infrastructure error (%s); "
+          "it will run again\n",
+          who, last.number(), last.reason());
     } else if (job.state() == v1::JOB_STATE_CANCELLED && job.attempts_size() == 0) {
       std::cout << absl::StrFormat("[%s] %s\n", who, job.reason());
     } else if (job.state() == v1::JOB_STATE_DONE && job.attempts_size() == 0) {
@@ -139,12 +140,12 @@ void PrintRunSummary(const v1::Run& run, bool json) {
   for (const v1::Job& job : run.jobs()) {
     std::string name = job.test() + " on " + job.vm().name();
     name.append(width - std::min(width, Utf8Length(name)), ' ');
-    std::cout << absl::StrFormat("  %-7s %s %8.1fs  %d\n", ToString(FromProto(job.verdict())),
-                                 name, job.duration_seconds(), job.attempts_size());
+    std::cout << absl::StrFormat("  %-7s %s %8.1fs  %d\n", ToString(FromProto(job.verdict())), name,
+                                 job.duration_seconds(), job.attempts_size());
     for (const v1::JobAttempt& a : job.attempts()) {
       if (job.attempts_size() > 1) {
-        std::cout << absl::StrFormat("          attempt %d on %s: %s%s\n", a.number(),
-                                     a.agent_id(), ToString(FromProto(a.verdict())),
+        std::cout << absl::StrFormat("          attempt %d on %s: %s%s\n", a.number(), a.agent_id(),
+                                     ToString(FromProto(a.verdict())),
                                      a.reason().empty() ? "" : " (" + a.reason() + ")");
       }
     }
@@ -189,12 +190,10 @@ absl::StatusOr<v1::Run> FollowRun(v1::Coordinator::Stub& coordinator, const std:
     if (unreachable_since == absl::InfiniteFuture()) {
       unreachable_since = now;
       std::cerr << "lost the coordinator while watching run " << run_id
-                << (status.ok() ? "" : " (" + status.error_message() + ")")
-                << "; trying again\n";
+                << (status.ok() ? "" : " (" + status.error_message() + ")") << "; trying again\n";
     } else if (now - unreachable_since > patience) {
-      return absl::UnavailableError(
-          absl::StrCat("lost the coordinator while watching the run",
-                       status.ok() ? "" : ": " + status.error_message()));
+      return absl::UnavailableError(absl::StrCat("lost the coordinator while watching the run",
+                                                 status.ok() ? "" : ": " + status.error_message()));
     }
     absl::SleepFor(absl::Milliseconds(500));  // between reconnect attempts, not a wait for state
   }

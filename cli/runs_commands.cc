@@ -54,6 +54,27 @@ int Fail(const std::string& command, const absl::Status& status) {
   return ExitCodeFor(status);
 }
 
+// The coordinator at --coordinator, and a call context carrying its token.
+struct Remote {
+  ServiceConnection connection;
+  std::unique_ptr<v1::Coordinator::Stub> stub;
+  std::unique_ptr<grpc::ClientContext> Call() const {
+    auto context = std::make_unique<grpc::ClientContext>();
+    AttachToken(*context, connection.token);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return context;
+  }
+};
+
+absl::StatusOr<Remote> ConnectRemote(const HistoryArgs& args) {
+  absl::StatusOr<ServiceConnection> connection =
+      ConnectServices(args.coordinator, args.token_ref, args.tls);
+  if (!connection.ok()) return connection.status();
+  Remote remote{.connection = *std::move(connection)};
+  remote.stub = v1::Coordinator::NewStub(remote.connection.channel);
+  return remote;
+}
+
 std::string Counts(const v1::Run& run) {
   std::map<std::string, int> by_verdict;
   int active = 0;
@@ -65,7 +86,8 @@ std::string Counts(const v1::Run& run) {
     }
   }
   std::string out;
-  for (const auto& [verdict, n] : by_verdict) absl::StrAppend(&out, out.empty() ? "" : " ", n, " ", verdict);
+  for (const auto& [verdict, n] : by_verdict)
+    absl::StrAppend(&out, out.empty() ? "" : " ", n, " ", verdict);
   if (active > 0) absl::StrAppend(&out, out.empty() ? "" : " ", active, " active");
   return out;
 }
@@ -79,31 +101,27 @@ int ListRuns(const HistoryArgs& args) {
     if (!records.ok()) return Fail("mosdat runs", records.status());
     for (const RunRecord& r : *records) runs.push_back(RunToProto(r));
   } else {
-    absl::StatusOr<ServiceConnection> connection = ConnectServices(args.coordinator, args.token_ref, args.tls);
-    if (!connection.ok()) return Fail("mosdat runs", connection.status());
-    auto stub = v1::Coordinator::NewStub(connection->channel);
-    grpc::ClientContext context;
-    AttachToken(context, connection->token);
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    absl::StatusOr<Remote> remote = ConnectRemote(args);
+    if (!remote.ok()) return Fail("mosdat runs", remote.status());
     v1::ListRunsRequest request;
     request.set_limit(args.limit);
     v1::ListRunsResponse response;
-    grpc::Status status = stub->ListRuns(&context, request, &response);
+    grpc::Status status = remote->stub->ListRuns(remote->Call().get(), request, &response);
     if (!status.ok()) return Fail("mosdat runs", FromGrpcStatus(status));
     runs.assign(response.runs().begin(), response.runs().end());
   }
   if (args.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const v1::Run& run : runs) {
-      out.push_back({{"run", run.run_id()},
-                     {"label", run.label()},
-                     {"created_unix_ms", run.created_unix_ms()},
-                     {"done", run.done()},
-                     {"cancelled", run.cancelled()},
-                     {"verdict", run.done() ? std::string(ToString(FromProto(run.verdict())))
-                                            : "running"},
-                     {"jobs", run.jobs_size()},
-                     {"results", run.results_dir()}});
+      out.push_back(
+          {{"run", run.run_id()},
+           {"label", run.label()},
+           {"created_unix_ms", run.created_unix_ms()},
+           {"done", run.done()},
+           {"cancelled", run.cancelled()},
+           {"verdict", run.done() ? std::string(ToString(FromProto(run.verdict()))) : "running"},
+           {"jobs", run.jobs_size()},
+           {"results", run.results_dir()}});
     }
     std::cout << out.dump(2) << "\n";
     return kExitPass;
@@ -146,7 +164,7 @@ absl::StatusOr<v1::Run> FollowStored(Store& store, const std::string& run_id, ui
     if (updates->empty()) {
       absl::StatusOr<RunRecord> run = store.GetRun(run_id);
       if (!run.ok()) return run.status();
-      if (run->done) return RunToProto(*run);  // finished before it had a run update
+      if (run->done) return RunToProto(*run);   // finished before it had a run update
       absl::SleepFor(absl::Milliseconds(200));  // polling another process's database
     }
   }
@@ -169,19 +187,15 @@ int Watch(const HistoryArgs& args) {
     name_jobs(RunToProto(*run));
     finished = FollowStored(**store, args.run_id, args.after, print);
   } else {
-    absl::StatusOr<ServiceConnection> connection = ConnectServices(args.coordinator, args.token_ref, args.tls);
-    if (!connection.ok()) return Fail("mosdat watch", connection.status());
-    auto stub = v1::Coordinator::NewStub(connection->channel);
-    grpc::ClientContext context;
-    AttachToken(context, connection->token);
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    absl::StatusOr<Remote> remote = ConnectRemote(args);
+    if (!remote.ok()) return Fail("mosdat watch", remote.status());
     v1::GetRunRequest request;
     request.set_run_id(args.run_id);
     v1::Run run;
-    grpc::Status status = stub->GetRun(&context, request, &run);
+    grpc::Status status = remote->stub->GetRun(remote->Call().get(), request, &run);
     if (!status.ok()) return Fail("mosdat watch", FromGrpcStatus(status));
     name_jobs(run);
-    finished = FollowRun(*stub, connection->token, args.run_id, args.after, print);
+    finished = FollowRun(*remote->stub, remote->connection.token, args.run_id, args.after, print);
   }
   if (!finished.ok()) return Fail("mosdat watch", finished.status());
   PrintRunSummary(*finished, args.json);
@@ -194,16 +208,12 @@ int Cancel(const HistoryArgs& args) {
                  "terminal that runs it\n";
     return kExitUsage;
   }
-  absl::StatusOr<ServiceConnection> connection = ConnectServices(args.coordinator, args.token_ref, args.tls);
-  if (!connection.ok()) return Fail("mosdat cancel", connection.status());
-  auto stub = v1::Coordinator::NewStub(connection->channel);
-  grpc::ClientContext context;
-  AttachToken(context, connection->token);
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  absl::StatusOr<Remote> remote = ConnectRemote(args);
+  if (!remote.ok()) return Fail("mosdat cancel", remote.status());
   v1::CancelRunRequest request;
   request.set_run_id(args.run_id);
   v1::CancelRunResponse response;
-  grpc::Status status = stub->CancelRun(&context, request, &response);
+  grpc::Status status = remote->stub->CancelRun(remote->Call().get(), request, &response);
   if (!status.ok()) return Fail("mosdat cancel", FromGrpcStatus(status));
   std::cout << absl::StrFormat(
       "run %s: %d queued job(s) cancelled, %d running job(s) stopping at their next step\n",
@@ -239,8 +249,9 @@ void AddRunsCommands(CLI::App& root, const GlobalOptions& global, int* exit_code
 
   auto cancel = std::make_shared<HistoryArgs>();
   CLI::App* cancel_cmd = root.add_subcommand(
-      "cancel", "Cancel a run: queued jobs do not start, running ones stop at their next step "
-                "and run their cleanup");
+      "cancel",
+      "Cancel a run: queued jobs do not start, running ones stop at their next step "
+      "and run their cleanup");
   cancel_cmd->add_option("run", cancel->run_id, "the run id")->required();
   AddConnectionFlags(cancel_cmd, cancel.get());
   cancel_cmd->callback([cancel, exit_code, &global] {

@@ -88,14 +88,12 @@ absl::StatusOr<CoordinatorOptions> ResolveCoordinatorFlags(const CoordinatorFlag
   options.lease_timeout = absl::Seconds(flags.lease_timeout_seconds);
   options.heartbeat_interval = absl::Seconds(flags.heartbeat_seconds);
   // An agent is dead after three missed heartbeats, and never before its lease is.
-  options.agent_liveness_timeout =
-      std::min(options.lease_timeout, options.heartbeat_interval * 3);
+  options.agent_liveness_timeout = std::min(options.lease_timeout, options.heartbeat_interval * 3);
   return options;
 }
 
 CoordinatorService::CoordinatorService(const ServiceContext& context, CoordinatorOptions options,
-                                       std::shared_ptr<Store> store,
-                                       std::unique_ptr<RunStore> runs,
+                                       std::shared_ptr<Store> store, std::unique_ptr<RunStore> runs,
                                        std::string private_state_dir)
     : users_(context.token),
       agents_auth_(options.agent_token.empty() ? context.token : options.agent_token),
@@ -152,12 +150,13 @@ CoordinatorService::CoordinatorService(const ServiceContext& context, Coordinato
   if (known.ok()) {
     // Known but not alive until they register again.
     for (const StoredAgent& a : *known) {
-      agents_.Register({.id = a.id,
-                        .address = a.address,
-                        .vms = a.vms,
-                        .capacity = a.capacity,
-                        .version = a.version},
-                       a.last_seen - options_.agent_liveness_timeout - absl::Seconds(1))
+      agents_
+          .Register({.id = a.id,
+                     .address = a.address,
+                     .vms = a.vms,
+                     .capacity = a.capacity,
+                     .version = a.version},
+                    a.last_seen - options_.agent_liveness_timeout - absl::Seconds(1))
           .IgnoreError();
     }
   }
@@ -183,8 +182,8 @@ void CoordinatorService::Tick() {
   const absl::Duration period =
       std::clamp(options_.lease_timeout / 4, absl::Milliseconds(100), absl::Seconds(1));
   std::unique_lock lock(tick_mutex_);
-  while (!tick_wakeup_.wait_for(lock, absl::ToChronoMilliseconds(period),
-                                [&] { return stopping_; })) {
+  while (
+      !tick_wakeup_.wait_for(lock, absl::ToChronoMilliseconds(period), [&] { return stopping_; })) {
     lock.unlock();
     const absl::Time now = absl::Now();
     int expired = runs_->ExpireLeases(
@@ -280,8 +279,8 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context,
   if (absl::Status s = agents_.Heartbeat(request->agent_id(), absl::Now()); !s.ok()) {
     return ToGrpcStatus(s);
   }
-  RunStore::Renewal renewal = runs_->Renew(
-      request->agent_id(), {request->busy_jobs().begin(), request->busy_jobs().end()});
+  RunStore::Renewal renewal =
+      runs_->Renew(request->agent_id(), {request->busy_jobs().begin(), request->busy_jobs().end()});
   for (const std::string& id : renewal.cancel) response->add_cancel_jobs(id);
   for (const std::string& id : renewal.lost) response->add_lost_jobs(id);
   return grpc::Status::OK;
@@ -430,7 +429,8 @@ grpc::Status CoordinatorService::ListRuns(grpc::ServerContext* context,
                                           const v1::ListRunsRequest* request,
                                           v1::ListRunsResponse* response) {
   if (grpc::Status s = Authorize(*context, Role::kUser); !s.ok()) return s;
-  absl::StatusOr<std::vector<RunRecord>> runs = runs_->ListRuns(std::clamp(request->limit(), 0, 10000));
+  absl::StatusOr<std::vector<RunRecord>> runs =
+      runs_->ListRuns(std::clamp(request->limit(), 0, 10000));
   if (!runs.ok()) return ToGrpcStatus(runs.status());
   for (const RunRecord& run : *runs) *response->add_runs() = RunToProto(run);
   return grpc::Status::OK;
@@ -507,8 +507,7 @@ grpc::Status CoordinatorService::LeaseJob(grpc::ServerContext* context,
     preparing_.erase(it);
   }
   if (prepared.state == VmPreparations::Result::State::kFailed) {
-    runs_->EndAttempt(prepared.job.job_id, lease.lease_id,
-                      std::string(prepared.error.message()));
+    runs_->EndAttempt(prepared.job.job_id, lease.lease_id, std::string(prepared.error.message()));
     return grpc::Status::OK;
   }
   runs_->Prepared(prepared.job.job_id);
@@ -553,18 +552,17 @@ absl::StatusOr<std::vector<HostedService>> CreateCoordinatorServices(const Servi
   std::string state_dir = options.state_dir.empty()
                               ? (fs::path(options.results_root) / ".mosdat-state").string()
                               : options.state_dir;
-  auto* commit_seconds = &prometheus::BuildHistogram()
-                              .Name("mosdat_coordinator_store_write_seconds")
-                              .Help("Time to commit one batch of writes to the state database")
-                              .Register(*context.metrics)
-                              .Add({}, prometheus::Histogram::BucketBoundaries{
-                                           0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                           0.25, 1});
-  SqliteStoreOptions store_options{
-      .dir = state_dir,
-      .on_commit = [commit_seconds](absl::Duration d, int) {
-        commit_seconds->Observe(absl::ToDoubleSeconds(d));
-      }};
+  auto* commit_seconds =
+      &prometheus::BuildHistogram()
+           .Name("mosdat_coordinator_store_write_seconds")
+           .Help("Time to commit one batch of writes to the state database")
+           .Register(*context.metrics)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01,
+                                                            0.025, 0.05, 0.1, 0.25, 1});
+  SqliteStoreOptions store_options{.dir = state_dir,
+                                   .on_commit = [commit_seconds](absl::Duration d, int) {
+                                     commit_seconds->Observe(absl::ToDoubleSeconds(d));
+                                   }};
   std::string private_dir;
   absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(store_options);
   if (!store.ok() && store.status().code() == absl::StatusCode::kFailedPrecondition &&

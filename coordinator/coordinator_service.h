@@ -31,7 +31,7 @@ struct CoordinatorOptions {
   absl::Duration heartbeat_interval = absl::Seconds(5);
   absl::Duration lease_timeout = absl::Seconds(30);
   absl::Duration unschedulable_timeout = absl::Minutes(5);
-  int retries = 1;  // for submissions that do not say
+  int retries = 1;                       // for submissions that do not say
   std::string results_root = "results";  // runs write under <results_root>/functional/
   // Where the run history lives (SQLite); "" = <results_root>/.mosdat-state.
   std::string state_dir;

@@ -97,10 +97,14 @@ absl::Status RunStore::Recover() {
     absl::Status expanded = absl::OkStatus();
     absl::StatusOr<Submission> submission = options_.store->GetSubmission(run.run_id);
     if (!options_.resume) {
-      expanded = absl::CancelledError(
-          "the mosdat process that ran it stopped before the run finished");
+      expanded =
+          absl::CancelledError("the mosdat process that ran it stopped before the run finished");
     } else if (!submission.ok()) {
       expanded = submission.status();
+    } else if (!submission->secrets.empty()) {
+      expanded = absl::FailedPreconditionError(
+          "its run credentials ([functional] test_user, test_password) are never written to "
+          "disk, so it cannot resume after a restart; submit it again");
     } else if (!options_.expand) {
       expanded = absl::FailedPreconditionError("no matrix expansion configured");
     } else {
@@ -108,9 +112,8 @@ absl::Status RunStore::Recover() {
       if (!made.ok()) {
         expanded = made.status();
       } else if (made->size() != run.jobs.size()) {
-        expanded = absl::FailedPreconditionError(
-            absl::StrCat("the submission now expands to ", made->size(), " jobs, not ",
-                         run.jobs.size()));
+        expanded = absl::FailedPreconditionError(absl::StrCat(
+            "the submission now expands to ", made->size(), " jobs, not ", run.jobs.size()));
       } else {
         specs = std::move(*made);
       }
@@ -171,8 +174,8 @@ absl::Status RunStore::Recover() {
           job.record.state = JobState::kDone;
           job.record.verdict = JobVerdict::kError;
           job.record.reason = reason;
-          if (absl::Status s = options_.store->Write({.jobs = {job.record},
-                                                      .updates = {JobUpdate(job.record)}});
+          if (absl::Status s =
+                  options_.store->Write({.jobs = {job.record}, .updates = {JobUpdate(job.record)}});
               !s.ok()) {
             return s;
           }
@@ -194,9 +197,9 @@ absl::Status RunStore::Recover() {
       if (it != runs_.end()) completed = CompleteRunIfDone(it->second);
     }
     if (completed) {
-      if (absl::Status s = WriteAndNotify(
-              {.runs = {*completed},
-               .updates = {{.run_id = run_id, .kind = StoredUpdate::Kind::kRun}}});
+      if (absl::Status s =
+              WriteAndNotify({.runs = {*completed},
+                              .updates = {{.run_id = run_id, .kind = StoredUpdate::Kind::kRun}}});
           !s.ok()) {
         return s;
       }
@@ -208,8 +211,7 @@ absl::Status RunStore::Recover() {
 }
 
 StoredUpdate RunStore::JobUpdate(const JobRecord& job) const {
-  return {.run_id = job.run_id, .kind = StoredUpdate::Kind::kJob, .job_id = job.job_id,
-          .job = job};
+  return {.run_id = job.run_id, .kind = StoredUpdate::Kind::kJob, .job_id = job.job_id, .job = job};
 }
 
 absl::Status RunStore::WriteAndNotify(StoreWrite write) {
@@ -254,7 +256,8 @@ absl::StatusOr<RunRecord> RunStore::CreateRun(std::vector<JobSpec> specs, Submis
     run.jobs.push_back(job.record);
     jobs.push_back(std::move(job));
   }
-  if (absl::Status s = options_.store->Write({.new_run = std::make_pair(run, std::move(submission))});
+  if (absl::Status s =
+          options_.store->Write({.new_run = std::make_pair(run, std::move(submission))});
       !s.ok()) {
     return s;
   }
@@ -404,8 +407,8 @@ absl::Status RunStore::RecordAfterTheFact(const Event& event) {
       }
     }
   }
-  return absl::FailedPreconditionError(
-      absl::StrCat("job ", event.job_id, " is not active (finished, cancelled or unknown); stop it"));
+  return absl::FailedPreconditionError(absl::StrCat(
+      "job ", event.job_id, " is not active (finished, cancelled or unknown); stop it"));
 }
 
 absl::Status RunStore::Record(const Event& event, const std::string& lease_id, bool* finished) {
@@ -444,8 +447,8 @@ absl::Status RunStore::Record(const Event& event, const std::string& lease_id, b
       return absl::InvalidArgumentError(
           absl::StrCat("screenshot name \"", event.screenshot, "\" is not a plain .png file name"));
     }
-    if (absl::Status s = WriteDurably(
-            (fs::path(attempt->results_dir) / event.screenshot).string(), event.png);
+    if (absl::Status s =
+            WriteDurably((fs::path(attempt->results_dir) / event.screenshot).string(), event.png);
         !s.ok()) {
       return s;
     }
@@ -462,11 +465,10 @@ absl::Status RunStore::Record(const Event& event, const std::string& lease_id, b
     return absl::OkStatus();
   }
   if (job->log) job->log->Append(stored, false).IgnoreError();  // repaired from the store
-  if (absl::Status s = WriteAndNotify(
-          {.updates = {{.run_id = job->record.run_id,
-                        .kind = StoredUpdate::Kind::kEvent,
-                        .job_id = event.job_id,
-                        .event = stored}}});
+  if (absl::Status s = WriteAndNotify({.updates = {{.run_id = job->record.run_id,
+                                                    .kind = StoredUpdate::Kind::kEvent,
+                                                    .job_id = event.job_id,
+                                                    .event = stored}}});
       !s.ok()) {
     return s;
   }
@@ -587,10 +589,9 @@ absl::Status RunStore::FinishAttempt(const std::string& job_id, Event finished, 
   changed_.notify_all();  // a slot, a VM or a GPU is free, or the job is queued again
   if (options_.on_attempt_end) options_.on_attempt_end(job_id);
   if (completed) {
-    if (absl::Status s =
-            WriteAndNotify({.runs = {*completed},
-                            .updates = {{.run_id = completed->run_id,
-                                         .kind = StoredUpdate::Kind::kRun}}});
+    if (absl::Status s = WriteAndNotify(
+            {.runs = {*completed},
+             .updates = {{.run_id = completed->run_id, .kind = StoredUpdate::Kind::kRun}}});
         !s.ok()) {
       return s;
     }
@@ -665,8 +666,9 @@ int RunStore::ExpireLeases(absl::Time now, const std::function<bool(const std::s
              absl::StrCat("lease lost: agent \"", r.agent, "\" sent no heartbeat or event for ",
                           Seconds(now - job.renewed),
                           " (killed, stopped, or cut off from the coordinator)")});
-      } else if (r.state == JobState::kQueued && now - job.queued_since > options_.unschedulable_timeout &&
-                 can_run && !can_run(r.vm)) {
+      } else if (r.state == JobState::kQueued &&
+                 now - job.queued_since > options_.unschedulable_timeout && can_run &&
+                 !can_run(r.vm)) {
         unschedulable.push_back(id);
       }
     }
@@ -740,8 +742,7 @@ absl::StatusOr<RunStore::Cancelled> RunStore::Cancel(const std::string& run_id,
     }
     write.runs.push_back(row);
   }
-  const bool done = !write.updates.empty() &&
-                    write.updates.back().kind == StoredUpdate::Kind::kRun;
+  const bool done = !write.updates.empty() && write.updates.back().kind == StoredUpdate::Kind::kRun;
   if (absl::Status s = WriteAndNotify(std::move(write)); !s.ok()) return s;
   if (done) Forget(run_id);
   return result;
@@ -765,7 +766,8 @@ absl::StatusOr<std::vector<StoredUpdate>> RunStore::Updates(const std::string& r
       return options_.store->UpdatesAfter(run_id, after_seq, kUpdatesPerRead);
     }
     if (absl::Now() >= deadline) return std::vector<StoredUpdate>();
-    changed_.wait_until(lock, absl::ToChronoTime(std::min(deadline, absl::Now() + absl::Seconds(1))));
+    changed_.wait_until(lock,
+                        absl::ToChronoTime(std::min(deadline, absl::Now() + absl::Seconds(1))));
   }
 }
 

@@ -13,8 +13,8 @@ JobResources ResourcesOf(const JobSpec& spec) {
   if (spec.vm.proxmox.has_value()) {
     const ProxmoxTarget& px = *spec.vm.proxmox;
     r.host_key = absl::StrCat(px.endpoint.host, ":", px.endpoint.port);
-    r.vm_key = absl::StrCat(r.host_key, "/",
-                            spec.vm.vmid != 0 ? absl::StrCat(spec.vm.vmid) : px.pve_name);
+    r.vm_key =
+        absl::StrCat(r.host_key, "/", spec.vm.vmid != 0 ? absl::StrCat(spec.vm.vmid) : px.pve_name);
     r.host_limit = px.max_concurrent_vms;
     if (px.gpu) {
       r.gpu_key = absl::StrCat(r.host_key, "/",

@@ -22,8 +22,8 @@ namespace mosdat {
 
 // What scheduling needs to know about a job, derived from its spec once.
 struct JobResources {
-  std::string vm;      // the [[vm]] name agents register
-  std::string vm_key;  // a Proxmox VM's identity (host + vmid or name); "" = per agent
+  std::string vm;        // the [[vm]] name agents register
+  std::string vm_key;    // a Proxmox VM's identity (host + vmid or name); "" = per agent
   std::string host_key;  // the Proxmox host; "" for local VMs
   int host_limit = 0;    // max_concurrent_vms of that host; 0 = no limit
   std::string gpu_key;   // the passthrough GPU (host + mapping or address); "" = none

@@ -124,9 +124,9 @@ class Statement {
   }
   std::string Blob(int column) const {
     const void* data = sqlite3_column_blob(stmt_, column);
-    return data == nullptr ? ""
-                           : std::string(static_cast<const char*>(data),
-                                         sqlite3_column_bytes(stmt_, column));
+    return data == nullptr
+               ? ""
+               : std::string(static_cast<const char*>(data), sqlite3_column_bytes(stmt_, column));
   }
   int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
   double Real(int column) const { return sqlite3_column_double(stmt_, column); }
@@ -211,8 +211,12 @@ absl::StatusOr<JobRecord> JobFromJson(const std::string& job_id, const std::stri
 std::string SubmissionJson(const Submission& s) {
   json vars = json::object();
   for (const auto& [name, value] : s.vars) vars[name] = ValueToJson(value);
-  return json{{"config_path", s.config_path}, {"tests", s.tests},     {"vms", s.vms},
-              {"vars", vars},                {"secrets", s.secrets}, {"retries", s.retries}}
+  // Run credentials never reach the disk: only their names, so a restart knows the run
+  // had some (and that it cannot resume it).
+  std::map<std::string, std::string> secret_names;
+  for (const auto& [name, value] : s.secrets) secret_names[name] = "";
+  return json{{"config_path", s.config_path}, {"tests", s.tests},    {"vms", s.vms}, {"vars", vars},
+              {"secrets", secret_names},         {"retries", s.retries}}
       .dump();
 }
 
@@ -282,8 +286,8 @@ class SqliteStore final : public Store {
           !s.ok()) {
         return s;
       }
-      for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                                 "PRAGMA foreign_keys=OFF"}) {
+      for (const char* pragma :
+           {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=OFF"}) {
         if (absl::Status s = Exec(write_db_, pragma); !s.ok()) return s;
       }
       if (absl::Status s = Exec(write_db_, kSchema); !s.ok()) return s;
@@ -293,9 +297,8 @@ class SqliteStore final : public Store {
       if (absl::Status s = version.Bind(1, absl::StrCat(kSchemaVersion)).Run(); !s.ok()) return s;
       chmod(path.c_str(), 0600);
     }
-    if (absl::Status s = OpenDb(path,
-                                options_.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE,
-                                &read_db_);
+    if (absl::Status s = OpenDb(
+            path, options_.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, &read_db_);
         !s.ok()) {
       return s;
     }
@@ -365,8 +368,8 @@ class SqliteStore final : public Store {
     return submission;
   }
 
-  absl::StatusOr<std::vector<StoredUpdate>> UpdatesAfter(const std::string& run_id,
-                                                         uint64_t after, int limit) override {
+  absl::StatusOr<std::vector<StoredUpdate>> UpdatesAfter(const std::string& run_id, uint64_t after,
+                                                         int limit) override {
     std::lock_guard lock(read_mutex_);
     Statement q(read_db_,
                 "SELECT seq, kind, job_id, body FROM updates WHERE run_id = ?1 AND seq > ?2 "
@@ -381,9 +384,9 @@ class SqliteStore final : public Store {
       if (kind == "event") {
         absl::StatusOr<Event> event = FromJsonLine(q.Text(3));
         if (!event.ok()) {
-          return absl::DataLossError(absl::StrCat("run ", run_id, " update ", update.seq,
-                                                  ": stored event unreadable: ",
-                                                  event.status().message()));
+          return absl::DataLossError(
+              absl::StrCat("run ", run_id, " update ", update.seq,
+                           ": stored event unreadable: ", event.status().message()));
         }
         update.event = std::move(*event);
       } else if (kind == "job") {
@@ -444,8 +447,6 @@ class SqliteStore final : public Store {
   }
 
  private:
-
-
   struct Pending {
     StoreWrite write;
     std::promise<absl::Status> done;
@@ -652,8 +653,7 @@ class SqliteStore final : public Store {
       if (absl::Status s = PutRun(run, &submission); !s.ok()) return s;
       for (const auto& [path, data] : submission.files) {
         Statement f(write_db_, "INSERT INTO run_files(run_id, path, data) VALUES(?1, ?2, ?3)");
-        if (absl::Status s = f.Bind(1, run.run_id).Bind(2, path).BindBlob(3, data).Run();
-            !s.ok()) {
+        if (absl::Status s = f.Bind(1, run.run_id).Bind(2, path).BindBlob(3, data).Run(); !s.ok()) {
           return s;
         }
       }

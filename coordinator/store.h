@@ -84,6 +84,7 @@ struct Submission {
   std::vector<std::string> tests;
   std::vector<std::string> vms;
   VarMap vars;
+  // Run credentials: kept in memory only; the store keeps their names, with empty values.
   std::map<std::string, std::string> secrets;
   int retries = 1;
 };
@@ -95,8 +96,8 @@ struct StoredUpdate {
   std::string run_id;
   uint64_t seq = 0;  // assigned by the store when written
   Kind kind = Kind::kEvent;
-  std::string job_id;            // kEvent, kJob
-  std::optional<Event> event;    // kEvent (no PNG bytes)
+  std::string job_id;          // kEvent, kJob
+  std::optional<Event> event;  // kEvent (no PNG bytes)
   // kJob: the job's state at that point (job_id, state, verdict, reason, agent,
   // max_attempts, and its attempts' numbers with their verdicts).
   std::optional<JobRecord> job;
@@ -114,9 +115,9 @@ struct StoredAgent {
 // Everything one logical change writes; applied atomically.
 struct StoreWrite {
   std::optional<std::pair<RunRecord, Submission>> new_run;  // with its jobs
-  std::vector<RunRecord> runs;   // upserts of the run row (jobs ignored)
-  std::vector<JobRecord> jobs;   // upserts, attempts included
-  std::vector<StoredUpdate> updates;  // seq assigned on write
+  std::vector<RunRecord> runs;                              // upserts of the run row (jobs ignored)
+  std::vector<JobRecord> jobs;                              // upserts, attempts included
+  std::vector<StoredUpdate> updates;                        // seq assigned on write
   std::vector<StoredAgent> agents;
 };
 

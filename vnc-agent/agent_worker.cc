@@ -258,8 +258,8 @@ class EventChannel {
         status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
       return FromGrpcStatus(status);
     }
-    return absl::UnavailableError(absl::StrCat("the event stream broke: ",
-                                               status.ok() ? "closed" : status.error_message()));
+    return absl::UnavailableError(
+        absl::StrCat("the event stream broke: ", status.ok() ? "closed" : status.error_message()));
   }
 
   grpc::Status Close() {

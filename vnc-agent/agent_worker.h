@@ -25,8 +25,8 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "mosdat/v1/coordinator.grpc.pb.h"
 #include "core/cancel_token.h"
+#include "mosdat/v1/coordinator.grpc.pb.h"
 #include "vnc-agent/steps/job_executor.h"
 #include "vnc-agent/steps/vlm_client.h"
 
@@ -81,8 +81,8 @@ class AgentWorker {
   std::mutex mutex_;
   std::condition_variable wakeup_;
   absl::Duration heartbeat_interval_ = absl::Seconds(5);
-  std::map<std::string, ActiveJob> active_;          // by job id
-  std::set<grpc::ClientContext*> pending_leases_;    // cancelled by Stop()
+  std::map<std::string, ActiveJob> active_;        // by job id
+  std::set<grpc::ClientContext*> pending_leases_;  // cancelled by Stop()
   uint64_t registrations_ = 0;
   bool registering_ = false;
   std::vector<std::thread> threads_;

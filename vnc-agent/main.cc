@@ -85,9 +85,11 @@ absl::StatusOr<std::shared_ptr<void>> StartWorker(const WorkerFlags& flags, bool
     return absl::InvalidArgumentError(absl::StrCat("--coordinator: ", channel.status().message()));
   }
   auto worker = std::make_shared<mosdat::AgentWorker>(
-      *channel,
-      mosdat::AgentWorkerOptions{
-          .agent_id = id, .vms = flags.vms, .capacity = flags.capacity, .token = *token, .vlm = *vlm});
+      *channel, mosdat::AgentWorkerOptions{.agent_id = id,
+                                           .vms = flags.vms,
+                                           .capacity = flags.capacity,
+                                           .token = *token,
+                                           .vlm = *vlm});
   if (absl::Status s = worker->Start(); !s.ok()) return s;
   return std::shared_ptr<void>(worker);
 }

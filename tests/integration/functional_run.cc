@@ -30,7 +30,8 @@ std::vector<std::string> AgentArgv(const std::string& coordinator_address,
                                    const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {
       BuiltBinary("vnc-agent/mosdat-agent"), "--token=env:MOSDAT_AGENT_TOKEN",
-      "--coordinator=" + coordinator_address, "--coordinator-token=env:" + std::string(kAgentTokenVariable), "--vm=local"};
+      "--coordinator=" + coordinator_address,
+      "--coordinator-token=env:" + std::string(kAgentTokenVariable), "--vm=local"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

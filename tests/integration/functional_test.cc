@@ -60,6 +60,19 @@ class FunctionalTest : public ::testing::Test {
     return "";
   }
 
+  // Polls (for up to a minute) until the job's events.jsonl mentions `text`.
+  bool WaitForInEvents(const std::string& text) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < deadline) {
+      if (!JobDir().empty() &&
+          ReadFileOrEmpty(JobDir() + "/events.jsonl").find(text) != std::string::npos) {
+        return true;
+      }
+      absl::SleepFor(absl::Milliseconds(20));  // poll interval
+    }
+    return false;
+  }
+
   std::vector<Event> Events() {
     absl::StatusOr<std::vector<Event>> events = ReadEventLog(JobDir() + "/events.jsonl");
     EXPECT_TRUE(events.ok()) << events.status();
@@ -68,6 +81,13 @@ class FunctionalTest : public ::testing::Test {
 
   TempDir dir_;
 };
+
+// The tokens of a separate coordinator and agent (CoordinatorArgv, AgentArgv) and of
+// the CLI that talks to them (RemoteCommand).
+const std::map<std::string, std::string> kServiceEnv = {
+    {"MOSDAT_COORDINATOR_TOKEN", "coord-token-1"},
+    {kAgentTokenVariable, "agent-cred-1"},
+    {"MOSDAT_AGENT_TOKEN", "agent-token-2"}};
 
 constexpr char kPassingScenario[] = R"(name: toggle-and-type
 steps:
@@ -338,16 +358,7 @@ steps:
                                                    .new_process_group = false});
   ASSERT_TRUE(mosdat.ok()) << mosdat.status();
   // Wait (polling) until the long wait_for has started, then kill the X server.
-  absl::Time deadline = absl::Now() + absl::Seconds(60);
-  bool waiting = false;
-  while (!waiting && absl::Now() < deadline) {
-    if (!JobDir().empty() && fs::exists(JobDir() + "/events.jsonl")) {
-      waiting = ReadFileOrEmpty(JobDir() + "/events.jsonl").find("wait for something") !=
-                std::string::npos;
-    }
-    if (!waiting) absl::SleepFor(absl::Milliseconds(20));  // poll interval
-  }
-  ASSERT_TRUE(waiting) << ReadFileOrEmpty(dir_.File("err"));
+  ASSERT_TRUE(WaitForInEvents("wait for something")) << ReadFileOrEmpty(dir_.File("err"));
   pid_t xvnc = ChildNamed(mosdat->pid(), "Xvnc");
   ASSERT_GT(xvnc, 0);
   std::vector<Event> before_kill = Events();
@@ -426,9 +437,7 @@ TEST_F(FunctionalTest, ATestNameWithoutATestRunsTheScenarioFileOfTheTestsFolder)
 // local VM) and the CLI, talking gRPC over loopback TCP with tokens.
 TEST_F(FunctionalTest, RunsAcrossSeparateCoordinatorAndAgentProcesses) {
   WriteScenario(kPassingScenario);
-  const std::map<std::string, std::string> env = {{"MOSDAT_COORDINATOR_TOKEN", "coord-token-1"},
-                                                   {kAgentTokenVariable, "agent-cred-1"},
-                                                  {"MOSDAT_AGENT_TOKEN", "agent-token-2"}};
+  const std::map<std::string, std::string>& env = kServiceEnv;
   ServiceProcess coordinator(CoordinatorArgv(dir_.File("results")), env);
   ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
 
@@ -472,9 +481,7 @@ steps:
   - wait: 4
   - checkpoint: after the long step
 )");
-  const std::map<std::string, std::string> env = {{"MOSDAT_COORDINATOR_TOKEN", "coord-token-1"},
-                                                   {kAgentTokenVariable, "agent-cred-1"},
-                                                   {"MOSDAT_AGENT_TOKEN", "agent-token-2"}};
+  const std::map<std::string, std::string>& env = kServiceEnv;
   std::vector<std::string> argv = CoordinatorArgv(dir_.File("results"));
   argv.push_back("--lease-timeout=1.5");
   argv.push_back("--heartbeat-interval=0.2");
@@ -497,15 +504,7 @@ steps:
                                                 .stderr_path = dir_.File("err")});
   ASSERT_TRUE(cli.ok()) << cli.status();
   // Once the job is under way on host-a, host-a stops answering.
-  absl::Time deadline = absl::Now() + absl::Seconds(60);
-  bool started = false;
-  while (!started && absl::Now() < deadline) {
-    started = !JobDir().empty() &&
-              ReadFileOrEmpty(JobDir() + "/events.jsonl").find("press the toggle") !=
-                  std::string::npos;
-    if (!started) absl::SleepFor(absl::Milliseconds(20));  // poll interval
-  }
-  ASSERT_TRUE(started) << ReadFileOrEmpty(dir_.File("err"));
+  ASSERT_TRUE(WaitForInEvents("press the toggle")) << ReadFileOrEmpty(dir_.File("err"));
   ASSERT_EQ(kill(a.pid(), SIGSTOP), 0);
   ServiceProcess b(AgentArgv(coordinator.grpc_address(), {"--agent-id=host-b"}), env);
   ASSERT_TRUE(b.Start()) << b.stderr_text();
@@ -544,9 +543,7 @@ cleanup:
   - key: escape
     label: tidy up
 )");
-  const std::map<std::string, std::string> env = {{"MOSDAT_COORDINATOR_TOKEN", "coord-token-1"},
-                                                   {kAgentTokenVariable, "agent-cred-1"},
-                                                   {"MOSDAT_AGENT_TOKEN", "agent-token-2"}};
+  const std::map<std::string, std::string>& env = kServiceEnv;
   ServiceProcess coordinator(CoordinatorArgv(dir_.File("results")), env);
   ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
   ServiceProcess agent(AgentArgv(coordinator.grpc_address(), {"--agent-id=host-a"}), env);
@@ -563,14 +560,7 @@ cleanup:
   ASSERT_EQ(detached.exit_code, 0) << detached.out << detached.err;
   const std::string run_id(absl::StripAsciiWhitespace(detached.out));
   ASSERT_FALSE(run_id.empty());
-  absl::Time deadline = absl::Now() + absl::Seconds(60);
-  bool waiting = false;
-  while (!waiting && absl::Now() < deadline) {
-    waiting = !JobDir().empty() &&
-              ReadFileOrEmpty(JobDir() + "/events.jsonl").find("a long wait") != std::string::npos;
-    if (!waiting) absl::SleepFor(absl::Milliseconds(20));  // poll interval
-  }
-  ASSERT_TRUE(waiting) << agent.stderr_text();
+  ASSERT_TRUE(WaitForInEvents("a long wait")) << agent.stderr_text();
 
   RunResult cancel = mosdat({"cancel", run_id});
   EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
@@ -606,19 +596,19 @@ TEST_F(FunctionalTest, EmbeddedRunsAreKeptInTheResultsDirectorysHistory) {
   WriteScenario(kPassingScenario);
   RunResult result = RunCommand(Command());
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
-  RunResult runs = RunCommand(
-      {BuiltBinary("cli/mosdat"), "runs", "--json", "--results", dir_.File("results")});
+  RunResult runs =
+      RunCommand({BuiltBinary("cli/mosdat"), "runs", "--json", "--results", dir_.File("results")});
   ASSERT_EQ(runs.exit_code, 0) << runs.err;
   nlohmann::json listed = nlohmann::json::parse(runs.out);
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0]["verdict"], "pass");
   const std::string run_id = listed[0]["run"];
-  RunResult watch = RunCommand({BuiltBinary("cli/mosdat"), "watch", run_id, "--results",
-                                dir_.File("results")});
+  RunResult watch =
+      RunCommand({BuiltBinary("cli/mosdat"), "watch", run_id, "--results", dir_.File("results")});
   EXPECT_EQ(watch.exit_code, 0) << watch.err;
   EXPECT_THAT(watch.out, HasSubstr("pass    fixture on local"));
-  RunResult nothing = RunCommand(
-      {BuiltBinary("cli/mosdat"), "runs", "--results", dir_.File("elsewhere")});
+  RunResult nothing =
+      RunCommand({BuiltBinary("cli/mosdat"), "runs", "--results", dir_.File("elsewhere")});
   EXPECT_NE(nothing.exit_code, 0) << nothing.out;
   EXPECT_THAT(nothing.err, HasSubstr("no run history in"));
 }
@@ -648,9 +638,7 @@ TEST_F(FunctionalTest, AReferenceSetOfSeveralMegabytesTravelsInChunksToARemoteAg
   ASSERT_EQ(preflight.exit_code, 0) << preflight.out << preflight.err;
   EXPECT_GT(nlohmann::json::parse(preflight.out)["job_files_bytes"].get<size_t>(), total);
 
-  const std::map<std::string, std::string> env = {{"MOSDAT_COORDINATOR_TOKEN", "coord-token-1"},
-                                                   {kAgentTokenVariable, "agent-cred-1"},
-                                                  {"MOSDAT_AGENT_TOKEN", "agent-token-2"}};
+  const std::map<std::string, std::string>& env = kServiceEnv;
   ServiceProcess coordinator(CoordinatorArgv(dir_.File("results")), env);
   ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
   ServiceProcess agent(AgentArgv(coordinator.grpc_address(), {"--agent-id=host-a"}), env);

@@ -76,10 +76,12 @@ class ProxmoxFunctionalTest : public ::testing::Test {
     return dir_.File("config.toml");
   }
 
-  testing::RunResult Run(const std::string& config) {
-    return testing::RunCommand({testing::BuiltBinary("cli/mosdat"), "functional", "--config",
-                                config, "--test", "toggle", "--results", dir_.File("results")},
-                               {{"MOSDAT_TEST_PVE_TOKEN", testing::kPveTokenSecret}},
+  testing::RunResult Run(const std::string& config, std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {testing::BuiltBinary("cli/mosdat"), "functional", "--config",
+                                     config, "--test", "toggle", "--results",
+                                     dir_.File("results")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return testing::RunCommand(argv, {{"MOSDAT_TEST_PVE_TOKEN", testing::kPveTokenSecret}},
                                testing::kRunTimeout);
   }
 
@@ -156,7 +158,9 @@ class ProxmoxRigFaultTest : public ProxmoxFunctionalTest,
 
 TEST_P(ProxmoxRigFaultTest, IsAnInfrastructureErrorNamingTheStep) {
   pve_->Fault(json::parse(GetParam().fault));
-  testing::RunResult result = Run(WriteConfig("ready_timeout = 3"));
+  // Without retries: the first attempt's error is the subject here (a retry of a fault
+  // injected once would pass).
+  testing::RunResult result = Run(WriteConfig("ready_timeout = 3"), {"--retries=0"});
   EXPECT_EQ(result.exit_code, 4) << result.out << result.err;
   EXPECT_THAT(result.out + result.err, HasSubstr(GetParam().step));
   EXPECT_THAT(result.out + result.err, HasSubstr(GetParam().says));

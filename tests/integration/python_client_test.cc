@@ -101,7 +101,11 @@ TEST(PythonClientTest, SubmitsAMatrixAndWatchesTheRunToItsEnd) {
     last_seq = update.value("seq", 0u);
   }
   EXPECT_EQ(jobs.size(), 1u);
-  const nlohmann::json& finished = updates[updates.size() - 2];
+  // The last event (job state updates may follow it, then the run's).
+  nlohmann::json finished;
+  for (const nlohmann::json& update : updates) {
+    if (update.value("kind", "") == "event") finished = update;
+  }
   EXPECT_EQ(finished.value("event", ""), "job_finished") << finished.dump();
   EXPECT_EQ(finished.value("verdict", ""), "VERDICT_PASS") << finished.dump();
 

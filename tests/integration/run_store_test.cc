@@ -75,8 +75,7 @@ class Coordinator {
   }
 
   void Open() {
-    absl::StatusOr<std::unique_ptr<Store>> store =
-        OpenSqliteStore({.dir = dir_.File("state")});
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore({.dir = dir_.File("state")});
     ASSERT_TRUE(store.ok()) << store.status();
     absl::StatusOr<std::unique_ptr<RunStore>> runs = RunStore::Open(
         {.results_root = dir_.File("results"),
@@ -98,9 +97,8 @@ class Coordinator {
   std::string Path(const std::string& name) { return dir_.File(name); }
 
   RunRecord Create(int retries = 1) {
-    absl::StatusOr<RunRecord> run =
-        runs_->CreateRun(Specs(jobs_), Submission{.config_path = "c.toml", .retries = retries},
-                         "label");
+    absl::StatusOr<RunRecord> run = runs_->CreateRun(
+        Specs(jobs_), Submission{.config_path = "c.toml", .retries = retries}, "label");
     EXPECT_TRUE(run.ok()) << run.status();
     return run.ok() ? *run : RunRecord();
   }
@@ -143,9 +141,9 @@ TEST(RunStoreTest, ConcurrentJobsKeepEveryEventInOrderWithTheirScreenshots) {
           return;
         }
       }
-      failures[i] = c->Record(Finished(lease.spec.job_id, kEvents + 1,
-                                       i == 2 ? JobVerdict::kFail : JobVerdict::kPass),
-                              lease.lease_id);
+      failures[i] = c->Record(
+          Finished(lease.spec.job_id, kEvents + 1, i == 2 ? JobVerdict::kFail : JobVerdict::kPass),
+          lease.lease_id);
     });
   }
   for (std::thread& agent : agents) agent.join();
@@ -215,8 +213,7 @@ TEST(RunStoreTest, ALostLeaseEndsTheAttemptAndTheJobRunsAgainElsewhere) {
   // The old holder is refused; another agent gets attempt 2.
   EXPECT_EQ(c->Record(StepEvent(first->spec.job_id, 2), first->lease_id).code(),
             absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(c->Renew("a", {first->spec.job_id}).lost,
-            std::vector<std::string>{first->spec.job_id});
+  EXPECT_EQ(c->Renew("a", {first->spec.job_id}).lost, std::vector<std::string>{first->spec.job_id});
   std::optional<RunStore::Lease> second = c->LeaseJob(Agent("b", 1), absl::Seconds(1));
   ASSERT_TRUE(second.has_value());
   EXPECT_EQ(second->attempt, 2);
@@ -250,12 +247,15 @@ TEST(RunStoreTest, ATestFailureIsNeverRetriedAndRetriesAreBounded) {
   std::optional<RunStore::Lease> failing = c->LeaseJob(agent, absl::Seconds(1));
   std::optional<RunStore::Lease> broken = c->LeaseJob(agent, absl::Seconds(1));
   ASSERT_TRUE(failing && broken);
-  ASSERT_TRUE(c->Record(Finished(failing->spec.job_id, 1, JobVerdict::kFail), failing->lease_id).ok());
-  ASSERT_TRUE(c->Record(Finished(broken->spec.job_id, 1, JobVerdict::kError), broken->lease_id).ok());
+  ASSERT_TRUE(
+      c->Record(Finished(failing->spec.job_id, 1, JobVerdict::kFail), failing->lease_id).ok());
+  ASSERT_TRUE(
+      c->Record(Finished(broken->spec.job_id, 1, JobVerdict::kError), broken->lease_id).ok());
   std::optional<RunStore::Lease> again = c->LeaseJob(agent, absl::Seconds(1));
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->spec.job_id, broken->spec.job_id) << "only the infrastructure error runs again";
-  ASSERT_TRUE(c->Record(Finished(again->spec.job_id, 1, JobVerdict::kError, 2), again->lease_id).ok());
+  ASSERT_TRUE(
+      c->Record(Finished(again->spec.job_id, 1, JobVerdict::kError, 2), again->lease_id).ok());
   EXPECT_FALSE(c->LeaseJob(agent, absl::Milliseconds(50)).has_value()) << "no third attempt";
 
   absl::StatusOr<RunRecord> done = c->GetRun(run.run_id);
@@ -294,7 +294,8 @@ TEST(RunStoreTest, ARestartLosesNothingAcknowledgedAndStoresNothingTwice) {
   std::optional<RunStore::Lease> queued = c->LeaseJob(Agent("a", 2), absl::Seconds(1));
   ASSERT_TRUE(queued.has_value());
   EXPECT_NE(queued->spec.job_id, id);
-  ASSERT_TRUE(c->Record(Finished(queued->spec.job_id, 1, JobVerdict::kPass), queued->lease_id).ok());
+  ASSERT_TRUE(
+      c->Record(Finished(queued->spec.job_id, 1, JobVerdict::kPass), queued->lease_id).ok());
 
   EXPECT_EQ(SeqsIn(events_jsonl), (std::vector<uint64_t>{1, 2, 3, 4, 5}));
   absl::StatusOr<RunRecord> done = c->GetRun(run.run_id);
@@ -337,9 +338,8 @@ TEST(RunStoreTest, CancelDropsQueuedJobsAndStopsRunningOnes) {
   EXPECT_EQ(c->Renew("a", {running->spec.job_id}).cancel,
             std::vector<std::string>{running->spec.job_id});
   // The agent stops at its next step, runs cleanup, and finishes as an error; no retry.
-  ASSERT_TRUE(c->Record(Finished(running->spec.job_id, 1, JobVerdict::kError),
-                        running->lease_id)
-                  .ok());
+  ASSERT_TRUE(
+      c->Record(Finished(running->spec.job_id, 1, JobVerdict::kError), running->lease_id).ok());
   absl::StatusOr<RunRecord> done = c->GetRun(run.run_id);
   ASSERT_TRUE(done.ok());
   EXPECT_TRUE(done->done);

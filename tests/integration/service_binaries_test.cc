@@ -124,10 +124,10 @@ TEST_P(ServiceBinaryTest, ListensOnExactlyTheAdvertisedPorts) {
 TEST_P(ServiceBinaryTest, ServesTlsWithTlsCertAndTlsKey) {
   absl::StatusOr<std::unique_ptr<TestCerts>> certs = TestCerts::Create();
   ASSERT_TRUE(certs.ok()) << certs.status();
-  ServiceProcess process(Command({"--token=env:MOSDAT_TEST_TOKEN",
-                                  "--tls-cert=" + (*certs)->server().cert,
-                                  "--tls-key=" + (*certs)->server().key}),
-                         env_);
+  ServiceProcess process(
+      Command({"--token=env:MOSDAT_TEST_TOKEN", "--tls-cert=" + (*certs)->server().cert,
+               "--tls-key=" + (*certs)->server().key}),
+      env_);
   ASSERT_TRUE(process.Start()) << process.stderr_text();
   absl::StatusOr<std::shared_ptr<grpc::Channel>> tls =
       OpenChannel(process.grpc_address(), {.ca_file = (*certs)->ca()});
@@ -146,8 +146,8 @@ TEST_P(ServiceBinaryTest, ServesTlsWithTlsCertAndTlsKey) {
 TEST_P(ServiceBinaryTest, RefusesPlaintextOnANetworkAddressAndMismatchedTlsFiles) {
   const std::map<std::string, std::string>& env = env_;
   RunResult plaintext = RunCommand(
-      Command({"--token=env:MOSDAT_TEST_TOKEN", "--listen=0.0.0.0:0", "--metrics-listen=off"}),
-      env, std::chrono::seconds(30));
+      Command({"--token=env:MOSDAT_TEST_TOKEN", "--listen=0.0.0.0:0", "--metrics-listen=off"}), env,
+      std::chrono::seconds(30));
   EXPECT_EQ(plaintext.exit_code, 3) << plaintext.err;
   EXPECT_THAT(plaintext.err, ::testing::HasSubstr("refusing to listen on 0.0.0.0:0 without TLS"));
   EXPECT_THAT(plaintext.err, ::testing::HasSubstr("--allow-plaintext"));
@@ -183,8 +183,9 @@ const ServiceCase kAllBinaries[] = {
     ServiceCase{"proxmox-bridge/mosdat-proxmox-bridge", {"mosdat.v1.ProxmoxBridge"}, true},
     ServiceCase{"cli/mosdat serve",
                 {"mosdat.v1.Coordinator", "mosdat.v1.Agent", "mosdat.v1.VlmGateway",
-                     "mosdat.v1.ProxmoxBridge"},
-                    true, true}};
+                 "mosdat.v1.ProxmoxBridge"},
+                true,
+                true}};
 
 INSTANTIATE_TEST_SUITE_P(ServiceBinaries, ServiceBinaryTest, ::testing::ValuesIn(kAllBinaries),
                          [](const auto& info) {
@@ -210,10 +211,10 @@ TEST(ServiceTokenTest, ServicesThatActOnVmsRefuseToStartWithoutAToken) {
 // neither can do the other's part; several agents may drive the same VM.
 TEST(CoordinatorBinaryTest, AgentsAndUsersHoldDifferentCredentials) {
   TempDir dir;
-  ServiceProcess process({BuiltBinary("coordinator/mosdat-coordinator"),
-                          "--token=env:MOSDAT_TEST_TOKEN", "--agent-token=env:MOSDAT_AGENT",
-                          "--results-dir=" + dir.File("results")},
-                         {{"MOSDAT_TEST_TOKEN", kToken}, {"MOSDAT_AGENT", kAgentToken}});
+  ServiceProcess process(
+      {BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:MOSDAT_TEST_TOKEN",
+       "--agent-token=env:MOSDAT_AGENT", "--results-dir=" + dir.File("results")},
+      {{"MOSDAT_TEST_TOKEN", kToken}, {"MOSDAT_AGENT", kAgentToken}});
   ASSERT_TRUE(process.Start()) << process.stderr_text();
   auto stub = v1::Coordinator::NewStub(
       grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials()));

@@ -131,15 +131,17 @@ class ReflectionMessages {
   DynamicMessageFactory factory_;
 };
 
-ServiceProcess StartCoordinator() {
-  return ServiceProcess({BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:T"},
-                        {{"T", "inspection-test-token"}});
+ServiceProcess StartCoordinator(const TempDir& dir) {
+  return ServiceProcess({BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:T",
+                         "--agent-token=env:A", "--results-dir=" + dir.File("results")},
+                        {{"T", "inspection-test-token"}, {"A", "inspection-agent-token"}});
 }
 
 TEST(ReflectionTest, ListsTheServicesAndServesTheirDescriptors) {
   ReflectionMessages messages;
   ASSERT_TRUE(messages.found()) << "grpc++_reflection's descriptors are not linked in";
-  ServiceProcess coordinator = StartCoordinator();
+  TempDir dir;
+  ServiceProcess coordinator = StartCoordinator(dir);
   ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
   auto channel =
       grpc::CreateChannel(coordinator.grpc_address(), grpc::InsecureChannelCredentials());
@@ -189,7 +191,8 @@ std::vector<std::string> RequestSeriesWith(const std::string& metrics, const std
 }
 
 TEST(RpcMetricsTest, MadeUpMethodNamesCountUnderOneUnknownSeries) {
-  ServiceProcess coordinator = StartCoordinator();
+  TempDir dir;
+  ServiceProcess coordinator = StartCoordinator(dir);
   ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
   auto channel =
       grpc::CreateChannel(coordinator.grpc_address(), grpc::InsecureChannelCredentials());

@@ -152,20 +152,24 @@ TEST_F(TlsTest, UnusableCertificateFilesAreStartupErrorsThatNameTheFlag) {
 // registers with it through --coordinator-tls-ca/-cert/-key.
 TEST_F(TlsTest, AnAgentRegistersWithACoordinatorOverMutualTls) {
   constexpr char kToken[] = "tls-test-token-0123456789";
+  constexpr char kAgentToken[] = "tls-test-agent-token-0123456789";
+  TempDir results;
   ServiceProcess coordinator(
-      {BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:T",
-       "--tls-cert=" + certs_->server().cert, "--tls-key=" + certs_->server().key,
-       "--tls-client-ca=" + certs_->ca()},
-      {{"T", kToken}});
+      {BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:T", "--agent-token=env:A",
+       "--results-dir=" + results.File("results"), "--tls-cert=" + certs_->server().cert,
+       "--tls-key=" + certs_->server().key, "--tls-client-ca=" + certs_->ca()},
+      {{"T", kToken}, {"A", kAgentToken}});
   ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
   EXPECT_THAT(coordinator.stderr_text(), HasSubstr("TLS, client certificates required"));
 
   ServiceProcess agent(
       {BuiltBinary("vnc-agent/mosdat-agent"), "--token=env:T",
-       "--coordinator=" + coordinator.grpc_address(), "--coordinator-token=env:T",
+       "--coordinator=" + coordinator.grpc_address(), "--coordinator-token=env:A",
        "--coordinator-tls-ca=" + certs_->ca(), "--coordinator-tls-cert=" + certs_->client().cert,
-       "--coordinator-tls-key=" + certs_->client().key, "--vm=tls-vm", "--agent-id=tls-agent"},
-      {{"T", kToken}});
+       "--coordinator-tls-key=" + certs_->client().key, "--vm=tls-vm",
+       // With a client certificate, an agent is the name the certificate gives it.
+       "--agent-id=client"},
+      {{"T", kToken}, {"A", kAgentToken}});
   ASSERT_TRUE(agent.Start()) << agent.stderr_text();  // ready = registered
 
   auto stub = v1::Coordinator::NewStub(
@@ -179,7 +183,7 @@ TEST_F(TlsTest, AnAgentRegistersWithACoordinatorOverMutualTls) {
   grpc::Status status = stub->ListAgents(&context, {}, &agents);
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_EQ(agents.agents_size(), 1);
-  EXPECT_EQ(agents.agents(0).agent_id(), "tls-agent");
+  EXPECT_EQ(agents.agents(0).agent_id(), "client");
   stub.reset();  // an open connection would hold the server's stop for its grace period
   EXPECT_EQ(agent.Terminate(), 0) << agent.stderr_text();
   EXPECT_EQ(coordinator.Terminate(), 0) << coordinator.stderr_text();
