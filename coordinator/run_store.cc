@@ -9,9 +9,9 @@
 #include <random>
 #include <set>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/file_util.h"
 #include "core/junit.h"
 #include "runtime/token_auth.h"
 
@@ -23,24 +23,12 @@ namespace fs = std::filesystem;
 constexpr int kUpdatesPerRead = 1000;
 
 std::string NewRunId() {
-  static std::mt19937_64 rng(std::random_device{}());
-  static std::mutex rng_mutex;
-  std::lock_guard lock(rng_mutex);
-  return absl::StrCat(absl::FormatTime("%Y%m%d-%H%M%S", absl::Now(), absl::LocalTimeZone()), "-",
-                      absl::StrFormat("%04x", rng() & 0xffff));
+  std::random_device random;
+  return absl::StrCat(absl::FormatTime("%Y%m%d-%H%M%S", absl::Now(), absl::UTCTimeZone()), "-",
+                      absl::StrFormat("%04x", random() & 0xffff));
 }
 
-// A screenshot name the agent chose: a plain file name, never a path.
-bool IsPlainPngName(const std::string& name) {
-  if (name.empty() || name.size() > 128 || !absl::EndsWith(name, ".png")) return false;
-  for (char c : name) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
-      return false;
-    }
-  }
-  return name.front() != '.';
-}
-
+// Screenshots go where events.jsonl says they are, acknowledged only once on disk.
 absl::Status WriteDurably(const std::string& path, const std::string& data) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return absl::DataLossError(absl::StrCat("cannot write ", path));
