@@ -426,5 +426,53 @@ TEST_F(MultiHostTest, AKilledAgentAndARestartedCoordinatorLoseNothing) {
   EXPECT_EQ(coordinator_->Terminate(), 0) << Logs();
 }
 
+// A coordinator away long enough for gRPC's reconnect backoff to grow (until the
+// agent has failed to reach it five times: about 9 s of gRPC's default backoff, after
+// which its next try would come 5 to 8 s later) must find the agent back within one
+// lease timeout (3 s here) once it returns: the job under way goes on as the same
+// attempt.
+TEST_F(MultiHostTest, AnAgentIsBackSoonAfterALongCoordinatorOutage) {
+  const std::string config = WriteMatrix();
+  coordinator_ = StartCoordinator();
+  ASSERT_FALSE(HasFailure()) << Logs();
+  ConnectTestClient();
+  StartAgent("a1");
+  ASSERT_FALSE(HasFailure()) << Logs();
+  const std::string run_id = Submit(config, {"--test", "t1"});
+  ASSERT_FALSE(run_id.empty());
+  ASSERT_TRUE(
+      WaitForRun(
+          run_id, [&](const v1::Run& r) { return !HoldingJobs(r).empty(); }, absl::Seconds(120))
+          .has_value())
+      << Logs();
+
+  coordinator_->Kill();
+  absl::StatusOr<std::unique_ptr<NetnsRefuser>> outage =
+      NetnsRefuser::Start(lan_->Namespace("coord"), lan_->Address("coord"), kCoordinatorPort);
+  ASSERT_TRUE(outage.ok()) << outage.status();
+  const absl::Time down = absl::Now();
+  const absl::Time deadline = down + absl::Seconds(60);
+  while ((*outage)->Count(lan_->Address("a1")) < 5 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));  // poll interval
+  }
+  ASSERT_GE((*outage)->Count(lan_->Address("a1")), 5) << Logs();
+  std::cout << "the agent tried 5 times in " << absl::FormatDuration(absl::Now() - down) << "\n";
+  outage->reset();
+  coordinator_ = StartCoordinator();
+  ASSERT_FALSE(HasFailure()) << Logs();
+
+  std::optional<v1::Run> run = WaitForRun(
+      run_id, [](const v1::Run& r) { return r.done(); }, absl::Seconds(120));
+  ASSERT_TRUE(run.has_value()) << Logs();
+  ASSERT_EQ(run->jobs_size(), 1);
+  EXPECT_EQ(run->jobs(0).verdict(), v1::VERDICT_PASS) << run->jobs(0).reason() << Logs();
+  EXPECT_EQ(run->jobs(0).attempts_size(), 1) << run->jobs(0).DebugString() << Logs();
+
+  EXPECT_EQ(agents_["a1"]->Terminate(), 0) << Logs();
+  stub_.reset();
+  forward_.reset();
+  EXPECT_EQ(coordinator_->Terminate(), 0) << Logs();
+}
+
 }  // namespace
 }  // namespace mosdat::testing
