@@ -250,8 +250,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& ta
     options.pem_cert_chain = std::move(pair->cert_chain);
     options.pem_private_key = std::move(pair->private_key);
   }
-  return grpc::CreateCustomChannel(target, grpc::SslCredentials(options),
-                                   ClientChannelArguments());
+  return grpc::CreateCustomChannel(target, grpc::SslCredentials(options), ClientChannelArguments());
 }
 
 void AddClientTlsFlags(CLI::App& app, ClientTlsOptions* tls, const std::string& prefix,
