@@ -25,6 +25,8 @@ desktop_packages=(
   # the Proxmox VE stand-in the bridge is tested against (tests/pve_standin/)
   python3-aiohttp python3-cryptography qemu-system-x86 qemu-utils qemu-guest-agent
   websockify
+  # tests/integration/netns_fixture: several hosts as network namespaces (ip netns)
+  iproute2
 )
 
 missing=()

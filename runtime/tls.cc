@@ -217,12 +217,20 @@ absl::Status CheckClientPlaintext(const std::string& target, const ClientTlsOpti
       *remote, "; pass ", tls.flag_prefix, "-ca FILE, or --allow-plaintext on a trusted network"));
 }
 
+grpc::ChannelArguments ClientChannelArguments() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return args;
+}
+
 absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& target,
                                                            const ClientTlsOptions& tls,
                                                            bool sends_token) {
   if (!tls.enabled()) {
     if (absl::Status s = CheckClientPlaintext(target, tls, sends_token); !s.ok()) return s;
-    return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
+                                     ClientChannelArguments());
   }
   const std::string ca_flag = tls.flag_prefix + "-ca";
   const std::string cert_flag = tls.flag_prefix + "-cert";
@@ -242,7 +250,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& ta
     options.pem_cert_chain = std::move(pair->cert_chain);
     options.pem_private_key = std::move(pair->private_key);
   }
-  return grpc::CreateChannel(target, grpc::SslCredentials(options));
+  return grpc::CreateCustomChannel(target, grpc::SslCredentials(options), ClientChannelArguments());
 }
 
 void AddClientTlsFlags(CLI::App& app, ClientTlsOptions* tls, const std::string& prefix,

@@ -73,10 +73,18 @@ absl::Status CheckClientPlaintext(const std::string& target, const ClientTlsOpti
 // against ca_file, presenting cert_file/key_file when given) when tls.enabled(), else
 // plaintext subject to CheckClientPlaintext. InvalidArgument for a refused plaintext
 // channel, for unreadable or mismatched files, or for a client certificate without a CA.
-// Connecting itself is lazy, as with grpc::CreateChannel.
+// Connecting itself is lazy, as with grpc::CreateChannel. A lost server is tried again
+// at least once a second, however long it was away (ClientChannelArguments).
 absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& target,
                                                            const ClientTlsOptions& tls,
                                                            bool sends_token = true);
+
+// The arguments of OpenChannel's channels. gRPC's default reconnect backoff grows to
+// two minutes: an agent would come back long after a coordinator that was away for a
+// minute had restarted, which by then gave away the leases of the jobs the agent still
+// runs (it resumes them for one lease timeout); a watcher would sit idle as long.
+// Reconnecting at most a second apart costs a down server nothing worth counting.
+grpc::ChannelArguments ClientChannelArguments();
 
 // Adds --<prefix>tls-ca, --<prefix>tls-cert and --<prefix>tls-key (e.g. prefix
 // "coordinator-") bound to `tls`, whose flag_prefix it sets for messages. `peer` names

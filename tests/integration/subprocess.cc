@@ -72,7 +72,7 @@ ServiceProcess::~ServiceProcess() = default;
 
 bool ServiceProcess::Start(std::chrono::seconds deadline) {
   std::vector<std::string> argv = argv_;
-  argv.push_back("--listen=127.0.0.1:0");
+  argv.push_back("--listen=" + listen_);
   argv.push_back("--metrics-listen=127.0.0.1:0");
   argv.push_back("--ready-file=" + dir_.File("ready.json"));
   absl::StatusOr<Process> process = Process::Spawn({.argv = argv,
@@ -100,6 +100,12 @@ int ServiceProcess::Terminate(std::chrono::seconds deadline) {
   process_->Signal(SIGTERM);
   std::optional<ExitStatus> status = process_->Wait(ToAbsl(deadline));
   return status ? status->exit_code : -1;
+}
+
+void ServiceProcess::Kill() {
+  if (!process_) return;
+  kill(process_->pid(), SIGKILL);
+  process_->Wait(absl::Seconds(10));
 }
 
 std::string ServiceProcess::stderr_text() const { return ReadFileOrEmpty(dir_.File("err")); }

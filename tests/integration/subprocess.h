@@ -42,8 +42,10 @@ RunResult RunCommand(const std::vector<std::string>& argv,
                      const std::map<std::string, std::string>& env = {},
                      std::chrono::seconds timeout = std::chrono::seconds(60));
 
-// A service binary started with --listen/--metrics-listen on free loopback ports and a
-// ready file; Start() polls the file with a deadline (no sleeps).
+// A service binary started with --listen/--metrics-listen on free loopback ports (or
+// gRPC on set_listen's address) and a ready file; Start() polls the file with a
+// deadline (no sleeps). argv may start with a wrapper that execs the service, such as
+// `ip netns exec NS` (NetnsLan::Exec).
 class ServiceProcess {
  public:
   ServiceProcess(std::vector<std::string> argv, std::map<std::string, std::string> env = {});
@@ -54,9 +56,15 @@ class ServiceProcess {
   // SIGTERM, then waits; returns the exit code (-1 if killed by a signal or timed out).
   int Terminate(std::chrono::seconds deadline = std::chrono::seconds(15));
 
+  // SIGKILL to the service's own process only (not its process group), then reaps it:
+  // a crash, leaving whatever it started behind.
+  void Kill();
+
+  // The gRPC address it listens on; set before Start() (default "127.0.0.1:0").
+  void set_listen(std::string address) { listen_ = std::move(address); }
   const std::string& grpc_address() const { return grpc_address_; }
-  int metrics_port() const { return metrics_port_; }
   pid_t pid() const { return process_ ? process_->pid() : -1; }
+  int metrics_port() const { return metrics_port_; }
   std::string stderr_text() const;
 
  private:
@@ -64,6 +72,7 @@ class ServiceProcess {
   std::map<std::string, std::string> env_;
   TempDir dir_;
   std::optional<Process> process_;
+  std::string listen_ = "127.0.0.1:0";
   std::string grpc_address_;
   int metrics_port_ = 0;
 };
