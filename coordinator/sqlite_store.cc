@@ -82,10 +82,19 @@ std::string_view KindName(StoredUpdate::Kind kind) {
 // A prepared statement; Bind* take 1-based indexes, like SQLite.
 class Statement {
  public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
+  Statement(sqlite3* db, const char* sql) : db_(db), owned_(true) {
     if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
+  // A statement prepared once and kept by its owner: reset, not finalized, when done.
+  Statement(sqlite3* db, sqlite3_stmt* kept) : db_(db), stmt_(kept), owned_(false) {}
+  ~Statement() {
+    if (owned_) {
+      sqlite3_finalize(stmt_);
+    } else if (stmt_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -124,9 +133,9 @@ class Statement {
   }
   std::string Blob(int column) const {
     const void* data = sqlite3_column_blob(stmt_, column);
-    return data == nullptr ? ""
-                           : std::string(static_cast<const char*>(data),
-                                         sqlite3_column_bytes(stmt_, column));
+    return data == nullptr
+               ? ""
+               : std::string(static_cast<const char*>(data), sqlite3_column_bytes(stmt_, column));
   }
   int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
   double Real(int column) const { return sqlite3_column_double(stmt_, column); }
@@ -134,6 +143,7 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  bool owned_;
 };
 
 absl::Status Exec(sqlite3* db, const char* sql) {
@@ -211,8 +221,8 @@ absl::StatusOr<JobRecord> JobFromJson(const std::string& job_id, const std::stri
 std::string SubmissionJson(const Submission& s) {
   json vars = json::object();
   for (const auto& [name, value] : s.vars) vars[name] = ValueToJson(value);
-  return json{{"config_path", s.config_path}, {"tests", s.tests},     {"vms", s.vms},
-              {"vars", vars},                {"secrets", s.secrets}, {"retries", s.retries}}
+  return json{{"config_path", s.config_path}, {"tests", s.tests},    {"vms", s.vms}, {"vars", vars},
+              {"secrets", s.secrets},         {"retries", s.retries}}
       .dump();
 }
 
@@ -250,6 +260,7 @@ class SqliteStore final : public Store {
     }
     queue_changed_.notify_all();
     if (writer_.joinable()) writer_.join();
+    for (auto& [sql, stmt] : kept_) sqlite3_finalize(stmt);
     if (write_db_ != nullptr) sqlite3_close(write_db_);
     if (read_db_ != nullptr) sqlite3_close(read_db_);
     if (lock_fd_ >= 0) close(lock_fd_);
@@ -282,8 +293,8 @@ class SqliteStore final : public Store {
           !s.ok()) {
         return s;
       }
-      for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                                 "PRAGMA foreign_keys=OFF"}) {
+      for (const char* pragma :
+           {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=OFF"}) {
         if (absl::Status s = Exec(write_db_, pragma); !s.ok()) return s;
       }
       if (absl::Status s = Exec(write_db_, kSchema); !s.ok()) return s;
@@ -293,9 +304,8 @@ class SqliteStore final : public Store {
       if (absl::Status s = version.Bind(1, absl::StrCat(kSchemaVersion)).Run(); !s.ok()) return s;
       chmod(path.c_str(), 0600);
     }
-    if (absl::Status s = OpenDb(path,
-                                options_.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE,
-                                &read_db_);
+    if (absl::Status s = OpenDb(
+            path, options_.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, &read_db_);
         !s.ok()) {
       return s;
     }
@@ -365,8 +375,8 @@ class SqliteStore final : public Store {
     return submission;
   }
 
-  absl::StatusOr<std::vector<StoredUpdate>> UpdatesAfter(const std::string& run_id,
-                                                         uint64_t after, int limit) override {
+  absl::StatusOr<std::vector<StoredUpdate>> UpdatesAfter(const std::string& run_id, uint64_t after,
+                                                         int limit) override {
     std::lock_guard lock(read_mutex_);
     Statement q(read_db_,
                 "SELECT seq, kind, job_id, body FROM updates WHERE run_id = ?1 AND seq > ?2 "
@@ -381,9 +391,9 @@ class SqliteStore final : public Store {
       if (kind == "event") {
         absl::StatusOr<Event> event = FromJsonLine(q.Text(3));
         if (!event.ok()) {
-          return absl::DataLossError(absl::StrCat("run ", run_id, " update ", update.seq,
-                                                  ": stored event unreadable: ",
-                                                  event.status().message()));
+          return absl::DataLossError(
+              absl::StrCat("run ", run_id, " update ", update.seq,
+                           ": stored event unreadable: ", event.status().message()));
         }
         update.event = std::move(*event);
       } else if (kind == "job") {
@@ -444,8 +454,6 @@ class SqliteStore final : public Store {
   }
 
  private:
-
-
   struct Pending {
     StoreWrite write;
     std::promise<absl::Status> done;
@@ -547,23 +555,23 @@ class SqliteStore final : public Store {
   void Commit(std::vector<Pending>& batch) {
     const absl::Time start = absl::Now();
     std::vector<absl::Status> results(batch.size());
-    absl::Status begun = Exec(write_db_, "BEGIN IMMEDIATE");
+    absl::Status begun = RunKept("BEGIN IMMEDIATE");
     if (begun.ok()) {
       for (size_t i = 0; i < batch.size(); ++i) {
-        Exec(write_db_, "SAVEPOINT w").IgnoreError();
+        RunKept("SAVEPOINT w").IgnoreError();
         std::map<std::string, uint64_t> seqs_before = run_seqs_;
         results[i] = Apply(batch[i].write);
         if (results[i].ok()) {
-          Exec(write_db_, "RELEASE w").IgnoreError();
+          RunKept("RELEASE w").IgnoreError();
         } else {
-          Exec(write_db_, "ROLLBACK TO w").IgnoreError();
-          Exec(write_db_, "RELEASE w").IgnoreError();
+          RunKept("ROLLBACK TO w").IgnoreError();
+          RunKept("RELEASE w").IgnoreError();
           run_seqs_ = std::move(seqs_before);
         }
       }
-      absl::Status committed = Exec(write_db_, "COMMIT");
+      absl::Status committed = RunKept("COMMIT");
       if (!committed.ok()) {
-        Exec(write_db_, "ROLLBACK").IgnoreError();
+        RunKept("ROLLBACK").IgnoreError();
         run_seqs_.clear();  // reloaded from the database on next use
         for (absl::Status& s : results) s = committed;
       }
@@ -577,7 +585,7 @@ class SqliteStore final : public Store {
   absl::StatusOr<uint64_t> NextSeq(const std::string& run_id) {
     auto it = run_seqs_.find(run_id);
     if (it == run_seqs_.end()) {
-      Statement q(write_db_, "SELECT COALESCE(MAX(seq), 0) FROM updates WHERE run_id = ?1");
+      Statement q(write_db_, Kept("SELECT COALESCE(MAX(seq), 0) FROM updates WHERE run_id = ?1"));
       q.Bind(1, run_id);
       if (q.Step() != SQLITE_ROW) return q.Error();
       it = run_seqs_.emplace(run_id, static_cast<uint64_t>(q.Int(0))).first;
@@ -586,12 +594,13 @@ class SqliteStore final : public Store {
   }
 
   absl::Status PutRun(const RunRecord& run, const Submission* submission) {
-    Statement q(write_db_,
-                submission != nullptr
-                    ? "INSERT INTO runs(run_id, label, results_dir, created_ms, finished_ms, "
-                      "done, cancelled, verdict, submission) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"
-                    : "UPDATE runs SET label=?2, results_dir=?3, created_ms=?4, finished_ms=?5, "
-                      "done=?6, cancelled=?7, verdict=?8 WHERE run_id=?1");
+    Statement q(
+        write_db_,
+        Kept(submission != nullptr
+                 ? "INSERT INTO runs(run_id, label, results_dir, created_ms, finished_ms, "
+                   "done, cancelled, verdict, submission) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"
+                 : "UPDATE runs SET label=?2, results_dir=?3, created_ms=?4, finished_ms=?5, "
+                   "done=?6, cancelled=?7, verdict=?8 WHERE run_id=?1"));
     q.Bind(1, run.run_id)
         .Bind(2, run.label)
         .Bind(3, run.results_dir)
@@ -606,11 +615,11 @@ class SqliteStore final : public Store {
 
   absl::Status PutJob(const JobRecord& job) {
     Statement q(write_db_,
-                "INSERT INTO jobs(job_id, run_id, idx, test, vm, variant, results_dir, state, "
-                "verdict, reason, max_attempts, agent, lease_id) "
-                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13) ON CONFLICT(job_id) DO "
-                "UPDATE SET state=?8, verdict=?9, reason=?10, max_attempts=?11, agent=?12, "
-                "lease_id=?13");
+                Kept("INSERT INTO jobs(job_id, run_id, idx, test, vm, variant, results_dir, state, "
+                     "verdict, reason, max_attempts, agent, lease_id) "
+                     "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13) ON CONFLICT(job_id) DO "
+                     "UPDATE SET state=?8, verdict=?9, reason=?10, max_attempts=?11, agent=?12, "
+                     "lease_id=?13"));
     q.Bind(1, job.job_id)
         .Bind(2, job.run_id)
         .Bind(3, static_cast<int64_t>(job.index))
@@ -626,10 +635,11 @@ class SqliteStore final : public Store {
         .Bind(13, job.lease_id);
     if (absl::Status s = q.Run(); !s.ok()) return s;
     for (const AttemptRecord& a : job.attempts) {
-      Statement put(write_db_,
-                    "INSERT OR REPLACE INTO attempts(job_id, number, agent, finished, verdict, "
-                    "reason, started_ms, ended_ms, duration, results_dir, last_seq) "
-                    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+      Statement put(
+          write_db_,
+          Kept("INSERT OR REPLACE INTO attempts(job_id, number, agent, finished, verdict, "
+               "reason, started_ms, ended_ms, duration, results_dir, last_seq) "
+               "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"));
       put.Bind(1, job.job_id)
           .Bind(2, static_cast<int64_t>(a.number))
           .Bind(3, a.agent)
@@ -651,9 +661,9 @@ class SqliteStore final : public Store {
       const auto& [run, submission] = *write.new_run;
       if (absl::Status s = PutRun(run, &submission); !s.ok()) return s;
       for (const auto& [path, data] : submission.files) {
-        Statement f(write_db_, "INSERT INTO run_files(run_id, path, data) VALUES(?1, ?2, ?3)");
-        if (absl::Status s = f.Bind(1, run.run_id).Bind(2, path).BindBlob(3, data).Run();
-            !s.ok()) {
+        Statement f(write_db_,
+                    Kept("INSERT INTO run_files(run_id, path, data) VALUES(?1, ?2, ?3)"));
+        if (absl::Status s = f.Bind(1, run.run_id).Bind(2, path).BindBlob(3, data).Run(); !s.ok()) {
           return s;
         }
       }
@@ -672,8 +682,8 @@ class SqliteStore final : public Store {
       if (!seq.ok()) return seq.status();
       update.seq = *seq;
       Statement q(write_db_,
-                  "INSERT INTO updates(run_id, seq, kind, job_id, attempt, event_seq, body) "
-                  "VALUES(?1,?2,?3,?4,?5,?6,?7)");
+                  Kept("INSERT INTO updates(run_id, seq, kind, job_id, attempt, event_seq, body) "
+                       "VALUES(?1,?2,?3,?4,?5,?6,?7)"));
       q.Bind(1, update.run_id)
           .Bind(2, static_cast<int64_t>(update.seq))
           .Bind(3, KindName(update.kind))
@@ -687,8 +697,8 @@ class SqliteStore final : public Store {
     }
     for (const StoredAgent& agent : write.agents) {
       Statement q(write_db_,
-                  "INSERT OR REPLACE INTO agents(agent_id, address, vms, capacity, version, "
-                  "last_seen_ms) VALUES(?1,?2,?3,?4,?5,?6)");
+                  Kept("INSERT OR REPLACE INTO agents(agent_id, address, vms, capacity, version, "
+                       "last_seen_ms) VALUES(?1,?2,?3,?4,?5,?6)"));
       q.Bind(1, agent.id)
           .Bind(2, agent.address)
           .Bind(3, json(agent.vms).dump())
@@ -700,12 +710,26 @@ class SqliteStore final : public Store {
     return absl::OkStatus();
   }
 
+  // The writer's statements, prepared once (parsing SQL was a third of a small commit).
+  sqlite3_stmt* Kept(const char* sql) {
+    auto it = kept_.find(sql);
+    if (it != kept_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(write_db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) !=
+        SQLITE_OK) {
+      return nullptr;  // Step() reports the error
+    }
+    return kept_.emplace(sql, stmt).first->second;
+  }
+  absl::Status RunKept(const char* sql) { return Statement(write_db_, Kept(sql)).Run(); }
+
   SqliteStoreOptions options_;
   int lock_fd_ = -1;
   sqlite3* write_db_ = nullptr;  // the writer thread's only
   sqlite3* read_db_ = nullptr;
   std::mutex read_mutex_;
-  std::map<std::string, uint64_t> run_seqs_;  // writer thread only
+  std::map<std::string, uint64_t> run_seqs_;   // writer thread only
+  std::map<const char*, sqlite3_stmt*> kept_;  // writer thread only; by SQL literal
 
   std::mutex queue_mutex_;
   std::condition_variable queue_changed_;
