@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "coordinator/event_stream.h"
 #include "coordinator/matrix.h"
 #include "coordinator/run_proto.h"
 #include "coordinator/sqlite_store.h"
@@ -36,7 +37,7 @@ absl::StatusOr<std::vector<JobSpec>> Expand(const Submission& submission) {
 }
 
 // The common name of a verified client certificate, or "" without one.
-std::string PeerCommonName(const grpc::ServerContext& context) {
+std::string PeerCommonName(const grpc::ServerContextBase& context) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth == nullptr || !auth->IsPeerAuthenticated()) return "";
   for (const grpc::string_ref& name : auth->FindPropertyValues("x509_common_name")) {
@@ -88,14 +89,12 @@ absl::StatusOr<CoordinatorOptions> ResolveCoordinatorFlags(const CoordinatorFlag
   options.lease_timeout = absl::Seconds(flags.lease_timeout_seconds);
   options.heartbeat_interval = absl::Seconds(flags.heartbeat_seconds);
   // An agent is dead after three missed heartbeats, and never before its lease is.
-  options.agent_liveness_timeout =
-      std::min(options.lease_timeout, options.heartbeat_interval * 3);
+  options.agent_liveness_timeout = std::min(options.lease_timeout, options.heartbeat_interval * 3);
   return options;
 }
 
 CoordinatorService::CoordinatorService(const ServiceContext& context, CoordinatorOptions options,
-                                       std::shared_ptr<Store> store,
-                                       std::unique_ptr<RunStore> runs,
+                                       std::shared_ptr<Store> store, std::unique_ptr<RunStore> runs,
                                        std::string private_state_dir)
     : users_(context.token),
       agents_auth_(options.agent_token.empty() ? context.token : options.agent_token),
@@ -152,12 +151,13 @@ CoordinatorService::CoordinatorService(const ServiceContext& context, Coordinato
   if (known.ok()) {
     // Known but not alive until they register again.
     for (const StoredAgent& a : *known) {
-      agents_.Register({.id = a.id,
-                        .address = a.address,
-                        .vms = a.vms,
-                        .capacity = a.capacity,
-                        .version = a.version},
-                       a.last_seen - options_.agent_liveness_timeout - absl::Seconds(1))
+      agents_
+          .Register({.id = a.id,
+                     .address = a.address,
+                     .vms = a.vms,
+                     .capacity = a.capacity,
+                     .version = a.version},
+                    a.last_seen - options_.agent_liveness_timeout - absl::Seconds(1))
           .IgnoreError();
     }
   }
@@ -183,8 +183,8 @@ void CoordinatorService::Tick() {
   const absl::Duration period =
       std::clamp(options_.lease_timeout / 4, absl::Milliseconds(100), absl::Seconds(1));
   std::unique_lock lock(tick_mutex_);
-  while (!tick_wakeup_.wait_for(lock, absl::ToChronoMilliseconds(period),
-                                [&] { return stopping_; })) {
+  while (
+      !tick_wakeup_.wait_for(lock, absl::ToChronoMilliseconds(period), [&] { return stopping_; })) {
     lock.unlock();
     const absl::Time now = absl::Now();
     int expired = runs_->ExpireLeases(
@@ -211,7 +211,7 @@ void CoordinatorService::UpdateGauges() {
   }
 }
 
-grpc::Status CoordinatorService::Authorize(const grpc::ServerContext& context, Role role,
+grpc::Status CoordinatorService::Authorize(const grpc::ServerContextBase& context, Role role,
                                            const std::string& agent_id) const {
   const TokenAuth& wanted = role == Role::kUser ? users_ : agents_auth_;
   const TokenAuth& other = role == Role::kUser ? agents_auth_ : users_;
@@ -280,8 +280,8 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context,
   if (absl::Status s = agents_.Heartbeat(request->agent_id(), absl::Now()); !s.ok()) {
     return ToGrpcStatus(s);
   }
-  RunStore::Renewal renewal = runs_->Renew(
-      request->agent_id(), {request->busy_jobs().begin(), request->busy_jobs().end()});
+  RunStore::Renewal renewal =
+      runs_->Renew(request->agent_id(), {request->busy_jobs().begin(), request->busy_jobs().end()});
   for (const std::string& id : renewal.cancel) response->add_cancel_jobs(id);
   for (const std::string& id : renewal.lost) response->add_lost_jobs(id);
   return grpc::Status::OK;
@@ -430,7 +430,8 @@ grpc::Status CoordinatorService::ListRuns(grpc::ServerContext* context,
                                           const v1::ListRunsRequest* request,
                                           v1::ListRunsResponse* response) {
   if (grpc::Status s = Authorize(*context, Role::kUser); !s.ok()) return s;
-  absl::StatusOr<std::vector<RunRecord>> runs = runs_->ListRuns(std::clamp(request->limit(), 0, 10000));
+  absl::StatusOr<std::vector<RunRecord>> runs =
+      runs_->ListRuns(std::clamp(request->limit(), 0, 10000));
   if (!runs.ok()) return ToGrpcStatus(runs.status());
   for (const RunRecord& run : *runs) *response->add_runs() = RunToProto(run);
   return grpc::Status::OK;
@@ -507,8 +508,7 @@ grpc::Status CoordinatorService::LeaseJob(grpc::ServerContext* context,
     preparing_.erase(it);
   }
   if (prepared.state == VmPreparations::Result::State::kFailed) {
-    runs_->EndAttempt(prepared.job.job_id, lease.lease_id,
-                      std::string(prepared.error.message()));
+    runs_->EndAttempt(prepared.job.job_id, lease.lease_id, std::string(prepared.error.message()));
     return grpc::Status::OK;
   }
   runs_->Prepared(prepared.job.job_id);
@@ -520,32 +520,23 @@ grpc::Status CoordinatorService::LeaseJob(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::ReportEvents(
-    grpc::ServerContext* context, grpc::ServerReaderWriter<v1::EventAck, v1::JobEvent>* stream) {
-  if (grpc::Status s = Authorize(*context, Role::kAgent); !s.ok()) return s;
-  v1::JobEvent proto;
-  while (stream->Read(&proto)) {
-    Event event = FromProto(proto);
-    bool finished = false;
-    // Stored durably before the ack: an acknowledged event is never lost.
-    if (absl::Status s = runs_->Record(event, proto.lease_id(), &finished); !s.ok()) {
-      return ToGrpcStatus(s);
-    }
-    events_recorded_->Increment();
-    if (event.type == EventType::kJobFinished) {
-      if (finished) {
-        jobs_finished_->Add({{"verdict", std::string(ToString(event.verdict))}}).Increment();
-      }
-    }
-    v1::EventAck ack;
-    ack.set_job_id(event.job_id);
-    ack.set_seq(event.seq);
-    ack.set_attempt(event.job_attempt);
-    if (!stream->Write(ack)) break;
-  }
-  // A stream that ends early is not the end of the job: its agent may reconnect and
-  // re-send; if it does not, its lease expires.
-  return grpc::Status::OK;
+grpc::ServerBidiReactor<v1::JobEvent, v1::EventAck>* CoordinatorService::ReportEvents(
+    grpc::CallbackServerContext* context) {
+  if (grpc::Status s = Authorize(*context, Role::kAgent); !s.ok()) return RefusedEventStream(s);
+  // Stored durably before the ack: an acknowledged event is never lost. A stream that
+  // ends early is not the end of the job: its agent may reconnect and re-send; if it
+  // does not, its lease expires.
+  return NewEventStream(
+      [this](std::span<const Event> events, const std::string& lease_id, size_t* recorded) {
+        bool finished = false;
+        absl::Status s = runs_->RecordAll(events, lease_id, recorded, &finished);
+        events_recorded_->Increment(static_cast<double>(*recorded));
+        if (finished) {
+          const Event& last = events[*recorded - 1];
+          jobs_finished_->Add({{"verdict", std::string(ToString(last.verdict))}}).Increment();
+        }
+        return s;
+      });
 }
 
 absl::StatusOr<std::vector<HostedService>> CreateCoordinatorServices(const ServiceContext& context,
@@ -553,18 +544,17 @@ absl::StatusOr<std::vector<HostedService>> CreateCoordinatorServices(const Servi
   std::string state_dir = options.state_dir.empty()
                               ? (fs::path(options.results_root) / ".mosdat-state").string()
                               : options.state_dir;
-  auto* commit_seconds = &prometheus::BuildHistogram()
-                              .Name("mosdat_coordinator_store_write_seconds")
-                              .Help("Time to commit one batch of writes to the state database")
-                              .Register(*context.metrics)
-                              .Add({}, prometheus::Histogram::BucketBoundaries{
-                                           0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                           0.25, 1});
-  SqliteStoreOptions store_options{
-      .dir = state_dir,
-      .on_commit = [commit_seconds](absl::Duration d, int) {
-        commit_seconds->Observe(absl::ToDoubleSeconds(d));
-      }};
+  auto* commit_seconds =
+      &prometheus::BuildHistogram()
+           .Name("mosdat_coordinator_store_write_seconds")
+           .Help("Time to commit one batch of writes to the state database")
+           .Register(*context.metrics)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01,
+                                                            0.025, 0.05, 0.1, 0.25, 1});
+  SqliteStoreOptions store_options{.dir = state_dir,
+                                   .on_commit = [commit_seconds](absl::Duration d, int) {
+                                     commit_seconds->Observe(absl::ToDoubleSeconds(d));
+                                   }};
   std::string private_dir;
   absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(store_options);
   if (!store.ok() && store.status().code() == absl::StatusCode::kFailedPrecondition &&

@@ -75,8 +75,7 @@ class Coordinator {
   }
 
   void Open() {
-    absl::StatusOr<std::unique_ptr<Store>> store =
-        OpenSqliteStore({.dir = dir_.File("state")});
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore({.dir = dir_.File("state")});
     ASSERT_TRUE(store.ok()) << store.status();
     absl::StatusOr<std::unique_ptr<RunStore>> runs = RunStore::Open(
         {.results_root = dir_.File("results"),
@@ -98,9 +97,8 @@ class Coordinator {
   std::string Path(const std::string& name) { return dir_.File(name); }
 
   RunRecord Create(int retries = 1) {
-    absl::StatusOr<RunRecord> run =
-        runs_->CreateRun(Specs(jobs_), Submission{.config_path = "c.toml", .retries = retries},
-                         "label");
+    absl::StatusOr<RunRecord> run = runs_->CreateRun(
+        Specs(jobs_), Submission{.config_path = "c.toml", .retries = retries}, "label");
     EXPECT_TRUE(run.ok()) << run.status();
     return run.ok() ? *run : RunRecord();
   }
@@ -143,9 +141,9 @@ TEST(RunStoreTest, ConcurrentJobsKeepEveryEventInOrderWithTheirScreenshots) {
           return;
         }
       }
-      failures[i] = c->Record(Finished(lease.spec.job_id, kEvents + 1,
-                                       i == 2 ? JobVerdict::kFail : JobVerdict::kPass),
-                              lease.lease_id);
+      failures[i] = c->Record(
+          Finished(lease.spec.job_id, kEvents + 1, i == 2 ? JobVerdict::kFail : JobVerdict::kPass),
+          lease.lease_id);
     });
   }
   for (std::thread& agent : agents) agent.join();
@@ -203,6 +201,69 @@ TEST(RunStoreTest, RefusesForeignLeasesOutOfOrderEventsAndUnsafeFileNames) {
   EXPECT_THAT(SeqsIn(dir + "/events.jsonl"), ::testing::ElementsAre(1u)) << "and stored once";
 }
 
+// Events sent before their acks were read arrive together: RecordAll stores the
+// acceptable prefix in one write and says where it stopped and why.
+TEST(RunStoreTest, ABatchOfEventsStoresItsAcceptablePrefixAndSaysWhyItStopped) {
+  Coordinator c(1);
+  RunRecord run = c.Create();
+  std::optional<RunStore::Lease> lease = c->LeaseJob(Agent("agent", 1), absl::Seconds(1));
+  ASSERT_TRUE(lease.has_value());
+  const std::string& id = lease->spec.job_id;
+  const std::string dir = c->GetRun(run.run_id)->jobs[0].results_dir;
+  size_t recorded = 99;
+
+  // 1..4 stored; 6 skips 5: refused, the four before it stay stored.
+  std::vector<Event> gap = {StepEvent(id, 1), StepEvent(id, 2), StepEvent(id, 3),
+                            StepEvent(id, 4), StepEvent(id, 6), StepEvent(id, 7)};
+  absl::Status s = c->RecordAll(gap, lease->lease_id, &recorded);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(s.message(), HasSubstr("event 6 after 4 (out of order)"));
+  EXPECT_EQ(recorded, 4u);
+  EXPECT_EQ(ReadFileOrEmpty(dir + "/3.png"), std::string(64 * 1024, '\3'));
+
+  // Re-sent events (3, 4: their acks were lost) count as stored and are stored once.
+  std::vector<Event> resent = {StepEvent(id, 3), StepEvent(id, 4), StepEvent(id, 5)};
+  EXPECT_TRUE(c->RecordAll(resent, lease->lease_id, &recorded).ok());
+  EXPECT_EQ(recorded, 3u);
+
+  // An unsafe screenshot name stops the batch where it is.
+  Event escape = StepEvent(id, 7);
+  escape.type = EventType::kScreenshot;
+  escape.screenshot = "../escape.png";
+  std::vector<Event> unsafe = {StepEvent(id, 6), escape};
+  EXPECT_EQ(c->RecordAll(unsafe, lease->lease_id, &recorded).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(recorded, 1u);
+
+  // A foreign lease stores nothing.
+  std::vector<Event> forged = {StepEvent(id, 7)};
+  EXPECT_EQ(c->RecordAll(forged, "a-guessed-lease", &recorded).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(recorded, 0u);
+
+  // job_finished ends the job inside a batch; what follows it is refused.
+  std::vector<Event> finishing = {StepEvent(id, 7), Finished(id, 8, JobVerdict::kPass),
+                                  StepEvent(id, 9)};
+  bool finished = false;
+  s = c->RecordAll(finishing, lease->lease_id, &recorded, &finished);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_EQ(recorded, 2u);
+  EXPECT_TRUE(finished);
+
+  EXPECT_EQ(SeqsIn(dir + "/events.jsonl"), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  absl::StatusOr<std::vector<StoredUpdate>> updates = c->Updates(run.run_id, 0, absl::Seconds(1));
+  ASSERT_TRUE(updates.ok());
+  std::vector<uint64_t> stored;
+  for (const StoredUpdate& u : *updates) {
+    if (u.event) stored.push_back(u.event->seq);
+  }
+  EXPECT_EQ(stored, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8})) << "each once, in order";
+  absl::StatusOr<RunRecord> done = c->GetRun(run.run_id);
+  ASSERT_TRUE(done.ok());
+  EXPECT_TRUE(done->done);
+  EXPECT_EQ(done->verdict, JobVerdict::kPass);
+}
+
 TEST(RunStoreTest, ALostLeaseEndsTheAttemptAndTheJobRunsAgainElsewhere) {
   Coordinator c(1, absl::Seconds(5));
   RunRecord run = c.Create(/*retries=*/1);
@@ -215,8 +276,7 @@ TEST(RunStoreTest, ALostLeaseEndsTheAttemptAndTheJobRunsAgainElsewhere) {
   // The old holder is refused; another agent gets attempt 2.
   EXPECT_EQ(c->Record(StepEvent(first->spec.job_id, 2), first->lease_id).code(),
             absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(c->Renew("a", {first->spec.job_id}).lost,
-            std::vector<std::string>{first->spec.job_id});
+  EXPECT_EQ(c->Renew("a", {first->spec.job_id}).lost, std::vector<std::string>{first->spec.job_id});
   std::optional<RunStore::Lease> second = c->LeaseJob(Agent("b", 1), absl::Seconds(1));
   ASSERT_TRUE(second.has_value());
   EXPECT_EQ(second->attempt, 2);
@@ -250,12 +310,15 @@ TEST(RunStoreTest, ATestFailureIsNeverRetriedAndRetriesAreBounded) {
   std::optional<RunStore::Lease> failing = c->LeaseJob(agent, absl::Seconds(1));
   std::optional<RunStore::Lease> broken = c->LeaseJob(agent, absl::Seconds(1));
   ASSERT_TRUE(failing && broken);
-  ASSERT_TRUE(c->Record(Finished(failing->spec.job_id, 1, JobVerdict::kFail), failing->lease_id).ok());
-  ASSERT_TRUE(c->Record(Finished(broken->spec.job_id, 1, JobVerdict::kError), broken->lease_id).ok());
+  ASSERT_TRUE(
+      c->Record(Finished(failing->spec.job_id, 1, JobVerdict::kFail), failing->lease_id).ok());
+  ASSERT_TRUE(
+      c->Record(Finished(broken->spec.job_id, 1, JobVerdict::kError), broken->lease_id).ok());
   std::optional<RunStore::Lease> again = c->LeaseJob(agent, absl::Seconds(1));
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->spec.job_id, broken->spec.job_id) << "only the infrastructure error runs again";
-  ASSERT_TRUE(c->Record(Finished(again->spec.job_id, 1, JobVerdict::kError, 2), again->lease_id).ok());
+  ASSERT_TRUE(
+      c->Record(Finished(again->spec.job_id, 1, JobVerdict::kError, 2), again->lease_id).ok());
   EXPECT_FALSE(c->LeaseJob(agent, absl::Milliseconds(50)).has_value()) << "no third attempt";
 
   absl::StatusOr<RunRecord> done = c->GetRun(run.run_id);
@@ -294,7 +357,8 @@ TEST(RunStoreTest, ARestartLosesNothingAcknowledgedAndStoresNothingTwice) {
   std::optional<RunStore::Lease> queued = c->LeaseJob(Agent("a", 2), absl::Seconds(1));
   ASSERT_TRUE(queued.has_value());
   EXPECT_NE(queued->spec.job_id, id);
-  ASSERT_TRUE(c->Record(Finished(queued->spec.job_id, 1, JobVerdict::kPass), queued->lease_id).ok());
+  ASSERT_TRUE(
+      c->Record(Finished(queued->spec.job_id, 1, JobVerdict::kPass), queued->lease_id).ok());
 
   EXPECT_EQ(SeqsIn(events_jsonl), (std::vector<uint64_t>{1, 2, 3, 4, 5}));
   absl::StatusOr<RunRecord> done = c->GetRun(run.run_id);
@@ -337,9 +401,8 @@ TEST(RunStoreTest, CancelDropsQueuedJobsAndStopsRunningOnes) {
   EXPECT_EQ(c->Renew("a", {running->spec.job_id}).cancel,
             std::vector<std::string>{running->spec.job_id});
   // The agent stops at its next step, runs cleanup, and finishes as an error; no retry.
-  ASSERT_TRUE(c->Record(Finished(running->spec.job_id, 1, JobVerdict::kError),
-                        running->lease_id)
-                  .ok());
+  ASSERT_TRUE(
+      c->Record(Finished(running->spec.job_id, 1, JobVerdict::kError), running->lease_id).ok());
   absl::StatusOr<RunRecord> done = c->GetRun(run.run_id);
   ASSERT_TRUE(done.ok());
   EXPECT_TRUE(done->done);

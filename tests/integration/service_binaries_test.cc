@@ -5,6 +5,8 @@
 
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
+#include "core/events.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
 #include "runtime/token_auth.h"
@@ -22,7 +24,7 @@ constexpr char kToken[] = "test-token-0123456789";
 constexpr char kAgentToken[] = "test-agent-token-9876543210";
 
 struct ServiceCase {
-  std::string binary;        // relative to the build dir
+  std::string binary;                 // relative to the build dir
   std::vector<std::string> services;  // full names the binary must report SERVING
   bool requires_token;
   bool coordinator = false;  // hosts the coordinator: needs an agent token and a state dir
@@ -31,8 +33,7 @@ struct ServiceCase {
 std::ostream& operator<<(std::ostream& os, const ServiceCase& c) { return os << c.binary; }
 
 HealthCheckResponse::ServingStatus CheckHealth(const std::string& address,
-                                               const std::string& service,
-                                               grpc::Status* status) {
+                                               const std::string& service, grpc::Status* status) {
   auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   auto stub = Health::NewStub(channel);
   grpc::ClientContext context;
@@ -61,8 +62,9 @@ class ServiceBinaryTest : public ::testing::TestWithParam<ServiceCase> {
       flags.push_back("--agent-token=env:MOSDAT_TEST_AGENT_TOKEN");
       flags.push_back("--results-dir=" + dir_.File("results"));
     }
-    return ServiceProcess(CommandFor(GetParam(), flags),
-                          {{"MOSDAT_TEST_TOKEN", kToken}, {"MOSDAT_TEST_AGENT_TOKEN", kAgentToken}});
+    return ServiceProcess(
+        CommandFor(GetParam(), flags),
+        {{"MOSDAT_TEST_TOKEN", kToken}, {"MOSDAT_TEST_AGENT_TOKEN", kAgentToken}});
   }
   TempDir dir_;
 };
@@ -76,8 +78,7 @@ TEST_P(ServiceBinaryTest, AnswersHealthChecksServesMetricsAndStopsOnSigterm) {
   EXPECT_EQ(CheckHealth(process.grpc_address(), "", &status), HealthCheckResponse::SERVING);
   EXPECT_TRUE(status.ok()) << status.error_message();
   for (const std::string& service : GetParam().services) {
-    EXPECT_EQ(CheckHealth(process.grpc_address(), service, &status),
-              HealthCheckResponse::SERVING)
+    EXPECT_EQ(CheckHealth(process.grpc_address(), service, &status), HealthCheckResponse::SERVING)
         << service;
     EXPECT_TRUE(status.ok()) << service << ": " << status.error_message();
   }
@@ -88,8 +89,7 @@ TEST_P(ServiceBinaryTest, AnswersHealthChecksServesMetricsAndStopsOnSigterm) {
   std::string metrics = HttpGet(process.metrics_port(), "/metrics");
   EXPECT_NE(metrics.find("# TYPE mosdat_grpc_requests_total counter"), std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find("method=\"/grpc.health.v1.Health/Check\",service=\""),
-            std::string::npos)
+  EXPECT_NE(metrics.find("method=\"/grpc.health.v1.Health/Check\",service=\""), std::string::npos)
       << metrics;
 
   EXPECT_EQ(process.Terminate(), 0) << process.stderr_text();
@@ -97,8 +97,9 @@ TEST_P(ServiceBinaryTest, AnswersHealthChecksServesMetricsAndStopsOnSigterm) {
 }
 
 TEST_P(ServiceBinaryTest, ReportsAnUnresolvableTokenWithoutEchoingIt) {
-  RunResult result = RunCommand(CommandFor(GetParam(), {"--token=env:MOSDAT_UNSET_VARIABLE",
-                                                 "--listen=127.0.0.1:0", "--metrics-listen=off"}));
+  RunResult result =
+      RunCommand(CommandFor(GetParam(), {"--token=env:MOSDAT_UNSET_VARIABLE",
+                                         "--listen=127.0.0.1:0", "--metrics-listen=off"}));
   EXPECT_EQ(result.exit_code, 3);
   EXPECT_NE(result.err.find("MOSDAT_UNSET_VARIABLE"), std::string::npos) << result.err;
 }
@@ -116,18 +117,19 @@ const ServiceCase kAllBinaries[] = {
     ServiceCase{"proxmox-bridge/mosdat-proxmox-bridge", {"mosdat.v1.ProxmoxBridge"}, true},
     ServiceCase{"cli/mosdat serve",
                 {"mosdat.v1.Coordinator", "mosdat.v1.Agent", "mosdat.v1.VlmGateway",
-                     "mosdat.v1.ProxmoxBridge"},
-                    true, true}};
+                 "mosdat.v1.ProxmoxBridge"},
+                true,
+                true}};
 
-INSTANTIATE_TEST_SUITE_P(
-    AllBinaries, ServiceBinaryTest, ::testing::ValuesIn(kAllBinaries),
-    [](const auto& info) {
-      std::string name = info.param.binary.substr(info.param.binary.find('/') + 1);
-      for (char& c : name) {
-        if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-      }
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(AllBinaries, ServiceBinaryTest, ::testing::ValuesIn(kAllBinaries),
+                         [](const auto& info) {
+                           std::string name =
+                               info.param.binary.substr(info.param.binary.find('/') + 1);
+                           for (char& c : name) {
+                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
 
 // Services that can act on a VM (all but the vlm-gateway) refuse to start without one.
 TEST(ServiceTokenTest, ServicesThatActOnVmsRefuseToStartWithoutAToken) {
@@ -143,10 +145,10 @@ TEST(ServiceTokenTest, ServicesThatActOnVmsRefuseToStartWithoutAToken) {
 // neither can do the other's part; several agents may drive the same VM.
 TEST(CoordinatorBinaryTest, AgentsAndUsersHoldDifferentCredentials) {
   TempDir dir;
-  ServiceProcess process({BuiltBinary("coordinator/mosdat-coordinator"),
-                          "--token=env:MOSDAT_TEST_TOKEN", "--agent-token=env:MOSDAT_AGENT",
-                          "--results-dir=" + dir.File("results")},
-                         {{"MOSDAT_TEST_TOKEN", kToken}, {"MOSDAT_AGENT", kAgentToken}});
+  ServiceProcess process(
+      {BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:MOSDAT_TEST_TOKEN",
+       "--agent-token=env:MOSDAT_AGENT", "--results-dir=" + dir.File("results")},
+      {{"MOSDAT_TEST_TOKEN", kToken}, {"MOSDAT_AGENT", kAgentToken}});
   ASSERT_TRUE(process.Start()) << process.stderr_text();
   auto stub = v1::Coordinator::NewStub(
       grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials()));
@@ -195,6 +197,157 @@ TEST(CoordinatorBinaryTest, AgentsAndUsersHoldDifferentCredentials) {
   }
   std::string metrics = HttpGet(process.metrics_port(), "/metrics");
   EXPECT_NE(metrics.find("mosdat_coordinator_live_agents 2"), std::string::npos) << metrics;
+  EXPECT_EQ(process.Terminate(), 0);
+}
+
+v1::JobEvent LogEvent(const v1::Job& job, uint64_t seq) {
+  v1::JobEvent event;
+  event.set_job_id(job.job_id());
+  event.set_seq(seq);
+  event.set_job_attempt(job.attempt());
+  event.set_lease_id(job.lease_id());
+  event.mutable_log()->set_level("info");
+  event.mutable_log()->set_text(absl::StrCat("line ", seq));
+  return event;
+}
+
+// ReportEvents over real gRPC: an agent may send many events before reading any ack;
+// every ack comes after its events are stored and acknowledges all before it; a
+// refused event ends the stream with the status saying why, after the acks of the
+// events before it; re-sent events are acknowledged and stored once; only the agents'
+// credential may report.
+TEST(CoordinatorBinaryTest, PipelinedEventsAreAcknowledgedCumulativelyAndRefusalsSayWhy) {
+  TempDir dir;
+  ServiceProcess process(
+      {BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:MOSDAT_TEST_TOKEN",
+       "--agent-token=env:MOSDAT_AGENT", "--results-dir=" + dir.File("results")},
+      {{"MOSDAT_TEST_TOKEN", kToken}, {"MOSDAT_AGENT", kAgentToken}});
+  ASSERT_TRUE(process.Start()) << process.stderr_text();
+  auto stub = v1::Coordinator::NewStub(
+      grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials()));
+  {
+    grpc::ClientContext context;
+    AttachToken(context, kAgentToken);
+    v1::RegisterAgentRequest request;
+    request.set_agent_id("host-a");
+    request.add_vms("desk");
+    v1::RegisterAgentResponse response;
+    ASSERT_TRUE(stub->RegisterAgent(&context, request, &response).ok());
+  }
+  std::string run_id;
+  {
+    grpc::ClientContext context;
+    AttachToken(context, kToken);
+    v1::SubmitMatrixRequest request;
+    request.set_config_path("/suite/config.toml");
+    (*request.mutable_files())["/suite/config.toml"] =
+        "[app]\nname = \"demo\"\nbinary = \"/bin/true\"\n[[vm]]\nname = \"desk\"\n"
+        "provider = \"local\"\n[[test]]\nname = \"hello\"\nscenario = \"hello.yaml\"\n";
+    (*request.mutable_files())["/suite/hello.yaml"] = "name: hello\nsteps:\n  - key: enter\n";
+    v1::SubmitMatrixResponse response;
+    grpc::Status submitted = stub->SubmitMatrix(&context, request, &response);
+    ASSERT_TRUE(submitted.ok()) << submitted.error_message();
+    run_id = response.run_id();
+  }
+  v1::Job job;
+  {
+    grpc::ClientContext context;
+    AttachToken(context, kAgentToken);
+    v1::LeaseJobRequest request;
+    request.set_agent_id("host-a");
+    request.set_wait_ms(5000);
+    v1::LeaseJobResponse response;
+    ASSERT_TRUE(stub->LeaseJob(&context, request, &response).ok());
+    ASSERT_TRUE(response.has_job());
+    job = response.job();
+  }
+  // Only the agents' credential may report events.
+  for (const char* token : {kToken, "wrong"}) {
+    grpc::ClientContext context;
+    AttachToken(context, token);
+    auto stream = stub->ReportEvents(&context);
+    stream->Write(LogEvent(job, 1));
+    stream->WritesDone();
+    v1::EventAck ack;
+    EXPECT_FALSE(stream->Read(&ack));
+    grpc::Status refused = stream->Finish();
+    EXPECT_EQ(refused.error_code(), token == kToken ? grpc::StatusCode::PERMISSION_DENIED
+                                                    : grpc::StatusCode::UNAUTHENTICATED)
+        << refused.error_message();
+  }
+
+  constexpr uint64_t kEvents = 200;
+  {
+    // All written before any ack is read; then one out of order.
+    grpc::ClientContext context;
+    AttachToken(context, kAgentToken);
+    auto stream = stub->ReportEvents(&context);
+    for (uint64_t seq = 1; seq <= kEvents; ++seq) ASSERT_TRUE(stream->Write(LogEvent(job, seq)));
+    stream->Write(LogEvent(job, kEvents + 2));
+    stream->WritesDone();
+    uint64_t acked = 0;
+    v1::EventAck ack;
+    while (stream->Read(&ack)) {
+      EXPECT_EQ(ack.job_id(), job.job_id());
+      EXPECT_EQ(ack.attempt(), job.attempt());
+      EXPECT_GT(ack.seq(), acked) << "acks only move forward";
+      acked = ack.seq();
+    }
+    EXPECT_EQ(acked, kEvents) << "every event before the refused one is acknowledged";
+    grpc::Status refused = stream->Finish();
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(refused.error_message().find("out of order"), std::string::npos)
+        << refused.error_message();
+  }
+  {
+    // A reconnecting agent re-sends from its first unacknowledged event (here: a few
+    // before, as if acks were lost), then finishes the job.
+    grpc::ClientContext context;
+    AttachToken(context, kAgentToken);
+    auto stream = stub->ReportEvents(&context);
+    for (uint64_t seq = kEvents - 2; seq <= kEvents; ++seq) {
+      ASSERT_TRUE(stream->Write(LogEvent(job, seq)));
+    }
+    v1::JobEvent finished = LogEvent(job, kEvents + 1);
+    finished.mutable_job_finished()->set_verdict(v1::VERDICT_PASS);
+    ASSERT_TRUE(stream->Write(finished));
+    stream->WritesDone();
+    uint64_t acked = 0;
+    v1::EventAck ack;
+    while (stream->Read(&ack)) acked = ack.seq();
+    EXPECT_EQ(acked, kEvents + 1);
+    grpc::Status status = stream->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+  {
+    // The job is finished: its lease is gone.
+    grpc::ClientContext context;
+    AttachToken(context, kAgentToken);
+    auto stream = stub->ReportEvents(&context);
+    stream->Write(LogEvent(job, kEvents + 2));
+    stream->WritesDone();
+    v1::EventAck ack;
+    EXPECT_FALSE(stream->Read(&ack));
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  grpc::ClientContext context;
+  AttachToken(context, kToken);
+  v1::GetRunRequest request;
+  request.set_run_id(run_id);
+  v1::Run run;
+  ASSERT_TRUE(stub->GetRun(&context, request, &run).ok());
+  EXPECT_TRUE(run.done());
+  EXPECT_EQ(run.verdict(), v1::VERDICT_PASS);
+  absl::StatusOr<std::vector<Event>> events =
+      ReadEventLog(run.jobs(0).results_dir() + "/events.jsonl");
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), kEvents + 1) << "each event stored once";
+  for (size_t i = 0; i < events->size(); ++i) EXPECT_EQ((*events)[i].seq, i + 1);
+  std::string metrics = HttpGet(process.metrics_port(), "/metrics");
+  EXPECT_NE(metrics.find("mosdat_events_recorded_total " + std::to_string(kEvents + 4)),
+            std::string::npos)
+      << "the re-sent events count again as acknowledged:\n"
+      << metrics;
   EXPECT_EQ(process.Terminate(), 0);
 }
 
