@@ -11,6 +11,8 @@
 //   3. the same with 1, 2, 4 and 8 agents, and with 50 log events per job; beside each
 //      figure the coordinator's CPU time over the wall time, and its commits.
 //   build/bench/mosdat_bench_coordinator [seconds_per_event_run] [jobs] [state_parent_dir]
+// MOSDAT_BENCH_COORDINATOR=<path> runs another mosdat-coordinator build (to compare);
+// MOSDAT_BENCH_ONLY=13 runs only those sections.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
@@ -23,6 +25,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -166,11 +169,12 @@ absl::StatusOr<Coordinator> StartCoordinator(const std::string& dir) {
   env["MOSDAT_BENCH_USER_TOKEN"] = kUserToken;
   env["MOSDAT_BENCH_AGENT_TOKEN"] = kAgentToken;
   const std::string ready = dir + "/ready.json";
+  const char* other = std::getenv("MOSDAT_BENCH_COORDINATOR");
   absl::StatusOr<Process> process = Process::Spawn(
-      {.argv = {MOSDAT_COORDINATOR_BINARY, "--listen=127.0.0.1:0", "--metrics-listen=127.0.0.1:0",
-                "--log-level=warn", "--token=env:MOSDAT_BENCH_USER_TOKEN",
-                "--agent-token=env:MOSDAT_BENCH_AGENT_TOKEN", "--results-dir=" + dir + "/results",
-                "--state-dir=" + dir + "/state",
+      {.argv = {other != nullptr ? other : MOSDAT_COORDINATOR_BINARY, "--listen=127.0.0.1:0",
+                "--metrics-listen=127.0.0.1:0", "--log-level=warn",
+                "--token=env:MOSDAT_BENCH_USER_TOKEN", "--agent-token=env:MOSDAT_BENCH_AGENT_TOKEN",
+                "--results-dir=" + dir + "/results", "--state-dir=" + dir + "/state",
                 // Fake agents send no heartbeats: LeaseJob and events
                 // keep them alive; nothing may expire during a run.
                 "--lease-timeout=600", "--heartbeat-interval=300", "--ready-file=" + ready},
@@ -633,6 +637,11 @@ absl::StatusOr<JobRates> JobThroughput(const Coordinator& c, int round, int agen
   return rates;
 }
 
+bool Wanted(char section) {
+  const char* only = std::getenv("MOSDAT_BENCH_ONLY");
+  return only == nullptr || std::strchr(only, section) != nullptr;
+}
+
 int Run(double seconds, int jobs, const std::string& dir) {
   absl::StatusOr<Coordinator> coordinator = StartCoordinator(dir);
   if (!coordinator.ok()) return Fail("coordinator", coordinator.status());
@@ -640,6 +649,9 @@ int Run(double seconds, int jobs, const std::string& dir) {
 
   double load[1] = {0};
   getloadavg(load, 1);
+  if (const char* other = std::getenv("MOSDAT_BENCH_COORDINATOR")) {
+    std::printf("coordinator: %s (MOSDAT_BENCH_COORDINATOR)\n", other);
+  }
   std::printf(
       "mOSdat coordinator benchmark: mosdat-coordinator as a child process on loopback TCP, "
       "fake agents (one gRPC connection each) in this process; %u CPUs, load %.1f\n"
@@ -648,25 +660,31 @@ int Run(double seconds, int jobs, const std::string& dir) {
       std::thread::hardware_concurrency(), load[0], dir.c_str(), FileSystemOf(dir).c_str(),
       FdatasyncMs(dir, false), FdatasyncMs(dir, true));
 
-  std::printf("\n1. durable events acknowledged (log events, %.0f s each)\n", seconds);
-  std::printf("%-26s %8s %8s  " COST_HEADER "\n", "", "events/s", "ack p50", "ev", "ev", "ev");
   int round = 0;
+  if (Wanted('1')) {
+    std::printf("\n1. durable events acknowledged (log events, %.0f s each)\n", seconds);
+    std::printf("%-26s %8s %8s  " COST_HEADER "\n", "", "events/s", "ack p50", "ev", "ev", "ev");
+  }
   for (auto [streams, window] :
        std::vector<std::pair<int, int>>{{1, 1}, {1, 64}, {8, 1}, {8, 64}}) {
+    if (!Wanted('1')) break;
     if (absl::Status s = EventRate(c, ++round, streams, window, seconds); !s.ok()) {
       return Fail("events", s);
     }
   }
 
   const int rounded = (jobs + kVms - 1) / kVms * kVms;
-  std::printf(
-      "\n2. jobs of no steps (lease, fetch files, job_started, job_finished), %d jobs per run "
-      "(%d tests x %d VMs), agents of capacity 1; p50 ms of each step as agents saw it\n",
-      rounded, rounded / kVms, kVms);
-  std::printf("%-8s %6s %5s %15s %6s %8s %9s  " COST_HEADER "  %s\n", "", "jobs/s", "x1",
-              "lease p50/p99", "fetch", "started", "finished", "job", "job", "job", "submit");
+  if (Wanted('2')) {
+    std::printf(
+        "\n2. jobs of no steps (lease, fetch files, job_started, job_finished), %d jobs per run "
+        "(%d tests x %d VMs), agents of capacity 1; p50 ms of each step as agents saw it\n",
+        rounded, rounded / kVms, kVms);
+    std::printf("%-8s %6s %5s %15s %6s %8s %9s  " COST_HEADER "  %s\n", "", "jobs/s", "x1",
+                "lease p50/p99", "fetch", "started", "finished", "job", "job", "job", "submit");
+  }
   double one_agent_jobs = 0;
   for (int agents : {1, 2, 4, 8}) {
+    if (!Wanted('2')) break;
     absl::StatusOr<JobRates> rates = JobThroughput(c, ++round, agents, jobs, 0);
     if (!rates.ok()) return Fail("jobs", rates.status());
     if (agents == 1) one_agent_jobs = rates->jobs_per_s;
@@ -679,14 +697,17 @@ int Run(double seconds, int jobs, const std::string& dir) {
   }
 
   const int event_jobs = std::max(kVms, jobs / 5 / kVms * kVms);
-  std::printf(
-      "\n3. jobs of 50 log events (+ job_started, job_finished; each event acknowledged before "
-      "the next), %d jobs per run\n",
-      event_jobs);
-  std::printf("%-8s %6s %8s %5s %9s %9s  " COST_HEADER "\n", "", "jobs/s", "events/s", "x1",
-              "event p50", "finished", "job", "job", "job");
+  if (Wanted('3')) {
+    std::printf(
+        "\n3. jobs of 50 log events (+ job_started, job_finished; each event acknowledged before "
+        "the next), %d jobs per run\n",
+        event_jobs);
+    std::printf("%-8s %6s %8s %5s %9s %9s  " COST_HEADER "\n", "", "jobs/s", "events/s", "x1",
+                "event p50", "finished", "job", "job", "job");
+  }
   double one_agent_events = 0;
   for (int agents : {1, 2, 4, 8}) {
+    if (!Wanted('3')) break;
     absl::StatusOr<JobRates> rates = JobThroughput(c, ++round, agents, event_jobs, 50);
     if (!rates.ok()) return Fail("event jobs", rates.status());
     if (agents == 1) one_agent_events = rates->events_per_s;

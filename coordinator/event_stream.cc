@@ -18,8 +18,13 @@ namespace {
 class EventStream final : public grpc::ServerBidiReactor<v1::JobEvent, v1::EventAck> {
  public:
   explicit EventStream(RecordEvents record) : record_(std::move(record)) {
+    {
+      // The worker's first act takes mutex_: it starts once worker_ is set, which
+      // OnDone() joins.
+      std::lock_guard lock(mutex_);
+      worker_ = std::thread([this] { Work(); });
+    }
     StartRead(&incoming_);
-    worker_ = std::thread([this] { Work(); });
   }
 
   void OnReadDone(bool ok) override {
@@ -27,9 +32,10 @@ class EventStream final : public grpc::ServerBidiReactor<v1::JobEvent, v1::Event
     if (!ok) {
       reads_done_ = true;  // the agent closed its side (or the call ended)
     } else {
+      queued_bytes_ += incoming_.ByteSizeLong();
       queue_.push_back(std::move(incoming_));
       incoming_.Clear();
-      if (queue_.size() < kMaxQueuedEvents) {
+      if (queue_.size() < kMaxQueuedEvents && queued_bytes_ < kMaxQueuedBytes) {
         StartRead(&incoming_);
       } else {
         reading_ = false;  // resumed by the worker once it took the queue
@@ -79,6 +85,7 @@ class EventStream final : public grpc::ServerBidiReactor<v1::JobEvent, v1::Event
           return grpc::Status::OK;
         }
         batch.swap(queue_);
+        queued_bytes_ = 0;
         if (!reading_ && !reads_done_) {
           reading_ = true;
           StartRead(&incoming_);
@@ -141,7 +148,8 @@ class EventStream final : public grpc::ServerBidiReactor<v1::JobEvent, v1::Event
   bool reading_ = true;    // a read is in flight (or the reads are done)
   bool reads_done_ = false;
   std::deque<v1::JobEvent> queue_;  // read, not yet taken by the worker
-  v1::EventAck outgoing_;           // the write in flight
+  size_t queued_bytes_ = 0;
+  v1::EventAck outgoing_;  // the write in flight
   bool writing_ = false;
   bool gone_ = false;  // cancelled, or a write failed: the agent is not listening
 };

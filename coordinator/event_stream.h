@@ -26,8 +26,10 @@
 
 namespace mosdat {
 
-// The most events read ahead of the one being stored; the agent's further writes wait.
+// The most events, and bytes of them (screenshots are large), read ahead of the batch
+// being stored; past either, the agent's further writes wait.
 inline constexpr size_t kMaxQueuedEvents = 1024;
+inline constexpr size_t kMaxQueuedBytes = 16 << 20;
 
 // Stores consecutive events of one job sent under `lease_id` (RunStore::RecordAll):
 // sets *recorded to how many from the front are durably stored; the status says why

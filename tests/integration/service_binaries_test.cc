@@ -276,7 +276,7 @@ TEST(CoordinatorBinaryTest, PipelinedEventsAreAcknowledgedCumulativelyAndRefusal
         << refused.error_message();
   }
 
-  constexpr uint64_t kEvents = 200;
+  constexpr uint64_t kEvents = 3000;  // more than the coordinator reads ahead (1024)
   {
     // All written before any ack is read; then one out of order.
     grpc::ClientContext context;
