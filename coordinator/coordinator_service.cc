@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "coordinator/event_stream.h"
 #include "coordinator/matrix.h"
 #include "coordinator/run_proto.h"
 #include "coordinator/sqlite_store.h"
@@ -36,7 +37,7 @@ absl::StatusOr<std::vector<JobSpec>> Expand(const Submission& submission) {
 }
 
 // The common name of a verified client certificate, or "" without one.
-std::string PeerCommonName(const grpc::ServerContext& context) {
+std::string PeerCommonName(const grpc::ServerContextBase& context) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth == nullptr || !auth->IsPeerAuthenticated()) return "";
   for (const grpc::string_ref& name : auth->FindPropertyValues("x509_common_name")) {
@@ -210,7 +211,7 @@ void CoordinatorService::UpdateGauges() {
   }
 }
 
-grpc::Status CoordinatorService::Authorize(const grpc::ServerContext& context, Role role,
+grpc::Status CoordinatorService::Authorize(const grpc::ServerContextBase& context, Role role,
                                            const std::string& agent_id) const {
   const TokenAuth& wanted = role == Role::kUser ? users_ : agents_auth_;
   const TokenAuth& other = role == Role::kUser ? agents_auth_ : users_;
@@ -519,32 +520,23 @@ grpc::Status CoordinatorService::LeaseJob(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::ReportEvents(
-    grpc::ServerContext* context, grpc::ServerReaderWriter<v1::EventAck, v1::JobEvent>* stream) {
-  if (grpc::Status s = Authorize(*context, Role::kAgent); !s.ok()) return s;
-  v1::JobEvent proto;
-  while (stream->Read(&proto)) {
-    Event event = FromProto(proto);
-    bool finished = false;
-    // Stored durably before the ack: an acknowledged event is never lost.
-    if (absl::Status s = runs_->Record(event, proto.lease_id(), &finished); !s.ok()) {
-      return ToGrpcStatus(s);
-    }
-    events_recorded_->Increment();
-    if (event.type == EventType::kJobFinished) {
-      if (finished) {
-        jobs_finished_->Add({{"verdict", std::string(ToString(event.verdict))}}).Increment();
-      }
-    }
-    v1::EventAck ack;
-    ack.set_job_id(event.job_id);
-    ack.set_seq(event.seq);
-    ack.set_attempt(event.job_attempt);
-    if (!stream->Write(ack)) break;
-  }
-  // A stream that ends early is not the end of the job: its agent may reconnect and
-  // re-send; if it does not, its lease expires.
-  return grpc::Status::OK;
+grpc::ServerBidiReactor<v1::JobEvent, v1::EventAck>* CoordinatorService::ReportEvents(
+    grpc::CallbackServerContext* context) {
+  if (grpc::Status s = Authorize(*context, Role::kAgent); !s.ok()) return RefusedEventStream(s);
+  // Stored durably before the ack: an acknowledged event is never lost. A stream that
+  // ends early is not the end of the job: its agent may reconnect and re-send; if it
+  // does not, its lease expires.
+  return NewEventStream(
+      [this](std::span<const Event> events, const std::string& lease_id, size_t* recorded) {
+        bool finished = false;
+        absl::Status s = runs_->RecordAll(events, lease_id, recorded, &finished);
+        events_recorded_->Increment(static_cast<double>(*recorded));
+        if (finished) {
+          const Event& last = events[*recorded - 1];
+          jobs_finished_->Add({{"verdict", std::string(ToString(last.verdict))}}).Increment();
+        }
+        return s;
+      });
 }
 
 absl::StatusOr<std::vector<HostedService>> CreateCoordinatorServices(const ServiceContext& context,

@@ -64,7 +64,10 @@ void AddCoordinatorFlags(CLI::App& app, CoordinatorFlags* flags);
 // The options the flags describe; InvalidArgument naming the flag.
 absl::StatusOr<CoordinatorOptions> ResolveCoordinatorFlags(const CoordinatorFlags& flags);
 
-class CoordinatorService final : public v1::Coordinator::Service {
+// ReportEvents is a callback method (event_stream.h): it reads ahead while a batch is
+// being stored; the others are synchronous.
+class CoordinatorService final
+    : public v1::Coordinator::WithCallbackMethod_ReportEvents<v1::Coordinator::Service> {
  public:
   CoordinatorService(const ServiceContext& context, CoordinatorOptions options,
                      std::shared_ptr<Store> store, std::unique_ptr<RunStore> runs,
@@ -88,8 +91,8 @@ class CoordinatorService final : public v1::Coordinator::Service {
                          v1::CancelRunResponse* response) override;
   grpc::Status LeaseJob(grpc::ServerContext* context, const v1::LeaseJobRequest* request,
                         v1::LeaseJobResponse* response) override;
-  grpc::Status ReportEvents(grpc::ServerContext* context,
-                            grpc::ServerReaderWriter<v1::EventAck, v1::JobEvent>* stream) override;
+  grpc::ServerBidiReactor<v1::JobEvent, v1::EventAck>* ReportEvents(
+      grpc::CallbackServerContext* context) override;
   grpc::Status RegisterAgent(grpc::ServerContext* context, const v1::RegisterAgentRequest* request,
                              v1::RegisterAgentResponse* response) override;
   grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
@@ -102,7 +105,7 @@ class CoordinatorService final : public v1::Coordinator::Service {
   // OK for the role's credential; PERMISSION_DENIED for the other role's (saying what
   // it may not do); UNAUTHENTICATED otherwise. With a verified client certificate, an
   // agent's id must be the certificate's common name.
-  grpc::Status Authorize(const grpc::ServerContext& context, Role role,
+  grpc::Status Authorize(const grpc::ServerContextBase& context, Role role,
                          const std::string& agent_id = "") const;
   // Both submit RPCs end here, with the files already gathered.
   grpc::Status Submit(const v1::SubmitMatrixRequest& request,

@@ -400,68 +400,113 @@ absl::Status RunStore::RecordAfterTheFact(const Event& event) {
 }
 
 absl::Status RunStore::Record(const Event& event, const std::string& lease_id, bool* finished) {
+  size_t recorded = 0;
+  return RecordAll(std::span<const Event>(&event, 1), lease_id, &recorded, finished);
+}
+
+absl::Status RunStore::RecordAll(std::span<const Event> events, const std::string& lease_id,
+                                 size_t* recorded, bool* finished) {
+  *recorded = 0;
   if (finished != nullptr) *finished = false;
-  std::shared_ptr<std::mutex> writes = JobWrites(event.job_id);
-  if (writes == nullptr) return RecordAfterTheFact(event);
-  std::lock_guard write_lock(*writes);  // one writer per job; jobs_ keeps an active job
-  ActiveJob* job;
-  AttemptRecord* attempt;
-  {
-    std::lock_guard lock(mutex_);
-    job = &jobs_.at(event.job_id);
-    const JobRecord& r = job->record;
-    if (r.lease_id.empty() || r.lease_id != lease_id || r.state != JobState::kRunning) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "job ", event.job_id,
-          " is not leased to the sender (the lease expired or the job moved on); stop it"));
-    }
-    attempt = job->record.Current();
-    if (event.job_attempt != attempt->number) {
-      return absl::FailedPreconditionError(absl::StrCat("job ", event.job_id, ": event of attempt ",
-                                                        event.job_attempt, ", but attempt ",
-                                                        attempt->number, " is running"));
-    }
-    job->renewed = absl::Now();
-    if (event.seq <= attempt->last_seq) return absl::OkStatus();  // re-sent, stored already
-    if (event.seq != attempt->last_seq + 1) {
-      return absl::InvalidArgumentError(absl::StrCat("job ", event.job_id, ": event ", event.seq,
-                                                     " after ", attempt->last_seq,
-                                                     " (out of order)"));
-    }
-  }
-  // The job's log, directory and attempt only change under its write lock, held here.
-  if (event.type == EventType::kScreenshot) {
-    if (!IsPlainPngName(event.screenshot)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("screenshot name \"", event.screenshot, "\" is not a plain .png file name"));
-    }
-    if (absl::Status s =
-            WriteDurably((fs::path(attempt->results_dir) / event.screenshot).string(), event.png);
-        !s.ok()) {
-      return s;
-    }
-  }
-  Event stored = event;
-  stored.png.clear();
-  if (event.type == EventType::kJobFinished) {
-    if (absl::Status s = FinishAttempt(event.job_id, stored, false); !s.ok()) return s;
-    if (finished != nullptr) {
-      std::lock_guard lock(mutex_);
-      auto it = jobs_.find(event.job_id);
-      *finished = it == jobs_.end() || it->second.record.Finished();
+  if (events.empty()) return absl::OkStatus();
+  const std::string& job_id = events.front().job_id;
+  std::shared_ptr<std::mutex> writes = JobWrites(job_id);
+  if (writes == nullptr) {
+    for (const Event& event : events) {
+      if (absl::Status s = RecordAfterTheFact(event); !s.ok()) return s;
+      ++*recorded;
     }
     return absl::OkStatus();
   }
-  if (job->log) job->log->Append(stored, false).IgnoreError();  // repaired from the store
-  if (absl::Status s = WriteAndNotify({.updates = {{.run_id = job->record.run_id,
-                                                    .kind = StoredUpdate::Kind::kEvent,
-                                                    .job_id = event.job_id,
-                                                    .event = stored}}});
-      !s.ok()) {
-    return s;
+  std::lock_guard write_lock(*writes);  // one writer per job; jobs_ keeps an active job
+  ActiveJob* job;
+  AttemptRecord* attempt;
+  uint64_t stored_seq;
+  {
+    std::lock_guard lock(mutex_);
+    job = &jobs_.at(job_id);
+    const JobRecord& r = job->record;
+    if (r.lease_id.empty() || r.lease_id != lease_id || r.state != JobState::kRunning) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "job ", job_id,
+          " is not leased to the sender (the lease expired or the job moved on); stop it"));
+    }
+    attempt = job->record.Current();
+    job->renewed = absl::Now();
+    stored_seq = attempt->last_seq;
   }
-  std::lock_guard lock(mutex_);
-  attempt->last_seq = event.seq;
+  // The job's log, directory and attempt only change under its write lock, held here.
+  StoreWrite write;
+  uint64_t next_seq = stored_seq + 1;
+  size_t accepted = 0;
+  absl::Status refused = absl::OkStatus();
+  std::optional<Event> job_finished;
+  for (const Event& event : events) {
+    if (event.job_id != job_id) {
+      refused = absl::InvalidArgumentError(
+          absl::StrCat("events of job ", event.job_id, " among job ", job_id, "'s"));
+      break;
+    }
+    if (event.job_attempt != attempt->number) {
+      refused = absl::FailedPreconditionError(absl::StrCat("job ", job_id, ": event of attempt ",
+                                                           event.job_attempt, ", but attempt ",
+                                                           attempt->number, " is running"));
+      break;
+    }
+    if (event.seq < next_seq) {  // re-sent, stored already
+      ++accepted;
+      continue;
+    }
+    if (event.seq != next_seq) {
+      refused = absl::InvalidArgumentError(absl::StrCat(
+          "job ", job_id, ": event ", event.seq, " after ", next_seq - 1, " (out of order)"));
+      break;
+    }
+    if (event.type == EventType::kScreenshot) {
+      if (!IsPlainPngName(event.screenshot)) {
+        refused = absl::InvalidArgumentError(absl::StrCat("screenshot name \"", event.screenshot,
+                                                          "\" is not a plain .png file name"));
+        break;
+      }
+      if (absl::Status s =
+              WriteDurably((fs::path(attempt->results_dir) / event.screenshot).string(), event.png);
+          !s.ok()) {
+        refused = s;
+        break;
+      }
+    }
+    Event stored = event;
+    stored.png.clear();
+    if (event.type == EventType::kJobFinished) {
+      job_finished = std::move(stored);
+      break;
+    }
+    if (job->log) job->log->Append(stored, false).IgnoreError();  // repaired from the store
+    write.updates.push_back({.run_id = job->record.run_id,
+                             .kind = StoredUpdate::Kind::kEvent,
+                             .job_id = job_id,
+                             .event = std::move(stored)});
+    ++accepted;
+    ++next_seq;
+  }
+  if (!write.updates.empty()) {
+    if (absl::Status s = WriteAndNotify(std::move(write)); !s.ok()) return s;
+    std::lock_guard lock(mutex_);
+    attempt->last_seq = next_seq - 1;
+  }
+  *recorded = accepted;
+  if (!job_finished) return refused;
+  if (absl::Status s = FinishAttempt(job_id, *std::move(job_finished), false); !s.ok()) return s;
+  ++*recorded;
+  if (finished != nullptr) {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(job_id);
+    *finished = it == jobs_.end() || it->second.record.Finished();
+  }
+  if (*recorded < events.size()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", job_id, ": events after its job_finished"));
+  }
   return absl::OkStatus();
 }
 

@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,14 @@ class RunStore {
   // must be the job's current one. job_finished ends the attempt (and retries it on an
   // infrastructure error) or the job. Sets *finished when the job is finished.
   absl::Status Record(const Event& event, const std::string& lease_id, bool* finished = nullptr);
+  // Record() for consecutive events of one job sent under one lease (a client that
+  // sends several before reading their acks): the events go to the store in one write,
+  // so they share one durable commit. Stores the longest acceptable prefix; *recorded
+  // says how many events from the front are stored (may be acknowledged), and the
+  // status why the next one was refused. A job_finished ends the batch: anything after
+  // it is refused.
+  absl::Status RecordAll(std::span<const Event> events, const std::string& lease_id,
+                         size_t* recorded, bool* finished = nullptr);
 
   // Ends the attempt under `lease_id` (stale leases are ignored) as an infrastructure
   // error with `reason`; retried when attempts remain.

@@ -82,10 +82,19 @@ std::string_view KindName(StoredUpdate::Kind kind) {
 // A prepared statement; Bind* take 1-based indexes, like SQLite.
 class Statement {
  public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
+  Statement(sqlite3* db, const char* sql) : db_(db), owned_(true) {
     if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
+  // A statement prepared once and kept by its owner: reset, not finalized, when done.
+  Statement(sqlite3* db, sqlite3_stmt* kept) : db_(db), stmt_(kept), owned_(false) {}
+  ~Statement() {
+    if (owned_) {
+      sqlite3_finalize(stmt_);
+    } else if (stmt_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -134,6 +143,7 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  bool owned_;
 };
 
 absl::Status Exec(sqlite3* db, const char* sql) {
@@ -254,6 +264,7 @@ class SqliteStore final : public Store {
     }
     queue_changed_.notify_all();
     if (writer_.joinable()) writer_.join();
+    for (auto& [sql, stmt] : kept_) sqlite3_finalize(stmt);
     if (write_db_ != nullptr) sqlite3_close(write_db_);
     if (read_db_ != nullptr) sqlite3_close(read_db_);
     if (lock_fd_ >= 0) close(lock_fd_);
@@ -548,23 +559,23 @@ class SqliteStore final : public Store {
   void Commit(std::vector<Pending>& batch) {
     const absl::Time start = absl::Now();
     std::vector<absl::Status> results(batch.size());
-    absl::Status begun = Exec(write_db_, "BEGIN IMMEDIATE");
+    absl::Status begun = RunKept("BEGIN IMMEDIATE");
     if (begun.ok()) {
       for (size_t i = 0; i < batch.size(); ++i) {
-        Exec(write_db_, "SAVEPOINT w").IgnoreError();
+        RunKept("SAVEPOINT w").IgnoreError();
         std::map<std::string, uint64_t> seqs_before = run_seqs_;
         results[i] = Apply(batch[i].write);
         if (results[i].ok()) {
-          Exec(write_db_, "RELEASE w").IgnoreError();
+          RunKept("RELEASE w").IgnoreError();
         } else {
-          Exec(write_db_, "ROLLBACK TO w").IgnoreError();
-          Exec(write_db_, "RELEASE w").IgnoreError();
+          RunKept("ROLLBACK TO w").IgnoreError();
+          RunKept("RELEASE w").IgnoreError();
           run_seqs_ = std::move(seqs_before);
         }
       }
-      absl::Status committed = Exec(write_db_, "COMMIT");
+      absl::Status committed = RunKept("COMMIT");
       if (!committed.ok()) {
-        Exec(write_db_, "ROLLBACK").IgnoreError();
+        RunKept("ROLLBACK").IgnoreError();
         run_seqs_.clear();  // reloaded from the database on next use
         for (absl::Status& s : results) s = committed;
       }
@@ -578,7 +589,7 @@ class SqliteStore final : public Store {
   absl::StatusOr<uint64_t> NextSeq(const std::string& run_id) {
     auto it = run_seqs_.find(run_id);
     if (it == run_seqs_.end()) {
-      Statement q(write_db_, "SELECT COALESCE(MAX(seq), 0) FROM updates WHERE run_id = ?1");
+      Statement q(write_db_, Kept("SELECT COALESCE(MAX(seq), 0) FROM updates WHERE run_id = ?1"));
       q.Bind(1, run_id);
       if (q.Step() != SQLITE_ROW) return q.Error();
       it = run_seqs_.emplace(run_id, static_cast<uint64_t>(q.Int(0))).first;
@@ -587,12 +598,13 @@ class SqliteStore final : public Store {
   }
 
   absl::Status PutRun(const RunRecord& run, const Submission* submission) {
-    Statement q(write_db_,
-                submission != nullptr
-                    ? "INSERT INTO runs(run_id, label, results_dir, created_ms, finished_ms, "
-                      "done, cancelled, verdict, submission) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"
-                    : "UPDATE runs SET label=?2, results_dir=?3, created_ms=?4, finished_ms=?5, "
-                      "done=?6, cancelled=?7, verdict=?8 WHERE run_id=?1");
+    Statement q(
+        write_db_,
+        Kept(submission != nullptr
+                 ? "INSERT INTO runs(run_id, label, results_dir, created_ms, finished_ms, "
+                   "done, cancelled, verdict, submission) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"
+                 : "UPDATE runs SET label=?2, results_dir=?3, created_ms=?4, finished_ms=?5, "
+                   "done=?6, cancelled=?7, verdict=?8 WHERE run_id=?1"));
     q.Bind(1, run.run_id)
         .Bind(2, run.label)
         .Bind(3, run.results_dir)
@@ -607,11 +619,11 @@ class SqliteStore final : public Store {
 
   absl::Status PutJob(const JobRecord& job) {
     Statement q(write_db_,
-                "INSERT INTO jobs(job_id, run_id, idx, test, vm, variant, results_dir, state, "
-                "verdict, reason, max_attempts, agent, lease_id) "
-                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13) ON CONFLICT(job_id) DO "
-                "UPDATE SET state=?8, verdict=?9, reason=?10, max_attempts=?11, agent=?12, "
-                "lease_id=?13");
+                Kept("INSERT INTO jobs(job_id, run_id, idx, test, vm, variant, results_dir, state, "
+                     "verdict, reason, max_attempts, agent, lease_id) "
+                     "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13) ON CONFLICT(job_id) DO "
+                     "UPDATE SET state=?8, verdict=?9, reason=?10, max_attempts=?11, agent=?12, "
+                     "lease_id=?13"));
     q.Bind(1, job.job_id)
         .Bind(2, job.run_id)
         .Bind(3, static_cast<int64_t>(job.index))
@@ -627,10 +639,11 @@ class SqliteStore final : public Store {
         .Bind(13, job.lease_id);
     if (absl::Status s = q.Run(); !s.ok()) return s;
     for (const AttemptRecord& a : job.attempts) {
-      Statement put(write_db_,
-                    "INSERT OR REPLACE INTO attempts(job_id, number, agent, finished, verdict, "
-                    "reason, started_ms, ended_ms, duration, results_dir, last_seq) "
-                    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+      Statement put(
+          write_db_,
+          Kept("INSERT OR REPLACE INTO attempts(job_id, number, agent, finished, verdict, "
+               "reason, started_ms, ended_ms, duration, results_dir, last_seq) "
+               "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"));
       put.Bind(1, job.job_id)
           .Bind(2, static_cast<int64_t>(a.number))
           .Bind(3, a.agent)
@@ -652,7 +665,8 @@ class SqliteStore final : public Store {
       const auto& [run, submission] = *write.new_run;
       if (absl::Status s = PutRun(run, &submission); !s.ok()) return s;
       for (const auto& [path, data] : submission.files) {
-        Statement f(write_db_, "INSERT INTO run_files(run_id, path, data) VALUES(?1, ?2, ?3)");
+        Statement f(write_db_,
+                    Kept("INSERT INTO run_files(run_id, path, data) VALUES(?1, ?2, ?3)"));
         if (absl::Status s = f.Bind(1, run.run_id).Bind(2, path).BindBlob(3, data).Run(); !s.ok()) {
           return s;
         }
@@ -672,8 +686,8 @@ class SqliteStore final : public Store {
       if (!seq.ok()) return seq.status();
       update.seq = *seq;
       Statement q(write_db_,
-                  "INSERT INTO updates(run_id, seq, kind, job_id, attempt, event_seq, body) "
-                  "VALUES(?1,?2,?3,?4,?5,?6,?7)");
+                  Kept("INSERT INTO updates(run_id, seq, kind, job_id, attempt, event_seq, body) "
+                       "VALUES(?1,?2,?3,?4,?5,?6,?7)"));
       q.Bind(1, update.run_id)
           .Bind(2, static_cast<int64_t>(update.seq))
           .Bind(3, KindName(update.kind))
@@ -687,8 +701,8 @@ class SqliteStore final : public Store {
     }
     for (const StoredAgent& agent : write.agents) {
       Statement q(write_db_,
-                  "INSERT OR REPLACE INTO agents(agent_id, address, vms, capacity, version, "
-                  "last_seen_ms) VALUES(?1,?2,?3,?4,?5,?6)");
+                  Kept("INSERT OR REPLACE INTO agents(agent_id, address, vms, capacity, version, "
+                       "last_seen_ms) VALUES(?1,?2,?3,?4,?5,?6)"));
       q.Bind(1, agent.id)
           .Bind(2, agent.address)
           .Bind(3, json(agent.vms).dump())
@@ -700,12 +714,26 @@ class SqliteStore final : public Store {
     return absl::OkStatus();
   }
 
+  // The writer's statements, prepared once (parsing SQL was a third of a small commit).
+  sqlite3_stmt* Kept(const char* sql) {
+    auto it = kept_.find(sql);
+    if (it != kept_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(write_db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) !=
+        SQLITE_OK) {
+      return nullptr;  // Step() reports the error
+    }
+    return kept_.emplace(sql, stmt).first->second;
+  }
+  absl::Status RunKept(const char* sql) { return Statement(write_db_, Kept(sql)).Run(); }
+
   SqliteStoreOptions options_;
   int lock_fd_ = -1;
   sqlite3* write_db_ = nullptr;  // the writer thread's only
   sqlite3* read_db_ = nullptr;
   std::mutex read_mutex_;
-  std::map<std::string, uint64_t> run_seqs_;  // writer thread only
+  std::map<std::string, uint64_t> run_seqs_;   // writer thread only
+  std::map<const char*, sqlite3_stmt*> kept_;  // writer thread only; by SQL literal
 
   std::mutex queue_mutex_;
   std::condition_variable queue_changed_;

@@ -19,7 +19,7 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
 
 }  // namespace
 
-grpc::Status TokenAuth::Check(const grpc::ServerContext& context) const {
+grpc::Status TokenAuth::Check(const grpc::ServerContextBase& context) const {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   if (it == metadata.end()) {

@@ -14,8 +14,8 @@ class TokenAuth {
   explicit TokenAuth(std::string token) : token_(std::move(token)) {}
 
   // OK when the call carries the right token; UNAUTHENTICATED otherwise. Never echoes
-  // the expected or received token.
-  grpc::Status Check(const grpc::ServerContext& context) const;
+  // the expected or received token. (Sync and callback calls alike.)
+  grpc::Status Check(const grpc::ServerContextBase& context) const;
 
  private:
   std::string token_;

@@ -561,10 +561,10 @@ TEST_F(AtspiHelperGtk4FactoryTest, AFindRightAfterAChangeAnswersFromTheCurrentTr
   // A fresh helper's view of the toggle, once it differs from `was_pressed` (polled:
   // the click reaches the app a little later); null after a few seconds.
   std::string last_seen;  // what the oracles saw, for the failure message
-  auto oracle_after_change = [&](bool was_pressed) -> json {
+  auto oracle_after_change = [&](bool was_pressed, absl::Duration patience) -> json {
     // Polled until a deadline, not a number of tries: on a loaded machine (ctest -j2
     // with other desktops) starting a helper alone can take a second.
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    const absl::Time deadline = absl::Now() + patience;
     while (absl::Now() < deadline) {
       absl::StatusOr<std::unique_ptr<HelperClient>> fresh = HelperClient::Start(
           session_->desktop->session_env(), session_->logs.File(absl::StrCat("oracle", oracles++)));
@@ -587,8 +587,15 @@ TEST_F(AtspiHelperGtk4FactoryTest, AFindRightAfterAChangeAnswersFromTheCurrentTr
   ASSERT_TRUE(Xdotool(*session_, {"mousemove", "--sync", x, y}).ok());
   for (int round = 0; round < 2; ++round) {  // pressed, then released again
     bool was_pressed = pressed(before);
-    ASSERT_TRUE(Xdotool(*session_, {"click", "1"}).ok());
-    json oracle = oracle_after_change(was_pressed);
+    // Under load (CI runs desktops side by side), GTK 4.8 on X without a window manager
+    // sometimes takes the first click into a window that never had focus as focus only:
+    // the button gets focus, the toggle does not change. One more click then; what is
+    // tested is the helper's view after a change, not GTK's first click.
+    json oracle;
+    for (int click = 0; click < 2 && !oracle.is_object(); ++click) {
+      ASSERT_TRUE(Xdotool(*session_, {"click", "1"}).ok());
+      oracle = oracle_after_change(was_pressed, absl::Seconds(click == 0 ? 15 : 30));
+    }
     ASSERT_TRUE(oracle.is_object()) << "the click never changed the toggle; a fresh helper saw "
                                     << last_seen << "\nbefore: " << before.dump();
     json now = Ok({{"op", "find"}, {"query", toggle}});

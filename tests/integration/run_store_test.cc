@@ -201,6 +201,69 @@ TEST(RunStoreTest, RefusesForeignLeasesOutOfOrderEventsAndUnsafeFileNames) {
   EXPECT_THAT(SeqsIn(dir + "/events.jsonl"), ::testing::ElementsAre(1u)) << "and stored once";
 }
 
+// Events sent before their acks were read arrive together: RecordAll stores the
+// acceptable prefix in one write and says where it stopped and why.
+TEST(RunStoreTest, ABatchOfEventsStoresItsAcceptablePrefixAndSaysWhyItStopped) {
+  Coordinator c(1);
+  RunRecord run = c.Create();
+  std::optional<RunStore::Lease> lease = c->LeaseJob(Agent("agent", 1), absl::Seconds(1));
+  ASSERT_TRUE(lease.has_value());
+  const std::string& id = lease->spec.job_id;
+  const std::string dir = c->GetRun(run.run_id)->jobs[0].results_dir;
+  size_t recorded = 99;
+
+  // 1..4 stored; 6 skips 5: refused, the four before it stay stored.
+  std::vector<Event> gap = {StepEvent(id, 1), StepEvent(id, 2), StepEvent(id, 3),
+                            StepEvent(id, 4), StepEvent(id, 6), StepEvent(id, 7)};
+  absl::Status s = c->RecordAll(gap, lease->lease_id, &recorded);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(s.message(), HasSubstr("event 6 after 4 (out of order)"));
+  EXPECT_EQ(recorded, 4u);
+  EXPECT_EQ(ReadFileOrEmpty(dir + "/3.png"), std::string(64 * 1024, '\3'));
+
+  // Re-sent events (3, 4: their acks were lost) count as stored and are stored once.
+  std::vector<Event> resent = {StepEvent(id, 3), StepEvent(id, 4), StepEvent(id, 5)};
+  EXPECT_TRUE(c->RecordAll(resent, lease->lease_id, &recorded).ok());
+  EXPECT_EQ(recorded, 3u);
+
+  // An unsafe screenshot name stops the batch where it is.
+  Event escape = StepEvent(id, 7);
+  escape.type = EventType::kScreenshot;
+  escape.screenshot = "../escape.png";
+  std::vector<Event> unsafe = {StepEvent(id, 6), escape};
+  EXPECT_EQ(c->RecordAll(unsafe, lease->lease_id, &recorded).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(recorded, 1u);
+
+  // A foreign lease stores nothing.
+  std::vector<Event> forged = {StepEvent(id, 7)};
+  EXPECT_EQ(c->RecordAll(forged, "a-guessed-lease", &recorded).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(recorded, 0u);
+
+  // job_finished ends the job inside a batch; what follows it is refused.
+  std::vector<Event> finishing = {StepEvent(id, 7), Finished(id, 8, JobVerdict::kPass),
+                                  StepEvent(id, 9)};
+  bool finished = false;
+  s = c->RecordAll(finishing, lease->lease_id, &recorded, &finished);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_EQ(recorded, 2u);
+  EXPECT_TRUE(finished);
+
+  EXPECT_EQ(SeqsIn(dir + "/events.jsonl"), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  absl::StatusOr<std::vector<StoredUpdate>> updates = c->Updates(run.run_id, 0, absl::Seconds(1));
+  ASSERT_TRUE(updates.ok());
+  std::vector<uint64_t> stored;
+  for (const StoredUpdate& u : *updates) {
+    if (u.event) stored.push_back(u.event->seq);
+  }
+  EXPECT_EQ(stored, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8})) << "each once, in order";
+  absl::StatusOr<RunRecord> done = c->GetRun(run.run_id);
+  ASSERT_TRUE(done.ok());
+  EXPECT_TRUE(done->done);
+  EXPECT_EQ(done->verdict, JobVerdict::kPass);
+}
+
 TEST(RunStoreTest, ALostLeaseEndsTheAttemptAndTheJobRunsAgainElsewhere) {
   Coordinator c(1, absl::Seconds(5));
   RunRecord run = c.Create(/*retries=*/1);

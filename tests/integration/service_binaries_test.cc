@@ -8,6 +8,8 @@
 
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
+#include "core/events.h"
 #include "core/net.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
@@ -263,6 +265,157 @@ TEST(CoordinatorBinaryTest, AgentsAndUsersHoldDifferentCredentials) {
   }
   std::string metrics = HttpGet(process.metrics_port(), "/metrics");
   EXPECT_NE(metrics.find("mosdat_coordinator_live_agents 2"), std::string::npos) << metrics;
+  EXPECT_EQ(process.Terminate(), 0);
+}
+
+v1::JobEvent LogEvent(const v1::Job& job, uint64_t seq) {
+  v1::JobEvent event;
+  event.set_job_id(job.job_id());
+  event.set_seq(seq);
+  event.set_job_attempt(job.attempt());
+  event.set_lease_id(job.lease_id());
+  event.mutable_log()->set_level("info");
+  event.mutable_log()->set_text(absl::StrCat("line ", seq));
+  return event;
+}
+
+// ReportEvents over real gRPC: an agent may send many events before reading any ack;
+// every ack comes after its events are stored and acknowledges all before it; a
+// refused event ends the stream with the status saying why, after the acks of the
+// events before it; re-sent events are acknowledged and stored once; only the agents'
+// credential may report.
+TEST(CoordinatorBinaryTest, PipelinedEventsAreAcknowledgedCumulativelyAndRefusalsSayWhy) {
+  TempDir dir;
+  ServiceProcess process(
+      {BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:MOSDAT_TEST_TOKEN",
+       "--agent-token=env:MOSDAT_AGENT", "--results-dir=" + dir.File("results")},
+      {{"MOSDAT_TEST_TOKEN", kToken}, {"MOSDAT_AGENT", kAgentToken}});
+  ASSERT_TRUE(process.Start()) << process.stderr_text();
+  auto stub = v1::Coordinator::NewStub(
+      grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials()));
+  {
+    grpc::ClientContext context;
+    AttachToken(context, kAgentToken);
+    v1::RegisterAgentRequest request;
+    request.set_agent_id("host-a");
+    request.add_vms("desk");
+    v1::RegisterAgentResponse response;
+    ASSERT_TRUE(stub->RegisterAgent(&context, request, &response).ok());
+  }
+  std::string run_id;
+  {
+    grpc::ClientContext context;
+    AttachToken(context, kToken);
+    v1::SubmitMatrixRequest request;
+    request.set_config_path("/suite/config.toml");
+    (*request.mutable_files())["/suite/config.toml"] =
+        "[app]\nname = \"demo\"\nbinary = \"/bin/true\"\n[[vm]]\nname = \"desk\"\n"
+        "provider = \"local\"\n[[test]]\nname = \"hello\"\nscenario = \"hello.yaml\"\n";
+    (*request.mutable_files())["/suite/hello.yaml"] = "name: hello\nsteps:\n  - key: enter\n";
+    v1::SubmitMatrixResponse response;
+    grpc::Status submitted = stub->SubmitMatrix(&context, request, &response);
+    ASSERT_TRUE(submitted.ok()) << submitted.error_message();
+    run_id = response.run_id();
+  }
+  v1::Job job;
+  {
+    grpc::ClientContext context;
+    AttachToken(context, kAgentToken);
+    v1::LeaseJobRequest request;
+    request.set_agent_id("host-a");
+    request.set_wait_ms(5000);
+    v1::LeaseJobResponse response;
+    ASSERT_TRUE(stub->LeaseJob(&context, request, &response).ok());
+    ASSERT_TRUE(response.has_job());
+    job = response.job();
+  }
+  // Only the agents' credential may report events.
+  for (const char* token : {kToken, "wrong"}) {
+    grpc::ClientContext context;
+    AttachToken(context, token);
+    auto stream = stub->ReportEvents(&context);
+    stream->Write(LogEvent(job, 1));
+    stream->WritesDone();
+    v1::EventAck ack;
+    EXPECT_FALSE(stream->Read(&ack));
+    grpc::Status refused = stream->Finish();
+    EXPECT_EQ(refused.error_code(), token == kToken ? grpc::StatusCode::PERMISSION_DENIED
+                                                    : grpc::StatusCode::UNAUTHENTICATED)
+        << refused.error_message();
+  }
+
+  constexpr uint64_t kEvents = 3000;  // more than the coordinator reads ahead (1024)
+  {
+    // All written before any ack is read; then one out of order.
+    grpc::ClientContext context;
+    AttachToken(context, kAgentToken);
+    auto stream = stub->ReportEvents(&context);
+    for (uint64_t seq = 1; seq <= kEvents; ++seq) ASSERT_TRUE(stream->Write(LogEvent(job, seq)));
+    stream->Write(LogEvent(job, kEvents + 2));
+    stream->WritesDone();
+    uint64_t acked = 0;
+    v1::EventAck ack;
+    while (stream->Read(&ack)) {
+      EXPECT_EQ(ack.job_id(), job.job_id());
+      EXPECT_EQ(ack.attempt(), job.attempt());
+      EXPECT_GT(ack.seq(), acked) << "acks only move forward";
+      acked = ack.seq();
+    }
+    EXPECT_EQ(acked, kEvents) << "every event before the refused one is acknowledged";
+    grpc::Status refused = stream->Finish();
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(refused.error_message().find("out of order"), std::string::npos)
+        << refused.error_message();
+  }
+  {
+    // A reconnecting agent re-sends from its first unacknowledged event (here: a few
+    // before, as if acks were lost), then finishes the job.
+    grpc::ClientContext context;
+    AttachToken(context, kAgentToken);
+    auto stream = stub->ReportEvents(&context);
+    for (uint64_t seq = kEvents - 2; seq <= kEvents; ++seq) {
+      ASSERT_TRUE(stream->Write(LogEvent(job, seq)));
+    }
+    v1::JobEvent finished = LogEvent(job, kEvents + 1);
+    finished.mutable_job_finished()->set_verdict(v1::VERDICT_PASS);
+    ASSERT_TRUE(stream->Write(finished));
+    stream->WritesDone();
+    uint64_t acked = 0;
+    v1::EventAck ack;
+    while (stream->Read(&ack)) acked = ack.seq();
+    EXPECT_EQ(acked, kEvents + 1);
+    grpc::Status status = stream->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+  {
+    // The job is finished: its lease is gone.
+    grpc::ClientContext context;
+    AttachToken(context, kAgentToken);
+    auto stream = stub->ReportEvents(&context);
+    stream->Write(LogEvent(job, kEvents + 2));
+    stream->WritesDone();
+    v1::EventAck ack;
+    EXPECT_FALSE(stream->Read(&ack));
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  grpc::ClientContext context;
+  AttachToken(context, kToken);
+  v1::GetRunRequest request;
+  request.set_run_id(run_id);
+  v1::Run run;
+  ASSERT_TRUE(stub->GetRun(&context, request, &run).ok());
+  EXPECT_TRUE(run.done());
+  EXPECT_EQ(run.verdict(), v1::VERDICT_PASS);
+  absl::StatusOr<std::vector<Event>> events =
+      ReadEventLog(run.jobs(0).results_dir() + "/events.jsonl");
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), kEvents + 1) << "each event stored once";
+  for (size_t i = 0; i < events->size(); ++i) EXPECT_EQ((*events)[i].seq, i + 1);
+  std::string metrics = HttpGet(process.metrics_port(), "/metrics");
+  EXPECT_NE(metrics.find("mosdat_events_recorded_total " + std::to_string(kEvents + 4)),
+            std::string::npos)
+      << "the re-sent events count again as acknowledged:\n"
+      << metrics;
   EXPECT_EQ(process.Terminate(), 0);
 }
 
