@@ -8,6 +8,7 @@
 #include "runtime/grpc_status.h"
 #include "runtime/proto_convert.h"
 #include "runtime/token_auth.h"
+#include "vnc-agent/event_channel.h"
 
 namespace mosdat {
 namespace {
@@ -226,60 +227,6 @@ absl::Status AgentWorker::FetchFiles(v1::Job* job) {
   return absl::OkStatus();
 }
 
-namespace {
-
-// One job's event stream, reopened when it breaks: each event is sent and its ack
-// awaited; after a break the unacknowledged event is sent again on a new stream (the
-// coordinator stores it once).
-class EventChannel {
- public:
-  EventChannel(v1::Coordinator::Stub* stub, std::string token)
-      : stub_(stub), token_(std::move(token)) {}
-  ~EventChannel() { Close(); }
-
-  // OK once acknowledged. FailedPrecondition when the coordinator refuses it (the lease
-  // is gone); Unavailable when the stream broke (the caller may try again).
-  absl::Status Send(const v1::JobEvent& event) {
-    if (stream_ == nullptr) {
-      context_ = std::make_unique<grpc::ClientContext>();
-      AttachToken(*context_, token_);
-      stream_ = stub_->ReportEvents(context_.get());
-    }
-    v1::EventAck ack;
-    if (stream_->Write(event) && stream_->Read(&ack)) {
-      if (ack.seq() == event.seq()) return absl::OkStatus();
-      Close();
-      return absl::DataLossError("the coordinator acknowledged another event");
-    }
-    grpc::Status status = Close();
-    if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
-        status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
-        status.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
-        status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
-      return FromGrpcStatus(status);
-    }
-    return absl::UnavailableError(
-        absl::StrCat("the event stream broke: ", status.ok() ? "closed" : status.error_message()));
-  }
-
-  grpc::Status Close() {
-    if (stream_ == nullptr) return grpc::Status::OK;
-    stream_->WritesDone();
-    grpc::Status status = stream_->Finish();
-    stream_.reset();
-    context_.reset();
-    return status;
-  }
-
- private:
-  v1::Coordinator::Stub* stub_;
-  std::string token_;
-  std::unique_ptr<grpc::ClientContext> context_;
-  std::unique_ptr<grpc::ClientReaderWriter<v1::JobEvent, v1::EventAck>> stream_;
-};
-
-}  // namespace
-
 void AgentWorker::RunOne(const v1::Job& proto_job, const absl::Status& files) {
   std::shared_ptr<CancelToken> control;
   {
@@ -293,9 +240,13 @@ void AgentWorker::RunOne(const v1::Job& proto_job, const absl::Status& files) {
     event.job_attempt = attempt;
     v1::JobEvent proto = ToProto(event);
     proto.set_lease_id(proto_job.lease_id());
+    // The last event waits for its ack (and those of all before it): the job is over
+    // once the coordinator has stored it.
+    const bool last = event.type == EventType::kJobFinished;
     const absl::Time give_up = absl::Now() + options_.reconnect_deadline;
     for (;;) {
       absl::Status sent = channel.Send(proto);
+      if (sent.ok() && last) sent = channel.Flush();
       if (sent.ok() || sent.code() != absl::StatusCode::kUnavailable) {
         if (!sent.ok()) control->Lose(std::string(sent.message()));
         return sent;

@@ -15,6 +15,7 @@
 #include "mosdat/v1/coordinator.grpc.pb.h"
 #include "runtime/tls.h"
 #include "runtime/token_auth.h"
+#include "tests/integration/coordinator_calls.h"
 #include "tests/integration/subprocess.h"
 #include "tests/integration/test_certs.h"
 
@@ -25,9 +26,8 @@ using grpc::health::v1::Health;
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
-constexpr char kToken[] = "test-token-0123456789";
-
-constexpr char kAgentToken[] = "test-agent-token-9876543210";
+constexpr const char* kToken = kCoordinatorUserToken;
+constexpr const char* kAgentToken = kCoordinatorAgentToken;
 
 struct ServiceCase {
   std::string binary;                 // relative to the build dir
@@ -268,17 +268,6 @@ TEST(CoordinatorBinaryTest, AgentsAndUsersHoldDifferentCredentials) {
   EXPECT_EQ(process.Terminate(), 0);
 }
 
-v1::JobEvent LogEvent(const v1::Job& job, uint64_t seq) {
-  v1::JobEvent event;
-  event.set_job_id(job.job_id());
-  event.set_seq(seq);
-  event.set_job_attempt(job.attempt());
-  event.set_lease_id(job.lease_id());
-  event.mutable_log()->set_level("info");
-  event.mutable_log()->set_text(absl::StrCat("line ", seq));
-  return event;
-}
-
 // ReportEvents over real gRPC: an agent may send many events before reading any ack;
 // every ack comes after its events are stored and acknowledges all before it; a
 // refused event ends the stream with the status saying why, after the acks of the
@@ -286,49 +275,17 @@ v1::JobEvent LogEvent(const v1::Job& job, uint64_t seq) {
 // credential may report.
 TEST(CoordinatorBinaryTest, PipelinedEventsAreAcknowledgedCumulativelyAndRefusalsSayWhy) {
   TempDir dir;
-  ServiceProcess process(
-      {BuiltBinary("coordinator/mosdat-coordinator"), "--token=env:MOSDAT_TEST_TOKEN",
-       "--agent-token=env:MOSDAT_AGENT", "--results-dir=" + dir.File("results")},
-      {{"MOSDAT_TEST_TOKEN", kToken}, {"MOSDAT_AGENT", kAgentToken}});
+  std::unique_ptr<ServiceProcess> coordinator = CoordinatorProcess(dir.File("results"));
+  ServiceProcess& process = *coordinator;
   ASSERT_TRUE(process.Start()) << process.stderr_text();
   auto stub = v1::Coordinator::NewStub(
       grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials()));
-  {
-    grpc::ClientContext context;
-    AttachToken(context, kAgentToken);
-    v1::RegisterAgentRequest request;
-    request.set_agent_id("host-a");
-    request.add_vms("desk");
-    v1::RegisterAgentResponse response;
-    ASSERT_TRUE(stub->RegisterAgent(&context, request, &response).ok());
-  }
-  std::string run_id;
-  {
-    grpc::ClientContext context;
-    AttachToken(context, kToken);
-    v1::SubmitMatrixRequest request;
-    request.set_config_path("/suite/config.toml");
-    (*request.mutable_files())["/suite/config.toml"] =
-        "[app]\nname = \"demo\"\nbinary = \"/bin/true\"\n[[vm]]\nname = \"desk\"\n"
-        "provider = \"local\"\n[[test]]\nname = \"hello\"\nscenario = \"hello.yaml\"\n";
-    (*request.mutable_files())["/suite/hello.yaml"] = "name: hello\nsteps:\n  - key: enter\n";
-    v1::SubmitMatrixResponse response;
-    grpc::Status submitted = stub->SubmitMatrix(&context, request, &response);
-    ASSERT_TRUE(submitted.ok()) << submitted.error_message();
-    run_id = response.run_id();
-  }
-  v1::Job job;
-  {
-    grpc::ClientContext context;
-    AttachToken(context, kAgentToken);
-    v1::LeaseJobRequest request;
-    request.set_agent_id("host-a");
-    request.set_wait_ms(5000);
-    v1::LeaseJobResponse response;
-    ASSERT_TRUE(stub->LeaseJob(&context, request, &response).ok());
-    ASSERT_TRUE(response.has_job());
-    job = response.job();
-  }
+  ASSERT_TRUE(RegisterDeskAgent(*stub, "host-a").ok());
+  absl::StatusOr<std::string> run_id = SubmitOneJob(*stub);
+  ASSERT_TRUE(run_id.ok()) << run_id.status();
+  absl::StatusOr<v1::Job> leased = LeaseOne(*stub, "host-a");
+  ASSERT_TRUE(leased.ok()) << leased.status();
+  const v1::Job job = *leased;
   // Only the agents' credential may report events.
   for (const char* token : {kToken, "wrong"}) {
     grpc::ClientContext context;
@@ -398,12 +355,9 @@ TEST(CoordinatorBinaryTest, PipelinedEventsAreAcknowledgedCumulativelyAndRefusal
     EXPECT_FALSE(stream->Read(&ack));
     EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   }
-  grpc::ClientContext context;
-  AttachToken(context, kToken);
-  v1::GetRunRequest request;
-  request.set_run_id(run_id);
-  v1::Run run;
-  ASSERT_TRUE(stub->GetRun(&context, request, &run).ok());
+  absl::StatusOr<v1::Run> got = GetRun(*stub, *run_id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  const v1::Run& run = *got;
   EXPECT_TRUE(run.done());
   EXPECT_EQ(run.verdict(), v1::VERDICT_PASS);
   absl::StatusOr<std::vector<Event>> events =
