@@ -9,7 +9,9 @@
 //   2. jobs of no steps (job_started + job_finished): jobs/s and LeaseJob latency while
 //      jobs are queued;
 //   3. the same with 1, 2, 4 and 8 agents, and with 50 log events per job; beside each
-//      figure the coordinator's CPU time over the wall time, and its commits.
+//      figure the coordinator's CPU time over the wall time, and its commits;
+//   4. jobs paced like real ones (the agent works 20 ms before each of 20 events) with
+//      1, 2, 4 and 8 agents: how agents scale when they do not wait on the coordinator.
 //   build/bench/mosdat_bench_coordinator [seconds_per_event_run] [jobs] [state_parent_dir]
 // MOSDAT_BENCH_COORDINATOR=<path> runs another mosdat-coordinator build (to compare);
 // MOSDAT_BENCH_ONLY=13 runs only those sections.
@@ -347,7 +349,8 @@ class FakeAgent {
   absl::StatusOr<uint64_t> Stream(uint64_t first, uint64_t last,
                                   const std::function<v1::JobEvent(uint64_t)>& make, int window,
                                   const std::atomic<bool>* stop = nullptr,
-                                  std::vector<double>* ack_ms = nullptr) {
+                                  std::vector<double>* ack_ms = nullptr,
+                                  absl::Duration work_between = absl::ZeroDuration()) {
     grpc::ClientContext context;
     AttachToken(context, kAgentToken);
     auto stream = stub_->ReportEvents(&context);
@@ -355,6 +358,8 @@ class FakeAgent {
       uint64_t acked = first - 1;
       v1::EventAck ack;
       for (uint64_t seq = first; seq <= last && !(stop != nullptr && stop->load()); ++seq) {
+        // The agent's own work between events (a step driving the VM), not a wait.
+        if (seq > first && work_between > absl::ZeroDuration()) absl::SleepFor(work_between);
         const absl::Time start = absl::Now();
         if (!stream->Write(make(seq)) || !stream->Read(&ack) || ack.seq() != seq) break;
         if (ack_ms != nullptr) ack_ms->push_back(Ms(absl::Now() - start));
@@ -562,7 +567,8 @@ struct JobRates {
 // job_started, `log_events` log events (each acknowledged before the next, as
 // mosdat-agent sends them), job_finished (pass), next.
 absl::StatusOr<JobRates> JobThroughput(const Coordinator& c, int round, int agent_count, int jobs,
-                                       int log_events) {
+                                       int log_events,
+                                       absl::Duration step_work = absl::ZeroDuration()) {
   std::vector<std::unique_ptr<FakeAgent>> agents;
   for (int i = 0; i < agent_count; ++i) {
     agents.push_back(std::make_unique<FakeAgent>(c.target, absl::StrCat("job", round, "-", i)));
@@ -604,7 +610,7 @@ absl::StatusOr<JobRates> JobThroughput(const Coordinator& c, int round, int agen
         const uint64_t finish = log_events + 2;
         std::vector<double> ack_ms;
         absl::StatusOr<uint64_t> acked =
-            agent.Stream(1, finish, JobEvents(leased, finish), 1, nullptr, &ack_ms);
+            agent.Stream(1, finish, JobEvents(leased, finish), 1, nullptr, &ack_ms, step_work);
         if (!acked.ok()) {
           status = acked.status();
           break;
@@ -713,6 +719,32 @@ int Run(double seconds, int jobs, const std::string& dir) {
     if (agents == 1) one_agent_events = rates->events_per_s;
     std::printf("%d agent%s %6.1f %8.0f %5.1f %9.2f %9.2f  %s\n", agents, agents > 1 ? "s" : " ",
                 rates->jobs_per_s, rates->events_per_s, rates->events_per_s / one_agent_events,
+                Summarise(rates->event_ms).p50, Summarise(rates->finished_ms).p50,
+                rates->cost.c_str());
+  }
+
+  // 4. Jobs shaped like real ones: the agent works between events. Whether 8 agents
+  // get 8 times the work done when the coordinator is not what they wait for.
+  constexpr int kSteps = 20;
+  constexpr absl::Duration kStepWork = absl::Milliseconds(20);
+  const int paced_jobs = 8 * kVms;  // 8 each for 8 agents: the last round is short
+  if (Wanted('4')) {
+    std::printf(
+        "\n4. jobs of %d log events with %.0f ms of agent work before each (a fast UI step; real "
+        "ones take 0.1-10 s), %d jobs per run\n",
+        kSteps, absl::ToDoubleMilliseconds(kStepWork), paced_jobs);
+    std::printf("%-8s %6s %5s %9s %9s  " COST_HEADER "\n", "", "jobs/s", "x1", "event p50",
+                "finished", "job", "job", "job");
+  }
+  double one_agent_paced = 0;
+  for (int agents : {1, 2, 4, 8}) {
+    if (!Wanted('4')) break;
+    absl::StatusOr<JobRates> rates =
+        JobThroughput(c, ++round, agents, paced_jobs, kSteps, kStepWork);
+    if (!rates.ok()) return Fail("paced jobs", rates.status());
+    if (agents == 1) one_agent_paced = rates->jobs_per_s;
+    std::printf("%d agent%s %6.2f %5.1f %9.2f %9.2f  %s\n", agents, agents > 1 ? "s" : " ",
+                rates->jobs_per_s, rates->jobs_per_s / one_agent_paced,
                 Summarise(rates->event_ms).p50, Summarise(rates->finished_ms).p50,
                 rates->cost.c_str());
   }
