@@ -8,9 +8,7 @@ For each unit:
   * the hardening every unit must have is there (HARDENING), with a dedicated user;
   * every secret is a file: reference, each %d/NAME has its LoadCredential=NAME;
   * every --flag of ExecStart (and of the shipped *.env.example files' MOSDAT_ARGS) is
-    one the built binary's --help lists. Flags the coordinator's durable store and TLS
-    work adds (PENDING_FLAGS) are let through while the built binary lacks them, with a
-    note in the output.
+    one the built binary's --help lists.
 The coordinator's unit keeps its SQLite store and results under its StateDirectory.
 deploy/systemd/mosdat.sysusers creates every User= the units name (systemd-sysusers
 --dry-run into an empty root).
@@ -61,15 +59,6 @@ WRITE_EXECUTE_NEEDED = {"mosdat-agent.service"}
 # systemd-analyze security's exposure (0-10) a unit may have.
 EXPOSURE_LIMIT = {"mosdat-agent.service": 3.5}
 DEFAULT_EXPOSURE_LIMIT = 2.0
-
-# binary -> flags being added in parallel (durable store, agent credentials, TLS).
-PENDING_FLAGS = {
-    "mosdat-coordinator": {"--tls-cert", "--tls-key", "--tls-ca",
-                           "--tls-client-ca", "--allow-plaintext"},
-    "mosdat-agent": {"--tls-ca", "--tls-cert", "--tls-key", "--allow-plaintext"},
-    "mosdat-vlm-gateway": {"--tls-cert", "--tls-key", "--tls-client-ca"},
-    "mosdat-proxmox-bridge": {"--tls-cert", "--tls-key", "--tls-client-ca"},
-}
 
 SECRET_FLAGS = {"--token", "--agent-token", "--coordinator-token", "--bridge-token",
                 "--vlm-gateway-token", "--api-key", "--tls-key"}
@@ -137,9 +126,6 @@ class Checker:
             return
         for flag, _ in flags:
             if flag in accepted:
-                continue
-            if flag in PENDING_FLAGS.get(binary, set()):
-                self.notes.add(f"note: {binary} does not accept {flag} yet (being added); {where} uses it")
                 continue
             self.problem(f"{where}: {binary} has no flag {flag} (see {binary} --help)")
 
