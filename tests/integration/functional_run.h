@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,12 @@ std::vector<std::string> CoordinatorArgv(const std::string& results_dir);
 inline constexpr char kAgentTokenVariable[] = "MOSDAT_COORDINATOR_AGENT_TOKEN";
 std::vector<std::string> AgentArgv(const std::string& coordinator_address,
                                    const std::vector<std::string>& extra = {});
+// The environment both need: the coordinator's user token (which a CLI talking to it
+// presents as env:MOSDAT_COORDINATOR_TOKEN too), the agent's own and the agents' credential.
+inline const std::map<std::string, std::string> kServiceEnv = {
+    {"MOSDAT_COORDINATOR_TOKEN", "coord-token-1"},
+    {kAgentTokenVariable, "agent-cred-1"},
+    {"MOSDAT_AGENT_TOKEN", "agent-token-2"}};
 
 // Runs `mosdat functional` for one test of `config` with results under `dir`.
 FunctionalRun RunFunctional(const std::string& config, const std::string& test, const TempDir& dir);

@@ -82,13 +82,6 @@ class FunctionalTest : public ::testing::Test {
   TempDir dir_;
 };
 
-// The tokens of a separate coordinator and agent (CoordinatorArgv, AgentArgv) and of
-// the CLI that talks to them (RemoteCommand).
-const std::map<std::string, std::string> kServiceEnv = {
-    {"MOSDAT_COORDINATOR_TOKEN", "coord-token-1"},
-    {kAgentTokenVariable, "agent-cred-1"},
-    {"MOSDAT_AGENT_TOKEN", "agent-token-2"}};
-
 constexpr char kPassingScenario[] = R"(name: toggle-and-type
 steps:
   - wait_for: {all: [screen_stable: {region: {x: 0, y: 0, width: 400, height: 300}, for: 0.3}]}

@@ -47,9 +47,6 @@ using ::testing::HasSubstr;
 constexpr int kCoordinatorPort = 50151;  // the coordinator's host is ours alone
 constexpr int kTests = 6;
 const std::vector<std::string> kAgentHosts = {"a1", "a2", "a3"};
-const std::map<std::string, std::string> kEnv = {{"MOSDAT_COORDINATOR_TOKEN", "user-token-14"},
-                                                 {kAgentTokenVariable, "agent-cred-14"},
-                                                 {"MOSDAT_AGENT_TOKEN", "agent-own-14"}};
 
 // Each job clicks, sees the toggle change, then holds for a few seconds: the faults
 // land while jobs are in the middle of that hold.
@@ -124,7 +121,7 @@ class MultiHostTest : public ::testing::Test {
         {"--state-dir=" + dir_.File("state"), "--lease-timeout=3", "--heartbeat-interval=0.5",
          "--job-retries=1", "--tls-cert=" + coordinator_pair_.cert,
          "--tls-key=" + coordinator_pair_.key, "--tls-client-ca=" + certs_->ca()});
-    auto coordinator = std::make_unique<ServiceProcess>(lan_->Exec("coord", argv), kEnv);
+    auto coordinator = std::make_unique<ServiceProcess>(lan_->Exec("coord", argv), kServiceEnv);
     coordinator->set_listen(CoordinatorAddress());
     EXPECT_TRUE(coordinator->Start()) << coordinator->stderr_text();
     EXPECT_THAT(coordinator->stderr_text(), HasSubstr("TLS, client certificates required"));
@@ -154,7 +151,7 @@ class MultiHostTest : public ::testing::Test {
     std::vector<std::string> flags = ClientTlsFlags("coordinator-", AgentId(host));
     flags.insert(flags.end(), {"--agent-id=" + AgentId(host), "--capacity=1"});
     auto agent = std::make_unique<ServiceProcess>(
-        lan_->Exec(host, AgentArgv(CoordinatorAddress(), flags)), kEnv);
+        lan_->Exec(host, AgentArgv(CoordinatorAddress(), flags)), kServiceEnv);
     EXPECT_TRUE(agent->Start()) << agent->stderr_text();
     agents_[host] = std::move(agent);
   }
@@ -163,7 +160,7 @@ class MultiHostTest : public ::testing::Test {
   std::string Submit(const std::string& config, std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"run", "--config", config, "--detach"};
     args.insert(args.end(), extra.begin(), extra.end());
-    RunResult submitted = RunCommand(Mosdat(args), kEnv, std::chrono::seconds(120));
+    RunResult submitted = RunCommand(Mosdat(args), kServiceEnv, std::chrono::seconds(120));
     EXPECT_EQ(submitted.exit_code, 0) << submitted.out << submitted.err << Logs();
     return std::string(absl::StripAsciiWhitespace(submitted.out));
   }
@@ -178,7 +175,7 @@ class MultiHostTest : public ::testing::Test {
 
   std::optional<v1::Run> GetRun(const std::string& run_id) {
     grpc::ClientContext context;
-    AttachToken(context, kEnv.at("MOSDAT_COORDINATOR_TOKEN"));
+    AttachToken(context, kServiceEnv.at("MOSDAT_COORDINATOR_TOKEN"));
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     v1::GetRunRequest request;
     request.set_run_id(run_id);
@@ -266,7 +263,7 @@ TEST_F(MultiHostTest, AKilledAgentAndARestartedCoordinatorLoseNothing) {
                                                     .env =
                                                         [] {
                                                           Environment env = CurrentEnvironment();
-                                                          for (const auto& [k, v] : kEnv)
+                                                          for (const auto& [k, v] : kServiceEnv)
                                                             env[k] = v;
                                                           return env;
                                                         }(),
@@ -365,7 +362,7 @@ TEST_F(MultiHostTest, AKilledAgentAndARestartedCoordinatorLoseNothing) {
   // each (job, attempt, seq) event exactly once — the same events as each attempt's
   // events.jsonl, which itself counts 1..N.
   grpc::ClientContext context;
-  AttachToken(context, kEnv.at("MOSDAT_COORDINATOR_TOKEN"));
+  AttachToken(context, kServiceEnv.at("MOSDAT_COORDINATOR_TOKEN"));
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   v1::WatchRunRequest watch;
   watch.set_run_id(run_id);
@@ -407,7 +404,7 @@ TEST_F(MultiHostTest, AKilledAgentAndARestartedCoordinatorLoseNothing) {
   // The live agents found the restarted coordinator by themselves; the killed one is
   // known but not alive.
   grpc::ClientContext list_context;
-  AttachToken(list_context, kEnv.at("MOSDAT_COORDINATOR_TOKEN"));
+  AttachToken(list_context, kServiceEnv.at("MOSDAT_COORDINATOR_TOKEN"));
   v1::ListAgentsResponse agents;
   ASSERT_TRUE(stub_->ListAgents(&list_context, {}, &agents).ok());
   for (const v1::AgentInfo& agent : agents.agents()) {

@@ -20,14 +20,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// The tokens the services of functional_run.h's CoordinatorArgv/AgentArgv read: the
-// command lines of both services are built there, in one place.
-std::map<std::string, std::string> ServiceTokens() {
-  return {{"MOSDAT_COORDINATOR_TOKEN", "python-client-coord-token"},
-          {"MOSDAT_AGENT_TOKEN", "python-client-agent-token"},
-          {kAgentTokenVariable, "python-client-agent-credential"}};
-}
-
 // A VNC-only scenario on the fixture app: wait for the window, press the toggle, see it.
 constexpr char kScenario[] = R"(name: python-client
 steps:
@@ -65,10 +57,10 @@ TEST(PythonClientTest, SubmitsAMatrixAndWatchesTheRunToItsEnd) {
   ASSERT_EQ(stubs.exit_code, 0) << stubs.err;
   const std::string config = WriteFixtureConfig(dir, kScenario);
 
-  ServiceProcess coordinator(CoordinatorArgv(dir.File("results")), ServiceTokens());
+  ServiceProcess coordinator(CoordinatorArgv(dir.File("results")), kServiceEnv);
   ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
   ServiceProcess agent(AgentArgv(coordinator.grpc_address(), {"--agent-id=python-host"}),
-                       ServiceTokens());
+                       kServiceEnv);
   ASSERT_TRUE(agent.Start()) << agent.stderr_text();
 
   // Debian's Python, which has python3-grpcio and python3-protobuf.
@@ -76,7 +68,7 @@ TEST(PythonClientTest, SubmitsAMatrixAndWatchesTheRunToItsEnd) {
       {"/usr/bin/python3", SourcePath("tests/python/submit_and_watch.py"), "--coordinator",
        coordinator.grpc_address(), "--token", "env:MOSDAT_COORDINATOR_TOKEN", "--config", config,
        "--test", "fixture", "--stubs", dir.path(), "--events-out", dir.File("updates.jsonl")},
-      ServiceTokens(), kRunTimeout);
+      kServiceEnv, kRunTimeout);
   ASSERT_EQ(client.exit_code, 0) << client.out << client.err << agent.stderr_text();
   EXPECT_THAT(client.out, HasSubstr("1 job(s), 2 file(s) sent"));
   EXPECT_THAT(client.out, HasSubstr("passed   click press the toggle"));
