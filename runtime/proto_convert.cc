@@ -393,6 +393,18 @@ absl::StatusOr<VmTarget> FromProto(const v1::VmTarget& vm) {
   return target;
 }
 
+v1::ArtifactRef ToProto(const ArtifactRef& ref) {
+  v1::ArtifactRef out;
+  out.set_name(ref.name);
+  out.set_sha256(ref.sha256);
+  out.set_size(ref.size);
+  return out;
+}
+
+ArtifactRef FromProto(const v1::ArtifactRef& ref) {
+  return {.name = ref.name(), .sha256 = ref.sha256(), .size = ref.size()};
+}
+
 v1::Job ToProto(const JobSpec& job) {
   v1::Job out;
   out.set_job_id(job.job_id);
@@ -411,6 +423,7 @@ v1::Job ToProto(const JobSpec& job) {
   }
   out.set_timeout_seconds(job.timeout_seconds);
   for (const std::string& note : job.provision_notes) out.add_provision_notes(note);
+  for (const ArtifactRef& package : job.packages) *out.add_packages() = ToProto(package);
   return out;
 }
 
@@ -448,6 +461,7 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& in) {
   if (in.park_cursor()) job.park = CursorPark{in.park_at().x(), in.park_at().y()};
   job.timeout_seconds = in.timeout_seconds();
   job.provision_notes.assign(in.provision_notes().begin(), in.provision_notes().end());
+  for (const v1::ArtifactRef& package : in.packages()) job.packages.push_back(FromProto(package));
   return job;
 }
 
