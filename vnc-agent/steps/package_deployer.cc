@@ -14,7 +14,6 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/absl_compat.h"
-#include "core/file_util.h"
 #include "core/outcome.h"
 
 namespace mosdat {
@@ -191,12 +190,8 @@ class Deployer {
                                                 " has ", info.st_size, " bytes, more than the ",
                                                 options_.max_upload_bytes, " this agent uploads"));
       }
-      absl::StatusOr<std::string> contents = ReadFile(package.local_path);
-      if (!contents.ok()) {
-        return InfrastructureError(
-            absl::StrCat(Where(package, "upload"), ": ", contents.status().message()));
-      }
-      if (absl::Status status = ssh_.Upload(package.remote_path, *contents, 0644); !status.ok()) {
+      if (absl::Status status = ssh_.UploadFile(package.remote_path, package.local_path, 0644);
+          !status.ok()) {
         return InfrastructureError(absl::StrCat(Where(package, "upload"), ": ", status.message()));
       }
       return absl::OkStatus();

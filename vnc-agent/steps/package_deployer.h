@@ -21,8 +21,8 @@
 // the VM has none of the package managers the package's format needs (the config pairs
 // the package with the wrong VM). The first failure stops the deploy.
 //
-// Uploads are read whole into memory (SshSession::Upload takes the contents), so files
-// larger than DeployOptions::max_upload_bytes are refused before reading.
+// Uploads stream from the file (SshSession::UploadFile); files larger than
+// DeployOptions::max_upload_bytes are refused before anything is sent.
 #ifndef MOSDAT_VNC_AGENT_STEPS_PACKAGE_DEPLOYER_H_
 #define MOSDAT_VNC_AGENT_STEPS_PACKAGE_DEPLOYER_H_
 
@@ -42,7 +42,7 @@ using EmitEvent = std::function<absl::Status(Event)>;  // as in job_executor.h
 struct DeployOptions {
   absl::Duration command_timeout = absl::Minutes(10);  // each install/remove/verify
   absl::Duration probe_timeout = absl::Seconds(30);    // probes, sudo check, sha256sum
-  int64_t max_upload_bytes = int64_t{1} << 30;         // 1 GiB
+  int64_t max_upload_bytes = int64_t{4} << 30;         // 4 GiB: a sanity bound
 };
 
 // Installs every package of `plan` through `ssh`, emitting one start and one finish
