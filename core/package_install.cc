@@ -145,8 +145,8 @@ std::string VersionCase(const std::string& want) {
                       "$have, expected \"", w, " >&2; exit 1;; esac");
 }
 
-void PlanDeb(const Context& ctx, const std::string& sudo, const std::string& file,
-             const std::string& want_version, PackageInstallPlan* plan) {
+void PlanDeb(const std::string& sudo, const std::string& file, const std::string& want_version,
+             PackageInstallPlan* plan) {
   plan->installers.push_back(
       {"apt-get",
        {"install", absl::StrCat(sudo, "env DEBIAN_FRONTEND=noninteractive apt-get install -y ",
@@ -169,7 +169,6 @@ void PlanDeb(const Context& ctx, const std::string& sudo, const std::string& fil
          absl::StrCat("have=$(dpkg-query -W -f='${Version}' \"$(dpkg-deb -f ", file,
                       " Package)\") || exit 1; ", VersionCase(want_version))});
   }
-  (void)ctx;
 }
 
 void PlanRpm(const std::string& sudo, const std::string& file, const std::string& want_version,
@@ -246,14 +245,14 @@ absl::StatusOr<PackageInstallPlan> PlanOne(const Context& ctx, const PackageConf
         {"", {"install", Expand(package.install, file_name, ctx.app, version)}});
   }
 
-  const std::string want_version = package.version.empty() ? ctx.app.version : package.version;
+  const std::string& want_version = version;
   switch (package.format) {
     case PackageFormat::kDeb:
       if (plan.installers.empty()) {
-        PlanDeb(ctx, sudo, file, want_version, &plan);
+        PlanDeb(sudo, file, want_version, &plan);
       } else {
         PackageInstallPlan defaults;
-        PlanDeb(ctx, sudo, file, want_version, &defaults);
+        PlanDeb(sudo, file, want_version, &defaults);
         plan.required_tools.insert(plan.required_tools.end(), defaults.required_tools.begin(),
                                    defaults.required_tools.end());
         plan.verify = defaults.verify;
