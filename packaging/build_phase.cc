@@ -1,5 +1,10 @@
 #include "packaging/build_phase.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 
@@ -45,6 +50,31 @@ std::string CloneName(const std::string& repo) {
   return absl::StrCat(slug, "-", Sha256Hex(repo).substr(0, 12));
 }
 
+// An exclusive lock on a file, held while the object lives: two builds of the same
+// clone would check out and build over each other.
+class FileLock {
+ public:
+  ~FileLock() {
+    if (fd_ >= 0) close(fd_);  // releases the lock
+  }
+  // Takes the lock, saying so through `say` when another build holds it and waiting.
+  absl::Status Acquire(const std::string& path, const BuildProgress& say) {
+    std::error_code ec;
+    fs::create_directories(fs::path(path).parent_path(), ec);
+    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) return InfrastructureError(absl::StrCat("cannot open the lock file ", path));
+    if (flock(fd_, LOCK_EX | LOCK_NB) == 0) return absl::OkStatus();
+    if (say) say(absl::StrCat("another build holds ", path, "; waiting for it to finish"));
+    while (flock(fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) return InfrastructureError(absl::StrCat("cannot lock ", path));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 bool EscapesRoot(const fs::path& relative) {
   for (const fs::path& part : relative.lexically_normal()) {
     if (part == "..") return true;
@@ -87,6 +117,7 @@ absl::StatusOr<BuildResult> RunBuildPhase(const Config& config, const BuildReque
   const fs::path config_dir = fs::absolute(config.source_path).parent_path();
   BuildResult result;
   bool cacheable = true;
+  FileLock clone_lock;  // held until the artifacts are collected
 
   // 1. The source, at the asked revision.
   const std::string ref = !request.ref.empty() ? request.ref : build.ref;
@@ -99,19 +130,25 @@ absl::StatusOr<BuildResult> RunBuildPhase(const Config& config, const BuildReque
                                            "\" must be a directory inside the repository "
                                            "(relative, without \"..\") when repo is set"));
     }
-    GitCheckoutRequest checkout{
-        .repo = build.repo,
-        .ref = request.pull_request > 0 ? "" : ref,
-        .pull_request = request.pull_request,
-        .dir = (fs::path(build_dir) / "sources" / CloneName(build.repo)).string(),
-        .owned_clone = true};
+    const fs::path clone = fs::path(build_dir) / "sources" / CloneName(build.repo);
+    if (absl::Status locked = clone_lock.Acquire(clone.string() + ".lock", progress);
+        !locked.ok()) {
+      return locked;
+    }
+    GitCheckoutRequest checkout{.repo = build.repo,
+                                .ref = request.pull_request > 0 ? "" : ref,
+                                .pull_request = request.pull_request,
+                                .dir = clone.string(),
+                                .owned_clone = true};
     absl::StatusOr<GitCheckout> checked_out = CheckoutGitSource(checkout, progress);
     if (!checked_out.ok()) {
       return ref_from_config ? AtBuild(build, "ref", checked_out.status()) : checked_out.status();
     }
     result.commit = checked_out->commit;
     result.description = checked_out->description;
-    result.source_dir = (fs::path(checked_out->dir) / workdir).lexically_normal().string();
+    result.source_dir = build.workdir.empty()
+                            ? checked_out->dir
+                            : (fs::path(checked_out->dir) / workdir).lexically_normal().string();
   } else {
     // A working tree the user keeps (the original's repo_path).
     fs::path root = build.workdir.empty() ? config_dir : fs::path(build.workdir);
