@@ -64,6 +64,10 @@ struct BuildConfig {
   // The original's `checkout = true`: `git fetch --tags && git checkout <[app].version>`
   // in `workdir` before building.
   bool checkout_app_version = false;
+  // [build.env]: variables added to the commands' environment (ours over the inherited).
+  std::map<std::string, std::string> env;
+  int timeout = 3600;       // seconds for all the commands together
+  SourceLocation location;  // where the [build] table starts
 };
 
 // [proxmox]: the Proxmox VE API. TLS is always verified: against the system CAs, a CA

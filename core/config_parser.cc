@@ -774,7 +774,8 @@ BuildConfig ParseBuild(Context& ctx, const toml::table& table) {
   BuildConfig build;
   TableReader r(ctx, table, "build",
                 {"repo", "ref", "command", "commands", "workdir", "repo_path", "artifacts",
-                 "dist_dir", "checkout"});
+                 "dist_dir", "checkout", "env", "timeout"});
+  build.location = ctx.Location(table);
   r.String("repo", &build.repo);
   const toml::node* ref = r.String("ref", &build.ref, Presence::kNonEmpty);
   if (ref != nullptr && build.repo.empty()) {
@@ -828,9 +829,19 @@ BuildConfig ParseBuild(Context& ctx, const toml::table& table) {
               "checkout = true checks out [app].version, and \"ref\" names another revision; "
               "keep one");
   }
-  ctx.Warning(table, "build",
-              "[build] is read but mOSdat does not build packages yet (`mosdat build` is "
-              "planned); it is ignored");
+  if (const toml::table* env = r.Table("env")) {
+    for (auto&& [key, node] : *env) {
+      const std::string key_path = JoinPath(r.PathOf("env"), key.str());
+      if (!IsEnvName(key.str())) {
+        ctx.Error(key.source(), key_path,
+                  "not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+        continue;
+      }
+      std::string value;
+      if (ReadString(ctx, node, key_path, &value)) build.env[std::string(key.str())] = value;
+    }
+  }
+  r.Int("timeout", 1, kMaxTimeoutSeconds, &build.timeout);
   return build;
 }
 
