@@ -91,6 +91,12 @@ std::string HumanSize(uint64_t bytes) {
   return text;
 }
 
+// "200 bytes", "1644 bytes (1.6 KiB)": exact, with the size people compare at a glance.
+std::string SizeText(uint64_t bytes) {
+  if (bytes < 1024) return HumanSize(bytes);
+  return absl::StrCat(bytes, " bytes (", HumanSize(bytes), ")");
+}
+
 uint32_t LittleEndian32(const std::string& bytes, size_t at) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + at);
   return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
@@ -260,10 +266,9 @@ class IndexReader {
         return Error(path, "a packed file without an \"offset\" (a decimal string)");
       }
       if (entry.offset > data_size_ || entry.size > data_size_ - entry.offset) {
-        return Error(path,
-                     absl::StrCat("the header says ", entry.size, " bytes (", HumanSize(entry.size),
-                                  ") at offset ", entry.offset, " but the archive's data is only ",
-                                  data_size_, " bytes (", HumanSize(data_size_), ")"));
+        return Error(path, absl::StrCat("the header says ", SizeText(entry.size), " at offset ",
+                                        entry.offset, " but the archive's data is only ",
+                                        SizeText(data_size_)));
       }
     }
     if (const auto integrity = node.find("integrity"); integrity != node.end()) {
@@ -373,9 +378,8 @@ absl::StatusOr<AsarArchive> AsarArchive::Parse(std::shared_ptr<const Source> sou
   }
   const uint64_t header_size = LittleEndian32(*prefix, 4);
   if (header_size > file_size - 8) {
-    return error(absl::StrCat("the header says it is ", header_size, " bytes (",
-                              HumanSize(header_size), ") but the file has ", file_size, " bytes (",
-                              HumanSize(file_size), ")"));
+    return error(absl::StrCat("the header says it is ", SizeText(header_size), " but the file has ",
+                              SizeText(file_size)));
   }
   if (header_size > limits.max_header_bytes) {
     return error(absl::StrCat("the header is ", HumanSize(header_size), ", over the limit of ",

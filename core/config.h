@@ -306,7 +306,7 @@ struct Config {
   ReportConfig report;
   CursorConfig cursor;
   std::optional<VerifyConfig> verify;  // [verify] (core/verify_config.h)
-  std::string source_path;  // the file this was parsed from
+  std::string source_path;             // the file this was parsed from
 
   const VmConfig* FindVm(std::string_view name) const;
   const TestConfig* FindTest(std::string_view name) const;

@@ -60,12 +60,14 @@ absl::StatusOr<ElfInspect> ElfInspect::FromBytes(std::string bytes, std::string 
   if (gelf_getehdr(elf, &ehdr) == nullptr) return Corrupt(out.name_, "ELF header");
   size_t sections = 0;
   if (elf_getshdrnum(elf, &sections) != 0) return Corrupt(out.name_, "section count");
-  // A section count past what the file could hold is corrupt; libelf checks the table
-  // itself, this keeps the loop bounded by the file's size anyway.
-  if (sections > out.bytes_.size() / 40 + 1) {
-    return absl::InvalidArgumentError(absl::StrCat(out.name_, ": not a readable ELF file (claims ",
-                                                   sections, " sections, more than its ",
-                                                   out.bytes_.size(), " bytes can hold)"));
+  // The section header table must lie inside the file: a truncated file (a cut-off
+  // download) would otherwise read as one without symbols.
+  const uint64_t size = out.bytes_.size();
+  const uint64_t table_bytes = static_cast<uint64_t>(sections) * ehdr.e_shentsize;
+  if (sections > size / 40 + 1 || ehdr.e_shoff > size || table_bytes > size - ehdr.e_shoff) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        out.name_, ": not a readable ELF file (its ", sections, " section headers at offset ",
+        ehdr.e_shoff, " run past its ", size, " bytes: truncated?)"));
   }
   for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
     GElf_Shdr shdr;
