@@ -120,7 +120,7 @@ TEST_F(PackageChecksTest, MissingBinaryFails) {
   RunResult r = Preflight({"--package", BuildDeb("pretend.deb")});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("FAIL  /opt/Pretend/pretend-app contains GNU coreutils"));
-  EXPECT_THAT(r.out, HasSubstr("has no file /opt/Pretend/pretend-app"));
+  EXPECT_THAT(r.out, HasSubstr("pretend.deb: has no file opt/Pretend/pretend-app"));
 }
 
 TEST_F(PackageChecksTest, CorruptAsarInsideTheDebIsAClearError) {
