@@ -17,6 +17,7 @@
 
 #include "core/diagnostics.h"
 #include "core/secret_ref.h"
+#include "core/verify_config.h"
 
 namespace mosdat {
 
@@ -308,7 +309,8 @@ struct Config {
   FunctionalConfig functional;
   ReportConfig report;
   CursorConfig cursor;
-  std::string source_path;  // the file this was parsed from
+  std::optional<VerifyConfig> verify;  // [verify] (core/verify_config.h)
+  std::string source_path;             // the file this was parsed from
 
   const VmConfig* FindVm(std::string_view name) const;
   const TestConfig* FindTest(std::string_view name) const;

@@ -1621,10 +1621,49 @@ void ParseCursor(Context& ctx, const toml::table& table, CursorConfig* cursor) {
   }
 }
 
+// [verify] (core/verify_config.h). Every listed string must be non-empty: an empty one
+// would match anything.
+void ReadNonEmptyStrings(Context& ctx, TableReader& r, std::string_view key,
+                         std::vector<std::string>* out) {
+  const toml::node* node = r.StringArray(key, out);
+  if (node == nullptr) return;
+  for (size_t i = 0; i < out->size(); ++i) {
+    if ((*out)[i].empty()) {
+      ctx.Error(*node->as_array()->get(i), IndexPath(r.PathOf(key), i), "must not be empty");
+    }
+  }
+}
+
+void ParseVerify(Context& ctx, const toml::table& table, VerifyConfig* verify) {
+  TableReader r(ctx, table, "verify", {"asar", "symbols", "asar_file", "binary"},
+                {{"verify_symbols", "write the list as symbols = [...] in [verify]"},
+                 {"expect_symbols", "write the list as symbols = [...] in [verify]"}});
+  r.String("asar", &verify->asar, Presence::kNonEmpty);
+  ReadNonEmptyStrings(ctx, r, "symbols", &verify->symbols);
+  for (auto& [file, path] : r.TableArray("asar_file", "verify.asar_file")) {
+    TableReader f(ctx, *file, path, {"path", "strings"});
+    AsarFileCheck check;
+    f.String("path", &check.path, Presence::kRequired);
+    ReadNonEmptyStrings(ctx, f, "strings", &check.strings);
+    verify->asar_files.push_back(std::move(check));
+  }
+  for (auto& [binary, path] : r.TableArray("binary", "verify.binary")) {
+    TableReader b(ctx, *binary, path, {"path", "exports", "strings"});
+    BinaryCheck check;
+    b.String("path", &check.path, Presence::kRequired);
+    ReadNonEmptyStrings(ctx, b, "exports", &check.exports);
+    ReadNonEmptyStrings(ctx, b, "strings", &check.strings);
+    if (check.exports.empty() && check.strings.empty() && !check.path.empty()) {
+      ctx.Error(*binary, path, "checks nothing: give exports = [...] or strings = [...]");
+    }
+    verify->binaries.push_back(std::move(check));
+  }
+}
+
 void ParseRoot(Context& ctx, const toml::table& root, Config* config) {
   TableReader r(ctx, root, "",
                 {"app", "build", "proxmox", "vlm", "defaults", "vm", "test", "functional", "report",
-                 "cursor"},
+                 "cursor", "verify"},
                 {{"holo2",
                   "[holo2] is the original mOSdat's old name for [vlm]; rename the table to "
                   "[vlm] (base_url, model)"}});
@@ -1648,6 +1687,9 @@ void ParseRoot(Context& ctx, const toml::table& root, Config* config) {
   }
   if (const toml::table* report = r.Table("report")) ParseReport(ctx, *report, &config->report);
   if (const toml::table* cursor = r.Table("cursor")) ParseCursor(ctx, *cursor, &config->cursor);
+  if (const toml::table* verify = r.Table("verify")) {
+    ParseVerify(ctx, *verify, &config->verify.emplace());
+  }
 }
 
 }  // namespace

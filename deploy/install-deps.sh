@@ -11,6 +11,8 @@ build_packages=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libtesseract-dev libleptonica-dev libsqlite3-dev libcurl4-openssl-dev
   libboost-dev
+  # artifact checks (core/elf_inspect, core/artifact_files): ELF symbols, .deb and tarballs
+  libelf-dev libarchive-dev
 )
 
 # The local desktop target (see DESIGN.md: "The local target").

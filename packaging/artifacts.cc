@@ -1,7 +1,6 @@
 #include "packaging/artifacts.h"
 
 #include <glob.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -18,6 +17,7 @@
 #include "absl/strings/str_replace.h"
 #include "core/absl_compat.h"
 #include "core/outcome.h"
+#include "core/sha256.h"
 
 namespace mosdat {
 namespace {
@@ -109,46 +109,6 @@ std::optional<PackageFormat> PackageFormatOf(std::string_view format) {
   auto it = kFormats.find(format);
   if (it == kFormats.end()) return std::nullopt;
   return it->second;
-}
-
-namespace {
-
-std::string HexOf(const unsigned char* digest, unsigned int length) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 15]);
-  }
-  return hex;
-}
-
-}  // namespace
-
-std::string Sha256Hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
-  return HexOf(digest, length);
-}
-
-absl::StatusOr<std::string> Sha256OfFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return InfrastructureError(absl::StrCat(path, ": cannot be read"));
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
-    return InfrastructureError("OpenSSL cannot compute SHA-256");
-  }
-  std::vector<char> buffer(1 << 20);
-  while (in) {
-    in.read(buffer.data(), buffer.size());
-    if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buffer.data(), in.gcount());
-  }
-  if (in.bad()) return InfrastructureError(absl::StrCat(path, ": read error"));
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest, &length);
-  return HexOf(digest, length);
 }
 
 absl::StatusOr<std::vector<Artifact>> CollectArtifacts(const std::string& base_dir,

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/config.h"
+#include "core/sha256.h"
 
 namespace mosdat {
 
@@ -29,12 +30,6 @@ std::string ArtifactFormatOf(std::string_view file_name);
 // The [[vm.package]] format an artifact format installs as ("tar.gz" → kTar); nullopt
 // for "".
 std::optional<PackageFormat> PackageFormatOf(std::string_view artifact_format);
-
-// SHA-256 of `bytes`, lower-case hex.
-std::string Sha256Hex(std::string_view bytes);
-
-// SHA-256 of the file's bytes, lower-case hex. Errors name the path.
-absl::StatusOr<std::string> Sha256OfFile(const std::string& path);
 
 // The regular files matched by `globs` (shell patterns, relative to `base_dir` unless
 // absolute), each once, sorted by path, measured and hashed. A glob that matches no file

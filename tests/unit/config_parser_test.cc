@@ -588,7 +588,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "bad.toml:1:11: proxmox: expected a table, got array"},
         BadCase{"unknown_top_level", "foo = 1\n[app]\nname = \"x\"\n",
                 "bad.toml:1:1: foo: unknown key (expected one of: app, build, proxmox, vlm, "
-                "defaults, vm, test, functional, report, cursor)"},
+                "defaults, vm, test, functional, report, cursor, verify)"},
         BadCase{"top_level_typo", WithApp("[[vms]]\nname = \"a\"\n"),
                 "bad.toml:3:3: vms: unknown key (did you mean \"vm\"?)"},
         // --- [app]
