@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/pve_endpoint.h"
+#include "core/smoke.h"
 #include "core/template_vars.h"
 
 namespace mosdat {
@@ -76,6 +77,12 @@ struct JobSpec {
   // What the provider did to make the VM ready (timings, GPU, warnings): the agent
   // records each line as a log event at the job's start.
   std::vector<std::string> provision_notes;
+  // A third dimension beside test and VM; for smoke jobs the variant's spelling
+  // ("wayland-fake"). "" = none.
+  std::string variant;
+  // Set for a smoke test: the agent runs the app instead of a scenario (scenario_path
+  // and files are then unused).
+  std::optional<SmokeSpec> smoke;
 };
 
 }  // namespace mosdat
