@@ -235,6 +235,7 @@ absl::StatusOr<RunRecord> RunStore::CreateRun(std::vector<JobSpec> specs, Submis
                            .index = index,
                            .test = spec.test,
                            .vm = spec.vm.name,
+                           .variant = spec.variant,
                            .results_dir = dir.string(),
                            .max_attempts = max_attempts};
     job.resources = ResourcesOf(spec);

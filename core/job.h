@@ -12,6 +12,7 @@
 
 #include "core/config.h"
 #include "core/pve_endpoint.h"
+#include "core/smoke.h"
 #include "core/template_vars.h"
 
 namespace mosdat {
@@ -87,6 +88,12 @@ struct JobSpec {
   // The run's packages (uploaded with the submission): the agent fetches them by
   // content and deploys those its VM's [[vm.package]] entries take.
   std::vector<ArtifactRef> packages;
+  // A third dimension beside test and VM; for smoke jobs the variant's spelling
+  // ("wayland-fake"). "" = none.
+  std::string variant;
+  // Set for a smoke test: the agent runs the app instead of a scenario (scenario_path
+  // and files are then unused).
+  std::optional<SmokeSpec> smoke;
 };
 
 }  // namespace mosdat

@@ -29,6 +29,9 @@ desktop_packages=(
   websockify
   # tests/integration/netns_fixture: several hosts as network namespaces (ip netns)
   iproute2
+  # smoke tests: a real Wayland socket (headless weston), backtraces from cores (gdb),
+  # and the GTK3 fixture app the tests build (tests/data/apps/smoke_fixture.c)
+  weston gdb libgtk-3-dev
 )
 
 missing=()
