@@ -149,8 +149,9 @@ void PlanDeb(const std::string& sudo, const std::string& file, const std::string
              PackageInstallPlan* plan) {
   plan->installers.push_back(
       {"apt-get",
+       // A fresh VM's unattended upgrades hold dpkg's lock for minutes: wait for it.
        {"install", absl::StrCat(sudo, "env DEBIAN_FRONTEND=noninteractive apt-get install -y ",
-                                "--allow-downgrades ", file)}});
+                                "-o DPkg::Lock::Timeout=300 --allow-downgrades ", file)}});
   plan->installers.push_back({"dpkg", {"install", absl::StrCat(sudo, "dpkg -i ", file)}});
   plan->required_tools.push_back("dpkg-deb");
   plan->required_tools.push_back("dpkg-query");

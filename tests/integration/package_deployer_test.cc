@@ -11,8 +11,10 @@
 // reproduced honestly with real parts.
 #include "vnc-agent/steps/package_deployer.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -73,6 +75,13 @@ class PackageDeployerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(geteuid(), 0u) << "these tests install packages into this machine: run as root";
+    // One test at a time owns this machine's dpkg database (ctest runs tests side by
+    // side): a package another test left half-configured on purpose would make this
+    // test's apt-get fail. Released when the test process ends.
+    dpkg_lock_ =
+        open("/tmp/mosdat-package-deployer-tests.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    ASSERT_GE(dpkg_lock_, 0);
+    ASSERT_EQ(flock(dpkg_lock_, LOCK_EX), 0);
     name_ = absl::StrCat("mosdat-test-fixture-", Random());
     absl::StatusOr<std::unique_ptr<LocalSshd>> sshd =
         LocalSshd::Start({.dir = sshd_dir_.path(), .session_env = {}});
@@ -90,7 +99,9 @@ class PackageDeployerTest : public ::testing::Test {
   // The scope guard: whatever happened, the fixture package and its files are gone.
   void TearDown() override {
     if (name_.empty()) return;
-    RunHere({"dpkg", "--purge", name_}, /*may_fail=*/true);
+    // apt-get waits for dpkg's lock, which a test running beside this one may hold.
+    RunHere({"apt-get", "-o", "DPkg::Lock::Timeout=120", "purge", "-y", name_},
+            /*may_fail=*/true);
     std::filesystem::remove_all(absl::StrCat("/opt/", name_));
     // Uploads a failed deploy left in the VM's /tmp (kept there for a look).
     for (const auto& entry : std::filesystem::directory_iterator("/tmp")) {
@@ -99,7 +110,9 @@ class PackageDeployerTest : public ::testing::Test {
       }
     }
     EXPECT_FALSE(Installed(name_));
+    if (dpkg_lock_ >= 0) close(dpkg_lock_);
   }
+  int dpkg_lock_ = -1;
 
   // A tiny deb installing /opt/<name>/hello; `postinst` (if any) runs after unpacking.
   PackageArtifact BuildDeb(const std::string& version, const std::string& postinst = "") {

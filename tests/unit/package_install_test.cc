@@ -94,7 +94,8 @@ TEST(PackageInstallTest, DebWithAptAndSudo) {
   ASSERT_EQ(p.installers.size(), 2u);
   EXPECT_EQ(p.installers[0].tool, "apt-get");
   EXPECT_EQ(p.installers[0].install.command,
-            "sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades "
+            "sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y "
+            "-o DPkg::Lock::Timeout=300 --allow-downgrades "
             "'/tmp/demo_1.2.3_amd64.deb'");
   EXPECT_EQ(p.installers[1].tool, "dpkg");
   EXPECT_EQ(p.installers[1].install.command, "sudo -n dpkg -i '/tmp/demo_1.2.3_amd64.deb'");
