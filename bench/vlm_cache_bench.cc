@@ -22,7 +22,7 @@
 #include "vlm-gateway/answer_parser.h"
 #include "vlm-gateway/chat_request.h"
 #include "vlm-gateway/gateway.h"
-#include "vlm-gateway/sha256.h"
+#include "core/sha256.h"
 #include "vlm-gateway/vlm_cache.h"
 
 namespace mosdat {

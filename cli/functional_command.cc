@@ -11,6 +11,7 @@ void AddFunctionalCommand(CLI::App& root, const GlobalOptions& global, int* exit
   auto args = std::make_shared<MatrixArgs>();
   CLI::App* cmd = root.add_subcommand("functional", "Run functional UI scenarios (scenario x VM)");
   AddMatrixFlags(cmd, args.get(), /*detach=*/true);
+  args->smoke_tests = false;
   cmd->callback([args, exit_code, &global] {
     RunWithLogging(global, exit_code, [&] { return RunMatrix(*args, "mosdat functional"); });
   });

@@ -21,12 +21,6 @@ void ConfigFlags(CLI::App& cmd) {
 }
 
 const PlannedCommand kPlanned[] = {
-    {"build", "Check out a ref or PR head, build packages and verify them",
-     [](CLI::App& cmd) {
-       ConfigFlags(cmd);
-       cmd.add_option("--ref", "git ref to build");
-       cmd.add_option("--pr", "pull request number to build");
-     }},
     {"live", "Serve the live triage dashboard and the authoring API",
      [](CLI::App& cmd) {
        ConfigFlags(cmd);

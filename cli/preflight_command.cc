@@ -2,11 +2,16 @@
 // the config and every scenario it would run, prints every problem at once.
 // Exit 0 when clean, 3 when problems were found (config errors), 2 on bad arguments
 // (including a --test that is neither a [[test]] nor a scenario file).
+//
+// `--package PATH` instead runs the config's [verify] checks on a built artifact (see
+// cli/package_checks.h): 0 all passed, 1 a check failed, 3 the config or the artifact
+// cannot be read.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/package_checks.h"
 #include "cli/run_selection.h"
 #include "core/preflight.h"
 
@@ -15,6 +20,8 @@ namespace {
 
 struct PreflightArgs : RunSelection {
   bool json = false;
+  std::string package;                        // --package: check this artifact instead
+  std::vector<std::string> expected_symbols;  // --expect-symbol / --verify-symbol
 };
 
 nlohmann::json ToJson(const std::vector<Diagnostic>& diagnostics) {
@@ -76,6 +83,12 @@ void PrintHuman(const PreflightReport& report, const std::string& config) {
 }
 
 int RunPreflightCommand(const PreflightArgs& args) {
+  if (!args.package.empty() || !args.expected_symbols.empty()) {
+    return RunPackageChecks({.config = args.config,
+                             .package = args.package,
+                             .expected_symbols = args.expected_symbols,
+                             .json = args.json});
+  }
   PreflightOptions options{.config_path = args.config, .tests = args.tests, .vms = args.vms};
   for (const std::string& assignment : args.vars) {
     absl::StatusOr<std::pair<std::string, Value>> var = ParseVarAssignment(assignment);
@@ -103,6 +116,12 @@ void AddPreflightCommand(CLI::App& root, const GlobalOptions&, int* exit_code) {
       "preflight", "Validate the config and its scenarios, and check local prerequisites");
   AddRunSelection(cmd, args.get());
   cmd->add_flag("--json", args->json, "print a JSON report on stdout");
+  cmd->add_option("--package", args->package,
+                  "run the config's [verify] checks on this built artifact (.deb, tarball, "
+                  "directory, app.asar or ELF file) instead");
+  cmd->add_option("--expect-symbol,--verify-symbol", args->expected_symbols,
+                  "with --package: a string the app.asar must contain (repeatable, or "
+                  "comma-separated), added to [verify] symbols, as in the original mOSdat");
   cmd->callback([args, exit_code] { *exit_code = RunPreflightCommand(*args); });
 }
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/embedded.h"
 #include "cli/exit_codes.h"
@@ -45,6 +46,12 @@ std::string RunPrinter::Who(const std::string& job_id) const {
 }
 
 void RunPrinter::OnUpdate(const v1::RunUpdate& update) {
+  if (update.has_event() && update.event().has_step_finished()) {
+    const v1::StepFinished& step = update.event().step_finished();
+    if (step.kind() == "smoke-run" && step.has_output()) {
+      smoke_exit_codes_[update.event().job_id()] = step.output().exit_code();
+    }
+  }
   if (quiet_) return;
   if (update.has_job()) {
     const v1::Job& job = update.job();
@@ -101,7 +108,13 @@ void RunPrinter::OnUpdate(const v1::RunUpdate& update) {
   std::cout << std::flush;
 }
 
-void PrintRunSummary(const v1::Run& run, bool json) {
+void PrintRunSummary(const v1::Run& run, bool json,
+                     const std::map<std::string, int>& smoke_exit_codes) {
+  auto exit_code = [&](const v1::Job& job) -> std::optional<int> {
+    auto it = smoke_exit_codes.find(job.job_id());
+    if (it == smoke_exit_codes.end()) return std::nullopt;
+    return it->second;
+  };
   JobVerdict verdict = FromProto(run.verdict());
   if (json) {
     nlohmann::json out = {{"run", run.run_id()},
@@ -119,29 +132,38 @@ void PrintRunSummary(const v1::Run& run, bool json) {
                             {"duration_seconds", a.duration_seconds()},
                             {"results", a.results_dir()}});
       }
-      out["jobs"].push_back({{"test", job.test()},
-                             {"vm", job.vm().name()},
-                             {"verdict", std::string(ToString(FromProto(job.verdict())))},
-                             {"reason", job.reason()},
-                             {"duration_seconds", job.duration_seconds()},
-                             {"attempts", attempts},
-                             {"results", job.results_dir()}});
+      nlohmann::json entry = {{"test", job.test()},
+                              {"vm", job.vm().name()},
+                              {"verdict", std::string(ToString(FromProto(job.verdict())))},
+                              {"reason", job.reason()},
+                              {"duration_seconds", job.duration_seconds()},
+                              {"attempts", attempts},
+                              {"results", job.results_dir()}};
+      if (!job.variant().empty()) entry["variant"] = job.variant();
+      if (std::optional<int> code = exit_code(job)) entry["exit_code"] = *code;
+      out["jobs"].push_back(std::move(entry));
     }
     std::cout << out.dump(2) << "\n";
     return;
   }
-  size_t width = 20;
-  for (const v1::Job& job : run.jobs()) {
-    width = std::max(width, Utf8Length(job.test() + " on " + job.vm().name()));
-  }
-  std::cout << absl::StrFormat("\nsummary%s\n  %-7s %-*s %9s  %s\n",
-                               run.cancelled() ? " (cancelled)" : "", "verdict",
-                               static_cast<int>(width), "test on vm", "duration", "attempts");
-  for (const v1::Job& job : run.jobs()) {
+  // "test on vm", and the variant of a smoke job: "wayland-fake on local (wayland-fake)".
+  auto name_of = [](const v1::Job& job) {
     std::string name = job.test() + " on " + job.vm().name();
+    if (!job.variant().empty()) name += " (" + job.variant() + ")";
+    return name;
+  };
+  size_t width = 20;
+  for (const v1::Job& job : run.jobs()) width = std::max(width, Utf8Length(name_of(job)));
+  std::cout << absl::StrFormat(
+      "\nsummary%s\n  %-7s %-*s %4s %9s  %s\n", run.cancelled() ? " (cancelled)" : "", "verdict",
+      static_cast<int>(width), "test on vm", "exit", "duration", "attempts");
+  for (const v1::Job& job : run.jobs()) {
+    std::string name = name_of(job);
     name.append(width - std::min(width, Utf8Length(name)), ' ');
-    std::cout << absl::StrFormat("  %-7s %s %8.1fs  %d\n", ToString(FromProto(job.verdict())), name,
-                                 job.duration_seconds(), job.attempts_size());
+    std::optional<int> code = exit_code(job);
+    std::cout << absl::StrFormat("  %-7s %s %4s %8.1fs  %d\n", ToString(FromProto(job.verdict())),
+                                 name, code ? absl::StrCat(*code) : "-", job.duration_seconds(),
+                                 job.attempts_size());
     for (const v1::JobAttempt& a : job.attempts()) {
       if (job.attempts_size() > 1) {
         std::cout << absl::StrFormat("          attempt %d on %s: %s%s\n", a.number(), a.agent_id(),
@@ -208,7 +230,8 @@ int RunMatrix(const MatrixArgs& args, const std::string& command) {
   PreflightOptions preflight{.config_path = args.config,
                              .tests = args.tests,
                              .vms = args.vms,
-                             .embedded = args.coordinator.empty()};
+                             .embedded = args.coordinator.empty(),
+                             .smoke_tests = args.smoke_tests};
   for (const std::string& assignment : args.vars) {
     absl::StatusOr<std::pair<std::string, Value>> var = ParseVarAssignment(assignment);
     if (!var.ok()) {
@@ -262,6 +285,17 @@ int RunMatrix(const MatrixArgs& args, const std::string& command) {
   v1::SubmitMatrixRequest request;
   request.set_config_path(config.source_path);
   for (const std::string& test : args.tests) request.add_tests(test);
+  if (args.tests.empty() && !args.smoke_tests) {
+    // No tests named means every [[test]] to the coordinator, smoke tests included:
+    // name the ones this command runs.
+    for (const PreflightTestReport& t : report.tests) {
+      if (!t.skipped) request.add_tests(t.name);
+    }
+    if (request.tests().empty()) {
+      std::cerr << command << ": the config has only smoke tests; run them with `mosdat test`\n";
+      return kExitUsage;
+    }
+  }
   for (const std::string& vm : args.vms) request.add_vms(vm);
   for (const auto& [name, value] : preflight.vars) {
     (*request.mutable_vars())[name] = ValueToJson(value);
@@ -312,7 +346,7 @@ int RunMatrix(const MatrixArgs& args, const std::string& command) {
     std::cerr << command << ": " << finished.status().message() << "\n";
     return kExitInfrastructure;
   }
-  PrintRunSummary(*finished, args.json);
+  PrintRunSummary(*finished, args.json, printer.smoke_exit_codes());
   return ExitCodeFor(FromProto(finished->verdict()));
 }
 

@@ -28,6 +28,8 @@ struct MatrixArgs : RunSelection {
   bool json = false;
   bool detach = false;
   std::optional<int> retries;
+  // Smoke tests run too (`run`, `test`); `functional` runs scenarios only.
+  bool smoke_tests = true;
 };
 void AddMatrixFlags(CLI::App* cmd, MatrixArgs* args, bool detach);
 
@@ -42,17 +44,23 @@ class RunPrinter {
   explicit RunPrinter(bool quiet) : quiet_(quiet) {}
   void Name(const v1::Job& job, bool with_test);
   void OnUpdate(const v1::RunUpdate& update);
+  // Smoke jobs: the app's exit code (the seed's number: 124 timeout, 139 SIGSEGV...),
+  // by job id, from the events seen (quiet or not).
+  const std::map<std::string, int>& smoke_exit_codes() const { return smoke_exit_codes_; }
 
  private:
   std::string Who(const std::string& job_id) const;
   bool quiet_;
   std::map<std::string, std::string> names_;  // job id → "vm" or "test/vm"
   std::map<std::string, int> attempts_;       // attempts announced per job
+  std::map<std::string, int> smoke_exit_codes_;
 };
 
-// The summary: a table of test × VM with verdict, duration and attempts, then where
+// The summary: a table of test × VM (× variant, for smoke jobs) with verdict, the app's
+// exit code (smoke jobs, from `smoke_exit_codes`), duration and attempts, then where
 // the results are; or the same as JSON.
-void PrintRunSummary(const v1::Run& run, bool json);
+void PrintRunSummary(const v1::Run& run, bool json,
+                     const std::map<std::string, int>& smoke_exit_codes = {});
 
 // Follows `run_id` after `after_seq` until the run finishes, calling `on_update` for
 // each update once. While the coordinator is unreachable it tries again, for up to

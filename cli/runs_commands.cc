@@ -198,7 +198,7 @@ int Watch(const HistoryArgs& args) {
     finished = FollowRun(*remote->stub, remote->connection.token, args.run_id, args.after, print);
   }
   if (!finished.ok()) return Fail("mosdat watch", finished.status());
-  PrintRunSummary(*finished, args.json);
+  PrintRunSummary(*finished, args.json, printer.smoke_exit_codes());
   return ExitCodeFor(FromProto(finished->verdict()));
 }
 

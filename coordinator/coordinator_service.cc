@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "coordinator/event_stream.h"
@@ -33,6 +34,7 @@ MatrixRequest MatrixRequestOf(const Submission& s) {
 absl::StatusOr<std::vector<JobSpec>> Expand(const Submission& submission) {
   absl::StatusOr<Matrix> matrix = ExpandMatrix(MatrixRequestOf(submission));
   if (!matrix.ok()) return matrix.status();
+  for (JobSpec& job : matrix->jobs) job.packages = submission.packages;
   return std::move(matrix->jobs);
 }
 
@@ -72,6 +74,11 @@ void AddCoordinatorFlags(CLI::App& app, CoordinatorFlags* flags) {
                  "seconds between the heartbeats agents are asked to send")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 600.0));
+  app.add_option("--max-artifact-bytes", flags->options.max_artifact_bytes,
+                 "the largest package users may upload (bytes); uploads are kept by content "
+                 "under <state-dir>/artifacts")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
 }
 
 absl::StatusOr<CoordinatorOptions> ResolveCoordinatorFlags(const CoordinatorFlags& flags) {
@@ -95,6 +102,7 @@ absl::StatusOr<CoordinatorOptions> ResolveCoordinatorFlags(const CoordinatorFlag
 
 CoordinatorService::CoordinatorService(const ServiceContext& context, CoordinatorOptions options,
                                        std::shared_ptr<Store> store, std::unique_ptr<RunStore> runs,
+                                       std::unique_ptr<ArtifactStore> artifacts,
                                        std::string private_state_dir)
     : users_(context.token),
       agents_auth_(options.agent_token.empty() ? context.token : options.agent_token),
@@ -102,6 +110,7 @@ CoordinatorService::CoordinatorService(const ServiceContext& context, Coordinato
       agents_(options.agent_liveness_timeout),
       store_(std::move(store)),
       runs_(std::move(runs)),
+      artifacts_(std::move(artifacts)),
       private_state_dir_(std::move(private_state_dir)),
       preparations_(options.preparations),
       live_agents_gauge_(&prometheus::BuildGauge()
@@ -349,11 +358,91 @@ grpc::Status CoordinatorService::FetchJobFiles(grpc::ServerContext* context,
                                                const v1::FetchJobFilesRequest* request,
                                                grpc::ServerWriter<v1::FileChunk>* writer) {
   if (grpc::Status s = Authorize(*context, Role::kAgent, request->agent_id()); !s.ok()) return s;
-  absl::StatusOr<std::map<std::string, std::string>> files =
-      runs_->JobFiles(request->job_id(), request->agent_id());
-  if (!files.ok()) return ToGrpcStatus(files.status());
-  if (!WriteFileChunks(*files, [&](const v1::FileChunk& c) { return writer->Write(c); })) {
+  absl::StatusOr<Submission> submission =
+      runs_->LeasedSubmission(request->job_id(), request->agent_id());
+  if (!submission.ok()) return ToGrpcStatus(submission.status());
+  if (!WriteFileChunks(submission->files,
+                       [&](const v1::FileChunk& c) { return writer->Write(c); })) {
     return grpc::Status::CANCELLED;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::UploadArtifact(grpc::ServerContext* context,
+                                                grpc::ServerReader<v1::ArtifactChunk>* reader,
+                                                v1::UploadArtifactResponse* response) {
+  if (grpc::Status s = Authorize(*context, Role::kUser); !s.ok()) return s;
+  v1::ArtifactChunk chunk;
+  if (!reader->Read(&chunk) || !chunk.has_artifact()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "the first chunk must declare the artifact (name, sha256, size)");
+  }
+  const ArtifactRef declared = FromProto(chunk.artifact());
+  if (absl::Status s = CheckArtifactRef(declared, artifacts_->max_bytes()); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  *response->mutable_artifact() = chunk.artifact();
+  if (artifacts_->Has(declared.sha256)) {
+    response->set_already_held(true);  // the rest is not read: the call ends here
+    return grpc::Status::OK;
+  }
+  absl::StatusOr<std::unique_ptr<ArtifactStore::Upload>> upload = artifacts_->Begin(declared);
+  if (!upload.ok()) return ToGrpcStatus(upload.status());
+  absl::Status appended = (*upload)->Append(chunk.data());
+  while (appended.ok() && reader->Read(&chunk)) {
+    if (chunk.has_artifact()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "only the first chunk declares the artifact");
+    }
+    appended = (*upload)->Append(chunk.data());
+  }
+  if (!appended.ok()) return ToGrpcStatus(appended);
+  if (context->IsCancelled()) return grpc::Status::CANCELLED;
+  if (absl::Status s = (*upload)->Commit(); !s.ok()) return ToGrpcStatus(s);
+  spdlog::info("artifact {} ({} bytes, {}) uploaded", declared.name, declared.size,
+               declared.sha256);
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::FetchArtifact(grpc::ServerContext* context,
+                                               const v1::FetchArtifactRequest* request,
+                                               grpc::ServerWriter<v1::FileChunk>* writer) {
+  if (grpc::Status s = Authorize(*context, Role::kAgent, request->agent_id()); !s.ok()) return s;
+  absl::StatusOr<Submission> submission =
+      runs_->LeasedSubmission(request->job_id(), request->agent_id());
+  if (!submission.ok()) return ToGrpcStatus(submission.status());
+  const ArtifactRef* package = nullptr;
+  for (const ArtifactRef& p : submission->packages) {
+    if (p.sha256 == request->sha256()) package = &p;
+  }
+  if (package == nullptr || !artifacts_->Has(package->sha256)) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("job ", request->job_id(), " has no package with SHA-256 ",
+                                     request->sha256().substr(0, 64)));
+  }
+  std::ifstream in(artifacts_->PathOf(package->sha256), std::ios::binary);
+  std::vector<char> buffer(kFileChunkBytes);
+  bool first = true;
+  uint64_t sent = 0;
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const size_t n = static_cast<size_t>(in.gcount());
+    if (n == 0 && !first) break;
+    v1::FileChunk chunk;
+    chunk.set_path(package->name);
+    chunk.set_data(buffer.data(), n);
+    if (first) {
+      chunk.set_first(true);
+      chunk.set_size(package->size);
+      first = false;
+    }
+    if (!writer->Write(chunk)) return grpc::Status::CANCELLED;
+    sent += n;
+  }
+  if (in.bad() || sent != package->size) {
+    return grpc::Status(
+        grpc::StatusCode::DATA_LOSS,
+        absl::StrCat("the coordinator's copy of ", package->name, " could not be read whole"));
   }
   return grpc::Status::OK;
 }
@@ -369,6 +458,19 @@ grpc::Status CoordinatorService::Submit(const v1::SubmitMatrixRequest& request,
                         .retries = request.has_retries() ? request.retries() : options_.retries};
   if (submission.retries < 0 || submission.retries > 10) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "retries must be between 0 and 10");
+  }
+  for (const v1::ArtifactRef& proto : request.packages()) {
+    ArtifactRef package = FromProto(proto);
+    if (absl::Status s = CheckArtifactRef(package, artifacts_->max_bytes()); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+    if (!artifacts_->Has(package.sha256)) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("package ", package.name, " (SHA-256 ", package.sha256,
+                                       ") is not on the coordinator: upload it first "
+                                       "(UploadArtifact)"));
+    }
+    submission.packages.push_back(std::move(package));
   }
   for (const auto& [name, json] : request.vars()) {
     absl::StatusOr<Value> value = ValueFromJson(json);
@@ -586,10 +688,14 @@ absl::StatusOr<std::vector<HostedService>> CreateCoordinatorServices(const Servi
          preparations->Release(job_id);
        }});
   if (!runs.ok()) return runs.status();
+  absl::StatusOr<std::unique_ptr<ArtifactStore>> artifacts = ArtifactStore::Open(
+      (fs::path(store_options.dir) / "artifacts").string(), options.max_artifact_bytes);
+  if (!artifacts.ok()) return artifacts.status();
   std::vector<HostedService> services;
-  services.push_back({std::make_unique<CoordinatorService>(context, options, shared,
-                                                           std::move(*runs), private_dir),
-                      v1::Coordinator::service_full_name()});
+  services.push_back(
+      {std::make_unique<CoordinatorService>(context, options, shared, std::move(*runs),
+                                            std::move(*artifacts), private_dir),
+       v1::Coordinator::service_full_name()});
   return services;
 }
 

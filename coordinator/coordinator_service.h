@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "coordinator/agent_registry.h"
+#include "coordinator/artifact_store.h"
 #include "coordinator/run_store.h"
 #include "coordinator/vm_preparations.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
@@ -51,6 +52,7 @@ struct CoordinatorOptions {
   // Where those preparations live; null = the service makes its own from `provisioner`.
   // A process that hosts the bridge too keeps it, to Drain() before the bridge stops.
   std::shared_ptr<VmPreparations> preparations;
+  uint64_t max_artifact_bytes = kDefaultMaxArtifactBytes;  // per uploaded package
 };
 
 // The coordinator's own flags, shared by mosdat-coordinator and `mosdat serve`.
@@ -71,7 +73,7 @@ class CoordinatorService final
  public:
   CoordinatorService(const ServiceContext& context, CoordinatorOptions options,
                      std::shared_ptr<Store> store, std::unique_ptr<RunStore> runs,
-                     std::string private_state_dir);
+                     std::unique_ptr<ArtifactStore> artifacts, std::string private_state_dir);
   ~CoordinatorService() override;
 
   grpc::Status SubmitMatrix(grpc::ServerContext* context, const v1::SubmitMatrixRequest* request,
@@ -80,6 +82,11 @@ class CoordinatorService final
                                   grpc::ServerReader<v1::SubmitMatrixChunk>* reader,
                                   v1::SubmitMatrixResponse* response) override;
   grpc::Status FetchJobFiles(grpc::ServerContext* context, const v1::FetchJobFilesRequest* request,
+                             grpc::ServerWriter<v1::FileChunk>* writer) override;
+  grpc::Status UploadArtifact(grpc::ServerContext* context,
+                              grpc::ServerReader<v1::ArtifactChunk>* reader,
+                              v1::UploadArtifactResponse* response) override;
+  grpc::Status FetchArtifact(grpc::ServerContext* context, const v1::FetchArtifactRequest* request,
                              grpc::ServerWriter<v1::FileChunk>* writer) override;
   grpc::Status WatchRun(grpc::ServerContext* context, const v1::WatchRunRequest* request,
                         grpc::ServerWriter<v1::RunUpdate>* writer) override;
@@ -120,6 +127,7 @@ class CoordinatorService final
   AgentRegistry agents_;
   std::shared_ptr<Store> store_;
   std::unique_ptr<RunStore> runs_;
+  std::unique_ptr<ArtifactStore> artifacts_;
   std::string private_state_dir_;  // removed at destruction when set
   std::shared_ptr<VmPreparations> preparations_;
   std::mutex preparing_mutex_;

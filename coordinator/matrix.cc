@@ -7,6 +7,7 @@
 #include "core/config_parser.h"
 #include "core/preflight.h"
 #include "core/scenario_parser.h"
+#include "core/smoke.h"
 #include "core/test_resolution.h"
 
 namespace mosdat {
@@ -62,12 +63,22 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
       return it->second;
     };
     if (test.IsSmoke()) {
-      // Not asked for by name: skipped (preflight says so); asked for: refused.
-      if (request.tests.empty()) continue;
-      return absl::InvalidArgumentError(
-          absl::StrCat("test \"", test.name, "\" is a smoke test (", test.SmokeSpelling(),
-                       "), which this version cannot run yet; select functional tests with "
-                       "--test"));
+      // One job per VM; the app and its exit-code table travel with the job.
+      for (const VmConfig* vm : config.VmsFor(test)) {
+        if (!Selected(request.vms, vm->name)) continue;
+        absl::StatusOr<SmokeSpec> smoke = SmokeSpecFor(config, test, *vm);
+        if (!smoke.ok()) return smoke.status();
+        JobSpec job;
+        job.test = test.name;
+        job.vm = TargetFor(config, *vm);
+        job.variant = std::string(ToString(smoke->variant));
+        job.smoke = std::move(*smoke);
+        job.screenshots = config.report.screenshots;
+        job.park = config.cursor.park;
+        job.timeout_seconds = test.timeout.value_or(0);
+        matrix.jobs.push_back(std::move(job));
+      }
+      continue;
     }
     absl::StatusOr<std::string> text = options.read_file(test.scenario);
     if (!text.ok()) return text.status();

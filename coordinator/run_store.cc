@@ -235,6 +235,7 @@ absl::StatusOr<RunRecord> RunStore::CreateRun(std::vector<JobSpec> specs, Submis
                            .index = index,
                            .test = spec.test,
                            .vm = spec.vm.name,
+                           .variant = spec.variant,
                            .results_dir = dir.string(),
                            .max_attempts = max_attempts};
     job.resources = ResourcesOf(spec);
@@ -346,8 +347,8 @@ void RunStore::Prepared(const std::string& job_id) {
 
 void RunStore::Poke() { changed_.notify_all(); }
 
-absl::StatusOr<std::map<std::string, std::string>> RunStore::JobFiles(const std::string& job_id,
-                                                                      const std::string& agent) {
+absl::StatusOr<Submission> RunStore::LeasedSubmission(const std::string& job_id,
+                                                      const std::string& agent) {
   std::string run_id;
   {
     std::lock_guard lock(mutex_);
@@ -359,9 +360,7 @@ absl::StatusOr<std::map<std::string, std::string>> RunStore::JobFiles(const std:
     }
     run_id = it->second.record.run_id;
   }
-  absl::StatusOr<Submission> submission = options_.store->GetSubmission(run_id);
-  if (!submission.ok()) return submission.status();
-  return std::move(submission->files);
+  return options_.store->GetSubmission(run_id);
 }
 
 std::shared_ptr<std::mutex> RunStore::JobWrites(const std::string& job_id) {

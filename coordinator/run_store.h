@@ -84,9 +84,8 @@ class RunStore {
   // Wakes LeaseJob waiters (an agent's capacity or VMs changed).
   void Poke();
 
-  // The files of a job leased to `agent`; NotFound for any other job.
-  absl::StatusOr<std::map<std::string, std::string>> JobFiles(const std::string& job_id,
-                                                              const std::string& agent);
+  // The submission (files, packages) of a job leased to `agent`; NotFound for any other.
+  absl::StatusOr<Submission> LeasedSubmission(const std::string& job_id, const std::string& agent);
 
   // Stores an event of a leased job and renews its lease: the screenshot to its PNG
   // file, the event to the store (durable when this returns) and to events.jsonl. An

@@ -225,8 +225,13 @@ std::string SubmissionJson(const Submission& s) {
   // had some (and that it cannot resume it).
   std::map<std::string, std::string> secret_names;
   for (const auto& [name, value] : s.secrets) secret_names[name] = "";
-  return json{{"config_path", s.config_path}, {"tests", s.tests},    {"vms", s.vms}, {"vars", vars},
-              {"secrets", secret_names},         {"retries", s.retries}}
+  json packages = json::array();
+  for (const ArtifactRef& p : s.packages) {
+    packages.push_back({{"name", p.name}, {"sha256", p.sha256}, {"size", p.size}});
+  }
+  return json{
+      {"config_path", s.config_path}, {"tests", s.tests},     {"vms", s.vms},        {"vars", vars},
+      {"secrets", secret_names},      {"retries", s.retries}, {"packages", packages}}
       .dump();
 }
 
@@ -242,6 +247,11 @@ absl::StatusOr<Submission> SubmissionFrom(const std::string& text) {
     s.vms = j.at("vms").get<std::vector<std::string>>();
     s.secrets = j.at("secrets").get<std::map<std::string, std::string>>();
     s.retries = j.value("retries", 1);
+    for (const json& p : j.value("packages", json::array())) {
+      s.packages.push_back({.name = p.at("name").get<std::string>(),
+                            .sha256 = p.at("sha256").get<std::string>(),
+                            .size = p.at("size").get<uint64_t>()});
+    }
     for (const auto& [name, value] : j.at("vars").items()) {
       absl::StatusOr<Value> parsed = ValueFromJson(value.get<std::string>());
       if (!parsed.ok()) return parsed.status();

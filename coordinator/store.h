@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/events.h"
+#include "core/job.h"
 #include "core/template_vars.h"
 
 namespace mosdat {
@@ -87,6 +88,7 @@ struct Submission {
   // Run credentials: kept in memory only; the store keeps their names, with empty values.
   std::map<std::string, std::string> secrets;
   int retries = 1;
+  std::vector<ArtifactRef> packages;  // uploaded to the ArtifactStore, by content
 };
 
 // One entry of a run's update log. `seq` is run-wide, 1, 2, ... in commit order, so a

@@ -17,6 +17,7 @@
 
 #include "core/diagnostics.h"
 #include "core/secret_ref.h"
+#include "core/verify_config.h"
 
 namespace mosdat {
 
@@ -64,6 +65,10 @@ struct BuildConfig {
   // The original's `checkout = true`: `git fetch --tags && git checkout <[app].version>`
   // in `workdir` before building.
   bool checkout_app_version = false;
+  // [build.env]: variables added to the commands' environment (ours over the inherited).
+  std::map<std::string, std::string> env;
+  int timeout = 3600;       // seconds for all the commands together
+  SourceLocation location;  // where the [build] table starts
 };
 
 // [proxmox]: the Proxmox VE API. TLS is always verified: against the system CAs, a CA
@@ -304,7 +309,8 @@ struct Config {
   FunctionalConfig functional;
   ReportConfig report;
   CursorConfig cursor;
-  std::string source_path;  // the file this was parsed from
+  std::optional<VerifyConfig> verify;  // [verify] (core/verify_config.h)
+  std::string source_path;             // the file this was parsed from
 
   const VmConfig* FindVm(std::string_view name) const;
   const TestConfig* FindTest(std::string_view name) const;

@@ -774,7 +774,8 @@ BuildConfig ParseBuild(Context& ctx, const toml::table& table) {
   BuildConfig build;
   TableReader r(ctx, table, "build",
                 {"repo", "ref", "command", "commands", "workdir", "repo_path", "artifacts",
-                 "dist_dir", "checkout"});
+                 "dist_dir", "checkout", "env", "timeout"});
+  build.location = ctx.Location(table);
   r.String("repo", &build.repo);
   const toml::node* ref = r.String("ref", &build.ref, Presence::kNonEmpty);
   if (ref != nullptr && build.repo.empty()) {
@@ -828,9 +829,19 @@ BuildConfig ParseBuild(Context& ctx, const toml::table& table) {
               "checkout = true checks out [app].version, and \"ref\" names another revision; "
               "keep one");
   }
-  ctx.Warning(table, "build",
-              "[build] is read but mOSdat does not build packages yet (`mosdat build` is "
-              "planned); it is ignored");
+  if (const toml::table* env = r.Table("env")) {
+    for (auto&& [key, node] : *env) {
+      const std::string key_path = JoinPath(r.PathOf("env"), key.str());
+      if (!IsEnvName(key.str())) {
+        ctx.Error(key.source(), key_path,
+                  "not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+        continue;
+      }
+      std::string value;
+      if (ReadString(ctx, node, key_path, &value)) build.env[std::string(key.str())] = value;
+    }
+  }
+  r.Int("timeout", 1, kMaxTimeoutSeconds, &build.timeout);
   return build;
 }
 
@@ -1610,10 +1621,49 @@ void ParseCursor(Context& ctx, const toml::table& table, CursorConfig* cursor) {
   }
 }
 
+// [verify] (core/verify_config.h). Every listed string must be non-empty: an empty one
+// would match anything.
+void ReadNonEmptyStrings(Context& ctx, TableReader& r, std::string_view key,
+                         std::vector<std::string>* out) {
+  const toml::node* node = r.StringArray(key, out);
+  if (node == nullptr) return;
+  for (size_t i = 0; i < out->size(); ++i) {
+    if ((*out)[i].empty()) {
+      ctx.Error(*node->as_array()->get(i), IndexPath(r.PathOf(key), i), "must not be empty");
+    }
+  }
+}
+
+void ParseVerify(Context& ctx, const toml::table& table, VerifyConfig* verify) {
+  TableReader r(ctx, table, "verify", {"asar", "symbols", "asar_file", "binary"},
+                {{"verify_symbols", "write the list as symbols = [...] in [verify]"},
+                 {"expect_symbols", "write the list as symbols = [...] in [verify]"}});
+  r.String("asar", &verify->asar, Presence::kNonEmpty);
+  ReadNonEmptyStrings(ctx, r, "symbols", &verify->symbols);
+  for (auto& [file, path] : r.TableArray("asar_file", "verify.asar_file")) {
+    TableReader f(ctx, *file, path, {"path", "strings"});
+    AsarFileCheck check;
+    f.String("path", &check.path, Presence::kRequired);
+    ReadNonEmptyStrings(ctx, f, "strings", &check.strings);
+    verify->asar_files.push_back(std::move(check));
+  }
+  for (auto& [binary, path] : r.TableArray("binary", "verify.binary")) {
+    TableReader b(ctx, *binary, path, {"path", "exports", "strings"});
+    BinaryCheck check;
+    b.String("path", &check.path, Presence::kRequired);
+    ReadNonEmptyStrings(ctx, b, "exports", &check.exports);
+    ReadNonEmptyStrings(ctx, b, "strings", &check.strings);
+    if (check.exports.empty() && check.strings.empty() && !check.path.empty()) {
+      ctx.Error(*binary, path, "checks nothing: give exports = [...] or strings = [...]");
+    }
+    verify->binaries.push_back(std::move(check));
+  }
+}
+
 void ParseRoot(Context& ctx, const toml::table& root, Config* config) {
   TableReader r(ctx, root, "",
                 {"app", "build", "proxmox", "vlm", "defaults", "vm", "test", "functional", "report",
-                 "cursor"},
+                 "cursor", "verify"},
                 {{"holo2",
                   "[holo2] is the original mOSdat's old name for [vlm]; rename the table to "
                   "[vlm] (base_url, model)"}});
@@ -1637,6 +1687,9 @@ void ParseRoot(Context& ctx, const toml::table& root, Config* config) {
   }
   if (const toml::table* report = r.Table("report")) ParseReport(ctx, *report, &config->report);
   if (const toml::table* cursor = r.Table("cursor")) ParseCursor(ctx, *cursor, &config->cursor);
+  if (const toml::table* verify = r.Table("verify")) {
+    ParseVerify(ctx, *verify, &config->verify.emplace());
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #ifndef MOSDAT_CORE_JOB_H_
 #define MOSDAT_CORE_JOB_H_
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "core/config.h"
 #include "core/pve_endpoint.h"
+#include "core/smoke.h"
 #include "core/template_vars.h"
 
 namespace mosdat {
@@ -60,6 +62,13 @@ struct VmTarget {
 // What an agent needs to reach `vm` of `config` (the app to start, SSH, screen size).
 VmTarget TargetFor(const Config& config, const VmConfig& vm);
 
+// A package (or other build artifact) the user uploaded to the coordinator, by content.
+struct ArtifactRef {
+  std::string name;    // the file name as built, e.g. "app_1.2.3_amd64.deb"
+  std::string sha256;  // lower-case hex
+  uint64_t size = 0;
+};
+
 struct JobSpec {
   std::string job_id;
   std::string run_id;
@@ -76,6 +85,15 @@ struct JobSpec {
   // What the provider did to make the VM ready (timings, GPU, warnings): the agent
   // records each line as a log event at the job's start.
   std::vector<std::string> provision_notes;
+  // The run's packages (uploaded with the submission): the agent fetches them by
+  // content and deploys those its VM's [[vm.package]] entries take.
+  std::vector<ArtifactRef> packages;
+  // A third dimension beside test and VM; for smoke jobs the variant's spelling
+  // ("wayland-fake"). "" = none.
+  std::string variant;
+  // Set for a smoke test: the agent runs the app instead of a scenario (scenario_path
+  // and files are then unused).
+  std::optional<SmokeSpec> smoke;
 };
 
 }  // namespace mosdat

@@ -17,6 +17,7 @@
 #include "core/job_files.h"
 #include "core/process.h"
 #include "core/scenario_parser.h"
+#include "core/smoke.h"
 #include "core/test_resolution.h"
 #include "core/visual_reference.h"
 
@@ -251,15 +252,36 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
     }
     const size_t before = problems.size();
     if (test.IsSmoke()) {
-      // Nothing runs smoke tests yet. Asked for by name, that is a problem; otherwise
-      // the test is skipped, visibly, so the rest of a config still runs.
-      std::string why = absl::StrCat("smoke tests (", test.SmokeSpelling(), ") cannot run yet");
-      if (options.tests.empty()) {
-        entry.skipped = true;
-        entry.note = absl::StrCat("skipped: ", why, "; select the tests to run with --test");
+      if (!options.smoke_tests) {
+        // `mosdat functional` runs scenarios; smoke tests belong to `test` and `run`.
+        // Asked for by name, that is a problem; otherwise the test is skipped, visibly.
+        std::string why = absl::StrCat("smoke tests (", test.SmokeSpelling(),
+                                       ") run with `mosdat test` or `mosdat run`");
+        if (options.tests.empty()) {
+          entry.skipped = true;
+          entry.note = absl::StrCat("skipped: ", why);
+        } else {
+          problems.Add(test.location, absl::StrCat("test \"", test.name, "\""),
+                       absl::StrCat(why, "; leave it out of --test"));
+        }
       } else {
-        problems.Add(test.location, absl::StrCat("test \"", test.name, "\""),
-                     absl::StrCat(why, "; leave it out of --test"));
+        for (const VmConfig* vm : vms) {
+          vm_used[vm - config.vms.data()] = true;
+          absl::StatusOr<SmokeSpec> smoke = SmokeSpecFor(config, test, *vm);
+          if (!smoke.ok()) {
+            problems.Add(test.location, absl::StrCat("test \"", test.name, "\""),
+                         std::string(smoke.status().message()));
+            break;
+          }
+          // The local target starts a headless weston for a real Wayland socket.
+          if (options.embedded && vm->provider == VmProvider::kLocal &&
+              smoke->variant == SmokeVariant::kWaylandReal && FindExecutable("weston").empty()) {
+            problems.Add(test.location, absl::StrCat("test \"", test.name, "\""),
+                         absl::StrCat("variant \"wayland-real\" on local VM \"", vm->name,
+                                      "\" needs weston, which is not installed (run "
+                                      "deploy/install-deps.sh)"));
+          }
+        }
       }
       entry.ok = problems.size() == before;
       report.tests.push_back(std::move(entry));

@@ -26,6 +26,10 @@ struct PreflightOptions {
   // machine's programs, and VLM steps the config's [vlm] and its API key. False when
   // a remote coordinator's agents run the VMs and bring their own gateway.
   bool embedded = true;
+  // Smoke tests ([[test]] variant or script) are checked and run. False for `mosdat
+  // functional`, which runs scenarios only: smoke tests are then skipped with a note,
+  // or refused when named with --test.
+  bool smoke_tests = true;
 };
 
 struct PreflightTestReport {
@@ -35,8 +39,9 @@ struct PreflightTestReport {
   int steps = 0;
   int cleanup_steps = 0;
   bool ok = false;
-  // Not run (and not a problem) because it was not asked for by name and cannot run
-  // yet, e.g. smoke tests; `note` says why. Asked for with --test, it is a problem.
+  // Not run (and not a problem) because it was not asked for by name and this command
+  // does not run it (smoke tests under `mosdat functional`); `note` says why. Asked for
+  // with --test, it is a problem.
   bool skipped = false;
   std::string note;
 };

@@ -11,6 +11,8 @@ build_packages=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libtesseract-dev libleptonica-dev libsqlite3-dev libcurl4-openssl-dev
   libboost-dev
+  # artifact checks (core/elf_inspect, core/artifact_files): ELF symbols, .deb and tarballs
+  libelf-dev libarchive-dev
 )
 
 # The local desktop target (see DESIGN.md: "The local target").
@@ -27,6 +29,9 @@ desktop_packages=(
   websockify
   # tests/integration/netns_fixture: several hosts as network namespaces (ip netns)
   iproute2
+  # smoke tests: a real Wayland socket (headless weston), backtraces from cores (gdb),
+  # and the GTK3 fixture app the tests build (tests/data/apps/smoke_fixture.c)
+  weston gdb libgtk-3-dev
 )
 
 missing=()

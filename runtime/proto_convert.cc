@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "core/smoke.h"
 #include "core/utf8.h"
 
 namespace mosdat {
@@ -393,6 +394,18 @@ absl::StatusOr<VmTarget> FromProto(const v1::VmTarget& vm) {
   return target;
 }
 
+v1::ArtifactRef ToProto(const ArtifactRef& ref) {
+  v1::ArtifactRef out;
+  out.set_name(ref.name);
+  out.set_sha256(ref.sha256);
+  out.set_size(ref.size);
+  return out;
+}
+
+ArtifactRef FromProto(const v1::ArtifactRef& ref) {
+  return {.name = ref.name(), .sha256 = ref.sha256(), .size = ref.size()};
+}
+
 v1::Job ToProto(const JobSpec& job) {
   v1::Job out;
   out.set_job_id(job.job_id);
@@ -411,8 +424,51 @@ v1::Job ToProto(const JobSpec& job) {
   }
   out.set_timeout_seconds(job.timeout_seconds);
   for (const std::string& note : job.provision_notes) out.add_provision_notes(note);
+  for (const ArtifactRef& package : job.packages) *out.add_packages() = ToProto(package);
+  out.set_variant(job.variant);
+  if (job.smoke) {
+    v1::SmokeTest* smoke = out.mutable_smoke();
+    smoke->set_variant(std::string(ToString(job.smoke->variant)));
+    smoke->set_binary(job.smoke->binary);
+    for (const std::string& arg : job.smoke->args) smoke->add_args(arg);
+    for (const auto& [name, value] : job.smoke->env) (*smoke->mutable_env())[name] = value;
+    smoke->set_timeout_seconds(job.smoke->timeout_seconds);
+    for (const auto& [code, verdict] : job.smoke->exit_codes) {
+      (*smoke->mutable_exit_codes())[code] = std::string(ToString(verdict));
+    }
+  }
   return out;
 }
+
+namespace {
+
+absl::StatusOr<SmokeSpec> SmokeFromProto(const v1::SmokeTest& in) {
+  SmokeSpec spec;
+  if (!SmokeVariantFromString(in.variant(), &spec.variant)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("job.smoke.variant: unknown variant \"", in.variant(), "\""));
+  }
+  spec.binary = in.binary();
+  if (spec.binary.empty()) return absl::InvalidArgumentError("job.smoke.binary is empty");
+  spec.args.assign(in.args().begin(), in.args().end());
+  spec.env.insert(in.env().begin(), in.env().end());
+  spec.timeout_seconds = in.timeout_seconds();
+  if (spec.timeout_seconds < 1) {
+    return absl::InvalidArgumentError("job.smoke.timeout_seconds must be at least 1");
+  }
+  spec.exit_codes.clear();
+  for (const auto& [code, text] : in.exit_codes()) {
+    Verdict verdict;
+    if (code < 0 || code > 255 || !VerdictFromString(text, &verdict)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("job.smoke.exit_codes: bad entry ", code, " = \"", text, "\""));
+    }
+    spec.exit_codes[code] = verdict;
+  }
+  return spec;
+}
+
+}  // namespace
 
 absl::StatusOr<JobSpec> FromProto(const v1::Job& in) {
   JobSpec job;
@@ -427,7 +483,12 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& in) {
   job.vm = std::move(*vm);
   job.scenario_path = in.scenario_path();
   job.files.insert(in.files().begin(), in.files().end());
-  if (job.files.find(job.scenario_path) == job.files.end()) {
+  job.variant = in.variant();
+  if (in.has_smoke()) {
+    absl::StatusOr<SmokeSpec> smoke = SmokeFromProto(in.smoke());
+    if (!smoke.ok()) return smoke.status();
+    job.smoke = std::move(*smoke);
+  } else if (job.files.find(job.scenario_path) == job.files.end()) {
     return absl::InvalidArgumentError(
         absl::StrCat("job.files does not contain the scenario \"", job.scenario_path, "\""));
   }
@@ -448,6 +509,7 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& in) {
   if (in.park_cursor()) job.park = CursorPark{in.park_at().x(), in.park_at().y()};
   job.timeout_seconds = in.timeout_seconds();
   job.provision_notes.assign(in.provision_notes().begin(), in.provision_notes().end());
+  for (const v1::ArtifactRef& package : in.packages()) job.packages.push_back(FromProto(package));
   return job;
 }
 

@@ -17,6 +17,9 @@ v1::VmTarget ToProto(const VmTarget& target);
 // InvalidArgument naming the field ("vm.provider: ...") for values this version rejects.
 absl::StatusOr<VmTarget> FromProto(const v1::VmTarget& target);
 
+v1::ArtifactRef ToProto(const ArtifactRef& ref);
+ArtifactRef FromProto(const v1::ArtifactRef& ref);  // checked where it is used
+
 v1::Job ToProto(const JobSpec& job);
 // Untrusted input (an agent or coordinator on the network): errors name the field.
 absl::StatusOr<JobSpec> FromProto(const v1::Job& job);

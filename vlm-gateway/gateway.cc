@@ -13,7 +13,7 @@
 #include "vlm-gateway/image_resize.h"
 #include "vlm-gateway/inflight.h"
 #include "vlm-gateway/png_header.h"
-#include "vlm-gateway/sha256.h"
+#include "core/sha256.h"
 #include "vlm-gateway/vlm_cache.h"
 
 namespace mosdat {

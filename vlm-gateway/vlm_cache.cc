@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "vlm-gateway/sha256.h"
+#include "core/sha256.h"
 
 namespace mosdat {
 namespace {

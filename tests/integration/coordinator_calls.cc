@@ -41,7 +41,8 @@ absl::Status RegisterDeskAgent(v1::Coordinator::Stub& stub, const std::string& a
   return FromGrpcStatus(stub.RegisterAgent(&context, request, &response));
 }
 
-absl::StatusOr<std::string> SubmitOneJob(v1::Coordinator::Stub& stub) {
+absl::StatusOr<std::string> SubmitOneJob(v1::Coordinator::Stub& stub,
+                                         const std::vector<v1::ArtifactRef>& packages) {
   grpc::ClientContext context;
   context.set_deadline(In(std::chrono::seconds(10)));
   AttachToken(context, kCoordinatorUserToken);
@@ -51,6 +52,7 @@ absl::StatusOr<std::string> SubmitOneJob(v1::Coordinator::Stub& stub) {
       "[app]\nname = \"demo\"\nbinary = \"/bin/true\"\n[[vm]]\nname = \"desk\"\n"
       "provider = \"local\"\n[[test]]\nname = \"hello\"\nscenario = \"hello.yaml\"\n";
   (*request.mutable_files())["/suite/hello.yaml"] = "name: hello\nsteps:\n  - key: enter\n";
+  for (const v1::ArtifactRef& package : packages) *request.add_packages() = package;
   v1::SubmitMatrixResponse response;
   if (absl::Status s = FromGrpcStatus(stub.SubmitMatrix(&context, request, &response)); !s.ok()) {
     return s;

@@ -28,8 +28,9 @@ std::unique_ptr<ServiceProcess> CoordinatorProcess(const std::string& results_di
 // RegisterAgent as `agent_id` driving the local VM "desk".
 absl::Status RegisterDeskAgent(v1::Coordinator::Stub& stub, const std::string& agent_id);
 
-// Submits a run of one job (test "hello" on VM "desk"); its run id.
-absl::StatusOr<std::string> SubmitOneJob(v1::Coordinator::Stub& stub);
+// Submits a run of one job (test "hello" on VM "desk") with `packages`; its run id.
+absl::StatusOr<std::string> SubmitOneJob(v1::Coordinator::Stub& stub,
+                                         const std::vector<v1::ArtifactRef>& packages = {});
 
 // Leases the next job for `agent_id` (waiting up to 5 s).
 absl::StatusOr<v1::Job> LeaseOne(v1::Coordinator::Stub& stub, const std::string& agent_id);

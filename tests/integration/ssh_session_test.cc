@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -172,6 +173,34 @@ TEST_F(SshSessionTest, UploadWritesContentAndModeAndReplacesAtomically) {
 
   absl::Status missing = session->Upload(sshd_.dir() + "/no/such/dir/file", "x", 0644);
   EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound) << missing;
+}
+
+TEST_F(SshSessionTest, UploadFileStreamsALocalFileInPieces) {
+  std::unique_ptr<SshSession> session = ConnectOrDie(sshd_.ClientOptions());
+  ASSERT_NE(session, nullptr);
+  // Three 1 MiB read pieces and a partial one, every byte value present.
+  const std::string local = sshd_.dir() + "/local package.bin";
+  std::string contents((3 << 20) + 7, '\0');
+  for (size_t i = 0; i < contents.size(); ++i)
+    contents[i] = static_cast<char>((i * 7 + i / 251) & 0xff);
+  std::ofstream(local, std::ios::binary) << contents;
+  const std::string remote = sshd_.dir() + "/uploaded package.bin";
+  absl::Status uploaded = session->UploadFile(remote, local, 0640);
+  ASSERT_TRUE(uploaded.ok()) << uploaded;
+  absl::StatusOr<SshExecResult> same = session->Exec(
+      "cmp -- " + Quote(local) + " " + Quote(remote) + " && stat -c %a " + Quote(remote),
+      absl::Seconds(20));
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->exit_code, 0) << same->out << same->err;
+  EXPECT_EQ(same->out, "640\n");
+
+  absl::Status missing = session->UploadFile(sshd_.dir() + "/never", sshd_.dir() + "/absent", 0644);
+  EXPECT_EQ(missing.code(), absl::StatusCode::kFailedPrecondition) << missing;
+  EXPECT_NE(std::string(missing.message()).find("absent"), std::string::npos) << missing;
+  absl::StatusOr<SshExecResult> listing =
+      session->Exec("ls -A " + Quote(sshd_.dir()) + " | grep -c never", absl::Seconds(20));
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  EXPECT_EQ(listing->out, "0\n");
 }
 
 TEST_F(SshSessionTest, ProcessRoundTripsLines) {

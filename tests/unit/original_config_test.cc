@@ -263,9 +263,6 @@ TEST(OriginalConfigTest, WhatCannotBeHonouredYetIsWarnedAboutExactly) {
   EXPECT_EQ(
       Lines(parsed.warnings),
       Lines({
-          At(t, "[build]") +
-              ": build: [build] is read but mOSdat does not build packages yet (`mosdat build` "
-              "is planned); it is ignored",
           At(t, "[proxmox]") +
               ": proxmox.password: [proxmox] has no token and no password; as the original mOSdat "
               "did, "

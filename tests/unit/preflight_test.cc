@@ -131,7 +131,9 @@ TEST_F(PreflightTest, TypingOffTheKeyboardMapNeedsSshButAsciiDoesNot) {
   EXPECT_NE(accented.find(":4:5: type needs SSH into VM \"far\""), std::string::npos) << accented;
 }
 
-TEST_F(PreflightTest, SmokeTestsAreSkippedUnlessAskedForByName) {
+// `mosdat test` and `run` check smoke tests (the app must be there); `functional`
+// (smoke_tests = false) skips them, visibly, or refuses them by name.
+TEST_F(PreflightTest, SmokeTestsAreCheckedOrSkippedByCommand) {
   Write("a.yaml", "name: a\nsteps:\n  - key: enter\n");
   std::string config = Config({"a"}, "\n[[test]]\nname = \"smoke\"\nvariant = \"x11\"\n");
   PreflightReport all = Run(config);
@@ -139,15 +141,30 @@ TEST_F(PreflightTest, SmokeTestsAreSkippedUnlessAskedForByName) {
   ASSERT_EQ(all.tests.size(), 2u);
   // The extra table comes first in the file.
   EXPECT_EQ(all.tests[0].name, "smoke");
-  EXPECT_TRUE(all.tests[0].skipped);
-  EXPECT_FALSE(all.tests[1].skipped);
-  EXPECT_EQ(all.tests[0].note,
-            "skipped: smoke tests (variant = \"x11\") cannot run yet; select the tests to run "
-            "with --test");
-  PreflightReport named = Run(config, {"smoke"});
-  EXPECT_NE(Problems(named).find("test \"smoke\": smoke tests (variant = \"x11\") cannot run yet"),
+  EXPECT_FALSE(all.tests[0].skipped);
+  EXPECT_TRUE(all.tests[0].ok);
+  EXPECT_EQ(all.tests[0].vms, std::vector<std::string>{"local"});
+  EXPECT_EQ(all.job_files.size(), 2u);  // the config and a.yaml; a smoke test needs no file
+
+  PreflightReport functional = RunPreflight({.config_path = config, .smoke_tests = false});
+  EXPECT_TRUE(functional.ok()) << Problems(functional);
+  EXPECT_TRUE(functional.tests[0].skipped);
+  EXPECT_EQ(functional.tests[0].note,
+            "skipped: smoke tests (variant = \"x11\") run with `mosdat test` or `mosdat run`");
+  PreflightReport named =
+      RunPreflight({.config_path = config, .tests = {"smoke"}, .smoke_tests = false});
+  EXPECT_NE(Problems(named).find("test \"smoke\": smoke tests (variant = \"x11\") run with "
+                                 "`mosdat test` or `mosdat run`; leave it out of --test"),
             std::string::npos)
       << Problems(named);
+
+  // The app must be on this machine for a local VM.
+  Write("c.toml",
+        "[app]\nname = \"t\"\nbinary = \"/nonexistent/app\"\n\n[[vm]]\nname = \"local\"\n"
+        "provider = \"local\"\n\n[[test]]\nname = \"smoke\"\nvariant = \"x11\"\n");
+  EXPECT_NE(Problems(Run(config)).find("\"/nonexistent/app\" is not an executable"),
+            std::string::npos)
+      << Problems(Run(config));
 }
 
 TEST_F(PreflightTest, InvalidUtf8InAScenarioIsAConfigProblem) {
@@ -203,21 +220,20 @@ TEST_F(PreflightTest, ATestNameWithoutATestRunsTheScenarioFileOfTheTestsFolder) 
                          "/logout.yaml)"));
 }
 
-// The original's smoke tests (`script`) are skipped the same way.
-TEST_F(PreflightTest, OriginalSmokeScriptsAreSkippedUnlessAskedForByName) {
+// The original's smoke tests (`script`) run as the variant their name gives; a name
+// that gives none is a config problem.
+TEST_F(PreflightTest, OriginalSmokeScriptsRunAsTheirVariant) {
   Write("a.yaml", "name: a\nsteps:\n  - key: enter\n");
   std::string config =
       Config({"a"}, "\n[[test]]\nname = \"x11\"\ngpu = true\nscript = \"test-x11.sh\"\n");
   PreflightReport all = Run(config);
   EXPECT_TRUE(all.ok()) << Problems(all);
   ASSERT_EQ(all.tests.size(), 2u);
-  EXPECT_TRUE(all.tests[0].skipped);
-  EXPECT_EQ(all.tests[0].note,
-            "skipped: smoke tests (script = \"test-x11.sh\") cannot run yet; select the tests to "
-            "run with --test");
-  EXPECT_NE(Problems(Run(config, {"x11"}))
-                .find("test \"x11\": smoke tests (script = \"test-x11.sh\") cannot run yet"),
-            std::string::npos);
+  EXPECT_FALSE(all.tests[0].skipped);
+  config = Config({"a"}, "\n[[test]]\nname = \"mine\"\nscript = \"mine.sh\"\n");
+  EXPECT_NE(Problems(Run(config)).find("cannot tell the smoke variant of script \"mine.sh\""),
+            std::string::npos)
+      << Problems(Run(config));
 }
 
 // Warnings (what is accepted but has no effect) never make preflight fail.

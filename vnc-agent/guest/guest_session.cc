@@ -100,6 +100,16 @@ absl::StatusOr<SshExecResult> GuestSession::Shell(const std::string& command, bo
   return result;
 }
 
+absl::StatusOr<std::unique_ptr<SshProcess>> GuestSession::StartProcess(const std::string& command) {
+  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<SshProcess>> process = ssh_->Start(command);
+  if (!process.ok() && CommandNotStarted(process.status())) {
+    if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+    process = ssh_->Start(command);
+  }
+  return process;
+}
+
 absl::StatusOr<std::string> GuestSession::InstallHelper() {
   absl::StatusOr<SshExecResult> probe = ssh_->Exec(
       absl::StrCat("mkdir -p \"$HOME/.cache/mosdat\" && cd \"$HOME/.cache/mosdat\" && pwd && "

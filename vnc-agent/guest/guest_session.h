@@ -59,6 +59,10 @@ class GuestSession : public GuestKeyboard {
   // Runs `command` (through the preamble when x11 is on) and returns what it did.
   absl::StatusOr<SshExecResult> Shell(const std::string& command, bool x11, absl::Duration timeout);
 
+  // Starts `command` (as written: no preamble) with its stdin and stdout as a line
+  // channel; e.g. the smoke-test runner, which reports as it goes.
+  absl::StatusOr<std::unique_ptr<SshProcess>> StartProcess(const std::string& command);
+
   // Starts `command` detached from the SSH session (setsid, output to a log file), then
   // waits until `app` is on the accessibility bus and, with `window`, until one of its
   // frames' title contains `window`. With neither, waits for any application that was

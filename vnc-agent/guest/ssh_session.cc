@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -46,7 +47,8 @@ constexpr absl::Duration kWriteTimeout = absl::Seconds(30);
 // Timeout of the `mv` that finishes an upload over an existing file.
 constexpr absl::Duration kRenameTimeout = absl::Seconds(30);
 constexpr size_t kReadChunk = 32 * 1024;
-constexpr size_t kSftpChunk = 32 * 1024;  // well below OpenSSH's 256 KiB packet limit
+constexpr size_t kSftpChunk = 32 * 1024;          // well below OpenSSH's 256 KiB packet limit
+constexpr size_t kUploadReadChunk = 1024 * 1024;  // UploadFile reads its file this much at a time
 constexpr size_t kStderrTail = 4096;
 
 int ToMillis(absl::Duration d) {
@@ -381,19 +383,30 @@ absl::Status SftpError(SshConnection& c, sftp_session sftp, const std::string& w
 }
 
 // Writes `contents` to a new file `path` and gives it `mode`.
+// Hands out an upload's contents piece by piece; an empty piece is the end.
+using ChunkSource = std::function<absl::StatusOr<std::string_view>()>;
+
 absl::Status WriteNewRemoteFile(SshConnection& c, sftp_session sftp, const std::string& path,
-                                std::string_view contents, int mode) {
+                                const ChunkSource& next, int mode) {
   sftp_file file = sftp_open(sftp, path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (file == nullptr) return SftpError(c, sftp, "cannot create", path);
-  for (size_t offset = 0; offset < contents.size();) {
-    size_t n = std::min(kSftpChunk, contents.size() - offset);
-    ssize_t written = sftp_write(file, contents.data() + offset, n);
-    if (written <= 0) {
-      absl::Status status = SftpError(c, sftp, "cannot write", path);
+  while (true) {
+    absl::StatusOr<std::string_view> contents = next();
+    if (!contents.ok()) {
       sftp_close(file);
-      return status;
+      return contents.status();
     }
-    offset += static_cast<size_t>(written);
+    if (contents->empty()) break;
+    for (size_t offset = 0; offset < contents->size();) {
+      size_t n = std::min(kSftpChunk, contents->size() - offset);
+      ssize_t written = sftp_write(file, contents->data() + offset, n);
+      if (written <= 0) {
+        absl::Status status = SftpError(c, sftp, "cannot write", path);
+        sftp_close(file);
+        return status;
+      }
+      offset += static_cast<size_t>(written);
+    }
   }
   // Durable before it replaces the target, where the server can do it.
   if (sftp_extension_supported(sftp, "fsync@openssh.com", "1") && sftp_fsync(file) != 0) {
@@ -454,6 +467,38 @@ absl::StatusOr<SshExecResult> SshSession::Exec(const std::string& command, absl:
 
 absl::Status SshSession::Upload(const std::string& remote_path, std::string_view contents,
                                 int mode) {
+  bool given = false;
+  return UploadFrom(remote_path, mode, [&]() -> absl::StatusOr<std::string_view> {
+    if (given) return std::string_view();
+    given = true;
+    return contents;
+  });
+}
+
+absl::Status SshSession::UploadFile(const std::string& remote_path, const std::string& local_path,
+                                    int mode) {
+  const int fd = open(local_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read ", local_path, ": ", std::strerror(errno)));
+  }
+  std::string buffer(kUploadReadChunk, '\0');
+  absl::Status status = UploadFrom(remote_path, mode, [&]() -> absl::StatusOr<std::string_view> {
+    while (true) {
+      ssize_t n = read(fd, buffer.data(), buffer.size());
+      if (n >= 0) return std::string_view(buffer.data(), static_cast<size_t>(n));
+      if (errno != EINTR) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot read ", local_path, ": ", std::strerror(errno)));
+      }
+    }
+  });
+  close(fd);
+  return status;
+}
+
+absl::Status SshSession::UploadFrom(const std::string& remote_path, int mode,
+                                    const std::function<absl::StatusOr<std::string_view>()>& next) {
   SshConnection& c = *connection_;
   if (mode < 0 || mode > 07777) {
     return absl::InvalidArgumentError(
@@ -471,7 +516,7 @@ absl::Status SshSession::Upload(const std::string& remote_path, std::string_view
     sftp_free(sftp);
     return status;
   }
-  absl::Status status = WriteNewRemoteFile(c, sftp, temp, contents, mode);
+  absl::Status status = WriteNewRemoteFile(c, sftp, temp, next, mode);
   bool replace_with_mv = false;
   if (!status.ok()) {
     sftp_unlink(sftp, temp.c_str());

@@ -13,6 +13,7 @@
 #define MOSDAT_VNC_AGENT_GUEST_SSH_SESSION_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,6 +83,9 @@ class SshSession {
   // Writes `contents` to `remote_path` with permissions `mode` over SFTP, atomically:
   // a temporary name in the same directory, then a rename over the target.
   absl::Status Upload(const std::string& remote_path, std::string_view contents, int mode);
+  // Upload() of the local file `local_path`, streamed in pieces of 1 MiB (packages of
+  // hundreds of MB are never held in memory). FailedPrecondition when it cannot be read.
+  absl::Status UploadFile(const std::string& remote_path, const std::string& local_path, int mode);
 
   // Starts a long-lived command whose stdin/stdout carry a line protocol.
   absl::StatusOr<std::unique_ptr<SshProcess>> Start(const std::string& command);
@@ -95,6 +99,9 @@ class SshSession {
 
  private:
   explicit SshSession(std::shared_ptr<SshConnection> connection);
+  // Upload()'s work: `next` gives the contents piece by piece, an empty piece ends them.
+  absl::Status UploadFrom(const std::string& remote_path, int mode,
+                          const std::function<absl::StatusOr<std::string_view>()>& next);
 
   std::shared_ptr<SshConnection> connection_;
 };

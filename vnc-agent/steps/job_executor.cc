@@ -12,6 +12,7 @@
 #include "vnc-agent/rfb/vnc_session.h"
 #include "vnc-agent/steps/guest_access.h"
 #include "vnc-agent/steps/scenario_runner.h"
+#include "vnc-agent/steps/smoke_runner.h"
 
 namespace mosdat {
 namespace {
@@ -62,7 +63,8 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
   absl::Time begin = absl::Now();
   Event started = Event::Of(EventType::kJobStarted);
   started.vm = job.vm.name;
-  started.scenario = job.scenario_path;
+  started.scenario = job.smoke ? absl::StrCat("smoke test ", job.variant, ": ", job.smoke->binary)
+                               : job.scenario_path;
   events(started).IgnoreError();
   for (const std::string& note : job.provision_notes) {
     Event log = Event::Of(EventType::kLog);
@@ -96,8 +98,12 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
       },
       // Only the files the CLI gathered (and confined) travel with a job.
       .any_file = true};
-  Scenario scenario =
-      ParseScenario(job.files.at(job.scenario_path), job.scenario_path, options, &diagnostics);
+  // A smoke job has no scenario: it runs the app itself (smoke_runner.h).
+  Scenario scenario;
+  if (!job.smoke) {
+    scenario =
+        ParseScenario(job.files.at(job.scenario_path), job.scenario_path, options, &diagnostics);
+  }
   if (!diagnostics.empty()) {
     return finish(JobVerdict::kConfigError, diagnostics.ToStatus().ToString());
   }
@@ -118,7 +124,8 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
     absl::StatusOr<std::unique_ptr<LocalDesktop>> started_desktop = LocalDesktop::Start(
         {.width = job.vm.width,
          .height = job.vm.height,
-         .app_command = LaunchesItsApp(scenario) ? std::vector<std::string>{} : job.vm.app_command,
+         .app_command = job.smoke || LaunchesItsApp(scenario) ? std::vector<std::string>{}
+                                                              : job.vm.app_command,
          .app_env = job.vm.app_env});
     if (!started_desktop.ok()) {
       return finish(JobVerdict::kError, absl::StrCat("local desktop did not start: ",
@@ -146,6 +153,18 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
   std::optional<GuestAccess> guest;
   guest.emplace(job.vm, desktop.get(),
                 [&events](const std::string& text) { events.Log("info", text); });
+  if (job.smoke) {
+    SmokeRunOutcome smoke = RunSmokeTest({.job = job,
+                                          .screen = **session,
+                                          .guest = *guest,
+                                          .desktop = desktop.get(),
+                                          .emit = std::ref(events),
+                                          .cancel = cancel});
+    guest.reset();
+    session->reset();
+    if (desktop) desktop->Stop();
+    return finish(smoke.verdict, smoke.reason);
+  }
   RunnerOptions runner_options{.job_id = job.job_id,
                                .files = job.files,
                                .screenshots = job.screenshots,

@@ -1,0 +1,326 @@
+// The deploy phase with real parts: packages built here with dpkg-deb and tar, planned
+// by core/package_install, and installed by DeployPackages over a real sshd into this
+// machine (the tests run as root) with the real apt-get/dpkg. Each fixture package has
+// a unique name (mosdat-test-fixture-<random>) and is purged by a scope guard, also
+// when the test fails. Also: an install that fails half-way, a version that does not
+// match, a package manager the VM lacks, sudo the VM lacks, a corrupted upload, and a
+// format the VM does not take.
+//
+// Not covered: sudo asking for a password. LocalSshd logs in as the current user
+// (root, whom sudo never asks) and sudo is not installed here, so it cannot be
+// reproduced honestly with real parts.
+#include "vnc-agent/steps/package_deployer.h"
+
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/absl_compat.h"
+#include "core/outcome.h"
+#include "core/package_install.h"
+#include "core/process.h"
+#include "tests/integration/subprocess.h"
+#include "vnc-agent/local/local_sshd.h"
+
+namespace mosdat {
+namespace {
+
+using ::mosdat::testing::TempDir;
+using ::testing::HasSubstr;
+
+std::string Random() {
+  std::random_device device;
+  return absl::StrCat(absl::Hex(device(), absl::kZeroPad8), absl::Hex(device(), absl::kZeroPad8));
+}
+
+// Runs argv here; the test fails on a non-zero exit unless `may_fail`.
+CommandResult RunHere(const std::vector<std::string>& argv, bool may_fail = false) {
+  absl::StatusOr<CommandResult> result = RunCommand(argv, CurrentEnvironment(), absl::Minutes(2));
+  EXPECT_TRUE(result.ok()) << result.status();
+  if (!result.ok()) return {};
+  if (!may_fail) {
+    EXPECT_EQ(result->status.exit_code, 0)
+        << argv[0] << " " << (argv.size() > 1 ? argv[1] : "") << ": " << result->err;
+  }
+  return *result;
+}
+
+void WriteFile(const std::string& path, const std::string& contents, int mode) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path) << contents;
+  chmod(path.c_str(), mode);
+}
+
+std::string Sha256(const std::string& path) {
+  std::string out = RunHere({"sha256sum", "--", path}).out;
+  return out.substr(0, out.find(' '));
+}
+
+bool Installed(const std::string& name) {
+  CommandResult r = RunHere({"dpkg-query", "-W", "-f=${Status}", name}, /*may_fail=*/true);
+  return r.status.exit_code == 0 && r.out == "install ok installed";
+}
+
+class PackageDeployerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(geteuid(), 0u) << "these tests install packages into this machine: run as root";
+    // One test at a time owns this machine's dpkg database (ctest runs tests side by
+    // side): a package another test left half-configured on purpose would make this
+    // test's apt-get fail. Released when the test process ends.
+    dpkg_lock_ =
+        open("/tmp/mosdat-package-deployer-tests.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    ASSERT_GE(dpkg_lock_, 0);
+    ASSERT_EQ(flock(dpkg_lock_, LOCK_EX), 0);
+    name_ = absl::StrCat("mosdat-test-fixture-", Random());
+    absl::StatusOr<std::unique_ptr<LocalSshd>> sshd =
+        LocalSshd::Start({.dir = sshd_dir_.path(), .session_env = {}});
+    ASSERT_TRUE(sshd.ok()) << sshd.status();
+    sshd_ = *std::move(sshd);
+    absl::StatusOr<std::unique_ptr<SshSession>> ssh = SshSession::Connect(sshd_->ClientOptions());
+    ASSERT_TRUE(ssh.ok()) << ssh.status() << "\n" << sshd_->log();
+    ssh_ = *std::move(ssh);
+    app_.name = name_;
+    app_.version = "1.0";
+    app_.binary = absl::StrCat("/opt/", name_, "/hello");
+    vm_.name = "local";
+  }
+
+  // The scope guard: whatever happened, the fixture package and its files are gone.
+  void TearDown() override {
+    if (name_.empty()) return;
+    // apt-get waits for dpkg's lock, which a test running beside this one may hold.
+    RunHere({"apt-get", "-o", "DPkg::Lock::Timeout=120", "purge", "-y", name_},
+            /*may_fail=*/true);
+    std::filesystem::remove_all(absl::StrCat("/opt/", name_));
+    // Uploads a failed deploy left in the VM's /tmp (kept there for a look).
+    for (const auto& entry : std::filesystem::directory_iterator("/tmp")) {
+      if (entry.path().filename().string().rfind(name_, 0) == 0) {
+        std::filesystem::remove(entry.path());
+      }
+    }
+    EXPECT_FALSE(Installed(name_));
+    if (dpkg_lock_ >= 0) close(dpkg_lock_);
+  }
+  int dpkg_lock_ = -1;
+
+  // A tiny deb installing /opt/<name>/hello; `postinst` (if any) runs after unpacking.
+  PackageArtifact BuildDeb(const std::string& version, const std::string& postinst = "") {
+    const std::string root = work_.File("pkg-" + version);
+    WriteFile(root + "/DEBIAN/control",
+              absl::StrCat("Package: ", name_, "\nVersion: ", version,
+                           "\nArchitecture: all\nMaintainer: mOSdat tests <tests@mosdat.invalid>\n"
+                           "Description: mOSdat deploy test fixture, safe to remove\n"),
+              0644);
+    if (!postinst.empty()) WriteFile(root + "/DEBIAN/postinst", postinst, 0755);
+    WriteFile(absl::StrCat(root, "/opt/", name_, "/hello"), "#!/bin/sh\necho hello\n", 0755);
+    const std::string deb = work_.File(absl::StrCat(name_, "_", version, "_all.deb"));
+    RunHere({"dpkg-deb", "--root-owner-group", "--build", root, deb});
+    return {deb, PackageFormat::kDeb, Sha256(deb)};
+  }
+
+  absl::StatusOr<DeployPlan> Plan(PackageConfig package, const PackageArtifact& artifact,
+                                  PackagePlanOptions options = {.sudo = false}) {
+    vm_.packages = {std::move(package)};
+    return PlanPackageInstall(vm_, app_, {artifact}, options);
+  }
+
+  absl::Status Deploy(const DeployPlan& plan) {
+    events_.clear();
+    return DeployPackages(*ssh_, plan, [this](Event event) {
+      events_.push_back(std::move(event));
+      return absl::OkStatus();
+    });
+  }
+
+  // "label=status" of every finished step, in order.
+  std::vector<std::string> Finished() const {
+    std::vector<std::string> out;
+    for (const Event& e : events_) {
+      if (e.type == EventType::kStepFinished) {
+        out.push_back(absl::StrCat(e.label, "=", Absl(ToString(e.status))));
+      }
+    }
+    return out;
+  }
+
+  static PackageConfig Deb() {
+    PackageConfig package;
+    package.format = PackageFormat::kDeb;
+    package.file_glob = "*.deb";
+    return package;
+  }
+
+  std::string name_;
+  TempDir sshd_dir_;
+  TempDir work_;
+  std::unique_ptr<LocalSshd> sshd_;
+  std::unique_ptr<SshSession> ssh_;
+  AppConfig app_;
+  VmConfig vm_;
+  std::vector<Event> events_;
+};
+
+TEST_F(PackageDeployerTest, DebIsInstalledWithAptVerifiedAndItsUploadRemoved) {
+  PackageArtifact deb = BuildDeb("1.0-1");
+  absl::StatusOr<DeployPlan> plan = Plan(Deb(), deb);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_FALSE(Installed(name_));
+
+  absl::Status status = Deploy(*plan);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_TRUE(Installed(name_));
+  EXPECT_EQ(RunHere({absl::StrCat("/opt/", name_, "/hello")}).out, "hello\n");
+  EXPECT_FALSE(std::filesystem::exists(plan->packages[0].remote_path));  // cleaned up
+  EXPECT_THAT(
+      Finished(),
+      ::testing::ElementsAre(
+          "package 1 (deb): probe=passed", "package 1 (deb): upload=passed",
+          "package 1 (deb): checksum=passed", "package 1 (deb): install=passed",
+          "package 1 (deb): verify-installed=passed", "package 1 (deb): verify-version=passed",
+          "package 1 (deb): verify-binary=passed", "package 1 (deb): cleanup=passed"));
+  for (const Event& e : events_) EXPECT_EQ(e.step_kind, "deploy");
+  EXPECT_THAT(events_[6].description, HasSubstr("apt-get install -y"));  // install started
+
+  // Again with a newer version and an `uninstall` that removes the old one first.
+  PackageArtifact newer = BuildDeb("1.1-1");
+  PackageConfig package = Deb();
+  package.file_glob = "*_1.1-1_all.deb";
+  package.uninstall = "dpkg --remove {app_name}";
+  app_.version = "1.1";
+  absl::StatusOr<DeployPlan> upgrade = Plan(package, newer);
+  ASSERT_TRUE(upgrade.ok()) << upgrade.status();
+  status = Deploy(*upgrade);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_THAT(Finished(), ::testing::Contains("package 1 (deb): remove=passed"));
+  EXPECT_EQ(RunHere({"dpkg-query", "-W", "-f=${Version}", name_}).out, "1.1-1");
+}
+
+TEST_F(PackageDeployerTest, TarballIsUnpackedIntoItsDirectory) {
+  const std::string tree = work_.File("tree");
+  WriteFile(tree + "/bin/hello", "#!/bin/sh\necho tar\n", 0755);
+  const std::string tarball = work_.File(absl::StrCat(name_, "-linux.tar.gz"));
+  RunHere({"tar", "-czf", tarball, "-C", tree, "."});
+  const std::string tar_root = work_.File("opt");
+  PackageConfig package;
+  package.format = PackageFormat::kTar;
+  package.file_glob = "*.tar.gz";
+  package.app_path = absl::StrCat(tar_root, "/", name_, "/bin/hello");
+  // A stale file from an "older version" must not survive.
+  WriteFile(absl::StrCat(tar_root, "/", name_, "/stale"), "old", 0644);
+  absl::StatusOr<DeployPlan> plan = Plan(package, {tarball, PackageFormat::kTar, Sha256(tarball)},
+                                         {.sudo = false, .tar_root = tar_root});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+
+  absl::Status status = Deploy(*plan);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(RunHere({package.app_path}).out, "tar\n");
+  EXPECT_FALSE(std::filesystem::exists(absl::StrCat(tar_root, "/", name_, "/stale")));
+  EXPECT_THAT(Finished(), ::testing::Contains("package 1 (tar): verify-binary=passed"));
+}
+
+TEST_F(PackageDeployerTest, InstallFailingHalfWayNamesTheStepWithTheOutput) {
+  PackageArtifact deb =
+      BuildDeb("1.0-1", "#!/bin/sh\necho 'fixture postinst refuses' >&2\nexit 7\n");
+  absl::StatusOr<DeployPlan> plan = Plan(Deb(), deb);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+
+  absl::Status status = Deploy(*plan);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(OutcomeOf(status), Outcome::kInfrastructureError);
+  EXPECT_THAT(status.message(), HasSubstr("VM local, package 1 (deb), step install"));
+  EXPECT_THAT(status.message(), HasSubstr("failed with exit code"));
+  EXPECT_THAT(status.message(), HasSubstr("fixture postinst refuses"));
+  ASSERT_FALSE(events_.empty());
+  const Event& last = events_.back();
+  EXPECT_EQ(last.type, EventType::kStepFinished);
+  EXPECT_EQ(last.label, "package 1 (deb): install");
+  EXPECT_EQ(last.status, StepStatus::kError);
+  ASSERT_TRUE(last.output.has_value());
+  EXPECT_NE(last.output->exit_code, 0);
+  EXPECT_THAT(last.output->err + last.output->out, HasSubstr("fixture postinst refuses"));
+}
+
+TEST_F(PackageDeployerTest, WrongVersionFailsVerification) {
+  PackageArtifact deb = BuildDeb("1.0-1");
+  app_.version = "2.0";
+  absl::StatusOr<DeployPlan> plan = Plan(Deb(), deb);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  absl::Status status = Deploy(*plan);
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("step verify-version"));
+  EXPECT_THAT(status.message(), HasSubstr("installed version 1.0-1, expected 2.0"));
+}
+
+TEST_F(PackageDeployerTest, PackageManagerTheVmLacksIsAConfigError) {
+  const std::string rpm_path = work_.File(absl::StrCat(name_, "-1.0.x86_64.rpm"));
+  WriteFile(rpm_path, "not really an rpm", 0644);
+  if (!FindExecutable("dnf").empty() || !FindExecutable("zypper").empty() ||
+      !FindExecutable("yum").empty()) {
+    GTEST_SKIP() << "this machine has an rpm package manager";
+  }
+  PackageConfig package;
+  package.format = PackageFormat::kRpm;
+  package.file_glob = "*.rpm";
+  absl::StatusOr<DeployPlan> plan =
+      Plan(package, {rpm_path, PackageFormat::kRpm, Sha256(rpm_path)});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  absl::Status status = Deploy(*plan);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(OutcomeOf(status), Outcome::kConfigError);
+  EXPECT_THAT(
+      status.message(),
+      HasSubstr("VM local, package 1 (rpm), step probe: the VM has none of dnf, zypper, yum"));
+  EXPECT_THAT(Finished(), ::testing::ElementsAre("package 1 (rpm): probe=error"));
+}
+
+TEST_F(PackageDeployerTest, SudoTheVmLacksIsReportedBeforeAnythingChanges) {
+  if (!FindExecutable("sudo").empty()) GTEST_SKIP() << "this machine has sudo";
+  PackageArtifact deb = BuildDeb("1.0-1");
+  absl::StatusOr<DeployPlan> plan = Plan(Deb(), deb, {.sudo = true});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  absl::Status status = Deploy(*plan);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(OutcomeOf(status), Outcome::kInfrastructureError);
+  EXPECT_THAT(status.message(), HasSubstr("step probe: the VM lacks sudo"));
+  EXPECT_FALSE(std::filesystem::exists(plan->packages[0].remote_path));  // nothing uploaded
+  EXPECT_FALSE(Installed(name_));
+}
+
+TEST_F(PackageDeployerTest, CorruptedUploadIsCaughtByTheChecksum) {
+  PackageArtifact deb = BuildDeb("1.0-1");
+  deb.sha256 = std::string(64, '0');
+  absl::StatusOr<DeployPlan> plan = Plan(Deb(), deb);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  absl::Status status = Deploy(*plan);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(OutcomeOf(status), Outcome::kInfrastructureError);
+  EXPECT_THAT(status.message(), HasSubstr("step checksum: the uploaded file's SHA-256 is "));
+  EXPECT_FALSE(Installed(name_));
+  std::filesystem::remove(plan->packages[0].remote_path);
+}
+
+TEST_F(PackageDeployerTest, FormatTheVmDoesNotTakeIsRefusedBeforeConnecting) {
+  const std::string msi = work_.File("setup.msi");
+  WriteFile(msi, "MZ", 0644);
+  PackageConfig package;
+  package.format = PackageFormat::kMsi;
+  package.file_glob = "*.msi";
+  absl::StatusOr<DeployPlan> plan = Plan(package, {msi, PackageFormat::kMsi, Sha256(msi)});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(OutcomeOf(plan.status()), Outcome::kConfigError);
+  EXPECT_THAT(plan.status().message(), HasSubstr("VM local, package 1 (msi)"));
+}
+
+}  // namespace
+}  // namespace mosdat

@@ -1,0 +1,263 @@
+#include "vnc-agent/steps/package_deployer.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "core/absl_compat.h"
+#include "core/outcome.h"
+
+namespace mosdat {
+namespace {
+
+constexpr size_t kTailBytes = 2000;
+
+std::string Tail(const std::string& text) {
+  if (text.size() <= kTailBytes) return text;
+  return absl::StrCat("...", text.substr(text.size() - kTailBytes));
+}
+
+// sudo's own words when it would have had to ask for a password (no terminal here).
+bool SudoWantedPassword(const SshExecResult& result) {
+  const std::string& err = result.err;
+  return absl::StrContains(err, "sudo: a password is required") ||
+         absl::StrContains(err, "sudo: a terminal is required") ||
+         absl::StrContains(err, "sudo: no tty present");
+}
+
+class Deployer {
+ public:
+  Deployer(SshSession& ssh, const DeployPlan& plan, const EmitEvent& emit,
+           const DeployOptions& options)
+      : ssh_(ssh), plan_(plan), emit_(emit), options_(options) {}
+
+  absl::Status Run() {
+    for (const PackageInstallPlan& package : plan_.packages) {
+      if (absl::Status status = Deploy(package); !status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string Where(const PackageInstallPlan& package, const std::string& step) const {
+    return absl::StrCat("VM ", plan_.vm, ", ", package.label, ", step ", step);
+  }
+
+  // One step: events around `body`, which fills the output and returns the step's status.
+  absl::Status Step(const PackageInstallPlan& package, const std::string& step,
+                    const std::string& description,
+                    const std::function<absl::Status(CommandOutput*)>& body) {
+    Event started = Event::Of(EventType::kStepStarted);
+    started.step_index = -1;
+    started.step_kind = "deploy";
+    started.label = absl::StrCat(package.label, ": ", step);
+    started.description = description;
+    if (absl::Status sent = emit_(started); !sent.ok()) return sent;
+    const absl::Time begin = absl::Now();
+    CommandOutput output;
+    absl::Status status = body(&output);
+    Event finished = started;
+    finished.type = EventType::kStepFinished;
+    finished.duration_seconds = absl::ToDoubleSeconds(absl::Now() - begin);
+    finished.status = status.ok() ? StepStatus::kPassed : StepStatusOf(OutcomeOf(status));
+    if (!status.ok()) finished.reason = std::string(status.message());
+    if (output.exit_code != -1 || !output.out.empty() || !output.err.empty() || output.timed_out) {
+      finished.output = std::move(output);
+    }
+    if (absl::Status sent = emit_(std::move(finished)); !sent.ok() && status.ok()) return sent;
+    return status;
+  }
+
+  // Runs a planned command; a failure (unless tolerated) is an infrastructure error
+  // with the output's tail.
+  absl::Status RunCommand(const PackageInstallPlan& package, const PlannedCommand& command) {
+    return Step(package, command.step, command.command, [&](CommandOutput* output) {
+      absl::StatusOr<SshExecResult> result = ssh_.Exec(command.command, options_.command_timeout);
+      if (!result.ok()) {
+        return InfrastructureError(
+            absl::StrCat(Where(package, command.step), ": ", result.status().message()));
+      }
+      *output = {result->exit_code, Tail(result->out), Tail(result->err), result->timed_out};
+      if (result->exit_code == 0) return absl::OkStatus();
+      if (command.may_fail) {
+        // Tolerated, e.g. removing a package that is not installed yet.
+        output->err = absl::StrCat(output->err, "\n(exit ", result->exit_code, " tolerated)");
+        return absl::OkStatus();
+      }
+      if (SudoWantedPassword(*result)) {
+        return InfrastructureError(absl::StrCat(
+            Where(package, command.step), ": sudo asked for a password (mOSdat never types one); ",
+            "allow the VM user passwordless sudo (NOPASSWD) or log in as root: ",
+            Tail(result->err)));
+      }
+      const std::string how =
+          result->timed_out
+              ? absl::StrCat("timed out after ", absl::FormatDuration(options_.command_timeout))
+              : absl::StrCat("failed with exit code ", result->exit_code);
+      return InfrastructureError(absl::StrCat(
+          Where(package, command.step), ": `", command.command, "` ", how, ": ", Tail(result->err),
+          result->out.empty() ? "" : "\nstdout: ", Tail(result->out)));
+    });
+  }
+
+  absl::Status Probe(const PackageInstallPlan& package, const InstallerChoice** chosen) {
+    std::vector<std::string> tools = package.required_tools;
+    for (const InstallerChoice& choice : package.installers) {
+      if (!choice.tool.empty()) tools.push_back(choice.tool);
+    }
+    std::string script = "for t in";
+    for (const std::string& tool : tools) absl::StrAppend(&script, " ", ShellWord(tool));
+    absl::StrAppend(&script, "; do command -v \"$t\" >/dev/null 2>&1 && echo \"$t\"; done; true");
+    return Step(package, "probe", script, [&](CommandOutput* output) -> absl::Status {
+      absl::StatusOr<SshExecResult> result = ssh_.Exec(script, options_.probe_timeout);
+      if (!result.ok()) {
+        return InfrastructureError(
+            absl::StrCat(Where(package, "probe"), ": ", result.status().message()));
+      }
+      *output = {result->exit_code, Tail(result->out), Tail(result->err), result->timed_out};
+      if (result->exit_code != 0) {
+        return InfrastructureError(
+            absl::StrCat(Where(package, "probe"), ": the shell failed: ", Tail(result->err)));
+      }
+      std::vector<std::string> present = absl::StrSplit(result->out, '\n', absl::SkipWhitespace());
+      auto has = [&](const std::string& tool) {
+        return std::find(present.begin(), present.end(), tool) != present.end();
+      };
+      std::vector<std::string> managers;
+      for (const InstallerChoice& choice : package.installers) {
+        if (choice.tool.empty() || has(choice.tool)) {
+          *chosen = &choice;
+          break;
+        }
+        managers.push_back(choice.tool);
+      }
+      if (*chosen == nullptr) {
+        return ConfigError(absl::StrCat(Where(package, "probe"), ": the VM has none of ",
+                                        absl::StrJoin(managers, ", "), ", which a ",
+                                        Absl(ToString(package.format)),
+                                        " package needs: is it the right package for this VM?"));
+      }
+      std::vector<std::string> missing;
+      for (const std::string& tool : package.required_tools) {
+        if (!has(tool)) missing.push_back(tool);
+      }
+      if (!missing.empty()) {
+        return InfrastructureError(absl::StrCat(Where(package, "probe"), ": the VM lacks ",
+                                                absl::StrJoin(missing, ", "),
+                                                " (not found by `command -v`)"));
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status CheckSudo(const PackageInstallPlan& package) {
+    const std::string command = "sudo -n true";
+    return Step(package, "sudo", command, [&](CommandOutput* output) -> absl::Status {
+      absl::StatusOr<SshExecResult> result = ssh_.Exec(command, options_.probe_timeout);
+      if (!result.ok()) {
+        return InfrastructureError(
+            absl::StrCat(Where(package, "sudo"), ": ", result.status().message()));
+      }
+      *output = {result->exit_code, Tail(result->out), Tail(result->err), result->timed_out};
+      if (result->exit_code == 0) return absl::OkStatus();
+      return InfrastructureError(absl::StrCat(
+          Where(package, "sudo"), ": `sudo -n true` failed: sudo would ask for a password, and ",
+          "mOSdat never types one; allow the VM user passwordless sudo (NOPASSWD) or log in as "
+          "root: ",
+          Tail(result->err)));
+    });
+  }
+
+  absl::Status Upload(const PackageInstallPlan& package) {
+    const std::string description = absl::StrCat(package.local_path, " -> ", package.remote_path);
+    absl::Status uploaded = Step(package, "upload", description, [&](CommandOutput*) {
+      struct stat info;
+      if (stat(package.local_path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
+        return InfrastructureError(absl::StrCat(Where(package, "upload"), ": cannot read ",
+                                                package.local_path, ": not a regular file"));
+      }
+      if (info.st_size > options_.max_upload_bytes) {
+        return InfrastructureError(absl::StrCat(Where(package, "upload"), ": ", package.local_path,
+                                                " has ", info.st_size, " bytes, more than the ",
+                                                options_.max_upload_bytes, " this agent uploads"));
+      }
+      if (absl::Status status = ssh_.UploadFile(package.remote_path, package.local_path, 0644);
+          !status.ok()) {
+        return InfrastructureError(absl::StrCat(Where(package, "upload"), ": ", status.message()));
+      }
+      return absl::OkStatus();
+    });
+    if (!uploaded.ok()) return uploaded;
+
+    const std::string command = absl::StrCat("sha256sum -- ", ShellWord(package.remote_path));
+    return Step(package, "checksum", command, [&](CommandOutput* output) -> absl::Status {
+      absl::StatusOr<SshExecResult> result = ssh_.Exec(command, options_.probe_timeout);
+      if (!result.ok()) {
+        return InfrastructureError(
+            absl::StrCat(Where(package, "checksum"), ": ", result.status().message()));
+      }
+      *output = {result->exit_code, Tail(result->out), Tail(result->err), result->timed_out};
+      const std::string got = result->out.substr(0, result->out.find(' '));
+      if (result->exit_code == 0 && got == package.sha256) return absl::OkStatus();
+      return InfrastructureError(
+          absl::StrCat(Where(package, "checksum"), ": the uploaded file's SHA-256 is ",
+                       result->exit_code == 0 ? got : "unknown (" + Tail(result->err) + ")",
+                       ", expected ", package.sha256));
+    });
+  }
+
+  absl::Status Deploy(const PackageInstallPlan& package) {
+    if (package.installers.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Where(package, "probe"), ": the plan has no install command"));
+    }
+    const InstallerChoice* installer = nullptr;
+    if (absl::Status status = Probe(package, &installer); !status.ok()) return status;
+    if (package.privileged) {
+      if (absl::Status status = CheckSudo(package); !status.ok()) return status;
+    }
+    if (!package.local_path.empty()) {
+      if (package.sha256.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            Where(package, "upload"), ": the plan has no SHA-256 for ", package.local_path));
+      }
+      if (absl::Status status = Upload(package); !status.ok()) return status;
+    }
+    if (package.remove.has_value()) {
+      if (absl::Status status = RunCommand(package, *package.remove); !status.ok()) return status;
+    }
+    if (absl::Status status = RunCommand(package, installer->install); !status.ok()) {
+      return status;
+    }
+    for (const PlannedCommand& verify : package.verify) {
+      if (absl::Status status = RunCommand(package, verify); !status.ok()) return status;
+    }
+    if (package.cleanup.has_value()) {
+      if (absl::Status status = RunCommand(package, *package.cleanup); !status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }
+
+  SshSession& ssh_;
+  const DeployPlan& plan_;
+  const EmitEvent& emit_;
+  const DeployOptions& options_;
+};
+
+}  // namespace
+
+absl::Status DeployPackages(SshSession& ssh, const DeployPlan& plan, const EmitEvent& emit,
+                            const DeployOptions& options) {
+  return Deployer(ssh, plan, emit, options).Run();
+}
+
+}  // namespace mosdat
