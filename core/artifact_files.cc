@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -178,9 +179,9 @@ absl::Status CollectEntries(const std::string& name, archive* a, const WantedFil
       }
       data.reserve(static_cast<size_t>(size));
     }
-    char buffer[64 * 1024];
+    std::vector<char> buffer(64 * 1024);
     while (true) {
-      const la_ssize_t n = archive_read_data(a, buffer, sizeof buffer);
+      const la_ssize_t n = archive_read_data(a, buffer.data(), buffer.size());
       if (n == 0) break;
       if (n < 0) return ArchiveError(name, a, absl::StrCat("reading ", *path));
       out->kept_bytes += static_cast<uint64_t>(n);
@@ -189,7 +190,7 @@ absl::Status CollectEntries(const std::string& name, archive* a, const WantedFil
             absl::StrCat(name, ": the files the checks read pass the limit of ",
                          limits.max_kept_bytes, " bytes"));
       }
-      data.append(buffer, static_cast<size_t>(n));
+      data.append(buffer.data(), static_cast<size_t>(n));
     }
     out->files[*path] = std::move(data);
   }
@@ -204,11 +205,18 @@ ArchivePtr NewTarReader() {
   return a;
 }
 
-// The data.tar.* member of a .deb, read straight from the outer archive.
-la_ssize_t ReadFromOuter(archive*, void* outer, const void** buffer) {
-  static thread_local char block[64 * 1024];
-  const la_ssize_t n = archive_read_data(static_cast<archive*>(outer), block, sizeof block);
-  *buffer = block;
+// The data.tar.* member of a .deb, read straight from the outer archive. The block is
+// per reader, never thread_local: static TLS is carved from every thread's stack, and
+// civetweb's (the /metrics server's) threads have only 100 KiB.
+struct OuterMember {
+  archive* outer;
+  std::vector<char> block = std::vector<char>(64 * 1024);
+};
+
+la_ssize_t ReadFromOuter(archive*, void* client_data, const void** buffer) {
+  auto* member = static_cast<OuterMember*>(client_data);
+  const la_ssize_t n = archive_read_data(member->outer, member->block.data(), member->block.size());
+  *buffer = member->block.data();
   return n;
 }
 
@@ -233,7 +241,8 @@ absl::StatusOr<Collected> ReadDeb(const std::string& path, const WantedFile& wan
     if (!member.starts_with("data.tar")) continue;
     saw_data = true;
     ArchivePtr inner = NewTarReader();
-    if (archive_read_open(inner.get(), outer.get(), nullptr, ReadFromOuter, nullptr) !=
+    OuterMember data_member{outer.get()};
+    if (archive_read_open(inner.get(), &data_member, nullptr, ReadFromOuter, nullptr) !=
         ARCHIVE_OK) {
       return ArchiveError(absl::StrCat(path, " (", member, ")"), inner.get(), "corrupt data");
     }

@@ -69,6 +69,15 @@ absl::StatusOr<ElfInspect> ElfInspect::FromBytes(std::string bytes, std::string 
         out.name_, ": not a readable ELF file (its ", sections, " section headers at offset ",
         ehdr.e_shoff, " run past its ", size, " bytes: truncated?)"));
   }
+  size_t segments = 0;
+  if (elf_getphdrnum(elf, &segments) != 0) return Corrupt(out.name_, "program header count");
+  for (size_t i = 0; i < segments; ++i) {
+    GElf_Phdr phdr;
+    if (gelf_getphdr(elf, static_cast<int>(i), &phdr) == nullptr) {
+      return Corrupt(out.name_, "program header");
+    }
+    if (phdr.p_type == PT_TLS) out.static_tls_bytes_ = phdr.p_memsz;
+  }
   for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
     GElf_Shdr shdr;
     if (gelf_getshdr(scn, &shdr) == nullptr) return Corrupt(out.name_, "section header");

@@ -32,6 +32,9 @@ class ElfInspect {
   const std::set<std::string>& imported() const { return imported_; }
   // .symtab names (empty for stripped binaries).
   const std::set<std::string>& symtab() const { return symtab_; }
+  // The size of its thread-local storage (PT_TLS): what loading it takes from the stack
+  // of every thread the process starts.
+  uint64_t static_tls_bytes() const { return static_tls_bytes_; }
   // Whether `text` occurs anywhere in the file's bytes: what `strings FILE | grep TEXT`
   // finds for printable text.
   bool ContainsString(std::string_view text) const;
@@ -43,6 +46,7 @@ class ElfInspect {
   std::set<std::string> exported_;
   std::set<std::string> imported_;
   std::set<std::string> symtab_;
+  uint64_t static_tls_bytes_ = 0;
 };
 
 }  // namespace mosdat

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/elf_inspect.h"
 #include "core/events.h"
 #include "core/net.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -109,6 +110,17 @@ TEST_P(ServiceBinaryTest, AnswersHealthChecksServesMetricsAndStopsOnSigterm) {
 
   EXPECT_EQ(process.Terminate(), 0) << process.stderr_text();
   EXPECT_NE(process.stderr_text().find("stopped"), std::string::npos) << process.stderr_text();
+}
+
+// Static thread-local storage is carved from the top of every thread's stack, and the
+// /metrics server's (civetweb's) threads have only 100 KiB: a 64 KiB thread_local buffer
+// linked into `mosdat` made every scrape of `mosdat serve` overflow and crash it.
+TEST_P(ServiceBinaryTest, LeavesTheMetricsServerThreadsTheirStack) {
+  const std::string binary = CommandFor(GetParam(), {}).front();
+  absl::StatusOr<ElfInspect> elf = ElfInspect::Open(binary);
+  ASSERT_TRUE(elf.ok()) << elf.status();
+  EXPECT_LE(elf->static_tls_bytes(), 16u * 1024)
+      << binary << ": large thread_local objects; allocate them per use instead";
 }
 
 // Port 0 picks a free port for gRPC and for metrics, and those two are all it opens:
