@@ -1,5 +1,6 @@
 #include "cli/run_client.h"
 
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -154,16 +155,22 @@ void PrintRunSummary(const v1::Run& run, bool json,
   };
   size_t width = 20;
   for (const v1::Job& job : run.jobs()) width = std::max(width, Utf8Length(name_of(job)));
+  // The app's exit code decides a smoke job: the column is there when the run has one.
+  const bool has_smoke = std::any_of(run.jobs().begin(), run.jobs().end(),
+                                     [](const v1::Job& job) { return !job.variant().empty(); });
+  auto exit_column = [&](std::string text) {
+    return has_smoke ? absl::StrFormat(" %4s", text) : std::string();
+  };
   std::cout << absl::StrFormat(
-      "\nsummary%s\n  %-7s %-*s %4s %9s  %s\n", run.cancelled() ? " (cancelled)" : "", "verdict",
-      static_cast<int>(width), "test on vm", "exit", "duration", "attempts");
+      "\nsummary%s\n  %-7s %-*s%s %9s  %s\n", run.cancelled() ? " (cancelled)" : "", "verdict",
+      static_cast<int>(width), "test on vm", exit_column("exit"), "duration", "attempts");
   for (const v1::Job& job : run.jobs()) {
     std::string name = name_of(job);
     name.append(width - std::min(width, Utf8Length(name)), ' ');
     std::optional<int> code = exit_code(job);
-    std::cout << absl::StrFormat("  %-7s %s %4s %8.1fs  %d\n", ToString(FromProto(job.verdict())),
-                                 name, code ? absl::StrCat(*code) : "-", job.duration_seconds(),
-                                 job.attempts_size());
+    std::cout << absl::StrFormat("  %-7s %s%s %8.1fs  %d\n", ToString(FromProto(job.verdict())),
+                                 name, exit_column(code ? absl::StrCat(*code) : "-"),
+                                 job.duration_seconds(), job.attempts_size());
     for (const v1::JobAttempt& a : job.attempts()) {
       if (job.attempts_size() > 1) {
         std::cout << absl::StrFormat("          attempt %d on %s: %s%s\n", a.number(), a.agent_id(),
