@@ -62,6 +62,14 @@ class ScriptedScreen : public Screen {
     std::lock_guard lock(mutex_);
     reactions_.emplace(std::move(input), Reaction{area, color});
   }
+  // After `input`, `area` goes through `colors` one by one, as an animation does: each
+  // WaitForUpdate call (time passing, to the runner) shows the next one.
+  void AnimateAfter(std::string input, Rect area, std::vector<Rgb> colors) {
+    std::lock_guard lock(mutex_);
+    animation_trigger_ = std::move(input);
+    animation_area_ = area;
+    animation_.assign(colors.begin(), colors.end());
+  }
   // Every input from now on fails with `status`, as when the connection drops.
   void FailInputsWith(absl::Status status) {
     std::lock_guard lock(mutex_);
@@ -90,6 +98,11 @@ class ScriptedScreen : public Screen {
   absl::StatusOr<Frame> WaitForUpdate(uint64_t after_update_seq, absl::Duration timeout) override {
     std::unique_lock lock(mutex_);
     longest_wait_asked_ = std::max(longest_wait_asked_, timeout);
+    if (animating_ && !animation_.empty()) {
+      Paint(animation_area_, animation_.front());
+      animation_.pop_front();
+      ++frame_.update_seq;
+    }
     if (!repainted_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
                              [&] { return frame_.update_seq > after_update_seq; })) {
       return absl::DeadlineExceededError("the scripted screen did not change");
@@ -138,6 +151,7 @@ class ScriptedScreen : public Screen {
       ++frame_.update_seq;
       repainted_.notify_all();
     }
+    if (input == animation_trigger_) animating_ = true;
     inputs_.push_back(std::move(input));
     frame_.input_seq = inputs_.size();
     return absl::OkStatus();
@@ -160,6 +174,10 @@ class ScriptedScreen : public Screen {
   absl::Status input_failure_;
   std::vector<std::string> inputs_;
   absl::Duration longest_wait_asked_;
+  std::string animation_trigger_;
+  Rect animation_area_;
+  std::deque<Rgb> animation_;
+  bool animating_ = false;
 };
 
 // A test double of VlmClient that answers yes/no questions from a script. A
@@ -173,12 +191,15 @@ class ScriptedVlm : public VlmClient {
     auto asked = asked_.find(question);
     return asked == asked_.end() ? 0 : asked->second;
   }
+  // The screen the last question was asked about.
+  const VlmImage& last_image() const { return last_image_; }
 
   absl::StatusOr<LocalizeResult> Localize(const LocalizeRequest&, absl::Duration) override {
     return absl::UnimplementedError("the scripted model only answers yes/no questions");
   }
   absl::StatusOr<VerifyResult> Verify(const VerifyRequest& request, absl::Duration) override {
     ++asked_[request.question];
+    last_image_ = request.image;
     std::deque<absl::StatusOr<bool>>& answers = script_[request.question];
     if (answers.empty()) {
       return absl::InternalError(absl::StrCat("unscripted question: ", request.question));
@@ -192,6 +213,7 @@ class ScriptedVlm : public VlmClient {
  private:
   std::map<std::string, std::deque<absl::StatusOr<bool>>> script_;
   std::map<std::string, int> asked_;
+  VlmImage last_image_;
 };
 
 class ScenarioRunnerTest : public ::testing::Test {
@@ -701,6 +723,23 @@ steps:
   EXPECT_THAT(screen_.inputs(),
               ElementsAre("click 1,2 button 3 x1", "click 3,4 button 1 x2", "click 5,6 button 2 x1",
                           "move 7,8", "drag 1,1 to 9,9 button 1", "scroll 10,11 by 0,-3"));
+}
+
+// A model is shown the screen once it rests: the frames of a transition still running
+// after the last input (GTK fades a button's hover out) are not what it judges.
+TEST_F(ScenarioRunnerTest, AVerificationLooksAtTheScreenOnceItRests) {
+  constexpr Rgb kFading{120, 20, 20};
+  screen_.OnInput("click 1,1 button 1 x1", {0, 0, 4, 4}, kFading);
+  screen_.AnimateAfter("click 1,1 button 1 x1", {0, 0, 4, 4},
+                       {{150, 10, 10}, {180, 5, 5}, kDialogRed});
+  vlm_->Answer(kDialogQuestion, {true});
+  RunOutcome outcome = Run(absl::StrCat("name: settle\nsteps:\n  - click: {x: 1, y: 1}\n",
+                                        "  - verify: ", kDialogQuestion, "\n"));
+  ASSERT_EQ(ToString(outcome.verdict), "pass") << outcome.reason;
+  absl::StatusOr<Frame> seen = DecodePng(vlm_->last_image().png);
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  EXPECT_EQ(seen->rgb[0], kDialogRed.r);
+  EXPECT_EQ(seen->rgb[1], kDialogRed.g);
 }
 
 // Keys named as the original mOSdat names them reach the screen as their keysyms.

@@ -129,6 +129,9 @@ class ScenarioRunner {
   absl::StatusOr<const VisualReference*> Reference(const std::string& path);
   // Moves the pointer to [cursor].park, if set, before a verification looks.
   absl::Status ParkPointer();
+  // A frame newer than the last input, once the screen has been still for a moment
+  // (bounded: a screen that never rests gives its newest frame). What a model is shown.
+  absl::StatusOr<Frame> SettledScreen(absl::Time deadline);
   // Captures a frame newer than the last input and emits it as a screenshot event.
   void Screenshot(int step_index, const std::string& why, std::string* file_name);
   // Emits `png` as a screenshot event; returns its file name.

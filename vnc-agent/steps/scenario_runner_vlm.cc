@@ -18,6 +18,11 @@ constexpr char kNoVlm[] =
     "model) to the config, or start mosdat-agent with --vlm-gateway HOST:PORT";
 
 constexpr absl::Duration kVlmPollInterval = absl::Seconds(1);
+// A screen is settled when no update came for kSettleQuiet: GTK fades a button's hover
+// for 200 ms once the pointer is parked. A model shown a frame mid-fade judges a screen
+// no one sees, and the gateway's cache, keyed by the image, misses on every run.
+constexpr absl::Duration kSettleQuiet = absl::Milliseconds(300);
+constexpr absl::Duration kSettleLimit = absl::Seconds(3);
 
 // A gateway failure is never the application's fault: the step ends as an
 // infrastructure error, keeping the gateway's explanation.
@@ -224,15 +229,32 @@ absl::Status ScenarioRunner::CrossCheck(const LocalizeCrossCheck& check, const s
                                                     "\": ", absl::StrJoin(boxes, ", ")));
 }
 
+absl::StatusOr<Frame> ScenarioRunner::SettledScreen(absl::Time deadline) {
+  absl::StatusOr<Frame> frame = screen_.CaptureAfterInput(absl::Seconds(5));
+  if (!frame.ok()) return frame;
+  const absl::Time limit = std::min(deadline, absl::Now() + kSettleLimit);
+  while (absl::Now() < limit) {
+    absl::StatusOr<Frame> next =
+        WaitForUpdate(frame->update_seq, std::min(kSettleQuiet, limit - absl::Now()));
+    if (!next.ok()) {
+      if (next.status().code() != absl::StatusCode::kDeadlineExceeded) return next.status();
+      if (absl::Status s = Interruption(); !s.ok()) return s;
+      break;  // still for kSettleQuiet (or out of time): what there is
+    }
+    frame = std::move(next);
+  }
+  return frame;
+}
+
 absl::Status ScenarioRunner::ExecuteLocalize(const LocalizeStep& step, absl::Time deadline) {
   if (absl::StatusOr<VlmClient*> vlm = Vlm("localize"); !vlm.ok()) return vlm.status();
   if (absl::Status s = ParkPointer(); !s.ok()) return s;
   std::vector<std::string> prompts = {step.prompt};
   prompts.insert(prompts.end(), step.accept_any.begin(), step.accept_any.end());
 
-  // Ask on the newest screen; when no prompt leads to a confirmed point, ask again once
-  // the screen changes (the element may not be drawn yet), until the deadline.
-  absl::StatusOr<Frame> frame = screen_.CaptureAfterInput(absl::Seconds(5));
+  // Ask on the newest settled screen; when no prompt leads to a confirmed point, ask again
+  // once the screen changes (the element may not be drawn yet), until the deadline.
+  absl::StatusOr<Frame> frame = SettledScreen(deadline);
   std::optional<Point> target;
   std::vector<std::string> misses;
   bool asked_once = false;
@@ -323,7 +345,7 @@ absl::Status ScenarioRunner::ExecuteVerify(const VerifyStep& step, absl::Time de
   if (absl::StatusOr<VlmClient*> vlm = Vlm("verify"); !vlm.ok()) return vlm.status();
   if (absl::Status s = ParkPointer(); !s.ok()) return s;
   // A screen newer than the last input: an older one is the commonest "VLM flake".
-  absl::StatusOr<Frame> frame = screen_.CaptureAfterInput(absl::Seconds(5));
+  absl::StatusOr<Frame> frame = SettledScreen(deadline);
   if (!frame.ok()) return frame.status();
   absl::StatusOr<VerifyResult> result = AskWhether(*frame, step.question, deadline);
   if (!result.ok()) return result.status();
