@@ -1,8 +1,7 @@
-// `mosdat run` and `mosdat test`: the seed's matrix commands. Today both run every
-// selected test on every selected VM (tests × VMs), exactly as `mosdat functional`;
-// the build (`run`) and install-and-smoke (`test --package`) phases that come before
-// the tests arrive with their own version, as a variant dimension of the same matrix
-// (Job.variant), so these command lines keep working.
+// `mosdat run` and `mosdat test`: the seed's matrix commands. Both run every selected
+// test on every selected VM (tests × VMs; a smoke test once per variant). `test
+// --package FILE...` uploads the files to the coordinator by content, and every job's VM
+// installs those its [[vm.package]] entries take before the job (the deploy phase).
 #include <iostream>
 
 #include "cli/commands.h"
@@ -23,22 +22,18 @@ void AddMatrixCommands(CLI::App& root, const GlobalOptions& global, int* exit_co
   });
 
   auto test = std::make_shared<MatrixArgs>();
-  auto packages = std::make_shared<std::vector<std::string>>();
   CLI::App* test_cmd = root.add_subcommand(
       "test",
-      "Test on the configured VMs (tests × VMs); --package installs a pre-built package "
-      "first (not available in this version yet)");
+      "Test on the configured VMs (tests × VMs, smoke variants included); with --package, "
+      "each VM first installs the packages its [[vm.package]] entries take");
   AddMatrixFlags(test_cmd, test.get(), /*detach=*/true);
-  test_cmd->add_option("--package", *packages, "package file to install and test")->expected(0, -1);
-  test_cmd->callback([test, packages, exit_code, &global] {
-    RunWithLogging(global, exit_code, [&] {
-      if (!packages->empty()) {
-        std::cerr << "mosdat test: installing a package (--package) is not available in this "
-                     "version yet; without it, the tests run on the VMs as they are\n";
-        return static_cast<int>(kExitUsage);
-      }
-      return RunMatrix(*test, "mosdat test");
-    });
+  test_cmd
+      ->add_option("--package", test->packages,
+                   "a pre-built package (.deb, .rpm, .AppImage, .tar.gz, ...) to install before "
+                   "the tests; repeatable")
+      ->check(CLI::ExistingFile);
+  test_cmd->callback([test, exit_code, &global] {
+    RunWithLogging(global, exit_code, [&] { return RunMatrix(*test, "mosdat test"); });
   });
 }
 

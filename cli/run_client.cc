@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/embedded.h"
 #include "cli/exit_codes.h"
+#include "cli/package_upload.h"
 #include "core/preflight.h"
 #include "core/utf8.h"
 #include "runtime/file_chunks.h"
@@ -238,7 +239,8 @@ int RunMatrix(const MatrixArgs& args, const std::string& command) {
                              .tests = args.tests,
                              .vms = args.vms,
                              .embedded = args.coordinator.empty(),
-                             .smoke_tests = args.smoke_tests};
+                             .smoke_tests = args.smoke_tests,
+                             .installs_packages = !args.packages.empty()};
   for (const std::string& assignment : args.vars) {
     absl::StatusOr<std::pair<std::string, Value>> var = ParseVarAssignment(assignment);
     if (!var.ok()) {
@@ -310,6 +312,24 @@ int RunMatrix(const MatrixArgs& args, const std::string& command) {
   for (const auto& [name, value] : report.secrets) (*request.mutable_secrets())[name] = value;
   if (args.retries) request.set_retries(*args.retries);
   request.set_label(config.app.name);
+  if (!args.packages.empty()) {
+    absl::StatusOr<std::vector<v1::ArtifactRef>> uploaded =
+        UploadPackages(*coordinator, token, args.packages);
+    if (!uploaded.ok()) {
+      std::cerr << command << ": " << uploaded.status().message() << "\n";
+      // A file that is not there is the command line's fault; anything else, the rig's.
+      return ExitCodeFor(uploaded.status().code() == absl::StatusCode::kInvalidArgument
+                             ? Outcome::kConfigError
+                             : Outcome::kInfrastructureError);
+    }
+    for (v1::ArtifactRef& ref : *uploaded) {
+      if (!args.json) {
+        std::cout << "package " << ref.name() << " (" << ref.size() << " bytes, sha256 "
+                  << ref.sha256().substr(0, 12) << ")\n";
+      }
+      *request.add_packages() = std::move(ref);
+    }
+  }
   v1::SubmitMatrixResponse submitted;
   {
     grpc::ClientContext context;

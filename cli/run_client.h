@@ -30,6 +30,8 @@ struct MatrixArgs : RunSelection {
   std::optional<int> retries;
   // Smoke tests run too (`run`, `test`); `functional` runs scenarios only.
   bool smoke_tests = true;
+  // Package files (`test --package`) each VM installs before its jobs.
+  std::vector<std::string> packages;
 };
 void AddMatrixFlags(CLI::App* cmd, MatrixArgs* args, bool detach);
 

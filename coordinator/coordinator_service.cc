@@ -28,7 +28,8 @@ MatrixRequest MatrixRequestOf(const Submission& s) {
                        .tests = s.tests,
                        .vms = s.vms,
                        .vars = s.vars,
-                       .secrets = s.secrets};
+                       .secrets = s.secrets,
+                       .packages = s.packages};
 }
 
 absl::StatusOr<std::vector<JobSpec>> Expand(const Submission& submission) {
@@ -386,6 +387,7 @@ grpc::Status CoordinatorService::UploadArtifact(grpc::ServerContext* context,
     response->set_already_held(true);  // the rest is not read: the call ends here
     return grpc::Status::OK;
   }
+  if (chunk.probe()) return grpc::Status::OK;  // not held: the client sends it next
   absl::StatusOr<std::unique_ptr<ArtifactStore::Upload>> upload = artifacts_->Begin(declared);
   if (!upload.ok()) return ToGrpcStatus(upload.status());
   absl::Status appended = (*upload)->Append(chunk.data());

@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/config_parser.h"
+#include "core/outcome.h"
+#include "core/package_install.h"
 #include "core/preflight.h"
 #include "core/scenario_parser.h"
 #include "core/smoke.h"
@@ -16,6 +18,52 @@ namespace {
 bool Selected(const std::vector<std::string>& filter, const std::string& name) {
   return filter.empty() || std::find(filter.begin(), filter.end(), name) != filter.end();
 }
+
+// How `vm` installs the uploaded packages, planned once per VM of the run.
+class DeployPlans {
+ public:
+  DeployPlans(const Config& config, const std::vector<ArtifactRef>& packages) : config_(config) {
+    for (const ArtifactRef& package : packages) {
+      std::optional<PackageFormat> format = FormatOfFileName(package.name);
+      if (!format) {
+        unknown_format_.push_back(package.name);
+        continue;
+      }
+      artifacts_.push_back({.path = package.name, .format = *format, .sha256 = package.sha256});
+    }
+  }
+
+  // nullopt when the run has no packages.
+  absl::StatusOr<std::optional<DeployPlan>> For(const VmConfig& vm) {
+    if (artifacts_.empty() && unknown_format_.empty()) return std::nullopt;
+    if (!unknown_format_.empty()) {
+      return ConfigError(absl::StrCat(
+          "cannot tell the package format of ", absl::StrJoin(unknown_format_, ", "),
+          " from its name (.deb, .rpm, .AppImage, .snap, .flatpak, .tar.gz, .msi, .exe)"));
+    }
+    auto planned = plans_.find(vm.name);
+    if (planned != plans_.end()) return planned->second;
+    if (vm.packages.empty()) {
+      return ConfigError(absl::StrCat(
+          "VM \"", vm.name, "\" has no [[vm.package]] entry, so it cannot install the given ",
+          "packages: add one (e.g. format = \"deb\") or leave the VM out with --vm"));
+    }
+    // Root needs no sudo; any other login user gets `sudo -n` (the local VM's user is
+    // the agent's, which the deployer asks the VM: core/package_install.h AsRoot).
+    const std::string& user = vm.user.empty() ? config_.defaults.user : vm.user;
+    absl::StatusOr<DeployPlan> plan =
+        PlanPackageInstall(vm, config_.app, artifacts_, {.sudo = user != "root"});
+    if (!plan.ok()) return plan.status();
+    plans_.emplace(vm.name, *plan);
+    return *std::move(plan);
+  }
+
+ private:
+  const Config& config_;
+  std::vector<PackageArtifact> artifacts_;
+  std::vector<std::string> unknown_format_;
+  std::map<std::string, DeployPlan> plans_;
+};
 
 }  // namespace
 
@@ -49,6 +97,7 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
     }
   }
 
+  DeployPlans deploy_plans(config, request.packages);
   // One {timestamp} for the whole run, as the original's (taken when it started).
   VarMap run_vars = request.vars;
   run_vars.emplace("timestamp", ConfigVars(config, {}).at("timestamp"));
@@ -73,6 +122,9 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
         job.vm = TargetFor(config, *vm);
         job.variant = std::string(ToString(smoke->variant));
         job.smoke = std::move(*smoke);
+        absl::StatusOr<std::optional<DeployPlan>> deploy = deploy_plans.For(*vm);
+        if (!deploy.ok()) return deploy.status();
+        job.deploy = std::move(*deploy);
         job.screenshots = config.report.screenshots;
         job.park = config.cursor.park;
         job.timeout_seconds = test.timeout.value_or(0);
@@ -107,6 +159,9 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
       job.vm = TargetFor(config, *vm);
       job.scenario_path = test.scenario;
       job.files = request.files;
+      absl::StatusOr<std::optional<DeployPlan>> deploy = deploy_plans.For(*vm);
+      if (!deploy.ok()) return deploy.status();
+      job.deploy = std::move(*deploy);
       job.vars = std::move(job_vars);
       job.secrets = std::move(job_secrets);
       job.screenshots = config.report.screenshots;

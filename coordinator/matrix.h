@@ -21,6 +21,9 @@ struct MatrixRequest {
   std::vector<std::string> vms;              // empty = each test's own VMs
   VarMap vars;
   std::map<std::string, std::string> secrets;  // run credentials (core/preflight.h RunSecrets)
+  // Uploaded packages: every job's VM installs those its [[vm.package]] entries match
+  // before the job (JobSpec::deploy). A VM without [[vm.package]] is a config error then.
+  std::vector<ArtifactRef> packages;
 };
 
 struct Matrix {

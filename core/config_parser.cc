@@ -890,14 +890,14 @@ ProxmoxConfig ParseProxmox(Context& ctx, const toml::table& table, const std::st
           print_fingerprint, ")");
   ProxmoxConfig px;
   px.name = name;
-  TableReader r(ctx, table, path,
-                {"host", "port", "user", "token", "password", "node", "gpu_pci_address",
-                 "gpu_mapping", "fingerprint", "ca_file", "subnets", "console", "hosts",
-                 "max_concurrent_vms"},
-                {{"verify_ssl", no_insecure},
-                 {"verify_tls", no_insecure},
-                 {"verify", no_insecure},
-                 {"insecure", no_insecure}});
+  TableReader r(
+      ctx, table, path,
+      {"host", "port", "user", "token", "password", "node", "gpu_pci_address", "gpu_mapping",
+       "fingerprint", "ca_file", "subnets", "console", "hosts", "max_concurrent_vms"},
+      {{"verify_ssl", no_insecure},
+       {"verify_tls", no_insecure},
+       {"verify", no_insecure},
+       {"insecure", no_insecure}});
   if (parent != nullptr) {
     r.Inherit(*parent, "proxmox", not_inherited);
     if (const toml::node* hosts = table.get("hosts")) {
@@ -1136,8 +1136,7 @@ void ParseDefaults(Context& ctx, const toml::table& table, DefaultsConfig* defau
   r.String("user", &defaults->user, Presence::kNonEmpty);
 }
 
-PackageConfig ParsePackage(Context& ctx, const toml::table& table, std::string path,
-                           const AppConfig& app) {
+PackageConfig ParsePackage(Context& ctx, const toml::table& table, std::string path) {
   PackageConfig package;
   TableReader r(ctx, table, std::move(path),
                 {"format", "path", "install", "uninstall", "app_path", "process_name", "file_glob",
@@ -1177,14 +1176,8 @@ PackageConfig ParsePackage(Context& ctx, const toml::table& table, std::string p
   if (from_store && remote != nullptr && appid == nullptr) {
     ctx.Error(*remote, r.PathOf("remote"), "\"remote\" needs \"appid\" (the app's id there)");
   }
-  if (path_node == nullptr && glob == nullptr && !(from_store && appid != nullptr)) {
-    ctx.Error(table.source(), r.path(),
-              Cat("needs \"path\" (a package file on this machine) or \"file_glob\" (a file "
-                  "name pattern matched in [build].dist_dir; the original mOSdat's default was "
-                  "file_glob = \"",
-                  app.name.empty() ? "APP" : app.name, "-*.", ToString(package.format), "\")",
-                  from_store ? ", or \"appid\" (and \"remote\") to install it from a store" : ""));
-  }
+  // Neither path nor file_glob: the plan matches the original's default glob
+  // "<app>-*.<format>", or the one package of that format (core/package_install.h).
   return package;
 }
 
@@ -1231,7 +1224,7 @@ VmConfig ParseVm(Context& ctx, TableReader& r, const Config& config, bool* provi
                 "never a password; it is ignored");
   }
   for (auto& [table, path] : r.TableArray("package", "vm.package")) {
-    vm.packages.push_back(ParsePackage(ctx, *table, std::move(path), config.app));
+    vm.packages.push_back(ParsePackage(ctx, *table, std::move(path)));
   }
   // Proxmox only: ParseVms warns that a local VM ignores them.
   r.String("proxmox", &vm.proxmox_host, Presence::kNonEmpty);
@@ -1328,8 +1321,6 @@ void ParseVms(Context& ctx, TableReader& root, Config* config) {
   // looked up by.
   absl::flat_hash_map<std::pair<std::string, int>, Seen> vmids;
   absl::flat_hash_map<std::pair<std::string, std::string>, Seen> lookups;
-  const toml::table* first_package = nullptr;
-  size_t packages = 0;
   for (auto& [table, path] : root.TableArray("vm", "vm")) {
     TableReader r(
         ctx, *table, std::move(path),
@@ -1339,12 +1330,6 @@ void ParseVms(Context& ctx, TableReader& root, Config* config) {
          "pve_name", "snapshot", "after",    "gpu_mode", "ready_timeout", "shutdown_timeout"});
     bool provider_valid = false;
     VmConfig vm = ParseVm(ctx, r, *config, &provider_valid);
-    if (const toml::node* list = r.table().get("package"); list != nullptr && list->is_array()) {
-      for (const toml::node& element : *list->as_array()) {
-        if (element.is_table() && first_package == nullptr) first_package = element.as_table();
-        if (element.is_table()) ++packages;
-      }
-    }
 
     if (const toml::node* name = r.table().get("name"); name != nullptr && !vm.name.empty()) {
       const int line = static_cast<int>(name->source().begin.line);
@@ -1437,13 +1422,6 @@ void ParseVms(Context& ctx, TableReader& root, Config* config) {
       }
     }
     config->vms.push_back(std::move(vm));
-  }
-  if (first_package != nullptr) {
-    ctx.Warning(*first_package, "vm.package",
-                Cat("[[vm.package]] is read but mOSdat does not install packages yet; ",
-                    packages == 1 ? "this [[vm.package]] table is"
-                                  : Cat("all ", packages, " [[vm.package]] tables are"),
-                    " ignored (install the app in the VM, or in the snapshot it starts from)"));
   }
 }
 

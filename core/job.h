@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/package_install.h"
 #include "core/pve_endpoint.h"
 #include "core/smoke.h"
 #include "core/template_vars.h"
@@ -88,6 +89,9 @@ struct JobSpec {
   // The run's packages (uploaded with the submission): the agent fetches them by
   // content and deploys those its VM's [[vm.package]] entries take.
   std::vector<ArtifactRef> packages;
+  // How the VM installs them before the job (planned by the coordinator from the
+  // config; each local_path is empty until the agent has fetched the file).
+  std::optional<DeployPlan> deploy;
   // A third dimension beside test and VM; for smoke jobs the variant's spelling
   // ("wayland-fake"). "" = none.
   std::string variant;

@@ -16,6 +16,8 @@
 namespace mosdat {
 namespace {
 
+constexpr char kSudo[] = "sudo -n ";
+
 std::string BaseName(const std::string& path) {
   size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -231,19 +233,19 @@ absl::StatusOr<PackageInstallPlan> PlanOne(const Context& ctx, const PackageConf
   }
 
   const bool use_sudo = ctx.options.sudo;
-  const std::string sudo = use_sudo ? "sudo -n " : "";
+  const std::string sudo = use_sudo ? kSudo : "";
   bool privileged = true;
   const std::string binary = BinaryOf(ctx, package, file_name, version);
 
   if (!package.uninstall.empty()) {
     plan.remove = PlannedCommand{"remove", Expand(package.uninstall, file_name, ctx.app, version),
-                                 /*may_fail=*/true};
+                                 /*may_fail=*/true, /*as_written=*/true};
   }
   if (!package.install.empty()) {
     // The package's own command, as the original ran it (with its own sudo, if any).
     privileged = false;
     plan.installers.push_back(
-        {"", {"install", Expand(package.install, file_name, ctx.app, version)}});
+        {"", {"install", Expand(package.install, file_name, ctx.app, version), false, true}});
   }
 
   const std::string& want_version = version;
@@ -380,6 +382,20 @@ std::string RemoteFileName(const std::string& local_path) {
   if (name.empty() || name == "." || name == "..") name = "package";
   if (name.front() == '-') name.front() = '_';
   return name;
+}
+
+PackageInstallPlan AsRoot(PackageInstallPlan plan) {
+  if (!plan.privileged) return plan;
+  auto drop_sudo = [](PlannedCommand& command) {
+    if (!command.as_written) command.command = absl::StrReplaceAll(command.command, {{kSudo, ""}});
+  };
+  if (plan.remove) drop_sudo(*plan.remove);
+  for (InstallerChoice& choice : plan.installers) drop_sudo(choice.install);
+  for (PlannedCommand& command : plan.verify) drop_sudo(command);
+  if (plan.cleanup) drop_sudo(*plan.cleanup);
+  std::erase(plan.required_tools, "sudo");
+  plan.privileged = false;
+  return plan;
 }
 
 std::string ShellWord(const std::string& text) {

@@ -57,9 +57,10 @@ std::string ShellWord(const std::string& text);
 
 // One shell command of a plan, run by the VM user's login shell.
 struct PlannedCommand {
-  std::string step;       // what it does, for events and errors: "install", "verify-binary"...
-  std::string command;    // shell text
-  bool may_fail = false;  // a non-zero exit is reported, not fatal (removing what is not there)
+  std::string step;         // what it does, for events and errors: "install", "verify-binary"...
+  std::string command;      // shell text
+  bool may_fail = false;    // a non-zero exit is reported, not fatal (removing what is not there)
+  bool as_written = false;  // the config's own `install`/`uninstall`: run exactly as written
 };
 
 // One way to install: used when `tool` exists in the VM (`command -v`). An empty tool
@@ -84,6 +85,10 @@ struct PackageInstallPlan {
   std::vector<PlannedCommand> verify;
   std::optional<PlannedCommand> cleanup;  // removes the uploaded file; may fail
 };
+
+// The plan as root runs it: the planner's `sudo -n ` dropped (root needs none, and a VM
+// logged into as root may have no sudo at all). Commands from the config stay as written.
+PackageInstallPlan AsRoot(PackageInstallPlan plan);
 
 struct DeployPlan {
   std::string vm;

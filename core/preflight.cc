@@ -27,7 +27,8 @@ namespace {
 // Programs the local provider starts (see DESIGN.md, "The local target").
 constexpr const char* kLocalDesktopPrograms[] = {"Xvnc", "dbus-daemon", "openbox"};
 
-void CheckLocalVm(const Config& config, const VmConfig& vm, size_t index, Diagnostics* problems) {
+void CheckLocalVm(const Config& config, const VmConfig& vm, size_t index, bool installs_packages,
+                  Diagnostics* problems) {
   SourceLocation where{config.source_path};
   std::string key = absl::StrCat("vm[", index, "]");
   for (const char* program : kLocalDesktopPrograms) {
@@ -42,7 +43,7 @@ void CheckLocalVm(const Config& config, const VmConfig& vm, size_t index, Diagno
     problems->Add(where, key,
                   absl::StrCat("local VM \"", vm.name,
                                "\" has no app to start: set [app].binary or app_path"));
-  } else if (FindExecutable(binary).empty()) {
+  } else if (FindExecutable(binary).empty() && !(installs_packages && !vm.packages.empty())) {
     problems->Add(where, vm.app_path.empty() ? "app.binary" : key + ".app_path",
                   absl::StrCat("\"", binary, "\" is not an executable on this machine"));
   }
@@ -354,7 +355,7 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
     if (!vm_used[i]) continue;
     const VmConfig& vm = config.vms[i];
     if (vm.provider == VmProvider::kLocal) {
-      if (options.embedded) CheckLocalVm(config, vm, i, &problems);
+      if (options.embedded) CheckLocalVm(config, vm, i, options.installs_packages, &problems);
     } else if (const ProxmoxConfig* px = ProxmoxHostFor(config, vm); px != nullptr) {
       // The bridge resolves the API secret; a missing one is named now, not mid-run.
       const SecretRef& secret = px->token.is_set() ? px->token : px->password;

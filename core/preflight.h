@@ -30,6 +30,9 @@ struct PreflightOptions {
   // functional`, which runs scenarios only: smoke tests are then skipped with a note,
   // or refused when named with --test.
   bool smoke_tests = true;
+  // Packages are installed before the jobs (`test --package`): a local VM's app may
+  // come with them, so it need not be on this machine yet.
+  bool installs_packages = false;
 };
 
 struct PreflightTestReport {

@@ -1,5 +1,6 @@
 #include "runtime/proto_convert.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -394,6 +395,94 @@ absl::StatusOr<VmTarget> FromProto(const v1::VmTarget& vm) {
   return target;
 }
 
+namespace {
+
+v1::PlannedCommand CommandToProto(const PlannedCommand& in) {
+  v1::PlannedCommand out;
+  out.set_step(in.step);
+  out.set_command(in.command);
+  out.set_may_fail(in.may_fail);
+  out.set_as_written(in.as_written);
+  return out;
+}
+
+PlannedCommand CommandFromProto(const v1::PlannedCommand& in) {
+  return {.step = in.step(),
+          .command = in.command(),
+          .may_fail = in.may_fail(),
+          .as_written = in.as_written()};
+}
+
+v1::DeployPlan DeployToProto(const DeployPlan& plan) {
+  v1::DeployPlan out;
+  for (const PackageInstallPlan& in : plan.packages) {
+    v1::PackageInstall* p = out.add_packages();
+    p->set_label(in.label);
+    p->set_format(std::string(ToString(in.format)));
+    p->set_sha256(in.sha256);
+    p->set_remote_path(in.remote_path);
+    p->set_privileged(in.privileged);
+    for (const std::string& tool : in.required_tools) p->add_required_tools(tool);
+    if (in.remove) *p->mutable_remove() = CommandToProto(*in.remove);
+    for (const InstallerChoice& choice : in.installers) {
+      v1::InstallerChoice* c = p->add_installers();
+      c->set_tool(choice.tool);
+      *c->mutable_install() = CommandToProto(choice.install);
+    }
+    for (const PlannedCommand& verify : in.verify) *p->add_verify() = CommandToProto(verify);
+    if (in.cleanup) *p->mutable_cleanup() = CommandToProto(*in.cleanup);
+  }
+  return out;
+}
+
+// The plan must only upload the job's own packages and have a way to install each.
+absl::StatusOr<DeployPlan> DeployFromProto(const v1::DeployPlan& in, const std::string& vm,
+                                           const std::vector<ArtifactRef>& packages) {
+  DeployPlan plan;
+  plan.vm = vm;
+  for (const v1::PackageInstall& p : in.packages()) {
+    PackageInstallPlan out;
+    out.label = p.label();
+    bool known = false;
+    for (PackageFormat format :
+         {PackageFormat::kDeb, PackageFormat::kRpm, PackageFormat::kAppImage, PackageFormat::kSnap,
+          PackageFormat::kFlatpak, PackageFormat::kMsi, PackageFormat::kExe, PackageFormat::kTar}) {
+      if (ToString(format) == p.format()) {
+        out.format = format;
+        known = true;
+      }
+    }
+    if (!known) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("job.deploy: ", p.label(), ": unknown format \"", p.format(), "\""));
+    }
+    if (!p.sha256().empty() &&
+        std::none_of(packages.begin(), packages.end(),
+                     [&](const ArtifactRef& ref) { return ref.sha256 == p.sha256(); })) {
+      return absl::InvalidArgumentError(absl::StrCat("job.deploy: ", p.label(), ": uploads ",
+                                                     p.sha256(), ", which is not a job package"));
+    }
+    if (p.installers().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("job.deploy: ", p.label(), ": no install command"));
+    }
+    out.sha256 = p.sha256();
+    out.remote_path = p.remote_path();
+    out.privileged = p.privileged();
+    out.required_tools.assign(p.required_tools().begin(), p.required_tools().end());
+    if (p.has_remove()) out.remove = CommandFromProto(p.remove());
+    for (const v1::InstallerChoice& c : p.installers()) {
+      out.installers.push_back({c.tool(), CommandFromProto(c.install())});
+    }
+    for (const v1::PlannedCommand& v : p.verify()) out.verify.push_back(CommandFromProto(v));
+    if (p.has_cleanup()) out.cleanup = CommandFromProto(p.cleanup());
+    plan.packages.push_back(std::move(out));
+  }
+  return plan;
+}
+
+}  // namespace
+
 v1::ArtifactRef ToProto(const ArtifactRef& ref) {
   v1::ArtifactRef out;
   out.set_name(ref.name);
@@ -425,6 +514,7 @@ v1::Job ToProto(const JobSpec& job) {
   out.set_timeout_seconds(job.timeout_seconds);
   for (const std::string& note : job.provision_notes) out.add_provision_notes(note);
   for (const ArtifactRef& package : job.packages) *out.add_packages() = ToProto(package);
+  if (job.deploy) *out.mutable_deploy() = DeployToProto(*job.deploy);
   out.set_variant(job.variant);
   if (job.smoke) {
     v1::SmokeTest* smoke = out.mutable_smoke();
@@ -510,6 +600,11 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& in) {
   job.timeout_seconds = in.timeout_seconds();
   job.provision_notes.assign(in.provision_notes().begin(), in.provision_notes().end());
   for (const v1::ArtifactRef& package : in.packages()) job.packages.push_back(FromProto(package));
+  if (in.has_deploy()) {
+    absl::StatusOr<DeployPlan> deploy = DeployFromProto(in.deploy(), job.vm.name, job.packages);
+    if (!deploy.ok()) return deploy.status();
+    job.deploy = std::move(*deploy);
+  }
   return job;
 }
 

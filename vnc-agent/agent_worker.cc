@@ -1,6 +1,11 @@
 #include "vnc-agent/agent_worker.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "core/job_files.h"
@@ -22,8 +27,27 @@ std::chrono::system_clock::time_point In(absl::Duration d) {
 
 }  // namespace
 
+namespace {
+
+// $XDG_CACHE_HOME/mosdat/artifacts, else ~/.cache/mosdat/artifacts: the user's own, not
+// a shared temporary directory another user could prepare.
+std::string DefaultArtifactDir() {
+  if (const char* cache = std::getenv("XDG_CACHE_HOME"); cache != nullptr && *cache == '/') {
+    return absl::StrCat(cache, "/mosdat/artifacts");
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home == '/') {
+    return absl::StrCat(home, "/.cache/mosdat/artifacts");
+  }
+  return absl::StrCat(std::filesystem::temp_directory_path().string(), "/mosdat-artifacts-",
+                      getuid());
+}
+
+}  // namespace
+
 AgentWorker::AgentWorker(std::shared_ptr<grpc::Channel> coordinator, AgentWorkerOptions options)
-    : stub_(v1::Coordinator::NewStub(std::move(coordinator))), options_(std::move(options)) {}
+    : stub_(v1::Coordinator::NewStub(std::move(coordinator))),
+      options_(std::move(options)),
+      artifacts_(options_.artifact_dir.empty() ? DefaultArtifactDir() : options_.artifact_dir) {}
 
 AgentWorker::~AgentWorker() { Stop(); }
 
@@ -227,6 +251,46 @@ absl::Status AgentWorker::FetchFiles(v1::Job* job) {
   return absl::OkStatus();
 }
 
+absl::Status AgentWorker::FetchPackages(const v1::Job& proto_job, JobSpec* job) {
+  if (!job->deploy) return absl::OkStatus();
+  for (PackageInstallPlan& package : job->deploy->packages) {
+    if (package.sha256.empty()) continue;  // a store install: nothing to upload
+    auto ref = std::find_if(job->packages.begin(), job->packages.end(),
+                            [&](const ArtifactRef& p) { return p.sha256 == package.sha256; });
+    if (ref == job->packages.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(package.label, ": its package is not one of the job's"));
+    }
+    absl::StatusOr<std::string> path = artifacts_.Get(*ref, [&](const auto& sink) {
+      grpc::ClientContext context;
+      AttachToken(context, options_.token);
+      v1::FetchArtifactRequest request;
+      request.set_agent_id(options_.agent_id);
+      request.set_job_id(proto_job.job_id());
+      request.set_sha256(ref->sha256);
+      auto reader = stub_->FetchArtifact(&context, request);
+      absl::Status kept = absl::OkStatus();
+      v1::FileChunk chunk;
+      while (kept.ok() && reader->Read(&chunk)) kept = sink(chunk.data());
+      if (!kept.ok()) context.TryCancel();
+      grpc::Status status = reader->Finish();
+      if (!kept.ok()) return kept;
+      if (!status.ok()) {
+        return absl::UnavailableError(
+            absl::StrCat("the coordinator did not send it: ", status.error_message()));
+      }
+      return absl::OkStatus();
+    });
+    if (!path.ok()) {
+      return absl::Status(path.status().code(),
+                          absl::StrCat("cannot fetch package \"", ref->name, "\" (", package.label,
+                                       "): ", path.status().message()));
+    }
+    package.local_path = *path;
+  }
+  return absl::OkStatus();
+}
+
 void AgentWorker::RunOne(const v1::Job& proto_job, const absl::Status& files) {
   std::shared_ptr<CancelToken> control;
   {
@@ -262,6 +326,9 @@ void AgentWorker::RunOne(const v1::Job& proto_job, const absl::Status& files) {
     }
   };
   absl::StatusOr<JobSpec> job = files.ok() ? FromProto(proto_job) : files;
+  if (job.ok()) {
+    if (absl::Status fetched = FetchPackages(proto_job, &*job); !fetched.ok()) job = fetched;
+  }
   if (!job.ok()) {
     Event finished = Event::Of(EventType::kJobFinished);
     finished.job_id = proto_job.job_id();

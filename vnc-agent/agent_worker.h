@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "core/cancel_token.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
+#include "vnc-agent/steps/artifact_cache.h"
 #include "vnc-agent/steps/job_executor.h"
 #include "vnc-agent/steps/vlm_client.h"
 
@@ -39,6 +40,9 @@ struct AgentWorkerOptions {
   std::string token;               // the coordinator's agent token
   std::string address;             // where this agent's own Agent service listens (optional)
   std::shared_ptr<VlmClient> vlm;  // the vlm-gateway for localize/verify (optional)
+  // Where the packages of jobs are kept by content (ArtifactCache); "" = a directory
+  // under the system's temporary directory.
+  std::string artifact_dir;
   // How long a job waits for an unreachable coordinator before it stops.
   absl::Duration reconnect_deadline = absl::Minutes(5);
 };
@@ -70,6 +74,9 @@ class AgentWorker {
   void SlotLoop();
   // Fills the leased job's files from the coordinator (FetchJobFiles).
   absl::Status FetchFiles(v1::Job* job);
+  // Fetches the packages `job` deploys into the artifact cache; points its deploy plan's
+  // local paths at them.
+  absl::Status FetchPackages(const v1::Job& proto_job, JobSpec* job);
   // Runs the job, or, when its files could not be fetched, ends it as an error.
   void RunOne(const v1::Job& job, const absl::Status& files);
   // Sleeps up to `d`, waking on Stop(); false once stopping.
@@ -77,6 +84,7 @@ class AgentWorker {
 
   std::unique_ptr<v1::Coordinator::Stub> stub_;
   AgentWorkerOptions options_;
+  ArtifactCache artifacts_;
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::condition_variable wakeup_;

@@ -20,6 +20,7 @@ struct WorkerFlags {
   std::vector<std::string> vms;
   int capacity = 1;
   std::string agent_id;
+  std::string artifact_cache;
   std::string vlm_gateway;
   std::string vlm_gateway_token;
   mosdat::ClientTlsOptions vlm_gateway_tls;
@@ -89,7 +90,8 @@ absl::StatusOr<std::shared_ptr<void>> StartWorker(const WorkerFlags& flags, bool
                                            .vms = flags.vms,
                                            .capacity = flags.capacity,
                                            .token = *token,
-                                           .vlm = *vlm});
+                                           .vlm = *vlm,
+                                           .artifact_dir = flags.artifact_cache});
   if (absl::Status s = worker->Start(); !s.ok()) return s;
   return std::shared_ptr<void>(worker);
 }
@@ -120,6 +122,9 @@ int main(int argc, char** argv) {
                  ->capture_default_str()
                  ->check(CLI::Range(1, 64));
              app.add_option("--agent-id", flags.agent_id, "name of this agent (default: hostname)");
+             app.add_option("--artifact-cache", flags.artifact_cache,
+                            "where the packages jobs install are kept by content (default: "
+                            "$XDG_CACHE_HOME/mosdat/artifacts or ~/.cache/mosdat/artifacts)");
              app.add_option("--vlm-gateway", flags.vlm_gateway,
                             "mosdat-vlm-gateway host:port for localize/verify steps");
              app.add_option("--vlm-gateway-token", flags.vlm_gateway_token,

@@ -63,9 +63,28 @@ TEST(ArtifactRpcTest, APackageIsUploadedOnceAndFetchedOnlyForItsJob) {
   EXPECT_EQ(Upload(*stub, kCoordinatorUserToken, escaping, data, &response).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
 
+  // A probe (the first chunk alone, probe = true) asks without storing anything.
+  auto probe = [&] {
+    grpc::ClientContext context;
+    AttachToken(context, kCoordinatorUserToken);
+    auto writer = stub->UploadArtifact(&context, &response);
+    v1::ArtifactChunk head;
+    *head.mutable_artifact() = ref;
+    head.set_probe(true);
+    writer->Write(head);
+    writer->WritesDone();
+    return writer->Finish();
+  };
+  ASSERT_TRUE(probe().ok());
+  EXPECT_FALSE(response.already_held());
+  ASSERT_TRUE(probe().ok());
+  EXPECT_FALSE(response.already_held());
+
   status = Upload(*stub, kCoordinatorUserToken, ref, data, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_FALSE(response.already_held());
+  ASSERT_TRUE(probe().ok());
+  EXPECT_TRUE(response.already_held());
   status = Upload(*stub, kCoordinatorUserToken, ref, data, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(response.already_held());

@@ -50,7 +50,8 @@ absl::StatusOr<std::string> SubmitOneJob(v1::Coordinator::Stub& stub,
   request.set_config_path("/suite/config.toml");
   (*request.mutable_files())["/suite/config.toml"] =
       "[app]\nname = \"demo\"\nbinary = \"/bin/true\"\n[[vm]]\nname = \"desk\"\n"
-      "provider = \"local\"\n[[test]]\nname = \"hello\"\nscenario = \"hello.yaml\"\n";
+      "provider = \"local\"\n[[vm.package]]\nformat = \"deb\"\n"
+      "[[test]]\nname = \"hello\"\nscenario = \"hello.yaml\"\n";
   (*request.mutable_files())["/suite/hello.yaml"] = "name: hello\nsteps:\n  - key: enter\n";
   for (const v1::ArtifactRef& package : packages) *request.add_packages() = package;
   v1::SubmitMatrixResponse response;

@@ -13,8 +13,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/absl_compat.h"
 #include "core/events.h"
 #include "core/file_util.h"
+#include "tests/integration/dpkg_test_package.h"
 #include "tests/integration/subprocess.h"
 
 namespace mosdat::testing {
@@ -22,6 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr std::chrono::seconds kRunTimeout(240);
 
@@ -197,18 +200,92 @@ TEST_F(SmokeTest, ExitCodesAreJudgedByTheTableAndItsOverrides) {
 }
 
 // `mosdat functional` runs scenarios only: it skips smoke tests with a note, and a
-// config with nothing else is a usage error; --package stays refused.
-TEST_F(SmokeTest, FunctionalSkipsSmokeTestsAndPackageIsRefused) {
+// config with nothing else is a usage error.
+TEST_F(SmokeTest, FunctionalSkipsSmokeTests) {
   const std::string config = WriteConfig({"exit0"}, kFourVariants);
   RunResult functional =
       RunCommand({BuiltBinary("cli/mosdat"), "functional", "--config", config}, {}, kRunTimeout);
   EXPECT_EQ(functional.exit_code, 2) << functional.out << functional.err;
   EXPECT_THAT(functional.err, HasSubstr("run with `mosdat test` or `mosdat run`"));
   EXPECT_THAT(functional.err, HasSubstr("only smoke tests; run them with `mosdat test`"));
-  RunResult package = RunCommand(
-      {BuiltBinary("cli/mosdat"), "test", "--config", config, "--package", app_}, {}, kRunTimeout);
-  EXPECT_EQ(package.exit_code, 2);
-  EXPECT_THAT(package.err, HasSubstr("--package"));
+}
+
+// A config for the fixture app installed from package `name` (a [[vm.package]] of
+// `format`), with the x11 and wayland-fake variants.
+std::string PackagedAppConfig(const std::string& dir, const std::string& name,
+                              const std::string& format) {
+  std::string path = dir + "/packaged.toml";
+  std::ofstream(path) << "[app]\nname = \"" << name << "\"\nbinary = \"/opt/" << name
+                      << "/smoke_fixture\"\nargs = [\"wayland-crash\"]\ntimeout = 3\n"
+                      << "version = \"1.2.3\"\n\n[[vm]]\nname = \"local\"\nprovider = \"local\"\n"
+                      << "[[vm.package]]\nformat = \"" << format << "\"\n\n"
+                      << "[[test]]\nname = \"x11\"\nvariant = \"x11\"\n"
+                      << "[[test]]\nname = \"wayland-fake\"\nvariant = \"wayland-fake\"\n";
+  return path;
+}
+
+// `mosdat test --package`: the fixture app, packaged as a real .deb, goes to the
+// (embedded) coordinator by content, the agent fetches it, and every job installs it
+// through the local VM's sshd with the real apt-get before its variant runs the
+// installed copy: wayland-fake catches the crash (139), x11 passes (124).
+TEST_F(SmokeTest, APackageGivenToTestIsInstalledBeforeEachJob) {
+  DpkgTestPackage package("mosdat-test-app");
+  const std::string installed = "/opt/" + package.name() + "/smoke_fixture";
+  const std::string deb =
+      package.BuildDeb(dir_.path(), "1.2.3-1", {{installed, ReadFileOrEmpty(app_)}});
+  ASSERT_FALSE(deb.empty());
+  ASSERT_FALSE(package.Installed());
+  RunResult run = Test(PackagedAppConfig(dir_.path(), package.name(), "deb"), {"--package", deb});
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;  // wayland-fake failed
+  EXPECT_THAT(run.out, HasSubstr("package " + package.name() + "_1.2.3-1_all.deb ("));
+  EXPECT_THAT(run.out,
+              ::testing::ContainsRegex("fail +wayland-fake on local \\(wayland-fake\\) +139 "));
+  EXPECT_THAT(run.out, ::testing::ContainsRegex("pass +x11 on local \\(x11\\) +124 "));
+  EXPECT_TRUE(package.Installed());
+  for (const char* test : {"x11", "wayland-fake"}) {
+    std::vector<std::string> steps;
+    for (const Event& e : Events(JobDir(test))) {
+      if (e.type == EventType::kStepFinished && e.step_kind == "deploy") {
+        steps.push_back(absl::StrCat(e.label, "=", Absl(ToString(e.status))));
+      }
+    }
+    EXPECT_THAT(steps,
+                ::testing::IsSupersetOf(
+                    {"package 1 (deb): upload=passed", "package 1 (deb): checksum=passed",
+                     "package 1 (deb): install=passed", "package 1 (deb): verify-version=passed",
+                     "package 1 (deb): verify-binary=passed"}))
+        << test;
+  }
+}
+
+// Packages the VMs cannot take are refused when the run is submitted, before any VM
+// changes: a format no [[vm.package]] of the VM names, a file whose name says no
+// format, and a VM without [[vm.package]]. Each is a config error (exit 3).
+TEST_F(SmokeTest, PackagesNoVmTakesAreRefusedBeforeAnythingRuns) {
+  const std::string rpm = dir_.File("mosdat-never-1.0.x86_64.rpm");
+  std::ofstream(rpm) << "not installed";
+  RunResult wrong_format =
+      Test(PackagedAppConfig(dir_.path(), "mosdat-never", "deb"), {"--package", rpm});
+  EXPECT_EQ(wrong_format.exit_code, 3) << wrong_format.out << wrong_format.err;
+  EXPECT_THAT(wrong_format.err, HasSubstr("local"));
+  EXPECT_THAT(wrong_format.out, Not(HasSubstr("job(s)")));
+
+  const std::string zip = dir_.File("mosdat-never.zip");
+  std::ofstream(zip) << "not a package";
+  RunResult unknown =
+      Test(PackagedAppConfig(dir_.path(), "mosdat-never", "deb"), {"--package", zip});
+  EXPECT_EQ(unknown.exit_code, 3) << unknown.out << unknown.err;
+  EXPECT_THAT(unknown.err, HasSubstr("cannot tell the package format of mosdat-never.zip"));
+
+  const std::string deb = dir_.File("mosdat-never_1.0_all.deb");
+  std::ofstream(deb) << "not installed";
+  RunResult no_entry = Test(WriteConfig({"exit0"}, kFourVariants), {"--package", deb});
+  EXPECT_EQ(no_entry.exit_code, 3) << no_entry.out << no_entry.err;
+  EXPECT_THAT(no_entry.err, HasSubstr("VM \"local\" has no [[vm.package]] entry"));
+
+  RunResult missing =
+      Test(WriteConfig({"exit0"}, kFourVariants), {"--package", dir_.File("nope.deb")});
+  EXPECT_EQ(missing.exit_code, 2) << missing.out << missing.err;  // CLI11: not a file
 }
 
 // A missing app is a config error naming the VM, not a crash verdict.

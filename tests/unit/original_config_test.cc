@@ -275,11 +275,6 @@ TEST(OriginalConfigTest, WhatCannotBeHonouredYetIsWarnedAboutExactly) {
               "(Proxmox's default) is refused: pin it in [proxmox] with fingerprint = "
               "\"AA:BB:...\" (print it with: openssl s_client -connect 10.1.2.3:8006 </dev/null "
               "| openssl x509 -noout -fingerprint -sha256)",
-          At(t, "[[vm.package]]") +
-              ": vm.package: [[vm.package]] is read but mOSdat does not install packages yet; all "
-              "3 "
-              "[[vm.package]] tables are ignored (install the app in the VM, or in the snapshot "
-              "it starts from)",
           At(t, "\"env:WIN11_PASSWORD\"") +
               ": vm[1].password: [[vm]] password is read but mOSdat logs in to VMs with an SSH key "
               "(ssh_key), never a password; it is ignored",
@@ -488,20 +483,11 @@ TEST(OriginalConfigTest, PackageSourcesAndTheirMistakes) {
       "[[vm.package]]\nformat = \"flatpak\"\nremote = \"flathub\"\n");
   EXPECT_EQ(
       Lines(Parse(bad, kFile).errors),
-      Lines({At(bad, "[[vm.package]]\nformat = \"deb\"") +
-                 ": vm[0].package[0]: needs \"path\" (a package file on this machine) or "
-                 "\"file_glob\" (a file name pattern matched in [build].dist_dir; the original "
-                 "mOSdat's default was file_glob = \"x-*.deb\")",
-             At(bad, "\"*.AppImage\"") +
+      Lines({At(bad, "\"*.AppImage\"") +
                  ": vm[0].package[1].file_glob: \"path\" and \"file_glob\" both say which package "
                  "file to install; keep one",
              At(bad, "\"x\"\n[[vm.package]]") +
                  ": vm[0].package[2].appid: \"appid\" is for flatpak and snap packages, not rpm",
-             At(bad, "[[vm.package]]\nformat = \"flatpak\"") +
-                 ": vm[0].package[3]: needs \"path\" (a package file on this machine) or "
-                 "\"file_glob\" (a file name pattern matched in [build].dist_dir; the original "
-                 "mOSdat's default was file_glob = \"x-*.flatpak\"), or \"appid\" (and \"remote\") "
-                 "to install it from a store",
              At(bad, "\"flathub\"") +
                  ": vm[0].package[3].remote: \"remote\" needs \"appid\" (the app's id there)"}));
 }

@@ -56,6 +56,10 @@ class GuestSession : public GuestKeyboard {
   GuestSession(const GuestSession&) = delete;
   GuestSession& operator=(const GuestSession&) = delete;
 
+  // The SSH connection itself, for work that is not a desktop step: the deploy phase's
+  // uploads and package-manager commands.
+  SshSession& ssh() { return *ssh_; }
+
   // Runs `command` (through the preamble when x11 is on) and returns what it did.
   absl::StatusOr<SshExecResult> Shell(const std::string& command, bool x11, absl::Duration timeout);
 

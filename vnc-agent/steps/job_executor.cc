@@ -7,10 +7,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/net.h"
+#include "core/outcome.h"
 #include "core/scenario_parser.h"
 #include "vnc-agent/local/local_desktop.h"
 #include "vnc-agent/rfb/vnc_session.h"
 #include "vnc-agent/steps/guest_access.h"
+#include "vnc-agent/steps/package_deployer.h"
 #include "vnc-agent/steps/scenario_runner.h"
 #include "vnc-agent/steps/smoke_runner.h"
 
@@ -53,6 +55,16 @@ bool LaunchesItsApp(const Scenario& scenario) {
   return std::any_of(scenario.steps.begin(), scenario.steps.end(), [](const Step& step) {
     return std::holds_alternative<LaunchStep>(step.kind);
   });
+}
+
+// Installs the plan's packages over the VM's SSH session. ConfigError or
+// InfrastructureError (core/outcome.h), naming the VM, package and step.
+absl::Status Deploy(const DeployPlan& plan, GuestAccess& guest, Numbered& events) {
+  absl::StatusOr<GuestSession*> session = guest.Get();
+  if (!session.ok()) {
+    return InfrastructureError(absl::StrCat("deploy: ", session.status().message()));
+  }
+  return DeployPackages((*session)->ssh(), plan, std::ref(events));
 }
 
 }  // namespace
@@ -153,6 +165,16 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
   std::optional<GuestAccess> guest;
   guest.emplace(job.vm, desktop.get(),
                 [&events](const std::string& text) { events.Log("info", text); });
+  // The deploy phase: the run's packages go into the VM before the app is started.
+  if (job.deploy && !job.deploy->packages.empty()) {
+    absl::Status deployed = Deploy(*job.deploy, *guest, events);
+    if (!deployed.ok()) {
+      guest.reset();
+      session->reset();
+      if (desktop) desktop->Stop();
+      return finish(VerdictOf(OutcomeOf(deployed)), std::string(deployed.message()));
+    }
+  }
   if (job.smoke) {
     SmokeRunOutcome smoke = RunSmokeTest({.job = job,
                                           .screen = **session,

@@ -109,14 +109,17 @@ class Deployer {
     });
   }
 
-  absl::Status Probe(const PackageInstallPlan& package, const InstallerChoice** chosen) {
+  // Which tools the VM has, and whether the login user is root (`as_root`).
+  absl::Status Probe(const PackageInstallPlan& package, const InstallerChoice** chosen,
+                     bool* as_root) {
     std::vector<std::string> tools = package.required_tools;
     for (const InstallerChoice& choice : package.installers) {
       if (!choice.tool.empty()) tools.push_back(choice.tool);
     }
     std::string script = "for t in";
     for (const std::string& tool : tools) absl::StrAppend(&script, " ", ShellWord(tool));
-    absl::StrAppend(&script, "; do command -v \"$t\" >/dev/null 2>&1 && echo \"$t\"; done; true");
+    absl::StrAppend(&script, "; do command -v \"$t\" >/dev/null 2>&1 && echo \"$t\"; done; ",
+                    "echo \"uid=$(id -u)\"");
     return Step(package, "probe", script, [&](CommandOutput* output) -> absl::Status {
       absl::StatusOr<SshExecResult> result = ssh_.Exec(script, options_.probe_timeout);
       if (!result.ok()) {
@@ -132,6 +135,8 @@ class Deployer {
       auto has = [&](const std::string& tool) {
         return std::find(present.begin(), present.end(), tool) != present.end();
       };
+      // Root runs what the plan would sudo directly: it may have no sudo at all.
+      *as_root = has("uid=0");
       std::vector<std::string> managers;
       for (const InstallerChoice& choice : package.installers) {
         if (choice.tool.empty() || has(choice.tool)) {
@@ -148,7 +153,7 @@ class Deployer {
       }
       std::vector<std::string> missing;
       for (const std::string& tool : package.required_tools) {
-        if (!has(tool)) missing.push_back(tool);
+        if (!has(tool) && !(*as_root && tool == "sudo")) missing.push_back(tool);
       }
       if (!missing.empty()) {
         return InfrastructureError(absl::StrCat(Where(package, "probe"), ": the VM lacks ",
@@ -215,13 +220,16 @@ class Deployer {
     });
   }
 
-  absl::Status Deploy(const PackageInstallPlan& package) {
-    if (package.installers.empty()) {
+  absl::Status Deploy(const PackageInstallPlan& planned) {
+    if (planned.installers.empty()) {
       return absl::InvalidArgumentError(
-          absl::StrCat(Where(package, "probe"), ": the plan has no install command"));
+          absl::StrCat(Where(planned, "probe"), ": the plan has no install command"));
     }
-    const InstallerChoice* installer = nullptr;
-    if (absl::Status status = Probe(package, &installer); !status.ok()) return status;
+    const InstallerChoice* chosen = nullptr;
+    bool as_root = false;
+    if (absl::Status status = Probe(planned, &chosen, &as_root); !status.ok()) return status;
+    const PackageInstallPlan package = as_root ? AsRoot(planned) : planned;
+    const InstallerChoice* installer = &package.installers[chosen - planned.installers.data()];
     if (package.privileged) {
       if (absl::Status status = CheckSudo(package); !status.ok()) return status;
     }

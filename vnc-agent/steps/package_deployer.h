@@ -1,7 +1,8 @@
 // Runs a deploy plan (core/package_install.h) in a VM over its SSH session: for each
 // package, in order,
 //   probe     `command -v` for the tools the plan needs and picks the first installer
-//             present (a deb VM without apt-get uses dpkg; an rpm VM dnf/zypper/yum)
+//             present (a deb VM without apt-get uses dpkg; an rpm VM dnf/zypper/yum);
+//             `id -u`: a root login runs the plan without its sudo (AsRoot)
 //   sudo      `sudo -n true` when the plan runs anything through sudo: a sudo that would
 //             ask for a password is an error saying so, never a prompt
 //   upload    the file over SFTP, then `sha256sum` in the VM against the plan's hash
