@@ -53,8 +53,8 @@ bool PathMatches(const std::string& wanted, const std::string& artifact) {
 
 // A path for the shell: "~/x" keeps meaning the user's home.
 std::string ShellPath(const std::string& path) {
-  if (absl::StartsWith(path, "~/")) return absl::StrCat("\"$HOME\"/", ShellWord(path.substr(2)));
-  return ShellWord(path);
+  if (absl::StartsWith(path, "~/")) return absl::StrCat("\"$HOME\"/", ShellQuote(path.substr(2)));
+  return ShellQuote(path);
 }
 
 std::string Expand(const std::string& text, const std::string& file, const AppConfig& app,
@@ -131,18 +131,18 @@ std::string BinaryOf(const Context& ctx, const PackageConfig& package, const std
 PlannedCommand VerifyBinary(const std::string& binary) {
   if (binary.find('/') == std::string::npos) {  // a command name, found on PATH
     return {"verify-binary",
-            absl::StrCat("command -v ", ShellWord(binary), " >/dev/null || { echo ",
-                         ShellWord(absl::StrCat(binary, " is not on PATH")), " >&2; exit 1; }")};
+            absl::StrCat("command -v ", ShellQuote(binary), " >/dev/null || { echo ",
+                         ShellQuote(absl::StrCat(binary, " is not on PATH")), " >&2; exit 1; }")};
   }
   return {"verify-binary",
-          absl::StrCat("test -f ", ShellPath(binary), " && test -x ", ShellPath(binary),
-                       " || { echo ", ShellWord(absl::StrCat(binary, " is not an executable file")),
-                       " >&2; exit 1; }")};
+          absl::StrCat(
+              "test -f ", ShellPath(binary), " && test -x ", ShellPath(binary), " || { echo ",
+              ShellQuote(absl::StrCat(binary, " is not an executable file")), " >&2; exit 1; }")};
 }
 
 // Shell text that fails unless $have equals `want` or extends it with - + ~ or '.'.
 std::string VersionCase(const std::string& want) {
-  const std::string w = ShellWord(want);
+  const std::string w = ShellQuote(want);
   return absl::StrCat("case \"$have\" in ", w, "|", w, "[-+~.]*) ;; *) echo \"installed version ",
                       "$have, expected \"", w, " >&2; exit 1;; esac");
 }
@@ -227,7 +227,7 @@ absl::StatusOr<PackageInstallPlan> PlanOne(const Context& ctx, const PackageConf
     std::string dir = ctx.options.remote_dir;
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
     plan.remote_path = dir == "/" ? "/" + file_name : absl::StrCat(dir, "/", file_name);
-    file = ShellWord(plan.remote_path);
+    file = ShellQuote(plan.remote_path);
     plan.required_tools.push_back("sha256sum");
     plan.cleanup = PlannedCommand{"cleanup", absl::StrCat("rm -f -- ", file), true};
   }
@@ -276,12 +276,12 @@ absl::StatusOr<PackageInstallPlan> PlanOne(const Context& ctx, const PackageConf
       if (plan.installers.empty()) {
         plan.installers.push_back(
             {"snap",
-             {"install", from_store ? absl::StrCat(sudo, "snap install ", ShellWord(package.appid))
+             {"install", from_store ? absl::StrCat(sudo, "snap install ", ShellQuote(package.appid))
                                     : absl::StrCat(sudo, "snap install --dangerous ", file)}});
       }
       if (!package.appid.empty()) {
         plan.verify.push_back(
-            {"verify-installed", absl::StrCat("snap list ", ShellWord(package.appid))});
+            {"verify-installed", absl::StrCat("snap list ", ShellQuote(package.appid))});
       }
       break;
     case PackageFormat::kFlatpak:
@@ -293,13 +293,13 @@ absl::StatusOr<PackageInstallPlan> PlanOne(const Context& ctx, const PackageConf
              {"install",
               from_store
                   ? absl::StrCat("flatpak install --user -y --noninteractive ",
-                                 package.remote.empty() ? "" : ShellWord(package.remote) + " ",
-                                 ShellWord(package.appid))
+                                 package.remote.empty() ? "" : ShellQuote(package.remote) + " ",
+                                 ShellQuote(package.appid))
                   : absl::StrCat("flatpak install --user -y --noninteractive --bundle ", file)}});
       }
       if (!package.appid.empty()) {
         plan.verify.push_back(
-            {"verify-installed", absl::StrCat("flatpak info ", ShellWord(package.appid))});
+            {"verify-installed", absl::StrCat("flatpak info ", ShellQuote(package.appid))});
       }
       break;
     case PackageFormat::kAppImage:
@@ -396,18 +396,6 @@ PackageInstallPlan AsRoot(PackageInstallPlan plan) {
   std::erase(plan.required_tools, "sudo");
   plan.privileged = false;
   return plan;
-}
-
-std::string ShellWord(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
 }
 
 absl::StatusOr<DeployPlan> PlanPackageInstall(const VmConfig& vm, const AppConfig& app,

@@ -34,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/config.h"
+#include "core/shell_quote.h"
 
 namespace mosdat {
 
@@ -51,9 +52,6 @@ std::optional<PackageFormat> FormatOfFileName(const std::string& name);
 // The name a file gets in the VM: its base name with characters outside
 // [A-Za-z0-9._+-] replaced by '_' and a leading '-' replaced by '_'.
 std::string RemoteFileName(const std::string& local_path);
-
-// Quotes `text` as one POSIX shell word ('...').
-std::string ShellWord(const std::string& text);
 
 // One shell command of a plan, run by the VM user's login shell.
 struct PlannedCommand {

@@ -257,13 +257,13 @@ TEST(PackageInstallTest, HostileFileNamesAreRenamedAndQuoted) {
   EXPECT_EQ(p.local_path, hostile);
   EXPECT_EQ(p.remote_path, "/tmp/it's here/_x___touch_pwned___id___q___d____.deb");
   // The shell sees the path as one word, exactly.
-  EXPECT_EQ(Sh("printf '%s' " + ShellWord(p.remote_path)), p.remote_path);
+  EXPECT_EQ(Sh("printf '%s' " + ShellQuote(p.remote_path)), p.remote_path);
   for (const std::string& command : AllCommands(p)) {
-    Sh("sh -n -c " + ShellWord(command));  // every command parses
+    Sh("sh -n -c " + ShellQuote(command));  // every command parses
   }
-  // ShellWord itself survives anything a name can hold.
+  // ShellQuote itself survives anything a name can hold.
   const std::string nasty = "a'b\"c$d`e\\f\ng;h|i&j*k?l[m] ~n";
-  EXPECT_EQ(Sh("printf '%s' " + ShellWord(nasty)), nasty);
+  EXPECT_EQ(Sh("printf '%s' " + ShellQuote(nasty)), nasty);
 }
 
 TEST(PackageInstallTest, VersionCheckAcceptsDebianRevisionsOnly) {

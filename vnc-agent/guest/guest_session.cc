@@ -30,18 +30,6 @@ std::string Tail(const std::string& text, size_t max) {
 
 }  // namespace
 
-std::string ShellQuote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
 std::string SessionPreamble(bool force_x11) {
   std::string preamble =
       "uid=$(id -u)\n"

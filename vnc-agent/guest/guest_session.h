@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "core/shell_quote.h"
 #include "vnc-agent/guest/atspi_client.h"
 #include "vnc-agent/guest/ssh_session.h"
 #include "vnc-agent/rfb/text_typing.h"
@@ -38,9 +39,6 @@ struct GuestOptions {
 // conventional defaults only when unset. With `force_x11`, toolkits are also told to
 // use X11 (GDK_BACKEND, QT_QPA_PLATFORM, Electron's ozone hint).
 std::string SessionPreamble(bool force_x11);
-
-// Quotes `text` for a POSIX shell ('...').
-std::string ShellQuote(const std::string& text);
 
 struct LaunchResult {
   int pid = 0;           // of the detached shell that runs the command

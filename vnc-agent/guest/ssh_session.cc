@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/shell_quote.h"
 
 namespace mosdat {
 
@@ -78,18 +79,6 @@ std::string ProgramOf(const std::string& command) {
   if (start == std::string::npos) return "(empty command)";
   size_t end = command.find_first_of(" \t\n", start);
   return command.substr(start, end == std::string::npos ? end : end - start);
-}
-
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char ch : s) {
-    if (ch == '\'') {
-      out += "'\\''";
-    } else {
-      out += ch;
-    }
-  }
-  return out + "'";
 }
 
 std::string RandomSuffix() {

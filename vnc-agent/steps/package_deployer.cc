@@ -117,7 +117,7 @@ class Deployer {
       if (!choice.tool.empty()) tools.push_back(choice.tool);
     }
     std::string script = "for t in";
-    for (const std::string& tool : tools) absl::StrAppend(&script, " ", ShellWord(tool));
+    for (const std::string& tool : tools) absl::StrAppend(&script, " ", ShellQuote(tool));
     absl::StrAppend(&script, "; do command -v \"$t\" >/dev/null 2>&1 && echo \"$t\"; done; ",
                     "echo \"uid=$(id -u)\"");
     return Step(package, "probe", script, [&](CommandOutput* output) -> absl::Status {
@@ -203,7 +203,7 @@ class Deployer {
     });
     if (!uploaded.ok()) return uploaded;
 
-    const std::string command = absl::StrCat("sha256sum -- ", ShellWord(package.remote_path));
+    const std::string command = absl::StrCat("sha256sum -- ", ShellQuote(package.remote_path));
     return Step(package, "checksum", command, [&](CommandOutput* output) -> absl::Status {
       absl::StatusOr<SshExecResult> result = ssh_.Exec(command, options_.probe_timeout);
       if (!result.ok()) {
