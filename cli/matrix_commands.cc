@@ -1,12 +1,17 @@
 // `mosdat run` and `mosdat test`: the seed's matrix commands. Both run every selected
-// test on every selected VM (tests × VMs; a smoke test once per variant). `--package
+// test on every selected VM (tests × VMs; a smoke test once per variant); `run` first
+// builds the packages when the config has [build] (cli/build_step.h). `--package
 // FILE...` uploads the files to the coordinator by content, and every job's VM
 // installs those its [[vm.package]] entries take before the job (the deploy phase).
 #include <iostream>
+#include <set>
 
+#include "cli/build_step.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/run_client.h"
+#include "core/config_parser.h"
+#include "core/package_install.h"
 
 namespace mosdat {
 namespace {
@@ -18,18 +23,54 @@ void AddPackageFlag(CLI::App* cmd, MatrixArgs* args) {
       ->check(CLI::ExistingFile);
 }
 
+// `mosdat run`: with [build] (and no --package), the build comes first, and its
+// packages are what the VMs install.
+int BuildThenRun(MatrixArgs args, const BuildOptions& build) {
+  if (args.packages.empty()) {
+    Diagnostics warnings;
+    absl::StatusOr<Config> config = LoadConfig(args.config, &warnings);
+    if (config.ok() && config->build.has_value()) {
+      absl::StatusOr<BuiltPackages> built = BuildPackages(*config, build);
+      if (!built.ok()) {
+        std::cerr << "mosdat run: the build failed, so nothing was tested: "
+                  << built.status().message() << "\n";
+        return ExitCodeFor(built.status());
+      }
+      // Only the files some [[vm.package]] takes: a build may also leave other formats,
+      // checksums or update feeds.
+      std::set<PackageFormat> taken;
+      for (const VmConfig& vm : config->vms) {
+        for (const PackageConfig& package : vm.packages) taken.insert(package.format);
+      }
+      for (const Artifact& artifact : built->result.artifacts) {
+        std::optional<PackageFormat> format = FormatOfFileName(artifact.name);
+        if (format && taken.contains(*format)) args.packages.push_back(artifact.path);
+      }
+      std::cout << "build results: " << built->results_dir << "\n";
+    }
+    // A config that does not load is reported by the run's own preflight.
+  } else if (build.pr != 0 || !build.ref.empty()) {
+    std::cerr << "mosdat run: --package installs the given files; --pr and --ref choose what "
+                 "to build: use one or the other\n";
+    return kExitUsage;
+  }
+  return RunMatrix(args, "mosdat run");
+}
+
 }  // namespace
 
 void AddMatrixCommands(CLI::App& root, const GlobalOptions& global, int* exit_code) {
   auto run = std::make_shared<MatrixArgs>();
-  CLI::App* run_cmd =
-      root.add_subcommand("run",
-                          "Run the whole matrix: every test on every VM, with progress "
-                          "and a summary table");
+  auto build = std::make_shared<BuildOptions>();
+  CLI::App* run_cmd = root.add_subcommand(
+      "run",
+      "Build the packages ([build]), install them in every VM and run the whole matrix: "
+      "every test on every VM, smoke variants included, with progress and a summary table");
   AddMatrixFlags(run_cmd, run.get(), /*detach=*/true);
   AddPackageFlag(run_cmd, run.get());
-  run_cmd->callback([run, exit_code, &global] {
-    RunWithLogging(global, exit_code, [&] { return RunMatrix(*run, "mosdat run"); });
+  AddBuildFlags(run_cmd, build.get());
+  run_cmd->callback([run, build, exit_code, &global] {
+    RunWithLogging(global, exit_code, [&] { return BuildThenRun(*run, *build); });
   });
 
   auto test = std::make_shared<MatrixArgs>();

@@ -11,6 +11,7 @@
 
 #include "core/file_util.h"
 #include "tests/fixtures/build_fixture.h"
+#include "tests/integration/dpkg_test_package.h"
 #include "tests/integration/subprocess.h"
 
 namespace mosdat::testing {
@@ -184,6 +185,55 @@ TEST_F(BuildCommandTest, AnUnknownRefIsAClearConfigError) {
   EXPECT_EQ(from_config.exit_code, 3) << from_config.err;
   EXPECT_THAT(from_config.err, HasSubstr(bad + ":4:1: build.ref"));
   EXPECT_THAT(from_config.err, HasSubstr("v9.9"));
+}
+
+// `mosdat run` end to end: the build at a pull request head, then its .deb installed
+// in the local VM through its sshd with the real apt-get before every job, then a smoke
+// variant running the installed program and a functional scenario checking it prints
+// the version that was built.
+TEST_F(BuildCommandTest, RunBuildsInstallsAndTestsThePullRequest) {
+  DpkgTestPackage package("mosdat-test-built");
+  repo_.CommitVersion("1.0");
+  repo_.Git({"checkout", "-q", "-b", "feature"});
+  repo_.CommitVersion("2.0");
+  repo_.Git({"update-ref", "refs/pull/7/head", "HEAD"});
+  repo_.Git({"checkout", "-q", "main"});
+  // The fixture's program is a command-line one: the scenario brings its own window.
+  std::ofstream(dir_.File("installed.yaml"))
+      << "name: installed\nsteps:\n"
+      << "  - launch: {command: gtk3-widget-factory, app: gtk3-widget-factory, timeout: 60}\n"
+      << "  - shell: 'test \"$(" << package.name() << ")\" = \"fixture 2.0\"'\n";
+  const std::string config = dir_.File("run.toml");
+  std::ofstream(config) << "[app]\nname = \"" << package.name() << "\"\nbinary = \"/usr/bin/"
+                        << package.name()
+                        << "\"\nversion = \"2.0\"\ntimeout = 5\n\n[build]\nrepo = \"" << repo_.url()
+                        << "\"\nref = \"main\"\ncommands = [\"sh build.sh\"]\n"
+                        << "artifacts = [\"dist/*.deb\", \"dist/*.tar.gz\"]\n[build.env]\n"
+                        << "FIXTURE_COUNTER = \"" << repo_.counter() << "\"\nFIXTURE_NAME = \""
+                        << package.name()
+                        << "\"\n\n[[vm]]\nname = \"local\"\nprovider = \"local\"\n"
+                        << "[[vm.package]]\nformat = \"deb\"\n\n"
+                        << "[[test]]\nname = \"x11\"\nvariant = \"x11\"\n"
+                        << "[[test]]\nname = \"installed\"\nscenario = \"installed.yaml\"\n\n"
+                        << "[report]\noutput_dir = \"" << dir_.File("results") << "\"\n";
+  RunResult run = RunCommand({BuiltBinary("cli/mosdat"), "run", "--config", config, "--pr", "7",
+                              "--build-dir", dir_.File("build-dir")},
+                             {}, std::chrono::seconds(300));
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_THAT(repo_.Builds(), ::testing::ElementsAre("2.0"));
+  EXPECT_THAT(run.out, HasSubstr("package " + package.name() + "_2.0_all.deb ("));
+  EXPECT_THAT(run.out, Not(HasSubstr(".tar.gz (")));  // no [[vm.package]] takes it: not sent
+  EXPECT_THAT(run.out, ::testing::ContainsRegex("pass +x11 on local \\(x11\\) +0 "));
+  EXPECT_THAT(run.out, ::testing::ContainsRegex("pass +installed on local "));
+  EXPECT_TRUE(package.Installed());
+
+  // A build that cannot happen tests nothing.
+  RunResult broken = RunCommand({BuiltBinary("cli/mosdat"), "run", "--config", config, "--ref",
+                                 "no-such-branch", "--build-dir", dir_.File("build-dir")},
+                                {}, std::chrono::seconds(120));
+  EXPECT_EQ(broken.exit_code, 3) << broken.out << broken.err;  // an unknown ref: the config's
+  EXPECT_THAT(broken.err, HasSubstr("the build failed, so nothing was tested"));
+  EXPECT_THAT(broken.out, Not(HasSubstr("job(s)")));
 }
 
 TEST_F(BuildCommandTest, AConfigErrorIsExit3WithItsPosition) {

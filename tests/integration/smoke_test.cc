@@ -220,14 +220,19 @@ std::string PackagedAppConfig(const std::string& dir, const std::string& name,
                       << "version = \"1.2.3\"\n\n[[vm]]\nname = \"local\"\nprovider = \"local\"\n"
                       << "[[vm.package]]\nformat = \"" << format << "\"\n\n"
                       << "[[test]]\nname = \"x11\"\nvariant = \"x11\"\n"
-                      << "[[test]]\nname = \"wayland-fake\"\nvariant = \"wayland-fake\"\n";
+                      << "[[test]]\nname = \"wayland-fake\"\nvariant = \"wayland-fake\"\n"
+                      << "[[test]]\nname = \"installed\"\nscenario = \"installed.yaml\"\n";
+  // The local VM starts the app once the package installed it: its window is there.
+  std::ofstream(dir + "/installed.yaml")
+      << "name: installed\nsteps:\n  - shell: 'pgrep -f /opt/" << name << "/smoke_fixture'\n";
   return path;
 }
 
 // `mosdat test --package`: the fixture app, packaged as a real .deb, goes to the
 // (embedded) coordinator by content, the agent fetches it, and every job installs it
 // through the local VM's sshd with the real apt-get before its variant runs the
-// installed copy: wayland-fake catches the crash (139), x11 passes (124).
+// installed copy: wayland-fake catches the crash (139), x11 passes (124); a functional
+// test's local VM starts the app once the package has installed it.
 TEST_F(SmokeTest, APackageGivenToTestIsInstalledBeforeEachJob) {
   DpkgTestPackage package("mosdat-test-app");
   const std::string installed = "/opt/" + package.name() + "/smoke_fixture";
@@ -241,8 +246,9 @@ TEST_F(SmokeTest, APackageGivenToTestIsInstalledBeforeEachJob) {
   EXPECT_THAT(run.out,
               ::testing::ContainsRegex("fail +wayland-fake on local \\(wayland-fake\\) +139 "));
   EXPECT_THAT(run.out, ::testing::ContainsRegex("pass +x11 on local \\(x11\\) +124 "));
+  EXPECT_THAT(run.out, ::testing::ContainsRegex("pass +installed on local "));
   EXPECT_TRUE(package.Installed());
-  for (const char* test : {"x11", "wayland-fake"}) {
+  for (const char* test : {"x11", "wayland-fake", "installed"}) {
     std::vector<std::string> steps;
     for (const Event& e : Events(JobDir(test))) {
       if (e.type == EventType::kStepFinished && e.step_kind == "deploy") {

@@ -102,7 +102,9 @@ absl::StatusOr<std::unique_ptr<LocalDesktop>> LocalDesktop::Start(
   absl::Status status = desktop->StartXvnc(options, deadline);
   if (status.ok()) status = desktop->StartSessionBus(deadline);
   if (status.ok()) status = desktop->StartWindowManager(deadline);
-  if (status.ok() && !options.app_command.empty()) status = desktop->StartApp(options, deadline);
+  if (status.ok() && !options.app_command.empty()) {
+    status = desktop->StartApp(options.app_command, options.app_env, deadline);
+  }
   if (!status.ok()) return status;  // the destructor stops what did start
   return desktop;
 }
@@ -254,8 +256,10 @@ absl::Status LocalDesktop::StartWindowManager(absl::Time deadline) {
       processes_.back(), "openbox", log, deadline);
 }
 
-absl::Status LocalDesktop::StartApp(const LocalDesktopOptions& options, absl::Time deadline) {
-  absl::StatusOr<Process*> app = Launch(options.app_command, options.app_env);
+absl::Status LocalDesktop::StartApp(const std::vector<std::string>& command, const Environment& env,
+                                    absl::Time deadline) {
+  if (command.empty()) return absl::InvalidArgumentError("no app command to start");
+  absl::StatusOr<Process*> app = Launch(command, env);
   if (!app.ok()) return app.status();
   app_index_ = static_cast<int>(processes_.size()) - 1;
   std::string log = LogPathFor(app_index_);
@@ -267,7 +271,7 @@ absl::Status LocalDesktop::StartApp(const LocalDesktopOptions& options, absl::Ti
             {"xdotool", "search", "--onlyvisible", "--pid", pid}, session_env_, absl::Seconds(5));
         return found.ok() && found->status.exit_code == 0 && !found->out.empty();
       },
-      **app, absl::StrCat("the app (", options.app_command[0], ")"), log, deadline);
+      **app, absl::StrCat("the app (", command[0], ")"), log, deadline);
 }
 
 absl::StatusOr<Process*> LocalDesktop::Launch(const std::vector<std::string>& command,

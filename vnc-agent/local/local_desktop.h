@@ -69,6 +69,13 @@ class LocalDesktop {
   // Where the stdout/stderr of the app (or of a Launch()ed process) are written.
   std::string LogPath(const Process* process) const;
 
+  // Starts the app under test now (LocalDesktopOptions::app_command starts it with the
+  // desktop): ready once one of its windows is visible; FailedPrecondition with its
+  // log tail when it exits first or shows none before `deadline`. For an app that comes
+  // with a package installed after the desktop is up.
+  absl::Status StartApp(const std::vector<std::string>& command, const Environment& env,
+                        absl::Time deadline);
+
   // Starts another program in the session (e.g. a scenario's `launch`).
   absl::StatusOr<Process*> Launch(const std::vector<std::string>& command,
                                   const Environment& extra_env = {});
@@ -81,7 +88,6 @@ class LocalDesktop {
   absl::Status StartXvnc(const LocalDesktopOptions& options, absl::Time deadline);
   absl::Status StartSessionBus(absl::Time deadline);
   absl::Status StartWindowManager(absl::Time deadline);
-  absl::Status StartApp(const LocalDesktopOptions& options, absl::Time deadline);
   std::string LogPathFor(int process_index) const;
 
   std::unique_ptr<OwnedTempDir> dir_;

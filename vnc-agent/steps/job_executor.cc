@@ -132,12 +132,15 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
     vnc.park_x = job.park->x;
     vnc.park_y = job.park->y;
   }
+  const bool deploys = job.deploy && !job.deploy->packages.empty();
+  // The local VM's app, unless the job starts it itself; after the deploy when the
+  // packages bring it.
+  const bool starts_app = !job.smoke && !LaunchesItsApp(scenario);
   if (job.vm.provider == VmProvider::kLocal) {
     absl::StatusOr<std::unique_ptr<LocalDesktop>> started_desktop = LocalDesktop::Start(
         {.width = job.vm.width,
          .height = job.vm.height,
-         .app_command = job.smoke || LaunchesItsApp(scenario) ? std::vector<std::string>{}
-                                                              : job.vm.app_command,
+         .app_command = starts_app && !deploys ? job.vm.app_command : std::vector<std::string>{},
          .app_env = job.vm.app_env});
     if (!started_desktop.ok()) {
       return finish(JobVerdict::kError, absl::StrCat("local desktop did not start: ",
@@ -166,8 +169,16 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
   guest.emplace(job.vm, desktop.get(),
                 [&events](const std::string& text) { events.Log("info", text); });
   // The deploy phase: the run's packages go into the VM before the app is started.
-  if (job.deploy && !job.deploy->packages.empty()) {
+  if (deploys) {
     absl::Status deployed = Deploy(*job.deploy, *guest, events);
+    if (deployed.ok() && desktop && starts_app && !job.vm.app_command.empty()) {
+      deployed =
+          desktop->StartApp(job.vm.app_command, job.vm.app_env, absl::Now() + absl::Seconds(30));
+      if (!deployed.ok()) {
+        deployed = InfrastructureError(
+            absl::StrCat("the installed app did not start: ", deployed.message()));
+      }
+    }
     if (!deployed.ok()) {
       guest.reset();
       session->reset();
