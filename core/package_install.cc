@@ -155,6 +155,14 @@ void PlanDeb(const std::string& sudo, const std::string& file, const std::string
        {"install", absl::StrCat(sudo, "env DEBIAN_FRONTEND=noninteractive apt-get install -y ",
                                 "-o DPkg::Lock::Timeout=300 --allow-downgrades ", file)}});
   plan->installers.push_back({"dpkg", {"install", absl::StrCat(sudo, "dpkg -i ", file)}});
+  plan->undo = PlannedCommand{
+      "undo",
+      absl::StrCat("name=$(dpkg-deb -f ", file, " Package) || exit 1; ",
+                   "if [ \"$(dpkg-query -W -f='${Status}' \"$name\" 2>/dev/null)\" = "
+                   "'install ok installed' ] || ! dpkg-query -W \"$name\" >/dev/null 2>&1; "
+                   "then echo \"$name: nothing half-installed\"; exit 0; fi; ",
+                   sudo, "dpkg --purge \"$name\""),
+      /*may_fail=*/true};
   plan->required_tools.push_back("dpkg-deb");
   plan->required_tools.push_back("dpkg-query");
   // The name and version come from the file itself: what must now be installed.
@@ -182,6 +190,15 @@ void PlanRpm(const std::string& sudo, const std::string& file, const std::string
        {"install",
         absl::StrCat(sudo, "zypper --non-interactive install --allow-unsigned-rpm ", file)}});
   plan->installers.push_back({"yum", {"install", absl::StrCat(sudo, "yum install -y ", file)}});
+  // rpm installs a package whole or not at all, but a failed scriptlet can leave it
+  // registered: then it goes.
+  plan->undo = PlannedCommand{
+      "undo",
+      absl::StrCat("name=$(rpm -qp --qf '%{NAME}' ", file, ") || exit 1; ",
+                   "if ! rpm -q \"$name\" >/dev/null 2>&1 || rpm -V \"$name\" >/dev/null 2>&1; "
+                   "then echo \"$name: nothing half-installed\"; exit 0; fi; ",
+                   sudo, "rpm -e --nodeps --noscripts \"$name\""),
+      /*may_fail=*/true};
   plan->required_tools.push_back("rpm");
   plan->verify.push_back(
       {"verify-installed",
@@ -393,6 +410,7 @@ PackageInstallPlan AsRoot(PackageInstallPlan plan) {
   for (InstallerChoice& choice : plan.installers) drop_sudo(choice.install);
   for (PlannedCommand& command : plan.verify) drop_sudo(command);
   if (plan.cleanup) drop_sudo(*plan.cleanup);
+  if (plan.undo) drop_sudo(*plan.undo);
   std::erase(plan.required_tools, "sudo");
   plan.privileged = false;
   return plan;

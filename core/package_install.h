@@ -82,6 +82,10 @@ struct PackageInstallPlan {
   std::vector<InstallerChoice> installers;  // the first whose tool exists; never empty
   std::vector<PlannedCommand> verify;
   std::optional<PlannedCommand> cleanup;  // removes the uploaded file; may fail
+  // After a failed install: removes the package if it was left half-installed (deb,
+  // rpm), so the VM is not left with a broken package; one that is still installed
+  // whole (the install failed before replacing it) is kept.
+  std::optional<PlannedCommand> undo;
 };
 
 // The plan as root runs it: the planner's `sudo -n ` dropped (root needs none, and a VM

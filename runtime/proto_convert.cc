@@ -431,6 +431,7 @@ v1::DeployPlan DeployToProto(const DeployPlan& plan) {
     }
     for (const PlannedCommand& verify : in.verify) *p->add_verify() = CommandToProto(verify);
     if (in.cleanup) *p->mutable_cleanup() = CommandToProto(*in.cleanup);
+    if (in.undo) *p->mutable_undo() = CommandToProto(*in.undo);
   }
   return out;
 }
@@ -476,6 +477,7 @@ absl::StatusOr<DeployPlan> DeployFromProto(const v1::DeployPlan& in, const std::
     }
     for (const v1::PlannedCommand& v : p.verify()) out.verify.push_back(CommandFromProto(v));
     if (p.has_cleanup()) out.cleanup = CommandFromProto(p.cleanup());
+    if (p.has_undo()) out.undo = CommandFromProto(p.undo());
     plan.packages.push_back(std::move(out));
   }
   return plan;

@@ -203,14 +203,46 @@ TEST_F(PackageDeployerTest, InstallFailingHalfWayNamesTheStepWithTheOutput) {
   EXPECT_THAT(status.message(), HasSubstr("VM local, package 1 (deb), step install"));
   EXPECT_THAT(status.message(), HasSubstr("failed with exit code"));
   EXPECT_THAT(status.message(), HasSubstr("fixture postinst refuses"));
-  ASSERT_FALSE(events_.empty());
-  const Event& last = events_.back();
-  EXPECT_EQ(last.type, EventType::kStepFinished);
-  EXPECT_EQ(last.label, "package 1 (deb): install");
-  EXPECT_EQ(last.status, StepStatus::kError);
-  ASSERT_TRUE(last.output.has_value());
-  EXPECT_NE(last.output->exit_code, 0);
-  EXPECT_THAT(last.output->err + last.output->out, HasSubstr("fixture postinst refuses"));
+  const Event* install = nullptr;
+  for (const Event& e : events_) {
+    if (e.type == EventType::kStepFinished && e.label == "package 1 (deb): install") install = &e;
+  }
+  ASSERT_NE(install, nullptr);
+  EXPECT_EQ(install->status, StepStatus::kError);
+  ASSERT_TRUE(install->output.has_value());
+  EXPECT_NE(install->output->exit_code, 0);
+  EXPECT_THAT(install->output->err + install->output->out, HasSubstr("fixture postinst refuses"));
+  // The VM is not left with a half-configured package: it is as it was.
+  EXPECT_EQ(Finished().back(), "package 1 (deb): undo=passed");
+  EXPECT_THAT(status.message(), HasSubstr("a package left half-installed was removed"));
+  EXPECT_FALSE(package_->Installed());
+  CommandResult known = RunHere({"dpkg-query", "-W", name_}, /*may_fail=*/true);
+  EXPECT_NE(known.status.exit_code, 0) << "dpkg still knows " << name_ << ": " << known.out;
+}
+
+// A failed install keeps a version that is still installed whole: undo removes only
+// what the install left broken.
+TEST_F(PackageDeployerTest, AFailedUpgradeKeepsTheVersionInstalledBefore) {
+  ASSERT_EQ(Deploy(*Plan(Deb(), BuildDeb("1.0-1"))), absl::OkStatus());
+  // 1.1's preinst refuses: dpkg stops before unpacking, 1.0 stays installed.
+  const std::string deb = package_->BuildDeb(
+      work_.path(), "1.1-1", {{absl::StrCat("/opt/", name_, "/hello"), "#!/bin/sh\necho 1.1\n"}});
+  PackageArtifact upgrade{deb, PackageFormat::kDeb, Sha256(deb)};
+  ASSERT_TRUE(std::filesystem::exists(deb));
+  // The preinst goes in by hand: BuildDeb writes postinst only.
+  const std::string root = work_.File("pkg-pre");
+  RunHere({"dpkg-deb", "-R", deb, root});
+  std::ofstream(root + "/DEBIAN/preinst")
+      << "#!/bin/sh\necho 'fixture preinst refuses' >&2\nexit 3\n";
+  chmod((root + "/DEBIAN/preinst").c_str(), 0755);
+  RunHere({"dpkg-deb", "--root-owner-group", "--build", root, deb});
+  upgrade.sha256 = Sha256(deb);
+  app_.version = "";
+  absl::Status status = Deploy(*Plan(Deb(), upgrade));
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("fixture preinst refuses"));
+  EXPECT_TRUE(package_->Installed());
+  EXPECT_EQ(RunHere({"dpkg-query", "-W", "-f=${Version}", name_}).out, "1.0-1");
 }
 
 TEST_F(PackageDeployerTest, WrongVersionFailsVerification) {

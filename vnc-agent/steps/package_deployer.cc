@@ -244,7 +244,15 @@ class Deployer {
       if (absl::Status status = RunCommand(package, *package.remove); !status.ok()) return status;
     }
     if (absl::Status status = RunCommand(package, installer->install); !status.ok()) {
-      return status;
+      if (!package.undo.has_value()) return status;
+      // Not left with a half-installed package: what the VM had whole stays.
+      absl::Status undone = RunCommand(package, *package.undo);
+      return absl::Status(
+          status.code(),
+          absl::StrCat(status.message(),
+                       undone.ok() ? "\n(a package left half-installed was removed: undo)"
+                                   : absl::StrCat("\n(undo failed too: ", undone.message(),
+                                                  "; restore the VM's snapshot)")));
     }
     for (const PlannedCommand& verify : package.verify) {
       if (absl::Status status = RunCommand(package, verify); !status.ok()) return status;

@@ -8,7 +8,8 @@
 //   upload    the file over SFTP, then `sha256sum` in the VM against the plan's hash
 //   remove    the package's `uninstall` (a failure is reported and tolerated) or the
 //             tar directory's removal
-//   install   the chosen installer's command
+//   install   the chosen installer's command; when it fails, `undo` removes a package
+//             it left half-installed (deb, rpm), keeping one still installed whole
 //   verify-*  each verification command
 //   cleanup   removes the uploaded file (tolerated to fail); after a failure the file
 //             stays in the VM, for a look
