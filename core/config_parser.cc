@@ -740,6 +740,22 @@ void ParseExitCodes(Context& ctx, const toml::table& table, const std::string& p
   }
 }
 
+// [app.env] / [build.env]: environment variables by name, each a string.
+void ReadEnvTable(Context& ctx, TableReader& r, std::map<std::string, std::string>* env) {
+  const toml::table* table = r.Table("env");
+  if (table == nullptr) return;
+  for (auto&& [key, node] : *table) {
+    const std::string key_path = JoinPath(r.PathOf("env"), key.str());
+    if (!IsEnvName(key.str())) {
+      ctx.Error(key.source(), key_path,
+                "not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+      continue;
+    }
+    std::string value;
+    if (ReadString(ctx, node, key_path, &value)) (*env)[std::string(key.str())] = value;
+  }
+}
+
 void ParseApp(Context& ctx, const toml::table& table, AppConfig* app) {
   TableReader r(
       ctx, table, "app",
@@ -750,18 +766,7 @@ void ParseApp(Context& ctx, const toml::table& table, AppConfig* app) {
   r.StringArray("args", &app->args);
   r.String("process_name", &app->process_name);
   r.Int("timeout", 1, kMaxTimeoutSeconds, &app->timeout);
-  if (const toml::table* env = r.Table("env")) {
-    for (auto&& [key, node] : *env) {
-      const std::string key_path = JoinPath(r.PathOf("env"), key.str());
-      if (!IsEnvName(key.str())) {
-        ctx.Error(key.source(), key_path,
-                  "not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
-        continue;
-      }
-      std::string value;
-      if (ReadString(ctx, node, key_path, &value)) app->env[std::string(key.str())] = value;
-    }
-  }
+  ReadEnvTable(ctx, r, &app->env);
   if (const toml::table* codes = r.Table("exit_codes")) {
     ParseExitCodes(ctx, *codes, r.PathOf("exit_codes"), &app->exit_codes);
   }
@@ -829,18 +834,7 @@ BuildConfig ParseBuild(Context& ctx, const toml::table& table) {
               "checkout = true checks out [app].version, and \"ref\" names another revision; "
               "keep one");
   }
-  if (const toml::table* env = r.Table("env")) {
-    for (auto&& [key, node] : *env) {
-      const std::string key_path = JoinPath(r.PathOf("env"), key.str());
-      if (!IsEnvName(key.str())) {
-        ctx.Error(key.source(), key_path,
-                  "not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
-        continue;
-      }
-      std::string value;
-      if (ReadString(ctx, node, key_path, &value)) build.env[std::string(key.str())] = value;
-    }
-  }
+  ReadEnvTable(ctx, r, &build.env);
   r.Int("timeout", 1, kMaxTimeoutSeconds, &build.timeout);
   return build;
 }
