@@ -68,6 +68,7 @@ class SmokeRun {
     Emit(std::move(event));
   }
 
+  // Opens a step with its started event; StepFinished and Abort close the open one.
   void StepStarted(int index, const std::string& kind, const std::string& label,
                    const std::string& description, bool cleanup = false) {
     Event event = Event::Of(EventType::kStepStarted);
@@ -77,32 +78,26 @@ class SmokeRun {
     event.description = description;
     event.attempt = 1;
     event.cleanup = cleanup;
-    Emit(std::move(event));
+    open_step_ = event;
     step_began_ = absl::Now();
+    Emit(std::move(event));
   }
 
-  Event StepFinished(int index, const std::string& kind, const std::string& label,
-                     const std::string& description, StepStatus status, std::string reason,
-                     bool cleanup = false) {
-    Event event = Event::Of(EventType::kStepFinished);
-    event.step_index = index;
-    event.step_kind = kind;
-    event.label = label;
-    event.description = description;
-    event.attempt = 1;
-    event.cleanup = cleanup;
+  // The finished event of the open step.
+  Event StepFinished(StepStatus status, std::string reason) {
+    Event event = open_step_;
+    event.type = EventType::kStepFinished;
     event.status = status;
     event.reason = std::move(reason);
     event.duration_seconds = absl::ToDoubleSeconds(absl::Now() - step_began_);
     return event;
   }
 
-  // Ends the job in a step that did not get to judge the app.
-  SmokeRunOutcome Abort(int index, const std::string& kind, const std::string& label,
-                        const std::string& description, const absl::Status& why) {
+  // Ends the job in the open step, which did not get to judge the app.
+  SmokeRunOutcome Abort(const absl::Status& why) {
     Outcome outcome = OutcomeOf(why);
     std::string reason(why.message());
-    Emit(StepFinished(index, kind, label, description, StepStatusOf(outcome), reason));
+    Emit(StepFinished(StepStatusOf(outcome), reason));
     return {.verdict = VerdictOf(outcome), .reason = reason};
   }
 
@@ -147,8 +142,7 @@ class SmokeRun {
     StepStarted(kCleanupStep, "smoke-cleanup", "stop weston", weston_socket_, /*cleanup=*/true);
     ExitStatus status = weston_->Terminate(absl::Seconds(5));
     weston_ = nullptr;
-    Emit(StepFinished(kCleanupStep, "smoke-cleanup", "stop weston", weston_socket_,
-                      StepStatus::kPassed, "", /*cleanup=*/true));
+    Emit(StepFinished(StepStatus::kPassed, ""));
     Log("debug", absl::StrCat("weston stopped (", status.ToString(), ")"));
   }
 
@@ -231,7 +225,7 @@ class SmokeRun {
     StepStarted(kEnvironmentStep, "smoke-environment", env_label, "");
     if (spec_.variant == SmokeVariant::kWaylandReal && c_.desktop != nullptr) {
       if (absl::Status s = StartWeston(); !s.ok()) {
-        return Abort(kEnvironmentStep, "smoke-environment", env_label, "", s);
+        return Abort(s);
       }
     }
     const std::string missing_socket = absl::StrCat("mosdat-no-such-wayland-", getpid());
@@ -241,10 +235,13 @@ class SmokeRun {
     for (const std::string& name : env.unset) described.push_back(absl::StrCat("-", name));
     if (env.session_wayland) described.push_back("WAYLAND_DISPLAY=<the session's socket>");
     const std::string env_description = absl::StrJoin(described, " ");
-    Emit(StepFinished(
-        kEnvironmentStep, "smoke-environment", env_label, env_description, StepStatus::kPassed,
+    // The environment is known only now: the finished event describes it.
+    Event prepared = StepFinished(
+        StepStatus::kPassed,
         weston_ != nullptr ? absl::StrCat("headless weston on Wayland socket ", weston_socket_)
-                           : ""));
+                           : "");
+    prepared.description = env_description;
+    Emit(std::move(prepared));
 
     // Step 2: the app.
     const std::string run_label = absl::StrCat("run the app (", variant_, ")");
@@ -252,24 +249,21 @@ class SmokeRun {
         absl::StrCat(spec_.binary, spec_.args.empty() ? "" : " ", absl::StrJoin(spec_.args, " "),
                      " for up to ", spec_.timeout_seconds, " s");
     StepStarted(kRunStep, "smoke-run", run_label, run_description);
-    auto abort_run = [&](const absl::Status& why) {
-      return Abort(kRunStep, "smoke-run", run_label, run_description, why);
-    };
     absl::StatusOr<GuestSession*> guest = c_.guest.Get();
-    if (!guest.ok()) return abort_run(InfrastructureError(Std(guest.status().message())));
+    if (!guest.ok()) return Abort(InfrastructureError(Std(guest.status().message())));
     absl::StatusOr<Frame> before = c_.screen.Capture();
     if (before.ok()) last_update_seq_ = before->update_seq;
     absl::StatusOr<std::unique_ptr<SshProcess>> process =
         (*guest)->StartProcess(RunnerCommand(env));
     if (!process.ok()) {
-      return abort_run(InfrastructureError(absl::StrCat(
+      return Abort(InfrastructureError(absl::StrCat(
           "VM \"", VmName(), "\": cannot start the smoke runner: ", process.status().message())));
     }
     process_ = std::move(*process);
 
     absl::StatusOr<nlohmann::json> first = ReadMessage(kRunnerStartTimeout);
     if (!first.ok()) {
-      return abort_run(InfrastructureError(
+      return Abort(InfrastructureError(
           absl::StrCat("VM \"", VmName(),
                        "\": the smoke runner did not start the app (is /usr/bin/python3 "
                        "there?): ",
@@ -279,12 +273,12 @@ class SmokeRun {
       const std::string kind = first->value("error", "");
       const std::string message = first->value("message", "");
       if (kind == "not_found" || kind == "not_executable") {
-        return abort_run(
+        return Abort(
             ConfigError(absl::StrCat("the app cannot run on VM \"", VmName(), "\": ", message,
                                      " (is it installed? [app].binary or the VM's "
                                      "app_path names it)")));
       }
-      return abort_run(InfrastructureError(
+      return Abort(InfrastructureError(
           absl::StrCat("VM \"", VmName(), "\" cannot run variant \"", variant_, "\": ", message)));
     }
     const absl::Time started = absl::Now();
@@ -319,12 +313,12 @@ class SmokeRun {
         continue;
       }
       if (message.status().code() != absl::StatusCode::kDeadlineExceeded) {
-        return abort_run(InfrastructureError(absl::StrCat(
+        return Abort(InfrastructureError(absl::StrCat(
             "VM \"", VmName(),
             "\": the smoke runner ended without a result: ", message.status().message())));
       }
       if (absl::Now() >= end_deadline) {
-        return abort_run(InfrastructureError(
+        return Abort(InfrastructureError(
             absl::StrCat("VM \"", VmName(), "\": the smoke runner gave no result within ",
                          absl::FormatDuration(timeout + kRunnerEndSlack))));
       }
@@ -335,8 +329,7 @@ class SmokeRun {
 
     if (stop_sent || end->value("end", "") == "stopped") {
       std::string reason(c_.cancel ? c_.cancel->AsStatus().message() : "stopped");
-      Emit(StepFinished(kRunStep, "smoke-run", run_label, run_description, StepStatus::kError,
-                        reason));
+      Emit(StepFinished(StepStatus::kError, reason));
       return {JobVerdict::kError, reason};
     }
     AppEnd app_end;
@@ -351,7 +344,7 @@ class SmokeRun {
       app_end.kind = AppEnd::Kind::kTimedOut;
       app_end.after_stop = end->value("after_stop", "");
     } else {
-      return abort_run(InfrastructureError(absl::StrCat(
+      return Abort(InfrastructureError(absl::StrCat(
           "VM \"", VmName(), "\": the smoke runner reported an unknown end \"", kind, "\"")));
     }
     const Verdict verdict = SmokeVerdict(app_end, spec_.exit_codes);
@@ -368,8 +361,7 @@ class SmokeRun {
       }
     }
     const bool passed = verdict == Verdict::kPass;
-    Event finished = StepFinished(kRunStep, "smoke-run", run_label, run_description,
-                                  passed ? StepStatus::kPassed : StepStatus::kFailed, reason);
+    Event finished = StepFinished(passed ? StepStatus::kPassed : StepStatus::kFailed, reason);
     finished.screenshot = EmitScreenshot(passed);
     finished.output = CommandOutput{.exit_code = SeedExitCode(app_end),
                                     .out = end->value("stdout", ""),
@@ -382,6 +374,7 @@ class SmokeRun {
   const SmokeRunContext& c_;
   const SmokeSpec& spec_;
   const std::string variant_;
+  Event open_step_;  // the step StepStarted opened last
   absl::Time step_began_ = absl::Now();
   Process* weston_ = nullptr;  // owned by the desktop
   std::string weston_socket_;
