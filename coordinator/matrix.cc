@@ -22,25 +22,31 @@ bool Selected(const std::vector<std::string>& filter, const std::string& name) {
 // How `vm` installs the uploaded packages, planned once per VM of the run.
 class DeployPlans {
  public:
-  DeployPlans(const Config& config, const std::vector<ArtifactRef>& packages) : config_(config) {
+  // ConfigError for a package whose file name says no format.
+  static absl::StatusOr<DeployPlans> Create(const Config& config,
+                                            const std::vector<ArtifactRef>& packages) {
+    DeployPlans plans(config);
+    std::vector<std::string> unknown;
     for (const ArtifactRef& package : packages) {
       std::optional<PackageFormat> format = FormatOfFileName(package.name);
       if (!format) {
-        unknown_format_.push_back(package.name);
+        unknown.push_back(package.name);
         continue;
       }
-      artifacts_.push_back({.path = package.name, .format = *format, .sha256 = package.sha256});
+      plans.artifacts_.push_back(
+          {.path = package.name, .format = *format, .sha256 = package.sha256});
     }
+    if (!unknown.empty()) {
+      return ConfigError(absl::StrCat(
+          "cannot tell the package format of ", absl::StrJoin(unknown, ", "),
+          " from its name (.deb, .rpm, .AppImage, .snap, .flatpak, .tar.gz, .msi, .exe)"));
+    }
+    return plans;
   }
 
   // nullopt when the run has no packages.
   absl::StatusOr<std::optional<DeployPlan>> For(const VmConfig& vm) {
-    if (artifacts_.empty() && unknown_format_.empty()) return std::nullopt;
-    if (!unknown_format_.empty()) {
-      return ConfigError(absl::StrCat(
-          "cannot tell the package format of ", absl::StrJoin(unknown_format_, ", "),
-          " from its name (.deb, .rpm, .AppImage, .snap, .flatpak, .tar.gz, .msi, .exe)"));
-    }
+    if (artifacts_.empty()) return std::nullopt;
     auto planned = plans_.find(vm.name);
     if (planned != plans_.end()) return planned->second;
     if (vm.packages.empty()) {
@@ -49,19 +55,20 @@ class DeployPlans {
           "packages: add one (e.g. format = \"deb\") or leave the VM out with --vm"));
     }
     // Root needs no sudo; any other login user gets `sudo -n` (the local VM's user is
-    // the agent's, which the deployer asks the VM: core/package_install.h AsRoot).
-    const std::string& user = vm.user.empty() ? config_.defaults.user : vm.user;
+    // the agent's, which the deployer asks the VM: core/package_install.h AsRoot). The
+    // parser already gave vm.user its [defaults] value.
     absl::StatusOr<DeployPlan> plan =
-        PlanPackageInstall(vm, config_.app, artifacts_, {.sudo = user != "root"});
+        PlanPackageInstall(vm, config_->app, artifacts_, {.sudo = vm.user != "root"});
     if (!plan.ok()) return plan.status();
     plans_.emplace(vm.name, *plan);
     return *std::move(plan);
   }
 
  private:
-  const Config& config_;
+  explicit DeployPlans(const Config& config) : config_(&config) {}
+
+  const Config* config_;
   std::vector<PackageArtifact> artifacts_;
-  std::vector<std::string> unknown_format_;
   std::map<std::string, DeployPlan> plans_;
 };
 
@@ -97,7 +104,8 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
     }
   }
 
-  DeployPlans deploy_plans(config, request.packages);
+  absl::StatusOr<DeployPlans> deploy_plans = DeployPlans::Create(config, request.packages);
+  if (!deploy_plans.ok()) return deploy_plans.status();
   // One {timestamp} for the whole run, as the original's (taken when it started).
   VarMap run_vars = request.vars;
   run_vars.emplace("timestamp", ConfigVars(config, {}).at("timestamp"));
@@ -122,7 +130,7 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
         job.vm = TargetFor(config, *vm);
         job.variant = std::string(ToString(smoke->variant));
         job.smoke = std::move(*smoke);
-        absl::StatusOr<std::optional<DeployPlan>> deploy = deploy_plans.For(*vm);
+        absl::StatusOr<std::optional<DeployPlan>> deploy = deploy_plans->For(*vm);
         if (!deploy.ok()) return deploy.status();
         job.deploy = std::move(*deploy);
         job.screenshots = config.report.screenshots;
@@ -159,7 +167,7 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
       job.vm = TargetFor(config, *vm);
       job.scenario_path = test.scenario;
       job.files = request.files;
-      absl::StatusOr<std::optional<DeployPlan>> deploy = deploy_plans.For(*vm);
+      absl::StatusOr<std::optional<DeployPlan>> deploy = deploy_plans->For(*vm);
       if (!deploy.ok()) return deploy.status();
       job.deploy = std::move(*deploy);
       job.vars = std::move(job_vars);
