@@ -168,21 +168,25 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
   std::optional<GuestAccess> guest;
   guest.emplace(job.vm, desktop.get(),
                 [&events](const std::string& text) { events.Log("info", text); });
+  // SSH and the local sshd go before the desktop; VNC closes before the desktop goes.
+  auto tear_down = [&] {
+    guest.reset();
+    session->reset();
+    if (desktop) desktop->Stop();
+  };
   // The deploy phase: the run's packages go into the VM before the app is started.
   if (deploys) {
     absl::Status deployed = Deploy(*job.deploy, *guest, events);
     if (deployed.ok() && desktop && starts_app && !job.vm.app_command.empty()) {
-      deployed =
-          desktop->StartApp(job.vm.app_command, job.vm.app_env, absl::Now() + absl::Seconds(30));
+      deployed = desktop->StartApp(job.vm.app_command, job.vm.app_env,
+                                   absl::Now() + LocalDesktopOptions{}.ready_timeout);
       if (!deployed.ok()) {
         deployed = InfrastructureError(
             absl::StrCat("the installed app did not start: ", deployed.message()));
       }
     }
     if (!deployed.ok()) {
-      guest.reset();
-      session->reset();
-      if (desktop) desktop->Stop();
+      tear_down();
       return finish(VerdictOf(OutcomeOf(deployed)), std::string(deployed.message()));
     }
   }
@@ -193,9 +197,7 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
                                           .desktop = desktop.get(),
                                           .emit = std::ref(events),
                                           .cancel = cancel});
-    guest.reset();
-    session->reset();
-    if (desktop) desktop->Stop();
+    tear_down();
     return finish(smoke.verdict, smoke.reason);
   }
   RunnerOptions runner_options{.job_id = job.job_id,
@@ -208,9 +210,7 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
                                .cancel = cancel};
   ScenarioRunner runner(**session, runner_options, std::ref(events));
   RunOutcome outcome = runner.Run(scenario);
-  guest.reset();     // SSH and the local sshd go before the desktop
-  session->reset();  // close VNC before the desktop goes away
-  if (desktop) desktop->Stop();
+  tear_down();
   return finish(outcome.verdict, outcome.reason);
 }
 
