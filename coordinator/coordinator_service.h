@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "coordinator/agent_registry.h"
-#include "coordinator/artifact_store.h"
+#include "core/artifact_store.h"
 #include "coordinator/run_store.h"
 #include "coordinator/vm_preparations.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"

@@ -1,4 +1,4 @@
-#include "coordinator/artifact_store.h"
+#include "core/artifact_store.h"
 
 #include <fcntl.h>
 #include <unistd.h>

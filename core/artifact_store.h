@@ -1,11 +1,12 @@
-// ArtifactStore: packages (and other build artifacts) that users upload once and agents
-// fetch for the jobs that deploy them, kept by content under a directory of the
-// coordinator's state (<state-dir>/artifacts/<sha256>). An upload is written to a
-// temporary file and becomes visible only once its size and SHA-256 match what the
-// uploader declared, fsync'd and renamed into place: a half upload (a client or the
-// coordinator killed) never looks complete. Thread-safe; no gRPC types.
-#ifndef MOSDAT_COORDINATOR_ARTIFACT_STORE_H_
-#define MOSDAT_COORDINATOR_ARTIFACT_STORE_H_
+// ArtifactStore: packages (and other build artifacts) kept by content in a directory:
+// the coordinator's copies of what users upload (<state-dir>/artifacts/<sha256>), and
+// each agent's cache of what its jobs deploy (vnc-agent/steps/artifact_cache.h). An
+// upload is written to a temporary file and becomes visible only once its size and
+// SHA-256 match what the uploader declared, fsync'd and renamed into place: a half
+// upload (a client or the process killed) never looks complete. Thread-safe; no gRPC
+// types.
+#ifndef MOSDAT_CORE_ARTIFACT_STORE_H_
+#define MOSDAT_CORE_ARTIFACT_STORE_H_
 
 #include <cstdint>
 #include <memory>
@@ -58,4 +59,4 @@ class ArtifactStore {
 
 }  // namespace mosdat
 
-#endif  // MOSDAT_COORDINATOR_ARTIFACT_STORE_H_
+#endif  // MOSDAT_CORE_ARTIFACT_STORE_H_

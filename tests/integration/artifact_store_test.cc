@@ -1,6 +1,6 @@
 // ArtifactStore on a real directory: an upload becomes visible only whole and matching
 // its declaration; hostile declarations are refused before a byte is written.
-#include "coordinator/artifact_store.h"
+#include "core/artifact_store.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

@@ -1,16 +1,19 @@
 // ArtifactCache: the packages of leased jobs on the agent's disk, kept by content as
-// <dir>/<sha256>, so the jobs of a run fetch each package once. A file is only ever
-// there whole and with the SHA-256 its name says: bytes arrive under a temporary name,
-// are hashed as they come, and are renamed into place only when size and digest match
-// the reference. Whatever sends them (the coordinator, over gRPC) is untrusted.
+// <dir>/<sha256> (an ArtifactStore, core/artifact_store.h), so the jobs of a run fetch
+// each package once. A file is only ever there whole and with the SHA-256 its name
+// says, and a held one is checked again before it is used. Whatever sends the bytes
+// (the coordinator, over gRPC) is untrusted.
 #ifndef MOSDAT_VNC_AGENT_STEPS_ARTIFACT_CACHE_H_
 #define MOSDAT_VNC_AGENT_STEPS_ARTIFACT_CACHE_H_
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "core/artifact_store.h"
 #include "core/job.h"
 
 namespace mosdat {
@@ -22,17 +25,23 @@ using ArtifactSource =
 
 class ArtifactCache {
  public:
+  // The directory is opened (created, half downloads removed) at the first Get.
   explicit ArtifactCache(std::string dir) : dir_(std::move(dir)) {}
 
   // The local path of `ref`: the file held, or fetched from `source` first.
-  // InvalidArgument for a reference that is not a SHA-256; DataLoss when the bytes do
-  // not match it (nothing is kept); Unavailable when the source or the disk fails.
+  // InvalidArgument for a reference that is not a plain name and a SHA-256; DataLoss
+  // when the bytes do not match it (nothing is kept); Unavailable when the source or
+  // the disk fails.
   absl::StatusOr<std::string> Get(const ArtifactRef& ref, const ArtifactSource& source);
 
   const std::string& dir() const { return dir_; }
 
  private:
+  absl::StatusOr<ArtifactStore*> Store();
+
   std::string dir_;
+  std::mutex mutex_;
+  std::unique_ptr<ArtifactStore> store_;
 };
 
 }  // namespace mosdat
