@@ -80,10 +80,55 @@ TEST_F(SshSessionTest, UnicodeAndLargeOutputSurvive) {
 
   // More than libssh's channel window on both streams at once.
   result =
-      session->Exec("head -c 3000000 /dev/zero; head -c 2000000 /dev/zero >&2", absl::Seconds(30));
+      session->Exec("head -c 3000000 /dev/zero; head -c 900000 /dev/zero >&2", absl::Seconds(30));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->out.size(), 3000000u);
-  EXPECT_EQ(result->err.size(), 2000000u);
+  EXPECT_EQ(result->err.size(), 900000u);
+  EXPECT_FALSE(result->truncated);
+}
+
+// The VM is untrusted: a command that floods its streams does not fill the agent's
+// memory. stdout keeps its first 64 MiB, stderr its last MiB (where the error is).
+TEST_F(SshSessionTest, OutputBeyondTheBoundsIsCutNotKept) {
+  std::unique_ptr<SshSession> session = ConnectOrDie(sshd_.ClientOptions());
+  ASSERT_NE(session, nullptr);
+  absl::StatusOr<SshExecResult> result = session->Exec(
+      "printf first; head -c 70000000 /dev/zero; head -c 3000000 /dev/zero >&2; printf last >&2",
+      absl::Seconds(120));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 0);
+  EXPECT_TRUE(result->truncated);
+  EXPECT_EQ(result->out.size(), size_t{64} << 20);
+  EXPECT_EQ(result->out.substr(0, 5), "first");
+  EXPECT_EQ(result->err.size(), size_t{1} << 20);
+  EXPECT_EQ(result->err.substr(result->err.size() - 4), "last");
+}
+
+TEST_F(SshSessionTest, DownloadReadsAFileWithinItsBound) {
+  std::unique_ptr<SshSession> session = ConnectOrDie(sshd_.ClientOptions());
+  ASSERT_NE(session, nullptr);
+  const std::string path = sshd_.dir() + "/down load.bin";  // a space: SFTP takes it as is
+  std::string contents((1 << 20) + 13, '\0');
+  for (size_t i = 0; i < contents.size(); ++i) contents[i] = static_cast<char>((i * 31) & 0xff);
+  std::ofstream(path, std::ios::binary) << contents;
+
+  absl::StatusOr<std::string> read = session->Download(path, contents.size());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(*read == contents);
+
+  absl::StatusOr<std::string> too_big = session->Download(path, contents.size() - 1);
+  EXPECT_EQ(too_big.status().code(), absl::StatusCode::kFailedPrecondition) << too_big.status();
+  EXPECT_NE(too_big.status().ToString().find("more than"), std::string::npos) << too_big.status();
+
+  absl::StatusOr<std::string> missing = session->Download(sshd_.dir() + "/absent", 100);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound) << missing.status();
+
+  absl::StatusOr<std::string> directory = session->Download(sshd_.dir(), 1 << 20);
+  EXPECT_EQ(directory.status().code(), absl::StatusCode::kFailedPrecondition) << directory.status();
+  // The session still works after the refusals.
+  absl::StatusOr<SshExecResult> echo = session->Exec("echo ok", absl::Seconds(20));
+  ASSERT_TRUE(echo.ok()) << echo.status();
+  EXPECT_EQ(echo->out, "ok\n");
 }
 
 TEST_F(SshSessionTest, TimeoutReturnsQuicklyAndSessionStaysUsable) {

@@ -51,6 +51,12 @@ constexpr size_t kReadChunk = 32 * 1024;
 constexpr size_t kSftpChunk = 32 * 1024;          // well below OpenSSH's 256 KiB packet limit
 constexpr size_t kUploadReadChunk = 1024 * 1024;  // UploadFile reads its file this much at a time
 constexpr size_t kStderrTail = 4096;
+// Exec's bounds on what a command prints (the VM is untrusted): stdout keeps its first
+// bytes, stderr its last.
+constexpr size_t kMaxExecStdout = size_t{64} << 20;
+constexpr size_t kMaxExecStderr = size_t{1} << 20;
+// Download reads this much per SFTP request.
+constexpr size_t kDownloadChunk = 64 * 1024;
 
 int ToMillis(absl::Duration d) {
   if (d <= absl::ZeroDuration()) return 0;
@@ -268,14 +274,26 @@ absl::StatusOr<ssh_channel> OpenExecChannel(SshConnection& c, const std::string&
   return channel;
 }
 
-// Moves what libssh buffered for one stream into `sink`, without waiting. False on a
-// session error.
-bool Drain(ssh_channel channel, int is_stderr, std::string* sink) {
+// Moves what libssh buffered for one stream into `sink`, without waiting, keeping at
+// most `limit` bytes: stdout its first ones, stderr its last (`keep_tail`); sets
+// `*truncated` when some were dropped. False on a session error.
+bool Drain(ssh_channel channel, int is_stderr, size_t limit, std::string* sink, bool* truncated) {
   char buffer[kReadChunk];
   for (;;) {
     int n = ssh_channel_read_nonblocking(channel, buffer, sizeof(buffer), is_stderr);
     if (n > 0) {
-      sink->append(buffer, n);
+      if (is_stderr) {
+        sink->append(buffer, n);
+        // Trimmed in batches: erasing the front at every read would be quadratic.
+        if (sink->size() > 2 * limit) {
+          sink->erase(0, sink->size() - limit);
+          *truncated = true;
+        }
+      } else {
+        const size_t room = limit - std::min(limit, sink->size());
+        sink->append(buffer, std::min(room, static_cast<size_t>(n)));
+        if (static_cast<size_t>(n) > room) *truncated = true;
+      }
       continue;
     }
     return n != SSH_ERROR;  // 0: nothing right now; SSH_EOF: the stream ended
@@ -315,7 +333,8 @@ absl::StatusOr<SshExecResult> ExecLocked(SshConnection& c, std::unique_lock<std:
   const absl::Time deadline = absl::Now() + timeout;
   SshExecResult result;
   for (;;) {
-    if (!Drain(channel, 0, &result.out) || !Drain(channel, 1, &result.err)) {
+    if (!Drain(channel, 0, kMaxExecStdout, &result.out, &result.truncated) ||
+        !Drain(channel, 1, kMaxExecStderr, &result.err, &result.truncated)) {
       absl::Status status = SessionError(c, absl::StrCat("reading from ", ProgramOf(command)));
       ssh_channel_free(channel);
       return status;
@@ -350,6 +369,7 @@ absl::StatusOr<SshExecResult> ExecLocked(SshConnection& c, std::unique_lock<std:
         AwaitExitStatus(c.session, channel, std::max(deadline, absl::Now() + kExitStatusGrace))
             .value_or(-1);
   }
+  if (result.err.size() > kMaxExecStderr) result.err.erase(0, result.err.size() - kMaxExecStderr);
   ssh_channel_close(channel);
   ssh_channel_free(channel);
   return result;
@@ -529,6 +549,66 @@ absl::Status SshSession::UploadFrom(const std::string& remote_path, int mode,
   return moved.status();
 }
 
+absl::StatusOr<std::string> SshSession::Download(const std::string& remote_path,
+                                                 uint64_t max_bytes) {
+  SshConnection& c = *connection_;
+  std::lock_guard<std::mutex> lock(c.mu);
+  if (absl::Status usable = RequireSession(c); !usable.ok()) return usable;
+  sftp_session sftp = sftp_new(c.session);
+  if (sftp == nullptr) return SessionError(c, "cannot open an SFTP channel");
+  if (sftp_init(sftp) != SSH_OK) {
+    absl::Status status = SessionError(
+        c, "cannot start SFTP (does the server's sshd_config have a `Subsystem sftp` line?)");
+    sftp_free(sftp);
+    return status;
+  }
+  auto read_all = [&]() -> absl::StatusOr<std::string> {
+    sftp_file file = sftp_open(sftp, remote_path.c_str(), O_RDONLY, 0);
+    if (file == nullptr) return SftpError(c, sftp, "cannot open", remote_path);
+    // fstat on the open file: what is read is what was checked.
+    sftp_attributes attributes = sftp_fstat(file);
+    if (attributes == nullptr) {
+      absl::Status status = SftpError(c, sftp, "cannot stat", remote_path);
+      sftp_close(file);
+      return status;
+    }
+    const bool regular = attributes->type == SSH_FILEXFER_TYPE_REGULAR;
+    const uint64_t size = attributes->size;
+    sftp_attributes_free(attributes);
+    auto refuse = [&](const std::string& why) {
+      sftp_close(file);
+      return absl::FailedPreconditionError(
+          absl::StrCat("ssh ", c.target, ": ", remote_path, " ", why));
+    };
+    if (!regular) return refuse("is not a regular file");
+    if (size > max_bytes) {
+      return refuse(absl::StrCat("has ", size, " bytes, more than the ", max_bytes, " allowed"));
+    }
+    std::string contents;
+    contents.reserve(static_cast<size_t>(size));
+    std::string buffer(kDownloadChunk, '\0');
+    for (;;) {
+      ssize_t n = sftp_read(file, buffer.data(), buffer.size());
+      if (n < 0) {
+        absl::Status status = SftpError(c, sftp, "cannot read", remote_path);
+        sftp_close(file);
+        return status;
+      }
+      if (n == 0) break;
+      if (contents.size() + static_cast<size_t>(n) > max_bytes) {
+        return refuse(
+            absl::StrCat("grew past the ", max_bytes, " bytes allowed while it was read"));
+      }
+      contents.append(buffer.data(), static_cast<size_t>(n));
+    }
+    sftp_close(file);
+    return contents;
+  };
+  absl::StatusOr<std::string> contents = read_all();
+  sftp_free(sftp);
+  return contents;
+}
+
 absl::StatusOr<std::unique_ptr<SshProcess>> SshSession::Start(const std::string& command) {
   SshConnection& c = *connection_;
   std::lock_guard<std::mutex> lock(c.mu);
@@ -584,9 +664,17 @@ bool SshProcess::ChannelGone() const {
 absl::Status SshProcess::Pump(absl::Duration wait) {
   SshConnection& c = *connection_;
   std::string err;
+  bool overflow = false;
   if (ssh_channel_poll_timeout(channel_, ToMillis(wait), 0) == SSH_ERROR ||
-      !Drain(channel_, 0, &stdout_) || !Drain(channel_, 1, &err)) {
+      !Drain(channel_, 0, kMaxExecStdout, &stdout_, &overflow) ||
+      !Drain(channel_, 1, kMaxExecStderr, &err, &overflow)) {
     return SessionError(c, absl::StrCat("reading from ", ProgramOf(command_)));
+  }
+  // Unread stdout is bounded like Exec's: a peer that never ends its line is an error.
+  if (overflow && stdout_.size() >= kMaxExecStdout) {
+    return absl::DataLossError(absl::StrCat("ssh ", c.target, ": ", ProgramOf(command_),
+                                            " wrote more than ", kMaxExecStdout,
+                                            " bytes without ending its line"));
   }
   stderr_tail_ += err;
   if (stderr_tail_.size() > kStderrTail) {

@@ -54,6 +54,9 @@ struct SshExecResult {
   std::string out;
   std::string err;
   bool timed_out = false;
+  // The command printed more than Exec keeps (64 MiB of stdout: its start is kept; 1 MiB
+  // of stderr: its end is kept).
+  bool truncated = false;
 };
 
 // State shared by a session and its processes (defined in ssh_session.cc).
@@ -86,6 +89,11 @@ class SshSession {
   // Upload() of the local file `local_path`, streamed in pieces of 1 MiB (packages of
   // hundreds of MB are never held in memory). FailedPrecondition when it cannot be read.
   absl::Status UploadFile(const std::string& remote_path, const std::string& local_path, int mode);
+
+  // The contents of the regular file `remote_path`, read over SFTP. NotFound when there
+  // is no such file, FailedPrecondition when it is not a regular file or is larger than
+  // `max_bytes` (checked before reading, and again while reading a file that grows).
+  absl::StatusOr<std::string> Download(const std::string& remote_path, uint64_t max_bytes);
 
   // Starts a long-lived command whose stdin/stdout carry a line protocol.
   absl::StatusOr<std::unique_ptr<SshProcess>> Start(const std::string& command);
