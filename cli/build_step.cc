@@ -5,11 +5,13 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "core/outcome.h"
+#include "core/package_install.h"
 
 namespace mosdat {
 namespace {
@@ -106,6 +108,25 @@ void AddBuildFlags(CLI::App* cmd, BuildOptions* options) {
   cmd->add_flag("--no-cache", options->no_cache, "build even when this commit is in the cache");
   cmd->add_option("--build-dir", options->build_dir,
                   "clones and build cache (default: ~/.cache/mosdat/build)");
+}
+
+}  // namespace mosdat
+
+namespace mosdat {
+
+std::vector<std::string> PackagesTheVmsTake(const Config& config, const BuildResult& built,
+                                            const std::vector<std::string>& vms) {
+  std::set<PackageFormat> taken;
+  for (const VmConfig& vm : config.vms) {
+    if (!vms.empty() && std::find(vms.begin(), vms.end(), vm.name) == vms.end()) continue;
+    for (const PackageConfig& package : vm.packages) taken.insert(package.format);
+  }
+  std::vector<std::string> paths;
+  for (const Artifact& artifact : built.artifacts) {
+    std::optional<PackageFormat> format = FormatOfFileName(artifact.name);
+    if (format && taken.contains(*format)) paths.push_back(artifact.path);
+  }
+  return paths;
 }
 
 }  // namespace mosdat

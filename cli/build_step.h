@@ -35,6 +35,11 @@ struct BuiltPackages {
 // a build command failed, with the log tail); never a test failure.
 absl::StatusOr<BuiltPackages> BuildPackages(const Config& config, const BuildOptions& options);
 
+// The built files some [[vm.package]] of the VMs named in `vms` (all when empty) takes:
+// a build may also leave other formats, checksums or update feeds.
+std::vector<std::string> PackagesTheVmsTake(const Config& config, const BuildResult& built,
+                                            const std::vector<std::string>& vms);
+
 // The built files as a table: name, format, size, SHA-256.
 void PrintArtifacts(const std::vector<Artifact>& artifacts);
 

@@ -3,8 +3,8 @@
 // builds the packages when the config has [build] (cli/build_step.h). `--package
 // FILE...` uploads the files to the coordinator by content, and every job's VM
 // installs those its [[vm.package]] entries take before the job (the deploy phase).
+// With [verify] checks, each VM also gets an install job that checks the installed copy.
 #include <iostream>
-#include <set>
 
 #include "cli/build_step.h"
 #include "cli/commands.h"
@@ -23,6 +23,19 @@ void AddPackageFlag(CLI::App* cmd, MatrixArgs* args) {
       ->check(CLI::ExistingFile);
 }
 
+// With packages to install and [verify] checks, each VM first has an install job that
+// checks the installed copy (the tests' jobs install the packages too, unchecked).
+int RunWithInstallChecks(MatrixArgs args, const std::string& command) {
+  if (!args.packages.empty()) {
+    Diagnostics warnings;
+    absl::StatusOr<Config> config = LoadConfig(args.config, &warnings);
+    if (config.ok() && config->verify.has_value() && !config->verify->empty()) {
+      args.install_jobs = InstallJobs::kAlso;
+    }
+  }
+  return RunMatrix(args, command);
+}
+
 // `mosdat run`: with [build] (and no --package), the build comes first, and its
 // packages are what the VMs install.
 int BuildThenRun(MatrixArgs args, const BuildOptions& build) {
@@ -36,16 +49,7 @@ int BuildThenRun(MatrixArgs args, const BuildOptions& build) {
                   << built.status().message() << "\n";
         return ExitCodeFor(built.status());
       }
-      // Only the files some [[vm.package]] takes: a build may also leave other formats,
-      // checksums or update feeds.
-      std::set<PackageFormat> taken;
-      for (const VmConfig& vm : config->vms) {
-        for (const PackageConfig& package : vm.packages) taken.insert(package.format);
-      }
-      for (const Artifact& artifact : built->result.artifacts) {
-        std::optional<PackageFormat> format = FormatOfFileName(artifact.name);
-        if (format && taken.contains(*format)) args.packages.push_back(artifact.path);
-      }
+      args.packages = PackagesTheVmsTake(*config, built->result, args.vms);
       std::cout << "build results: " << built->results_dir << "\n";
     }
     // A config that does not load is reported by the run's own preflight.
@@ -54,7 +58,7 @@ int BuildThenRun(MatrixArgs args, const BuildOptions& build) {
                  "to build: use one or the other\n";
     return kExitUsage;
   }
-  return RunMatrix(args, "mosdat run");
+  return RunWithInstallChecks(std::move(args), "mosdat run");
 }
 
 }  // namespace
@@ -81,7 +85,7 @@ void AddMatrixCommands(CLI::App& root, const GlobalOptions& global, int* exit_co
   AddMatrixFlags(test_cmd, test.get(), /*detach=*/true);
   AddPackageFlag(test_cmd, test.get());
   test_cmd->callback([test, exit_code, &global] {
-    RunWithLogging(global, exit_code, [&] { return RunMatrix(*test, "mosdat test"); });
+    RunWithLogging(global, exit_code, [&] { return RunWithInstallChecks(*test, "mosdat test"); });
   });
 }
 

@@ -240,7 +240,8 @@ int RunMatrix(const MatrixArgs& args, const std::string& command) {
                              .vms = args.vms,
                              .embedded = args.coordinator.empty(),
                              .smoke_tests = args.smoke_tests,
-                             .installs_packages = !args.packages.empty()};
+                             .installs_packages = !args.packages.empty(),
+                             .install_only = args.install_jobs == InstallJobs::kOnly};
   for (const std::string& assignment : args.vars) {
     absl::StatusOr<std::pair<std::string, Value>> var = ParseVarAssignment(assignment);
     if (!var.ok()) {
@@ -312,6 +313,7 @@ int RunMatrix(const MatrixArgs& args, const std::string& command) {
   for (const auto& [name, value] : report.secrets) (*request.mutable_secrets())[name] = value;
   if (args.retries) request.set_retries(*args.retries);
   request.set_label(config.app.name);
+  request.set_install_jobs(static_cast<v1::InstallJobs>(args.install_jobs));
   if (!args.packages.empty()) {
     absl::StatusOr<std::vector<v1::ArtifactRef>> uploaded =
         UploadPackages(*coordinator, token, args.packages);

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "cli/run_selection.h"
+#include "core/job.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
 #include "runtime/tls.h"
 
@@ -32,6 +33,8 @@ struct MatrixArgs : RunSelection {
   bool smoke_tests = true;
   // Package files (`test --package`) each VM installs before its jobs.
   std::vector<std::string> packages;
+  // Install jobs with the [verify] checks of the installed copy (core/job.h).
+  InstallJobs install_jobs = InstallJobs::kNone;
 };
 void AddMatrixFlags(CLI::App* cmd, MatrixArgs* args, bool detach);
 

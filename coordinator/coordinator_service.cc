@@ -29,7 +29,8 @@ MatrixRequest MatrixRequestOf(const Submission& s) {
                        .vms = s.vms,
                        .vars = s.vars,
                        .secrets = s.secrets,
-                       .packages = s.packages};
+                       .packages = s.packages,
+                       .install_jobs = s.install_jobs};
 }
 
 absl::StatusOr<std::vector<JobSpec>> Expand(const Submission& submission) {
@@ -457,7 +458,11 @@ grpc::Status CoordinatorService::Submit(const v1::SubmitMatrixRequest& request,
                         .tests = {request.tests().begin(), request.tests().end()},
                         .vms = {request.vms().begin(), request.vms().end()},
                         .secrets = {request.secrets().begin(), request.secrets().end()},
-                        .retries = request.has_retries() ? request.retries() : options_.retries};
+                        .retries = request.has_retries() ? request.retries() : options_.retries,
+                        .install_jobs = static_cast<InstallJobs>(request.install_jobs())};
+  if (!v1::InstallJobs_IsValid(request.install_jobs())) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "install_jobs: unknown value");
+  }
   if (submission.retries < 0 || submission.retries > 10) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "retries must be between 0 and 10");
   }

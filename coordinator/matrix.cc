@@ -72,6 +72,45 @@ class DeployPlans {
   std::map<std::string, DeployPlan> plans_;
 };
 
+// One install job per VM: every selected VM with [[vm.package]] (kOnly), or each VM of
+// `test_jobs` (kAlso). Their plans carry the [verify] checks of the installed copy.
+absl::StatusOr<std::vector<JobSpec>> InstallJobsFor(const Config& config,
+                                                    const MatrixRequest& request,
+                                                    const std::vector<JobSpec>& test_jobs,
+                                                    DeployPlans& plans) {
+  std::vector<const VmConfig*> vms;
+  if (request.install_jobs == InstallJobs::kOnly) {
+    for (const VmConfig& vm : config.vms) {
+      if (!vm.packages.empty() && Selected(request.vms, vm.name)) vms.push_back(&vm);
+    }
+    if (vms.empty()) {
+      return ConfigError(
+          request.vms.empty()
+              ? "no [[vm]] has a [[vm.package]] entry: nothing would install the packages"
+              : "none of the selected VMs has a [[vm.package]] entry");
+    }
+  } else {
+    for (const JobSpec& job : test_jobs) {
+      const VmConfig* vm = config.FindVm(job.vm.name);
+      if (vm != nullptr && std::find(vms.begin(), vms.end(), vm) == vms.end()) vms.push_back(vm);
+    }
+  }
+  std::vector<JobSpec> jobs;
+  for (const VmConfig* vm : vms) {
+    absl::StatusOr<std::optional<DeployPlan>> deploy = plans.For(*vm);
+    if (!deploy.ok()) return deploy.status();
+    JobSpec job;
+    job.test = kInstallTest;
+    job.vm = TargetFor(config, *vm);
+    job.install_only = true;
+    job.deploy = std::move(*deploy);
+    job.deploy->contents = config.verify.value_or(VerifyConfig{});
+    job.screenshots = config.report.screenshots;
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
+
 }  // namespace
 
 absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
@@ -106,11 +145,22 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
 
   absl::StatusOr<DeployPlans> deploy_plans = DeployPlans::Create(config, request.packages);
   if (!deploy_plans.ok()) return deploy_plans.status();
+  if (request.install_jobs != InstallJobs::kNone) {
+    if (request.packages.empty()) {
+      return absl::InvalidArgumentError("install jobs need packages to install");
+    }
+    if (config.FindTest(kInstallTest) != nullptr) {
+      return ConfigError(
+          absl::StrCat("a [[test]] is named \"", kInstallTest,
+                       "\", which is what mOSdat calls its install jobs: rename it"));
+    }
+  }
   // One {timestamp} for the whole run, as the original's (taken when it started).
   VarMap run_vars = request.vars;
   run_vars.emplace("timestamp", ConfigVars(config, {}).at("timestamp"));
   for (const TestConfig& test : config.tests) {
     if (!Selected(request.tests, test.name)) continue;
+    if (request.install_jobs == InstallJobs::kOnly) break;
     // The same confinement as on the submitting side; only sent files are read.
     ScenarioOptions options = ScenarioOptionsFor(config, test, run_vars, nullptr, request.secrets);
     options.read_file = [&](const std::string& path) -> absl::StatusOr<std::string> {
@@ -177,6 +227,14 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
       job.timeout_seconds = test.timeout.value_or(0);
       matrix.jobs.push_back(std::move(job));
     }
+  }
+  if (request.install_jobs != InstallJobs::kNone) {
+    absl::StatusOr<std::vector<JobSpec>> installs =
+        InstallJobsFor(config, request, matrix.jobs, *deploy_plans);
+    if (!installs.ok()) return installs.status();
+    // First: a VM that cannot install what it is given fails before its tests start.
+    matrix.jobs.insert(matrix.jobs.begin(), std::make_move_iterator(installs->begin()),
+                       std::make_move_iterator(installs->end()));
   }
   if (matrix.jobs.empty()) {
     return absl::InvalidArgumentError("the selection matches no (test, VM) pair");

@@ -24,6 +24,11 @@ struct MatrixRequest {
   // Uploaded packages: every job's VM installs those its [[vm.package]] entries match
   // before the job (JobSpec::deploy). A VM without [[vm.package]] is a config error then.
   std::vector<ArtifactRef> packages;
+  // Install jobs (test kInstallTest, JobSpec::install_only): one per VM that installs
+  // `packages`, with the config's [verify] checks on the installed copy. kOnly: every
+  // selected VM with [[vm.package]], and no other job; kAlso: each VM of the tests'
+  // jobs, before them. Either needs packages.
+  InstallJobs install_jobs = InstallJobs::kNone;
 };
 
 struct Matrix {

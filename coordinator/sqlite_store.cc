@@ -229,9 +229,14 @@ std::string SubmissionJson(const Submission& s) {
   for (const ArtifactRef& p : s.packages) {
     packages.push_back({{"name", p.name}, {"sha256", p.sha256}, {"size", p.size}});
   }
-  return json{
-      {"config_path", s.config_path}, {"tests", s.tests},     {"vms", s.vms},        {"vars", vars},
-      {"secrets", secret_names},      {"retries", s.retries}, {"packages", packages}}
+  return json{{"config_path", s.config_path},
+              {"tests", s.tests},
+              {"vms", s.vms},
+              {"vars", vars},
+              {"secrets", secret_names},
+              {"retries", s.retries},
+              {"packages", packages},
+              {"install_jobs", static_cast<int>(s.install_jobs)}}
       .dump();
 }
 
@@ -247,6 +252,12 @@ absl::StatusOr<Submission> SubmissionFrom(const std::string& text) {
     s.vms = j.at("vms").get<std::vector<std::string>>();
     s.secrets = j.at("secrets").get<std::map<std::string, std::string>>();
     s.retries = j.value("retries", 1);
+    const int install_jobs = j.value("install_jobs", 0);
+    if (install_jobs < 0 || install_jobs > 2) {
+      return absl::DataLossError(
+          absl::StrCat("the stored submission has install_jobs ", install_jobs));
+    }
+    s.install_jobs = static_cast<InstallJobs>(install_jobs);
     for (const json& p : j.value("packages", json::array())) {
       s.packages.push_back({.name = p.at("name").get<std::string>(),
                             .sha256 = p.at("sha256").get<std::string>(),

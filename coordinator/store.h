@@ -89,6 +89,7 @@ struct Submission {
   std::map<std::string, std::string> secrets;
   int retries = 1;
   std::vector<ArtifactRef> packages;  // uploaded to the ArtifactStore, by content
+  InstallJobs install_jobs = InstallJobs::kNone;
 };
 
 // One entry of a run's update log. `seq` is run-wide, 1, 2, ... in commit order, so a

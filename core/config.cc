@@ -116,6 +116,8 @@ std::string_view ToString(PackageFormat value) {
       return "deb";
     case PackageFormat::kRpm:
       return "rpm";
+    case PackageFormat::kPacman:
+      return "pacman";
     case PackageFormat::kAppImage:
       return "appimage";
     case PackageFormat::kSnap:

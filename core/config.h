@@ -141,11 +141,11 @@ enum class VmProvider { kProxmox, kLocal };
 enum class OsType { kLinux, kWindows };
 // kAuto injects DISPLAY, XAUTHORITY and the ozone preamble into shell steps.
 enum class X11Mode { kOff, kAuto };
-enum class PackageFormat { kDeb, kRpm, kAppImage, kSnap, kFlatpak, kMsi, kExe, kTar };
+enum class PackageFormat { kDeb, kRpm, kPacman, kAppImage, kSnap, kFlatpak, kMsi, kExe, kTar };
 
-// [[vm.package]]: a package to install into the VM before testing. Nothing installs
-// packages yet: the parser warns that the tables are ignored. Where the package comes
-// from is `path`, `file_glob`, or (flatpak, snap) `appid` and `remote`.
+// [[vm.package]]: a package the VM installs before its jobs when a run has packages
+// (core/package_install.h plans it). Which file it takes is `path`, `file_glob`, or
+// (flatpak, snap) `appid` and `remote` from a store.
 struct PackageConfig {
   PackageFormat format = PackageFormat::kDeb;  // required
   std::string path;                            // package file (or glob) on this machine

@@ -55,10 +55,11 @@ constexpr EnumEntry<VmProvider> kProviders[] = {{"proxmox", VmProvider::kProxmox
 constexpr EnumEntry<OsType> kOsTypes[] = {{"linux", OsType::kLinux}, {"windows", OsType::kWindows}};
 constexpr EnumEntry<X11Mode> kX11Modes[] = {{"auto", X11Mode::kAuto}, {"off", X11Mode::kOff}};
 constexpr EnumEntry<PackageFormat> kPackageFormats[] = {
-    {"deb", PackageFormat::kDeb},           {"rpm", PackageFormat::kRpm},
-    {"appimage", PackageFormat::kAppImage}, {"snap", PackageFormat::kSnap},
-    {"flatpak", PackageFormat::kFlatpak},   {"msi", PackageFormat::kMsi},
-    {"exe", PackageFormat::kExe},           {"tar", PackageFormat::kTar}};
+    {"deb", PackageFormat::kDeb},       {"rpm", PackageFormat::kRpm},
+    {"pacman", PackageFormat::kPacman}, {"appimage", PackageFormat::kAppImage},
+    {"snap", PackageFormat::kSnap},     {"flatpak", PackageFormat::kFlatpak},
+    {"msi", PackageFormat::kMsi},       {"exe", PackageFormat::kExe},
+    {"tar", PackageFormat::kTar}};
 constexpr EnumEntry<VlmCoordinates> kCoordinates[] = {
     {"normalized_1000", VlmCoordinates::kNormalized1000},
     {"pixels", VlmCoordinates::kPixels},

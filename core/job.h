@@ -98,7 +98,18 @@ struct JobSpec {
   // Set for a smoke test: the agent runs the app instead of a scenario (scenario_path
   // and files are then unused).
   std::optional<SmokeSpec> smoke;
+  // An install job (test kInstallTest): the VM installs `deploy` (with its contents
+  // checks) and nothing else runs; the verdict is the install's.
+  bool install_only = false;
 };
+
+// The test name of install jobs (`mosdat build`, and `mosdat run` with [verify]).
+inline constexpr char kInstallTest[] = "install";
+
+// Whether a run has install jobs, one per VM that installs the run's packages: beside
+// the tests' jobs (kAlso: `mosdat run` with [verify]) or instead of them (kOnly:
+// `mosdat build`).
+enum class InstallJobs { kNone = 0, kAlso = 1, kOnly = 2 };
 
 }  // namespace mosdat
 

@@ -140,6 +140,14 @@ PlannedCommand VerifyBinary(const std::string& binary) {
               ShellQuote(absl::StrCat(binary, " is not an executable file")), " >&2; exit 1; }")};
 }
 
+// Shell text that prints `root`, then each line of `list` (a shell expansion, e.g.
+// "$files") that names a regular file, not a link; lines are paths, so none is split.
+std::string RegularFilesOf(const std::string& root, const std::string& list) {
+  return absl::StrCat("printf '%s\\n' ", root, "; printf '%s\\n' \"", list,
+                      "\" | while IFS= read -r f; do if [ -f \"$f\" ] && [ ! -L \"$f\" ]; ",
+                      "then printf '%s\\n' \"$f\"; fi; done; exit 0");
+}
+
 // Shell text that fails unless $have equals `want` or extends it with - + ~ or '.'.
 std::string VersionCase(const std::string& want) {
   const std::string w = ShellQuote(want);
@@ -165,6 +173,9 @@ void PlanDeb(const std::string& sudo, const std::string& file, const std::string
       /*may_fail=*/true};
   plan->required_tools.push_back("dpkg-deb");
   plan->required_tools.push_back("dpkg-query");
+  plan->list_files = PlannedCommand{
+      "list-files", absl::StrCat("name=$(dpkg-deb -f ", file, " Package) && files=$(dpkg-query -L ",
+                                 "\"$name\") || exit 1; ", RegularFilesOf("/", "$files"))};
   // The name and version come from the file itself: what must now be installed.
   plan->verify.push_back(
       {"verify-installed",
@@ -200,6 +211,10 @@ void PlanRpm(const std::string& sudo, const std::string& file, const std::string
                    sudo, "rpm -e --nodeps --noscripts \"$name\""),
       /*may_fail=*/true};
   plan->required_tools.push_back("rpm");
+  plan->list_files =
+      PlannedCommand{"list-files", absl::StrCat("name=$(rpm -qp --qf '%{NAME}' ", file,
+                                                ") && files=$(rpm -ql \"$name\") || exit 1; ",
+                                                RegularFilesOf("/", "$files"))};
   plan->verify.push_back(
       {"verify-installed",
        absl::StrCat("name=$(rpm -qp --qf '%{NAME}' ", file,
@@ -213,6 +228,48 @@ void PlanRpm(const std::string& sudo, const std::string& file, const std::string
                                         "\"$(rpm -qp --qf '%{NAME}' ",
                                         file, ")\") || exit 1; ", VersionCase(want_version))});
   }
+}
+
+void PlanPacman(const std::string& sudo, const std::string& file, const std::string& want_version,
+                PackageInstallPlan* plan) {
+  // pacman installs a package whole or not at all: nothing to undo.
+  plan->installers.push_back(
+      {"pacman", {"install", absl::StrCat(sudo, "pacman -U --noconfirm ", file)}});
+  plan->required_tools.push_back("pacman");
+  plan->list_files = PlannedCommand{
+      "list-files", absl::StrCat("name=$(pacman -Qqp ", file, ") && files=$(pacman -Qlq ",
+                                 "\"$name\") || exit 1; ", RegularFilesOf("/", "$files"))};
+  // `pacman -Q NAME` and `pacman -Qp FILE` both print "name version".
+  plan->verify.push_back(
+      {"verify-installed",
+       absl::StrCat("name=$(pacman -Qqp ", file, ") && want=$(pacman -Qp ", file,
+                    ") && have=$(pacman -Q \"$name\") || exit 1; if [ \"$have\" != \"$want\" ]; "
+                    "then echo \"installed: $have; the file has: $want\" >&2; exit 1; fi")});
+  if (!want_version.empty()) {
+    plan->verify.push_back(
+        {"verify-version",
+         absl::StrCat("have=$(pacman -Q \"$(pacman -Qqp ", file,
+                      ")\") || exit 1; have=${have#* }; ", VersionCase(want_version))});
+  }
+}
+
+using FormatPlanner = void (*)(const std::string& sudo, const std::string& file,
+                               const std::string& want_version, PackageInstallPlan* plan);
+
+// A package manager's format: the planner's install, or with the config's own install
+// command (already in `plan`) only the planner's checks, which read the package database.
+void PlanManaged(FormatPlanner planner, const std::string& sudo, const std::string& file,
+                 const std::string& want_version, PackageInstallPlan* plan) {
+  if (plan->installers.empty()) {
+    planner(sudo, file, want_version, plan);
+    return;
+  }
+  PackageInstallPlan defaults;
+  planner(sudo, file, want_version, &defaults);
+  plan->required_tools.insert(plan->required_tools.end(), defaults.required_tools.begin(),
+                              defaults.required_tools.end());
+  plan->verify = defaults.verify;
+  plan->list_files = defaults.list_files;
 }
 
 absl::StatusOr<PackageInstallPlan> PlanOne(const Context& ctx, const PackageConfig& package,
@@ -268,26 +325,13 @@ absl::StatusOr<PackageInstallPlan> PlanOne(const Context& ctx, const PackageConf
   const std::string& want_version = version;
   switch (package.format) {
     case PackageFormat::kDeb:
-      if (plan.installers.empty()) {
-        PlanDeb(sudo, file, want_version, &plan);
-      } else {
-        PackageInstallPlan defaults;
-        PlanDeb(sudo, file, want_version, &defaults);
-        plan.required_tools.insert(plan.required_tools.end(), defaults.required_tools.begin(),
-                                   defaults.required_tools.end());
-        plan.verify = defaults.verify;
-      }
+      PlanManaged(PlanDeb, sudo, file, want_version, &plan);
       break;
     case PackageFormat::kRpm:
-      if (plan.installers.empty()) {
-        PlanRpm(sudo, file, want_version, &plan);
-      } else {
-        PackageInstallPlan defaults;
-        PlanRpm(sudo, file, want_version, &defaults);
-        plan.required_tools.insert(plan.required_tools.end(), defaults.required_tools.begin(),
-                                   defaults.required_tools.end());
-        plan.verify = defaults.verify;
-      }
+      PlanManaged(PlanRpm, sudo, file, want_version, &plan);
+      break;
+    case PackageFormat::kPacman:
+      PlanManaged(PlanPacman, sudo, file, want_version, &plan);
       break;
     case PackageFormat::kSnap:
       if (plan.installers.empty()) {
@@ -345,16 +389,30 @@ absl::StatusOr<PackageInstallPlan> PlanOne(const Context& ctx, const PackageConf
       break;
     case PackageFormat::kTar: {
       const std::string dir_name = RemoteFileName(ctx.app.name.empty() ? "app" : ctx.app.name);
-      const std::string dir = ShellPath(absl::StrCat(ctx.options.tar_root, "/", dir_name));
+      const std::string base = absl::StrCat(ctx.options.tar_root, "/", dir_name);
+      const std::string dir = ShellPath(base);
+      const std::string fresh = ShellPath(base + ".mosdat-new");
+      const std::string old = ShellPath(base + ".mosdat-old");
       plan.required_tools.push_back("tar");
       if (plan.installers.empty()) {
-        // Emptied first, so files of an older version do not linger.
-        if (!plan.remove.has_value()) {
-          plan.remove = PlannedCommand{"remove", absl::StrCat(sudo, "rm -rf -- ", dir)};
-        }
-        plan.installers.push_back({"tar",
-                                   {"install", absl::StrCat(sudo, "mkdir -p -- ", dir, " && ", sudo,
-                                                            "tar -xf ", file, " -C ", dir)}});
+        // Unpacked beside the installed version, which it then replaces: files of an
+        // older version do not linger, and a failed unpack leaves that version whole.
+        plan.installers.push_back(
+            {"tar",
+             {"install",
+              absl::StrCat(sudo, "rm -rf -- ", fresh, " ", old, " && ", sudo, "mkdir -p -- ", fresh,
+                           " && ", sudo, "tar -xf ", file, " -C ", fresh, " && { [ ! -e ", dir,
+                           " ] || ", sudo, "mv -- ", dir, " ", old, "; } && ", sudo, "mv -- ",
+                           fresh, " ", dir, " && ", sudo, "rm -rf -- ", old)}});
+        plan.undo = PlannedCommand{
+            "undo",
+            absl::StrCat(sudo, "rm -rf -- ", fresh, "; if [ ! -e ", dir, " ] && [ -e ", old,
+                         " ]; then ", sudo, "mv -- ", old, " ", dir, "; fi"),
+            /*may_fail=*/true};
+        plan.list_files = PlannedCommand{
+            "list-files",
+            absl::StrCat("cd ", dir, " && root=$(pwd -P) && files=$(find \"$root\" -type f) || ",
+                         "exit 1; ", RegularFilesOf("\"$root\"", "$files"))};
       }
       break;
     }
@@ -372,13 +430,22 @@ absl::StatusOr<PackageInstallPlan> PlanOne(const Context& ctx, const PackageConf
 
 std::optional<PackageFormat> FormatOfFileName(const std::string& name) {
   const std::string lower = absl::AsciiStrToLower(BaseName(name));
+  // Arch packages before tarballs: ".pkg.tar.zst" also ends in ".tar.zst".
   static const std::pair<const char*, PackageFormat> kSuffixes[] = {
-      {".deb", PackageFormat::kDeb},           {".rpm", PackageFormat::kRpm},
-      {".appimage", PackageFormat::kAppImage}, {".snap", PackageFormat::kSnap},
-      {".flatpak", PackageFormat::kFlatpak},   {".msi", PackageFormat::kMsi},
-      {".exe", PackageFormat::kExe},           {".tar", PackageFormat::kTar},
-      {".tar.gz", PackageFormat::kTar},        {".tgz", PackageFormat::kTar},
-      {".tar.xz", PackageFormat::kTar},        {".tar.bz2", PackageFormat::kTar},
+      {".pkg.tar.zst", PackageFormat::kPacman},
+      {".pkg.tar.xz", PackageFormat::kPacman},
+      {".deb", PackageFormat::kDeb},
+      {".rpm", PackageFormat::kRpm},
+      {".appimage", PackageFormat::kAppImage},
+      {".snap", PackageFormat::kSnap},
+      {".flatpak", PackageFormat::kFlatpak},
+      {".msi", PackageFormat::kMsi},
+      {".exe", PackageFormat::kExe},
+      {".tar", PackageFormat::kTar},
+      {".tar.gz", PackageFormat::kTar},
+      {".tgz", PackageFormat::kTar},
+      {".tar.xz", PackageFormat::kTar},
+      {".tar.bz2", PackageFormat::kTar},
       {".tar.zst", PackageFormat::kTar},
   };
   for (const auto& [suffix, format] : kSuffixes) {
@@ -411,6 +478,7 @@ PackageInstallPlan AsRoot(PackageInstallPlan plan) {
   for (PlannedCommand& command : plan.verify) drop_sudo(command);
   if (plan.cleanup) drop_sudo(*plan.cleanup);
   if (plan.undo) drop_sudo(*plan.undo);
+  if (plan.list_files) drop_sudo(*plan.list_files);
   std::erase(plan.required_tools, "sudo");
   plan.privileged = false;
   return plan;

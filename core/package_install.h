@@ -7,10 +7,12 @@
 // (privileged commands get `sudo -n` unless options.sudo is false; sudo never prompts):
 //   deb      apt-get install -y --allow-downgrades FILE   (or dpkg -i FILE without apt)
 //   rpm      dnf install -y FILE | zypper install | yum install      (first one present)
+//   pacman   pacman -U --noconfirm FILE                 (.pkg.tar.zst, .pkg.tar.xz)
 //   snap     snap install --dangerous FILE, or snap install APPID from the store
 //   flatpak  flatpak install --user -y --bundle FILE, or REMOTE APPID from a remote
 //   appimage copied to `app_path` (or kept where uploaded) and made executable
-//   tar      unpacked into <tar_root>/<app name>/, which is emptied first
+//   tar      unpacked into a new directory beside <tar_root>/<app name>/, which then
+//            replaces it: a failed unpack leaves the installed version as it was
 // msi and exe install only in Windows VMs, which this plan does not drive yet.
 //
 // The original mOSdat's keys keep their meaning: the file goes to /tmp/<file name>; a
@@ -20,8 +22,8 @@
 // installed yet). File names reach the VM with every character outside
 // [A-Za-z0-9._+-] replaced by '_' (and no leading '-'), and every command quotes them.
 //
-// Verification after the install: deb/rpm are queried in the package database
-// (dpkg-query / rpm -q, the name read from the file itself) and their installed version
+// Verification after the install: deb/rpm/pacman are queried in the package database
+// (dpkg-query / rpm -q / pacman -Q, the name read from the file itself) and their installed version
 // must be the file's; the app binary (package app_path, else [[vm]].app_path, else
 // [app].binary) must be executable; the installed version must equal the package's
 // `version` (else [app].version) or extend it with -, +, ~ or . (4.1.0 matches 4.1.0-1).
@@ -35,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "core/config.h"
 #include "core/shell_quote.h"
+#include "core/verify_config.h"
 
 namespace mosdat {
 
@@ -86,6 +89,13 @@ struct PackageInstallPlan {
   // rpm), so the VM is not left with a broken package; one that is still installed
   // whole (the install failed before replacing it) is kept.
   std::optional<PlannedCommand> undo;
+  // Lists the installed package's files for the [verify] checks on the installed copy:
+  // first the absolute directory the package's own paths are relative to ("/" for deb
+  // and rpm, whose "opt/App/app" is /opt/App/app; the unpack directory for tar), then
+  // every regular file, an absolute path per line. Unset where the installed files
+  // cannot be listed (AppImage, snap, flatpak, a tar the config installs its own way).
+  // Runs before cleanup: it may read the uploaded file.
+  std::optional<PlannedCommand> list_files;
 };
 
 // The plan as root runs it: the planner's `sudo -n ` dropped (root needs none, and a VM
@@ -95,6 +105,9 @@ PackageInstallPlan AsRoot(PackageInstallPlan plan);
 struct DeployPlan {
   std::string vm;
   std::vector<PackageInstallPlan> packages;  // in [[vm.package]] order
+  // [verify] checks run on the installed copy after every package is installed (the
+  // files each list_files names, read back from the VM); empty = none.
+  VerifyConfig contents;
 };
 
 struct PackagePlanOptions {

@@ -242,8 +242,13 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
 
   std::vector<bool> vm_used(config.vms.size(), false);
   bool embedded_vlm_needed = false;
+  if (options.install_only) {
+    for (size_t i = 0; i < config.vms.size(); ++i) {
+      vm_used[i] = !config.vms[i].packages.empty() && Selected(options.vms, config.vms[i].name);
+    }
+  }
   for (const TestConfig& test : config.tests) {
-    if (!Selected(options.tests, test.name)) continue;
+    if (!Selected(options.tests, test.name) || options.install_only) continue;
     PreflightTestReport entry{.name = test.name};
     std::vector<const VmConfig*> vms;
     for (const VmConfig* vm : config.VmsFor(test)) {

@@ -33,6 +33,9 @@ struct PreflightOptions {
   // Packages are installed before the jobs (`test --package`): a local VM's app may
   // come with them, so it need not be on this machine yet.
   bool installs_packages = false;
+  // Only install jobs run (`mosdat build`): no test is checked, and the VMs checked are
+  // the selected ones with [[vm.package]].
+  bool install_only = false;
 };
 
 struct PreflightTestReport {

@@ -32,6 +32,9 @@ desktop_packages=(
   # smoke tests: a real Wayland socket (headless weston), backtraces from cores (gdb),
   # and the GTK3 fixture app the tests build (tests/data/apps/smoke_fixture.c)
   weston gdb libgtk-3-dev
+  # the deploy phase: its sudo paths, tested with a user of their own (passwordless or
+  # not), and pacman (Arch packages), which Debian ships
+  sudo pacman-package-manager zstd
 )
 
 missing=()

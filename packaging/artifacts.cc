@@ -17,6 +17,7 @@
 #include "absl/strings/str_replace.h"
 #include "core/absl_compat.h"
 #include "core/outcome.h"
+#include "core/package_install.h"
 #include "core/sha256.h"
 
 namespace mosdat {
@@ -25,16 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr size_t kMaxListedEntries = 20;
-
-struct Suffix {
-  const char* suffix;  // lower case
-  const char* format;
-};
-// Longest first: ".tar.gz" before ".gz".
-constexpr Suffix kSuffixes[] = {
-    {".tar.gz", "tar.gz"},   {".tgz", "tar.gz"}, {".appimage", "appimage"},
-    {".flatpak", "flatpak"}, {".deb", "deb"},    {".rpm", "rpm"},
-    {".snap", "snap"},       {".exe", "exe"},    {".msi", "msi"}};
 
 std::string JoinGlob(const std::string& base_dir, const std::string& pattern) {
   if (!pattern.empty() && pattern[0] == '/') return pattern;
@@ -93,22 +84,8 @@ std::string DescribeWhere(const std::string& full_pattern) {
 }  // namespace
 
 std::string ArtifactFormatOf(std::string_view file_name) {
-  std::string lower = absl::AsciiStrToLower(Absl(file_name));
-  for (const Suffix& s : kSuffixes) {
-    if (absl::EndsWith(lower, s.suffix) && lower.size() > strlen(s.suffix)) return s.format;
-  }
-  return "";
-}
-
-std::optional<PackageFormat> PackageFormatOf(std::string_view format) {
-  static const std::map<std::string, PackageFormat, std::less<>> kFormats = {
-      {"deb", PackageFormat::kDeb},           {"rpm", PackageFormat::kRpm},
-      {"appimage", PackageFormat::kAppImage}, {"snap", PackageFormat::kSnap},
-      {"flatpak", PackageFormat::kFlatpak},   {"msi", PackageFormat::kMsi},
-      {"exe", PackageFormat::kExe},           {"tar.gz", PackageFormat::kTar}};
-  auto it = kFormats.find(format);
-  if (it == kFormats.end()) return std::nullopt;
-  return it->second;
+  std::optional<PackageFormat> format = FormatOfFileName(std::string(file_name));
+  return format ? std::string(ToString(*format)) : std::string();
 }
 
 absl::StatusOr<std::vector<Artifact>> CollectArtifacts(const std::string& base_dir,

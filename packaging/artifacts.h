@@ -17,19 +17,15 @@ namespace mosdat {
 struct Artifact {
   std::string path;    // absolute
   std::string name;    // file name
-  std::string format;  // "deb", "rpm", "appimage", "tar.gz", "exe", "msi", "flatpak",
-                       // "snap", or "" when the name says none of them
+  std::string format;  // the [[vm.package]] format its name says ("deb", "tar", ...;
+                       // core/package_install.h FormatOfFileName), or "" for none
   uint64_t size = 0;
   std::string sha256;  // lower-case hex
 };
 
-// The package format a file name says (".deb" → "deb", ".tar.gz"/".tgz" → "tar.gz",
-// ".AppImage" → "appimage", case-insensitive); "" for anything else.
+// The [[vm.package]] format a file name says, as the config spells it (".deb" → "deb",
+// ".tar.gz" → "tar", ".pkg.tar.zst" → "pacman"); "" for anything else.
 std::string ArtifactFormatOf(std::string_view file_name);
-
-// The [[vm.package]] format an artifact format installs as ("tar.gz" → kTar); nullopt
-// for "".
-std::optional<PackageFormat> PackageFormatOf(std::string_view artifact_format);
 
 // The regular files matched by `globs` (shell patterns, relative to `base_dir` unless
 // absolute), each once, sorted by path, measured and hashed. A glob that matches no file

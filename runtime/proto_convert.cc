@@ -413,8 +413,42 @@ PlannedCommand CommandFromProto(const v1::PlannedCommand& in) {
           .as_written = in.as_written()};
 }
 
+v1::VerifyChecks VerifyToProto(const VerifyConfig& in) {
+  v1::VerifyChecks out;
+  out.set_asar(in.asar);
+  for (const std::string& symbol : in.symbols) out.add_symbols(symbol);
+  for (const AsarFileCheck& file : in.asar_files) {
+    v1::AsarFileCheck* f = out.add_asar_files();
+    f->set_path(file.path);
+    for (const std::string& text : file.strings) f->add_strings(text);
+  }
+  for (const BinaryCheck& binary : in.binaries) {
+    v1::BinaryCheck* b = out.add_binaries();
+    b->set_path(binary.path);
+    for (const std::string& name : binary.exports) b->add_exports(name);
+    for (const std::string& text : binary.strings) b->add_strings(text);
+  }
+  return out;
+}
+
+VerifyConfig VerifyFromProto(const v1::VerifyChecks& in) {
+  VerifyConfig out;
+  out.asar = in.asar();
+  out.symbols.assign(in.symbols().begin(), in.symbols().end());
+  for (const v1::AsarFileCheck& f : in.asar_files()) {
+    out.asar_files.push_back({f.path(), {f.strings().begin(), f.strings().end()}});
+  }
+  for (const v1::BinaryCheck& b : in.binaries()) {
+    out.binaries.push_back({b.path(),
+                            {b.exports().begin(), b.exports().end()},
+                            {b.strings().begin(), b.strings().end()}});
+  }
+  return out;
+}
+
 v1::DeployPlan DeployToProto(const DeployPlan& plan) {
   v1::DeployPlan out;
+  if (!plan.contents.empty()) *out.mutable_contents() = VerifyToProto(plan.contents);
   for (const PackageInstallPlan& in : plan.packages) {
     v1::PackageInstall* p = out.add_packages();
     p->set_label(in.label);
@@ -432,6 +466,7 @@ v1::DeployPlan DeployToProto(const DeployPlan& plan) {
     for (const PlannedCommand& verify : in.verify) *p->add_verify() = CommandToProto(verify);
     if (in.cleanup) *p->mutable_cleanup() = CommandToProto(*in.cleanup);
     if (in.undo) *p->mutable_undo() = CommandToProto(*in.undo);
+    if (in.list_files) *p->mutable_list_files() = CommandToProto(*in.list_files);
   }
   return out;
 }
@@ -446,8 +481,9 @@ absl::StatusOr<DeployPlan> DeployFromProto(const v1::DeployPlan& in, const std::
     out.label = p.label();
     bool known = false;
     for (PackageFormat format :
-         {PackageFormat::kDeb, PackageFormat::kRpm, PackageFormat::kAppImage, PackageFormat::kSnap,
-          PackageFormat::kFlatpak, PackageFormat::kMsi, PackageFormat::kExe, PackageFormat::kTar}) {
+         {PackageFormat::kDeb, PackageFormat::kRpm, PackageFormat::kPacman,
+          PackageFormat::kAppImage, PackageFormat::kSnap, PackageFormat::kFlatpak,
+          PackageFormat::kMsi, PackageFormat::kExe, PackageFormat::kTar}) {
       if (ToString(format) == p.format()) {
         out.format = format;
         known = true;
@@ -478,8 +514,10 @@ absl::StatusOr<DeployPlan> DeployFromProto(const v1::DeployPlan& in, const std::
     for (const v1::PlannedCommand& v : p.verify()) out.verify.push_back(CommandFromProto(v));
     if (p.has_cleanup()) out.cleanup = CommandFromProto(p.cleanup());
     if (p.has_undo()) out.undo = CommandFromProto(p.undo());
+    if (p.has_list_files()) out.list_files = CommandFromProto(p.list_files());
     plan.packages.push_back(std::move(out));
   }
+  if (in.has_contents()) plan.contents = VerifyFromProto(in.contents());
   return plan;
 }
 
@@ -518,6 +556,7 @@ v1::Job ToProto(const JobSpec& job) {
   for (const ArtifactRef& package : job.packages) *out.add_packages() = ToProto(package);
   if (job.deploy) *out.mutable_deploy() = DeployToProto(*job.deploy);
   out.set_variant(job.variant);
+  out.set_install_only(job.install_only);
   if (job.smoke) {
     v1::SmokeTest* smoke = out.mutable_smoke();
     smoke->set_variant(std::string(ToString(job.smoke->variant)));
@@ -576,11 +615,15 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& in) {
   job.scenario_path = in.scenario_path();
   job.files.insert(in.files().begin(), in.files().end());
   job.variant = in.variant();
+  job.install_only = in.install_only();
+  if (job.install_only && (!in.has_deploy() || in.deploy().packages().empty())) {
+    return absl::InvalidArgumentError("job.install_only without packages to install");
+  }
   if (in.has_smoke()) {
     absl::StatusOr<SmokeSpec> smoke = SmokeFromProto(in.smoke());
     if (!smoke.ok()) return smoke.status();
     job.smoke = std::move(*smoke);
-  } else if (job.files.find(job.scenario_path) == job.files.end()) {
+  } else if (!job.install_only && job.files.find(job.scenario_path) == job.files.end()) {
     return absl::InvalidArgumentError(
         absl::StrCat("job.files does not contain the scenario \"", job.scenario_path, "\""));
   }

@@ -1,7 +1,8 @@
 // `mosdat build` end to end: the real binary builds a fixture git repository (created
 // here, cloned over file://) at a branch, a commit and a "pull request" ref, with a
 // build script making a real .deb (dpkg-deb) and a .tar.gz; then the cache, a tampered
-// cached artifact, a failing build, a glob matching nothing and an unknown ref.
+// cached artifact, a failing build, a glob matching nothing and an unknown ref; and
+// `build` installing into the local VM with [verify] on the installed copy.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -73,7 +74,7 @@ TEST_F(BuildCommandTest, BuildsABranchThenServesTheSameCommitFromTheCache) {
   EXPECT_THAT(first.out, ::testing::ContainsRegex("FILE +FORMAT +SIZE +SHA256"));
   EXPECT_THAT(first.out, ::testing::ContainsRegex(
                              "mosdat-fixture-app_1.0_all.deb +deb +[0-9.]+ (B|KiB) +[0-9a-f]{64}"));
-  EXPECT_THAT(first.out, ::testing::ContainsRegex("mosdat-fixture-app-1.0.tar.gz +tar.gz "));
+  EXPECT_THAT(first.out, ::testing::ContainsRegex("mosdat-fixture-app-1.0.tar.gz +tar "));
 
   std::string results = ResultsDir(first);
   ASSERT_TRUE(fs::is_directory(results)) << results;
@@ -234,6 +235,51 @@ TEST_F(BuildCommandTest, RunBuildsInstallsAndTestsThePullRequest) {
   EXPECT_EQ(broken.exit_code, 3) << broken.out << broken.err;  // an unknown ref: the config's
   EXPECT_THAT(broken.err, HasSubstr("the build failed, so nothing was tested"));
   EXPECT_THAT(broken.out, Not(HasSubstr("job(s)")));
+}
+
+// `mosdat build` installs what it built in each VM whose [[vm.package]] takes it (an
+// install job through the embedded coordinator) and runs [verify] on the installed
+// copy: the app.asar the deb put into /opt is read back from the VM.
+TEST_F(BuildCommandTest, BuildInstallsIntoTheVmsAndChecksTheInstalledCopy) {
+  DpkgTestPackage package("mosdat-test-built");
+  repo_.CommitVersion("1.0");
+  repo_.Git({"checkout", "-q", "-b", "feature"});
+  repo_.CommitVersion("2.0");
+  repo_.Git({"update-ref", "refs/pull/7/head", "HEAD"});
+  repo_.Git({"checkout", "-q", "main"});
+  auto config_with = [&](const std::string& symbol) {
+    const std::string config = dir_.File("build-" + symbol + ".toml");
+    std::ofstream(config) << "[app]\nname = \"" << package.name() << "\"\nbinary = \"/usr/bin/"
+                          << package.name() << "\"\nversion = \"2.0\"\n\n[build]\nrepo = \""
+                          << repo_.url() << "\"\nref = \"main\"\ncommands = [\"sh build.sh\"]\n"
+                          << "artifacts = [\"dist/*.deb\", \"dist/*.tar.gz\"]\n[build.env]\n"
+                          << "FIXTURE_COUNTER = \"" << repo_.counter() << "\"\nFIXTURE_NAME = \""
+                          << package.name() << "\"\nFIXTURE_ASAR = \""
+                          << SourcePath("tests/data/asar/app.asar") << "\"\n\n"
+                          << "[verify]\nsymbols = [\"" << symbol << "\"]\n\n"
+                          << "[[vm]]\nname = \"local\"\nprovider = \"local\"\n"
+                          << "[[vm.package]]\nformat = \"deb\"\n\n"
+                          << "[report]\noutput_dir = \"" << dir_.File("results") << "\"\n";
+    return config;
+  };
+  RunResult built = Build(config_with("isTelephonyEnabled"), {"--pr", "7"});
+  EXPECT_EQ(built.exit_code, 0) << built.out << built.err;
+  EXPECT_THAT(repo_.Builds(), ::testing::ElementsAre("2.0"));
+  EXPECT_THAT(built.out, HasSubstr("package " + package.name() + "_2.0_all.deb ("));
+  EXPECT_THAT(built.out, ::testing::ContainsRegex("pass +install on local "));
+  EXPECT_TRUE(package.Installed());
+
+  // The same build (from the cache) lacking a symbol [verify] wants: a test failure.
+  RunResult lacking = Build(config_with("notInThisBuild"), {"--pr", "7"});
+  EXPECT_EQ(lacking.exit_code, 1) << lacking.out << lacking.err;
+  EXPECT_THAT(repo_.Builds(), ::testing::ElementsAre("2.0"));
+  EXPECT_THAT(lacking.out, ::testing::ContainsRegex("fail +install on local "));
+  EXPECT_THAT(lacking.out + lacking.err, HasSubstr("app.asar contains notInThisBuild"));
+
+  // --no-deploy: built only.
+  RunResult only = Build(config_with("notInThisBuild"), {"--pr", "7", "--no-deploy"});
+  EXPECT_EQ(only.exit_code, 0) << only.out << only.err;
+  EXPECT_THAT(only.out, Not(HasSubstr("job(s)")));
 }
 
 TEST_F(BuildCommandTest, AConfigErrorIsExit3WithItsPosition) {

@@ -213,7 +213,7 @@ TEST_F(SmokeTest, FunctionalSkipsSmokeTests) {
 // A config for the fixture app installed from package `name` (a [[vm.package]] of
 // `format`), with the x11 and wayland-fake variants.
 std::string PackagedAppConfig(const std::string& dir, const std::string& name,
-                              const std::string& format) {
+                              const std::string& format, const std::string& extra = "") {
   std::string path = dir + "/packaged.toml";
   std::ofstream(path) << "[app]\nname = \"" << name << "\"\nbinary = \"/opt/" << name
                       << "/smoke_fixture\"\nargs = [\"wayland-crash\"]\ntimeout = 3\n"
@@ -221,7 +221,8 @@ std::string PackagedAppConfig(const std::string& dir, const std::string& name,
                       << "[[vm.package]]\nformat = \"" << format << "\"\n\n"
                       << "[[test]]\nname = \"x11\"\nvariant = \"x11\"\n"
                       << "[[test]]\nname = \"wayland-fake\"\nvariant = \"wayland-fake\"\n"
-                      << "[[test]]\nname = \"installed\"\nscenario = \"installed.yaml\"\n";
+                      << "[[test]]\nname = \"installed\"\nscenario = \"installed.yaml\"\n"
+                      << extra;
   // The local VM starts the app once the package installed it: its window is there.
   std::ofstream(dir + "/installed.yaml")
       << "name: installed\nsteps:\n  - shell: 'pgrep -f /opt/" << name << "/smoke_fixture'\n";
@@ -232,7 +233,8 @@ std::string PackagedAppConfig(const std::string& dir, const std::string& name,
 // (embedded) coordinator by content, the agent fetches it, and every job installs it
 // through the local VM's sshd with the real apt-get before its variant runs the
 // installed copy: wayland-fake catches the crash (139), x11 passes (124); a functional
-// test's local VM starts the app once the package has installed it.
+// test's local VM starts the app once the package has installed it. With [verify], an
+// install job checks the installed copy first: the ELF binary read back from the VM.
 TEST_F(SmokeTest, APackageGivenToTestIsInstalledBeforeEachJob) {
   DpkgTestPackage package("mosdat-test-app");
   const std::string installed = "/opt/" + package.name() + "/smoke_fixture";
@@ -240,8 +242,20 @@ TEST_F(SmokeTest, APackageGivenToTestIsInstalledBeforeEachJob) {
       package.BuildDeb(dir_.path(), "1.2.3-1", {{installed, ReadFileOrEmpty(app_)}});
   ASSERT_FALSE(deb.empty());
   ASSERT_FALSE(package.Installed());
-  RunResult run = Test(PackagedAppConfig(dir_.path(), package.name(), "deb"), {"--package", deb});
+  const std::string verify = "\n[[verify.binary]]\npath = \"opt/" + package.name() +
+                             "/smoke_fixture\"\nstrings = [\"wayland-crash\"]\n";
+  RunResult run =
+      Test(PackagedAppConfig(dir_.path(), package.name(), "deb", verify), {"--package", deb});
   EXPECT_EQ(run.exit_code, 1) << run.out << run.err;  // wayland-fake failed
+  EXPECT_THAT(run.out, ::testing::ContainsRegex("pass +install on local "));
+  std::vector<std::string> checks;
+  for (const Event& e : Events(JobDir("install"))) {
+    if (e.type == EventType::kStepFinished && e.label.rfind("contents: ", 0) == 0) {
+      checks.push_back(absl::StrCat(e.label, "=", Absl(ToString(e.status))));
+    }
+  }
+  EXPECT_THAT(checks, ::testing::ElementsAre(::testing::AllOf(HasSubstr("wayland-crash"),
+                                                              ::testing::EndsWith("=passed"))));
   EXPECT_THAT(run.out, HasSubstr("package " + package.name() + "_1.2.3-1_all.deb ("));
   EXPECT_THAT(run.out,
               ::testing::ContainsRegex("fail +wayland-fake on local \\(wayland-fake\\) +139 "));
@@ -292,6 +306,14 @@ TEST_F(SmokeTest, PackagesNoVmTakesAreRefusedBeforeAnythingRuns) {
   RunResult missing =
       Test(WriteConfig({"exit0"}, kFourVariants), {"--package", dir_.File("nope.deb")});
   EXPECT_EQ(missing.exit_code, 2) << missing.out << missing.err;  // CLI11: not a file
+
+  // A [[test]] named like the install jobs, in a run that has them.
+  RunResult clash = Test(PackagedAppConfig(dir_.path(), "mosdat-never", "deb",
+                                           "[[test]]\nname = \"install\"\nvariant = \"x11\"\n"
+                                           "[verify]\nsymbols = [\"x\"]\n"),
+                         {"--package", deb});
+  EXPECT_EQ(clash.exit_code, 3) << clash.out << clash.err;
+  EXPECT_THAT(clash.err, HasSubstr("which is what mOSdat calls its install jobs"));
 }
 
 // A missing app is a config error naming the VM, not a crash verdict.

@@ -56,6 +56,8 @@ std::vector<std::string> AllCommands(const PackageInstallPlan& plan) {
   for (const InstallerChoice& choice : plan.installers) out.push_back(choice.install.command);
   for (const PlannedCommand& verify : plan.verify) out.push_back(verify.command);
   if (plan.cleanup) out.push_back(plan.cleanup->command);
+  if (plan.undo) out.push_back(plan.undo->command);
+  if (plan.list_files) out.push_back(plan.list_files->command);
   return out;
 }
 
@@ -208,21 +210,53 @@ TEST(PackageInstallTest, AppImageCleanupDoesNotDeleteTheInstalledFile) {
   EXPECT_FALSE(plan->packages[0].cleanup.has_value());
 }
 
-TEST(PackageInstallTest, TarUnpacksIntoAnEmptiedDirectory) {
+// The tar plan's commands run for real in /bin/sh (no sudo: options.sudo = false),
+// into a temporary tar_root: a new version replaces the old one whole, a corrupt
+// tarball leaves the installed version as it was, and the listing names its files.
+TEST(PackageInstallTest, TarReplacesTheInstalledVersionWholeOrNotAtAll) {
+  const std::string work = Sh("mktemp -d | tr -d '\\n'");
+  ASSERT_FALSE(work.empty());
+  Sh("mkdir -p '" + work + "/v1/bin' '" + work + "/v2/bin' && echo one > '" + work +
+     "/v1/bin/demo' && echo gone > '" + work + "/v1/only-in-v1' && echo two > '" + work +
+     "/v2/bin/demo' && ln -s demo '" + work + "/v2/bin/link' && chmod +x '" + work +
+     "/v1/bin/demo' '" + work + "/v2/bin/demo' && tar -czf '" + work + "/demo-1.tar.gz' -C '" +
+     work + "/v1' . && tar -czf '" + work + "/demo-2.tar.gz' -C '" + work +
+     "/v2' . && head -c 100 '" + work + "/demo-2.tar.gz' > '" + work + "/demo-3.tar.gz'");
   PackageConfig tar = Package(PackageFormat::kTar);
-  tar.file_glob = "*.tar.gz";
-  tar.app_path = "/opt/demo/bin/demo";
-  absl::StatusOr<DeployPlan> plan =
-      PlanPackageInstall(Vm({tar}), App(), {Artifact("d/demo-linux.tar.gz", PackageFormat::kTar)});
-  ASSERT_TRUE(plan.ok()) << plan.status();
-  const PackageInstallPlan& p = plan->packages[0];
-  ASSERT_TRUE(p.remove.has_value());
-  EXPECT_EQ(p.remove->command, "sudo -n rm -rf -- '/opt/demo'");
-  EXPECT_FALSE(p.remove->may_fail);
-  EXPECT_EQ(p.installers[0].install.command,
-            "sudo -n mkdir -p -- '/opt/demo' && sudo -n tar -xf '/tmp/demo-linux.tar.gz' -C "
-            "'/opt/demo'");
-  EXPECT_THAT(p.verify.back().command, HasSubstr("test -x '/opt/demo/bin/demo'"));
+  tar.app_path = work + "/opt/demo/bin/demo";
+  auto plan_for = [&](const std::string& file) {
+    absl::StatusOr<DeployPlan> plan =
+        PlanPackageInstall(Vm({tar}), App(), {Artifact(work + "/" + file, PackageFormat::kTar)},
+                           {.sudo = false, .remote_dir = work, .tar_root = work + "/opt"});
+    EXPECT_TRUE(plan.ok()) << plan.status();
+    return plan.ok() ? plan->packages[0] : PackageInstallPlan{};
+  };
+  auto install = [&](const PackageInstallPlan& p) {
+    return RunCommand({"/bin/sh", "-c", p.installers[0].install.command}, CurrentEnvironment(),
+                      absl::Seconds(30));
+  };
+
+  PackageInstallPlan first = plan_for("demo-1.tar.gz");
+  EXPECT_FALSE(first.remove.has_value());  // the install replaces; nothing goes first
+  EXPECT_EQ(install(first)->status.exit_code, 0);
+  EXPECT_EQ(Sh("cat '" + work + "/opt/demo/bin/demo'"), "one\n");
+
+  PackageInstallPlan second = plan_for("demo-2.tar.gz");
+  EXPECT_EQ(install(second)->status.exit_code, 0);
+  EXPECT_EQ(Sh("cat '" + work + "/opt/demo/bin/demo'"), "two\n");
+  EXPECT_EQ(Sh("ls -A '" + work + "/opt'"), "demo\n");  // no staging left, v1's file gone
+  for (const PlannedCommand& verify : second.verify) Sh(verify.command);
+  ASSERT_TRUE(second.list_files.has_value());
+  EXPECT_EQ(Sh(second.list_files->command),
+            work + "/opt/demo\n" + work + "/opt/demo/bin/demo\n");  // the link is not a file
+
+  PackageInstallPlan corrupt = plan_for("demo-3.tar.gz");
+  EXPECT_NE(install(corrupt)->status.exit_code, 0);
+  ASSERT_TRUE(corrupt.undo.has_value());
+  Sh(corrupt.undo->command);
+  EXPECT_EQ(Sh("cat '" + work + "/opt/demo/bin/demo'"), "two\n");
+  EXPECT_EQ(Sh("ls -A '" + work + "/opt'"), "demo\n");
+  Sh("rm -rf '" + work + "'");
 }
 
 TEST(PackageInstallTest, OwnInstallAndUninstallRunAsWrittenWithPlaceholders) {

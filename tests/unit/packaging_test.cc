@@ -82,16 +82,15 @@ TEST(ArtifactFormatTest, RecognisesThePackageFormats) {
   EXPECT_EQ(ArtifactFormatOf("app_1.0_amd64.deb"), "deb");
   EXPECT_EQ(ArtifactFormatOf("app-1.0.x86_64.rpm"), "rpm");
   EXPECT_EQ(ArtifactFormatOf("App-1.0.AppImage"), "appimage");
-  EXPECT_EQ(ArtifactFormatOf("app-1.0.tar.gz"), "tar.gz");
-  EXPECT_EQ(ArtifactFormatOf("app-1.0.tgz"), "tar.gz");
+  EXPECT_EQ(ArtifactFormatOf("app-1.0.tar.gz"), "tar");
+  EXPECT_EQ(ArtifactFormatOf("app-1.0.tgz"), "tar");
+  EXPECT_EQ(ArtifactFormatOf("app-1.0-1-x86_64.pkg.tar.zst"), "pacman");
   EXPECT_EQ(ArtifactFormatOf("App Setup 1.0.exe"), "exe");
   EXPECT_EQ(ArtifactFormatOf("app.msi"), "msi");
   EXPECT_EQ(ArtifactFormatOf("app.flatpak"), "flatpak");
   EXPECT_EQ(ArtifactFormatOf("app_1.0_amd64.snap"), "snap");
   EXPECT_EQ(ArtifactFormatOf("latest-linux.yml"), "");
   EXPECT_EQ(ArtifactFormatOf(".deb"), "");
-  EXPECT_EQ(PackageFormatOf("tar.gz"), PackageFormat::kTar);
-  EXPECT_EQ(PackageFormatOf(""), std::nullopt);
 }
 
 TEST_F(PackagingTest, Sha256MatchesTheKnownDigest) {
@@ -270,7 +269,7 @@ TEST_F(PackagingTest, BuildPhaseBuildsRealPackagesAndServesTheSameCommitFromTheC
   }
   const Artifact& deb = first->artifacts[1];
   EXPECT_EQ(deb.format, "deb");
-  EXPECT_EQ(first->artifacts[0].format, "tar.gz");
+  EXPECT_EQ(first->artifacts[0].format, "tar");
   // A real package: dpkg-deb reads it back.
   absl::StatusOr<CommandResult> info =
       RunCommand({"dpkg-deb", "--field", deb.path, "Package", "Version"}, CurrentEnvironment(),

@@ -76,7 +76,8 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
   Event started = Event::Of(EventType::kJobStarted);
   started.vm = job.vm.name;
   started.scenario = job.smoke ? absl::StrCat("smoke test ", job.variant, ": ", job.smoke->binary)
-                               : job.scenario_path;
+                     : job.install_only ? std::string("install the packages")
+                                        : job.scenario_path;
   events(started).IgnoreError();
   for (const std::string& note : job.provision_notes) {
     Event log = Event::Of(EventType::kLog);
@@ -112,7 +113,7 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
       .any_file = true};
   // A smoke job has no scenario: it runs the app itself (smoke_runner.h).
   Scenario scenario;
-  if (!job.smoke) {
+  if (!job.smoke && !job.install_only) {
     scenario =
         ParseScenario(job.files.at(job.scenario_path), job.scenario_path, options, &diagnostics);
   }
@@ -135,7 +136,7 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
   const bool deploys = job.deploy && !job.deploy->packages.empty();
   // The local VM's app, unless the job starts it itself; after the deploy when the
   // packages bring it.
-  const bool starts_app = !job.smoke && !LaunchesItsApp(scenario);
+  const bool starts_app = !job.smoke && !job.install_only && !LaunchesItsApp(scenario);
   if (job.vm.provider == VmProvider::kLocal) {
     absl::StatusOr<std::unique_ptr<LocalDesktop>> started_desktop = LocalDesktop::Start(
         {.width = job.vm.width,
@@ -189,6 +190,11 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
       tear_down();
       return finish(VerdictOf(OutcomeOf(deployed)), std::string(deployed.message()));
     }
+  }
+  if (job.install_only) {
+    tear_down();
+    if (!deploys) return finish(JobVerdict::kConfigError, "an install job without packages");
+    return finish(JobVerdict::kPass, "");
   }
   if (job.smoke) {
     SmokeRunOutcome smoke = RunSmokeTest({.job = job,

@@ -14,7 +14,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/absl_compat.h"
+#include "core/artifact_checks.h"
 #include "core/outcome.h"
+#include "vnc-agent/steps/installed_files.h"
 
 namespace mosdat {
 namespace {
@@ -41,8 +43,22 @@ class Deployer {
       : ssh_(ssh), plan_(plan), emit_(emit), options_(options) {}
 
   absl::Status Run() {
+    std::vector<PackageInstallPlan> installed;  // as run (AsRoot for a root login)
     for (const PackageInstallPlan& package : plan_.packages) {
-      if (absl::Status status = Deploy(package); !status.ok()) return status;
+      absl::StatusOr<PackageInstallPlan> done = Deploy(package);
+      if (!done.ok()) return done.status();
+      installed.push_back(*std::move(done));
+    }
+    if (!plan_.contents.empty()) {
+      if (absl::Status status = CheckContents(installed); !status.ok()) return status;
+    }
+    // Last: a listing may read the uploaded files.
+    for (const PackageInstallPlan& package : installed) {
+      if (package.cleanup.has_value()) {
+        if (absl::Status status = RunCommand(package, *package.cleanup); !status.ok()) {
+          return status;
+        }
+      }
     }
     return absl::OkStatus();
   }
@@ -52,14 +68,20 @@ class Deployer {
     return absl::StrCat("VM ", plan_.vm, ", ", package.label, ", step ", step);
   }
 
-  // One step: events around `body`, which fills the output and returns the step's status.
   absl::Status Step(const PackageInstallPlan& package, const std::string& step,
+                    const std::string& description,
+                    const std::function<absl::Status(CommandOutput*)>& body) {
+    return Step(package.label, step, description, body);
+  }
+
+  // One step: events around `body`, which fills the output and returns the step's status.
+  absl::Status Step(const std::string& label, const std::string& step,
                     const std::string& description,
                     const std::function<absl::Status(CommandOutput*)>& body) {
     Event started = Event::Of(EventType::kStepStarted);
     started.step_index = -1;
     started.step_kind = "deploy";
-    started.label = absl::StrCat(package.label, ": ", step);
+    started.label = absl::StrCat(label, ": ", step);
     started.description = description;
     if (absl::Status sent = emit_(started); !sent.ok()) return sent;
     const absl::Time begin = absl::Now();
@@ -220,7 +242,95 @@ class Deployer {
     });
   }
 
-  absl::Status Deploy(const PackageInstallPlan& planned) {
+  // The [verify] checks on the installed copy: each package's listing, the files the
+  // checks read (over SFTP), then one event per check. A check that fails (or an
+  // installed app.asar or ELF file that cannot be read) is a test failure: the package
+  // as built lacks what it should have.
+  absl::Status CheckContents(const std::vector<PackageInstallPlan>& installed) {
+    const std::string label = "contents";
+    std::map<std::string, std::string> files;
+    std::vector<std::string> unlisted;
+    for (const PackageInstallPlan& package : installed) {
+      if (!package.list_files.has_value()) {
+        unlisted.push_back(package.label);
+        continue;
+      }
+      std::vector<ListedFile> wanted;
+      absl::Status listed = Step(
+          package, "list-files", package.list_files->command,
+          [&](CommandOutput* output) -> absl::Status {
+            absl::StatusOr<SshExecResult> result =
+                ssh_.Exec(package.list_files->command, options_.command_timeout);
+            if (!result.ok()) {
+              return InfrastructureError(
+                  absl::StrCat(Where(package, "list-files"), ": ", result.status().message()));
+            }
+            *output = {result->exit_code, Tail(result->out), Tail(result->err), result->timed_out};
+            if (result->exit_code != 0 || result->truncated) {
+              return InfrastructureError(
+                  absl::StrCat(Where(package, "list-files"), ": cannot list the installed files: ",
+                               result->truncated ? "the listing is too long" : Tail(result->err)));
+            }
+            absl::StatusOr<std::vector<ListedFile>> found =
+                WantedInListing(result->out, plan_.contents);
+            if (!found.ok()) {
+              return InfrastructureError(
+                  absl::StrCat(Where(package, "list-files"), ": ", found.status().message()));
+            }
+            wanted = *std::move(found);
+            return absl::OkStatus();
+          });
+      if (!listed.ok()) return listed;
+      std::string names;
+      for (const ListedFile& file : wanted) absl::StrAppend(&names, file.remote_path, "\n");
+      absl::Status read = Step(package, "read-files", names, [&](CommandOutput*) -> absl::Status {
+        absl::Status status = ReadListedFiles(ssh_, wanted, options_.max_checked_bytes, &files);
+        if (!status.ok()) {
+          return InfrastructureError(
+              absl::StrCat(Where(package, "read-files"), ": ", status.message()));
+        }
+        return absl::OkStatus();
+      });
+      if (!read.ok()) return read;
+    }
+    if (!unlisted.empty() && unlisted.size() == installed.size()) {
+      // Nothing to look at: said, and not passed off as checked.
+      return Step(label, "checks", "", [&](CommandOutput* output) -> absl::Status {
+        output->err = absl::StrCat(
+            "the installed files of ", absl::StrJoin(unlisted, ", "),
+            " cannot be listed (AppImage, snap, flatpak, or the config's own install of a "
+            "tar): check the built file with `mosdat preflight --package` instead");
+        return TestFailure(absl::StrCat("VM ", plan_.vm, ": [verify] cannot check the installed ",
+                                        "copy: ", output->err));
+      });
+    }
+    absl::StatusOr<std::vector<ArtifactCheck>> checks =
+        RunArtifactChecksOnFiles(plan_.contents, std::move(files));
+    if (!checks.ok()) {
+      return Step(label, "checks", "", [&](CommandOutput*) {
+        return TestFailure(
+            absl::StrCat("VM ", plan_.vm, ": the installed copy: ", checks.status().message()));
+      });
+    }
+    std::vector<std::string> failed;
+    for (const ArtifactCheck& check : *checks) {
+      absl::Status status = Step(label, check.name, check.detail, [&](CommandOutput* output) {
+        output->out = check.detail;
+        if (check.result == ArtifactCheck::Result::kFailed) {
+          return TestFailure(absl::StrCat(check.name, ": ", check.detail));
+        }
+        return absl::OkStatus();
+      });
+      if (!status.ok()) failed.push_back(std::string(status.message()));
+    }
+    if (failed.empty()) return absl::OkStatus();
+    return TestFailure(absl::StrCat("VM ", plan_.vm, ": the installed copy fails ", failed.size(),
+                                    " of ", checks->size(),
+                                    " [verify] checks: ", absl::StrJoin(failed, "; ")));
+  }
+
+  // Installs one package; returns the plan as run, whose cleanup is still to do.
+  absl::StatusOr<PackageInstallPlan> Deploy(const PackageInstallPlan& planned) {
     if (planned.installers.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat(Where(planned, "probe"), ": the plan has no install command"));
@@ -257,10 +367,7 @@ class Deployer {
     for (const PlannedCommand& verify : package.verify) {
       if (absl::Status status = RunCommand(package, verify); !status.ok()) return status;
     }
-    if (package.cleanup.has_value()) {
-      if (absl::Status status = RunCommand(package, *package.cleanup); !status.ok()) return status;
-    }
-    return absl::OkStatus();
+    return package;
   }
 
   SshSession& ssh_;

@@ -11,8 +11,13 @@
 //   install   the chosen installer's command; when it fails, `undo` removes a package
 //             it left half-installed (deb, rpm), keeping one still installed whole
 //   verify-*  each verification command
-//   cleanup   removes the uploaded file (tolerated to fail); after a failure the file
-//             stays in the VM, for a look
+//   contents  when the plan has [verify] checks (DeployPlan::contents), after every
+//             package is installed: each package's installed files are listed, those
+//             the checks read are fetched over SFTP, and every check is a step;
+//             a failed check is a test failure (TestFailure): the package lacks what
+//             it should have
+//   cleanup   removes the uploaded files (tolerated to fail), last; after a failure
+//             the files stay in the VM, for a look
 // Every step emits a kStepStarted and a kStepFinished event (step_kind "deploy", label
 // "package 1 (deb): install", description = the command, output = its output tails),
 // with step_index -1: they precede the scenario's steps and are not part of it.
@@ -45,6 +50,8 @@ struct DeployOptions {
   absl::Duration command_timeout = absl::Minutes(10);  // each install/remove/verify
   absl::Duration probe_timeout = absl::Seconds(30);    // probes, sudo check, sha256sum
   int64_t max_upload_bytes = int64_t{4} << 30;         // 4 GiB: a sanity bound
+  // What the [verify] checks of the installed copy may read from the VM in all.
+  uint64_t max_checked_bytes = uint64_t{2} << 30;
 };
 
 // Installs every package of `plan` through `ssh`, emitting one start and one finish
