@@ -38,6 +38,7 @@ void AddReplayCommand(CLI::App& root, const GlobalOptions& global, int* exit_cod
 void AddMigrateCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
 void AddDoctorCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
 void AddBuildCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
+void AddLiveCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
 // `run` and `test` (matrix_commands.cc); `runs`, `watch` and `cancel` (runs_commands.cc).
 void AddMatrixCommands(CLI::App& root, const GlobalOptions& global, int* exit_code);
 void AddRunsCommands(CLI::App& root, const GlobalOptions& global, int* exit_code);

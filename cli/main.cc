@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   mosdat::AddMigrateCommand(app, global, &exit_code);
   mosdat::AddDoctorCommand(app, global, &exit_code);
   mosdat::AddBuildCommand(app, global, &exit_code);
+  mosdat::AddLiveCommand(app, global, &exit_code);
   mosdat::AddMatrixCommands(app, global, &exit_code);
   mosdat::AddRunsCommands(app, global, &exit_code);
   mosdat::AddPlannedCommands(app, &exit_code);

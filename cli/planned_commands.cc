@@ -21,11 +21,6 @@ void ConfigFlags(CLI::App& cmd) {
 }
 
 const PlannedCommand kPlanned[] = {
-    {"live", "Serve the live triage dashboard and the authoring API",
-     [](CLI::App& cmd) {
-       ConfigFlags(cmd);
-       cmd.add_option("--listen", "HTTP address (loopback by default)");
-     }},
     {"author", "Agent-friendly client of the authoring API (prints compact JSON)",
      [](CLI::App& cmd) {
        cmd.add_option("--url", "authoring API base URL");

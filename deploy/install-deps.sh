@@ -13,6 +13,8 @@ build_packages=(
   libboost-dev
   # artifact checks (core/elf_inspect, core/artifact_files): ELF symbols, .deb and tarballs
   libelf-dev libarchive-dev
+  # mosdat live: the authoring API's HTTP server (live/)
+  libcpp-httplib-dev
 )
 
 # The local desktop target (see DESIGN.md: "The local target").

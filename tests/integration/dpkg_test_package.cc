@@ -34,7 +34,9 @@ DpkgTestPackage::DpkgTestPackage(const std::string& prefix) {
   EXPECT_EQ(geteuid(), 0u) << "this test installs packages into this machine: run as root";
   lock_fd_ = open("/tmp/mosdat-dpkg-tests.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600);
   EXPECT_GE(lock_fd_, 0);
-  if (lock_fd_ >= 0) EXPECT_EQ(flock(lock_fd_, LOCK_EX), 0);
+  if (lock_fd_ >= 0) {
+    EXPECT_EQ(flock(lock_fd_, LOCK_EX), 0);
+  }
   std::random_device device;
   name_ = absl::StrCat(prefix, "-", absl::Hex(device(), absl::kZeroPad8),
                        absl::Hex(device(), absl::kZeroPad8));

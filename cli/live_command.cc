@@ -1,0 +1,98 @@
+// `mosdat live --config X [--listen 127.0.0.1:8082] [--token env:NAME | file:PATH]`:
+// the authoring API (live/authoring_api.h) over the embedded services, whose agent
+// opens the config's local VMs. Every call needs the token: the one --token refers to,
+// or one made for this run and printed once. Runs until interrupted (exit 130).
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/embedded.h"
+#include "cli/exit_codes.h"
+#include "core/config_parser.h"
+#include "core/preflight.h"
+#include "core/secret_ref.h"
+#include "live/agent_backend.h"
+#include "live/live_server.h"
+#include "runtime/token_auth.h"
+
+namespace mosdat {
+namespace {
+
+struct LiveArgs {
+  std::string config;
+  std::string listen = "127.0.0.1:8082";
+  std::string token_ref;
+};
+
+int RunLive(const LiveArgs& args) {
+  Diagnostics warnings;
+  absl::StatusOr<Config> config = LoadConfig(args.config, &warnings);
+  for (const Diagnostic& d : warnings.warnings()) std::cerr << "warning: " << d.ToString() << "\n";
+  if (!config.ok()) {
+    std::cerr << config.status().message() << "\n";
+    return kExitConfigError;
+  }
+  std::string token;
+  bool made = false;
+  if (!args.token_ref.empty()) {
+    absl::StatusOr<SecretRef> ref = SecretRef::Parse(args.token_ref);
+    absl::StatusOr<std::string> value = ref.ok() ? ref->Resolve() : ref.status();
+    if (!value.ok() || value->empty()) {
+      std::cerr << "mosdat live: --token: "
+                << (value.ok() ? "the token is empty" : value.status().message()) << "\n";
+      return kExitUsage;
+    }
+    token = *value;
+  } else {
+    token = GenerateToken();
+    made = true;
+  }
+  EmbeddedOptions embedded;
+  for (const VmConfig& vm : config->vms) embedded.vms.push_back(vm.name);
+  embedded.coordinator.results_root = config->report.output_dir;
+  embedded.vlm = config->vlm;
+  absl::StatusOr<ServiceConnection> services = ConnectServices("", "", {}, embedded);
+  if (!services.ok()) {
+    std::cerr << "mosdat live: " << services.status().message() << "\n";
+    return kExitInfrastructure;
+  }
+  AgentScreenBackend backend(*config, services->channel, services->token);
+  LiveServerOptions options{.listen = args.listen, .token = token};
+  options.scenario_options.overrides = ConfigVars(*config, {});
+  absl::StatusOr<std::unique_ptr<LiveServer>> server = LiveServer::Start(backend, options);
+  if (!server.ok()) {
+    std::cerr << "mosdat live: " << server.status().message() << "\n";
+    return server.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
+                                                                        : kExitInfrastructure;
+  }
+  std::cout << "mosdat live: serving the authoring API on " << (*server)->url() << "\n";
+  if (made) {
+    // Made for this run, shown once, to the person who started it.
+    std::cout << "token (send as Authorization: Bearer ..., or log in with it): " << token << "\n";
+  }
+  std::cout.flush();
+  // Ctrl-C or SIGTERM ends the process through the embedded services' watcher; the
+  // local desktops go with it (core/orphan_reaper.h).
+  for (;;) pause();
+}
+
+}  // namespace
+
+void AddLiveCommand(CLI::App& root, const GlobalOptions& global, int* exit_code) {
+  auto args = std::make_shared<LiveArgs>();
+  CLI::App* cmd = root.add_subcommand(
+      "live", "Serve the authoring API (sessions on the config's VMs, actions, drafts, export)");
+  cmd->add_option("--config", args->config, "mOSdat TOML config")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--listen", args->listen, "HTTP address host:port (default 127.0.0.1:8082)");
+  cmd->add_option("--token", args->token_ref,
+                  "the token callers present, as env:NAME or file:PATH (default: one made for "
+                  "this run, printed once)");
+  cmd->callback([args, exit_code, &global] {
+    RunWithLogging(global, exit_code, [args] { return RunLive(*args); });
+  });
+}
+
+}  // namespace mosdat

@@ -1,0 +1,135 @@
+#include "live/agent_backend.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "core/job.h"
+#include "runtime/grpc_status.h"
+#include "runtime/proto_convert.h"
+#include "runtime/token_auth.h"
+
+namespace mosdat {
+namespace {
+
+// A local VM's desktop and app take seconds to come up.
+constexpr auto kOpenDeadline = std::chrono::seconds(120);
+constexpr auto kCallDeadline = std::chrono::seconds(30);
+
+}  // namespace
+
+AgentScreenBackend::AgentScreenBackend(const Config& config, std::shared_ptr<grpc::Channel> agent,
+                                       std::string token)
+    : config_(config), agent_(v1::Agent::NewStub(agent)), token_(std::move(token)) {}
+
+std::vector<AuthorVm> AgentScreenBackend::Vms() {
+  std::vector<AuthorVm> vms;
+  for (const VmConfig& vm : config_.vms) {
+    AuthorVm entry{.name = vm.name,
+                   .provider = std::string(ToString(vm.provider)),
+                   .os = std::string(ToString(vm.os_type))};
+    if (vm.provider == VmProvider::kProxmox) {
+      entry.available = false;
+      entry.note = "authoring on Proxmox VMs is not available yet";
+    }
+    vms.push_back(std::move(entry));
+  }
+  return vms;
+}
+
+absl::StatusOr<std::string> AgentScreenBackend::Open(const std::string& name) {
+  const VmConfig* vm = config_.FindVm(name);
+  if (vm == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no [[vm]] named \"", name, "\" in the config"));
+  }
+  if (vm->provider == VmProvider::kProxmox) {
+    return absl::UnimplementedError(
+        absl::StrCat("VM \"", name, "\": authoring on Proxmox VMs is not available yet"));
+  }
+  grpc::ClientContext context;
+  AttachToken(context, token_);
+  context.set_deadline(std::chrono::system_clock::now() + kOpenDeadline);
+  v1::OpenSessionRequest request;
+  *request.mutable_vm() = ToProto(TargetFor(config_, *vm));
+  v1::OpenSessionResponse response;
+  if (grpc::Status status = agent_->OpenSession(&context, request, &response); !status.ok()) {
+    return FromGrpcStatus(status);
+  }
+  return response.session_id();
+}
+
+absl::StatusOr<ScreenCapture> AgentScreenBackend::Capture(const std::string& session,
+                                                          bool after_input) {
+  grpc::ClientContext context;
+  AttachToken(context, token_);
+  context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+  v1::CaptureRequest request;
+  request.set_session_id(session);
+  if (after_input) request.set_newer_than_input_seq(1);
+  request.set_timeout_ms(5000);
+  v1::CaptureResponse response;
+  if (grpc::Status status = agent_->Capture(&context, request, &response); !status.ok()) {
+    return FromGrpcStatus(status);
+  }
+  return ScreenCapture{.png = response.image().png(),
+                       .width = response.image().width(),
+                       .height = response.image().height(),
+                       .frame_seq = response.image().frame_seq()};
+}
+
+absl::StatusOr<uint64_t> AgentScreenBackend::Act(const std::string& session,
+                                                 const ScreenAction& action) {
+  grpc::ClientContext context;
+  AttachToken(context, token_);
+  context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+  v1::InputRequest request;
+  request.set_session_id(session);
+  auto pointer = [&](v1::PointerAction::Kind kind, int button, int count) {
+    v1::PointerAction* p = request.mutable_pointer();
+    p->set_kind(kind);
+    p->mutable_at()->set_x(action.x);
+    p->mutable_at()->set_y(action.y);
+    p->set_button(button);
+    p->set_count(count);
+    p->set_scroll_dy(action.scroll_dy);
+  };
+  switch (action.kind) {
+    case ScreenAction::Kind::kHover:
+      pointer(v1::PointerAction::MOVE, 1, 1);
+      break;
+    case ScreenAction::Kind::kClick:
+      pointer(v1::PointerAction::CLICK, 1, 1);
+      break;
+    case ScreenAction::Kind::kDoubleClick:
+      pointer(v1::PointerAction::CLICK, 1, 2);
+      break;
+    case ScreenAction::Kind::kRightClick:
+      pointer(v1::PointerAction::CLICK, 3, 1);
+      break;
+    case ScreenAction::Kind::kScroll:
+      pointer(v1::PointerAction::SCROLL, 1, 1);
+      break;
+    case ScreenAction::Kind::kType:
+      request.mutable_type()->set_text(action.text);
+      break;
+    case ScreenAction::Kind::kKey:
+      request.mutable_key()->set_combo(action.text);
+      break;
+  }
+  v1::InputResponse response;
+  if (grpc::Status status = agent_->Input(&context, request, &response); !status.ok()) {
+    return FromGrpcStatus(status);
+  }
+  return response.input_seq();
+}
+
+absl::Status AgentScreenBackend::Close(const std::string& session) {
+  grpc::ClientContext context;
+  AttachToken(context, token_);
+  context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+  v1::CloseSessionRequest request;
+  request.set_session_id(session);
+  v1::CloseSessionResponse response;
+  return FromGrpcStatus(agent_->CloseSession(&context, request, &response));
+}
+
+}  // namespace mosdat

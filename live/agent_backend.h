@@ -1,0 +1,35 @@
+// ScreenBackend over an agent's interactive sessions (the Agent gRPC service): the
+// gRPC edge of the live server. VMs are the config's; a local VM's desktop comes up
+// with its app for the session and goes with it. Proxmox VMs are listed as not
+// available yet: their console needs the bridge's VM preparation first.
+#ifndef MOSDAT_LIVE_AGENT_BACKEND_H_
+#define MOSDAT_LIVE_AGENT_BACKEND_H_
+
+#include <memory>
+#include <string>
+
+#include "core/config.h"
+#include "live/screen_backend.h"
+#include "mosdat/v1/agent.grpc.pb.h"
+
+namespace mosdat {
+
+class AgentScreenBackend : public ScreenBackend {
+ public:
+  AgentScreenBackend(const Config& config, std::shared_ptr<grpc::Channel> agent, std::string token);
+
+  std::vector<AuthorVm> Vms() override;
+  absl::StatusOr<std::string> Open(const std::string& vm) override;
+  absl::StatusOr<ScreenCapture> Capture(const std::string& session, bool after_input) override;
+  absl::StatusOr<uint64_t> Act(const std::string& session, const ScreenAction& action) override;
+  absl::Status Close(const std::string& session) override;
+
+ private:
+  const Config config_;
+  std::unique_ptr<v1::Agent::Stub> agent_;
+  const std::string token_;
+};
+
+}  // namespace mosdat
+
+#endif  // MOSDAT_LIVE_AGENT_BACKEND_H_

@@ -1,0 +1,37 @@
+// The authoring API of `mosdat live` (the original's endpoints), on an httplib server:
+//   GET  /api/author/vms                      the VMs a session can be opened on
+//   POST /api/author/session   {"vm"}         opens a screen session: session_id, size
+//   POST /api/author/capture   {"session_id"} the screen as PNG (base64), its size
+//   GET  /api/author/screen.png?session=ID    the same, as an image (for the page)
+//   POST /api/author/action    {"session_id", "action", x, y, text, key, "confirm": true}
+//        hover | click | double_click | right_click | scroll (dy) | type (text) | key
+//        (key); refused (400, nothing done) without "confirm": true. Answers the input's
+//        sequence number and the scenario step that does the same.
+//   POST /api/author/step      {"session_id", "step": {...}} appends one step;
+//                              {"session_id", "steps": [...]} replaces them all
+//   POST /api/author/validate  {"session_id", "name"?} the draft through the runner's
+//                              parser: ok, problems (file:line:column)
+//   GET  /api/author/export?session=ID&name=N  the draft as scenario YAML
+//   POST /api/author/close     {"session_id"} closes it and its VNC connection
+// Every endpoint is behind HttpAuth; answers are JSON {"ok": true, ...} or {"ok": false,
+// "error": "..."} with a 4xx for the caller's mistakes (400 bad JSON or field, 401/403
+// auth, 403 another's session, 404 no such session, 429 too many sessions) and 502 when
+// the VM cannot be reached. Request bodies are bounded (1 MiB).
+#ifndef MOSDAT_LIVE_AUTHORING_API_H_
+#define MOSDAT_LIVE_AUTHORING_API_H_
+
+#include <httplib.h>
+
+#include "core/scenario_parser.h"
+#include "live/author_sessions.h"
+#include "live/http_auth.h"
+
+namespace mosdat {
+
+// `validate` parses drafts with `scenario_options` (the config's variables).
+void AddAuthoringApi(httplib::Server& server, HttpAuth& auth, AuthorSessions& sessions,
+                     ScenarioOptions scenario_options);
+
+}  // namespace mosdat
+
+#endif  // MOSDAT_LIVE_AUTHORING_API_H_

@@ -1,0 +1,84 @@
+#include "live/live_server.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "core/net.h"
+#include "live/authoring_api.h"
+
+namespace mosdat {
+namespace {
+
+constexpr size_t kMaxBodyBytes = 1 << 20;
+
+}  // namespace
+
+LiveServer::LiveServer(ScreenBackend& backend, LiveServerOptions options)
+    : options_(std::move(options)),
+      auth_(options_.token),
+      sessions_(backend, options_.session_idle_ttl, options_.max_sessions) {}
+
+absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(ScreenBackend& backend,
+                                                              LiveServerOptions options) {
+  if (options.token.empty()) return absl::InvalidArgumentError("the live server needs a token");
+  // Port 0: any free one (ParseHostPort takes real ports only).
+  const bool any_port = options.listen.size() > 2 && options.listen.ends_with(":0");
+  absl::StatusOr<std::pair<std::string, int>> address = ParseHostPort(
+      any_port ? options.listen.substr(0, options.listen.size() - 1) + "1" : options.listen);
+  if (address.ok() && any_port) address->second = 0;
+  if (!address.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen ", options.listen, ": ", address.status().message()));
+  }
+  std::unique_ptr<LiveServer> server(new LiveServer(backend, std::move(options)));
+  httplib::Server& http = server->server_;
+  http.set_payload_max_length(kMaxBodyBytes);
+  http.set_read_timeout(30, 0);
+  http.set_write_timeout(30, 0);
+  LiveServer* self = server.get();
+  http.Post("/login", [self](const httplib::Request& request, httplib::Response& response) {
+    self->auth_.Login(request, response);
+  });
+  http.Post("/logout", [self](const httplib::Request& request, httplib::Response& response) {
+    self->auth_.Logout(request, response);
+  });
+  http.Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content("{\"ok\":true}", "application/json");
+  });
+  AddAuthoringApi(http, server->auth_, server->sessions_, server->options_.scenario_options);
+  http.set_error_handler([](const httplib::Request&, httplib::Response& response) {
+    if (!response.body.empty()) return;  // a handler already said why
+    response.set_content(
+        nlohmann::json{{"ok", false},
+                       {"error", response.status == 404 ? "no such endpoint"
+                                                        : absl::StrCat("HTTP ", response.status)}}
+            .dump(),
+        "application/json");
+  });
+
+  server->host_ = address->first;
+  if (address->second == 0) {
+    server->port_ = http.bind_to_any_port(server->host_);
+  } else {
+    server->port_ = http.bind_to_port(server->host_, address->second) ? address->second : -1;
+  }
+  if (server->port_ <= 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", server->options_.listen,
+                                               " (in use, or not an address "
+                                               "of this machine)"));
+  }
+  server->thread_ = std::thread([self] { self->server_.listen_after_bind(); });
+  return server;
+}
+
+LiveServer::~LiveServer() {
+  server_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string LiveServer::url() const {
+  const bool v6 = host_.find(':') != std::string::npos;
+  return absl::StrCat("http://", v6 ? "[" + host_ + "]" : host_, ":", port_);
+}
+
+}  // namespace mosdat

@@ -1,0 +1,58 @@
+// What the authoring API needs of a VM's screen, without saying how it is reached: open
+// an interactive session on a VM, capture its screen, act on it, close it. The live
+// server's gRPC edge implements it over the agent's session RPCs (agent_backend.h);
+// tests can implement it over anything that shows a real screen.
+#ifndef MOSDAT_LIVE_SCREEN_BACKEND_H_
+#define MOSDAT_LIVE_SCREEN_BACKEND_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace mosdat {
+
+// A VM an author may open a session on.
+struct AuthorVm {
+  std::string name;
+  std::string provider;  // "local", "proxmox"
+  std::string os;        // "linux", "windows"
+  bool available = true;
+  std::string note;  // why it is not available
+};
+
+struct ScreenCapture {
+  std::string png;
+  int width = 0;
+  int height = 0;
+  uint64_t frame_seq = 0;
+};
+
+// One input on the screen. Coordinates are framebuffer pixels.
+struct ScreenAction {
+  enum class Kind { kHover, kClick, kDoubleClick, kRightClick, kType, kKey, kScroll };
+  Kind kind = Kind::kClick;
+  int x = 0;
+  int y = 0;
+  std::string text;  // kType: the text; kKey: a combo such as "ctrl+s"
+  int scroll_dy = 0;
+};
+
+class ScreenBackend {
+ public:
+  virtual ~ScreenBackend() = default;
+  virtual std::vector<AuthorVm> Vms() = 0;
+  // A session on `vm`; its id is the backend's own.
+  virtual absl::StatusOr<std::string> Open(const std::string& vm) = 0;
+  // The screen now; with `after_input`, a frame that reflects every input sent so far.
+  virtual absl::StatusOr<ScreenCapture> Capture(const std::string& session, bool after_input) = 0;
+  // Sends the input; returns the input's sequence number.
+  virtual absl::StatusOr<uint64_t> Act(const std::string& session, const ScreenAction& action) = 0;
+  virtual absl::Status Close(const std::string& session) = 0;
+};
+
+}  // namespace mosdat
+
+#endif  // MOSDAT_LIVE_SCREEN_BACKEND_H_
