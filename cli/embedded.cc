@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "core/secret_ref.h"
@@ -50,9 +51,18 @@ void AddConnectionTlsFlags(CLI::App* cmd, ClientTlsOptions* tls) {
                 "network)");
 }
 
-absl::StatusOr<std::vector<HostedService>> CreateAllServices(const ServiceContext& context,
-                                                             const CoordinatorOptions& options,
-                                                             const std::optional<VlmConfig>& vlm) {
+absl::StatusOr<std::vector<HostedService>> CreateAllServices(
+    const ServiceContext& context, const CoordinatorOptions& options,
+    const std::optional<VlmConfig>& vlm, std::function<std::shared_ptr<grpc::Channel>()> self) {
+  AgentServiceOptions agent;
+  if (self && vlm.has_value()) {
+    // Made at first use: the channel exists once the host runs.
+    auto made = std::make_shared<std::pair<std::once_flag, std::shared_ptr<VlmClient>>>();
+    agent.vlm = [made, self, token = context.token] {
+      std::call_once(made->first, [&] { made->second = NewVlmGatewayClient(self(), token); });
+      return made->second;
+    };
+  }
   std::vector<HostedService> all;
   auto add = [&](absl::StatusOr<std::vector<HostedService>> services) -> absl::Status {
     if (!services.ok()) return services.status();
@@ -60,7 +70,7 @@ absl::StatusOr<std::vector<HostedService>> CreateAllServices(const ServiceContex
     return absl::OkStatus();
   };
   for (absl::Status s :
-       {add(CreateCoordinatorServices(context, options)), add(CreateAgentServices(context)),
+       {add(CreateCoordinatorServices(context, options)), add(CreateAgentServices(context, agent)),
         add(CreateVlmGatewayServices(context, {.vlm = vlm})),
         add(CreateProxmoxBridgeServices(context))}) {
     if (!s.ok()) return s;
@@ -87,8 +97,8 @@ absl::StatusOr<std::unique_ptr<EmbeddedServices>> EmbeddedServices::Start(
       NewBridgeProvisioner({{"", [host] { return host->InProcessChannel(); }}}, embedded->token_));
   coordinator.preparations = embedded->preparations_;
   embedded->interruptible_->preparations = embedded->preparations_;
-  absl::StatusOr<std::vector<HostedService>> services =
-      CreateAllServices(context, coordinator, options.vlm);
+  absl::StatusOr<std::vector<HostedService>> services = CreateAllServices(
+      context, coordinator, options.vlm, [host] { return host->InProcessChannel(); });
   if (!services.ok()) return services.status();
   embedded->services_ = std::move(*services);
   for (HostedService& hosted : embedded->services_) {

@@ -23,9 +23,12 @@ namespace mosdat {
 
 // All four services, as `mosdat serve` and the embedded default host them. The
 // vlm-gateway is configured from `vlm` when set.
+// `self` (when set) reaches these services once they run: the agent's sessions then
+// send localize/verify to this vlm-gateway.
 absl::StatusOr<std::vector<HostedService>> CreateAllServices(
     const ServiceContext& context, const CoordinatorOptions& options,
-    const std::optional<VlmConfig>& vlm = std::nullopt);
+    const std::optional<VlmConfig>& vlm = std::nullopt,
+    std::function<std::shared_ptr<grpc::Channel>()> self = nullptr);
 
 struct EmbeddedOptions {
   std::vector<std::string> vms;  // the local VMs the in-process agent owns

@@ -122,6 +122,66 @@ absl::StatusOr<uint64_t> AgentScreenBackend::Act(const std::string& session,
   return response.input_seq();
 }
 
+absl::StatusOr<StepsRun> AgentScreenBackend::Run(const std::string& session,
+                                                 const std::string& scenario_yaml) {
+  grpc::ClientContext context;
+  AttachToken(context, token_);
+  // A step bounds itself (its timeout); this bounds a run of many.
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(30));
+  v1::RunStepRequest request;
+  request.set_session_id(session);
+  request.set_step_yaml(scenario_yaml);
+  std::unique_ptr<grpc::ClientReader<v1::JobEvent>> reader = agent_->RunStep(&context, request);
+  StepsRun run;
+  v1::JobEvent proto;
+  while (reader->Read(&proto)) {
+    Event event = FromProto(proto);
+    if (event.type == EventType::kJobFinished) {
+      run.verdict = event.verdict;
+      run.reason = event.reason;
+    } else if (run.events.size() < 10000) {  // bounded: a peer's stream
+      run.events.push_back(std::move(event));
+    }
+  }
+  if (grpc::Status status = reader->Finish(); !status.ok()) return FromGrpcStatus(status);
+  return run;
+}
+
+absl::StatusOr<nlohmann::json> AgentScreenBackend::Describe(const std::string& session, int x,
+                                                            int y) {
+  grpc::ClientContext context;
+  AttachToken(context, token_);
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::DescribeRequest request;
+  request.set_session_id(session);
+  request.set_x(x);
+  request.set_y(y);
+  v1::DescribeResponse response;
+  if (grpc::Status status = agent_->Describe(&context, request, &response); !status.ok()) {
+    return FromGrpcStatus(status);
+  }
+  nlohmann::json out = {{"x", x}, {"y", y}};
+  out["accessible"] = nullptr;
+  if (!response.accessible_json().empty()) {
+    nlohmann::json accessible = nlohmann::json::parse(response.accessible_json(), nullptr, false);
+    if (!accessible.is_discarded()) out["accessible"] = accessible;
+  }
+  if (!response.accessible_error().empty()) out["accessible_error"] = response.accessible_error();
+  nlohmann::json words = nlohmann::json::array();
+  for (const v1::OcrWordInfo& word : response.words()) {
+    words.push_back({{"text", word.text()},
+                     {"box",
+                      {{"x", word.box().x()},
+                       {"y", word.box().y()},
+                       {"width", word.box().width()},
+                       {"height", word.box().height()}}},
+                     {"confidence", word.confidence()}});
+  }
+  out["words"] = words;
+  if (!response.ocr_error().empty()) out["ocr_error"] = response.ocr_error();
+  return out;
+}
+
 absl::Status AgentScreenBackend::Close(const std::string& session) {
   grpc::ClientContext context;
   AttachToken(context, token_);

@@ -22,6 +22,9 @@ class AgentScreenBackend : public ScreenBackend {
   absl::StatusOr<std::string> Open(const std::string& vm) override;
   absl::StatusOr<ScreenCapture> Capture(const std::string& session, bool after_input) override;
   absl::StatusOr<uint64_t> Act(const std::string& session, const ScreenAction& action) override;
+  absl::StatusOr<StepsRun> Run(const std::string& session,
+                               const std::string& scenario_yaml) override;
+  absl::StatusOr<nlohmann::json> Describe(const std::string& session, int x, int y) override;
   absl::Status Close(const std::string& session) override;
 
  private:

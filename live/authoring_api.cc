@@ -87,16 +87,60 @@ struct ActionKind {
   const char* name;
   ScreenAction::Kind kind;
   bool pointer;  // takes x, y
+  bool step;     // runs as a scenario step (shell, wait, launch), not as one input
 };
 constexpr ActionKind kActions[] = {
-    {"hover", ScreenAction::Kind::kHover, true},
-    {"click", ScreenAction::Kind::kClick, true},
-    {"double_click", ScreenAction::Kind::kDoubleClick, true},
-    {"right_click", ScreenAction::Kind::kRightClick, true},
-    {"scroll", ScreenAction::Kind::kScroll, true},
-    {"type", ScreenAction::Kind::kType, false},
-    {"key", ScreenAction::Kind::kKey, false},
+    {"hover", ScreenAction::Kind::kHover, true, false},
+    {"click", ScreenAction::Kind::kClick, true, false},
+    {"double_click", ScreenAction::Kind::kDoubleClick, true, false},
+    {"right_click", ScreenAction::Kind::kRightClick, true, false},
+    {"scroll", ScreenAction::Kind::kScroll, true, false},
+    {"type", ScreenAction::Kind::kType, false, false},
+    {"key", ScreenAction::Kind::kKey, false, false},
+    {"shell", ScreenAction::Kind::kType, false, true},
+    {"wait", ScreenAction::Kind::kType, false, true},
+    {"launch", ScreenAction::Kind::kType, false, true},
 };
+constexpr char kActionNames[] =
+    "hover, click, double_click, right_click, scroll, type, key, shell, wait, launch";
+
+// The scenario step of a shell, wait or launch action; nullopt after answering 400.
+std::optional<json> StepOfRunAction(const std::string& name, const json& body,
+                                    httplib::Response& response) {
+  if (name == "wait") {
+    auto seconds = body.find("seconds");
+    if (seconds == body.end() || !seconds->is_number() || seconds->get<double>() <= 0 ||
+        seconds->get<double>() > 300) {
+      Fail(response, 400, "\"seconds\" (a number above 0, at most 300) is required");
+      return std::nullopt;
+    }
+    return json{{"wait", *seconds}};
+  }
+  const std::string command = Field(body, "command", response);
+  if (command.empty()) return std::nullopt;
+  if (name == "shell") return json{{"shell", command}};
+  json launch = {{"command", command}};
+  for (const char* key : {"app", "window"}) {
+    auto it = body.find(key);
+    if (it != body.end() && it->is_string() && !it->get<std::string>().empty()) launch[key] = *it;
+  }
+  return json{{"launch", launch}};
+}
+
+// What a run of steps did, for the caller: the verdict and each finished step.
+json RunAnswer(const StepsRun& run) {
+  json steps = json::array();
+  for (const Event& event : run.events) {
+    if (event.type != EventType::kStepFinished && event.type != EventType::kLog) continue;
+    json line = json::parse(ToJsonLine(event), nullptr, false);
+    if (!line.is_discarded()) steps.push_back(std::move(line));
+  }
+  return {{"ok", true},
+          {"passed", run.verdict == JobVerdict::kPass},
+          {"verdict", std::string(ToString(run.verdict))},
+          {"reason", run.reason},
+          {"events", steps}};
+}
 
 // The scenario step that does what `action` did.
 json StepFor(const ActionKind& kind, const ScreenAction& action) {
@@ -215,15 +259,25 @@ class Api {
       if (name == k.name) kind = &k;
     }
     if (kind == nullptr) {
-      return Fail(response, 400,
-                  absl::StrCat("unknown action \"", name,
-                               "\": hover, click, double_click, right_click, scroll, type, key"));
+      return Fail(response, 400, absl::StrCat("unknown action \"", name, "\": ", kActionNames));
     }
     // Checked before anything else about the action: without it nothing is done.
     auto confirm = body->find("confirm");
     if (confirm == body->end() || !confirm->is_boolean() || !confirm->get<bool>()) {
       return Fail(response, 400,
                   "actions change the VM: send \"confirm\": true to carry this one out");
+    }
+    if (kind->step) {
+      std::optional<json> step = StepOfRunAction(name, *body, response);
+      if (!step) return;
+      std::shared_ptr<Session> session = SessionOf(who, id, response);
+      if (!session) return;
+      std::lock_guard lock(session->mutex);
+      absl::StatusOr<StepsRun> run = RunSteps(*session, json::array({*step}));
+      if (!run.ok()) return Fail(response, run.status());
+      json answer = RunAnswer(*run);
+      answer["step"] = *step;
+      return Answer(response, 200, answer);
     }
     ScreenAction action{.kind = kind->kind};
     if (kind->pointer) {
@@ -249,6 +303,159 @@ class Api {
     if (!seq.ok()) return Fail(response, seq.status());
     session->last_input = *seq;
     Answer(response, 200, {{"ok", true}, {"input_seq", *seq}, {"step", StepFor(*kind, action)}});
+  }
+
+  // Runs `steps` (scenario syntax) in the session; the caller holds its mutex.
+  absl::StatusOr<StepsRun> RunSteps(Session& session, const json& steps) {
+    ScenarioDraft draft;
+    if (absl::Status status = draft.Replace(steps); !status.ok()) return status;
+    absl::StatusOr<std::string> yaml = draft.ExportYaml("authoring");
+    if (!yaml.ok()) return yaml.status();
+    absl::StatusOr<StepsRun> run = sessions_.backend().Run(session.screen, *yaml);
+    if (run.ok()) session.last_input = 1;  // steps may have sent input: captures wait for it
+    return run;
+  }
+
+  // Whether the body confirms an action; answered 400 when not.
+  static bool Confirmed(const json& body, httplib::Response& response) {
+    auto confirm = body.find("confirm");
+    if (confirm != body.end() && confirm->is_boolean() && confirm->get<bool>()) return true;
+    Fail(response, 400, "running steps changes the VM: send \"confirm\": true to run them");
+    return false;
+  }
+
+  void Run(const std::string& who, const httplib::Request& request, httplib::Response& response) {
+    std::optional<json> body = Body(request, response);
+    if (!body || !Confirmed(*body, response)) return;
+    json steps;
+    if (body->contains("steps")) {
+      steps = (*body)["steps"];
+    } else if (body->contains("step")) {
+      steps = json::array({(*body)["step"]});
+    } else {
+      return Fail(response, 400, "send \"step\" (one) or \"steps\" (several) to run");
+    }
+    std::shared_ptr<Session> session =
+        SessionOf(who, Field(*body, "session_id", response), response);
+    if (!session) return;
+    std::lock_guard lock(session->mutex);
+    absl::StatusOr<StepsRun> run = RunSteps(*session, steps);
+    if (!run.ok()) return Fail(response, run.status());
+    Answer(response, 200, RunAnswer(*run));
+  }
+
+  // The draft from its first step, as a job would run it.
+  void Replay(const std::string& who, const httplib::Request& request,
+              httplib::Response& response) {
+    std::optional<json> body = Body(request, response);
+    if (!body || !Confirmed(*body, response)) return;
+    std::shared_ptr<Session> session =
+        SessionOf(who, Field(*body, "session_id", response), response);
+    if (!session) return;
+    std::lock_guard lock(session->mutex);
+    if (session->draft.steps().empty()) return Fail(response, 400, "the draft has no steps yet");
+    absl::StatusOr<StepsRun> run = RunSteps(*session, session->draft.steps());
+    if (!run.ok()) return Fail(response, run.status());
+    Answer(response, 200, RunAnswer(*run));
+  }
+
+  void Describe(const std::string& who, const httplib::Request& request,
+                httplib::Response& response) {
+    std::optional<json> body = Body(request, response);
+    if (!body) return;
+    const std::string id = Field(*body, "session_id", response);
+    if (id.empty()) return;
+    std::optional<int> x = IntField(*body, "x", response);
+    if (!x) return;
+    std::optional<int> y = IntField(*body, "y", response);
+    if (!y) return;
+    std::shared_ptr<Session> session = SessionOf(who, id, response);
+    if (!session) return;
+    std::lock_guard lock(session->mutex);
+    absl::StatusOr<json> described = sessions_.backend().Describe(session->screen, *x, *y);
+    if (!described.ok()) return Fail(response, described.status());
+    json answer = *described;
+    answer["ok"] = true;
+    // The word under the point, when OCR read one there.
+    answer["word"] = nullptr;
+    for (const json& word : answer.value("words", json::array())) {
+      const json& box = word["box"];
+      if (*x >= box.value("x", 0) && *x < box.value("x", 0) + box.value("width", 0) &&
+          *y >= box.value("y", 0) && *y < box.value("y", 0) + box.value("height", 0)) {
+        answer["word"] = word;
+      }
+    }
+    Answer(response, 200, answer);
+  }
+
+  // Asks the model where `prompt` is, without acting (a localize step with click:
+  // false); answers the point and the step that would click it.
+  void Localize(const std::string& who, const httplib::Request& request,
+                httplib::Response& response) {
+    std::optional<json> body = Body(request, response);
+    if (!body) return;
+    const std::string id = Field(*body, "session_id", response);
+    if (id.empty()) return;
+    const std::string prompt = Field(*body, "prompt", response);
+    if (prompt.empty()) return;
+    std::shared_ptr<Session> session = SessionOf(who, id, response);
+    if (!session) return;
+    std::lock_guard lock(session->mutex);
+    absl::StatusOr<StepsRun> run = RunSteps(
+        *session, json::array({{{"localize",
+                                 {{"prompt", prompt}, {"click", false}, {"if_visible", true}}}}}));
+    if (!run.ok()) return Fail(response, run.status());
+    if (run->verdict == JobVerdict::kError || run->verdict == JobVerdict::kConfigError) {
+      return Fail(response, run->verdict == JobVerdict::kError ? 502 : 400, run->reason);
+    }
+    json answer = {{"ok", true}, {"found", false}, {"step", {{"localize", prompt}}}};
+    for (const Event& event : run->events) {
+      for (const VlmCall& call : event.vlm_calls) {
+        if (call.kind != "localize" || !call.answer) continue;
+        answer["found"] = true;
+        answer["x"] = call.x;
+        answer["y"] = call.y;
+        answer["confidence"] = call.confidence;
+        answer["model"] = call.model;
+        answer["cache_hit"] = call.cache_hit;
+      }
+    }
+    if (run->verdict != JobVerdict::kPass) answer["reason"] = run->reason;
+    // What the model said when it did not find it: the step's log says.
+    if (!answer["found"].get<bool>()) answer["events"] = RunAnswer(*run)["events"];
+    Answer(response, 200, answer);
+  }
+
+  // Asks the model a yes/no question about the screen (a verify step).
+  void Verify(const std::string& who, const httplib::Request& request,
+              httplib::Response& response) {
+    std::optional<json> body = Body(request, response);
+    if (!body) return;
+    const std::string id = Field(*body, "session_id", response);
+    if (id.empty()) return;
+    const std::string prompt = Field(*body, "prompt", response);
+    if (prompt.empty()) return;
+    std::shared_ptr<Session> session = SessionOf(who, id, response);
+    if (!session) return;
+    std::lock_guard lock(session->mutex);
+    absl::StatusOr<StepsRun> run = RunSteps(*session, json::array({{{"verify", prompt}}}));
+    if (!run.ok()) return Fail(response, run.status());
+    // An infrastructure error (no model, model down) is not an answer.
+    if (run->verdict == JobVerdict::kError || run->verdict == JobVerdict::kConfigError) {
+      return Fail(response, run->verdict == JobVerdict::kError ? 502 : 400, run->reason);
+    }
+    json answer = {{"ok", true},
+                   {"answer", run->verdict == JobVerdict::kPass},
+                   {"step", {{"verify", prompt}}}};
+    for (const Event& event : run->events) {
+      for (const VlmCall& call : event.vlm_calls) {
+        if (call.kind != "verify") continue;
+        answer["reason"] = call.reason;
+        answer["model"] = call.model;
+        answer["cache_hit"] = call.cache_hit;
+      }
+    }
+    Answer(response, 200, answer);
   }
 
   void Step(const std::string& who, const httplib::Request& request, httplib::Response& response) {
@@ -341,6 +548,11 @@ void AddAuthoringApi(httplib::Server& server, HttpAuth& auth, AuthorSessions& se
   server.Post("/api/author/validate", route(&Api::Validate));
   server.Get("/api/author/export", route(&Api::Export));
   server.Post("/api/author/close", route(&Api::Close));
+  server.Post("/api/author/run", route(&Api::Run));
+  server.Post("/api/author/replay", route(&Api::Replay));
+  server.Post("/api/author/describe", route(&Api::Describe));
+  server.Post("/api/author/vlm/localize", route(&Api::Localize));
+  server.Post("/api/author/vlm/verify", route(&Api::Verify));
 }
 
 }  // namespace mosdat

@@ -5,8 +5,18 @@
 //   GET  /api/author/screen.png?session=ID    the same, as an image (for the page)
 //   POST /api/author/action    {"session_id", "action", x, y, text, key, "confirm": true}
 //        hover | click | double_click | right_click | scroll (dy) | type (text) | key
-//        (key); refused (400, nothing done) without "confirm": true. Answers the input's
-//        sequence number and the scenario step that does the same.
+//        (key): one input, answered with its sequence number; shell (command) | wait
+//        (seconds) | launch (command, app?, window?): run as a scenario step in the
+//        guest, answered with the run (below). Each answers the scenario step that does
+//        the same. Refused (400, nothing done) without "confirm": true.
+//   POST /api/author/run       {"session_id", "step" | "steps", "confirm": true} runs
+//                              steps: {"passed", "verdict", "reason", "events"}
+//   POST /api/author/replay    {"session_id", "confirm": true} runs the draft from its start
+//   POST /api/author/describe  {"session_id", x, y} what is there: the accessible object
+//                              (AT-SPI), the OCR words around it and the word under it
+//   POST /api/author/vlm/localize {"session_id", "prompt"} where the model sees it (no
+//                              action): found, x, y, confidence
+//   POST /api/author/vlm/verify   {"session_id", "prompt"} the model's yes/no: answer, reason
 //   POST /api/author/step      {"session_id", "step": {...}} appends one step;
 //                              {"session_id", "steps": [...]} replaces them all
 //   POST /api/author/validate  {"session_id", "name"?} the draft through the runner's

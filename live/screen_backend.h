@@ -6,11 +6,13 @@
 #define MOSDAT_LIVE_SCREEN_BACKEND_H_
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/events.h"
 
 namespace mosdat {
 
@@ -40,6 +42,14 @@ struct ScreenAction {
   int scroll_dy = 0;
 };
 
+// What running scenario steps in a session did: the run's events (steps started and
+// finished, logs) and its verdict, as a job's.
+struct StepsRun {
+  JobVerdict verdict = JobVerdict::kUnknown;
+  std::string reason;
+  std::vector<Event> events;
+};
+
 class ScreenBackend {
  public:
   virtual ~ScreenBackend() = default;
@@ -50,6 +60,14 @@ class ScreenBackend {
   virtual absl::StatusOr<ScreenCapture> Capture(const std::string& session, bool after_input) = 0;
   // Sends the input; returns the input's sequence number.
   virtual absl::StatusOr<uint64_t> Act(const std::string& session, const ScreenAction& action) = 0;
+  // Runs the steps of `scenario_yaml` (a scenario document) on the session's screen and
+  // guest. An error status only when they could not be run (a parse error is
+  // InvalidArgument); a step that fails is a verdict.
+  virtual absl::StatusOr<StepsRun> Run(const std::string& session,
+                                       const std::string& scenario_yaml) = 0;
+  // What is at (x, y): {"accessible": object or null, "accessible_error"?, "words":
+  // [{"text", "box": {x, y, width, height}, "confidence"}], "ocr_error"?}.
+  virtual absl::StatusOr<nlohmann::json> Describe(const std::string& session, int x, int y) = 0;
   virtual absl::Status Close(const std::string& session) = 0;
 };
 

@@ -3,10 +3,12 @@
 #include "absl/strings/str_cat.h"
 #include "core/net.h"
 #include "core/scenario.h"
+#include "core/scenario_parser.h"
 #include "runtime/grpc_status.h"
 #include "runtime/proto_convert.h"
 #include "vnc-agent/rfb/key_input.h"
 #include "vnc-agent/steps/accessibility_dump.h"
+#include "vnc-agent/steps/scenario_runner.h"
 
 namespace mosdat {
 absl::StatusOr<AgentService::Session> AgentService::Find(const std::string& session_id) {
@@ -53,8 +55,14 @@ grpc::Status AgentService::OpenSession(grpc::ServerContext* context,
   response->set_session_id(id);
   response->set_width((*vnc)->width());
   response->set_height((*vnc)->height());
+  auto held = std::make_shared<Held>();
+  held->target = *vm;
+  held->desktop = std::move(desktop);
+  held->vnc = std::move(*vnc);
+  held->guest =
+      std::make_unique<GuestAccess>(held->target, held->desktop.get(), [](const std::string&) {});
   std::lock_guard lock(mutex_);
-  sessions_[id] = {request->vm().name(), std::move(desktop), std::move(*vnc)};
+  sessions_[id] = {request->vm().name(), std::move(held)};
   return grpc::Status::OK;
 }
 
@@ -79,8 +87,8 @@ grpc::Status AgentService::Capture(grpc::ServerContext* context, const v1::Captu
       absl::Milliseconds(request->timeout_ms() > 0 ? request->timeout_ms() : 5000);
   // A frame reflecting every input so far is also newer than any earlier input.
   absl::StatusOr<Frame> frame = request->newer_than_input_seq() > 0
-                                    ? session->vnc->CaptureAfterInput(timeout)
-                                    : session->vnc->Capture();
+                                    ? session->held->vnc->CaptureAfterInput(timeout)
+                                    : session->held->vnc->Capture();
   if (!frame.ok()) return ToGrpcStatus(frame.status());
   const v1::Rect& r = request->region();
   Frame out = Crop(*frame, {r.x(), r.y(), r.width(), r.height()});
@@ -100,7 +108,7 @@ grpc::Status AgentService::Input(grpc::ServerContext* context, const v1::InputRe
   if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
   absl::StatusOr<Session> session = Find(request->session_id());
   if (!session.ok()) return ToGrpcStatus(session.status());
-  VncSession& vnc = *session->vnc;
+  VncSession& vnc = *session->held->vnc;
   absl::Status status;
   switch (request->action_case()) {
     case v1::InputRequest::kPointer: {
@@ -151,9 +159,9 @@ grpc::Status AgentService::ListSessions(grpc::ServerContext* context,
     v1::SessionInfo* info = response->add_sessions();
     info->set_session_id(id);
     info->set_vm(session.vm);
-    info->set_width(session.vnc->width());
-    info->set_height(session.vnc->height());
-    info->set_connected(session.vnc->connected());
+    info->set_width(session.held->vnc->width());
+    info->set_height(session.held->vnc->height());
+    info->set_connected(session.held->vnc->connected());
   }
   return grpc::Status::OK;
 }
@@ -176,9 +184,125 @@ grpc::Status AgentService::DumpAccessibility(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-absl::StatusOr<std::vector<HostedService>> CreateAgentServices(const ServiceContext& context) {
+grpc::Status AgentService::RunStep(grpc::ServerContext* context, const v1::RunStepRequest* request,
+                                   grpc::ServerWriter<v1::JobEvent>* writer) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  absl::StatusOr<Session> session = Find(request->session_id());
+  if (!session.ok()) return ToGrpcStatus(session.status());
+  ScenarioOptions options{.any_file = true};
+  for (const auto& [name, text] : request->vars()) {
+    absl::StatusOr<Value> value = ValueFromJson(text);
+    if (!value.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("vars[\"", name, "\"]: ", value.status().message()));
+    }
+    options.overrides[name] = *value;
+  }
+  Diagnostics diagnostics;
+  Scenario scenario = ParseScenario(request->step_yaml(), "session.yaml", options, &diagnostics);
+  if (!diagnostics.empty()) return ToGrpcStatus(diagnostics.ToStatus());
+
+  Held& held = *session->held;
+  std::lock_guard lock(held.steps);
+  const std::string job_id = absl::StrCat("session-", request->session_id());
+  RunnerOptions runner_options{.job_id = job_id,
+                               .screenshots = ScreenshotPolicy::kNone,
+                               .guest = [&held] { return held.guest->Get(); },
+                               .x11 = held.target.x11,
+                               .vlm = options_.vlm ? options_.vlm() : nullptr};
+  uint64_t seq = 0;
+  auto emit = [&](Event event) -> absl::Status {
+    event.job_id = job_id;
+    event.seq = ++seq;
+    event.unix_ms = absl::ToUnixMillis(absl::Now());
+    if (context->IsCancelled() || !writer->Write(ToProto(event))) {
+      return absl::CancelledError("the caller of RunStep went away");
+    }
+    return absl::OkStatus();
+  };
+  ScenarioRunner runner(*held.vnc, runner_options, emit);
+  RunOutcome outcome = runner.Run(scenario);
+  // The outcome last, as a job's: the caller needs no rules of its own to read it.
+  Event finished = Event::Of(EventType::kJobFinished);
+  finished.verdict = outcome.verdict;
+  finished.reason = outcome.reason;
+  emit(std::move(finished)).IgnoreError();
+  return grpc::Status::OK;
+}
+
+OcrEngine* AgentService::Ocr(std::string* error) {
+  if (ocr_ == nullptr) {
+    absl::StatusOr<std::unique_ptr<OcrEngine>> engine = OcrEngine::Create();
+    if (!engine.ok()) {
+      *error = std::string(engine.status().message());
+      return nullptr;
+    }
+    ocr_ = std::move(*engine);
+  }
+  return ocr_.get();
+}
+
+grpc::Status AgentService::Describe(grpc::ServerContext* context,
+                                    const v1::DescribeRequest* request,
+                                    v1::DescribeResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  absl::StatusOr<Session> session = Find(request->session_id());
+  if (!session.ok()) return ToGrpcStatus(session.status());
+  Held& held = *session->held;
+  const int x = request->x();
+  const int y = request->y();
+  if (x < 0 || y < 0 || x >= held.vnc->width() || y >= held.vnc->height()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("(", x, ",", y, ") is outside the ", held.vnc->width(), "x",
+                                     held.vnc->height(), " screen"));
+  }
+  absl::StatusOr<Frame> frame = held.vnc->Capture();
+  if (!frame.ok()) return ToGrpcStatus(frame.status());
+
+  // The accessible object there; a guest that cannot be asked is said, not fatal.
+  {
+    std::lock_guard lock(held.steps);
+    absl::StatusOr<GuestSession*> guest = held.guest->Get();
+    absl::Status asked = guest.ok() ? (*guest)->WithAtspi([&](AtspiClient& atspi) {
+      absl::StatusOr<nlohmann::json> at =
+          atspi.Call({{"op", "at_point"}, {"x", x}, {"y", y}}, absl::Seconds(10));
+      if (!at.ok()) return at.status();
+      response->set_accessible_json(
+          at->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      return absl::OkStatus();
+    })
+                                    : guest.status();
+    if (!asked.ok()) response->set_accessible_error(std::string(asked.message()));
+  }
+
+  const int radius = request->ocr_radius() > 0 ? std::min(request->ocr_radius(), 2000) : 200;
+  Rect region{std::max(0, x - radius), std::max(0, y - radius / 2), 2 * radius, radius};
+  std::lock_guard lock(ocr_mutex_);
+  std::string error;
+  OcrEngine* ocr = Ocr(&error);
+  absl::StatusOr<std::vector<OcrWord>> words =
+      ocr != nullptr ? ocr->Words(*frame, region) : absl::UnavailableError(error);
+  if (!words.ok()) {
+    response->set_ocr_error(std::string(words.status().message()));
+    return grpc::Status::OK;
+  }
+  for (const OcrWord& word : *words) {
+    v1::OcrWordInfo* out = response->add_words();
+    out->set_text(word.text);
+    out->mutable_box()->set_x(word.box.x);
+    out->mutable_box()->set_y(word.box.y);
+    out->mutable_box()->set_width(word.box.width);
+    out->mutable_box()->set_height(word.box.height);
+    out->set_confidence(static_cast<float>(word.confidence));
+  }
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<std::vector<HostedService>> CreateAgentServices(const ServiceContext& context,
+                                                               AgentServiceOptions options) {
   std::vector<HostedService> services;
-  services.push_back({std::make_unique<AgentService>(context), v1::Agent::service_full_name()});
+  services.push_back({std::make_unique<AgentService>(context, std::move(options)),
+                      v1::Agent::service_full_name()});
   return services;
 }
 

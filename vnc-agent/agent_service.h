@@ -1,6 +1,7 @@
 // The Agent gRPC service of mosdat-agent: interactive sessions on VNC screens (for the
 // authoring API and live dashboard) — open, capture (optionally only a frame newer than
-// a given input), input, close. Every RPC acts on a VM and checks the token. Jobs are
+// a given input), input, run scenario steps (shell, launch, waits, VLM...), describe a
+// point (AT-SPI + OCR), close. Every RPC acts on a VM and checks the token. Jobs are
 // not run through here but leased from the coordinator (see agent_worker.h).
 #ifndef MOSDAT_VNC_AGENT_AGENT_SERVICE_H_
 #define MOSDAT_VNC_AGENT_AGENT_SERVICE_H_
@@ -14,12 +15,22 @@
 #include "runtime/token_auth.h"
 #include "vnc-agent/local/local_desktop.h"
 #include "vnc-agent/rfb/vnc_session.h"
+#include "vnc-agent/steps/guest_access.h"
+#include "vnc-agent/steps/ocr.h"
+#include "vnc-agent/steps/vlm_client.h"
 
 namespace mosdat {
 
+struct AgentServiceOptions {
+  // The vlm-gateway for localize/verify steps run in sessions, asked for at first use
+  // (the embedded one exists only once the services run); unset or null: none.
+  std::function<std::shared_ptr<VlmClient>()> vlm;
+};
+
 class AgentService final : public v1::Agent::Service {
  public:
-  explicit AgentService(const ServiceContext& context) : auth_(context.token) {}
+  explicit AgentService(const ServiceContext& context, AgentServiceOptions options = {})
+      : auth_(context.token), options_(std::move(options)) {}
 
   grpc::Status OpenSession(grpc::ServerContext* context, const v1::OpenSessionRequest* request,
                            v1::OpenSessionResponse* response) override;
@@ -34,23 +45,39 @@ class AgentService final : public v1::Agent::Service {
   grpc::Status DumpAccessibility(grpc::ServerContext* context,
                                  const v1::DumpAccessibilityRequest* request,
                                  v1::DumpAccessibilityResponse* response) override;
+  grpc::Status RunStep(grpc::ServerContext* context, const v1::RunStepRequest* request,
+                       grpc::ServerWriter<v1::JobEvent>* writer) override;
+  grpc::Status Describe(grpc::ServerContext* context, const v1::DescribeRequest* request,
+                        v1::DescribeResponse* response) override;
 
  private:
+  // What a session holds, shared by the calls that use it. Destroyed in reverse order:
+  // SSH (and a local VM's private sshd) first, then VNC, then the desktop.
+  struct Held {
+    VmTarget target;
+    std::shared_ptr<LocalDesktop> desktop;  // a local VM's, for the session's life
+    std::shared_ptr<VncSession> vnc;
+    std::unique_ptr<GuestAccess> guest;  // connected on first use
+    std::mutex steps;                    // one RunStep at a time
+  };
   struct Session {
     std::string vm;
-    // A local VM's desktop lives as long as its session; declared before `vnc` so the
-    // VNC connection closes first.
-    std::shared_ptr<LocalDesktop> desktop;
-    std::shared_ptr<VncSession> vnc;
+    std::shared_ptr<Held> held;
   };
   absl::StatusOr<Session> Find(const std::string& session_id);
+  // The OCR engine for Describe, made at first use; null with the reason in `*error`.
+  OcrEngine* Ocr(std::string* error);
 
   TokenAuth auth_;
+  AgentServiceOptions options_;
+  std::mutex ocr_mutex_;  // guards ocr_ and every use of it
+  std::unique_ptr<OcrEngine> ocr_;
   std::mutex mutex_;
   std::map<std::string, Session> sessions_;
 };
 
-absl::StatusOr<std::vector<HostedService>> CreateAgentServices(const ServiceContext& context);
+absl::StatusOr<std::vector<HostedService>> CreateAgentServices(const ServiceContext& context,
+                                                               AgentServiceOptions options = {});
 
 }  // namespace mosdat
 

@@ -132,7 +132,14 @@ int main(int argc, char** argv) {
              mosdat::AddClientTlsFlags(app, &flags.vlm_gateway_tls, "vlm-gateway-",
                                        "the vlm-gateway");
            },
-       .create = mosdat::CreateAgentServices,
+       .create = [&](const mosdat::ServiceContext& context)
+           -> absl::StatusOr<std::vector<mosdat::HostedService>> {
+         // Sessions' localize/verify steps use the same gateway as jobs.
+         absl::StatusOr<std::shared_ptr<mosdat::VlmClient>> vlm =
+             VlmGateway(flags, context.allow_plaintext);
+         if (!vlm.ok()) return vlm.status();
+         return mosdat::CreateAgentServices(context, {.vlm = [vlm = *vlm] { return vlm; }});
+       },
        .start_background =
            [&](const mosdat::ServiceContext& context) {
              return StartWorker(flags, context.allow_plaintext);

@@ -11,6 +11,7 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -21,6 +22,7 @@
 #include "core/frame.h"
 #include "core/process.h"
 #include "tests/integration/subprocess.h"
+#include "tests/integration/vlm_standin.h"
 
 namespace mosdat::testing {
 namespace {
@@ -32,9 +34,12 @@ constexpr char kToken[] = "authoring-test-token-0123456789";
 
 class AuthoringApiTest : public ::testing::Test {
  protected:
+  // More of the config (a [vlm] table).
+  virtual std::string ExtraConfig() { return ""; }
+
   void SetUp() override {
     config_ = dir_.File("live.toml");
-    std::ofstream(config_) << "[app]\nname = \"gtk3-widget-factory\"\n"
+    std::ofstream(config_) << ExtraConfig() << "[app]\nname = \"gtk3-widget-factory\"\n"
                            << "binary = \"/usr/bin/gtk3-widget-factory\"\n"
                            << "[app.env]\nGTK_THEME = \"Adwaita\"\n\n"
                            << "[[vm]]\nname = \"local\"\nprovider = \"local\"\n"
@@ -193,6 +198,69 @@ TEST_F(AuthoringApiTest, ASessionActsAndItsExportRunsAsAScenario) {
   EXPECT_EQ(run.exit_code, 0) << exported.value("yaml", "") << run.out << run.err;
 }
 
+// Steps that need the guest (shell, wait, launch) run through the agent's session like a
+// job's; describe names what is at a point (AT-SPI and OCR); replay runs the draft.
+TEST_F(AuthoringApiTest, GuestStepsDescribeAndReplayRunInTheSession) {
+  json opened = Post("/api/author/session", {{"vm", "local"}});
+  const std::string session = opened.value("session_id", "");
+  ASSERT_FALSE(session.empty()) << opened.dump();
+  const std::string marker = dir_.File("shell-marker");
+
+  json refused =
+      Post("/api/author/action",
+           {{"session_id", session}, {"action", "shell"}, {"command", "touch " + marker}}, 400);
+  EXPECT_FALSE(std::filesystem::exists(marker));
+  json shell = Post("/api/author/action", {{"session_id", session},
+                                           {"action", "shell"},
+                                           {"command", "echo authored > " + marker},
+                                           {"confirm", true}});
+  EXPECT_EQ(shell["passed"], true) << shell.dump();
+  EXPECT_EQ(shell["step"], json({{"shell", "echo authored > " + marker}}));
+  EXPECT_EQ(ReadFileOrEmpty(marker), "authored\n");
+  json wait =
+      Post("/api/author/action",
+           {{"session_id", session}, {"action", "wait"}, {"seconds", 0.2}, {"confirm", true}});
+  EXPECT_EQ(wait["passed"], true) << wait.dump();
+  Post("/api/author/action",
+       {{"session_id", session}, {"action", "wait"}, {"seconds", 9999}, {"confirm", true}}, 400);
+
+  // A step that fails is a verdict, not an error of the API.
+  json failed = Post("/api/author/run",
+                     {{"session_id", session}, {"step", {{"shell", "exit 3"}}}, {"confirm", true}});
+  EXPECT_EQ(failed["passed"], false) << failed.dump();
+  EXPECT_EQ(failed["verdict"], "fail");
+  EXPECT_FALSE(failed.value("reason", "").empty());
+  Post("/api/author/run", {{"session_id", session}, {"step", {{"shell", "true"}}}}, 400);
+  json unparsable =
+      Post("/api/author/run",
+           {{"session_id", session}, {"step", {{"shel", "true"}}}, {"confirm", true}}, 400);
+  EXPECT_THAT(unparsable.value("error", ""), HasSubstr("shell"));  // the suggestion
+
+  // What is at the label of the second check button: OCR reads it, AT-SPI names it.
+  json described = Post("/api/author/describe", {{"session_id", session}, {"x", 75}, {"y", 407}});
+  EXPECT_EQ(described.value("word", json::object()).value("text", ""), "checkbutton")
+      << described.dump();
+  EXPECT_THAT(described["accessible"].dump(), HasSubstr("checkbutton")) << described.dump();
+  Post("/api/author/describe", {{"session_id", session}, {"x", 5000}, {"y", 1}}, 400);
+
+  // The draft replays from its first step.
+  const std::string lines = dir_.File("replayed");
+  Post("/api/author/step",
+       {{"session_id", session},
+        {"steps", {{{"shell", "echo one >> " + lines}}, {{"shell", "echo two >> " + lines}}}}});
+  Post("/api/author/replay", {{"session_id", session}}, 400);  // no confirm
+  json replay = Post("/api/author/replay", {{"session_id", session}, {"confirm", true}});
+  EXPECT_EQ(replay["passed"], true) << replay.dump();
+  EXPECT_EQ(ReadFileOrEmpty(lines), "one\ntwo\n");
+
+  // Without a [vlm] table, the model cannot be asked: the server says so (5xx), it does
+  // not answer "not found".
+  json localize = Post("/api/author/vlm/localize",
+                       {{"session_id", session}, {"prompt", "the second check button"}}, 502);
+  EXPECT_THAT(localize.value("error", ""), HasSubstr("vlm"));
+  Post("/api/author/close", {{"session_id", session}});
+}
+
 TEST_F(AuthoringApiTest, WhatIsNotAllowedIsRefusedAndNothingRuns) {
   int status = 0;
   json answer = Call("GET", "/api/author/vms", "", &status, {});
@@ -263,6 +331,43 @@ TEST_F(AuthoringApiTest, WhatIsNotAllowedIsRefusedAndNothingRuns) {
   EXPECT_THAT(problems["problems"].dump(), HasSubstr("clik"));
   answer = Call("GET", "/api/author/export?session=" + session + "&name=../x", "", &status);
   EXPECT_EQ(status, 400);
+  Post("/api/author/close", {{"session_id", session}});
+}
+
+// The model's questions through the API, with the config's [vlm] pointing at a STAND-IN
+// for a VLM endpoint (tests/data/vlm_standin.py: none can run here); the embedded
+// vlm-gateway sits between, as in a deployment. The prompt's words choose the answer.
+class AuthoringVlmTest : public AuthoringApiTest {
+ protected:
+  std::string ExtraConfig() override {
+    return "[vlm]\nbase_url = \"" + standin_.base_url() + "\"\nmodel = \"" + kQwen + "\"\n\n";
+  }
+  StandIn standin_;
+};
+
+TEST_F(AuthoringVlmTest, LocalizeAndVerifyAnswerWithoutActing) {
+  json opened = Post("/api/author/session", {{"vm", "local"}});
+  const std::string session = opened.value("session_id", "");
+  ASSERT_FALSE(session.empty()) << opened.dump();
+  json found =
+      Post("/api/author/vlm/localize",
+           {{"session_id", session}, {"prompt", "the check button at 27,407 in 1280x800"}});
+  EXPECT_EQ(found["found"], true) << found.dump();
+  EXPECT_NEAR(found.value("x", 0), 27, 3) << found.dump();
+  EXPECT_NEAR(found.value("y", 0), 407, 3) << found.dump();
+  EXPECT_EQ(found["step"], json({{"localize", "the check button at 27,407 in 1280x800"}}));
+  json absent =
+      Post("/api/author/vlm/localize", {{"session_id", session}, {"prompt", "a unicorn, absent"}});
+  EXPECT_EQ(absent["found"], false) << absent.dump();
+  EXPECT_THAT(absent["events"].dump(), HasSubstr("the model did not find it"));
+
+  json yes = Post("/api/author/vlm/verify",
+                  {{"session_id", session}, {"prompt", "is the window drawn? [yes]"}});
+  EXPECT_EQ(yes["answer"], true) << yes.dump();
+  json no = Post("/api/author/vlm/verify",
+                 {{"session_id", session}, {"prompt", "is a dialog open? [no]"}});
+  EXPECT_EQ(no["answer"], false) << no.dump();
+  EXPECT_EQ(standin_.Stats().value("rejected", -1), 0);  // every request was valid
   Post("/api/author/close", {{"session_id", session}});
 }
 
