@@ -713,10 +713,11 @@ INSTANTIATE_TEST_SUITE_P(
                 "bad.toml:3:1: vm[0].provider: provider \"proxmox\" needs a [proxmox] section"},
         BadCase{"vm_single_table", WithApp("[vm]\nname = \"a\"\n"),
                 "bad.toml:3:1: vm: expected an array of tables ([[vm]]), got table"},
-        BadCase{"vm_package_format",
-                WithApp(kLocalVm + "[[vm.package]]\nformat = \"zip\"\npath = \"p\"\n"),
-                "bad.toml:7:10: vm[0].package[0].format: must be one of \"deb\", \"rpm\", "
-                "\"appimage\", \"snap\", \"flatpak\", \"msi\", \"exe\", \"tar\""},
+        BadCase{
+            "vm_package_format",
+            WithApp(kLocalVm + "[[vm.package]]\nformat = \"zip\"\npath = \"p\"\n"),
+            "bad.toml:7:10: vm[0].package[0].format: must be one of \"deb\", \"rpm\", \"pacman\", "
+            "\"appimage\", \"snap\", \"flatpak\", \"msi\", \"exe\", \"tar\""},
         BadCase{"vm_package_unknown_key",
                 WithApp(kLocalVm + "[[vm.package]]\nformat = \"deb\"\npath = \"p\"\ncmd = \"x\"\n"),
                 "bad.toml:9:1: vm[0].package[0].cmd: unknown key (expected one of: format, path, "
