@@ -24,24 +24,9 @@ struct MigrateArgs {
 // Writes `text` to `path` through a temporary file renamed over it, so a crash never
 // leaves half a scenario.
 bool ReplaceFile(const std::string& path, const std::string& text, std::string* error) {
-  const std::string temporary = path + ".mosdat-migrate.tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      *error = "cannot write " + temporary;
-      return false;
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) {
-    *error = "cannot replace " + path + ": " + ec.message();
-    std::filesystem::remove(temporary, ec);
-    return false;
-  }
-  return true;
+  absl::Status written = WriteFileAtomically(path, text);
+  if (!written.ok()) *error = std::string(written.message());
+  return written.ok();
 }
 
 int RunMigrate(const MigrateArgs& args) {

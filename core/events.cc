@@ -184,6 +184,13 @@ std::string ToJsonLine(const Event& e) {
           vlm.push_back(std::move(call));
         }
         if (!vlm.empty()) j["vlm"] = vlm;
+        json pointer = json::array();
+        for (const PointerInput& p : e.pointer) {
+          json input = {{"kind", p.kind}, {"at", {p.x, p.y}}};
+          if (p.kind == "drag") input["to"] = {p.to_x, p.to_y};
+          pointer.push_back(std::move(input));
+        }
+        if (!pointer.empty()) j["pointer"] = pointer;
       }
       break;
     case EventType::kScreenshot:
@@ -256,6 +263,18 @@ absl::StatusOr<Event> FromJsonLine(std::string_view line) {
       const json& o = j["output"];
       e.output = CommandOutput{IntOf(o.at("exit_code"), "exit_code"), o.value("stdout", ""),
                                o.value("stderr", ""), o.value("timed_out", false)};
+    }
+    for (const json& p : j.value("pointer", json::array())) {
+      if (e.pointer.size() >= kMaxPointerInputsPerStep) break;
+      PointerInput input;
+      input.kind = p.at("kind").get<std::string>();
+      input.x = IntOf(p.at("at").at(0), "at");
+      input.y = IntOf(p.at("at").at(1), "at");
+      if (p.contains("to")) {
+        input.to_x = IntOf(p["to"].at(0), "to");
+        input.to_y = IntOf(p["to"].at(1), "to");
+      }
+      e.pointer.push_back(input);
     }
     for (const json& c : j.value("vlm", json::array())) {
       VlmCall call;

@@ -55,6 +55,16 @@ struct VlmCall {
   bool cache_hit = false;
 };
 
+// One pointer input a step sent (framebuffer pixels): evidence of where it clicked.
+struct PointerInput {
+  std::string kind;  // "move" | "click" | "double_click" | "right_click" | "drag" | "scroll"
+  int x = 0, y = 0;
+  int to_x = 0, to_y = 0;  // drag: where it ended
+};
+
+// The most pointer inputs a step reports (its first ones): events stay small.
+inline constexpr size_t kMaxPointerInputsPerStep = 64;
+
 struct Event {
   static Event Of(EventType type) {
     Event event;
@@ -63,8 +73,8 @@ struct Event {
   }
 
   std::string job_id;
-  uint64_t seq = 0;      // 1, 2, ... within the job's attempt
-  int job_attempt = 1;   // which run of the job (a retry after an infrastructure error)
+  uint64_t seq = 0;     // 1, 2, ... within the job's attempt
+  int job_attempt = 1;  // which run of the job (a retry after an infrastructure error)
   int64_t unix_ms = 0;
   EventType type = EventType::kLog;
 
@@ -90,6 +100,7 @@ struct Event {
   std::vector<LocatorCandidate> candidates;
   std::optional<CommandOutput> output;
   std::vector<VlmCall> vlm_calls;
+  std::vector<PointerInput> pointer;
   // kScreenshot: `png` travels to the coordinator, which writes it to `screenshot` (a
   // file name in the job's result directory); events.jsonl holds only the name.
   std::string screenshot;

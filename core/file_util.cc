@@ -1,5 +1,8 @@
 #include "core/file_util.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -23,6 +26,32 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   out << in.rdbuf();
   if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
   return out.str();
+}
+
+absl::Status WriteFileAtomically(const std::string& path, std::string_view data) {
+  const std::string temporary = absl::StrCat(path, ".mosdat-", getpid(), ".tmp");
+  const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return absl::UnavailableError(absl::StrCat(path, ": ", std::strerror(errno)));
+  size_t written = 0;
+  while (written < data.size()) {
+    const ssize_t n = write(fd, data.data() + written, data.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    written += static_cast<size_t>(n);
+  }
+  const int write_errno = errno;
+  const bool ok = written == data.size() && fdatasync(fd) == 0;
+  close(fd);
+  if (!ok) {
+    unlink(temporary.c_str());
+    return absl::DataLossError(absl::StrCat(path, ": ", std::strerror(write_errno)));
+  }
+  if (rename(temporary.c_str(), path.c_str()) != 0) {
+    const int rename_errno = errno;
+    unlink(temporary.c_str());
+    return absl::UnavailableError(absl::StrCat(path, ": ", std::strerror(rename_errno)));
+  }
+  return absl::OkStatus();
 }
 
 std::string ReadFileOrEmpty(const std::string& path) {

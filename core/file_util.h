@@ -18,6 +18,11 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 // The file's bytes, or "" when it cannot be read (for callers where absent = empty).
 std::string ReadFileOrEmpty(const std::string& path);
 
+// Writes `data` to `path` whole or not at all: into a temporary file beside it, synced,
+// then renamed over `path` (a reader never sees half a file; a crash leaves the old
+// one). Errors say "PATH: why".
+absl::Status WriteFileAtomically(const std::string& path, std::string_view data);
+
 // The end of a log file for an error message: at most `max_chars`, prefixed with "..."
 // when cut, trailing whitespace removed.
 std::string FileTail(const std::string& path, size_t max_chars = 600);

@@ -204,6 +204,16 @@ v1::JobEvent ToProto(const Event& event) {
         candidate->set_score(c.score);
         candidate->set_description(c.description);
       }
+      for (const PointerInput& p : e.pointer) {
+        v1::PointerInput* input = step->add_pointer();
+        input->set_kind(p.kind);
+        input->mutable_at()->set_x(p.x);
+        input->mutable_at()->set_y(p.y);
+        if (p.kind == "drag") {
+          input->mutable_to()->set_x(p.to_x);
+          input->mutable_to()->set_y(p.to_y);
+        }
+      }
       if (e.output) {
         v1::CommandOutput* output = step->mutable_output();
         output->set_exit_code(e.output->exit_code);
@@ -294,6 +304,11 @@ Event FromProto(const v1::JobEvent& in) {
       for (const v1::Candidate& c : s.candidates()) {
         e.candidates.push_back({c.source(), c.box().x(), c.box().y(), c.box().width(),
                                 c.box().height(), c.score(), c.description()});
+      }
+      for (const v1::PointerInput& p : s.pointer()) {
+        if (e.pointer.size() >= kMaxPointerInputsPerStep) break;
+        e.pointer.push_back(
+            {ValidUtf8(p.kind()).substr(0, 32), p.at().x(), p.at().y(), p.to().x(), p.to().y()});
       }
       if (s.has_output()) {
         e.output = CommandOutput{s.output().exit_code(), s.output().stdout_tail(),

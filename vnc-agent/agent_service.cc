@@ -1,5 +1,7 @@
 #include "vnc-agent/agent_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "core/net.h"
 #include "core/scenario.h"
@@ -90,6 +92,10 @@ grpc::Status AgentService::Capture(grpc::ServerContext* context, const v1::Captu
                                     ? session->held->vnc->CaptureAfterInput(timeout)
                                     : session->held->vnc->Capture();
   if (!frame.ok()) return ToGrpcStatus(frame.status());
+  if (request->unless_frame_seq() != 0 && frame->update_seq == request->unless_frame_seq()) {
+    response->mutable_image()->set_frame_seq(frame->update_seq);
+    return grpc::Status::OK;
+  }
   const v1::Rect& r = request->region();
   Frame out = Crop(*frame, {r.x(), r.y(), r.width(), r.height()});
   absl::StatusOr<std::string> png = EncodePng(out);
@@ -304,6 +310,46 @@ absl::StatusOr<std::vector<HostedService>> CreateAgentServices(const ServiceCont
   services.push_back({std::make_unique<AgentService>(context, std::move(options)),
                       v1::Agent::service_full_name()});
   return services;
+}
+
+grpc::Status AgentService::FindAccessible(grpc::ServerContext* context,
+                                          const v1::FindAccessibleRequest* request,
+                                          v1::FindAccessibleResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  absl::StatusOr<Session> session = Find(request->session_id());
+  if (!session.ok()) return ToGrpcStatus(session.status());
+  nlohmann::json query = nlohmann::json::parse(request->query_json(), nullptr, false);
+  if (!query.is_object()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the query must be a JSON object");
+  }
+  // Only what a query may say: the helper gets nothing else from a caller.
+  static constexpr const char* kKeys[] = {"role",  "name",   "name_substr", "app",
+                                          "index", "states", "verify"};
+  for (const auto& [key, value] : query.items()) {
+    if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("unknown query field \"", key,
+                                       "\" (role, name, name_substr, app, index, states)"));
+    }
+  }
+  if (!query.contains("role") && !query.contains("name") && !query.contains("name_substr")) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "a query needs at least one of role, name, name_substr");
+  }
+  const absl::Duration timeout = absl::Milliseconds(
+      request->timeout_ms() > 0 ? std::min(request->timeout_ms(), 60000) : 10000);
+  Held& held = *session->held;
+  std::lock_guard lock(held.steps);
+  absl::StatusOr<GuestSession*> guest = held.guest->Get();
+  if (!guest.ok()) return ToGrpcStatus(guest.status());
+  absl::Status asked = (*guest)->WithAtspi([&](AtspiClient& atspi) {
+    absl::StatusOr<nlohmann::json> found = atspi.Call({{"op", "find"}, {"query", query}}, timeout);
+    if (!found.ok()) return found.status();
+    response->set_object_json(
+        found->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return absl::OkStatus();
+  });
+  return ToGrpcStatus(asked);
 }
 
 }  // namespace mosdat

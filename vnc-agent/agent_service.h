@@ -49,6 +49,9 @@ class AgentService final : public v1::Agent::Service {
                        grpc::ServerWriter<v1::JobEvent>* writer) override;
   grpc::Status Describe(grpc::ServerContext* context, const v1::DescribeRequest* request,
                         v1::DescribeResponse* response) override;
+  grpc::Status FindAccessible(grpc::ServerContext* context,
+                              const v1::FindAccessibleRequest* request,
+                              v1::FindAccessibleResponse* response) override;
 
  private:
   // What a session holds, shared by the calls that use it. Destroyed in reverse order:

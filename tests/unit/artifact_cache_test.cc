@@ -10,29 +10,12 @@
 
 #include "core/file_util.h"
 #include "core/sha256.h"
+#include "tests/unit/temp_dir.h"
 
 namespace mosdat {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "mosdat-cache-test-XXXXXX").string();
-    path_ = mkdtemp(pattern.data()) != nullptr ? pattern : "";
-    EXPECT_FALSE(path_.empty());
-  }
-  ~TempDir() {
-    std::error_code error;
-    fs::remove_all(path_, error);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 ArtifactRef RefOf(const std::string& data) {
   return {.name = "app_1.0_amd64.deb", .sha256 = Sha256Hex(data), .size = data.size()};

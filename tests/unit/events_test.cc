@@ -39,6 +39,7 @@ TEST(EventsTest, AStepFinishedEventReadsBackAsWritten) {
                   .reason = "no dialog",
                   .model = "m",
                   .cache_hit = true}};
+  e.pointer = {{"click", 27, 407}, {"drag", 1, 2, 300, 400}};
   absl::StatusOr<Event> back = FromJsonLine(ToJsonLine(e));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->description, e.description);
@@ -54,6 +55,12 @@ TEST(EventsTest, AStepFinishedEventReadsBackAsWritten) {
   EXPECT_EQ(back->vlm_calls[1].reason, "no dialog");
   EXPECT_TRUE(back->vlm_calls[1].cache_hit);
   EXPECT_FALSE(back->vlm_calls[1].answer);
+  ASSERT_EQ(back->pointer.size(), 2u);
+  EXPECT_EQ(back->pointer[0].kind, "click");
+  EXPECT_EQ(back->pointer[0].x, 27);
+  EXPECT_EQ(back->pointer[0].y, 407);
+  EXPECT_EQ(back->pointer[1].to_x, 300);
+  EXPECT_EQ(back->pointer[1].to_y, 400);
 }
 
 TEST(EventsTest, MalformedLinesAreErrorsNotCrashes) {
@@ -67,6 +74,9 @@ TEST(EventsTest, MalformedLinesAreErrorsNotCrashes) {
            head + R"("vlm":[{"kind":"localize","prompt":"p","answer":true,"point":[1.5,2]}]})",
            head + R"("vlm":[{"kind":"localize","prompt":"p","answer":"yes"}]})",
            head + R"("output":{"exit_code":"3"}})",
+           head + R"("pointer":[{"kind":"click","at":[1]}]})",
+           head + R"("pointer":[{"kind":"click","at":[1e300,2]}]})",
+           head + R"("pointer":[{"at":[1,2]}]})",
        }) {
     absl::StatusOr<Event> event = FromJsonLine(line);
     EXPECT_EQ(event.status().code(), absl::StatusCode::kInvalidArgument) << line;

@@ -10,24 +10,12 @@
 #include <set>
 
 #include "absl/time/clock.h"
+#include "tests/unit/temp_dir.h"
 
 namespace mosdat {
 namespace {
 
 using ::testing::HasSubstr;
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "vlm_cache_test.XXXXXX");
-    path_ = mkdtemp(pattern.data());
-  }
-  ~ScratchDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 CacheEntry Entry(const std::string& answer) {
   return {.kind = "verify", .model = "m", .answer = answer, .raw_answer = "raw " + answer};
@@ -45,7 +33,7 @@ TEST(VlmCacheTest, KeysSeparateEveryPart) {
 }
 
 TEST(VlmCacheTest, StoresAndFindsAcrossInstances) {
-  ScratchDir dir;
+  TempDir dir;
   {
     absl::StatusOr<std::unique_ptr<VlmCache>> cache = VlmCache::Open(dir.path() + "/sub");
     ASSERT_TRUE(cache.ok()) << cache.status();
@@ -66,7 +54,7 @@ TEST(VlmCacheTest, StoresAndFindsAcrossInstances) {
 }
 
 TEST(VlmCacheTest, HitsKeptInMemoryAreWrittenOnStatsAndClose) {
-  ScratchDir dir;
+  TempDir dir;
   {
     absl::StatusOr<std::unique_ptr<VlmCache>> cache = VlmCache::Open(dir.path());
     ASSERT_TRUE(cache.ok()) << cache.status();
@@ -81,7 +69,7 @@ TEST(VlmCacheTest, HitsKeptInMemoryAreWrittenOnStatsAndClose) {
 }
 
 TEST(VlmCacheTest, OpeningWithoutCreateDoesNotCreate) {
-  ScratchDir dir;
+  TempDir dir;
   absl::StatusOr<std::unique_ptr<VlmCache>> cache = VlmCache::Open(dir.path() + "/none", false);
   ASSERT_FALSE(cache.ok());
   EXPECT_EQ(cache.status().code(), absl::StatusCode::kNotFound);
@@ -90,7 +78,7 @@ TEST(VlmCacheTest, OpeningWithoutCreateDoesNotCreate) {
 }
 
 TEST(VlmCacheTest, ReportsStatsPrunesAndClears) {
-  ScratchDir dir;
+  TempDir dir;
   absl::StatusOr<std::unique_ptr<VlmCache>> cache = VlmCache::Open(dir.path());
   ASSERT_TRUE(cache.ok()) << cache.status();
   absl::StatusOr<VlmCacheStats> empty = (*cache)->Stats();
@@ -119,7 +107,7 @@ TEST(VlmCacheTest, ReportsStatsPrunesAndClears) {
 }
 
 TEST(VlmCacheTest, TwoConnectionsShareTheFile) {
-  ScratchDir dir;
+  TempDir dir;
   absl::StatusOr<std::unique_ptr<VlmCache>> one = VlmCache::Open(dir.path());
   absl::StatusOr<std::unique_ptr<VlmCache>> two = VlmCache::Open(dir.path());
   ASSERT_TRUE(one.ok() && two.ok());

@@ -49,7 +49,7 @@ Rect ToRect(const std::optional<Region>& region) {
 }  // namespace
 
 ScenarioRunner::ScenarioRunner(Screen& screen, RunnerOptions options, Emit emit)
-    : screen_(screen), options_(std::move(options)), emit_(std::move(emit)) {}
+    : recorder_(screen), screen_(recorder_), options_(std::move(options)), emit_(std::move(emit)) {}
 
 void ScenarioRunner::EmitEvent(Event event) {
   // A lost job's events would be refused: none leave after the loss.
@@ -183,6 +183,7 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
     absl::Duration timeout = step.common.timeout_seconds
                                  ? absl::Seconds(*step.common.timeout_seconds)
                                  : options_.default_step_timeout;
+    recorder_.Take();  // what came before this attempt is not its input
     status = Execute(step.kind, begin + timeout);
     if (Lost()) return Flow::kStop;  // at once: no screenshot, no step_finished
     Event finished = started;
@@ -192,6 +193,7 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
     finished.candidates = std::move(attempt_.details.candidates);
     finished.output = std::move(attempt_.details.output);
     finished.vlm_calls = std::move(attempt_.details.vlm_calls);
+    finished.pointer = recorder_.Take();
     if (status.ok()) {
       finished.status = StepStatus::kPassed;
       if (options_.screenshots == ScreenshotPolicy::kAll) {

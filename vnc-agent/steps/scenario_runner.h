@@ -19,6 +19,7 @@
 #include "core/scenario.h"
 #include "core/visual_reference.h"
 #include "vnc-agent/guest/guest_session.h"
+#include "vnc-agent/rfb/pointer_recorder.h"
 #include "vnc-agent/rfb/screen.h"
 #include "vnc-agent/steps/ocr.h"
 #include "vnc-agent/steps/vlm_client.h"
@@ -149,7 +150,8 @@ class ScenarioRunner {
   // if no update came: callers check Interruption() next).
   absl::StatusOr<Frame> WaitForUpdate(uint64_t after_update_seq, absl::Duration timeout);
 
-  Screen& screen_;
+  PointerRecorder recorder_;  // the screen given, remembering each step's pointer inputs
+  Screen& screen_;            // recorder_
   RunnerOptions options_;
   Emit emit_;
   absl::Status emit_status_;
