@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 
@@ -13,6 +14,8 @@
 #include "absl/strings/str_format.h"
 #include "core/file_util.h"
 #include "core/junit.h"
+#include "core/sha256.h"
+#include "report/trace_html.h"
 #include "runtime/token_auth.h"
 
 namespace mosdat {
@@ -37,6 +40,24 @@ absl::Status WriteDurably(const std::string& path, const std::string& data) {
   close(fd);
   if (!ok) return absl::DataLossError(absl::StrCat("cannot write ", path));
   return absl::OkStatus();
+}
+
+// One digest of everything a run's jobs are made from: its files (config, scenarios,
+// references), variables and packages. Runs with the same digest tested the same
+// thing, so differing verdicts among them mean a flaky test (report/dashboard_site.h).
+std::string SubmissionDigest(const Submission& submission) {
+  std::string all;
+  auto add = [&all](const std::string& part) { absl::StrAppend(&all, part.size(), ":", part); };
+  for (const auto& [path, contents] : submission.files) {
+    add(path);
+    add(Sha256Hex(contents));
+  }
+  for (const auto& [name, value] : submission.vars) {
+    add(name);
+    add(ToJinjaJson(value));
+  }
+  for (const ArtifactRef& package : submission.packages) add(package.sha256);
+  return Sha256Hex(all);
 }
 
 // Worse verdicts win when a run combines its jobs.
@@ -215,6 +236,7 @@ absl::StatusOr<RunRecord> RunStore::CreateRun(std::vector<JobSpec> specs, Submis
   std::set<std::string> tests;
   for (const JobSpec& spec : specs) tests.insert(spec.test);
   const int max_attempts = 1 + std::max(0, submission.retries);
+  const std::string digest = SubmissionDigest(submission);
   std::vector<ActiveJob> jobs;
   int index = 0;
   for (JobSpec& spec : specs) {
@@ -228,6 +250,19 @@ absl::StatusOr<RunRecord> RunStore::CreateRun(std::vector<JobSpec> specs, Submis
     if (error) {
       return absl::UnavailableError(
           absl::StrCat("cannot create results directory ", dir.string(), ": ", error.message()));
+    }
+    // Who the job is, for pages that read results without the store (report/).
+    nlohmann::json about = {{"run_id", run.run_id},
+                            {"job_id", spec.job_id},
+                            {"label", run.label},
+                            {"test", spec.test},
+                            {"vm", spec.vm.name},
+                            {"variant", spec.variant},
+                            {"created_unix_ms", absl::ToUnixMillis(run.created)},
+                            {"inputs_sha256", digest}};
+    if (absl::Status s = WriteFileAtomically((dir / "job.json").string(), about.dump(2) + "\n");
+        !s.ok()) {
+      return absl::UnavailableError(absl::StrCat("cannot write job.json: ", s.message()));
     }
     ActiveJob job;
     job.record = JobRecord{.job_id = spec.job_id,
@@ -575,6 +610,24 @@ absl::Status RunStore::FinishAttempt(const std::string& job_id, Event finished, 
   if (job->log) {
     job->log->Append(finished, false).IgnoreError();
     job->log->Sync().IgnoreError();
+  }
+  // The attempt's trace viewer beside its evidence (report/trace_html.h); a page that
+  // cannot be written costs the viewer, not the verdict.
+  // Which agent ran it goes beside them too (attempt.json), for per-host rates.
+  if (const AttemptRecord* attempt = after.Current(); attempt != nullptr) {
+    const std::string dir = attempt->results_dir;
+    if (absl::Status s = WriteTraceHtml(dir, (fs::path(dir) / "trace.html").string()); !s.ok()) {
+      spdlog::warn("job {}: no trace.html: {}", job_id, std::string(s.message()));
+    }
+    const nlohmann::json about = {{"attempt", attempt->number},
+                                  {"agent", attempt->agent},
+                                  {"verdict", std::string(ToString(finished.verdict))},
+                                  {"reason", finished.reason}};
+    if (absl::Status s =
+            WriteFileAtomically((fs::path(dir) / "attempt.json").string(), about.dump(2) + "\n");
+        !s.ok()) {
+      spdlog::warn("job {}: no attempt.json: {}", job_id, std::string(s.message()));
+    }
   }
   StoreWrite write{.jobs = {after},
                    .updates = {{.run_id = after.run_id,
