@@ -39,6 +39,9 @@ void AddMigrateCommand(CLI::App& root, const GlobalOptions& global, int* exit_co
 void AddDoctorCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
 void AddBuildCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
 void AddLiveCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
+void AddAuthorCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
+// `trace` and `dashboard` (report_commands.cc).
+void AddReportCommands(CLI::App& root, const GlobalOptions& global, int* exit_code);
 // `run` and `test` (matrix_commands.cc); `runs`, `watch` and `cancel` (runs_commands.cc).
 void AddMatrixCommands(CLI::App& root, const GlobalOptions& global, int* exit_code);
 void AddRunsCommands(CLI::App& root, const GlobalOptions& global, int* exit_code);

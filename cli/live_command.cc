@@ -60,6 +60,7 @@ int RunLive(const LiveArgs& args) {
   AgentScreenBackend backend(*config, services->channel, services->token);
   LiveServerOptions options{.listen = args.listen, .token = token};
   options.scenario_options.overrides = ConfigVars(*config, {});
+  options.results_root = config->report.output_dir;
   absl::StatusOr<std::unique_ptr<LiveServer>> server = LiveServer::Start(backend, options);
   if (!server.ok()) {
     std::cerr << "mosdat live: " << server.status().message() << "\n";

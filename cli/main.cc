@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   mosdat::AddDoctorCommand(app, global, &exit_code);
   mosdat::AddBuildCommand(app, global, &exit_code);
   mosdat::AddLiveCommand(app, global, &exit_code);
+  mosdat::AddAuthorCommand(app, global, &exit_code);
+  mosdat::AddReportCommands(app, global, &exit_code);
   mosdat::AddMatrixCommands(app, global, &exit_code);
   mosdat::AddRunsCommands(app, global, &exit_code);
   mosdat::AddPlannedCommands(app, &exit_code);

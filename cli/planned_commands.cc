@@ -21,17 +21,6 @@ void ConfigFlags(CLI::App& cmd) {
 }
 
 const PlannedCommand kPlanned[] = {
-    {"author", "Agent-friendly client of the authoring API (prints compact JSON)",
-     [](CLI::App& cmd) {
-       cmd.add_option("--url", "authoring API base URL");
-       cmd.add_option("action", "vms | start | capture | localize | click | type | key | ...");
-       cmd.allow_extras();
-     }},
-    {"dashboard", "Generate the static historical dashboard",
-     [](CLI::App& cmd) {
-       cmd.add_option("--results", "results directory");
-       cmd.add_option("--output", "output HTML directory");
-     }},
     {"confirm", "Confirm a reported issue, or verify its fix, on the matrix",
      [](CLI::App& cmd) {
        ConfigFlags(cmd);

@@ -37,6 +37,8 @@ desktop_packages=(
   # the deploy phase: its sudo paths, tested with a user of their own (passwordless or
   # not), and pacman (Arch packages), which Debian ships
   sudo pacman-package-manager zstd
+  # browser tests (tests/browser/): Debian's chromium, driven headless by playwright-core
+  chromium
 )
 
 missing=()
@@ -47,4 +49,19 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Node.js and npm for the browser tests' one npm package (playwright-core, pinned by
+# tests/browser/package-lock.json); Debian's when the machine has none.
+if ! command -v npm >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+browser_dir="$(cd "$(dirname "$0")/../tests/browser" && pwd)"
+wanted="$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' "$browser_dir/package.json")"
+installed="$(sed -n 's/^  "version": "\(.*\)".*/\1/p' \
+  "$browser_dir/node_modules/playwright-core/package.json" 2>/dev/null || true)"
+if [ "$wanted" != "$installed" ]; then
+  npm ci --prefix "$browser_dir" --no-audit --no-fund --loglevel=error
 fi

@@ -58,13 +58,15 @@ absl::StatusOr<std::string> AgentScreenBackend::Open(const std::string& name) {
 }
 
 absl::StatusOr<ScreenCapture> AgentScreenBackend::Capture(const std::string& session,
-                                                          bool after_input) {
+                                                          bool after_input,
+                                                          uint64_t unless_frame_seq) {
   grpc::ClientContext context;
   AttachToken(context, token_);
   context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
   v1::CaptureRequest request;
   request.set_session_id(session);
   if (after_input) request.set_newer_than_input_seq(1);
+  request.set_unless_frame_seq(unless_frame_seq);
   request.set_timeout_ms(5000);
   v1::CaptureResponse response;
   if (grpc::Status status = agent_->Capture(&context, request, &response); !status.ok()) {
@@ -180,6 +182,24 @@ absl::StatusOr<nlohmann::json> AgentScreenBackend::Describe(const std::string& s
   out["words"] = words;
   if (!response.ocr_error().empty()) out["ocr_error"] = response.ocr_error();
   return out;
+}
+
+absl::StatusOr<nlohmann::json> AgentScreenBackend::Find(const std::string& session,
+                                                        const nlohmann::json& query) {
+  grpc::ClientContext context;
+  AttachToken(context, token_);
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::FindAccessibleRequest request;
+  request.set_session_id(session);
+  request.set_query_json(query.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  request.set_timeout_ms(10000);
+  v1::FindAccessibleResponse response;
+  if (grpc::Status status = agent_->FindAccessible(&context, request, &response); !status.ok()) {
+    return FromGrpcStatus(status);
+  }
+  nlohmann::json object = nlohmann::json::parse(response.object_json(), nullptr, false);
+  if (!object.is_object()) return absl::DataLossError("the agent sent no accessible object");
+  return object;
 }
 
 absl::Status AgentScreenBackend::Close(const std::string& session) {

@@ -20,11 +20,14 @@ class AgentScreenBackend : public ScreenBackend {
 
   std::vector<AuthorVm> Vms() override;
   absl::StatusOr<std::string> Open(const std::string& vm) override;
-  absl::StatusOr<ScreenCapture> Capture(const std::string& session, bool after_input) override;
+  absl::StatusOr<ScreenCapture> Capture(const std::string& session, bool after_input,
+                                        uint64_t unless_frame_seq) override;
   absl::StatusOr<uint64_t> Act(const std::string& session, const ScreenAction& action) override;
   absl::StatusOr<StepsRun> Run(const std::string& session,
                                const std::string& scenario_yaml) override;
   absl::StatusOr<nlohmann::json> Describe(const std::string& session, int x, int y) override;
+  absl::StatusOr<nlohmann::json> Find(const std::string& session,
+                                      const nlohmann::json& query) override;
   absl::Status Close(const std::string& session) override;
 
  private:

@@ -4,84 +4,15 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "live/frame_stream.h"
+#include "live/http_json.h"
+#include "live/semantic_target.h"
 
 namespace mosdat {
 namespace {
 
 using nlohmann::json;
 using Session = AuthorSessions::Session;
-
-void Answer(httplib::Response& response, int status, json body) {
-  response.status = status;
-  response.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace),
-                       "application/json");
-}
-
-void Fail(httplib::Response& response, int status, const std::string& message) {
-  Answer(response, status, {{"ok", false}, {"error", message}});
-}
-
-int HttpStatusOf(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kOutOfRange:
-      return 400;
-    case absl::StatusCode::kUnauthenticated:
-      return 401;
-    case absl::StatusCode::kPermissionDenied:
-      return 403;
-    case absl::StatusCode::kNotFound:
-      return 404;
-    case absl::StatusCode::kResourceExhausted:
-      return 429;
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-      return 502;
-    case absl::StatusCode::kUnimplemented:
-      return 501;
-    default:
-      return 500;
-  }
-}
-
-void Fail(httplib::Response& response, const absl::Status& status) {
-  Fail(response, HttpStatusOf(status), std::string(status.message()));
-}
-
-// The request's JSON object body; nullopt after answering 400.
-std::optional<json> Body(const httplib::Request& request, httplib::Response& response) {
-  json body = json::parse(request.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
-    Fail(response, 400, "the body must be a JSON object");
-    return std::nullopt;
-  }
-  return body;
-}
-
-// A string field; "" after answering 400 when it is missing or not a string.
-std::string Field(const json& body, const char* name, httplib::Response& response) {
-  auto it = body.find(name);
-  if (it == body.end() || !it->is_string() || it->get<std::string>().empty()) {
-    Fail(response, 400, absl::StrCat("\"", name, "\" (a non-empty string) is required"));
-    return "";
-  }
-  return it->get<std::string>();
-}
-
-std::optional<int> IntField(const json& body, const char* name, httplib::Response& response) {
-  auto it = body.find(name);
-  if (it == body.end() || !it->is_number_integer()) {
-    Fail(response, 400, absl::StrCat("\"", name, "\" (an integer) is required"));
-    return std::nullopt;
-  }
-  const int64_t value = it->get<int64_t>();
-  if (value < 0 || value > 100000) {
-    Fail(response, 400, absl::StrCat("\"", name, "\" is out of range"));
-    return std::nullopt;
-  }
-  return static_cast<int>(value);
-}
 
 struct ActionKind {
   const char* name;
@@ -153,24 +84,19 @@ json StepFor(const ActionKind& kind, const ScreenAction& action) {
 
 class Api {
  public:
-  Api(HttpAuth& auth, AuthorSessions& sessions, ScenarioOptions options)
-      : auth_(auth), sessions_(sessions), options_(std::move(options)) {}
+  Api(HttpAuth& auth, AuthorSessions& sessions, SseStreams& streams, ScenarioOptions options)
+      : auth_(auth), sessions_(sessions), streams_(streams), options_(std::move(options)) {}
 
   // Wraps a handler: the caller is authenticated (its principal passed on), stale
   // sessions are expired first.
   httplib::Server::Handler Guarded(
       std::function<void(const std::string&, const httplib::Request&, httplib::Response&)> body) {
-    return [this, body](const httplib::Request& request, httplib::Response& response) {
-      int status = 401;
-      std::string why;
-      std::optional<std::string> principal = auth_.Check(request, &status, &why);
-      if (!principal) {
-        Fail(response, status, why);
-        return;
-      }
-      sessions_.ExpireIdle();
-      body(*principal, request, response);
-    };
+    return GuardedHandler(auth_,
+                          [this, body](const std::string& who, const httplib::Request& request,
+                                       httplib::Response& response) {
+                            sessions_.ExpireIdle();
+                            body(who, request, response);
+                          });
   }
 
   // The session a request names (field "session_id", or the query's "session"); null
@@ -299,10 +225,28 @@ class Api {
     std::shared_ptr<Session> session = SessionOf(who, id, response);
     if (!session) return;
     std::lock_guard lock(session->mutex);
+    // Asked before acting: what is under the pointer may be gone after the click.
+    json targets;
+    const bool semantic = kind->pointer && kind->kind != ScreenAction::Kind::kScroll &&
+                          body->value("semantic", false);
+    if (semantic) {
+      absl::StatusOr<json> described =
+          sessions_.backend().Describe(session->screen, action.x, action.y);
+      if (described.ok()) {
+        targets =
+            SemanticTargets(sessions_.backend(), session->screen, *described, action.x, action.y);
+      }
+    }
     absl::StatusOr<uint64_t> seq = sessions_.backend().Act(session->screen, action);
     if (!seq.ok()) return Fail(response, seq.status());
     session->last_input = *seq;
-    Answer(response, 200, {{"ok", true}, {"input_seq", *seq}, {"step", StepFor(*kind, action)}});
+    json answer = {{"ok", true}, {"input_seq", *seq}, {"step", StepFor(*kind, action)}};
+    if (semantic) {
+      answer["coordinate_step"] = answer["step"];
+      answer["targets"] = targets;
+      if (targets.is_object()) answer["step"] = StepForTarget(name, targets, action.x, action.y);
+    }
+    Answer(response, 200, answer);
   }
 
   // Runs `steps` (scenario syntax) in the session; the caller holds its mutex.
@@ -385,6 +329,12 @@ class Api {
         answer["word"] = word;
       }
     }
+    answer["targets"] = SemanticTargets(sessions_.backend(), session->screen, *described, *x, *y);
+    json suggested = json::object();
+    for (const char* action : {"click", "double_click", "right_click", "hover"}) {
+      suggested[action] = StepForTarget(action, answer["targets"], *x, *y);
+    }
+    answer["steps"] = suggested;
     Answer(response, 200, answer);
   }
 
@@ -509,6 +459,48 @@ class Api {
            {{"ok", true}, {"name", request.get_param_value("name")}, {"yaml", *yaml}});
   }
 
+  // The accessible object a query picks, and the step that clicks it.
+  void FindAccessible(const std::string& who, const httplib::Request& request,
+                      httplib::Response& response) {
+    std::optional<json> body = Body(request, response);
+    if (!body) return;
+    const std::string id = Field(*body, "session_id", response);
+    if (id.empty()) return;
+    auto query = body->find("query");
+    if (query == body->end() || !query->is_object()) {
+      return Fail(response, 400,
+                  "\"query\" (an object such as {\"role\": \"push button\", \"name\": "
+                  "\"OK\"}) is required");
+    }
+    std::shared_ptr<Session> session = SessionOf(who, id, response);
+    if (!session) return;
+    std::lock_guard lock(session->mutex);
+    absl::StatusOr<json> found = sessions_.backend().Find(session->screen, *query);
+    if (!found.ok()) return Fail(response, found.status());
+    json step = *query;
+    step.erase("verify");
+    Answer(response, 200, {{"ok", true}, {"object", *found}, {"step", {{"atspi", step}}}});
+  }
+
+  // The session's screen as server-sent events (frame_stream.h).
+  void Stream(const std::string& who, const httplib::Request& request,
+              httplib::Response& response) {
+    if (!request.has_param("session")) return Fail(response, 400, "?session=ID is required");
+    std::shared_ptr<Session> session = SessionOf(who, request.get_param_value("session"), response);
+    if (!session) return;
+    streams_.Serve(response, kFrameInterval, FrameTick(sessions_.backend(), session->screen));
+  }
+
+  // Who the caller is, and (for a browser login) the CSRF token its POSTs must carry:
+  // the page asks after a reload, when it no longer has the one /login answered.
+  void WhoAmI(const std::string& who, const httplib::Request& request,
+              httplib::Response& response) {
+    json answer = {{"ok", true}, {"principal", who}};
+    const std::string csrf = auth_.CsrfTokenOf(request);
+    if (!csrf.empty()) answer["csrf_token"] = csrf;
+    Answer(response, 200, answer);
+  }
+
   void Close(const std::string& who, const httplib::Request& request, httplib::Response& response) {
     std::optional<json> body = Body(request, response);
     if (!body) return;
@@ -524,15 +516,16 @@ class Api {
  private:
   HttpAuth& auth_;
   AuthorSessions& sessions_;
+  SseStreams& streams_;
   const ScenarioOptions options_;
 };
 
 }  // namespace
 
 void AddAuthoringApi(httplib::Server& server, HttpAuth& auth, AuthorSessions& sessions,
-                     ScenarioOptions scenario_options) {
+                     SseStreams& streams, ScenarioOptions scenario_options) {
   // Lives as long as the server's handlers: they hold it.
-  auto api = std::make_shared<Api>(auth, sessions, std::move(scenario_options));
+  auto api = std::make_shared<Api>(auth, sessions, streams, std::move(scenario_options));
   using Method = void (Api::*)(const std::string&, const httplib::Request&, httplib::Response&);
   auto route = [api](Method method) {
     return api->Guarded(
@@ -553,6 +546,9 @@ void AddAuthoringApi(httplib::Server& server, HttpAuth& auth, AuthorSessions& se
   server.Post("/api/author/describe", route(&Api::Describe));
   server.Post("/api/author/vlm/localize", route(&Api::Localize));
   server.Post("/api/author/vlm/verify", route(&Api::Verify));
+  server.Post("/api/author/atspi/find", route(&Api::FindAccessible));
+  server.Get("/api/author/stream", route(&Api::Stream));
+  server.Get("/api/whoami", route(&Api::WhoAmI));
 }
 
 }  // namespace mosdat

@@ -5,7 +5,9 @@
 //   GET  /api/author/screen.png?session=ID    the same, as an image (for the page)
 //   POST /api/author/action    {"session_id", "action", x, y, text, key, "confirm": true}
 //        hover | click | double_click | right_click | scroll (dy) | type (text) | key
-//        (key): one input, answered with its sequence number; shell (command) | wait
+//        (key): one input, answered with its sequence number and its step — by its
+//        target, when "semantic": true asks to look first (else by coordinates,
+//        also answered as "coordinate_step"); shell (command) | wait
 //        (seconds) | launch (command, app?, window?): run as a scenario step in the
 //        guest, answered with the run (below). Each answers the scenario step that does
 //        the same. Refused (400, nothing done) without "confirm": true.
@@ -13,7 +15,13 @@
 //                              steps: {"passed", "verdict", "reason", "events"}
 //   POST /api/author/replay    {"session_id", "confirm": true} runs the draft from its start
 //   POST /api/author/describe  {"session_id", x, y} what is there: the accessible object
-//                              (AT-SPI), the OCR words around it and the word under it
+//                              (AT-SPI), the OCR words around it and the word under it,
+//                              "targets" (semantic_target.h) and the "steps" that would
+//                              click, double_click, right_click or hover it by them
+//   POST /api/author/atspi/find {"session_id", "query": {role, name, name_substr, app,
+//                              index, states}} the object it picks, and its atspi step
+//   GET  /api/author/stream?session=ID  the screen as server-sent events (frame_stream.h)
+//   GET  /api/whoami                    the caller's principal (and a login's CSRF token)
 //   POST /api/author/vlm/localize {"session_id", "prompt"} where the model sees it (no
 //                              action): found, x, y, confidence
 //   POST /api/author/vlm/verify   {"session_id", "prompt"} the model's yes/no: answer, reason
@@ -35,12 +43,13 @@
 #include "core/scenario_parser.h"
 #include "live/author_sessions.h"
 #include "live/http_auth.h"
+#include "live/sse_streams.h"
 
 namespace mosdat {
 
 // `validate` parses drafts with `scenario_options` (the config's variables).
 void AddAuthoringApi(httplib::Server& server, HttpAuth& auth, AuthorSessions& sessions,
-                     ScenarioOptions scenario_options);
+                     SseStreams& streams, ScenarioOptions scenario_options);
 
 }  // namespace mosdat
 

@@ -5,8 +5,12 @@
 #include "absl/strings/str_cat.h"
 #include "core/net.h"
 #include "live/authoring_api.h"
+#include "live/http_json.h"
 
 namespace mosdat {
+
+std::string_view WorkbenchPage();  // live/pages/workbench.html, embedded by CMake
+
 namespace {
 
 constexpr size_t kMaxBodyBytes = 1 << 20;
@@ -16,7 +20,9 @@ constexpr size_t kMaxBodyBytes = 1 << 20;
 LiveServer::LiveServer(ScreenBackend& backend, LiveServerOptions options)
     : options_(std::move(options)),
       auth_(options_.token),
-      sessions_(backend, options_.session_idle_ttl, options_.max_sessions) {}
+      sessions_(backend, options_.session_idle_ttl, options_.max_sessions) {
+  if (!options_.results_root.empty()) runs_ = std::make_unique<RunBoard>(options_.results_root);
+}
 
 absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(ScreenBackend& backend,
                                                               LiveServerOptions options) {
@@ -42,10 +48,15 @@ absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(ScreenBackend& bac
   http.Post("/logout", [self](const httplib::Request& request, httplib::Response& response) {
     self->auth_.Logout(request, response);
   });
+  http.Get("/", [](const httplib::Request&, httplib::Response& response) {
+    ServePage(WorkbenchPage(), response);
+  });
   http.Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
     response.set_content("{\"ok\":true}", "application/json");
   });
-  AddAuthoringApi(http, server->auth_, server->sessions_, server->options_.scenario_options);
+  AddAuthoringApi(http, server->auth_, server->sessions_, server->streams_,
+                  server->options_.scenario_options);
+  if (server->runs_) AddRunBoard(http, server->auth_, server->streams_, *server->runs_);
   http.set_error_handler([](const httplib::Request&, httplib::Response& response) {
     if (!response.body.empty()) return;  // a handler already said why
     response.set_content(
@@ -72,6 +83,7 @@ absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(ScreenBackend& bac
 }
 
 LiveServer::~LiveServer() {
+  streams_.Stop();  // open screen streams end at their next tick, freeing their threads
   server_.stop();
   if (thread_.joinable()) thread_.join();
 }

@@ -1,5 +1,7 @@
-// The HTTP side of `mosdat live`: the authoring API (authoring_api.h) behind HttpAuth,
-// POST /login and /logout for browsers, GET /healthz. Listens on loopback unless told
+// The HTTP side of `mosdat live`: the Author Workbench page (GET /, plain HTML served
+// from the binary; it logs in with the token), the authoring API (authoring_api.h) and
+// the runs of a results directory (run_board.h: GET /runs) behind HttpAuth, POST
+// /login and /logout for browsers, GET /healthz. Listens on loopback unless told
 // otherwise; request bodies are bounded; idle authoring sessions expire.
 #ifndef MOSDAT_LIVE_LIVE_SERVER_H_
 #define MOSDAT_LIVE_LIVE_SERVER_H_
@@ -15,7 +17,9 @@
 #include "core/scenario_parser.h"
 #include "live/author_sessions.h"
 #include "live/http_auth.h"
+#include "live/run_board.h"
 #include "live/screen_backend.h"
+#include "live/sse_streams.h"
 
 namespace mosdat {
 
@@ -25,6 +29,7 @@ struct LiveServerOptions {
   absl::Duration session_idle_ttl = absl::Minutes(30);
   size_t max_sessions = 8;
   ScenarioOptions scenario_options;  // for validating drafts (the config's variables)
+  std::string results_root;          // the runs page shows its runs; "" = no runs page
 };
 
 class LiveServer {
@@ -43,6 +48,8 @@ class LiveServer {
   LiveServerOptions options_;
   HttpAuth auth_;
   AuthorSessions sessions_;
+  SseStreams streams_;
+  std::unique_ptr<RunBoard> runs_;
   httplib::Server server_;
   std::string host_;
   int port_ = 0;

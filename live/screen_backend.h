@@ -57,7 +57,10 @@ class ScreenBackend {
   // A session on `vm`; its id is the backend's own.
   virtual absl::StatusOr<std::string> Open(const std::string& vm) = 0;
   // The screen now; with `after_input`, a frame that reflects every input sent so far.
-  virtual absl::StatusOr<ScreenCapture> Capture(const std::string& session, bool after_input) = 0;
+  // With `unless_frame_seq` (non-zero) and a screen whose newest frame still has that
+  // number, only frame_seq is set (no PNG is made).
+  virtual absl::StatusOr<ScreenCapture> Capture(const std::string& session, bool after_input,
+                                                uint64_t unless_frame_seq = 0) = 0;
   // Sends the input; returns the input's sequence number.
   virtual absl::StatusOr<uint64_t> Act(const std::string& session, const ScreenAction& action) = 0;
   // Runs the steps of `scenario_yaml` (a scenario document) on the session's screen and
@@ -68,6 +71,11 @@ class ScreenBackend {
   // What is at (x, y): {"accessible": object or null, "accessible_error"?, "words":
   // [{"text", "box": {x, y, width, height}, "confidence"}], "ocr_error"?}.
   virtual absl::StatusOr<nlohmann::json> Describe(const std::string& session, int x, int y) = 0;
+  // The accessible object `query` picks (the guest helper's find query: role, name,
+  // name_substr, app, index, states): {"role", "name", "states", "app", "box", "center",
+  // "path", ...}; NotFound naming what is near when nothing matches.
+  virtual absl::StatusOr<nlohmann::json> Find(const std::string& session,
+                                              const nlohmann::json& query) = 0;
   virtual absl::Status Close(const std::string& session) = 0;
 };
 

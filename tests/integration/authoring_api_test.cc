@@ -11,9 +11,14 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -21,6 +26,7 @@
 #include "core/file_util.h"
 #include "core/frame.h"
 #include "core/process.h"
+#include "tests/integration/live_fixture.h"
 #include "tests/integration/subprocess.h"
 #include "tests/integration/vlm_standin.h"
 
@@ -30,95 +36,7 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-constexpr char kToken[] = "authoring-test-token-0123456789";
-
-class AuthoringApiTest : public ::testing::Test {
- protected:
-  // More of the config (a [vlm] table).
-  virtual std::string ExtraConfig() { return ""; }
-
-  void SetUp() override {
-    config_ = dir_.File("live.toml");
-    std::ofstream(config_) << ExtraConfig() << "[app]\nname = \"gtk3-widget-factory\"\n"
-                           << "binary = \"/usr/bin/gtk3-widget-factory\"\n"
-                           << "[app.env]\nGTK_THEME = \"Adwaita\"\n\n"
-                           << "[[vm]]\nname = \"local\"\nprovider = \"local\"\n"
-                           << "geometry = \"1280x800\"\n\n"
-                           << "[[test]]\nname = \"authored\"\nscenario = \"authored.yaml\"\n\n"
-                           << "[report]\noutput_dir = \"" << dir_.File("results") << "\"\n";
-    Environment env = CurrentEnvironment();
-    env["MOSDAT_LIVE_TOKEN"] = kToken;
-    absl::StatusOr<Process> live =
-        Process::Spawn({.argv = {BuiltBinary("cli/mosdat"), "live", "--config", config_, "--listen",
-                                 "127.0.0.1:0", "--token", "env:MOSDAT_LIVE_TOKEN"},
-                        .env = env,
-                        .stdout_path = dir_.File("live.out"),
-                        .stderr_path = dir_.File("live.err")});
-    ASSERT_TRUE(live.ok()) << live.status();
-    live_.emplace(std::move(*live));
-    // The server says where it listens once it does.
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    while (port_ == 0 && absl::Now() < deadline) {
-      const std::string out = ReadFileOrEmpty(dir_.File("live.out"));
-      const size_t at = out.find("http://127.0.0.1:");
-      const size_t end = at == std::string::npos ? at : out.find('\n', at);
-      if (end != std::string::npos &&
-          !absl::SimpleAtoi(out.substr(at + 17, end - at - 17), &port_)) {
-        port_ = 0;
-      }
-      if (port_ == 0) {
-        ASSERT_FALSE(live_->Wait(absl::Milliseconds(50)).has_value())
-            << ReadFileOrEmpty(dir_.File("live.err"));
-      }
-    }
-    ASSERT_NE(port_, 0) << ReadFileOrEmpty(dir_.File("live.err"));
-  }
-
-  void TearDown() override {
-    if (!live_) return;
-    live_->Signal(SIGTERM);
-    std::optional<ExitStatus> status = live_->Wait(absl::Seconds(30));
-    EXPECT_TRUE(status.has_value());
-  }
-
-  // A call with the bearer token (or `headers` instead); the parsed JSON body, and the
-  // HTTP status in *status.
-  json Call(const std::string& method, const std::string& path, const std::string& body,
-            int* status,
-            httplib::Headers headers = {{"Authorization", std::string("Bearer ") + kToken}}) {
-    httplib::Client client("127.0.0.1", port_);
-    client.set_read_timeout(180, 0);
-    httplib::Result result = method == "GET" ? client.Get(path, headers)
-                                             : client.Post(path, headers, body, "application/json");
-    if (!result) {
-      *status = -1;
-      return json();
-    }
-    *status = result->status;
-    return json::parse(result->body, nullptr, false);
-  }
-  json Post(const std::string& path, const json& body, int expect = 200) {
-    int status = 0;
-    json answer = Call("POST", path, body.dump(), &status);
-    EXPECT_EQ(status, expect) << path << " " << answer.dump();
-    return answer;
-  }
-
-  // The frame a capture answered.
-  Frame Screen(const std::string& session) {
-    json capture = Post("/api/author/capture", {{"session_id", session}});
-    std::string png;
-    EXPECT_TRUE(absl::Base64Unescape(capture.value("png_base64", ""), &png));
-    absl::StatusOr<Frame> frame = DecodePng(png);
-    EXPECT_TRUE(frame.ok()) << frame.status();
-    return frame.ok() ? *frame : Frame{};
-  }
-
-  TempDir dir_;
-  std::string config_;
-  std::optional<Process> live_;
-  int port_ = 0;
-};
+class AuthoringApiTest : public LiveServerTest {};
 
 // The check button the pixels scenario ticks (scenarios/gtk3-widget-factory-pixels.yaml).
 constexpr Rect kCheck{17, 397, 22, 22};
@@ -196,6 +114,30 @@ TEST_F(AuthoringApiTest, ASessionActsAndItsExportRunsAsAScenario) {
       {BuiltBinary("cli/mosdat"), "functional", "--config", config_, "--test", "authored"}, {},
       std::chrono::seconds(180));
   EXPECT_EQ(run.exit_code, 0) << exported.value("yaml", "") << run.out << run.err;
+
+  // The job's trace viewer is beside its evidence, with the click drawn where it went;
+  // `mosdat trace` makes a standalone copy, `mosdat dashboard` the history site.
+  std::string job_dir;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(dir_.File("results/functional"))) {
+    if (entry.path().filename() == "trace.html") job_dir = entry.path().parent_path().string();
+  }
+  ASSERT_FALSE(job_dir.empty()) << "no trace.html under " << dir_.File("results");
+  const std::string trace = ReadFileOrEmpty(job_dir + "/trace.html");
+  EXPECT_THAT(trace, HasSubstr("click at 27, 407"));
+  EXPECT_THAT(trace, HasSubstr("authored on local"));
+  EXPECT_TRUE(std::filesystem::exists(job_dir + "/job.json"));
+  EXPECT_TRUE(std::filesystem::exists(job_dir + "/attempt.json"));
+  RunResult standalone = RunCommand(
+      {BuiltBinary("cli/mosdat"), "trace", job_dir, "--out", dir_.File("standalone.html")});
+  EXPECT_EQ(standalone.exit_code, 0) << standalone.err;
+  EXPECT_THAT(ReadFileOrEmpty(dir_.File("standalone.html")), HasSubstr("data:image/png;base64,"));
+  RunResult site = RunCommand({BuiltBinary("cli/mosdat"), "dashboard", "--results",
+                               dir_.File("results"), "--out", dir_.File("site")});
+  EXPECT_EQ(site.exit_code, 0) << site.err;
+  const std::string index = ReadFileOrEmpty(dir_.File("site/index.html"));
+  EXPECT_THAT(index, HasSubstr("<td>authored</td><td>local</td><td>1</td><td class=\"rate\">100%"));
+  EXPECT_THAT(index, HasSubstr("/trace.html"));
 }
 
 // Steps that need the guest (shell, wait, launch) run through the agent's session like a
@@ -242,6 +184,23 @@ TEST_F(AuthoringApiTest, GuestStepsDescribeAndReplayRunInTheSession) {
       << described.dump();
   EXPECT_THAT(described["accessible"].dump(), HasSubstr("checkbutton")) << described.dump();
   Post("/api/author/describe", {{"session_id", session}, {"x", 5000}, {"y", 1}}, 400);
+  // The step to click it names it (an atspi query that picks that very check button,
+  // not one of its look-alikes), and AT-SPI find agrees on where it is.
+  const json click = described["steps"]["click"];
+  ASSERT_TRUE(click.contains("atspi")) << described.dump();
+  EXPECT_EQ(click["atspi"].value("name", ""), "checkbutton");
+  json found = Post("/api/author/atspi/find", {{"session_id", session}, {"query", click["atspi"]}});
+  const json box = found["object"].value("box", json::object());
+  EXPECT_LE(box.value("x", 9999), 75) << found.dump();
+  EXPECT_GT(box.value("x", 0) + box.value("width", 0), 75) << found.dump();
+  EXPECT_LE(box.value("y", 9999), 407) << found.dump();
+  EXPECT_GT(box.value("y", 0) + box.value("height", 0), 407) << found.dump();
+  EXPECT_EQ(found["step"], click);
+  json missing = Post("/api/author/atspi/find",
+                      {{"session_id", session}, {"query", {{"name", "no-such-widget"}}}}, 404);
+  EXPECT_FALSE(missing.value("error", "").empty());
+  Post("/api/author/atspi/find", {{"session_id", session}, {"query", {{"bogus", 1}}}}, 400);
+  Post("/api/author/atspi/find", {{"session_id", session}, {"query", "checkbutton"}}, 400);
 
   // The draft replays from its first step.
   const std::string lines = dir_.File("replayed");
@@ -259,6 +218,88 @@ TEST_F(AuthoringApiTest, GuestStepsDescribeAndReplayRunInTheSession) {
                        {{"session_id", session}, {"prompt", "the second check button"}}, 502);
   EXPECT_THAT(localize.value("error", ""), HasSubstr("vlm"));
   Post("/api/author/close", {{"session_id", session}});
+}
+
+// The workbench page is served to anyone (it holds no secret and logs in with the
+// token) under a policy that keeps it from being framed or loading anything else; the
+// screen streams as server-sent events, a new frame after an input.
+TEST_F(AuthoringApiTest, ThePageIsServedAndTheScreenStreams) {
+  httplib::Client client("127.0.0.1", port_);
+  httplib::Result page = client.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_THAT(page->body, HasSubstr("Author Workbench"));
+  EXPECT_THAT(page->get_header_value("Content-Security-Policy"),
+              HasSubstr("frame-ancestors 'none'"));
+  EXPECT_EQ(page->get_header_value("X-Frame-Options"), "DENY");
+
+  int status = 0;
+  json me = Call("GET", "/api/whoami", "", &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(me["principal"], "bearer");
+  Call("GET", "/api/whoami", "", &status, {});
+  EXPECT_EQ(status, 401);
+
+  json opened = Post("/api/author/session", {{"vm", "local"}});
+  const std::string session = opened.value("session_id", "");
+  ASSERT_FALSE(session.empty()) << opened.dump();
+  Call("GET", "/api/author/stream?session=" + session, "", &status, {});
+  EXPECT_EQ(status, 401);
+
+  // Reads the stream on its own thread, counting frame events and their sequence.
+  std::mutex mutex;
+  std::vector<uint64_t> frames;
+  std::string pending;
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    httplib::Client stream("127.0.0.1", port_);
+    stream.set_read_timeout(60, 0);
+    stream.Get(
+        "/api/author/stream?session=" + session,
+        {{"Authorization", std::string("Bearer ") + kToken}}, [&](const char* data, size_t length) {
+          std::lock_guard lock(mutex);
+          pending.append(data, length);
+          for (size_t end; (end = pending.find("\n\n")) != std::string::npos;) {
+            const std::string event = pending.substr(0, end);
+            pending.erase(0, end + 2);
+            const size_t at = event.find("data: ");
+            if (event.rfind("event: frame", 0) != 0 || at == std::string::npos) continue;
+            json frame = json::parse(event.substr(at + 6), nullptr, false);
+            std::string png;
+            if (frame.is_object() && absl::Base64Unescape(frame.value("png_base64", ""), &png) &&
+                DecodePng(png).ok()) {
+              frames.push_back(frame.value("frame_seq", uint64_t{0}));
+            }
+          }
+          return !stop.load();
+        });
+  });
+  auto frame_count = [&] {
+    std::lock_guard lock(mutex);
+    return frames.size();
+  };
+  auto wait_for_frames = [&](size_t count) {
+    for (absl::Time deadline = absl::Now() + absl::Seconds(30);
+         frame_count() < count && absl::Now() < deadline;) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return frame_count() >= count;
+  };
+  EXPECT_TRUE(wait_for_frames(1)) << "no first frame";
+  // The factory's spinners keep the screen changing; a click changes it for sure.
+  const size_t seen = frame_count();
+  Post("/api/author/action",
+       {{"session_id", session}, {"action", "click"}, {"x", 27}, {"y", 407}, {"confirm", true}});
+  EXPECT_TRUE(wait_for_frames(seen + 1)) << "no frame after the click";
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_TRUE(std::is_sorted(frames.begin(), frames.end()));
+    EXPECT_EQ(std::adjacent_find(frames.begin(), frames.end()), frames.end()) << "a frame twice";
+  }
+  // Closing the session ends the stream.
+  Post("/api/author/close", {{"session_id", session}});
+  stop = true;
+  reader.join();
 }
 
 TEST_F(AuthoringApiTest, WhatIsNotAllowedIsRefusedAndNothingRuns) {
@@ -314,6 +355,10 @@ TEST_F(AuthoringApiTest, WhatIsNotAllowedIsRefusedAndNothingRuns) {
   EXPECT_THAT(answer.value("error", ""), HasSubstr("belongs to someone else"));
   answer = Call("GET", "/api/author/vms", "", &status, {{"Cookie", cookie_pair}});
   EXPECT_EQ(status, 200);
+  // After a reload the page asks for its CSRF token again.
+  answer = Call("GET", "/api/whoami", "", &status, {{"Cookie", cookie_pair}});
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(answer.value("csrf_token", ""), csrf);
 
   for (const json& bad :
        {json{{"session_id", session}, {"action", "click"}, {"x", 1}, {"y", 1}, {"confirm", "yes"}},
@@ -332,6 +377,59 @@ TEST_F(AuthoringApiTest, WhatIsNotAllowedIsRefusedAndNothingRuns) {
   answer = Call("GET", "/api/author/export?session=" + session + "&name=../x", "", &status);
   EXPECT_EQ(status, 400);
   Post("/api/author/close", {{"session_id", session}});
+}
+
+// `mosdat author`: the same flow as an agent drives it, verb by verb, each answer one
+// line of JSON and an exit code.
+TEST_F(AuthoringApiTest, TheAuthorCommandDrivesASessionVerbByVerb) {
+  const std::map<std::string, std::string> env = {{"MOSDAT_LIVE_TOKEN", kToken}};
+  const std::string url = "http://127.0.0.1:" + std::to_string(port_);
+  auto author = [&](std::vector<std::string> verb, int expect = 0) {
+    std::vector<std::string> argv = {BuiltBinary("cli/mosdat"), "author", "--url", url};
+    argv.insert(argv.end(), verb.begin(), verb.end());
+    RunResult run = RunCommand(argv, env, std::chrono::seconds(120));
+    EXPECT_EQ(run.exit_code, expect) << verb[0] << ": " << run.out << run.err;
+    EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 1) << run.out;  // one line
+    json answer = json::parse(run.out, nullptr, false);
+    EXPECT_FALSE(answer.is_discarded()) << run.out;
+    return answer;
+  };
+  json doctor = author({"doctor"});
+  EXPECT_EQ(doctor["token_accepted"], true);
+  json started = author({"start", "--vm", "local"});
+  const std::string session = started.value("session_id", "");
+  ASSERT_FALSE(session.empty()) << started.dump();
+  json captured = author({"capture", "--session", session, "--output", dir_.File("screen.png")});
+  EXPECT_EQ(captured["output"], dir_.File("screen.png"));
+  absl::StatusOr<Frame> png = DecodePng(ReadFileOrEmpty(dir_.File("screen.png")));
+  ASSERT_TRUE(png.ok()) << png.status();
+  EXPECT_EQ(png->width, 1280);
+  json described = author({"describe", "--session", session, "--x", "75", "--y", "407"});
+  EXPECT_EQ(described.value("word", json::object()).value("text", ""), "checkbutton");
+  json clicked = author({"click", "--session", session, "--x", "27", "--y", "407"});
+  EXPECT_EQ(clicked["step"], json({{"click", {{"x", 27}, {"y", 407}}}}));
+  author({"key", "--session", session, "--key", "Tab"});
+  author({"step", "--session", session, "--json", clicked["step"].dump()});
+  author({"step", "--session", session, "--json", "{\"shel\": 1}"});
+  json invalid = author({"validate", "--session", session, "--name", "agent-flow"});
+  EXPECT_EQ(invalid["ok"], false);
+  author({"step", "--session", session, "--json", "[" + clicked["step"].dump() + "]"});
+  json valid = author({"validate", "--session", session, "--name", "agent-flow"});
+  EXPECT_EQ(valid["ok"], true) << valid.dump();
+  author({"export", "--session", session, "--name", "agent-flow", "--output",
+          dir_.File("agent-flow.yaml")});
+  const std::string exported = ReadFileOrEmpty(dir_.File("agent-flow.yaml"));
+  EXPECT_THAT(exported, HasSubstr("click:"));
+  EXPECT_THAT(exported, HasSubstr("x: 27"));
+  EXPECT_THAT(exported, HasSubstr("y: 407"));
+  // Mistakes: a missing flag (2), another's or a closed session (2), no server (4).
+  author({"click", "--session", session, "--x", "1"}, 2);
+  author({"close", "--session", session});
+  author({"capture", "--session", session}, 2);
+  RunResult unreachable =
+      RunCommand({BuiltBinary("cli/mosdat"), "author", "--url", "http://127.0.0.1:1", "vms"}, env);
+  EXPECT_EQ(unreachable.exit_code, 4) << unreachable.out;
+  EXPECT_THAT(unreachable.out, HasSubstr("cannot reach the live server"));
 }
 
 // The model's questions through the API, with the config's [vlm] pointing at a STAND-IN

@@ -19,7 +19,7 @@ using ::testing::HasSubstr;
 const char* const kSeedCommands[] = {"run",       "test",      "functional", "preflight", "build",
                                      "replay",    "vlm-cache", "doctor",     "live",      "author",
                                      "dashboard", "visual",    "confirm"};
-const char* const kPlannedCommands[] = {"author", "dashboard", "confirm"};
+const char* const kPlannedCommands[] = {"confirm"};
 
 std::string Mosdat() { return BuiltBinary("cli/mosdat"); }
 
