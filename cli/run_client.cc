@@ -1,6 +1,7 @@
 #include "cli/run_client.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -180,7 +181,13 @@ void PrintRunSummary(const v1::Run& run, bool json,
       }
     }
     if (!job.reason().empty()) std::cout << "          " << job.reason() << "\n";
-    std::cout << "          " << job.results_dir() << "\n";
+    // The last attempt's trace viewer when it is on this machine, else the directory.
+    const std::string last_dir =
+        job.attempts().empty() ? job.results_dir() : job.attempts().rbegin()->results_dir();
+    const std::string trace = (std::filesystem::path(last_dir) / "trace.html").string();
+    std::error_code error;
+    std::cout << "          " << (std::filesystem::exists(trace, error) ? trace : job.results_dir())
+              << "\n";
   }
   std::cout << "results: " << run.results_dir() << "\n";
 }

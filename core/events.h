@@ -57,7 +57,8 @@ struct VlmCall {
 
 // One pointer input a step sent (framebuffer pixels): evidence of where it clicked.
 struct PointerInput {
-  std::string kind;  // "move" | "click" | "double_click" | "right_click" | "drag" | "scroll"
+  std::string kind;  // "move", "click", "double_click", "right_click", "middle_click",
+                     // "multi_click", "drag", "scroll"
   int x = 0, y = 0;
   int to_x = 0, to_y = 0;  // drag: where it ended
 };

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/job.h"
+#include "core/json_depth.h"
 #include "runtime/grpc_status.h"
 #include "runtime/proto_convert.h"
 #include "runtime/token_auth.h"
@@ -166,7 +167,9 @@ absl::StatusOr<nlohmann::json> AgentScreenBackend::Describe(const std::string& s
   out["accessible"] = nullptr;
   if (!response.accessible_json().empty()) {
     nlohmann::json accessible = nlohmann::json::parse(response.accessible_json(), nullptr, false);
-    if (!accessible.is_discarded()) out["accessible"] = accessible;
+    if (!accessible.is_discarded() && JsonDepthWithin(accessible)) {
+      out["accessible"] = std::move(accessible);
+    }
   }
   if (!response.accessible_error().empty()) out["accessible_error"] = response.accessible_error();
   nlohmann::json words = nlohmann::json::array();
@@ -198,7 +201,9 @@ absl::StatusOr<nlohmann::json> AgentScreenBackend::Find(const std::string& sessi
     return FromGrpcStatus(status);
   }
   nlohmann::json object = nlohmann::json::parse(response.object_json(), nullptr, false);
-  if (!object.is_object()) return absl::DataLossError("the agent sent no accessible object");
+  if (!object.is_object() || !JsonDepthWithin(object)) {
+    return absl::DataLossError("the agent sent no accessible object");
+  }
   return object;
 }
 

@@ -1,5 +1,6 @@
 #include "live/authoring_api.h"
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/escaping.h"
@@ -215,7 +216,13 @@ class Api {
       action.y = *y;
       if (kind->kind == ScreenAction::Kind::kScroll) {
         auto dy = body->find("dy");
-        action.scroll_dy = dy != body->end() && dy->is_number_integer() ? dy->get<int>() : 1;
+        action.scroll_dy = 1;
+        if (dy != body->end()) {
+          if (!dy->is_number_integer() || std::abs(dy->get<int64_t>()) > 100) {
+            return Fail(response, 400, "\"dy\" is wheel steps, an integer from -100 to 100");
+          }
+          action.scroll_dy = dy->get<int>();
+        }
       }
     } else {
       action.text =
@@ -227,8 +234,12 @@ class Api {
     std::lock_guard lock(session->mutex);
     // Asked before acting: what is under the pointer may be gone after the click.
     json targets;
+    auto semantic_field = body->find("semantic");
+    if (semantic_field != body->end() && !semantic_field->is_boolean()) {
+      return Fail(response, 400, "\"semantic\" is true or false");
+    }
     const bool semantic = kind->pointer && kind->kind != ScreenAction::Kind::kScroll &&
-                          body->value("semantic", false);
+                          semantic_field != body->end() && semantic_field->get<bool>();
     if (semantic) {
       absl::StatusOr<json> described =
           sessions_.backend().Describe(session->screen, action.x, action.y);
@@ -338,26 +349,46 @@ class Api {
     Answer(response, 200, answer);
   }
 
+  // Runs the VLM step `step_of(prompt)` (prompt: the body's) in the session: the run,
+  // or nullopt after answering — a bad request, or a model that did not answer (none
+  // configured, or down), which is not an answer.
+  std::optional<StepsRun> RunModelStep(const std::string& who, const httplib::Request& request,
+                                       httplib::Response& response,
+                                       const std::function<json(const std::string&)>& step_of,
+                                       std::string* prompt) {
+    std::optional<json> body = Body(request, response);
+    if (!body) return std::nullopt;
+    const std::string id = Field(*body, "session_id", response);
+    if (id.empty()) return std::nullopt;
+    *prompt = Field(*body, "prompt", response);
+    if (prompt->empty()) return std::nullopt;
+    std::shared_ptr<Session> session = SessionOf(who, id, response);
+    if (!session) return std::nullopt;
+    std::lock_guard lock(session->mutex);
+    absl::StatusOr<StepsRun> run = RunSteps(*session, json::array({step_of(*prompt)}));
+    if (!run.ok()) {
+      Fail(response, run.status());
+      return std::nullopt;
+    }
+    if (run->verdict == JobVerdict::kError || run->verdict == JobVerdict::kConfigError) {
+      Fail(response, run->verdict == JobVerdict::kError ? 502 : 400, run->reason);
+      return std::nullopt;
+    }
+    return *std::move(run);
+  }
+
   // Asks the model where `prompt` is, without acting (a localize step with click:
   // false); answers the point and the step that would click it.
   void Localize(const std::string& who, const httplib::Request& request,
                 httplib::Response& response) {
-    std::optional<json> body = Body(request, response);
-    if (!body) return;
-    const std::string id = Field(*body, "session_id", response);
-    if (id.empty()) return;
-    const std::string prompt = Field(*body, "prompt", response);
-    if (prompt.empty()) return;
-    std::shared_ptr<Session> session = SessionOf(who, id, response);
-    if (!session) return;
-    std::lock_guard lock(session->mutex);
-    absl::StatusOr<StepsRun> run = RunSteps(
-        *session, json::array({{{"localize",
-                                 {{"prompt", prompt}, {"click", false}, {"if_visible", true}}}}}));
-    if (!run.ok()) return Fail(response, run.status());
-    if (run->verdict == JobVerdict::kError || run->verdict == JobVerdict::kConfigError) {
-      return Fail(response, run->verdict == JobVerdict::kError ? 502 : 400, run->reason);
-    }
+    std::string prompt;
+    std::optional<StepsRun> run = RunModelStep(
+        who, request, response,
+        [](const std::string& p) {
+          return json{{"localize", {{"prompt", p}, {"click", false}, {"if_visible", true}}}};
+        },
+        &prompt);
+    if (!run) return;
     json answer = {{"ok", true}, {"found", false}, {"step", {{"localize", prompt}}}};
     for (const Event& event : run->events) {
       for (const VlmCall& call : event.vlm_calls) {
@@ -379,21 +410,14 @@ class Api {
   // Asks the model a yes/no question about the screen (a verify step).
   void Verify(const std::string& who, const httplib::Request& request,
               httplib::Response& response) {
-    std::optional<json> body = Body(request, response);
-    if (!body) return;
-    const std::string id = Field(*body, "session_id", response);
-    if (id.empty()) return;
-    const std::string prompt = Field(*body, "prompt", response);
-    if (prompt.empty()) return;
-    std::shared_ptr<Session> session = SessionOf(who, id, response);
-    if (!session) return;
-    std::lock_guard lock(session->mutex);
-    absl::StatusOr<StepsRun> run = RunSteps(*session, json::array({{{"verify", prompt}}}));
-    if (!run.ok()) return Fail(response, run.status());
-    // An infrastructure error (no model, model down) is not an answer.
-    if (run->verdict == JobVerdict::kError || run->verdict == JobVerdict::kConfigError) {
-      return Fail(response, run->verdict == JobVerdict::kError ? 502 : 400, run->reason);
-    }
+    std::string prompt;
+    std::optional<StepsRun> run = RunModelStep(
+        who, request, response,
+        [](const std::string& p) {
+          return json{{"verify", p}};
+        },
+        &prompt);
+    if (!run) return;
     json answer = {{"ok", true},
                    {"answer", run->verdict == JobVerdict::kPass},
                    {"step", {{"verify", prompt}}}};

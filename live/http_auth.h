@@ -29,8 +29,8 @@ class HttpAuth {
   // 401 or 403 answer, and `*status` is that code).
   std::optional<std::string> Check(const httplib::Request& request, int* status, std::string* why);
 
-  // POST /login (form or JSON field "token"): a new login with its cookies; 401 for a
-  // wrong token. POST /logout ends the caller's login.
+  // POST /login (JSON {"token"}): a new login with its cookies; 401 for a wrong token. POST /logout
+  // ends the caller's login.
   void Login(const httplib::Request& request, httplib::Response& response);
   void Logout(const httplib::Request& request, httplib::Response& response);
 

@@ -1,6 +1,7 @@
 #include "live/http_json.h"
 
 #include "absl/strings/str_cat.h"
+#include "core/json_depth.h"
 
 namespace mosdat {
 
@@ -49,6 +50,10 @@ std::optional<json> Body(const httplib::Request& request, httplib::Response& res
   json body = json::parse(request.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
     Fail(response, 400, "the body must be a JSON object");
+    return std::nullopt;
+  }
+  if (!JsonDepthWithin(body)) {
+    Fail(response, 400, "the body nests too deeply");
     return std::nullopt;
   }
   return body;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "core/net.h"
 #include "live/authoring_api.h"
 #include "live/http_json.h"
@@ -39,6 +40,9 @@ absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(ScreenBackend& bac
   std::unique_ptr<LiveServer> server(new LiveServer(backend, std::move(options)));
   httplib::Server& http = server->server_;
   http.set_payload_max_length(kMaxBodyBytes);
+  // Every open stream holds a worker: enough workers that the most streams still leave
+  // room for the pages' calls (httplib's default pool may be no bigger than the streams).
+  http.new_task_queue = [] { return new httplib::ThreadPool(LiveServer::kMaxStreams + 16); };
   http.set_read_timeout(30, 0);
   http.set_write_timeout(30, 0);
   LiveServer* self = server.get();
@@ -78,13 +82,26 @@ absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(ScreenBackend& bac
                                                " (in use, or not an address "
                                                "of this machine)"));
   }
-  server->thread_ = std::thread([self] { self->server_.listen_after_bind(); });
+  server->thread_ = std::thread([self] {
+    self->server_.listen_after_bind();
+    self->served_ = true;
+  });
+  // Serving before Start returns, so that stop() in the destructor finds it running
+  // (httplib ignores a stop that comes first, and the thread would never end).
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!http.is_running() && !self->served_ && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
   return server;
 }
 
 LiveServer::~LiveServer() {
-  streams_.Stop();  // open screen streams end at their next tick, freeing their threads
-  server_.stop();
+  streams_.Stop();  // open streams end at their next tick, freeing their workers
+  // httplib ignores a stop() that comes before it runs: repeat until the thread ends.
+  while (thread_.joinable() && !served_) {
+    server_.stop();
+    absl::SleepFor(absl::Milliseconds(1));
+  }
   if (thread_.joinable()) thread_.join();
 }
 

@@ -8,6 +8,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -44,16 +45,18 @@ class LiveServer {
   std::string url() const;
 
  private:
+  static constexpr size_t kMaxStreams = 8;  // server-sent event streams open at once
   LiveServer(ScreenBackend& backend, LiveServerOptions options);
   LiveServerOptions options_;
   HttpAuth auth_;
   AuthorSessions sessions_;
-  SseStreams streams_;
+  SseStreams streams_{kMaxStreams};
   std::unique_ptr<RunBoard> runs_;
   httplib::Server server_;
   std::string host_;
   int port_ = 0;
   std::thread thread_;
+  std::atomic<bool> served_{false};  // the serving thread has returned
 };
 
 }  // namespace mosdat

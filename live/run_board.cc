@@ -25,6 +25,7 @@ constexpr size_t kDefaultRuns = 20;
 constexpr size_t kMaxRuns = 200;
 constexpr size_t kMaxJobsPerRun = 2000;
 constexpr size_t kLogLinesShown = 200;
+constexpr size_t kMaxReasonChars = 2000;  // in a summary; the job's own page has it whole
 constexpr uintmax_t kMaxAboutBytes = 64 * 1024;
 constexpr uintmax_t kMaxEvidenceBytes = 64u << 20;  // one file served whole
 constexpr absl::Duration kChangeInterval = absl::Seconds(1);
@@ -41,7 +42,7 @@ constexpr std::pair<const char*, const char*> kEvidenceTypes[] = {
 // Served pages of the results (trace.html) run no script and load only from here.
 constexpr char kEvidencePolicy[] =
     "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
-    "frame-ancestors 'none'";
+    "frame-ancestors 'none'; form-action 'none'; base-uri 'none'";
 
 std::string StepTitle(const StepEvidence& step) {
   const std::string what = !step.label.empty() ? step.label : step.description;
@@ -64,8 +65,9 @@ json StringField(const json& about, const char* key) {
 RunBoard::RunBoard(fs::path results_root) : root_(std::move(results_root)) {}
 
 std::string RunBoard::Relative(const fs::path& path) const {
-  std::error_code error;
-  return fs::relative(path, root_, error).generic_string();
+  // Lexically: every path here is made from root_, and a results directory reached
+  // through a symbolic link must keep its names.
+  return path.lexically_relative(root_).generic_string();
 }
 
 json RunBoard::JobSummary(const fs::path& dir) {
@@ -75,11 +77,14 @@ json RunBoard::JobSummary(const fs::path& dir) {
   const fs::path events = last / "events.jsonl";
   const uintmax_t size = fs::file_size(events, error);
   const fs::file_time_type time = error ? fs::file_time_type() : fs::last_write_time(events, error);
+  // trace.html comes after the last event: a summary made before it is stale.
+  const bool traced = fs::is_regular_file(last / "trace.html", error);
   const std::string key = last.string();
   {
     std::lock_guard lock(mutex_);
     auto it = cache_.find(key);
-    if (it != cache_.end() && it->second.size == size && it->second.time == time) {
+    if (it != cache_.end() && it->second.size == size && it->second.time == time &&
+        it->second.traced == traced) {
       return it->second.summary;
     }
   }
@@ -108,7 +113,7 @@ json RunBoard::JobSummary(const fs::path& dir) {
     if (summary["test"].is_null()) summary["test"] = job->scenario;
     if (summary["vm"].is_null()) summary["vm"] = job->vm;
     summary["verdict"] = VerdictWord(*job);
-    summary["reason"] = job->reason;
+    summary["reason"] = job->reason.substr(0, kMaxReasonChars);
     summary["steps"] = job->steps.size();
     summary["started_ms"] = job->started_ms;
     summary["finished_ms"] = job->finished_ms;
@@ -117,17 +122,18 @@ json RunBoard::JobSummary(const fs::path& dir) {
     }
     for (const StepEvidence& step : job->steps) {
       if (step.finished && step.status != StepStatus::kPassed && step.must_pass) {
-        summary["failed_step"] = {
-            {"title", StepTitle(step)}, {"reason", step.reason}, {"frame", url(step.after)}};
+        summary["failed_step"] = {{"title", StepTitle(step)},
+                                  {"reason", step.reason.substr(0, kMaxReasonChars)},
+                                  {"frame", url(step.after)}};
         break;
       }
     }
     if (!job->screenshots.empty()) summary["frame"] = url(job->screenshots.back().screenshot);
   }
-  if (fs::is_regular_file(last / "trace.html", error)) summary["trace"] = url("trace.html");
+  if (traced) summary["trace"] = url("trace.html");
   std::lock_guard lock(mutex_);
   if (cache_.size() > 20000) cache_.clear();  // bounded; rebuilt from disk as asked
-  cache_[key] = {size, time, summary};
+  cache_[key] = {size, time, traced, summary};
   return summary;
 }
 
@@ -202,7 +208,9 @@ std::string RunBoard::Signature(size_t limit) {
     for (const fs::path& dir : JobDirs(run, kMaxJobsPerRun)) {
       for (const fs::path& attempt : AttemptDirs(dir)) {
         const uintmax_t size = fs::file_size(attempt / "events.jsonl", error);
-        absl::StrAppend(&all, attempt.filename().string(), ":", error ? 0 : size, ",");
+        const uintmax_t events = error ? 0 : size;
+        const bool traced = fs::is_regular_file(attempt / "trace.html", error);
+        absl::StrAppend(&all, attempt.filename().string(), ":", events, traced ? "t," : ",");
       }
     }
   }

@@ -47,6 +47,7 @@ class RunBoard {
   struct Cached {
     uintmax_t size = 0;
     std::filesystem::file_time_type time;
+    bool traced = false;
     nlohmann::json summary;
   };
   nlohmann::json JobSummary(const std::filesystem::path& dir);

@@ -47,6 +47,7 @@ bool SseStreams::Serve(httplib::Response& response, absl::Duration interval, Sse
   }
   struct State {
     bool first = true;
+    bool ended = false;  // the last text was sent: end after it
     absl::Time last_write = absl::Now();
   };
   auto state = std::make_shared<State>();
@@ -54,25 +55,38 @@ bool SseStreams::Serve(httplib::Response& response, absl::Duration interval, Sse
   response.set_chunked_content_provider(
       "text/event-stream",
       [this, interval, tick = std::move(tick), state](size_t, httplib::DataSink& sink) {
+        bool stopping = false;
         {
           std::unique_lock lock(mutex_);
           if (!state->first) {
             stopped_.wait_for(lock, absl::ToChronoMilliseconds(interval),
                               [this] { return stopping_; });
           }
-          if (stopping_) {
-            sink.done();
-            return true;
-          }
+          stopping = stopping_;
         }
-        std::optional<std::string> text = tick(std::exchange(state->first, false));
+        // Ended outside the lock: done() writes, and a slow client must not hold up
+        // every other stream.
+        if (stopping) {
+          sink.done();
+          return true;
+        }
+        std::optional<std::string> text;
+        try {
+          text = tick(std::exchange(state->first, false));
+        } catch (const std::exception& error) {
+          // httplib would not catch it: the process would end. The stream ends instead.
+          text = SseEvent("closed", {{"error", error.what()}});
+          state->ended = true;
+        }
         if (!text) {
           sink.done();
           return true;
         }
         if (!text->empty()) {
           state->last_write = absl::Now();
-          return Send(sink, *text);
+          if (!Send(sink, *text)) return false;
+          if (state->ended) sink.done();
+          return true;
         }
         if (absl::Now() - state->last_write > kKeepalive) {
           state->last_write = absl::Now();

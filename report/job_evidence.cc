@@ -10,12 +10,24 @@ namespace mosdat {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// Far more than any job writes (its screenshots are files of their own).
+constexpr uintmax_t kMaxEventLogBytes = 256u << 20;
+
+}  // namespace
+
 absl::StatusOr<JobEvidence> ReadJobEvidence(const std::string& dir) {
   const std::string path = (fs::path(dir) / "events.jsonl").string();
   std::error_code error;
   if (!fs::is_regular_file(path, error)) {
     return absl::NotFoundError(
         absl::StrCat(dir, ": no events.jsonl (not a job's result directory)"));
+  }
+  if (const uintmax_t size = fs::file_size(path, error); !error && size > kMaxEventLogBytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(path, ": ", size >> 20,
+                                                     " MiB of events, more than a page shows (",
+                                                     kMaxEventLogBytes >> 20, " MiB at most)"));
   }
   JobEvidence job;
   job.dir = dir;

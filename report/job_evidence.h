@@ -53,7 +53,8 @@ struct JobEvidence {
 };
 
 // The evidence in `dir` (one attempt's directory). NotFound when it has no
-// events.jsonl; the file's own read error otherwise.
+// events.jsonl, ResourceExhausted when that is bigger than 256 MiB; the file's own read
+// error otherwise.
 absl::StatusOr<JobEvidence> ReadJobEvidence(const std::string& dir);
 
 // The verdict as events.jsonl spells it ("pass", "fail", "error", ...); "running"

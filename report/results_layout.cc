@@ -14,8 +14,11 @@ namespace fs = std::filesystem;
 std::vector<fs::path> Subdirectories(const fs::path& dir) {
   std::vector<fs::path> out;
   std::error_code error;
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) {
-    if (entry.is_directory(error) && !entry.is_symlink(error)) out.push_back(entry.path());
+  // Stepped with error codes: a directory removed while it is read (a run deleted by
+  // retention) ends the listing, it does not throw.
+  for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+    std::error_code type_error;
+    if (it->is_directory(type_error) && !it->is_symlink(type_error)) out.push_back(it->path());
   }
   return out;
 }

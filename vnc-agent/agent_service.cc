@@ -1,8 +1,10 @@
 #include "vnc-agent/agent_service.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "core/json_depth.h"
 #include "core/net.h"
 #include "core/scenario.h"
 #include "core/scenario_parser.h"
@@ -13,6 +15,11 @@
 #include "vnc-agent/steps/scenario_runner.h"
 
 namespace mosdat {
+namespace {
+
+constexpr int kMaxWheelSteps = 100;
+
+}  // namespace
 absl::StatusOr<AgentService::Session> AgentService::Find(const std::string& session_id) {
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(session_id);
@@ -120,6 +127,14 @@ grpc::Status AgentService::Input(grpc::ServerContext* context, const v1::InputRe
     case v1::InputRequest::kPointer: {
       const v1::PointerAction& p = request->pointer();
       int button = p.button() == 0 ? 1 : p.button();
+      // Each wheel step and click is a message to the VNC server: bounded, so one call
+      // cannot hold the session for hours.
+      if (std::abs(p.scroll_dx()) > kMaxWheelSteps || std::abs(p.scroll_dy()) > kMaxWheelSteps ||
+          p.count() > 3 || p.count() < 0) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            absl::StrCat("scroll at most ", kMaxWheelSteps,
+                                         " steps each way, click at most 3 times"));
+      }
       switch (p.kind()) {
         case v1::PointerAction::MOVE:
           status = vnc.Move(p.at().x(), p.at().y());
@@ -319,17 +334,19 @@ grpc::Status AgentService::FindAccessible(grpc::ServerContext* context,
   absl::StatusOr<Session> session = Find(request->session_id());
   if (!session.ok()) return ToGrpcStatus(session.status());
   nlohmann::json query = nlohmann::json::parse(request->query_json(), nullptr, false);
-  if (!query.is_object()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the query must be a JSON object");
+  if (!query.is_object() || !JsonDepthWithin(query, 4)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "the query must be a JSON object of role, name, ... (not nested)");
   }
   // Only what a query may say: the helper gets nothing else from a caller.
-  static constexpr const char* kKeys[] = {"role",  "name",   "name_substr", "app",
-                                          "index", "states", "verify"};
+  static constexpr const char* kKeys[] = {"role",       "name",  "name_substr", "app",
+                                          "app_substr", "index", "states",      "verify"};
   for (const auto& [key, value] : query.items()) {
     if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("unknown query field \"", key,
-                                       "\" (role, name, name_substr, app, index, states)"));
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("unknown query field \"", key,
+                       "\" (role, name, name_substr, app, app_substr, index, states, verify)"));
     }
   }
   if (!query.contains("role") && !query.contains("name") && !query.contains("name_substr")) {

@@ -315,6 +315,13 @@ TEST_F(AuthoringApiTest, WhatIsNotAllowedIsRefusedAndNothingRuns) {
   answer = Call("POST", "/api/author/session", "{not json", &status);
   EXPECT_EQ(status, 400);
   EXPECT_THAT(answer.value("error", ""), HasSubstr("JSON object"));
+  // Nesting deep enough to overflow a stack if copied: refused, and the server lives on.
+  answer = Call(
+      "POST", "/api/author/run",
+      "{\"confirm\":true,\"steps\":" + std::string(200000, '[') + std::string(200000, ']') + "}",
+      &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_THAT(answer.value("error", ""), HasSubstr("nests too deeply"));
   answer = Call("POST", "/api/author/session", "{}", &status);
   EXPECT_EQ(status, 400);
   EXPECT_THAT(answer.value("error", ""), HasSubstr("\"vm\""));
@@ -332,6 +339,10 @@ TEST_F(AuthoringApiTest, WhatIsNotAllowedIsRefusedAndNothingRuns) {
       client.Post("/login", json{{"token", "wrong"}}.dump(), "application/json");
   ASSERT_TRUE(wrong);
   EXPECT_EQ(wrong->status, 401);
+  // Not from the URL, where it would stay in histories and logs.
+  httplib::Result in_url = client.Post(std::string("/login?token=") + kToken, "", "text/plain");
+  ASSERT_TRUE(in_url);
+  EXPECT_EQ(in_url->status, 401);
   httplib::Result login = client.Post("/login", json{{"token", kToken}}.dump(), "application/json");
   ASSERT_TRUE(login);
   ASSERT_EQ(login->status, 200);
@@ -364,7 +375,19 @@ TEST_F(AuthoringApiTest, WhatIsNotAllowedIsRefusedAndNothingRuns) {
        {json{{"session_id", session}, {"action", "click"}, {"x", 1}, {"y", 1}, {"confirm", "yes"}},
         json{{"session_id", session}, {"action", "shout"}, {"confirm", true}},
         json{{"session_id", session}, {"action", "click"}, {"confirm", true}},
-        json{{"session_id", session}, {"action", "type"}, {"confirm", true}}}) {
+        json{{"session_id", session}, {"action", "type"}, {"confirm", true}},
+        json{{"session_id", session},
+             {"action", "scroll"},
+             {"x", 1},
+             {"y", 1},
+             {"dy", 1000000},
+             {"confirm", true}},
+        json{{"session_id", session},
+             {"action", "click"},
+             {"x", 1},
+             {"y", 1},
+             {"semantic", "yes"},
+             {"confirm", true}}}) {
     Post("/api/author/action", bad, 400);
   }
   json step = Post("/api/author/step", {{"session_id", session}, {"step", json::array()}}, 400);

@@ -110,6 +110,7 @@ TEST_F(FunctionalTest, APassingScenarioExitsZeroWithEvidence) {
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
   EXPECT_THAT(result.out, HasSubstr("pass    fixture on local"));
   EXPECT_THAT(result.out, HasSubstr("results: " + dir_.File("results") + "/functional/"));
+  EXPECT_THAT(result.out, HasSubstr("/local/trace.html\n"));  // each job's trace viewer
 
   std::vector<Event> events = Events();
   ASSERT_FALSE(events.empty());

@@ -1,6 +1,7 @@
 #include "vnc-agent/guest/atspi_client.h"
 
 #include "absl/strings/str_cat.h"
+#include "core/json_depth.h"
 
 namespace mosdat {
 namespace {
@@ -116,6 +117,9 @@ absl::StatusOr<json> AtspiClient::Call(json request, absl::Duration timeout) {
     absl::StatusOr<std::string> line = channel_.ReadLine(deadline - absl::Now());
     if (!line.ok()) return line.status();
     json response = json::parse(*line, nullptr, /*allow_exceptions=*/false);
+    if (response.is_object() && !JsonDepthWithin(response)) {
+      return absl::DataLossError("the AT-SPI helper's answer nests too deeply to be read");
+    }
     if (!response.is_object()) {
       return absl::DataLossError(
           absl::StrCat("the AT-SPI helper wrote a non-protocol line: ", line->substr(0, 200)));

@@ -28,21 +28,22 @@ class PointerRecorder : public Screen {
   absl::StatusOr<Frame> WaitForUpdate(uint64_t after_update_seq, absl::Duration timeout) override {
     return screen_.WaitForUpdate(after_update_seq, timeout);
   }
-  absl::Status Move(int x, int y) override {
-    Record({"move", x, y});
-    return screen_.Move(x, y);
-  }
+  // Recorded once sent: an input the screen refused did not go anywhere.
+  absl::Status Move(int x, int y) override { return Record(screen_.Move(x, y), {"move", x, y}); }
   absl::Status Click(int x, int y, int button = 1, int count = 1) override {
-    Record({button == 3 ? "right_click" : count == 2 ? "double_click" : "click", x, y});
-    return screen_.Click(x, y, button, count);
+    const char* kind = button == 3   ? "right_click"
+                       : button == 2 ? "middle_click"
+                       : count == 2  ? "double_click"
+                       : count > 2   ? "multi_click"
+                                     : "click";
+    return Record(screen_.Click(x, y, button, count), {kind, x, y});
   }
   absl::Status Drag(int from_x, int from_y, int to_x, int to_y, int button = 1) override {
-    Record({"drag", from_x, from_y, to_x, to_y});
-    return screen_.Drag(from_x, from_y, to_x, to_y, button);
+    return Record(screen_.Drag(from_x, from_y, to_x, to_y, button),
+                  {"drag", from_x, from_y, to_x, to_y});
   }
   absl::Status Scroll(int x, int y, int dx, int dy) override {
-    Record({"scroll", x, y});
-    return screen_.Scroll(x, y, dx, dy);
+    return Record(screen_.Scroll(x, y, dx, dy), {"scroll", x, y});
   }
   absl::Status PressKey(const std::vector<uint32_t>& modifiers, uint32_t key) override {
     return screen_.PressKey(modifiers, key);
@@ -52,8 +53,9 @@ class PointerRecorder : public Screen {
   }
 
  private:
-  void Record(PointerInput input) {
-    if (inputs_.size() < kMaxPointerInputsPerStep) inputs_.push_back(std::move(input));
+  absl::Status Record(absl::Status sent, PointerInput input) {
+    if (sent.ok() && inputs_.size() < kMaxPointerInputsPerStep) inputs_.push_back(std::move(input));
+    return sent;
   }
   Screen& screen_;
   std::vector<PointerInput> inputs_;
