@@ -25,8 +25,7 @@ constexpr size_t kDefaultRuns = 20;
 constexpr size_t kMaxRuns = 200;
 constexpr size_t kMaxJobsPerRun = 2000;
 constexpr size_t kLogLinesShown = 200;
-constexpr size_t kMaxReasonChars = 2000;  // in a summary; the job's own page has it whole
-constexpr uintmax_t kMaxAboutBytes = 64 * 1024;
+constexpr size_t kMaxReasonChars = 2000;            // in a summary; the job's own page has it whole
 constexpr uintmax_t kMaxEvidenceBytes = 64u << 20;  // one file served whole
 constexpr absl::Duration kChangeInterval = absl::Seconds(1);
 
@@ -88,11 +87,7 @@ json RunBoard::JobSummary(const fs::path& dir) {
       return it->second.summary;
     }
   }
-  json about = json::object();
-  if (fs::file_size(dir / "job.json", error) <= kMaxAboutBytes && !error) {
-    about = json::parse(ReadFileOrEmpty((dir / "job.json").string()), nullptr, false);
-    if (!about.is_object()) about = json::object();
-  }
+  const json about = ReadAboutFile(dir / "job.json");
   auto url = [this, &last](const std::string& name) -> json {
     if (name.empty()) return nullptr;
     return absl::StrCat("/results/", UrlPathEscape(Relative(last / name)));

@@ -22,17 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr uintmax_t kMaxAboutBytes = 64 * 1024;  // job.json, attempt.json
-constexpr size_t kCellsShown = 40;               // verdict cells per test × VM row
-
-// A small JSON object file; an empty object when absent, too big or malformed.
-json ReadAbout(const fs::path& path) {
-  std::error_code error;
-  const uintmax_t size = fs::file_size(path, error);
-  if (error || size > kMaxAboutBytes) return json::object();
-  json about = json::parse(ReadFileOrEmpty(path.string()), nullptr, false);
-  return about.is_object() ? about : json::object();
-}
+constexpr size_t kCellsShown = 40;  // verdict cells per test × VM row
 
 std::string StringOf(const json& object, const char* key) {
   auto it = object.find(key);
@@ -41,7 +31,7 @@ std::string StringOf(const json& object, const char* key) {
 
 JobAttemptRecord ReadAttempt(const fs::path& dir) {
   JobAttemptRecord attempt{.dir = dir.string()};
-  attempt.agent = StringOf(ReadAbout(dir / "attempt.json"), "agent");
+  attempt.agent = StringOf(ReadAboutFile(dir / "attempt.json"), "agent");
   absl::StatusOr<JobEvidence> evidence = ReadJobEvidence(dir.string());
   if (!evidence.ok()) {
     attempt.verdict = "unknown";
@@ -98,7 +88,7 @@ std::vector<JobHistory> ReadJobHistory(const DashboardOptions& options,
     if (jobs.size() >= options.max_jobs) break;
     std::vector<fs::path> dirs = JobDirs(run, options.max_jobs - jobs.size());
     for (const fs::path& dir : dirs) {
-      const json about = ReadAbout(dir / "job.json");
+      const json about = ReadAboutFile(dir / "job.json");
       JobHistory job;
       job.dir = dir.string();
       job.run_id = StringOf(about, "run_id");

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/file_util.h"
+#include "report/results_layout.h"
 
 namespace mosdat {
 
@@ -33,10 +34,9 @@ absl::StatusOr<JobEvidence> ReadJobEvidence(const std::string& dir) {
   job.dir = dir;
   for (const fs::path& about :
        {fs::path(dir) / "job.json", fs::path(dir).parent_path() / "job.json"}) {
-    if (!fs::is_regular_file(about, error) || fs::file_size(about, error) > 64 * 1024) continue;
-    nlohmann::json json = nlohmann::json::parse(ReadFileOrEmpty(about.string()), nullptr, false);
-    if (json.is_object() && json.contains("test") && json["test"].is_string()) {
-      job.test = json["test"].get<std::string>().substr(0, 200);
+    const nlohmann::json json = ReadAboutFile(about);
+    if (auto test = json.find("test"); test != json.end() && test->is_string()) {
+      job.test = test->get<std::string>().substr(0, 200);
       break;
     }
   }

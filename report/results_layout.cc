@@ -5,11 +5,14 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "core/file_util.h"
 
 namespace mosdat {
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr uintmax_t kMaxAboutBytes = 64 * 1024;  // job.json, attempt.json
 
 std::vector<fs::path> Subdirectories(const fs::path& dir) {
   std::vector<fs::path> out;
@@ -38,6 +41,14 @@ void FindJobs(const fs::path& dir, int depth, std::vector<fs::path>* out, size_t
 }
 
 }  // namespace
+
+nlohmann::json ReadAboutFile(const fs::path& path) {
+  std::error_code error;
+  const uintmax_t size = fs::file_size(path, error);
+  if (error || size > kMaxAboutBytes) return nlohmann::json::object();
+  nlohmann::json about = nlohmann::json::parse(ReadFileOrEmpty(path.string()), nullptr, false);
+  return about.is_object() ? about : nlohmann::json::object();
+}
 
 std::vector<fs::path> RunDirs(const fs::path& results_root, size_t limit) {
   std::vector<fs::path> runs = Subdirectories(results_root / "functional");

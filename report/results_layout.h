@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 namespace mosdat {
@@ -24,6 +25,10 @@ std::vector<std::filesystem::path> JobDirs(const std::filesystem::path& run,
 
 // A job's attempt directories: itself, then attempt-2, attempt-3, ... in order.
 std::vector<std::filesystem::path> AttemptDirs(const std::filesystem::path& job);
+
+// What job.json or attempt.json says: its object, or an empty one when the file is
+// absent, bigger than 64 KiB or not a JSON object.
+nlohmann::json ReadAboutFile(const std::filesystem::path& path);
 
 }  // namespace mosdat
 
