@@ -53,8 +53,9 @@ void AddConnectionTlsFlags(CLI::App* cmd, ClientTlsOptions* tls) {
 
 absl::StatusOr<std::vector<HostedService>> CreateAllServices(
     const ServiceContext& context, const CoordinatorOptions& options,
-    const std::optional<VlmConfig>& vlm, std::function<std::shared_ptr<grpc::Channel>()> self) {
-  AgentServiceOptions agent;
+    const std::optional<VlmConfig>& vlm, std::function<std::shared_ptr<grpc::Channel>()> self,
+    std::shared_ptr<AgentJobs> jobs) {
+  AgentServiceOptions agent{.jobs = std::move(jobs)};
   if (self && vlm.has_value()) {
     // Made at first use: the channel exists once the host runs.
     auto made = std::make_shared<std::pair<std::once_flag, std::shared_ptr<VlmClient>>>();
@@ -97,8 +98,9 @@ absl::StatusOr<std::unique_ptr<EmbeddedServices>> EmbeddedServices::Start(
       NewBridgeProvisioner({{"", [host] { return host->InProcessChannel(); }}}, embedded->token_));
   coordinator.preparations = embedded->preparations_;
   embedded->interruptible_->preparations = embedded->preparations_;
+  auto jobs = std::make_shared<AgentJobs>();
   absl::StatusOr<std::vector<HostedService>> services = CreateAllServices(
-      context, coordinator, options.vlm, [host] { return host->InProcessChannel(); });
+      context, coordinator, options.vlm, [host] { return host->InProcessChannel(); }, jobs);
   if (!services.ok()) return services.status();
   embedded->services_ = std::move(*services);
   for (HostedService& hosted : embedded->services_) {
@@ -111,7 +113,8 @@ absl::StatusOr<std::unique_ptr<EmbeddedServices>> EmbeddedServices::Start(
       AgentWorkerOptions{.agent_id = "embedded",
                          .vms = options.vms,
                          .token = embedded->token_,
-                         .vlm = NewVlmGatewayClient(embedded->channel_, embedded->token_)});
+                         .vlm = NewVlmGatewayClient(embedded->channel_, embedded->token_),
+                         .jobs = jobs});
   if (absl::Status s = embedded->worker_->Start(); !s.ok()) return s;
   return embedded;
 }

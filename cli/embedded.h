@@ -24,11 +24,13 @@ namespace mosdat {
 // All four services, as `mosdat serve` and the embedded default host them. The
 // vlm-gateway is configured from `vlm` when set.
 // `self` (when set) reaches these services once they run: the agent's sessions then
-// send localize/verify to this vlm-gateway.
+// send localize/verify to this vlm-gateway. `jobs`: the jobs the process's agent
+// worker holds at failed steps, for the agent's sessions to attach to and resume.
 absl::StatusOr<std::vector<HostedService>> CreateAllServices(
     const ServiceContext& context, const CoordinatorOptions& options,
     const std::optional<VlmConfig>& vlm = std::nullopt,
-    std::function<std::shared_ptr<grpc::Channel>()> self = nullptr);
+    std::function<std::shared_ptr<grpc::Channel>()> self = nullptr,
+    std::shared_ptr<AgentJobs> jobs = nullptr);
 
 struct EmbeddedOptions {
   std::vector<std::string> vms;  // the local VMs the in-process agent owns

@@ -1,7 +1,10 @@
-// `mosdat live --config X [--listen 127.0.0.1:8082] [--token env:NAME | file:PATH]`:
-// the authoring API (live/authoring_api.h) over the embedded services, whose agent
-// opens the config's local VMs. Every call needs the token: the one --token refers to,
-// or one made for this run and printed once. Runs until interrupted (exit 130).
+// `mosdat live --config X [--listen 127.0.0.1:8082] [--token env:NAME | file:PATH]
+//  [--agent HOST:PORT --agent-token env:NAME]`: the Author Workbench, the authoring API
+// (live/authoring_api.h) and the runs page, over the embedded services (whose agent
+// opens the config's local VMs) or over a running agent's Agent service (`--agent`: its
+// sessions, and the jobs failed steps hold on it). Every call needs the token: the one
+// --token refers to, or one made for this run and printed once. Runs until interrupted
+// (exit 130).
 #include <unistd.h>
 
 #include <iostream>
@@ -9,11 +12,10 @@
 #include "cli/commands.h"
 #include "cli/embedded.h"
 #include "cli/exit_codes.h"
+#include "cli/live_host.h"
 #include "core/config_parser.h"
 #include "core/preflight.h"
 #include "core/secret_ref.h"
-#include "live/agent_backend.h"
-#include "live/live_server.h"
 #include "runtime/token_auth.h"
 
 namespace mosdat {
@@ -23,6 +25,9 @@ struct LiveArgs {
   std::string config;
   std::string listen = "127.0.0.1:8082";
   std::string token_ref;
+  std::string agent;  // a running mosdat-agent (or mosdat serve); "" = embedded
+  std::string agent_token_ref;
+  ClientTlsOptions agent_tls;
 };
 
 int RunLive(const LiveArgs& args) {
@@ -52,22 +57,22 @@ int RunLive(const LiveArgs& args) {
   for (const VmConfig& vm : config->vms) embedded.vms.push_back(vm.name);
   embedded.coordinator.results_root = config->report.output_dir;
   embedded.vlm = config->vlm;
-  absl::StatusOr<ServiceConnection> services = ConnectServices("", "", {}, embedded);
+  absl::StatusOr<ServiceConnection> services =
+      ConnectServices(args.agent, args.agent_token_ref, args.agent_tls, embedded);
   if (!services.ok()) {
     std::cerr << "mosdat live: " << services.status().message() << "\n";
-    return kExitInfrastructure;
+    return services.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
+                                                                          : kExitInfrastructure;
   }
-  AgentScreenBackend backend(*config, services->channel, services->token);
-  LiveServerOptions options{.listen = args.listen, .token = token};
-  options.scenario_options.overrides = ConfigVars(*config, {});
-  options.results_root = config->report.output_dir;
-  absl::StatusOr<std::unique_ptr<LiveServer>> server = LiveServer::Start(backend, options);
-  if (!server.ok()) {
-    std::cerr << "mosdat live: " << server.status().message() << "\n";
-    return server.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
-                                                                        : kExitInfrastructure;
+  absl::StatusOr<LiveHost> live =
+      StartLiveHost(*config, *services, args.listen, token, config->report.output_dir);
+  if (!live.ok()) {
+    std::cerr << "mosdat live: " << live.status().message() << "\n";
+    return live.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
+                                                                      : kExitInfrastructure;
   }
-  std::cout << "mosdat live: serving the authoring API on " << (*server)->url() << "\n";
+  LiveServer* server = live->server.get();
+  std::cout << "mosdat live: serving the authoring API on " << server->url() << "\n";
   if (made) {
     // Made for this run, shown once, to the person who started it.
     std::cout << "token (send as Authorization: Bearer ..., or log in with it): " << token << "\n";
@@ -91,6 +96,12 @@ void AddLiveCommand(CLI::App& root, const GlobalOptions& global, int* exit_code)
   cmd->add_option("--token", args->token_ref,
                   "the token callers present, as env:NAME or file:PATH (default: one made for "
                   "this run, printed once)");
+  cmd->add_option("--agent", args->agent,
+                  "a running mosdat-agent (or mosdat serve) host:port whose sessions and paused "
+                  "jobs to serve (default: embedded services)");
+  cmd->add_option("--agent-token", args->agent_token_ref,
+                  "the agent's token, as env:NAME or file:PATH");
+  AddConnectionTlsFlags(cmd, &args->agent_tls);
   cmd->callback([args, exit_code, &global] {
     RunWithLogging(global, exit_code, [args] { return RunLive(*args); });
   });

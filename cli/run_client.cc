@@ -10,9 +10,12 @@
 #include "absl/strings/str_format.h"
 #include "cli/embedded.h"
 #include "cli/exit_codes.h"
+#include "cli/live_host.h"
 #include "cli/package_upload.h"
 #include "core/preflight.h"
+#include "core/secret_ref.h"
 #include "core/utf8.h"
+#include "report/html_parts.h"
 #include "runtime/file_chunks.h"
 #include "runtime/grpc_status.h"
 #include "runtime/proto_convert.h"
@@ -32,6 +35,15 @@ void AddMatrixFlags(CLI::App* cmd, MatrixArgs* args, bool detach) {
                   "runs of a job again after an infrastructure error (default: the "
                   "coordinator's, 1); a test failure is never retried")
       ->check(CLI::Range(0, 10));
+  cmd->add_flag("--pause-on-failure", args->pause_on_failure,
+                "a failed must_pass step holds its job and VM: take over its screen in the "
+                "live page this command serves, then resume the job from a step or abort it");
+  cmd->add_option("--live-listen", args->live_listen,
+                  "where the live page of --pause-on-failure listens (default 127.0.0.1:0, any "
+                  "free port; the URL is printed)");
+  cmd->add_option("--live-token", args->live_token_ref,
+                  "the token of that live page, as env:NAME or file:PATH (default: one made for "
+                  "this run, printed once)");
   if (detach) {
     cmd->add_flag("--detach", args->detach,
                   "print the run id once submitted and exit (follow it with `mosdat watch`); "
@@ -100,6 +112,18 @@ void RunPrinter::OnUpdate(const v1::RunUpdate& update) {
     }
     case EventType::kLog:
       if (e.level != "debug") std::cout << absl::StrFormat("[%s] %s\n", who, e.text);
+      break;
+    case EventType::kJobPaused:
+      std::cout << absl::StrFormat("[%s] PAUSED at step %d for a person: %s\n", who,
+                                   e.step_index + 1, e.reason);
+      if (!live_url_.empty()) {
+        std::cout << absl::StrFormat(
+            "[%s] take over its screen at %s/?job=%s, then resume or abort it there\n", who,
+            live_url_, UrlPathEscape(e.job_id));
+      }
+      break;
+    case EventType::kJobResumed:
+      std::cout << absl::StrFormat("[%s] %s\n", who, e.text);
       break;
     case EventType::kJobFinished:
       std::cout << absl::StrFormat("[%s] %s%s\n", who, ToString(e.verdict),
@@ -321,6 +345,37 @@ int RunMatrix(const MatrixArgs& args, const std::string& command) {
   if (args.retries) request.set_retries(*args.retries);
   request.set_label(config.app.name);
   request.set_install_jobs(static_cast<v1::InstallJobs>(args.install_jobs));
+  request.set_pause_on_failure(args.pause_on_failure);
+  // Embedded, a held job is in this process: so is the page to take it over.
+  std::optional<LiveHost> live;
+  if (args.pause_on_failure && args.coordinator.empty()) {
+    std::string live_token = GenerateToken();
+    const bool made = args.live_token_ref.empty();
+    if (!made) {
+      absl::StatusOr<std::string> given = SecretRef::ResolveText(args.live_token_ref);
+      if (!given.ok() || given->empty()) {
+        std::cerr << command << ": --live-token: "
+                  << (given.ok() ? "the token is empty" : given.status().message()) << "\n";
+        return kExitUsage;
+      }
+      live_token = *given;
+    }
+    absl::StatusOr<LiveHost> started = StartLiveHost(config, *connection, args.live_listen,
+                                                     live_token, embedded.coordinator.results_root);
+    if (!started.ok()) {
+      std::cerr << command << ": --live-listen: " << started.status().message() << "\n";
+      return started.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
+                                                                           : kExitInfrastructure;
+    }
+    live = std::move(*started);
+    // Where the person goes when a job is held; the token only when made here.
+    (args.json ? std::cerr : std::cout)
+        << "live page for held jobs: " << live->server->url() << "/runs"
+        << (made ? " (log in with the token " + live_token + ")" : "") << std::endl;
+  } else if (args.pause_on_failure) {
+    std::cerr << "jobs a failed step holds wait on their agents: take them over with `mosdat "
+                 "live --agent HOST:PORT`\n";
+  }
   if (!args.packages.empty()) {
     absl::StatusOr<std::vector<v1::ArtifactRef>> uploaded =
         UploadPackages(*coordinator, token, args.packages);
@@ -371,6 +426,7 @@ int RunMatrix(const MatrixArgs& args, const std::string& command) {
   std::set<std::string> tests_in_run;
   for (const v1::Job& job : submitted.jobs()) tests_in_run.insert(job.test());
   RunPrinter printer(args.json);
+  if (live) printer.set_live_url(live->server->url());
   for (const v1::Job& job : submitted.jobs()) printer.Name(job, tests_in_run.size() > 1);
   if (!args.json) {
     std::cout << "run " << submitted.run_id() << ": " << submitted.jobs_size() << " job(s)\n";

@@ -35,6 +35,11 @@ struct MatrixArgs : RunSelection {
   std::vector<std::string> packages;
   // Install jobs with the [verify] checks of the installed copy (core/job.h).
   InstallJobs install_jobs = InstallJobs::kNone;
+  // A failed must_pass step holds its job and VM for a person. Embedded, this process
+  // serves the live page on `live_listen` meanwhile (its URL and token are printed).
+  bool pause_on_failure = false;
+  std::string live_listen = "127.0.0.1:0";
+  std::string live_token_ref;  // env:NAME or file:PATH; "" = one made for the run, printed
 };
 void AddMatrixFlags(CLI::App* cmd, MatrixArgs* args, bool detach);
 
@@ -49,6 +54,8 @@ class RunPrinter {
   explicit RunPrinter(bool quiet) : quiet_(quiet) {}
   void Name(const v1::Job& job, bool with_test);
   void OnUpdate(const v1::RunUpdate& update);
+  // Where a person takes over a held job ("" = not served by this process).
+  void set_live_url(std::string url) { live_url_ = std::move(url); }
   // Smoke jobs: the app's exit code (the seed's number: 124 timeout, 139 SIGSEGV...),
   // by job id, from the events seen (quiet or not).
   const std::map<std::string, int>& smoke_exit_codes() const { return smoke_exit_codes_; }
@@ -59,6 +66,7 @@ class RunPrinter {
   std::map<std::string, std::string> names_;  // job id → "vm" or "test/vm"
   std::map<std::string, int> attempts_;       // attempts announced per job
   std::map<std::string, int> smoke_exit_codes_;
+  std::string live_url_;
 };
 
 // The summary: a table of test × VM (× variant, for smoke jobs) with verdict, the app's

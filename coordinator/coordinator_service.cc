@@ -36,7 +36,10 @@ MatrixRequest MatrixRequestOf(const Submission& s) {
 absl::StatusOr<std::vector<JobSpec>> Expand(const Submission& submission) {
   absl::StatusOr<Matrix> matrix = ExpandMatrix(MatrixRequestOf(submission));
   if (!matrix.ok()) return matrix.status();
-  for (JobSpec& job : matrix->jobs) job.packages = submission.packages;
+  for (JobSpec& job : matrix->jobs) {
+    job.packages = submission.packages;
+    job.pause_on_failure = submission.pause_on_failure;
+  }
   return std::move(matrix->jobs);
 }
 
@@ -459,7 +462,8 @@ grpc::Status CoordinatorService::Submit(const v1::SubmitMatrixRequest& request,
                         .vms = {request.vms().begin(), request.vms().end()},
                         .secrets = {request.secrets().begin(), request.secrets().end()},
                         .retries = request.has_retries() ? request.retries() : options_.retries,
-                        .install_jobs = static_cast<InstallJobs>(request.install_jobs())};
+                        .install_jobs = static_cast<InstallJobs>(request.install_jobs()),
+                        .pause_on_failure = request.pause_on_failure()};
   if (!v1::InstallJobs_IsValid(request.install_jobs())) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "install_jobs: unknown value");
   }

@@ -258,6 +258,7 @@ absl::StatusOr<RunRecord> RunStore::CreateRun(std::vector<JobSpec> specs, Submis
                             {"test", spec.test},
                             {"vm", spec.vm.name},
                             {"variant", spec.variant},
+                            {"pause_on_failure", spec.pause_on_failure},
                             {"created_unix_ms", absl::ToUnixMillis(run.created)},
                             {"inputs_sha256", digest}};
     if (absl::Status s = WriteFileAtomically((dir / "job.json").string(), about.dump(2) + "\n");

@@ -236,7 +236,8 @@ std::string SubmissionJson(const Submission& s) {
               {"secrets", secret_names},
               {"retries", s.retries},
               {"packages", packages},
-              {"install_jobs", static_cast<int>(s.install_jobs)}}
+              {"install_jobs", static_cast<int>(s.install_jobs)},
+              {"pause_on_failure", s.pause_on_failure}}
       .dump();
 }
 
@@ -252,6 +253,7 @@ absl::StatusOr<Submission> SubmissionFrom(const std::string& text) {
     s.vms = j.at("vms").get<std::vector<std::string>>();
     s.secrets = j.at("secrets").get<std::map<std::string, std::string>>();
     s.retries = j.value("retries", 1);
+    s.pause_on_failure = j.value("pause_on_failure", false);
     const int install_jobs = j.value("install_jobs", 0);
     if (install_jobs < 0 || install_jobs > 2) {
       return absl::DataLossError(

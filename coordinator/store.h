@@ -90,6 +90,7 @@ struct Submission {
   int retries = 1;
   std::vector<ArtifactRef> packages;  // uploaded to the ArtifactStore, by content
   InstallJobs install_jobs = InstallJobs::kNone;
+  bool pause_on_failure = false;  // JobSpec::pause_on_failure of every job
 };
 
 // One entry of a run's update log. `seq` is run-wide, 1, 2, ... in commit order, so a

@@ -44,7 +44,9 @@ constexpr std::pair<EventType, const char*> kEventTypes[] = {
     {EventType::kStepFinished, "step_finished"},
     {EventType::kScreenshot, "screenshot"},
     {EventType::kLog, "log"},
-    {EventType::kJobFinished, "job_finished"}};
+    {EventType::kJobFinished, "job_finished"},
+    {EventType::kJobPaused, "job_paused"},
+    {EventType::kJobResumed, "job_resumed"}};
 constexpr std::pair<StepStatus, const char*> kStepStatuses[] = {{StepStatus::kPassed, "passed"},
                                                                 {StepStatus::kFailed, "failed"},
                                                                 {StepStatus::kSkipped, "skipped"},
@@ -201,6 +203,14 @@ std::string ToJsonLine(const Event& e) {
       break;
     case EventType::kLog:
       j["level"] = e.level;
+      j["text"] = e.text;
+      break;
+    case EventType::kJobPaused:
+      j["step"] = e.step_index;
+      j["reason"] = e.reason;
+      break;
+    case EventType::kJobResumed:
+      j["step"] = e.step_index;
       j["text"] = e.text;
       break;
     case EventType::kJobFinished:

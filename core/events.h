@@ -16,7 +16,19 @@
 
 namespace mosdat {
 
-enum class EventType { kJobStarted, kStepStarted, kStepFinished, kScreenshot, kLog, kJobFinished };
+// kJobPaused: a failed step holds the job for a person (pause on failure); step_index
+// is the step, reason why it failed. kJobResumed: the person let it go on: step_index
+// is where it goes on from, or -1 when they aborted it; text says who and what.
+enum class EventType {
+  kJobStarted,
+  kStepStarted,
+  kStepFinished,
+  kScreenshot,
+  kLog,
+  kJobFinished,
+  kJobPaused,
+  kJobResumed
+};
 enum class StepStatus { kPassed, kFailed, kSkipped, kError };
 // kConfigError: the config, a scenario or a file they name is wrong (core/outcome.h).
 // kError: the test rig failed (VNC unreachable, VM did not start) — not the app.

@@ -101,6 +101,9 @@ struct JobSpec {
   // An install job (test kInstallTest): the VM installs `deploy` (with its contents
   // checks) and nothing else runs; the verdict is the install's.
   bool install_only = false;
+  // A failed must_pass step holds the job and its VM for a person instead of ending it
+  // (vnc-agent/steps/agent_jobs.h); the run's switch, when a person sets it, wins.
+  bool pause_on_failure = false;
 };
 
 // The test name of install jobs (`mosdat build`, and `mosdat run` with [verify]).

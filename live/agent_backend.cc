@@ -16,7 +16,26 @@ namespace {
 constexpr auto kOpenDeadline = std::chrono::seconds(120);
 constexpr auto kCallDeadline = std::chrono::seconds(30);
 
+HeldJob HeldJobOf(const v1::PausedJob& job) {
+  return {.job_id = job.job_id(),
+          .run_id = job.run_id(),
+          .test = job.test(),
+          .vm = job.vm(),
+          .failed_step = job.failed_step(),
+          .step_count = job.step_count(),
+          .reason = job.reason(),
+          .since_unix_ms = job.since_unix_ms(),
+          .scenario_path = job.scenario_path(),
+          .scenario_yaml = job.scenario_yaml()};
+}
+
 }  // namespace
+
+void AgentScreenBackend::Prepare(grpc::ClientContext& context,
+                                 std::chrono::system_clock::duration timeout) const {
+  AttachToken(context, token_);
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+}
 
 AgentScreenBackend::AgentScreenBackend(const Config& config, std::shared_ptr<grpc::Channel> agent,
                                        std::string token)
@@ -47,8 +66,7 @@ absl::StatusOr<std::string> AgentScreenBackend::Open(const std::string& name) {
         absl::StrCat("VM \"", name, "\": authoring on Proxmox VMs is not available yet"));
   }
   grpc::ClientContext context;
-  AttachToken(context, token_);
-  context.set_deadline(std::chrono::system_clock::now() + kOpenDeadline);
+  Prepare(context, kOpenDeadline);
   v1::OpenSessionRequest request;
   *request.mutable_vm() = ToProto(TargetFor(config_, *vm));
   v1::OpenSessionResponse response;
@@ -62,8 +80,7 @@ absl::StatusOr<ScreenCapture> AgentScreenBackend::Capture(const std::string& ses
                                                           bool after_input,
                                                           uint64_t unless_frame_seq) {
   grpc::ClientContext context;
-  AttachToken(context, token_);
-  context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+  Prepare(context, kCallDeadline);
   v1::CaptureRequest request;
   request.set_session_id(session);
   if (after_input) request.set_newer_than_input_seq(1);
@@ -82,8 +99,7 @@ absl::StatusOr<ScreenCapture> AgentScreenBackend::Capture(const std::string& ses
 absl::StatusOr<uint64_t> AgentScreenBackend::Act(const std::string& session,
                                                  const ScreenAction& action) {
   grpc::ClientContext context;
-  AttachToken(context, token_);
-  context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+  Prepare(context, kCallDeadline);
   v1::InputRequest request;
   request.set_session_id(session);
   auto pointer = [&](v1::PointerAction::Kind kind, int button, int count) {
@@ -153,8 +169,7 @@ absl::StatusOr<StepsRun> AgentScreenBackend::Run(const std::string& session,
 absl::StatusOr<nlohmann::json> AgentScreenBackend::Describe(const std::string& session, int x,
                                                             int y) {
   grpc::ClientContext context;
-  AttachToken(context, token_);
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  Prepare(context, std::chrono::seconds(60));
   v1::DescribeRequest request;
   request.set_session_id(session);
   request.set_x(x);
@@ -190,8 +205,7 @@ absl::StatusOr<nlohmann::json> AgentScreenBackend::Describe(const std::string& s
 absl::StatusOr<nlohmann::json> AgentScreenBackend::Find(const std::string& session,
                                                         const nlohmann::json& query) {
   grpc::ClientContext context;
-  AttachToken(context, token_);
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  Prepare(context, std::chrono::seconds(30));
   v1::FindAccessibleRequest request;
   request.set_session_id(session);
   request.set_query_json(query.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
@@ -209,12 +223,72 @@ absl::StatusOr<nlohmann::json> AgentScreenBackend::Find(const std::string& sessi
 
 absl::Status AgentScreenBackend::Close(const std::string& session) {
   grpc::ClientContext context;
-  AttachToken(context, token_);
-  context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+  Prepare(context, kCallDeadline);
   v1::CloseSessionRequest request;
   request.set_session_id(session);
   v1::CloseSessionResponse response;
   return FromGrpcStatus(agent_->CloseSession(&context, request, &response));
+}
+
+absl::StatusOr<std::vector<HeldJob>> AgentScreenBackend::HeldJobs() {
+  grpc::ClientContext context;
+  Prepare(context, kCallDeadline);
+  v1::ListPausedResponse response;
+  if (grpc::Status status = agent_->ListPaused(&context, {}, &response); !status.ok()) {
+    return FromGrpcStatus(status);
+  }
+  std::vector<HeldJob> jobs;
+  for (const v1::PausedJob& job : response.jobs()) jobs.push_back(HeldJobOf(job));
+  return jobs;
+}
+
+absl::StatusOr<std::string> AgentScreenBackend::Attach(const std::string& job_id, HeldJob* held) {
+  grpc::ClientContext context;
+  Prepare(context, kCallDeadline);
+  v1::OpenSessionRequest request;
+  request.set_attach_job_id(job_id);
+  v1::OpenSessionResponse response;
+  if (grpc::Status status = agent_->OpenSession(&context, request, &response); !status.ok()) {
+    return FromGrpcStatus(status);
+  }
+  *held = HeldJobOf(response.paused());
+  return response.session_id();
+}
+
+absl::StatusOr<std::string> AgentScreenBackend::Watch(const std::string& job_id, std::string* vm) {
+  grpc::ClientContext context;
+  Prepare(context, kCallDeadline);
+  v1::OpenSessionRequest request;
+  request.set_watch_job_id(job_id);
+  v1::OpenSessionResponse response;
+  if (grpc::Status status = agent_->OpenSession(&context, request, &response); !status.ok()) {
+    return FromGrpcStatus(status);
+  }
+  *vm = response.vm();
+  return response.session_id();
+}
+
+absl::Status AgentScreenBackend::Resume(const std::string& job_id, int from_step, bool abort,
+                                        const std::string& by) {
+  grpc::ClientContext context;
+  Prepare(context, kCallDeadline);
+  v1::ResumePausedRequest request;
+  request.set_job_id(job_id);
+  request.set_from_step(from_step);
+  request.set_abort(abort);
+  request.set_by(by);
+  v1::ResumePausedResponse response;
+  return FromGrpcStatus(agent_->ResumePaused(&context, request, &response));
+}
+
+absl::Status AgentScreenBackend::SetPauseOnFailure(const std::string& run_id, bool enabled) {
+  grpc::ClientContext context;
+  Prepare(context, kCallDeadline);
+  v1::SetPauseOnFailureRequest request;
+  request.set_run_id(run_id);
+  request.set_enabled(enabled);
+  v1::SetPauseOnFailureResponse response;
+  return FromGrpcStatus(agent_->SetPauseOnFailure(&context, request, &response));
 }
 
 }  // namespace mosdat

@@ -5,6 +5,7 @@
 #ifndef MOSDAT_LIVE_AGENT_BACKEND_H_
 #define MOSDAT_LIVE_AGENT_BACKEND_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -29,8 +30,17 @@ class AgentScreenBackend : public ScreenBackend {
   absl::StatusOr<nlohmann::json> Find(const std::string& session,
                                       const nlohmann::json& query) override;
   absl::Status Close(const std::string& session) override;
+  absl::StatusOr<std::vector<HeldJob>> HeldJobs() override;
+  absl::StatusOr<std::string> Attach(const std::string& job_id, HeldJob* held) override;
+  absl::StatusOr<std::string> Watch(const std::string& job_id, std::string* vm) override;
+  absl::Status Resume(const std::string& job_id, int from_step, bool abort,
+                      const std::string& by) override;
+  absl::Status SetPauseOnFailure(const std::string& run_id, bool enabled) override;
 
  private:
+  // Every call: the token, and a deadline `timeout` from now.
+  void Prepare(grpc::ClientContext& context, std::chrono::system_clock::duration timeout) const;
+
   const Config config_;
   std::unique_ptr<v1::Agent::Stub> agent_;
   const std::string token_;

@@ -30,26 +30,56 @@ AuthorSessions::~AuthorSessions() {
   for (auto& [id, entry] : left) backend_.Close(entry.session->screen).IgnoreError();
 }
 
-absl::StatusOr<std::shared_ptr<AuthorSessions::Session>> AuthorSessions::Open(
-    const std::string& owner, const std::string& vm) {
-  {
-    std::lock_guard lock(mutex_);
-    if (sessions_.size() >= max_sessions_) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat(max_sessions_, " authoring sessions are open, the most this server ",
-                       "keeps: close one (POST /api/author/close)"));
-    }
+absl::Status AuthorSessions::CheckRoom() {
+  std::lock_guard lock(mutex_);
+  if (sessions_.size() >= max_sessions_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(max_sessions_, " authoring sessions are open, the most this server ",
+                     "keeps: close one (POST /api/author/close)"));
   }
-  absl::StatusOr<std::string> screen = backend_.Open(vm);
-  if (!screen.ok()) return screen.status();
+  return absl::OkStatus();
+}
+
+std::shared_ptr<AuthorSessions::Session> AuthorSessions::Add(const std::string& owner,
+                                                             const std::string& vm,
+                                                             const std::string& screen,
+                                                             const std::string& held_job,
+                                                             bool watch_only) {
   auto session = std::make_shared<Session>();
+  session->held_job = held_job;
+  session->watch_only = watch_only;
   session->id = NewSessionId();
   session->owner = owner;
   session->vm = vm;
-  session->screen = *screen;
+  session->screen = screen;
   std::lock_guard lock(mutex_);
   sessions_[session->id] = {session, absl::Now()};
   return session;
+}
+
+absl::StatusOr<std::shared_ptr<AuthorSessions::Session>> AuthorSessions::Open(
+    const std::string& owner, const std::string& vm) {
+  if (absl::Status room = CheckRoom(); !room.ok()) return room;
+  absl::StatusOr<std::string> screen = backend_.Open(vm);
+  if (!screen.ok()) return screen.status();
+  return Add(owner, vm, *screen, "");
+}
+
+absl::StatusOr<std::shared_ptr<AuthorSessions::Session>> AuthorSessions::Attach(
+    const std::string& owner, const std::string& job_id, HeldJob* held) {
+  if (absl::Status room = CheckRoom(); !room.ok()) return room;
+  absl::StatusOr<std::string> screen = backend_.Attach(job_id, held);
+  if (!screen.ok()) return screen.status();
+  return Add(owner, held->vm, *screen, job_id);
+}
+
+absl::StatusOr<std::shared_ptr<AuthorSessions::Session>> AuthorSessions::Watch(
+    const std::string& owner, const std::string& job_id) {
+  if (absl::Status room = CheckRoom(); !room.ok()) return room;
+  std::string vm;
+  absl::StatusOr<std::string> screen = backend_.Watch(job_id, &vm);
+  if (!screen.ok()) return screen.status();
+  return Add(owner, vm, *screen, job_id, /*watch_only=*/true);
 }
 
 absl::StatusOr<std::shared_ptr<AuthorSessions::Session>> AuthorSessions::Find(

@@ -26,7 +26,11 @@ class AuthorSessions {
     std::string id;
     std::string owner;
     std::string vm;
-    std::string screen;  // the backend's session id
+    std::string screen;    // the backend's session id
+    std::string held_job;  // attached to a job a failed step holds ("" = a VM's own screen)
+    // Watches a running job's screen: read-only, and closed when its stream ends (a page
+    // that goes leaves no session behind).
+    bool watch_only = false;
     std::mutex mutex;
     ScenarioDraft draft;  // guarded by mutex
     uint64_t last_input = 0;
@@ -38,6 +42,13 @@ class AuthorSessions {
   // Opens a screen session on `vm` for `owner`. ResourceExhausted when max_sessions are
   // open; the backend's error when the VM cannot be reached.
   absl::StatusOr<std::shared_ptr<Session>> Open(const std::string& owner, const std::string& vm);
+  // Opens a session on the screen of a job a failed step holds (ScreenBackend::Attach);
+  // `held` gets the job. Bounded as Open is.
+  absl::StatusOr<std::shared_ptr<Session>> Attach(const std::string& owner,
+                                                  const std::string& job_id, HeldJob* held);
+  // Opens a session that watches a running job's screen (ScreenBackend::Watch).
+  absl::StatusOr<std::shared_ptr<Session>> Watch(const std::string& owner,
+                                                 const std::string& job_id);
   // NotFound for an unknown (or expired) id, PermissionDenied for another owner's.
   // Counts as use.
   absl::StatusOr<std::shared_ptr<Session>> Find(const std::string& owner, const std::string& id);
@@ -48,6 +59,11 @@ class AuthorSessions {
   ScreenBackend& backend() { return backend_; }
 
  private:
+  // ResourceExhausted when max_sessions are open.
+  absl::Status CheckRoom();
+  std::shared_ptr<Session> Add(const std::string& owner, const std::string& vm,
+                               const std::string& screen, const std::string& held_job,
+                               bool watch_only = false);
   struct Entry {
     std::shared_ptr<Session> session;
     absl::Time last_used;

@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "live/frame_stream.h"
+#include "live/held_jobs_api.h"
 #include "live/http_json.h"
 #include "live/semantic_target.h"
 
@@ -127,19 +128,31 @@ class Api {
   void Open(const std::string& who, const httplib::Request& request, httplib::Response& response) {
     std::optional<json> body = Body(request, response);
     if (!body) return;
-    const std::string vm = Field(*body, "vm", response);
-    if (vm.empty()) return;
-    absl::StatusOr<std::shared_ptr<Session>> session = sessions_.Open(who, vm);
+    // {"job"}: take over the screen of a job a failed step holds; {"watch"}: watch a
+    // running job's screen; else {"vm"}.
+    const bool attach = body->contains("job");
+    const bool watch = !attach && body->contains("watch");
+    const std::string name = Field(*body, attach ? "job" : watch ? "watch" : "vm", response);
+    if (name.empty()) return;
+    HeldJob held;
+    absl::StatusOr<std::shared_ptr<Session>> session = attach  ? sessions_.Attach(who, name, &held)
+                                                       : watch ? sessions_.Watch(who, name)
+                                                               : sessions_.Open(who, name);
     if (!session.ok()) return Fail(response, session.status());
     std::lock_guard lock((*session)->mutex);
+    json answer = {{"ok", true}, {"session_id", (*session)->id}, {"vm", (*session)->vm}};
+    if (attach) {
+      // The draft starts as the job's scenario: what the person tries becomes its fix.
+      absl::Status started = (*session)->draft.StartFrom(held.scenario_yaml);
+      answer["held"] = HeldJson(held);
+      answer["steps"] = (*session)->draft.steps();
+      if (!started.ok()) answer["draft_note"] = std::string(started.message());
+    }
     absl::StatusOr<ScreenCapture> screen =
         sessions_.backend().Capture((*session)->screen, /*after_input=*/false);
-    Answer(response, 200,
-           {{"ok", true},
-            {"session_id", (*session)->id},
-            {"vm", vm},
-            {"width", screen.ok() ? screen->width : 0},
-            {"height", screen.ok() ? screen->height : 0}});
+    answer["width"] = screen.ok() ? screen->width : 0;
+    answer["height"] = screen.ok() ? screen->height : 0;
+    Answer(response, 200, answer);
   }
 
   void Capture(const std::string& who, const httplib::Request& request,
@@ -512,7 +525,16 @@ class Api {
     if (!request.has_param("session")) return Fail(response, 400, "?session=ID is required");
     std::shared_ptr<Session> session = SessionOf(who, request.get_param_value("session"), response);
     if (!session) return;
-    streams_.Serve(response, kFrameInterval, FrameTick(sessions_.backend(), session->screen));
+    // A session that only watches a job lives as long as its stream.
+    std::function<void()> on_end;
+    if (session->watch_only) {
+      on_end = [this, who, id = session->id] { sessions_.Close(who, id).IgnoreError(); };
+    }
+    if (!streams_.Serve(response, kFrameInterval, FrameTick(sessions_.backend(), session->screen),
+                        on_end) &&
+        on_end) {
+      on_end();
+    }
   }
 
   // Who the caller is, and (for a browser login) the CSRF token its POSTs must carry:

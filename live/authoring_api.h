@@ -1,6 +1,12 @@
 // The authoring API of `mosdat live` (the original's endpoints), on an httplib server:
 //   GET  /api/author/vms                      the VMs a session can be opened on
 //   POST /api/author/session   {"vm"}         opens a screen session: session_id, size
+//                              {"job"}        takes over the screen of a job a failed
+//                                             step holds (held_jobs_api.h): also "held"
+//                                             and "steps", the draft started as its
+//                                             scenario
+//                              {"watch"}      watches a running job's screen (capture
+//                                             and stream only)
 //   POST /api/author/capture   {"session_id"} the screen as PNG (base64), its size
 //   GET  /api/author/screen.png?session=ID    the same, as an image (for the page)
 //   POST /api/author/action    {"session_id", "action", x, y, text, key, "confirm": true}

@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "core/net.h"
 #include "live/authoring_api.h"
+#include "live/held_jobs_api.h"
 #include "live/http_json.h"
 
 namespace mosdat {
@@ -61,6 +62,7 @@ absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(ScreenBackend& bac
   AddAuthoringApi(http, server->auth_, server->sessions_, server->streams_,
                   server->options_.scenario_options);
   if (server->runs_) AddRunBoard(http, server->auth_, server->streams_, *server->runs_);
+  AddHeldJobsApi(http, server->auth_, backend);
   http.set_error_handler([](const httplib::Request&, httplib::Response& response) {
     if (!response.body.empty()) return;  // a handler already said why
     response.set_content(

@@ -59,6 +59,11 @@ json StringField(const json& about, const char* key) {
                                               : json(nullptr);
 }
 
+bool BoolField(const json& about, const char* key) {
+  auto it = about.find(key);
+  return it != about.end() && it->is_boolean() && it->get<bool>();
+}
+
 }  // namespace
 
 RunBoard::RunBoard(fs::path results_root) : root_(std::move(results_root)) {}
@@ -102,7 +107,9 @@ json RunBoard::JobSummary(const fs::path& dir) {
                   {"current_step", nullptr},
                   {"failed_step", nullptr},
                   {"frame", nullptr},
-                  {"trace", nullptr}};
+                  {"trace", nullptr},
+                  {"held", nullptr},
+                  {"pause_on_failure", BoolField(about, "pause_on_failure")}};
   absl::StatusOr<JobEvidence> job = ReadJobEvidence(last.string());
   if (job.ok()) {
     if (summary["test"].is_null()) summary["test"] = job->scenario;
@@ -124,6 +131,11 @@ json RunBoard::JobSummary(const fs::path& dir) {
       }
     }
     if (!job->screenshots.empty()) summary["frame"] = url(job->screenshots.back().screenshot);
+    if (job->paused) {
+      summary["held"] = {{"step", job->paused->step_index},
+                         {"reason", job->paused->reason.substr(0, kMaxReasonChars)},
+                         {"since_ms", job->paused->since_ms}};
+    }
   }
   if (traced) summary["trace"] = url("trace.html");
   std::lock_guard lock(mutex_);

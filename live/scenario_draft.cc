@@ -60,6 +60,44 @@ void Emit(const json& value, YAML::Emitter& out) {
   }
 }
 
+// A YAML node as JSON, its plain scalars typed as YAML 1.2's core schema would (true,
+// 12, 1.5, null); aliases count each time they are used, against `*budget`.
+absl::StatusOr<json> ToJson(const YAML::Node& node, size_t* budget) {
+  if (*budget == 0) return absl::InvalidArgumentError("the scenario has too many YAML nodes");
+  --*budget;
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      json out = json::object();
+      for (const auto& item : node) {
+        absl::StatusOr<json> value = ToJson(item.second, budget);
+        if (!value.ok()) return value.status();
+        out[item.first.Scalar()] = std::move(*value);
+      }
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      json out = json::array();
+      for (const auto& item : node) {
+        absl::StatusOr<json> value = ToJson(item, budget);
+        if (!value.ok()) return value.status();
+        out.push_back(std::move(*value));
+      }
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& text = node.Scalar();
+      if (node.Tag() == "!") return json(text);  // quoted: a string whatever it says
+      if (text == "true" || text == "false") return json(text == "true");
+      if (text == "null" || text == "~") return json(nullptr);
+      json number = json::parse(text, nullptr, false);
+      if (!number.is_discarded() && number.is_number()) return number;
+      return json(text);
+    }
+    default:
+      return json(nullptr);
+  }
+}
+
 bool ValidName(const std::string& name) {
   if (name.empty() || name.size() > 100) return false;
   for (char c : name) {
@@ -95,6 +133,32 @@ absl::Status ScenarioDraft::Replace(const json& steps) {
   return absl::OkStatus();
 }
 
+absl::Status ScenarioDraft::StartFrom(const std::string& scenario_yaml) {
+  constexpr size_t kMaxScenarioBytes = 4 << 20;
+  if (scenario_yaml.size() > kMaxScenarioBytes) {
+    return absl::InvalidArgumentError("the scenario is bigger than 4 MiB");
+  }
+  YAML::Node root;
+  try {
+    root = YAML::Load(scenario_yaml);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("the scenario is not YAML: ", e.what()));
+  }
+  size_t budget = 200000;
+  absl::StatusOr<json> document = root.IsMap() ? ToJson(root, &budget) : json();
+  if (!document.ok()) return document.status();
+  if (!document->is_object() || !document->contains("steps")) {
+    return absl::InvalidArgumentError("the scenario is not a mapping with steps");
+  }
+  ScenarioDraft started;
+  if (absl::Status s = started.Replace((*document)["steps"]); !s.ok()) return s;
+  document->erase("steps");
+  document->erase("name");  // the export names it
+  started.rest_ = std::move(*document);
+  *this = std::move(started);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> ScenarioDraft::ExportYaml(const std::string& name,
                                                       const std::string& description) const {
   if (!ValidName(name)) {
@@ -105,12 +169,20 @@ absl::StatusOr<std::string> ScenarioDraft::ExportYaml(const std::string& name,
   out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << name;
   if (!description.empty()) {
     out << YAML::Key << "description" << YAML::Value << YAML::DoubleQuoted << description;
+  } else if (auto it = rest_.find("description"); it != rest_.end()) {
+    out << YAML::Key << "description" << YAML::Value;
+    Emit(*it, out);
   }
   out << YAML::Key << "steps" << YAML::Value;
   if (steps_.empty()) {
     out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
   } else {
     Emit(steps_, out);
+  }
+  for (const auto& [key, value] : rest_.items()) {
+    if (key == "description") continue;
+    out << YAML::Key << key << YAML::Value;
+    Emit(value, out);
   }
   out << YAML::EndMap;
   if (!out.good()) return absl::InternalError(absl::StrCat("YAML: ", out.GetLastError()));

@@ -29,7 +29,15 @@ class ScenarioDraft {
   absl::Status Replace(const nlohmann::json& steps);
   const nlohmann::json& steps() const { return steps_; }
 
-  // The scenario as YAML: `name`, `description` (when given) and `steps`.
+  // Starts the draft from a whole scenario (a held job's, so the person's fix to it
+  // exports as that scenario with its steps edited): its steps become the draft's, and
+  // its other parts (description, vars, imports, cleanup, ...) are exported unchanged.
+  // InvalidArgument when the text is not a scenario document or is too big; the draft
+  // is unchanged then.
+  absl::Status StartFrom(const std::string& scenario_yaml);
+
+  // The scenario as YAML: `name`, `description` (when given; else the started-from
+  // scenario's), `steps`, and the rest of the started-from scenario.
   // InvalidArgument for a name outside [A-Za-z0-9._-]{1,100}.
   absl::StatusOr<std::string> ExportYaml(const std::string& name,
                                          const std::string& description = "") const;
@@ -40,6 +48,7 @@ class ScenarioDraft {
 
  private:
   nlohmann::json steps_ = nlohmann::json::array();
+  nlohmann::json rest_ = nlohmann::json::object();  // a started-from scenario's other parts
 };
 
 }  // namespace mosdat

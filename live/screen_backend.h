@@ -50,6 +50,18 @@ struct StepsRun {
   std::vector<Event> events;
 };
 
+// A job a failed step holds for a person (pause on failure): its screen can be taken
+// over (Attach), then it goes on from a step or is aborted (Resume).
+struct HeldJob {
+  std::string job_id, run_id, test, vm;
+  int failed_step = -1;  // 0-based, a top-level step
+  int step_count = 0;
+  std::string reason;
+  int64_t since_unix_ms = 0;
+  std::string scenario_path;
+  std::string scenario_yaml;  // the job's scenario, for a draft of the fix
+};
+
 class ScreenBackend {
  public:
   virtual ~ScreenBackend() = default;
@@ -77,6 +89,29 @@ class ScreenBackend {
   virtual absl::StatusOr<nlohmann::json> Find(const std::string& session,
                                               const nlohmann::json& query) = 0;
   virtual absl::Status Close(const std::string& session) = 0;
+
+  // Pause on failure. The jobs held now; a backend that runs no jobs holds none.
+  virtual absl::StatusOr<std::vector<HeldJob>> HeldJobs() { return std::vector<HeldJob>{}; }
+  // A session on a held job's screen (closed by the backend when the job goes on);
+  // `held` gets the job. NotFound when it is not held.
+  virtual absl::StatusOr<std::string> Attach(const std::string& /*job_id*/, HeldJob* /*held*/) {
+    return absl::NotFoundError("this backend holds no jobs");
+  }
+  // A session that watches the screen of a job running now, read-only (captures and
+  // streams only; the backend refuses input); `vm` gets the job's VM. NotFound when the
+  // job is not running (any more).
+  virtual absl::StatusOr<std::string> Watch(const std::string& /*job_id*/, std::string* /*vm*/) {
+    return absl::NotFoundError("this backend runs no jobs");
+  }
+  // Lets a held job go on from `from_step` (0-based), or aborts it; `by` says who.
+  virtual absl::Status Resume(const std::string& /*job_id*/, int /*from_step*/, bool /*abort*/,
+                              const std::string& /*by*/) {
+    return absl::NotFoundError("this backend holds no jobs");
+  }
+  // Switches holding on or off for the jobs of `run_id` from their next failure on.
+  virtual absl::Status SetPauseOnFailure(const std::string& /*run_id*/, bool /*enabled*/) {
+    return absl::FailedPreconditionError("this backend runs no jobs");
+  }
 };
 
 }  // namespace mosdat

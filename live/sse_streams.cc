@@ -29,7 +29,8 @@ void SseStreams::Stop() {
   stopped_.notify_all();
 }
 
-bool SseStreams::Serve(httplib::Response& response, absl::Duration interval, SseTick tick) {
+bool SseStreams::Serve(httplib::Response& response, absl::Duration interval, SseTick tick,
+                       std::function<void()> on_end) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_ || open_ >= max_streams_) {
@@ -94,7 +95,8 @@ bool SseStreams::Serve(httplib::Response& response, absl::Duration interval, Sse
         }
         return sink.is_writable();
       },
-      [this](bool) {
+      [this, on_end = std::move(on_end)](bool) {
+        if (on_end) on_end();
         std::lock_guard lock(mutex_);
         --open_;
       });

@@ -32,7 +32,9 @@ class SseStreams {
   ~SseStreams();  // Stop()s
 
   // Streams on `response`; false (answered 429) when max_streams are already open.
-  bool Serve(httplib::Response& response, absl::Duration interval, SseTick tick);
+  // `on_end` (when set) runs once the stream has ended, however it ended.
+  bool Serve(httplib::Response& response, absl::Duration interval, SseTick tick,
+             std::function<void()> on_end = nullptr);
 
   // Ends every stream at its next tick and refuses new ones.
   void Stop();

@@ -112,7 +112,20 @@ absl::StatusOr<JobEvidence> ReadJobEvidence(const std::string& dir) {
       case EventType::kLog:
         job.logs.push_back(std::move(event));
         break;
+      case EventType::kJobPaused:
+        job.paused = JobEvidence::Pause{event.step_index, event.reason, event.unix_ms};
+        event.level = "warning";
+        event.text =
+            absl::StrCat("paused at step ", event.step_index + 1, " for a person: ", event.reason);
+        job.logs.push_back(std::move(event));
+        break;
+      case EventType::kJobResumed:
+        job.paused.reset();
+        event.level = "warning";
+        job.logs.push_back(std::move(event));
+        break;
       case EventType::kJobFinished:
+        job.paused.reset();
         job.finished = true;
         job.verdict = event.verdict;
         job.reason = event.reason;
@@ -124,7 +137,8 @@ absl::StatusOr<JobEvidence> ReadJobEvidence(const std::string& dir) {
 }
 
 std::string VerdictWord(const JobEvidence& job) {
-  return job.finished ? std::string(ToString(job.verdict)) : "running";
+  if (job.finished) return std::string(ToString(job.verdict));
+  return job.paused ? "paused" : "running";
 }
 
 }  // namespace mosdat

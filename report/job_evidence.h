@@ -50,6 +50,14 @@ struct JobEvidence {
   std::vector<Event> logs;           // log lines, in order
   std::vector<Event> screenshots;    // every screenshot event, in order
   std::vector<std::string> skipped;  // "events.jsonl:LINE: why" for malformed lines
+  // Held for a person now (pause on failure): the failed step and why. Paused and
+  // resumed events also show among the logs.
+  struct Pause {
+    int step_index = -1;
+    std::string reason;
+    int64_t since_ms = 0;
+  };
+  std::optional<Pause> paused;
 };
 
 // The evidence in `dir` (one attempt's directory). NotFound when it has no
@@ -58,7 +66,7 @@ struct JobEvidence {
 absl::StatusOr<JobEvidence> ReadJobEvidence(const std::string& dir);
 
 // The verdict as events.jsonl spells it ("pass", "fail", "error", ...); "running"
-// when the job has not finished.
+// when the job has not finished, "paused" while a failed step holds it.
 std::string VerdictWord(const JobEvidence& job);
 
 }  // namespace mosdat

@@ -249,6 +249,14 @@ v1::JobEvent ToProto(const Event& event) {
       out.mutable_log()->set_level(e.level);
       out.mutable_log()->set_text(e.text);
       break;
+    case EventType::kJobPaused:
+      out.mutable_job_paused()->set_step_index(e.step_index);
+      out.mutable_job_paused()->set_reason(e.reason);
+      break;
+    case EventType::kJobResumed:
+      out.mutable_job_resumed()->set_step_index(e.step_index);
+      out.mutable_job_resumed()->set_text(e.text);
+      break;
     case EventType::kJobFinished: {
       auto* finished = out.mutable_job_finished();
       finished->set_verdict(ToProto(e.verdict));
@@ -335,6 +343,16 @@ Event FromProto(const v1::JobEvent& in) {
       e.screenshot = in.screenshot().name();
       e.why = in.screenshot().why();
       e.png = in.screenshot().image().png();
+      break;
+    case v1::JobEvent::kJobPaused:
+      e.type = EventType::kJobPaused;
+      e.step_index = in.job_paused().step_index();
+      e.reason = in.job_paused().reason();
+      break;
+    case v1::JobEvent::kJobResumed:
+      e.type = EventType::kJobResumed;
+      e.step_index = in.job_resumed().step_index();
+      e.text = in.job_resumed().text();
       break;
     case v1::JobEvent::kJobFinished:
       e.type = EventType::kJobFinished;
@@ -572,6 +590,7 @@ v1::Job ToProto(const JobSpec& job) {
   if (job.deploy) *out.mutable_deploy() = DeployToProto(*job.deploy);
   out.set_variant(job.variant);
   out.set_install_only(job.install_only);
+  out.set_pause_on_failure(job.pause_on_failure);
   if (job.smoke) {
     v1::SmokeTest* smoke = out.mutable_smoke();
     smoke->set_variant(std::string(ToString(job.smoke->variant)));
@@ -631,6 +650,7 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& in) {
   job.files.insert(in.files().begin(), in.files().end());
   job.variant = in.variant();
   job.install_only = in.install_only();
+  job.pause_on_failure = in.pause_on_failure();
   if (job.install_only && (!in.has_deploy() || in.deploy().packages().empty())) {
     return absl::InvalidArgumentError("job.install_only without packages to install");
   }

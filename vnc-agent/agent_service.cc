@@ -19,22 +19,74 @@ namespace {
 
 constexpr int kMaxWheelSteps = 100;
 
+v1::PausedJob ToProto(const PausedJob& job) {
+  v1::PausedJob out;
+  out.set_job_id(job.job_id);
+  out.set_run_id(job.run_id);
+  out.set_test(job.test);
+  out.set_vm(job.vm);
+  out.set_failed_step(job.failed_step);
+  out.set_step_count(job.step_count);
+  out.set_reason(job.reason);
+  out.set_since_unix_ms(absl::ToUnixMillis(job.since));
+  out.set_scenario_path(job.scenario_path);
+  out.set_scenario_yaml(job.scenario_yaml);
+  return out;
+}
+
 }  // namespace
+
 absl::StatusOr<AgentService::Session> AgentService::Find(const std::string& session_id) {
+  std::shared_ptr<Held> ended;  // closed after the lock is released (declared first)
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(session_id);
   if (it == sessions_.end()) {
     return absl::NotFoundError(absl::StrCat("no session \"", session_id, "\""));
   }
+  const std::string job = it->second.held->attached_job;
+  const bool watching = it->second.held->watch_only;
+  if (!job.empty() && (options_.jobs == nullptr || !(watching ? options_.jobs->Running(job).ok()
+                                                              : options_.jobs->Find(job).ok()))) {
+    ended = std::move(it->second.held);
+    sessions_.erase(it);
+    return absl::NotFoundError(
+        absl::StrCat("session \"", session_id, "\" was closed: job ", job,
+                     watching ? " ended" : " is no longer paused (it went on or ended)"));
+  }
   return it->second;
 }
 
-grpc::Status AgentService::OpenSession(grpc::ServerContext* context,
-                                       const v1::OpenSessionRequest* request,
-                                       v1::OpenSessionResponse* response) {
-  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
-  absl::StatusOr<VmTarget> vm = FromProto(request->vm());
-  if (!vm.ok()) return ToGrpcStatus(vm.status());
+absl::StatusOr<AgentService::Session> AgentService::FindActing(const std::string& session_id) {
+  absl::StatusOr<Session> session = Find(session_id);
+  if (session.ok() && session->held->watch_only) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("session \"", session_id, "\" only watches job ", session->held->attached_job,
+                     ": take over its screen when a failed step holds it"));
+  }
+  return session;
+}
+
+absl::StatusOr<std::shared_ptr<AgentService::Held>> AgentService::Watch(const std::string& job_id) {
+  absl::StatusOr<JobScreen> screen =
+      options_.jobs != nullptr
+          ? options_.jobs->Running(job_id)
+          : absl::NotFoundError(absl::StrCat("job ", job_id, " is not running on this agent"));
+  if (!screen.ok()) return screen.status();
+  absl::StatusOr<std::unique_ptr<VncSession>> vnc = VncSession::Connect(screen->vnc);
+  if (!vnc.ok()) return vnc.status();
+  auto held = std::make_shared<Held>();
+  held->target = screen->target;
+  held->desktop = screen->desktop;
+  held->vnc = std::move(*vnc);
+  held->attached_job = job_id;
+  held->watch_only = true;
+  return held;
+}
+
+absl::StatusOr<std::shared_ptr<AgentService::Held>> AgentService::OpenVm(
+    const v1::VmTarget& proto) {
+  absl::StatusOr<VmTarget> vm = FromProto(proto);
+  if (!vm.ok()) return vm.status();
   std::shared_ptr<LocalDesktop> desktop;
   VncOptions options;
   options.password = vm->vnc_password;
@@ -45,33 +97,71 @@ grpc::Status AgentService::OpenSession(grpc::ServerContext* context,
                              .height = vm->height,
                              .app_command = vm->app_command,
                              .app_env = vm->app_env});
-    if (!started.ok()) return ToGrpcStatus(started.status());
+    if (!started.ok()) return started.status();
     desktop = std::move(*started);
     options.port = desktop->vnc_port();
     options.password = desktop->vnc_password();
   } else {
     absl::StatusOr<std::pair<std::string, int>> address = ParseHostPort(vm->vnc_address);
     if (!address.ok()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("vm.vnc_address: ", address.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("vm.vnc_address: ", address.status().message()));
     }
     options.host = address->first;
     options.port = address->second;
   }
   absl::StatusOr<std::unique_ptr<VncSession>> vnc = VncSession::Connect(options);
-  if (!vnc.ok()) return ToGrpcStatus(vnc.status());
-  std::string id = GenerateToken().substr(0, 16);
-  response->set_session_id(id);
-  response->set_width((*vnc)->width());
-  response->set_height((*vnc)->height());
+  if (!vnc.ok()) return vnc.status();
   auto held = std::make_shared<Held>();
   held->target = *vm;
   held->desktop = std::move(desktop);
   held->vnc = std::move(*vnc);
-  held->guest =
-      std::make_unique<GuestAccess>(held->target, held->desktop.get(), [](const std::string&) {});
+  return held;
+}
+
+absl::StatusOr<std::shared_ptr<AgentService::Held>> AgentService::Attach(const std::string& job_id,
+                                                                         v1::PausedJob* paused) {
+  absl::StatusOr<std::pair<PausedJob, JobScreen>> held_job =
+      options_.jobs != nullptr
+          ? options_.jobs->Find(job_id)
+          : absl::NotFoundError(absl::StrCat("job ", job_id, " is not paused on this agent"));
+  if (!held_job.ok()) return held_job.status();
+  auto& [job, screen] = *held_job;
+  // A connection of the session's own to the job's VNC server (which is shared).
+  VncOptions options = screen.vnc;
+  absl::StatusOr<std::unique_ptr<VncSession>> vnc = VncSession::Connect(options);
+  if (!vnc.ok()) return vnc.status();
+  auto held = std::make_shared<Held>();
+  held->target = screen.target;
+  held->desktop = screen.desktop;
+  held->vnc = std::move(*vnc);
+  held->attached_job = job_id;
+  *paused = ToProto(job);
+  return held;
+}
+
+grpc::Status AgentService::OpenSession(grpc::ServerContext* context,
+                                       const v1::OpenSessionRequest* request,
+                                       v1::OpenSessionResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  const bool attach = !request->attach_job_id().empty();
+  const bool watch = !request->watch_job_id().empty();
+  absl::StatusOr<std::shared_ptr<Held>> held =
+      attach  ? Attach(request->attach_job_id(), response->mutable_paused())
+      : watch ? Watch(request->watch_job_id())
+              : OpenVm(request->vm());
+  if (!held.ok()) return ToGrpcStatus(held.status());
+  std::string id = GenerateToken().substr(0, 16);
+  response->set_session_id(id);
+  response->set_width((*held)->vnc->width());
+  response->set_height((*held)->vnc->height());
+  (*held)->guest = std::make_unique<GuestAccess>((*held)->target, (*held)->desktop.get(),
+                                                 [](const std::string&) {});
   std::lock_guard lock(mutex_);
-  sessions_[id] = {request->vm().name(), std::move(held)};
+  response->set_vm(attach  ? response->paused().vm()
+                   : watch ? (*held)->target.name
+                           : request->vm().name());
+  sessions_[id] = {response->vm(), std::move(*held)};
   return grpc::Status::OK;
 }
 
@@ -119,7 +209,7 @@ grpc::Status AgentService::Capture(grpc::ServerContext* context, const v1::Captu
 grpc::Status AgentService::Input(grpc::ServerContext* context, const v1::InputRequest* request,
                                  v1::InputResponse* response) {
   if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
-  absl::StatusOr<Session> session = Find(request->session_id());
+  absl::StatusOr<Session> session = FindActing(request->session_id());
   if (!session.ok()) return ToGrpcStatus(session.status());
   VncSession& vnc = *session->held->vnc;
   absl::Status status;
@@ -208,7 +298,7 @@ grpc::Status AgentService::DumpAccessibility(grpc::ServerContext* context,
 grpc::Status AgentService::RunStep(grpc::ServerContext* context, const v1::RunStepRequest* request,
                                    grpc::ServerWriter<v1::JobEvent>* writer) {
   if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
-  absl::StatusOr<Session> session = Find(request->session_id());
+  absl::StatusOr<Session> session = FindActing(request->session_id());
   if (!session.ok()) return ToGrpcStatus(session.status());
   ScenarioOptions options{.any_file = true};
   for (const auto& [name, text] : request->vars()) {
@@ -267,7 +357,7 @@ grpc::Status AgentService::Describe(grpc::ServerContext* context,
                                     const v1::DescribeRequest* request,
                                     v1::DescribeResponse* response) {
   if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
-  absl::StatusOr<Session> session = Find(request->session_id());
+  absl::StatusOr<Session> session = FindActing(request->session_id());
   if (!session.ok()) return ToGrpcStatus(session.status());
   Held& held = *session->held;
   const int x = request->x();
@@ -331,7 +421,7 @@ grpc::Status AgentService::FindAccessible(grpc::ServerContext* context,
                                           const v1::FindAccessibleRequest* request,
                                           v1::FindAccessibleResponse* response) {
   if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
-  absl::StatusOr<Session> session = Find(request->session_id());
+  absl::StatusOr<Session> session = FindActing(request->session_id());
   if (!session.ok()) return ToGrpcStatus(session.status());
   nlohmann::json query = nlohmann::json::parse(request->query_json(), nullptr, false);
   if (!query.is_object() || !JsonDepthWithin(query, 4)) {
@@ -367,6 +457,44 @@ grpc::Status AgentService::FindAccessible(grpc::ServerContext* context,
     return absl::OkStatus();
   });
   return ToGrpcStatus(asked);
+}
+
+grpc::Status AgentService::ListPaused(grpc::ServerContext* context, const v1::ListPausedRequest*,
+                                      v1::ListPausedResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  if (options_.jobs == nullptr) return grpc::Status::OK;
+  for (const PausedJob& job : options_.jobs->List()) *response->add_jobs() = ToProto(job);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::ResumePaused(grpc::ServerContext* context,
+                                        const v1::ResumePausedRequest* request,
+                                        v1::ResumePausedResponse*) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  if (options_.jobs == nullptr) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("job ", request->job_id(), " is not paused on this agent"));
+  }
+  const std::string by = request->by().empty() ? "a person" : request->by().substr(0, 100);
+  return ToGrpcStatus(request->abort()
+                          ? options_.jobs->Abort(request->job_id(), by)
+                          : options_.jobs->Resume(request->job_id(), request->from_step(), by));
+}
+
+grpc::Status AgentService::SetPauseOnFailure(grpc::ServerContext* context,
+                                             const v1::SetPauseOnFailureRequest* request,
+                                             v1::SetPauseOnFailureResponse*) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  if (request->run_id().empty() || request->run_id().size() > 200) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "run_id is required (at most 200 characters)");
+  }
+  if (options_.jobs == nullptr) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "this agent runs no jobs, so none can be held");
+  }
+  options_.jobs->SetRunSwitch(request->run_id(), request->enabled());
+  return grpc::Status::OK;
 }
 
 }  // namespace mosdat

@@ -15,6 +15,7 @@
 #include "runtime/token_auth.h"
 #include "vnc-agent/local/local_desktop.h"
 #include "vnc-agent/rfb/vnc_session.h"
+#include "vnc-agent/steps/agent_jobs.h"
 #include "vnc-agent/steps/guest_access.h"
 #include "vnc-agent/steps/ocr.h"
 #include "vnc-agent/steps/vlm_client.h"
@@ -25,6 +26,9 @@ struct AgentServiceOptions {
   // The vlm-gateway for localize/verify steps run in sessions, asked for at first use
   // (the embedded one exists only once the services run); unset or null: none.
   std::function<std::shared_ptr<VlmClient>()> vlm;
+  // The jobs failed steps hold on this agent (shared with its worker): sessions attach
+  // to them, ResumePaused lets them go on. Null: ListPaused is empty, the rest NotFound.
+  std::shared_ptr<AgentJobs> jobs;
 };
 
 class AgentService final : public v1::Agent::Service {
@@ -52,6 +56,13 @@ class AgentService final : public v1::Agent::Service {
   grpc::Status FindAccessible(grpc::ServerContext* context,
                               const v1::FindAccessibleRequest* request,
                               v1::FindAccessibleResponse* response) override;
+  grpc::Status ListPaused(grpc::ServerContext* context, const v1::ListPausedRequest* request,
+                          v1::ListPausedResponse* response) override;
+  grpc::Status ResumePaused(grpc::ServerContext* context, const v1::ResumePausedRequest* request,
+                            v1::ResumePausedResponse* response) override;
+  grpc::Status SetPauseOnFailure(grpc::ServerContext* context,
+                                 const v1::SetPauseOnFailureRequest* request,
+                                 v1::SetPauseOnFailureResponse* response) override;
 
  private:
   // What a session holds, shared by the calls that use it. Destroyed in reverse order:
@@ -62,12 +73,25 @@ class AgentService final : public v1::Agent::Service {
     std::shared_ptr<VncSession> vnc;
     std::unique_ptr<GuestAccess> guest;  // connected on first use
     std::mutex steps;                    // one RunStep at a time
+    // A job's screen: held (taken over; the session ends with the hold) or running
+    // (watched, read-only; the session ends with the job).
+    std::string attached_job;
+    bool watch_only = false;
   };
   struct Session {
     std::string vm;
     std::shared_ptr<Held> held;
   };
+  // NotFound for an unknown session, and for one attached to a job that went on (it is
+  // closed then).
   absl::StatusOr<Session> Find(const std::string& session_id);
+  // Opens the session's screen and guest: the VM's, or a held job's.
+  absl::StatusOr<std::shared_ptr<Held>> OpenVm(const v1::VmTarget& vm);
+  absl::StatusOr<std::shared_ptr<Held>> Attach(const std::string& job_id, v1::PausedJob* paused);
+  absl::StatusOr<std::shared_ptr<Held>> Watch(const std::string& job_id);
+  // Find, for a call that acts on the VM or asks inside it: PermissionDenied for a
+  // session that only watches a job.
+  absl::StatusOr<Session> FindActing(const std::string& session_id);
   // The OCR engine for Describe, made at first use; null with the reason in `*error`.
   OcrEngine* Ocr(std::string* error);
 

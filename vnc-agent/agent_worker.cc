@@ -337,7 +337,7 @@ void AgentWorker::RunOne(const v1::Job& proto_job, const absl::Status& files) {
     finished.reason = absl::StrCat("the agent could not read the job: ", job.status().message());
     emit(finished).IgnoreError();
   } else {
-    JobVerdict verdict = ExecuteJob(*job, emit, options_.vlm, control);
+    JobVerdict verdict = ExecuteJob(*job, emit, options_.vlm, control, options_.jobs.get());
     spdlog::info("job {} on {}: {}", job->job_id, job->vm.name, ToString(verdict));
   }
   grpc::Status status = channel.Close();

@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "core/cancel_token.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
+#include "vnc-agent/steps/agent_jobs.h"
 #include "vnc-agent/steps/artifact_cache.h"
 #include "vnc-agent/steps/job_executor.h"
 #include "vnc-agent/steps/vlm_client.h"
@@ -45,6 +46,9 @@ struct AgentWorkerOptions {
   std::string artifact_dir;
   // How long a job waits for an unreachable coordinator before it stops.
   absl::Duration reconnect_deadline = absl::Minutes(5);
+  // Where failed steps hold jobs that ask for it, shared with this agent's Agent service
+  // (which attaches sessions to them and resumes them). Null: failures never hold.
+  std::shared_ptr<AgentJobs> jobs;
 };
 
 class AgentWorker {

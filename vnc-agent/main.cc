@@ -59,7 +59,8 @@ absl::StatusOr<std::shared_ptr<mosdat::VlmClient>> VlmGateway(const WorkerFlags&
   return std::shared_ptr<mosdat::VlmClient>(mosdat::NewVlmGatewayClient(*channel, token));
 }
 
-absl::StatusOr<std::shared_ptr<void>> StartWorker(const WorkerFlags& flags, bool allow_plaintext) {
+absl::StatusOr<std::shared_ptr<void>> StartWorker(const WorkerFlags& flags, bool allow_plaintext,
+                                                  std::shared_ptr<mosdat::AgentJobs> jobs) {
   if (flags.coordinator.empty()) return std::shared_ptr<void>();
   if (flags.vms.empty()) {
     return absl::InvalidArgumentError("--coordinator needs at least one --vm this agent owns");
@@ -91,7 +92,8 @@ absl::StatusOr<std::shared_ptr<void>> StartWorker(const WorkerFlags& flags, bool
                                            .capacity = flags.capacity,
                                            .token = *token,
                                            .vlm = *vlm,
-                                           .artifact_dir = flags.artifact_cache});
+                                           .artifact_dir = flags.artifact_cache,
+                                           .jobs = jobs});
   if (absl::Status s = worker->Start(); !s.ok()) return s;
   return std::shared_ptr<void>(worker);
 }
@@ -100,6 +102,8 @@ absl::StatusOr<std::shared_ptr<void>> StartWorker(const WorkerFlags& flags, bool
 
 int main(int argc, char** argv) {
   WorkerFlags flags;
+  // Jobs the worker holds at failed steps, for the Agent service's sessions to resume.
+  auto jobs = std::make_shared<mosdat::AgentJobs>();
   return mosdat::RunServiceMain(
       argc, argv,
       {.binary = "mosdat-agent",
@@ -138,10 +142,11 @@ int main(int argc, char** argv) {
          absl::StatusOr<std::shared_ptr<mosdat::VlmClient>> vlm =
              VlmGateway(flags, context.allow_plaintext);
          if (!vlm.ok()) return vlm.status();
-         return mosdat::CreateAgentServices(context, {.vlm = [vlm = *vlm] { return vlm; }});
+         return mosdat::CreateAgentServices(context,
+                                            {.vlm = [vlm = *vlm] { return vlm; }, .jobs = jobs});
        },
        .start_background =
            [&](const mosdat::ServiceContext& context) {
-             return StartWorker(flags, context.allow_plaintext);
+             return StartWorker(flags, context.allow_plaintext, jobs);
            }});
 }

@@ -8,6 +8,10 @@
 //   node pages.mjs runs         the same `mosdat live`'s runs page, while a run with a
 //                               job "steady" (passes, slowly) and "broken" (fails at
 //                               "the app's self-check") goes on
+//   node pages.mjs held         a `mosdat functional --pause-on-failure` whose job is held
+//                               at step 2 (a check button not ticked): the runs page
+//                               shows it held with its live screen; the workbench takes
+//                               it over, ticks the button and resumes the job
 //   node pages.mjs trace FILE   a trace.html, opened from disk
 //   node pages.mjs site FILE    a dashboard index.html, opened from disk
 //
@@ -188,6 +192,52 @@ async function runs(browser) {
   await page.close();
 }
 
+async function held(browser) {
+  const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+  await page.goto(new URL("runs", process.env.MOSDAT_URL).href);
+  await login(page);
+  const row = page.locator("tr.job", { hasText: "held at step 2" });
+  await waitFor("the held job says so in its row", async () => (await row.count()) === 1);
+  check((await row.locator(".v.paused").count()) === 1, "the held job's verdict says paused");
+  await row.click();
+  await waitFor("the job shows why it is held", async () =>
+    /check button is ticked/.test((await page.locator("#job .held").textContent().catch(() => "")) || ""));
+  // Its screen, live, from a session that only watches it.
+  await waitFor("the held job's screen shows live", async () =>
+    page.locator("#live-screen").evaluate((img) => img.complete && img.naturalWidth === 1280).catch(() => false));
+  await shot(page, "held.png");
+
+  // Take it over in the workbench: the job's screen, the draft as its scenario.
+  await page.click("#take-over");
+  await page.waitForSelector("#held:not([hidden])", { timeout: deadline });
+  await waitFor("the held job's screen shows in the workbench", async () =>
+    page.locator("#screen").evaluate((img) => img.complete && img.naturalWidth === 1280).catch(() => false));
+  check((await page.locator("#steps li").count()) === 3, "the draft is the job's three steps");
+  check((await page.locator("#steps li.failed").count()) === 1, "the failed step is marked");
+  // Where the check button is, as AT-SPI says (the page's own session and login).
+  const center = await page.evaluate(async () => {
+    const answer = await api("POST", "/api/author/atspi/find",
+                             {session_id: session, query: {role: "check box", name: "checkbutton", index: 4}});
+    return answer.object && answer.object.center;
+  });
+  check(center && center.x > 0, "AT-SPI finds the check button");
+  await page.selectOption("#mode", "click");
+  await page.check("#confirm");
+  const box = { x: center.x - 10, y: center.y - 10, width: 20, height: 20 };
+  const before = await regionDigest(page, box);
+  await clickScreen(page, center.x, center.y);
+  await waitFor("the click was sent", async () => /click done/.test(await page.textContent("#status")));
+  await waitFor("the tick shows on the live screen", async () => (await regionDigest(page, box)) !== before);
+  await shot(page, "takeover.png");
+  await page.click("#held-resume");
+  await waitFor("the job goes on from the failed step", async () =>
+    /goes on from step 2/.test(await page.textContent("#status")));
+  check(await page.locator("#held").isHidden(), "the held panel goes with the hold");
+
+  // The run ends now (and its page with it): its verdict is the C++ test's to check.
+  await page.close();
+}
+
 async function trace(browser, file) {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   await page.goto("file://" + path.resolve(file));
@@ -237,9 +287,10 @@ const browser = await chromium.launch({
 try {
   if (what === "workbench") await workbench(browser);
   else if (what === "runs") await runs(browser);
+  else if (what === "held") await held(browser);
   else if (what === "trace") await trace(browser, file);
   else if (what === "site") await site(browser, file);
-  else throw new Error("usage: node pages.mjs workbench | runs | trace FILE | site FILE");
+  else throw new Error("usage: node pages.mjs workbench | runs | held | trace FILE | site FILE");
 } catch (error) {
   console.error(error.message);
   process.exitCode = 1;

@@ -8,10 +8,12 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -29,6 +31,12 @@ class LiveServerTest : public ::testing::Test {
  protected:
   // More of the config (a [vlm] table).
   virtual std::string ExtraConfig() { return ""; }
+  // The command that serves the live page (after the binary), given the config; it
+  // prints the URL it listens on to stdout and takes the token from MOSDAT_LIVE_TOKEN.
+  virtual std::vector<std::string> ServerArgs(const std::string& config) {
+    return {
+        "live", "--config", config, "--listen", "127.0.0.1:0", "--token", "env:MOSDAT_LIVE_TOKEN"};
+  }
 
   void SetUp() override {
     config_ = dir_.File("live.toml");
@@ -41,12 +49,12 @@ class LiveServerTest : public ::testing::Test {
                            << "[report]\noutput_dir = \"" << dir_.File("results") << "\"\n";
     Environment env = CurrentEnvironment();
     env["MOSDAT_LIVE_TOKEN"] = kToken;
-    absl::StatusOr<Process> live =
-        Process::Spawn({.argv = {BuiltBinary("cli/mosdat"), "live", "--config", config_, "--listen",
-                                 "127.0.0.1:0", "--token", "env:MOSDAT_LIVE_TOKEN"},
-                        .env = env,
-                        .stdout_path = dir_.File("live.out"),
-                        .stderr_path = dir_.File("live.err")});
+    std::vector<std::string> argv = {BuiltBinary("cli/mosdat")};
+    for (std::string& arg : ServerArgs(config_)) argv.push_back(std::move(arg));
+    absl::StatusOr<Process> live = Process::Spawn({.argv = argv,
+                                                   .env = env,
+                                                   .stdout_path = dir_.File("live.out"),
+                                                   .stderr_path = dir_.File("live.err")});
     ASSERT_TRUE(live.ok()) << live.status();
     live_.emplace(std::move(*live));
     // The server says where it listens once it does.
@@ -54,7 +62,8 @@ class LiveServerTest : public ::testing::Test {
     while (port_ == 0 && absl::Now() < deadline) {
       const std::string out = ReadFileOrEmpty(dir_.File("live.out"));
       const size_t at = out.find("http://127.0.0.1:");
-      const size_t end = at == std::string::npos ? at : out.find('\n', at);
+      const size_t end =
+          at == std::string::npos ? at : out.find_first_not_of("0123456789", at + 17);
       if (end != std::string::npos &&
           !absl::SimpleAtoi(out.substr(at + 17, end - at - 17), &port_)) {
         port_ = 0;
@@ -96,6 +105,20 @@ class LiveServerTest : public ::testing::Test {
     nlohmann::json answer = Call("POST", path, body.dump(), &status);
     EXPECT_EQ(status, expect) << path << " " << answer.dump();
     return answer;
+  }
+
+  // tests/browser/pages.mjs ARGS in Debian's chromium against this server; its
+  // screenshots go to MOSDAT_README_SHOTS when set (the README's), else the test's dir.
+  RunResult Pages(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"node", SourcePath("tests/browser/pages.mjs")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const char* shots = std::getenv("MOSDAT_README_SHOTS");
+    return RunCommand(argv,
+                      {{"MOSDAT_URL", "http://127.0.0.1:" + std::to_string(port_) + "/"},
+                       {"MOSDAT_TOKEN", kToken},
+                       {"MOSDAT_EXPORT", dir_.File("authored.yaml")},
+                       {"MOSDAT_SHOTS", shots != nullptr ? shots : dir_.path()}},
+                      std::chrono::seconds(240));
   }
 
   // The frame a capture answered.

@@ -77,8 +77,13 @@ class ProxmoxFunctionalTest : public ::testing::Test {
   }
 
   testing::RunResult Run(const std::string& config, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {testing::BuiltBinary("cli/mosdat"), "functional", "--config",
-                                     config, "--test", "toggle", "--results",
+    std::vector<std::string> argv = {testing::BuiltBinary("cli/mosdat"),
+                                     "functional",
+                                     "--config",
+                                     config,
+                                     "--test",
+                                     "toggle",
+                                     "--results",
                                      dir_.File("results")};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return testing::RunCommand(argv, {{"MOSDAT_TEST_PVE_TOKEN", testing::kPveTokenSecret}},

@@ -553,8 +553,9 @@ TEST_F(VlmGatewayTest, ServeHostsAConfiguredGatewayBehindItsToken) {
   StandIn server;
   ServiceProcess serve(
       {BuiltBinary("cli/mosdat"), "serve", "--token=env:MOSDAT_SERVE_TOKEN",
-       "--agent-token=env:MOSDAT_SERVE_AGENT_TOKEN", "--base-url=" + server.base_url(), std::string("--model=") + kUiTars,
-       "--cache-dir=" + cache_.File("cache"), "--results-dir=" + cache_.File("results")},
+       "--agent-token=env:MOSDAT_SERVE_AGENT_TOKEN", "--base-url=" + server.base_url(),
+       std::string("--model=") + kUiTars, "--cache-dir=" + cache_.File("cache"),
+       "--results-dir=" + cache_.File("results")},
       {{"MOSDAT_SERVE_TOKEN", "serve-token"}, {"MOSDAT_SERVE_AGENT_TOKEN", "agent-token"}});
   ASSERT_TRUE(serve.Start()) << serve.stderr_text();
   // Through the agent's own gateway client, with and without the token.

@@ -304,7 +304,7 @@ TEST_F(VlmStepsTest, AnAgentProcessAsksAStandaloneGatewayWithItsToken) {
                          "  - wait_for: {any: [{verify: \"Is the toggle pressed? [yes]\"}], "
                          "timeout: 10}\n"));
   const std::map<std::string, std::string> env = {{"MOSDAT_COORDINATOR_TOKEN", "coord-1"},
-                                                   {kAgentTokenVariable, "agent-cred-1"},
+                                                  {kAgentTokenVariable, "agent-cred-1"},
                                                   {"MOSDAT_AGENT_TOKEN", "agent-2"},
                                                   {"MOSDAT_GATEWAY_TOKEN", "gateway-3"}};
   ServiceProcess gateway({BuiltBinary("vlm-gateway/mosdat-vlm-gateway"),
@@ -338,7 +338,7 @@ TEST_F(VlmStepsTest, AnAgentProcessAsksAStandaloneGatewayWithItsToken) {
        "--coordinator-token=env:" + std::string(kAgentTokenVariable), "--vm=local",
        "--vlm-gateway=" + gateway.grpc_address(), "--vlm-gateway-token=env:WRONG"},
       {{"MOSDAT_COORDINATOR_TOKEN", "coord-1"},
-                                                   {kAgentTokenVariable, "agent-cred-1"},
+       {kAgentTokenVariable, "agent-cred-1"},
        {"MOSDAT_AGENT_TOKEN", "agent-2"},
        {"WRONG", "guess"}});
   EXPECT_EQ(agent.Terminate(), 0) << agent.stderr_text();

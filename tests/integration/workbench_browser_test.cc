@@ -34,18 +34,6 @@ class WorkbenchBrowserTest : public LiveServerTest {
     return "[[test]]\nname = \"steady\"\nscenario = \"steady.yaml\"\n\n"
            "[[test]]\nname = \"broken\"\nscenario = \"broken.yaml\"\n\n";
   }
-
-  RunResult Pages(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {"node", SourcePath("tests/browser/pages.mjs")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const char* shots = std::getenv("MOSDAT_README_SHOTS");
-    return RunCommand(argv,
-                      {{"MOSDAT_URL", "http://127.0.0.1:" + std::to_string(port_) + "/"},
-                       {"MOSDAT_TOKEN", kToken},
-                       {"MOSDAT_EXPORT", dir_.File("authored.yaml")},
-                       {"MOSDAT_SHOTS", shots != nullptr ? shots : dir_.path()}},
-                      std::chrono::seconds(240));
-  }
 };
 
 TEST_F(WorkbenchBrowserTest, AuthorInTheBrowserRunTheExportAndOpenItsTrace) {

@@ -753,5 +753,111 @@ steps:
   EXPECT_THAT(screen_.inputs(), ElementsAre("key ffe3+2c", "key ffe3+ffe1+2f"));
 }
 
+// ---- Pause on failure ----------------------------------------------------------------
+
+// What the pause hook was asked, and what it answers: a person's decisions, in order.
+struct ScriptedPerson {
+  std::vector<ResumeDecision> decisions;
+  std::vector<std::pair<int, std::string>> asked;  // (failed step, reason)
+  RunnerOptions::PauseOnFailure Hook(bool wanted = true) {
+    return {.wanted = [wanted] { return wanted; },
+            .hold = [this](int step, const std::string& reason) -> absl::StatusOr<ResumeDecision> {
+              asked.emplace_back(step, reason);
+              if (asked.size() > decisions.size()) return absl::InternalError("unscripted pause");
+              return decisions[asked.size() - 1];
+            }};
+  }
+};
+
+// The paused and resumed events as lines: "paused 1", "resumed 1: text", "aborted: text".
+std::vector<std::string> PauseTrail(const std::vector<Event>& events) {
+  std::vector<std::string> trail;
+  for (const Event& e : events) {
+    if (e.type == EventType::kJobPaused) trail.push_back(absl::StrCat("paused ", e.step_index + 1));
+    if (e.type == EventType::kJobResumed) {
+      trail.push_back(e.step_index < 0 ? absl::StrCat("aborted: ", e.text)
+                                       : absl::StrCat("resumed ", e.step_index + 1, ": ", e.text));
+    }
+  }
+  return trail;
+}
+
+TEST_F(ScenarioRunnerTest, AFailedStepHoldsTheRunAndItGoesOnFromTheStepAPersonChose) {
+  ScriptedPerson person{.decisions = {{.from_step = 0, .text = "by alice"}}};
+  options_.pause_on_failure = person.Hook();
+  vlm_->Answer(kDialogQuestion, {false, true});
+  RunOutcome outcome = Run(VerifyThenClick(0));
+  // The person fixed the app by hand: the rest passes, and the verdict is still the
+  // failure that happened.
+  EXPECT_EQ(ToString(outcome.verdict), "fail");
+  EXPECT_THAT(outcome.reason, HasSubstr("step 1 (verify"));
+  ASSERT_EQ(person.asked.size(), 1u);
+  EXPECT_EQ(person.asked[0].first, 0);
+  EXPECT_THAT(person.asked[0].second, HasSubstr("the model answered no"));
+  EXPECT_THAT(PauseTrail(events_), ElementsAre("paused 1", "resumed 1: by alice"));
+  EXPECT_THAT(StepTrail(), ElementsAre("start 1 #1", "failed 1 #1", "start 1 #1", "passed 1 #1",
+                                       "start 2 #1", "passed 2 #1"));
+  EXPECT_THAT(screen_.inputs(), ElementsAre("click 1,1 button 1 x1"));
+}
+
+TEST_F(ScenarioRunnerTest, EachFailureAfterAResumeHoldsTheRunAgain) {
+  ScriptedPerson person{.decisions = {{0, "again"}, {1, "skip it"}}};
+  options_.pause_on_failure = person.Hook();
+  vlm_->Answer(kDialogQuestion, {false});
+  RunOutcome outcome = Run(VerifyThenClick(0));
+  EXPECT_EQ(ToString(outcome.verdict), "fail");
+  EXPECT_THAT(PauseTrail(events_),
+              ElementsAre("paused 1", "resumed 1: again", "paused 1", "resumed 2: skip it"));
+  EXPECT_THAT(screen_.inputs(), ElementsAre("click 1,1 button 1 x1"));
+}
+
+TEST_F(ScenarioRunnerTest, AnAbortedHoldEndsAsTheFailureWouldWithItsCleanup) {
+  ScriptedPerson person{.decisions = {{-1, "by bob"}}};
+  options_.pause_on_failure = person.Hook();
+  vlm_->Answer(kDialogQuestion, {false});
+  RunOutcome outcome = Run(absl::StrCat(VerifyThenClick(0), "cleanup:\n  - key: escape\n"));
+  EXPECT_EQ(ToString(outcome.verdict), "fail");
+  EXPECT_THAT(PauseTrail(events_), ElementsAre("paused 1", "aborted: by bob"));
+  EXPECT_THAT(StepTrail(), ElementsAre("start 1 #1", "failed 1 #1", "start 3 #1 cleanup",
+                                       "passed 3 #1 cleanup"));
+}
+
+TEST_F(ScenarioRunnerTest, OnlyAMustPassTestFailureThatIsWantedHolds) {
+  ScriptedPerson person;
+  // Not wanted (the run's switch is off): the failure ends the steps.
+  options_.pause_on_failure = person.Hook(/*wanted=*/false);
+  vlm_->Answer(kDialogQuestion, {false});
+  EXPECT_EQ(ToString(Run(VerifyThenClick(0)).verdict), "fail");
+  // A config error (no guest for a shell step), a step that may fail and an
+  // infrastructure error never hold.
+  options_.pause_on_failure = person.Hook();
+  EXPECT_EQ(ToString(Run("name: no ssh\nsteps:\n  - shell: \"true\"\n").verdict), "config_error");
+  EXPECT_EQ(ToString(Run(absl::StrCat("name: optional\nsteps:\n  - verify: ", kDialogQuestion,
+                                      "\n    must_pass: false\n"))
+                         .verdict),
+            "pass");
+  vlm_->Answer(kDialogQuestion, {absl::UnavailableError("model endpoint down")});
+  EXPECT_EQ(ToString(Run(VerifyThenClick(0)).verdict), "error");
+  EXPECT_THAT(person.asked, IsEmpty());
+  EXPECT_THAT(PauseTrail(events_), IsEmpty());
+}
+
+TEST_F(ScenarioRunnerTest, ACancelWhileHeldEndsTheRunAsCancelled) {
+  auto cancel = std::make_shared<CancelToken>();
+  options_.cancel = cancel;
+  options_.pause_on_failure = RunnerOptions::PauseOnFailure{
+      .wanted = [] { return true; },
+      .hold = [cancel](int, const std::string&) -> absl::StatusOr<ResumeDecision> {
+        cancel->Cancel("a user cancelled the run");
+        return cancel->AsStatus();
+      }};
+  vlm_->Answer(kDialogQuestion, {false});
+  RunOutcome outcome = Run(VerifyThenClick(0));
+  EXPECT_EQ(ToString(outcome.verdict), "error");
+  EXPECT_THAT(outcome.reason, HasSubstr("cancelled: a user cancelled the run"));
+  EXPECT_THAT(PauseTrail(events_), ElementsAre("paused 1"));
+  EXPECT_THAT(screen_.inputs(), IsEmpty());
+}
+
 }  // namespace
 }  // namespace mosdat

@@ -70,7 +70,7 @@ absl::Status Deploy(const DeployPlan& plan, GuestAccess& guest, Numbered& events
 }  // namespace
 
 JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr<VlmClient> vlm,
-                      std::shared_ptr<const CancelToken> cancel) {
+                      std::shared_ptr<const CancelToken> cancel, AgentJobs* jobs) {
   Numbered events(job, emit, cancel.get());
   absl::Time begin = absl::Now();
   Event started = Event::Of(EventType::kJobStarted);
@@ -126,7 +126,9 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
     return finish(JobVerdict::kError, std::string(cancel->AsStatus().message()));
   }
 
-  std::unique_ptr<LocalDesktop> desktop;
+  // Shared with the sessions a person attaches while the job is held; stopped here all
+  // the same when the job ends.
+  std::shared_ptr<LocalDesktop> desktop;
   VncOptions vnc;
   vnc.password = job.vm.vnc_password;
   if (job.park) {
@@ -169,8 +171,14 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
   std::optional<GuestAccess> guest;
   guest.emplace(job.vm, desktop.get(),
                 [&events](const std::string& text) { events.Log("info", text); });
-  // SSH and the local sshd go before the desktop; VNC closes before the desktop goes.
+  // While it runs, sessions may watch the job's screen (and take it over when held).
+  std::unique_ptr<AgentJobs::Tracked> tracked;
+  if (jobs != nullptr)
+    tracked = jobs->Track(job.job_id, {.target = job.vm, .desktop = desktop, .vnc = vnc});
+  // No session reaches the VM once it goes; SSH and the local sshd go before the
+  // desktop; VNC closes before the desktop goes.
   auto tear_down = [&] {
+    tracked.reset();
     guest.reset();
     session->reset();
     if (desktop) desktop->Stop();
@@ -214,6 +222,27 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
                                .x11 = job.vm.x11,
                                .vlm = std::move(vlm),
                                .cancel = cancel};
+  if (jobs != nullptr) {
+    runner_options.pause_on_failure = RunnerOptions::PauseOnFailure{
+        .wanted = [&] { return jobs->Wanted(job.run_id, job.pause_on_failure); },
+        .hold =
+            [&](int failed_step, const std::string& reason) {
+              events.Log("warning",
+                         "held for a person: take over its screen in the workbench of "
+                         "mosdat live, then resume or abort it there");
+              return jobs->Hold({.job_id = job.job_id,
+                                 .run_id = job.run_id,
+                                 .test = job.test,
+                                 .vm = job.vm.name,
+                                 .failed_step = failed_step,
+                                 .step_count = static_cast<int>(scenario.steps.size()),
+                                 .reason = reason,
+                                 .since = absl::Now(),
+                                 .scenario_path = job.scenario_path,
+                                 .scenario_yaml = job.files.at(job.scenario_path)},
+                                {.target = job.vm, .desktop = desktop, .vnc = vnc}, cancel.get());
+            }};
+  }
   ScenarioRunner runner(**session, runner_options, std::ref(events));
   RunOutcome outcome = runner.Run(scenario);
   tear_down();

@@ -10,6 +10,7 @@
 #include "core/cancel_token.h"
 #include "core/events.h"
 #include "core/job.h"
+#include "vnc-agent/steps/agent_jobs.h"
 #include "vnc-agent/steps/vlm_client.h"
 
 namespace mosdat {
@@ -20,10 +21,13 @@ using EmitEvent = std::function<absl::Status(Event)>;
 // `cancel`, set from another thread, stops the job (core/cancel_token.h): cancelled, it
 // runs the scenario's cleanup and finishes with verdict error, reason "cancelled:
 // <reason>"; lost, it stops at once and emits nothing more (not even job_finished), and
-// returns kError.
+// returns kError. `jobs`: where the job's screen can be watched while it runs, and
+// where a failed step holds it for a person when the job or its run asks for it
+// (JobSpec::pause_on_failure); null: neither.
 JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit,
                       std::shared_ptr<VlmClient> vlm = nullptr,
-                      std::shared_ptr<const CancelToken> cancel = nullptr);
+                      std::shared_ptr<const CancelToken> cancel = nullptr,
+                      AgentJobs* jobs = nullptr);
 
 }  // namespace mosdat
 

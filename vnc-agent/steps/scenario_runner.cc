@@ -120,10 +120,17 @@ std::string ScenarioRunner::EmitScreenshot(int step_index, const std::string& wh
 
 RunOutcome ScenarioRunner::Run(const Scenario& scenario) {
   RunOutcome outcome;
-  int index = 0;
-  for (const Step& step : scenario.steps) {
+  for (size_t next = 0; next < scenario.steps.size();) {
     if (!Interruption().ok()) break;
-    if (RunStep(step, index++, "", /*cleanup=*/false, &outcome) == Flow::kStop) break;
+    test_failure_.reset();
+    const int index = static_cast<int>(next);
+    if (RunStep(scenario.steps[next], index, "", /*cleanup=*/false, &outcome) == Flow::kContinue) {
+      ++next;
+      continue;
+    }
+    std::optional<size_t> from = HoldAfterFailure(index, scenario.steps.size());
+    if (!from) break;
+    next = *from;
   }
   // A cancel that came while the steps ran decides the verdict, whatever the step it
   // interrupted made of it; one that comes during the cleanup is too late to.
@@ -131,7 +138,7 @@ RunOutcome ScenarioRunner::Run(const Scenario& scenario) {
   // Cleanup always runs (unless the job was lost or its events cannot be reported),
   // numbered after the steps; its failures are reported but do not change a verdict
   // that is already a failure.
-  index = static_cast<int>(scenario.steps.size());
+  int index = static_cast<int>(scenario.steps.size());
   RunOutcome cleanup_outcome;
   in_cleanup_ = true;
   for (const Step& step : scenario.cleanup) {
@@ -236,7 +243,31 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
     outcome->verdict = JobVerdict::kFail;
     outcome->reason = where;
   }
+  test_failure_ = where;
   return Flow::kStop;
+}
+
+std::optional<size_t> ScenarioRunner::HoldAfterFailure(int index, size_t step_count) {
+  if (!test_failure_ || !options_.pause_on_failure || !emit_status_.ok() || !Interruption().ok() ||
+      !options_.pause_on_failure->wanted()) {
+    return std::nullopt;
+  }
+  Event paused = Event::Of(EventType::kJobPaused);
+  paused.step_index = index;
+  paused.reason = *test_failure_;
+  EmitEvent(std::move(paused));
+  if (!emit_status_.ok()) return std::nullopt;  // nobody would know it waits
+  absl::StatusOr<ResumeDecision> decision = options_.pause_on_failure->hold(index, *test_failure_);
+  // Cancelled or lost while held: Run() says so.
+  if (!decision.ok() || !Interruption().ok()) return std::nullopt;
+  Event resumed = Event::Of(EventType::kJobResumed);
+  const bool goes_on =
+      decision->from_step >= 0 && static_cast<size_t>(decision->from_step) <= step_count;
+  resumed.step_index = goes_on ? decision->from_step : -1;
+  resumed.text = decision->text;
+  EmitEvent(std::move(resumed));
+  if (!goes_on || !emit_status_.ok()) return std::nullopt;
+  return static_cast<size_t>(decision->from_step);
 }
 
 absl::Status ScenarioRunner::Execute(const StepKind& kind, absl::Time deadline) {

@@ -26,6 +26,12 @@
 
 namespace mosdat {
 
+// What a person decided about a job held at a failed step (pause on failure).
+struct ResumeDecision {
+  int from_step = -1;  // the top-level step to go on from (0-based); -1: abort
+  std::string text;    // who decided what, said in the job_resumed event
+};
+
 struct RunnerOptions {
   std::string job_id;
   // Reference images of `visual` steps, by the path the scenario gives (already
@@ -45,6 +51,17 @@ struct RunnerOptions {
   // the next step or during a wait and runs the cleanup; a lost job stops at once, with
   // no cleanup and no further events. Null: the run is never stopped from outside.
   std::shared_ptr<const CancelToken> cancel;
+  // Pause on failure: when a must_pass step fails the test (never for a config or
+  // infrastructure error) and `wanted()` says so now, the runner emits job_paused and
+  // calls `hold`, which blocks until a person decides; it then emits job_resumed and
+  // the steps go on from the step decided. The verdict stays the failure's whatever
+  // follows. An error from `hold` (the job was cancelled or lost while held) stops the
+  // run as the interruption says. Unset: a failure ends the steps.
+  struct PauseOnFailure {
+    std::function<bool()> wanted;
+    std::function<absl::StatusOr<ResumeDecision>(int failed_step, const std::string& reason)> hold;
+  };
+  std::optional<PauseOnFailure> pause_on_failure;
 };
 
 struct RunOutcome {
@@ -71,6 +88,9 @@ class ScenarioRunner {
 
  private:
   enum class Flow { kContinue, kStop };
+  // After a failed must_pass step stopped the steps: where they go on from when a
+  // person resumes them (pause_on_failure), or nullopt to end them.
+  std::optional<size_t> HoldAfterFailure(int index, size_t step_count);
   // `substep`: the step's place inside if_visible branches ("" for a scenario step).
   Flow RunStep(const Step& step, int index, const std::string& substep, bool cleanup,
                RunOutcome* outcome);
@@ -156,6 +176,9 @@ class ScenarioRunner {
   Emit emit_;
   absl::Status emit_status_;
   bool in_cleanup_ = false;
+  // Why the last top-level step stopped the steps, when a must_pass step failed the
+  // test (what pause on failure holds for).
+  std::optional<std::string> test_failure_;
   int screenshot_count_ = 0;
   std::map<std::string, VisualReference> references_;
   // The screen just before the latest input step: what `screen_changes` compares with,

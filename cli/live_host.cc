@@ -1,0 +1,21 @@
+#include "cli/live_host.h"
+
+#include "core/preflight.h"
+
+namespace mosdat {
+
+absl::StatusOr<LiveHost> StartLiveHost(const Config& config, const ServiceConnection& agent,
+                                       const std::string& listen, const std::string& token,
+                                       const std::string& results_root) {
+  LiveHost host;
+  host.backend = std::make_unique<AgentScreenBackend>(config, agent.channel, agent.token);
+  LiveServerOptions options{.listen = listen, .token = token};
+  options.scenario_options.overrides = ConfigVars(config, {});
+  options.results_root = results_root;
+  absl::StatusOr<std::unique_ptr<LiveServer>> server = LiveServer::Start(*host.backend, options);
+  if (!server.ok()) return server.status();
+  host.server = std::move(*server);
+  return host;
+}
+
+}  // namespace mosdat
