@@ -8,7 +8,12 @@ absl::StatusOr<LiveHost> StartLiveHost(const Config& config, const ServiceConnec
                                        const std::string& listen, const std::string& token,
                                        const std::string& results_root) {
   LiveHost host;
-  host.backend = std::make_unique<AgentScreenBackend>(config, agent.channel, agent.token);
+  // Proxmox VMs are made ready by the bridge beside the agent (the embedded one, or
+  // the one `mosdat serve` hosts with it).
+  std::shared_ptr<grpc::Channel> channel = agent.channel;
+  host.backend = std::make_unique<AgentScreenBackend>(
+      config, agent.channel, agent.token,
+      NewBridgeProvisioner({{"", [channel] { return channel; }}}, agent.token));
   LiveServerOptions options{.listen = listen, .token = token};
   options.scenario_options.overrides = ConfigVars(config, {});
   options.results_root = results_root;

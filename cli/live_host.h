@@ -1,6 +1,7 @@
 // The live server (live/live_server.h) over an agent's Agent service: what `mosdat
 // live` serves, and what `mosdat functional --pause-on-failure` serves beside its run
-// so a person can take over a job a failed step holds.
+// so a person can take over a job a failed step holds. Proxmox VMs are made ready for
+// authoring sessions by the proxmox-bridge the agent's services host.
 #ifndef MOSDAT_CLI_LIVE_HOST_H_
 #define MOSDAT_CLI_LIVE_HOST_H_
 

@@ -112,11 +112,7 @@ VmPreparations::Result VmPreparations::Take(const std::string& agent, absl::Dura
   if (preparation.result.ok()) {
     const ProvisionedVm& vm = *preparation.result;
     result.state = Result::State::kReady;
-    result.job.vm.vnc_address = vm.console_address;
-    result.job.vm.vnc_password = vm.console_password;
-    if (result.job.vm.ssh_address.empty() && !vm.guest_address.empty()) {
-      result.job.vm.ssh_address = JoinHostPort(vm.guest_address, result.job.vm.ssh_port);
-    }
+    UseProvisioned(vm, &result.job.vm);
     result.job.provision_notes = vm.notes;
     leases_[result.job.job_id] = {.lease = vm.lease_id, .vm = result.job.vm.name};
   } else {

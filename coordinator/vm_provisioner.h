@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/job.h"
+#include "core/net.h"
 
 namespace mosdat {
 
@@ -25,6 +26,16 @@ struct ProvisionedVm {
   std::string guest_address;       // the VM's IP
   std::vector<std::string> notes;  // for the job's events: timings, GPU, warnings
 };
+
+// Points `vm` at what was made ready: its console, and its guest's address for SSH
+// unless the config fixed one.
+inline void UseProvisioned(const ProvisionedVm& ready, VmTarget* vm) {
+  vm->vnc_address = ready.console_address;
+  vm->vnc_password = ready.console_password;
+  if (vm->ssh_address.empty() && !ready.guest_address.empty()) {
+    vm->ssh_address = JoinHostPort(ready.guest_address, vm->ssh_port);
+  }
+}
 
 class VmProvisioner {
  public:

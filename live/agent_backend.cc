@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <spdlog/spdlog.h>
+
 #include "absl/strings/str_cat.h"
 #include "core/job.h"
 #include "core/json_depth.h"
@@ -38,8 +40,40 @@ void AgentScreenBackend::Prepare(grpc::ClientContext& context,
 }
 
 AgentScreenBackend::AgentScreenBackend(const Config& config, std::shared_ptr<grpc::Channel> agent,
-                                       std::string token)
-    : config_(config), agent_(v1::Agent::NewStub(agent)), token_(std::move(token)) {}
+                                       std::string token,
+                                       std::shared_ptr<VmProvisioner> provisioner)
+    : config_(config),
+      provisioner_(std::move(provisioner)),
+      agent_(v1::Agent::NewStub(agent)),
+      token_(std::move(token)) {}
+
+AgentScreenBackend::~AgentScreenBackend() {
+  std::map<std::string, std::string> left;
+  {
+    std::lock_guard lock(mutex_);
+    left.swap(leases_);
+  }
+  for (const auto& [session, lease] : left) ReleaseLease(lease);
+}
+
+absl::StatusOr<VmTarget> AgentScreenBackend::PrepareProxmox(const VmConfig& vm,
+                                                           std::string* lease) {
+  JobSpec spec;
+  spec.job_id = absl::StrCat("author-", GenerateToken().substr(0, 8));
+  spec.vm = TargetFor(config_, vm);
+  absl::StatusOr<ProvisionedVm> ready = provisioner_->Prepare(spec);
+  if (!ready.ok()) return ready.status();
+  UseProvisioned(*ready, &spec.vm);
+  *lease = ready->lease_id;
+  return spec.vm;
+}
+
+void AgentScreenBackend::ReleaseLease(const std::string& lease) {
+  if (absl::Status released = provisioner_->Release(lease); !released.ok()) {
+    spdlog::warn("could not put back the Proxmox VM of an authoring session: {}",
+                 std::string(released.message()));
+  }
+}
 
 std::vector<AuthorVm> AgentScreenBackend::Vms() {
   std::vector<AuthorVm> vms;
@@ -47,9 +81,9 @@ std::vector<AuthorVm> AgentScreenBackend::Vms() {
     AuthorVm entry{.name = vm.name,
                    .provider = std::string(ToString(vm.provider)),
                    .os = std::string(ToString(vm.os_type))};
-    if (vm.provider == VmProvider::kProxmox) {
+    if (vm.provider == VmProvider::kProxmox && provisioner_ == nullptr) {
       entry.available = false;
-      entry.note = "authoring on Proxmox VMs is not available yet";
+      entry.note = "no proxmox-bridge to make it ready";
     }
     vms.push_back(std::move(entry));
   }
@@ -61,17 +95,29 @@ absl::StatusOr<std::string> AgentScreenBackend::Open(const std::string& name) {
   if (vm == nullptr) {
     return absl::NotFoundError(absl::StrCat("no [[vm]] named \"", name, "\" in the config"));
   }
+  VmTarget target = TargetFor(config_, *vm);
+  std::string lease;
   if (vm->provider == VmProvider::kProxmox) {
-    return absl::UnimplementedError(
-        absl::StrCat("VM \"", name, "\": authoring on Proxmox VMs is not available yet"));
+    if (provisioner_ == nullptr) {
+      return absl::UnimplementedError(
+          absl::StrCat("VM \"", name, "\": no proxmox-bridge to make it ready"));
+    }
+    absl::StatusOr<VmTarget> ready = PrepareProxmox(*vm, &lease);
+    if (!ready.ok()) return ready.status();
+    target = *std::move(ready);
   }
   grpc::ClientContext context;
   Prepare(context, kOpenDeadline);
   v1::OpenSessionRequest request;
-  *request.mutable_vm() = ToProto(TargetFor(config_, *vm));
+  *request.mutable_vm() = ToProto(target);
   v1::OpenSessionResponse response;
   if (grpc::Status status = agent_->OpenSession(&context, request, &response); !status.ok()) {
+    if (!lease.empty()) ReleaseLease(lease);
     return FromGrpcStatus(status);
+  }
+  if (!lease.empty()) {
+    std::lock_guard lock(mutex_);
+    leases_[response.session_id()] = lease;
   }
   return response.session_id();
 }
@@ -227,7 +273,18 @@ absl::Status AgentScreenBackend::Close(const std::string& session) {
   v1::CloseSessionRequest request;
   request.set_session_id(session);
   v1::CloseSessionResponse response;
-  return FromGrpcStatus(agent_->CloseSession(&context, request, &response));
+  absl::Status closed = FromGrpcStatus(agent_->CloseSession(&context, request, &response));
+  // Its Proxmox VM goes back once nothing looks at it, whatever the agent answered.
+  std::string lease;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = leases_.find(session); it != leases_.end()) {
+      lease = it->second;
+      leases_.erase(it);
+    }
+  }
+  if (!lease.empty()) ReleaseLease(lease);
+  return closed;
 }
 
 absl::StatusOr<std::vector<HeldJob>> AgentScreenBackend::HeldJobs() {

@@ -142,8 +142,11 @@ TEST_F(FunctionalTest, APassingScenarioExitsZeroWithEvidence) {
 }
 
 TEST_F(FunctionalTest, AScenarioThatMustFailExitsOneWithAClearReason) {
+  // The window is drawn first: a late first paint would be a change of the region.
   WriteScenario(R"(name: must-fail
 steps:
+  - wait_for: {all: [screen_stable: {region: {x: 0, y: 0, width: 400, height: 300}, for: 0.3}]}
+    label: window drawn
   - click: {x: 350, y: 250}
     label: click on nothing
   - wait_for: {any: [screen_changes: {region: {x: 20, y: 20, width: 160, height: 40}}], timeout: 1}
@@ -154,7 +157,7 @@ steps:
   RunResult result = RunCommand(Command());
   EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
   EXPECT_THAT(result.out, HasSubstr("fail    fixture on local"));
-  EXPECT_THAT(result.out, HasSubstr("fail: step 2 (wait_for: toggle should change, "));
+  EXPECT_THAT(result.out, HasSubstr("fail: step 3 (wait_for: toggle should change, "));
   EXPECT_THAT(result.out,
               HasSubstr("wait_for (any) timed out after 1s; not satisfied: screen_changes"));
   std::vector<Event> events = Events();

@@ -6,6 +6,7 @@
 // vncwebsocket, and the VM is shut down after the job.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <csignal>
 #include <filesystem>
@@ -257,6 +258,74 @@ steps:
   EXPECT_THAT(ReadFileOrEmpty(dir_.File("err")), HasSubstr("putting the prepared VMs back"));
   EXPECT_FALSE(pve_->VmState(100)["running"].get<bool>());
   EXPECT_EQ(pve_->State()["consoles"].get<int>(), 0);
+}
+
+// An authoring session on a Proxmox VM (`mosdat live` over the embedded services): the
+// bridge makes the VM ready as for a job (rollback, start, address, console tunnel),
+// the session shows and acts on its screen through the tunnel, and closing the session
+// puts the VM back per its `after`.
+TEST_F(ProxmoxFunctionalTest, AnAuthoringSessionOnAProxmoxVmGoesThroughTheBridge) {
+  Environment env = CurrentEnvironment();
+  env["MOSDAT_TEST_PVE_TOKEN"] = testing::kPveTokenSecret;
+  env["MOSDAT_LIVE_TOKEN"] = "proxmox-authoring-token";
+  absl::StatusOr<Process> live = Process::Spawn(
+      {.argv = {testing::BuiltBinary("cli/mosdat"), "live", "--config", WriteConfig(""), "--listen",
+                "127.0.0.1:0", "--token", "env:MOSDAT_LIVE_TOKEN"},
+       .env = env,
+       .stdout_path = dir_.File("out"),
+       .stderr_path = dir_.File("err")});
+  ASSERT_TRUE(live.ok()) << live.status();
+  int port = 0;
+  for (absl::Time deadline = absl::Now() + absl::Seconds(60);
+       port == 0 && absl::Now() < deadline;) {
+    const std::string out = ReadFileOrEmpty(dir_.File("out"));
+    const size_t at = out.find("http://127.0.0.1:");
+    if (at != std::string::npos) port = std::atoi(out.c_str() + at + 17);
+    if (port == 0) ASSERT_FALSE(live->Wait(absl::Milliseconds(50)).has_value());
+  }
+  ASSERT_NE(port, 0) << ReadFileOrEmpty(dir_.File("err"));
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(180, 0);
+  const httplib::Headers auth = {{"Authorization", "Bearer proxmox-authoring-token"}};
+  auto post = [&](const std::string& path, const json& body) {
+    httplib::Result result = client.Post(path, auth, body.dump(), "application/json");
+    EXPECT_TRUE(result) << path;
+    return result ? std::make_pair(result->status, json::parse(result->body, nullptr, false))
+                  : std::make_pair(-1, json());
+  };
+
+  httplib::Result vms = client.Get("/api/author/vms", auth);
+  ASSERT_TRUE(vms);
+  json listed = json::parse(vms->body, nullptr, false);
+  ASSERT_EQ(listed["vms"].size(), 1u) << vms->body;
+  EXPECT_EQ(listed["vms"][0]["provider"], "proxmox");
+  EXPECT_EQ(listed["vms"][0]["available"], true) << vms->body;
+
+  auto [opened_status, opened] = post("/api/author/session", {{"vm", "fedora"}});
+  ASSERT_EQ(opened_status, 200) << opened.dump() << ReadFileOrEmpty(dir_.File("err"));
+  const std::string session = opened.value("session_id", "");
+  EXPECT_EQ(opened["width"], 1280);
+  EXPECT_TRUE(Requested("POST", "/snapshot/clean/rollback"));
+  EXPECT_TRUE(Requested("POST", "/qemu/100/status/start"));
+  EXPECT_TRUE(pve_->VmState(100)["running"].get<bool>());
+
+  // The screen through the tunnel, and a confirmed click on it.
+  auto [captured_status, captured] = post("/api/author/capture", {{"session_id", session}});
+  EXPECT_EQ(captured_status, 200) << captured.dump();
+  EXPECT_EQ(captured["width"], 1280);
+  auto [clicked_status, clicked] = post(
+      "/api/author/action",
+      {{"session_id", session}, {"action", "click"}, {"x", 100}, {"y", 40}, {"confirm", true}});
+  EXPECT_EQ(clicked_status, 200) << clicked.dump();
+
+  // Closing the session puts the VM back: after = "shutdown".
+  auto [closed_status, closed] = post("/api/author/close", {{"session_id", session}});
+  EXPECT_EQ(closed_status, 200) << closed.dump();
+  EXPECT_FALSE(pve_->VmState(100)["running"].get<bool>());
+  EXPECT_EQ(pve_->State()["consoles"].get<int>(), 0);
+
+  live->Signal(SIGTERM);
+  EXPECT_TRUE(live->Wait(absl::Seconds(30)).has_value());
 }
 
 // A matrix over two Proxmox servers ([proxmox.hosts.NAME]), each a stand-in with its
