@@ -80,7 +80,19 @@ TEST_F(PauseOnFailureTest, APersonTakesOverAHeldJobAndResumesItFromTheFailedStep
   EXPECT_THAT(held[0].value("reason", ""), HasSubstr("the check button is ticked"));
   EXPECT_THAT(ReadFileOrEmpty(dir_.File("live.out")), HasSubstr("PAUSED at step 2"));
 
-  // Nothing lets it go without "confirm": true, or from a step it does not have.
+  // Nothing lets it go without the token, as JSON, with "confirm": true, from a step it
+  // has.
+  int status = 0;
+  Call("POST", "/api/runs/resume", json{{"job", job}, {"confirm", true}}.dump(), &status, {});
+  EXPECT_EQ(status, 401);
+  Call("POST", "/api/runs/abort", json{{"job", job}, {"confirm", true}}.dump(), &status,
+       {{"Authorization", "Bearer wrong-token"}});
+  EXPECT_EQ(status, 401);
+  Call("GET", "/api/runs/held", "", &status, {});
+  EXPECT_EQ(status, 401);
+  Call("POST", "/api/runs/resume", "{not json", &status);
+  EXPECT_EQ(status, 400);
+  Post("/api/runs/pause-on-failure", {{"run", "r"}}, 400);
   json refused = Post("/api/runs/resume", {{"job", job}}, 400);
   EXPECT_THAT(refused.value("error", ""), HasSubstr("\"confirm\": true"));
   Post("/api/runs/resume", {{"job", job}, {"from_step", 3}, {"confirm", true}}, 400);
@@ -138,7 +150,6 @@ TEST_F(PauseOnFailureTest, APersonTakesOverAHeldJobAndResumesItFromTheFailedStep
   EXPECT_EQ(resumed["from_step"], 1);
   // The session on the job's screen closed as the job went on (or the run is over
   // already, and its server with it).
-  int status = 0;
   json gone = Call("POST", "/api/author/capture", json{{"session_id", id}}.dump(), &status);
   EXPECT_TRUE(status == 404 || status == -1) << status << " " << gone.dump();
 
