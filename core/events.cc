@@ -130,6 +130,10 @@ void RedactEvent(const std::vector<std::string>& secrets, Event* event) {
     redact(call.prompt);
     redact(call.reason);
   }
+  if (event->snapshot) {
+    for (ScreenWord& word : event->snapshot->words) redact(word.text);
+    redact(event->snapshot->accessible_tree);
+  }
 }
 
 std::string ToJsonLine(const Event& e) {
@@ -193,6 +197,22 @@ std::string ToJsonLine(const Event& e) {
           pointer.push_back(std::move(input));
         }
         if (!pointer.empty()) j["pointer"] = pointer;
+        if (e.snapshot) {
+          json words = json::array();
+          for (const ScreenWord& w : e.snapshot->words) {
+            words.push_back({{"text", w.text},
+                             {"box", {w.x, w.y, w.width, w.height}},
+                             {"confidence", w.confidence}});
+          }
+          json snapshot = {{"words", words},
+                           {"accessible_tree", e.snapshot->accessible_tree},
+                           {"accessible_nodes", e.snapshot->accessible_nodes}};
+          if (!e.snapshot->ocr_error.empty()) snapshot["ocr_error"] = e.snapshot->ocr_error;
+          if (!e.snapshot->accessible_error.empty()) {
+            snapshot["accessible_error"] = e.snapshot->accessible_error;
+          }
+          j["snapshot"] = std::move(snapshot);
+        }
       }
       break;
     case EventType::kScreenshot:
@@ -285,6 +305,25 @@ absl::StatusOr<Event> FromJsonLine(std::string_view line) {
         input.to_y = IntOf(p["to"].at(1), "to");
       }
       e.pointer.push_back(input);
+    }
+    if (auto s = j.find("snapshot"); s != j.end() && s->is_object()) {
+      FailureSnapshot snapshot;
+      for (const json& w : s->value("words", json::array())) {
+        if (snapshot.words.size() >= FailureSnapshot::kMaxWords) break;
+        const json& box = w.at("box");
+        snapshot.words.push_back({.text = w.at("text").get<std::string>(),
+                                  .x = IntOf(box.at(0), "box"),
+                                  .y = IntOf(box.at(1), "box"),
+                                  .width = IntOf(box.at(2), "box"),
+                                  .height = IntOf(box.at(3), "box"),
+                                  .confidence = w.value("confidence", 0.0)});
+      }
+      snapshot.ocr_error = s->value("ocr_error", "");
+      snapshot.accessible_tree =
+          s->value("accessible_tree", "").substr(0, FailureSnapshot::kMaxTreeBytes);
+      snapshot.accessible_nodes = IntOr(*s, "accessible_nodes", 0);
+      snapshot.accessible_error = s->value("accessible_error", "");
+      e.snapshot = std::move(snapshot);
     }
     for (const json& c : j.value("vlm", json::array())) {
       VlmCall call;

@@ -78,6 +78,26 @@ struct PointerInput {
 // The most pointer inputs a step reports (its first ones): events stay small.
 inline constexpr size_t kMaxPointerInputsPerStep = 64;
 
+// A word OCR read on the screen (framebuffer pixels).
+struct ScreenWord {
+  std::string text;
+  int x = 0, y = 0, width = 0, height = 0;
+  double confidence = 0;
+};
+
+// What was there when a step failed, for whoever finds out why: the words OCR read on
+// the screen and the accessibility tree of the desktop (one line per object, "role
+// "name" [states] x,y w×h", indented by depth), each bounded.
+struct FailureSnapshot {
+  static constexpr size_t kMaxWords = 400;
+  static constexpr size_t kMaxTreeBytes = 96 * 1024;
+  std::vector<ScreenWord> words;
+  std::string ocr_error;  // why there are no words
+  std::string accessible_tree;
+  int accessible_nodes = 0;      // objects in the tree (the text may hold fewer)
+  std::string accessible_error;  // why there is no tree
+};
+
 struct Event {
   static Event Of(EventType type) {
     Event event;
@@ -114,6 +134,7 @@ struct Event {
   std::optional<CommandOutput> output;
   std::vector<VlmCall> vlm_calls;
   std::vector<PointerInput> pointer;
+  std::optional<FailureSnapshot> snapshot;  // a failed attempt's
   // kScreenshot: `png` travels to the coordinator, which writes it to `screenshot` (a
   // file name in the job's result directory); events.jsonl holds only the name.
   std::string screenshot;

@@ -98,6 +98,7 @@ absl::StatusOr<JobEvidence> ReadJobEvidence(const std::string& dir) {
         step->vlm_calls = std::move(event.vlm_calls);
         step->pointer = std::move(event.pointer);
         step->output = std::move(event.output);
+        step->snapshot = std::move(event.snapshot);
         step->after = shot(event.screenshot);
         step->finished_ms = event.unix_ms;
         for (VlmCall& call : step->vlm_calls) call.screenshot = shot(call.screenshot);

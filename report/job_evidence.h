@@ -31,6 +31,7 @@ struct StepEvidence {
   std::vector<VlmCall> vlm_calls;
   std::vector<PointerInput> pointer;
   std::optional<CommandOutput> output;
+  std::optional<FailureSnapshot> snapshot;  // what was there at the failure
   std::string before;  // the newest screenshot taken before the step started, if any
   std::string after;   // the step's own (after it passed, or at its failure), if any
   int64_t started_ms = 0;

@@ -220,6 +220,32 @@ std::string StepSection(Frames& frames, const StepEvidence& step, int position) 
     }
     absl::StrAppend(&out, "</div>");
   }
+  if (step.snapshot) {
+    const FailureSnapshot& s = *step.snapshot;
+    absl::StrAppendFormat(&out,
+                          "<details class=\"snapshot\"><summary>At the failure: %d words on the "
+                          "screen, %d accessible objects</summary>",
+                          static_cast<int>(s.words.size()), s.accessible_nodes);
+    if (!s.words.empty()) {
+      absl::StrAppend(&out,
+                      "<table class=\"words\"><caption>OCR words</caption><tr><th>text</th>"
+                      "<th>box</th><th>confidence</th></tr>");
+      for (const ScreenWord& w : s.words) {
+        absl::StrAppendFormat(&out, "<tr><td>%s</td><td>%d, %d, %d × %d</td><td>%.0f</td></tr>",
+                              XmlEscape(w.text), w.x, w.y, w.width, w.height, w.confidence);
+      }
+      absl::StrAppend(&out, "</table>");
+    }
+    if (!s.ocr_error.empty()) absl::StrAppend(&out, "<p>OCR: ", XmlEscape(s.ocr_error), "</p>");
+    if (!s.accessible_tree.empty()) {
+      absl::StrAppend(&out, "<h3>Accessibility tree</h3><pre class=\"tree\">",
+                      XmlEscape(s.accessible_tree), "</pre>");
+    }
+    if (!s.accessible_error.empty()) {
+      absl::StrAppend(&out, "<p>Accessibility tree: ", XmlEscape(s.accessible_error), "</p>");
+    }
+    absl::StrAppend(&out, "</details>");
+  }
   if (step.output) {
     absl::StrAppendFormat(&out,
                           "<details class=\"output\" open><summary>command: exit %d%s</summary>",

@@ -150,6 +150,13 @@ Event WithValidText(const Event& event) {
       *text = ValidUtf8(*text);
     }
   }
+  if (e.snapshot) {
+    for (ScreenWord& w : e.snapshot->words) w.text = ValidUtf8(w.text);
+    for (std::string* text :
+         {&e.snapshot->ocr_error, &e.snapshot->accessible_tree, &e.snapshot->accessible_error}) {
+      *text = ValidUtf8(*text);
+    }
+  }
   return e;
 }
 
@@ -213,6 +220,22 @@ v1::JobEvent ToProto(const Event& event) {
           input->mutable_to()->set_x(p.to_x);
           input->mutable_to()->set_y(p.to_y);
         }
+      }
+      if (e.snapshot) {
+        v1::FailureSnapshot* snapshot = step->mutable_snapshot();
+        for (const ScreenWord& w : e.snapshot->words) {
+          v1::ScreenWord* word = snapshot->add_words();
+          word->set_text(w.text);
+          word->mutable_box()->set_x(w.x);
+          word->mutable_box()->set_y(w.y);
+          word->mutable_box()->set_width(w.width);
+          word->mutable_box()->set_height(w.height);
+          word->set_confidence(w.confidence);
+        }
+        snapshot->set_ocr_error(e.snapshot->ocr_error);
+        snapshot->set_accessible_tree(e.snapshot->accessible_tree);
+        snapshot->set_accessible_nodes(e.snapshot->accessible_nodes);
+        snapshot->set_accessible_error(e.snapshot->accessible_error);
       }
       if (e.output) {
         v1::CommandOutput* output = step->mutable_output();
@@ -317,6 +340,22 @@ Event FromProto(const v1::JobEvent& in) {
         if (e.pointer.size() >= kMaxPointerInputsPerStep) break;
         e.pointer.push_back(
             {ValidUtf8(p.kind()).substr(0, 32), p.at().x(), p.at().y(), p.to().x(), p.to().y()});
+      }
+      if (s.has_snapshot()) {
+        // From a peer: bounded as the runner bounds it.
+        const v1::FailureSnapshot& in_snapshot = s.snapshot();
+        FailureSnapshot snapshot;
+        for (const v1::ScreenWord& w : in_snapshot.words()) {
+          if (snapshot.words.size() >= FailureSnapshot::kMaxWords) break;
+          snapshot.words.push_back({ValidUtf8(w.text()).substr(0, 200), w.box().x(), w.box().y(),
+                                    w.box().width(), w.box().height(), w.confidence()});
+        }
+        snapshot.ocr_error = ValidUtf8(in_snapshot.ocr_error().substr(0, 1000));
+        snapshot.accessible_tree =
+            ValidUtf8(in_snapshot.accessible_tree().substr(0, FailureSnapshot::kMaxTreeBytes));
+        snapshot.accessible_nodes = in_snapshot.accessible_nodes();
+        snapshot.accessible_error = ValidUtf8(in_snapshot.accessible_error().substr(0, 1000));
+        e.snapshot = std::move(snapshot);
       }
       if (s.has_output()) {
         e.output = CommandOutput{s.output().exit_code(), s.output().stdout_tail(),

@@ -179,6 +179,26 @@ TEST_F(PauseOnFailureTest, APersonTakesOverAHeldJobAndResumesItFromTheFailedStep
   }
   EXPECT_THAT(trail, ::testing::ElementsAre("1 passed", "2 failed", "paused", "resumed", "2 passed",
                                             "3 passed", "fail"));
+  // The failure kept what was there: the words on the screen and the desktop's
+  // accessibility tree, shown in the trace.
+  const Event* failed = nullptr;
+  for (const Event& e : *events) {
+    if (e.type == EventType::kStepFinished && e.status == StepStatus::kFailed) failed = &e;
+  }
+  ASSERT_NE(failed, nullptr);
+  ASSERT_TRUE(failed->snapshot.has_value());
+  bool read_checkbutton = false;
+  for (const ScreenWord& word : failed->snapshot->words) {
+    if (word.text == "checkbutton") read_checkbutton = true;
+  }
+  EXPECT_TRUE(read_checkbutton) << failed->snapshot->ocr_error;
+  EXPECT_THAT(failed->snapshot->accessible_tree, HasSubstr("check box \"checkbutton\""))
+      << failed->snapshot->accessible_error;
+  EXPECT_GT(failed->snapshot->accessible_nodes, 10);
+  const std::string trace =
+      ReadFileOrEmpty((std::filesystem::path(events_path).parent_path() / "trace.html").string());
+  EXPECT_THAT(trace, HasSubstr("Accessibility tree"));
+  EXPECT_THAT(trace, HasSubstr("OCR words"));
 }
 
 // The same in a real browser (Debian's chromium through playwright-core): the runs

@@ -40,6 +40,10 @@ TEST(EventsTest, AStepFinishedEventReadsBackAsWritten) {
                   .model = "m",
                   .cache_hit = true}};
   e.pointer = {{"click", 27, 407}, {"drag", 1, 2, 300, 400}};
+  e.snapshot = FailureSnapshot{.words = {{"Save", 5, 6, 40, 12, 91.5}},
+                               .accessible_tree = "frame \"app\"\n  push button \"Save\"\n",
+                               .accessible_nodes = 2,
+                               .accessible_error = ""};
   absl::StatusOr<Event> back = FromJsonLine(ToJsonLine(e));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->description, e.description);
@@ -61,6 +65,21 @@ TEST(EventsTest, AStepFinishedEventReadsBackAsWritten) {
   EXPECT_EQ(back->pointer[0].y, 407);
   EXPECT_EQ(back->pointer[1].to_x, 300);
   EXPECT_EQ(back->pointer[1].to_y, 400);
+  ASSERT_TRUE(back->snapshot.has_value());
+  ASSERT_EQ(back->snapshot->words.size(), 1u);
+  EXPECT_EQ(back->snapshot->words[0].text, "Save");
+  EXPECT_EQ(back->snapshot->words[0].width, 40);
+  EXPECT_EQ(back->snapshot->words[0].confidence, 91.5);
+  EXPECT_EQ(back->snapshot->accessible_tree, e.snapshot->accessible_tree);
+  EXPECT_EQ(back->snapshot->accessible_nodes, 2);
+  // Read back from disk, a snapshot stays bounded.
+  Event big = Event::Of(EventType::kStepFinished);
+  big.snapshot = FailureSnapshot{.accessible_tree = std::string(1 << 20, 'x')};
+  big.snapshot->words.resize(5000, {"w", 1, 1, 1, 1, 1});
+  absl::StatusOr<Event> bounded = FromJsonLine(ToJsonLine(big));
+  ASSERT_TRUE(bounded.ok()) << bounded.status();
+  EXPECT_EQ(bounded->snapshot->words.size(), FailureSnapshot::kMaxWords);
+  EXPECT_EQ(bounded->snapshot->accessible_tree.size(), FailureSnapshot::kMaxTreeBytes);
 }
 
 TEST(EventsTest, MalformedLinesAreErrorsNotCrashes) {
@@ -137,6 +156,7 @@ TEST(RedactEventTest, EveryTextOfAnEventLosesTheSecrets) {
   e.output = CommandOutput{.exit_code = 0, .out = "bob:pw-1\n", .err = ""};
   e.candidates.push_back({.source = "atspi", .description = "entry \"pw-1\""});
   e.vlm_calls.push_back({.kind = "verify", .prompt = "is pw-1 shown", .reason = "pw-1 is"});
+  e.snapshot = FailureSnapshot{.words = {{.text = "pw-1"}}, .accessible_tree = "text \"pw-1\"\n"};
   RedactEvent({"pw-1", "bob", ""}, &e);
   EXPECT_EQ(e.description, "type \"••• and •••\"");
   EXPECT_EQ(e.reason, "the text of entry is \"•••\", not \"x\"");
@@ -145,6 +165,8 @@ TEST(RedactEventTest, EveryTextOfAnEventLosesTheSecrets) {
   EXPECT_EQ(e.candidates[0].description, "entry \"•••\"");
   EXPECT_EQ(e.vlm_calls[0].prompt, "is ••• shown");
   EXPECT_EQ(e.vlm_calls[0].reason, "••• is");
+  EXPECT_EQ(e.snapshot->words[0].text, "•••");
+  EXPECT_EQ(e.snapshot->accessible_tree, "text \"•••\"\n");
   EXPECT_EQ(ToJsonLine(e).find("pw-1"), std::string::npos);
 }
 

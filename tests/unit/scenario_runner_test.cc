@@ -859,5 +859,24 @@ TEST_F(ScenarioRunnerTest, ACancelWhileHeldEndsTheRunAsCancelled) {
   EXPECT_THAT(screen_.inputs(), IsEmpty());
 }
 
+// A failed attempt keeps what was there: the OCR words and the accessibility tree, or
+// why they could not be had (here: no SSH for the tree); a passed one keeps nothing.
+TEST_F(ScenarioRunnerTest, AFailedStepKeepsASnapshotOfWhatWasThere) {
+  options_.screenshots = ScreenshotPolicy::kFailures;
+  vlm_->Answer(kDialogQuestion, {false});
+  EXPECT_EQ(ToString(Run(absl::StrCat("name: snap\nsteps:\n  - key: escape\n  - verify: ",
+                                      kDialogQuestion, "\n"))
+                         .verdict),
+            "fail");
+  std::vector<const Event*> finished = Finished();
+  ASSERT_EQ(finished.size(), 2u);
+  EXPECT_FALSE(finished[0]->snapshot.has_value());
+  ASSERT_TRUE(finished[1]->snapshot.has_value());
+  EXPECT_EQ(finished[1]->snapshot->accessible_error, "this VM has no SSH access configured");
+  EXPECT_TRUE(finished[1]->snapshot->accessible_tree.empty());
+  // The 32x24 scripted screen holds no words; OCR either read none or said why not.
+  EXPECT_TRUE(finished[1]->snapshot->words.empty());
+}
+
 }  // namespace
 }  // namespace mosdat

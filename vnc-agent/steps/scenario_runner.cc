@@ -211,6 +211,10 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
       finished.reason = std::string(status.message());
       if (options_.screenshots != ScreenshotPolicy::kNone) {
         Screenshot(index, "failure", &finished.screenshot);
+        // Why the app did not do it is in what was there: kept with the failure.
+        if (OutcomeOf(status) == Outcome::kTestFailed && Interruption().ok()) {
+          finished.snapshot = SnapshotAtFailure();
+        }
       }
     }
     EmitEvent(std::move(finished));

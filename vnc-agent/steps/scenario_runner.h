@@ -153,6 +153,10 @@ class ScenarioRunner {
   // A frame newer than the last input, once the screen has been still for a moment
   // (bounded: a screen that never rests gives its newest frame). What a model is shown.
   absl::StatusOr<Frame> SettledScreen(absl::Time deadline);
+  // What was on the screen (OCR words) and in the accessibility tree (through the guest,
+  // when the VM has one) now, at a failure; what could not be had says why.
+  // (failure_snapshot.cc)
+  FailureSnapshot SnapshotAtFailure();
   // Captures a frame newer than the last input and emits it as a screenshot event.
   void Screenshot(int step_index, const std::string& why, std::string* file_name);
   // Emits `png` as a screenshot event; returns its file name.
