@@ -38,9 +38,12 @@ void AddMatrixFlags(CLI::App* cmd, MatrixArgs* args, bool detach) {
   cmd->add_flag("--pause-on-failure", args->pause_on_failure,
                 "a failed must_pass step holds its job and VM: take over its screen in the "
                 "live page this command serves, then resume the job from a step or abort it");
+  cmd->add_flag("--live", args->live,
+                "serve the live page of this run while it runs (each job's screen live, its "
+                "steps, its failure); the URL is printed");
   cmd->add_option("--live-listen", args->live_listen,
-                  "where the live page of --pause-on-failure listens (default 127.0.0.1:0, any "
-                  "free port; the URL is printed)");
+                  "where the live page of --live and --pause-on-failure listens (default "
+                  "127.0.0.1:0, any free port)");
   cmd->add_option("--live-token", args->live_token_ref,
                   "the token of that live page, as env:NAME or file:PATH (default: one made for "
                   "this run, printed once)");
@@ -260,6 +263,42 @@ absl::StatusOr<v1::Run> FollowRun(v1::Coordinator::Stub& coordinator, const std:
   }
 }
 
+namespace {
+
+// The live page beside an embedded run (--live, --pause-on-failure), its URL printed
+// (and its token, when made here); nullopt with *exit_code set when it cannot serve.
+std::optional<LiveHost> ServeLivePage(const MatrixArgs& args, const Config& config,
+                                      const ServiceConnection& connection,
+                                      const std::string& results_root, const std::string& command,
+                                      int* exit_code) {
+  std::string token = GenerateToken();
+  const bool made = args.live_token_ref.empty();
+  if (!made) {
+    absl::StatusOr<std::string> given = SecretRef::ResolveText(args.live_token_ref);
+    if (!given.ok() || given->empty()) {
+      std::cerr << command << ": --live-token: "
+                << (given.ok() ? "the token is empty" : given.status().message()) << "\n";
+      *exit_code = kExitUsage;
+      return std::nullopt;
+    }
+    token = *given;
+  }
+  absl::StatusOr<LiveHost> live =
+      StartLiveHost(config, connection, args.live_listen, token, results_root);
+  if (!live.ok()) {
+    std::cerr << command << ": --live-listen: " << live.status().message() << "\n";
+    *exit_code = live.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
+                                                                            : kExitInfrastructure;
+    return std::nullopt;
+  }
+  (args.json ? std::cerr : std::cout)
+      << "live page of this run: " << live->server->url() << "/runs"
+      << (made ? " (log in with the token " + token + ")" : "") << std::endl;
+  return std::move(*live);
+}
+
+}  // namespace
+
 int RunMatrix(const MatrixArgs& args, const std::string& command) {
   if (args.detach && args.coordinator.empty()) {
     std::cerr << command
@@ -346,35 +385,17 @@ int RunMatrix(const MatrixArgs& args, const std::string& command) {
   request.set_label(config.app.name);
   request.set_install_jobs(static_cast<v1::InstallJobs>(args.install_jobs));
   request.set_pause_on_failure(args.pause_on_failure);
-  // Embedded, a held job is in this process: so is the page to take it over.
+  // Embedded, the jobs run in this process: so does the page that shows them live and
+  // takes a held one over.
   std::optional<LiveHost> live;
-  if (args.pause_on_failure && args.coordinator.empty()) {
-    std::string live_token = GenerateToken();
-    const bool made = args.live_token_ref.empty();
-    if (!made) {
-      absl::StatusOr<std::string> given = SecretRef::ResolveText(args.live_token_ref);
-      if (!given.ok() || given->empty()) {
-        std::cerr << command << ": --live-token: "
-                  << (given.ok() ? "the token is empty" : given.status().message()) << "\n";
-        return kExitUsage;
-      }
-      live_token = *given;
-    }
-    absl::StatusOr<LiveHost> started = StartLiveHost(config, *connection, args.live_listen,
-                                                     live_token, embedded.coordinator.results_root);
-    if (!started.ok()) {
-      std::cerr << command << ": --live-listen: " << started.status().message() << "\n";
-      return started.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
-                                                                           : kExitInfrastructure;
-    }
-    live = std::move(*started);
-    // Where the person goes when a job is held; the token only when made here.
-    (args.json ? std::cerr : std::cout)
-        << "live page for held jobs: " << live->server->url() << "/runs"
-        << (made ? " (log in with the token " + live_token + ")" : "") << std::endl;
-  } else if (args.pause_on_failure) {
-    std::cerr << "jobs a failed step holds wait on their agents: take them over with `mosdat "
-                 "live --agent HOST:PORT`\n";
+  if ((args.live || args.pause_on_failure) && args.coordinator.empty()) {
+    int exit_code = 0;
+    live = ServeLivePage(args, config, *connection, embedded.coordinator.results_root, command,
+                         &exit_code);
+    if (!live) return exit_code;
+  } else if (args.live || args.pause_on_failure) {
+    std::cerr << "the jobs run on their agents: watch them, and take a held one over, with "
+                 "`mosdat live --agent HOST:PORT`\n";
   }
   if (!args.packages.empty()) {
     absl::StatusOr<std::vector<v1::ArtifactRef>> uploaded =

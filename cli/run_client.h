@@ -38,6 +38,7 @@ struct MatrixArgs : RunSelection {
   // A failed must_pass step holds its job and VM for a person. Embedded, this process
   // serves the live page on `live_listen` meanwhile (its URL and token are printed).
   bool pause_on_failure = false;
+  bool live = false;  // serve the live page of the run (embedded) without holding
   std::string live_listen = "127.0.0.1:0";
   std::string live_token_ref;  // env:NAME or file:PATH; "" = one made for the run, printed
 };

@@ -215,5 +215,60 @@ TEST_F(PauseOnFailureTest, InTheBrowserTheRunsPageAndTheWorkbenchTakeOverAHeldJo
   EXPECT_THAT(ReadFileOrEmpty(dir_.File("live.out")), HasSubstr("resumed from step 2 by"));
 }
 
+// `mosdat functional --live`: the run serves its live page without holding anything;
+// the runs page's view of a running job's screen is a session that only watches it.
+class LiveRunTest : public LiveServerTest {
+ protected:
+  void SetUp() override {
+    std::ofstream(dir_.File("authored.yaml"))
+        << "name: slow\nsteps:\n  - wait: 4\n    label: look around\n";
+    LiveServerTest::SetUp();
+  }
+  std::vector<std::string> ServerArgs(const std::string& config) override {
+    return {"functional", "--config",      config,        "--test",       "authored",
+            "--live",     "--live-listen", "127.0.0.1:0", "--live-token", "env:MOSDAT_LIVE_TOKEN"};
+  }
+};
+
+TEST_F(LiveRunTest, TheRunsPageWatchesARunningJobsScreen) {
+  std::string job;
+  for (absl::Time deadline = absl::Now() + absl::Minutes(2);
+       job.empty() && absl::Now() < deadline;) {
+    int status = 0;
+    json runs = Call("GET", "/api/runs", "", &status);
+    for (const json& run : runs.value("runs", json::array())) {
+      for (const json& j : run.value("jobs", json::array())) {
+        if (j.value("verdict", "") == "running" && j["job_id"].is_string()) {
+          job = j["job_id"].get<std::string>();
+        }
+      }
+    }
+    if (job.empty()) ASSERT_FALSE(live_->Wait(absl::Milliseconds(100)).has_value());
+  }
+  ASSERT_FALSE(job.empty()) << ReadFileOrEmpty(dir_.File("live.out"));
+  // Its screen can be watched once its desktop is up (the job says "running" before).
+  std::string session;
+  json watching;
+  for (absl::Time deadline = absl::Now() + absl::Minutes(1);
+       session.empty() && absl::Now() < deadline;) {
+    int status = 0;
+    watching = Call("POST", "/api/author/session", json{{"watch", job}}.dump(), &status);
+    if (status == 200) session = watching.value("session_id", "");
+    if (session.empty()) {
+      EXPECT_EQ(status, 404) << watching.dump();
+      ASSERT_FALSE(live_->Wait(absl::Milliseconds(100)).has_value());
+    }
+  }
+  ASSERT_FALSE(session.empty()) << watching.dump();
+  EXPECT_EQ(Screen(session).width, 1280);
+  Post("/api/author/action",
+       {{"session_id", session}, {"action", "key"}, {"key", "enter"}, {"confirm", true}}, 403);
+  // Nothing held it: the run passes and ends by itself.
+  std::optional<ExitStatus> exit = live_->Wait(absl::Minutes(2));
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 0) << ReadFileOrEmpty(dir_.File("live.out"));
+  EXPECT_THAT(ReadFileOrEmpty(dir_.File("live.out")), HasSubstr("live page of this run"));
+}
+
 }  // namespace
 }  // namespace mosdat::testing
