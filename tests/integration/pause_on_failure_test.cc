@@ -78,6 +78,12 @@ TEST_F(PauseOnFailureTest, APersonTakesOverAHeldJobAndResumesItFromTheFailedStep
   EXPECT_EQ(held[0]["step_count"], 3);
   EXPECT_EQ(held[0]["vm"], "local");
   EXPECT_THAT(held[0].value("reason", ""), HasSubstr("the check button is ticked"));
+  // The progress says so too, once the event has come back to the command.
+  for (absl::Time deadline = absl::Now() + absl::Seconds(60);
+       ReadFileOrEmpty(dir_.File("live.out")).find("PAUSED at step 2") == std::string::npos &&
+       absl::Now() < deadline;) {
+    ASSERT_FALSE(live_->Wait(absl::Milliseconds(50)).has_value());
+  }
   EXPECT_THAT(ReadFileOrEmpty(dir_.File("live.out")), HasSubstr("PAUSED at step 2"));
 
   // Nothing lets it go without the token, as JSON, with "confirm": true, from a step it
