@@ -171,8 +171,11 @@ steps:
 }
 
 TEST_F(FunctionalTest, RetriesAndMustPassFalseAreHonoured) {
+  // The window is drawn first: a late first paint would be a change of the region.
   WriteScenario(R"(name: soft-failure
 steps:
+  - wait_for: {all: [screen_stable: {region: {x: 0, y: 0, width: 400, height: 300}, for: 0.3}]}
+    label: window drawn
   - wait_for: {any: [screen_changes: {region: {x: 20, y: 20, width: 160, height: 40}}], timeout: 0.3}
     label: optional check
     retries: 2
