@@ -45,9 +45,8 @@ void AddReportCommands(CLI::App& root, const GlobalOptions& global, int* exit_co
 // `run` and `test` (matrix_commands.cc); `runs`, `watch` and `cancel` (runs_commands.cc).
 void AddMatrixCommands(CLI::App& root, const GlobalOptions& global, int* exit_code);
 void AddRunsCommands(CLI::App& root, const GlobalOptions& global, int* exit_code);
-// The seed's commands that later versions fill in; each prints that it is not available
-// yet and exits 2, but already documents its flags in --help.
-void AddPlannedCommands(CLI::App& root, int* exit_code);
+// `confirm` (confirm_command.cc): does a GitHub issue's bug reproduce, how often, where.
+void AddConfirmCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
 
 }  // namespace mosdat
 

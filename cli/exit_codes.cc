@@ -20,4 +20,19 @@ int ExitCodeFor(const absl::Status& status) { return ExitCodeFor(OutcomeOf(statu
 
 int ExitCodeFor(JobVerdict verdict) { return ExitCodeFor(OutcomeOf(verdict)); }
 
+int ConfirmExitCode(ConfirmMode mode, BugAggregate aggregate, const BugTally& all_attempts) {
+  const BugAggregate expected =
+      mode == ConfirmMode::kConfirm ? BugAggregate::kConfirmed : BugAggregate::kNotReproduced;
+  switch (aggregate) {
+    case BugAggregate::kConfirmed:
+    case BugAggregate::kNotReproduced:
+      return aggregate == expected ? kExitPass : kExitTestFailed;
+    case BugAggregate::kIntermittent:
+      return kExitIntermittent;
+    case BugAggregate::kInconclusive:
+      return all_attempts.harness_error > 0 ? kExitInfrastructure : kExitInconclusive;
+  }
+  return kExitInfrastructure;
+}
+
 }  // namespace mosdat

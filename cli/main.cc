@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   mosdat::AddReportCommands(app, global, &exit_code);
   mosdat::AddMatrixCommands(app, global, &exit_code);
   mosdat::AddRunsCommands(app, global, &exit_code);
-  mosdat::AddPlannedCommands(app, &exit_code);
+  mosdat::AddConfirmCommand(app, global, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

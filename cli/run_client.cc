@@ -55,7 +55,10 @@ void AddMatrixFlags(CLI::App* cmd, MatrixArgs* args, bool detach) {
 }
 
 void RunPrinter::Name(const v1::Job& job, bool with_test) {
-  names_[job.job_id()] = with_test ? job.test() + "/" + job.vm().name() : job.vm().name();
+  std::string name = with_test ? job.test() + "/" + job.vm().name() : job.vm().name();
+  // Repeated jobs are told apart by their iteration.
+  if (IterationOf(job.variant()) > 0) name += " " + job.variant();
+  names_[job.job_id()] = std::move(name);
 }
 
 std::string RunPrinter::Who(const std::string& job_id) const {
@@ -185,8 +188,9 @@ void PrintRunSummary(const v1::Run& run, bool json,
   size_t width = 20;
   for (const v1::Job& job : run.jobs()) width = std::max(width, Utf8Length(name_of(job)));
   // The app's exit code decides a smoke job: the column is there when the run has one.
-  const bool has_smoke = std::any_of(run.jobs().begin(), run.jobs().end(),
-                                     [](const v1::Job& job) { return !job.variant().empty(); });
+  const bool has_smoke = std::any_of(run.jobs().begin(), run.jobs().end(), [](const v1::Job& job) {
+    return !job.variant().empty() && IterationOf(job.variant()) == 0;
+  });
   auto exit_column = [&](std::string text) {
     return has_smoke ? absl::StrFormat(" %4s", text) : std::string();
   };
@@ -299,7 +303,8 @@ std::optional<LiveHost> ServeLivePage(const MatrixArgs& args, const Config& conf
 
 }  // namespace
 
-int RunMatrix(const MatrixArgs& args, const std::string& command) {
+int RunMatrix(const MatrixArgs& args, const std::string& command,
+              const std::function<int(const v1::Run&)>& on_finished) {
   if (args.detach && args.coordinator.empty()) {
     std::cerr << command
               << ": --detach needs --coordinator: an embedded run lives in this process\n";
@@ -311,7 +316,8 @@ int RunMatrix(const MatrixArgs& args, const std::string& command) {
                              .embedded = args.coordinator.empty(),
                              .smoke_tests = args.smoke_tests,
                              .installs_packages = !args.packages.empty(),
-                             .install_only = args.install_jobs == InstallJobs::kOnly};
+                             .install_only = args.install_jobs == InstallJobs::kOnly,
+                             .scenario_tests = args.scenario_tests};
   for (const std::string& assignment : args.vars) {
     absl::StatusOr<std::pair<std::string, Value>> var = ParseVarAssignment(assignment);
     if (!var.ok()) {
@@ -385,6 +391,10 @@ int RunMatrix(const MatrixArgs& args, const std::string& command) {
   request.set_label(config.app.name);
   request.set_install_jobs(static_cast<v1::InstallJobs>(args.install_jobs));
   request.set_pause_on_failure(args.pause_on_failure);
+  request.set_iterations(args.iterations);
+  for (const auto& [name, path] : args.scenario_tests) {
+    (*request.mutable_scenario_tests())[name] = path;
+  }
   // Embedded, the jobs run in this process: so does the page that shows them live and
   // takes a held one over.
   std::optional<LiveHost> live;
@@ -453,12 +463,15 @@ int RunMatrix(const MatrixArgs& args, const std::string& command) {
     std::cout << "run " << submitted.run_id() << ": " << submitted.jobs_size() << " job(s)\n";
   }
   absl::StatusOr<v1::Run> finished =
-      FollowRun(*coordinator, token, submitted.run_id(), 0,
-                [&](const v1::RunUpdate& update) { printer.OnUpdate(update); });
+      FollowRun(*coordinator, token, submitted.run_id(), 0, [&](const v1::RunUpdate& update) {
+        printer.OnUpdate(update);
+        if (args.on_update) args.on_update(update);
+      });
   if (!finished.ok()) {
     std::cerr << command << ": " << finished.status().message() << "\n";
     return kExitInfrastructure;
   }
+  if (on_finished) return on_finished(*finished);
   PrintRunSummary(*finished, args.json, printer.smoke_exit_codes());
   return ExitCodeFor(FromProto(finished->verdict()));
 }

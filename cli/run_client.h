@@ -41,12 +41,21 @@ struct MatrixArgs : RunSelection {
   bool live = false;  // serve the live page of the run (embedded) without holding
   std::string live_listen = "127.0.0.1:0";
   std::string live_token_ref;  // env:NAME or file:PATH; "" = one made for the run, printed
+  // Each scenario job runs this many times (`mosdat confirm --iterations`).
+  int iterations = 1;
+  // Tests defined here, not in the config: name → scenario file.
+  std::map<std::string, std::string> scenario_tests;
+  // Sees every update of the run too (after the progress lines).
+  std::function<void(const v1::RunUpdate&)> on_update;
 };
 void AddMatrixFlags(CLI::App* cmd, MatrixArgs* args, bool detach);
 
 // Submits `args` (after preflight) and follows the run; returns the exit code.
-// `command` ("mosdat run") prefixes messages.
-int RunMatrix(const MatrixArgs& args, const std::string& command);
+// `command` ("mosdat run") prefixes messages. With `on_finished`, the finished run goes
+// to it, which prints what it makes of it and returns the exit code, instead of the
+// summary table and the run's verdict.
+int RunMatrix(const MatrixArgs& args, const std::string& command,
+              const std::function<int(const v1::Run&)>& on_finished = nullptr);
 
 // Progress lines for people: a job's state changes and its step results, named by VM
 // (and test, when the run has several).

@@ -30,7 +30,9 @@ MatrixRequest MatrixRequestOf(const Submission& s) {
                        .vars = s.vars,
                        .secrets = s.secrets,
                        .packages = s.packages,
-                       .install_jobs = s.install_jobs};
+                       .install_jobs = s.install_jobs,
+                       .iterations = s.iterations,
+                       .scenario_tests = s.scenario_tests};
 }
 
 absl::StatusOr<std::vector<JobSpec>> Expand(const Submission& submission) {
@@ -456,14 +458,21 @@ grpc::Status CoordinatorService::FetchArtifact(grpc::ServerContext* context,
 grpc::Status CoordinatorService::Submit(const v1::SubmitMatrixRequest& request,
                                         std::map<std::string, std::string> files,
                                         v1::SubmitMatrixResponse* response) {
-  Submission submission{.config_path = request.config_path(),
-                        .files = std::move(files),
-                        .tests = {request.tests().begin(), request.tests().end()},
-                        .vms = {request.vms().begin(), request.vms().end()},
-                        .secrets = {request.secrets().begin(), request.secrets().end()},
-                        .retries = request.has_retries() ? request.retries() : options_.retries,
-                        .install_jobs = static_cast<InstallJobs>(request.install_jobs()),
-                        .pause_on_failure = request.pause_on_failure()};
+  Submission submission{
+      .config_path = request.config_path(),
+      .files = std::move(files),
+      .tests = {request.tests().begin(), request.tests().end()},
+      .vms = {request.vms().begin(), request.vms().end()},
+      .secrets = {request.secrets().begin(), request.secrets().end()},
+      .retries = request.has_retries() ? request.retries() : options_.retries,
+      .install_jobs = static_cast<InstallJobs>(request.install_jobs()),
+      .pause_on_failure = request.pause_on_failure(),
+      .iterations = std::max(1, request.iterations()),
+      .scenario_tests = {request.scenario_tests().begin(), request.scenario_tests().end()}};
+  if (request.iterations() < 0 || request.iterations() > kMaxIterations) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("iterations must be between 1 and ", kMaxIterations));
+  }
   if (!v1::InstallJobs_IsValid(request.install_jobs())) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "install_jobs: unknown value");
   }

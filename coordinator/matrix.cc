@@ -111,6 +111,25 @@ absl::StatusOr<std::vector<JobSpec>> InstallJobsFor(const Config& config,
   return jobs;
 }
 
+// Every scenario job `iterations` times, iteration-major: each VM's first run, then
+// each VM's second, so VMs work in parallel. Smoke jobs run once.
+std::vector<JobSpec> Repeat(std::vector<JobSpec> jobs, int iterations) {
+  std::vector<JobSpec> out;
+  for (const JobSpec& job : jobs) {
+    if (job.smoke) out.push_back(job);
+  }
+  for (int i = 1; i <= iterations; ++i) {
+    for (const JobSpec& job : jobs) {
+      if (job.smoke) continue;
+      JobSpec copy = job;
+      copy.iteration = i;
+      copy.variant = IterationName(i);
+      out.push_back(std::move(copy));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
@@ -123,6 +142,11 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
   Diagnostics diagnostics;
   matrix.config = ParseConfig(config_text->second, request.config_path, &diagnostics);
   if (!diagnostics.empty()) return diagnostics.ToStatus();
+  for (const auto& [name, path] : request.scenario_tests) {
+    if (absl::Status added = AddScenarioTest(&matrix.config, name, path); !added.ok()) {
+      return added;
+    }
+  }
   // --test names without a [[test]]: the scenario files the submitter found and sent.
   if (absl::Status found = AddTestsFromScenarioFiles(
           &matrix.config, request.tests, request.vms,
@@ -228,6 +252,7 @@ absl::StatusOr<Matrix> ExpandMatrix(const MatrixRequest& request) {
       matrix.jobs.push_back(std::move(job));
     }
   }
+  if (request.iterations > 1) matrix.jobs = Repeat(std::move(matrix.jobs), request.iterations);
   if (request.install_jobs != InstallJobs::kNone) {
     absl::StatusOr<std::vector<JobSpec>> installs =
         InstallJobsFor(config, request, matrix.jobs, *deploy_plans);

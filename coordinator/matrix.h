@@ -29,6 +29,12 @@ struct MatrixRequest {
   // selected VM with [[vm.package]], and no other job; kAlso: each VM of the tests'
   // jobs, before them. Either needs packages.
   InstallJobs install_jobs = InstallJobs::kNone;
+  // Each scenario job repeated on its VM, as jobs with JobSpec::iteration 1..N, in
+  // iteration order (every VM's first, then every VM's second...). 1 = once.
+  int iterations = 1;
+  // Tests the command line defines: name → scenario path (a key of `files`), run on
+  // every selected VM. A name some [[test]] has is InvalidArgument.
+  std::map<std::string, std::string> scenario_tests;
 };
 
 struct Matrix {

@@ -245,6 +245,7 @@ absl::StatusOr<RunRecord> RunStore::CreateRun(std::vector<JobSpec> specs, Submis
     fs::path dir = fs::path(run.results_dir);
     if (tests.size() > 1) dir /= spec.test;
     dir /= spec.vm.name;
+    if (spec.iteration > 0) dir /= IterationName(spec.iteration);
     std::error_code error;
     fs::create_directories(dir, error);
     if (error) {

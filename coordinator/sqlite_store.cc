@@ -237,7 +237,9 @@ std::string SubmissionJson(const Submission& s) {
               {"retries", s.retries},
               {"packages", packages},
               {"install_jobs", static_cast<int>(s.install_jobs)},
-              {"pause_on_failure", s.pause_on_failure}}
+              {"pause_on_failure", s.pause_on_failure},
+              {"iterations", s.iterations},
+              {"scenario_tests", s.scenario_tests}}
       .dump();
 }
 
@@ -254,6 +256,9 @@ absl::StatusOr<Submission> SubmissionFrom(const std::string& text) {
     s.secrets = j.at("secrets").get<std::map<std::string, std::string>>();
     s.retries = j.value("retries", 1);
     s.pause_on_failure = j.value("pause_on_failure", false);
+    s.iterations = j.value("iterations", 1);
+    s.scenario_tests =
+        j.value("scenario_tests", json::object()).get<std::map<std::string, std::string>>();
     const int install_jobs = j.value("install_jobs", 0);
     if (install_jobs < 0 || install_jobs > 2) {
       return absl::DataLossError(

@@ -90,7 +90,9 @@ struct Submission {
   int retries = 1;
   std::vector<ArtifactRef> packages;  // uploaded to the ArtifactStore, by content
   InstallJobs install_jobs = InstallJobs::kNone;
-  bool pause_on_failure = false;  // JobSpec::pause_on_failure of every job
+  bool pause_on_failure = false;                      // JobSpec::pause_on_failure of every job
+  int iterations = 1;                                 // MatrixRequest::iterations
+  std::map<std::string, std::string> scenario_tests;  // MatrixRequest::scenario_tests
 };
 
 // One entry of a run's update log. `seq` is run-wide, 1, 2, ... in commit order, so a

@@ -157,6 +157,7 @@ std::string ToJsonLine(const Event& e) {
       j["where"] = e.source_location;
       j["attempt"] = e.attempt;
       if (e.cleanup) j["cleanup"] = true;
+      if (!e.check.empty()) j["check"] = e.check;
       if (e.type == EventType::kStepFinished) {
         j["status"] = std::string(ToString(e.status));
         j["duration_s"] = e.duration_seconds;
@@ -237,6 +238,7 @@ std::string ToJsonLine(const Event& e) {
       j["verdict"] = std::string(ToString(e.verdict));
       j["reason"] = e.reason;
       j["duration_s"] = e.duration_seconds;
+      if (e.bug) j["bug"] = std::string(ToString(*e.bug));
       break;
   }
   // Replace invalid UTF-8 (app output can be anything) instead of throwing.
@@ -268,6 +270,14 @@ absl::StatusOr<Event> FromJsonLine(std::string_view line) {
     e.source_location = j.value("where", "");
     e.attempt = IntOr(j, "attempt", 0);
     e.cleanup = j.value("cleanup", false);
+    e.check = j.value("check", "");
+    if (e.check != "" && e.check != kPreconditionCheck && e.check != kBugSignalCheck) {
+      return absl::InvalidArgumentError("\"check\" must be \"precondition\" or \"bug_signal\"");
+    }
+    if (j.contains("bug")) {
+      e.bug = BugVerdictFromString(j["bug"].get<std::string>());
+      if (!e.bug) return absl::InvalidArgumentError("unknown \"bug\" verdict");
+    }
     if (j.contains("status")) ValueOf(kStepStatuses, j["status"].get<std::string>(), &e.status);
     e.duration_seconds = j.value("duration_s", 0.0);
     e.must_pass = j.value("must_pass", true);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/bug_verdict.h"
 
 namespace mosdat {
 
@@ -125,6 +126,9 @@ struct Event {
   std::string source_location;
   int attempt = 0;
   bool cleanup = false;
+  // A bug scenario's check (core/bug_verdict.h): kPreconditionCheck or kBugSignalCheck;
+  // "" for other steps.
+  std::string check;
   // kStepFinished
   StepStatus status = StepStatus::kPassed;
   double duration_seconds = 0;
@@ -145,6 +149,8 @@ struct Event {
   std::string text;
   // kJobFinished
   JobVerdict verdict = JobVerdict::kUnknown;
+  // A bug scenario's: what the attempt found (the reason says why).
+  std::optional<BugVerdict> bug;
 };
 
 // A step's number as people read it: 1-based, then the sub-step ("4", "4.2.1");

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "core/absl_compat.h"
 
 namespace mosdat {
 
@@ -79,6 +81,14 @@ bool IsPlainPngName(const std::string& name) {
   return !name.empty() && name.size() < 200 && name.find('/') == std::string::npos &&
          name.find('\0') == std::string::npos && name != "." && name != ".." && name.size() > 4 &&
          name.compare(name.size() - 4, 4, ".png") == 0;
+}
+
+std::string UserCacheDir(std::string_view name) {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg != nullptr && xdg[0] == '/') return absl::StrCat(xdg, "/mosdat/", Absl(name));
+  const char* home = std::getenv("HOME");
+  return absl::StrCat(home != nullptr && home[0] != '\0' ? home : "/tmp", "/.cache/mosdat/",
+                      Absl(name));
 }
 
 }  // namespace mosdat

@@ -36,6 +36,10 @@ bool IsPlainPngName(const std::string& name);
 // joined into can leave its folder.
 bool IsPlainFileName(std::string_view name);
 
+// mOSdat's cache folder `name` of this user: $XDG_CACHE_HOME/mosdat/<name> (when that
+// is absolute), else ~/.cache/mosdat/<name>.
+std::string UserCacheDir(std::string_view name);
+
 }  // namespace mosdat
 
 #endif  // MOSDAT_CORE_FILE_UTIL_H_

@@ -1,6 +1,10 @@
 #include "core/job.h"
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/absl_compat.h"
 
 namespace mosdat {
 
@@ -47,6 +51,19 @@ VmTarget TargetFor(const Config& config, const VmConfig& vm) {
     }
   }
   return target;
+}
+
+std::string IterationName(int iteration) { return absl::StrFormat("iteration-%02d", iteration); }
+
+int IterationOf(std::string_view variant) {
+  constexpr std::string_view kPrefix = "iteration-";
+  int number = 0;
+  if (!variant.starts_with(kPrefix) ||
+      !absl::SimpleAtoi(Absl(variant.substr(kPrefix.size())), &number) || number < 1 ||
+      number > kMaxIterations) {
+    return 0;
+  }
+  return number;
 }
 
 }  // namespace mosdat

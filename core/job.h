@@ -104,7 +104,19 @@ struct JobSpec {
   // A failed must_pass step holds the job and its VM for a person instead of ending it
   // (vnc-agent/steps/agent_jobs.h); the run's switch, when a person sets it, wins.
   bool pause_on_failure = false;
+  // Which run of the same scenario on the same VM this is (1, 2, ...) when the run
+  // repeats it (`mosdat confirm --iterations`); 0 = not repeated. The variant is then
+  // IterationName(iteration), which names the job in progress lines and reports.
+  int iteration = 0;
 };
+
+// "iteration-03": a repeated job's variant and results sub-directory.
+std::string IterationName(int iteration);
+// The iteration a variant names, or 0.
+int IterationOf(std::string_view variant);
+
+// The most iterations a run may ask for per (test, VM).
+inline constexpr int kMaxIterations = 100;
 
 // The test name of install jobs (`mosdat build`, and `mosdat run` with [verify]).
 inline constexpr char kInstallTest[] = "install";

@@ -741,6 +741,12 @@ bool IsCanonicalTopKey(const std::string& key) {
          key == "precondition_check";
 }
 
+// A bug scenario's keys that this project's dialect reads as the original does
+// (`precondition_check` is the original's name only).
+bool IsSharedBugKey(const std::string& key) {
+  return key == "kind" || key == "issue" || key == "expected_env" || key == "bug_signal";
+}
+
 // The original's `imports:` is a list of fragment names, ours of file paths.
 bool IsImportManifest(const YAML::Node& imports) {
   if (!imports.IsSequence() || imports.size() == 0) return false;
@@ -775,10 +781,16 @@ YAML::Node Lookup(const YAML::Node& map, const std::string& key) {
 
 std::optional<DialectSign> FindOriginalDialectSign(const YAML::Node& root) {
   if (!root.IsMap()) return std::nullopt;
+  // A bug scenario with what only this project's has (`setup`, `precondition`, a
+  // bug_signal that is not a question) shares the original's bug keys: no sign then.
+  const YAML::Node signal = Lookup(root, "bug_signal");
+  const bool our_bug_scenario = Lookup(root, "setup").IsDefined() ||
+                                Lookup(root, "precondition").IsDefined() ||
+                                (signal.IsDefined() && !signal.IsScalar());
   for (const auto& kv : root) {
     if (!kv.first.IsScalar()) continue;
     const std::string key = kv.first.Scalar();
-    if (Contains(OriginalOnlyTopKeys(), key)) {
+    if (Contains(OriginalOnlyTopKeys(), key) && !(our_bug_scenario && IsSharedBugKey(key))) {
       return DialectSign{absl::StrCat("the top-level key \"", key, "\""), kv.first.Mark()};
     }
     if (key == "imports" && IsImportManifest(kv.second)) {

@@ -218,6 +218,11 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
   // Every file the run sends, recorded as the checks below read it.
   std::map<std::string, std::string> files = {{config.source_path, *read}};
 
+  for (const auto& [name, path] : options.scenario_tests) {
+    if (absl::Status added = AddScenarioTest(&report.config, name, path); !added.ok()) {
+      report.usage_errors.emplace_back(added.message());
+    }
+  }
   // --test names without a [[test]] are scenario files, as the original found them.
   if (absl::Status found = AddTestsFromScenarioFiles(&report.config, options.tests, options.vms,
                                                      [](const std::string& path) {

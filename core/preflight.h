@@ -36,6 +36,9 @@ struct PreflightOptions {
   // Only install jobs run (`mosdat build`): no test is checked, and the VMs checked are
   // the selected ones with [[vm.package]].
   bool install_only = false;
+  // Tests the command line defines: name → scenario file (core/test_resolution.h
+  // AddScenarioTest), as `mosdat confirm` runs an issue's scenario.
+  std::map<std::string, std::string> scenario_tests;
 };
 
 struct PreflightTestReport {

@@ -225,6 +225,7 @@ std::string_view ConditionKindName(const Condition& condition) {
           [](const VlmCondition& c) -> std::string_view {
             return c.expect ? "verify" : "verify_not";
           },
+          [](const ShellCondition&) -> std::string_view { return "shell"; },
       },
       condition);
 }
@@ -282,6 +283,8 @@ std::string Query(const AtspiQuery& q) {
   return out;
 }
 
+}  // namespace
+
 std::string DescribeCondition(const Condition& condition) {
   return std::visit(
       Overloaded{
@@ -293,11 +296,10 @@ std::string DescribeCondition(const Condition& condition) {
           [](const VlmCondition& c) {
             return absl::StrCat(c.expect ? "verify " : "verify_not ", Quoted(c.question));
           },
+          [](const ShellCondition& c) { return absl::StrCat("shell ", Quoted(c.command)); },
       },
       condition);
 }
-
-}  // namespace
 
 std::string DescribeStep(const StepKind& kind) {
   return std::visit(
@@ -356,7 +358,12 @@ std::vector<const Step*> StepsWhere(const Scenario& scenario,
 }  // namespace
 
 void ForEachStep(const Scenario& scenario, const std::function<void(const Step&)>& visit) {
+  if (scenario.bug) {
+    VisitSteps(scenario.bug->setup, visit);
+    if (scenario.bug->precondition) visit(*scenario.bug->precondition);
+  }
   VisitSteps(scenario.steps, visit);
+  if (scenario.bug && scenario.bug->bug_signal) visit(*scenario.bug->bug_signal);
   VisitSteps(scenario.cleanup, visit);
 }
 

@@ -234,12 +234,25 @@ struct ScreenStableCondition {
   double for_seconds = 1.0;
 };
 
-using Condition = std::variant<AtspiCondition, TextCondition, VisualCondition,
-                               ScreenChangesCondition, ScreenStableCondition, VlmCondition>;
+// True when a command run in the guest exits with `expect_exit`: a crash in the
+// journal (`journalctl -b | grep -q segfault`), a core dump, a process gone, exit 139.
+struct ShellCondition {
+  std::string command;
+  int expect_exit = 0;
+  std::optional<double> timeout_seconds;  // of one run of the command; unset: 30 s
+  std::optional<bool> x11;                // as for ShellStep
+};
+
+using Condition =
+    std::variant<AtspiCondition, TextCondition, VisualCondition, ScreenChangesCondition,
+                 ScreenStableCondition, VlmCondition, ShellCondition>;
 
 // The YAML key of a condition: "atspi", "text", "visual", "screen_changes",
-// "screen_stable", "verify" or "verify_not".
+// "screen_stable", "verify", "verify_not" or "shell".
 std::string_view ConditionKindName(const Condition& condition);
+
+// A condition in a few words: `atspi push button "OK"`, `shell "test -e /tmp/core"`.
+std::string DescribeCondition(const Condition& condition);
 
 // Poll conditions every `interval_seconds` until any/all hold or `timeout_seconds`.
 struct WaitForStep {
@@ -326,17 +339,24 @@ std::vector<const Step*> StepsNeedingSsh(const Scenario& scenario);
 // the step, in scenario order; a path may appear more than once.
 std::vector<std::pair<const Step*, std::string>> ReferenceImages(const Scenario& scenario);
 
-// Calls `visit` for every step: steps, then cleanup, with if_visible branches after
-// their step.
+// Calls `visit` for every step: a bug scenario's setup and precondition, the steps,
+// its bug signal, then cleanup, with if_visible branches after their step.
 void ForEachStep(const Scenario& scenario, const std::function<void(const Step&)>& visit);
 
-// What a bug-confirmation scenario (`kind: bug-confirmation`, as the original mOSdat
-// writes them) says about the bug: read and kept; `mosdat functional` runs the steps.
+// What a bug scenario (`kind: bug-confirmation`, or any scenario with a `bug_signal`)
+// says about its bug. An attempt runs `setup`, checks `precondition`, runs the
+// scenario's steps (what triggers the bug), then looks for `bug_signal`; without
+// `setup`, the precondition is checked after the steps (the original mOSdat's order).
+// precondition and bug_signal are wait_for steps: conditions polled until a timeout.
 struct BugConfirmation {
   std::map<std::string, std::string> issue;         // id, url, title, ...
   std::map<std::string, std::string> expected_env;  // ozone, display_server, install, ...
-  std::string precondition_check;                   // yes/no question: the setup worked
-  std::string bug_signal;                           // yes/no question: the bug is visible
+  std::vector<Step> setup;                          // brings the app to the state the bug needs
+  std::optional<Step> precondition;                 // must hold for the attempt to count
+  std::optional<Step> bug_signal;                   // holds when the bug showed
+
+  // Whether an attempt reports the bug (a bug_signal is there to look for).
+  bool Checks() const { return bug_signal.has_value(); }
 };
 
 struct Scenario {

@@ -546,6 +546,7 @@ class Parser {
   // ---- Steps ----
 
   void ReadAbout(MapReader& top, Scenario* sc);
+  std::optional<Step> BugCheck(const Field& f, std::string_view label, double default_timeout);
   // A step of a list: an import or routine step (either dialect), a step of the
   // original dialect (core/original_dialect.h) rewritten into canonical ones, or a
   // canonical step. ExpandInclude splices in the file an import or routine names.
@@ -593,6 +594,7 @@ class Parser {
   void Read(const KindValue& v, ScreenChangesCondition* c);
   void Read(const KindValue& v, ScreenStableCondition* c);
   void Read(const KindValue& v, VlmCondition* c);
+  void Read(const KindValue& v, ShellCondition* c);
 
   bool ReadAtspiQuery(MapReader& m, AtspiQuery* q);
   void ReadCrossCheck(const Field& f, LocalizeCrossCheck* check);
@@ -1076,9 +1078,10 @@ Scenario Parser::Run(std::string_view text, std::string_view file_name) {
     root = RewriteOriginalTopLevel(root, report);
     rf.node = root;
   }
-  MapReader top(*this, rf,
-                {"name", "description", "vars", "imports", "steps", "cleanup", "app", "tags",
-                 "kind", "issue", "expected_env", "bug_signal", "precondition_check", "dialect"});
+  MapReader top(
+      *this, rf,
+      {"name", "description", "vars", "imports", "steps", "cleanup", "app", "tags", "kind", "issue",
+       "expected_env", "setup", "precondition", "bug_signal", "precondition_check", "dialect"});
 
   import_stack_.push_back(main_file_->path);
   loaded_files_.insert(main_file_->path);
@@ -1136,28 +1139,71 @@ void Parser::ReadAbout(MapReader& top, Scenario* sc) {
       {"functional", "functional"}, {"bug-confirmation", "bug-confirmation"}};
   std::string_view kind = "functional";
   const Field* kind_field = top.Enum("kind", kKinds, &kind);
-  sc->kind = std::string(kind);
-  const std::vector<std::string_view> bug_keys = {"issue", "expected_env", "bug_signal",
-                                                  "precondition_check"};
   BugConfirmation bug;
   bool any = false;
-  for (std::string_view key : bug_keys) any = any || top.Get(key) != nullptr;
+  for (std::string_view key :
+       {"issue", "expected_env", "setup", "precondition", "precondition_check", "bug_signal"}) {
+    any = any || top.Get(key) != nullptr;
+  }
   if (const Field* f = top.Get("issue")) bug.issue = StringMap(*f);
   if (const Field* f = top.Get("expected_env")) bug.expected_env = StringMap(*f);
-  top.String("bug_signal", &bug.bug_signal, Presence::kNonEmpty);
-  top.String("precondition_check", &bug.precondition_check, Presence::kNonEmpty);
-  if (kind == "bug-confirmation") {
-    for (std::string_view key : {"bug_signal", "precondition_check"}) {
-      if (!top.Get(key)) {
-        Error(*kind_field, absl::StrCat("a bug-confirmation scenario needs \"", Absl(key), "\""));
+  if (const Field* f = top.Get("setup")) ParseStepList(*f, &bug.setup, 0, true);
+  const Field* precondition = top.Get("precondition");
+  if (const Field* check = top.Get("precondition_check")) {
+    if (precondition) {
+      ErrorAtKey(*check,
+                 "use either \"precondition\" or \"precondition_check\" (the original's "
+                 "name for a precondition that is a question), not both");
+    } else {
+      precondition = check;
+    }
+  }
+  if (precondition) bug.precondition = BugCheck(*precondition, "precondition", 30);
+  if (const Field* signal = top.Get("bug_signal")) {
+    bug.bug_signal = BugCheck(*signal, "bug signal", 10);
+  } else if (kind == "bug-confirmation") {
+    Error(*kind_field,
+          "a bug-confirmation scenario needs \"bug_signal\": the conditions that "
+          "mean the bug showed");
+  } else if (any) {
+    for (std::string_view key : {"setup", "precondition", "precondition_check"}) {
+      if (const Field* f = top.Get(key)) {
+        ErrorAtKey(*f, absl::StrCat("\"", Absl(key),
+                                    "\" belongs to a bug scenario: add "
+                                    "\"bug_signal\" (the conditions that mean the bug showed)"));
       }
     }
-    diags_->Warn(Where(*kind_field), "kind",
-                 "bug confirmation (the original's `mosdat confirm`) is not available yet: "
-                 "`mosdat functional` runs the steps and does not ask bug_signal or "
-                 "precondition_check");
   }
+  if (bug.bug_signal) kind = "bug-confirmation";
+  sc->kind = std::string(kind);
   if (any || kind == "bug-confirmation") sc->bug = std::move(bug);
+}
+
+// A precondition or bug signal: a question for the VLM (`bug_signal: "the window is
+// blank"`), one condition (`{shell: "..."}`), or a group as wait_for writes it
+// (`{any: [...], timeout: 20}`). Becomes a wait_for step labelled `label`.
+std::optional<Step> Parser::BugCheck(const Field& f, std::string_view label,
+                                     double default_timeout) {
+  Step step;
+  step.common.label = std::string(label);
+  step.location = Where(f);
+  WaitForStep wait;
+  wait.timeout_seconds = default_timeout;
+  const size_t before = diags_->size();
+  if (f.node.IsScalar()) {
+    if (auto question = NonEmptyString(f)) wait.conditions.push_back(VlmCondition{*question});
+  } else if (f.node.IsMap() && (f.node["any"] || f.node["all"])) {
+    Read(KindValue{f, {}, 0}, &wait);
+  } else if (f.node.IsMap()) {
+    if (auto c = ParseCondition(f)) wait.conditions.push_back(*std::move(c));
+  } else {
+    Error(f, absl::StrCat("expected a yes/no question, a condition such as {shell: ...} or a "
+                          "group {any: [...], timeout: N}, got ",
+                          Describe(f.node)));
+  }
+  if (diags_->size() != before || wait.conditions.empty()) return std::nullopt;
+  step.kind = std::move(wait);
+  return step;
 }
 
 // A map of names to scalars (issue: {id: 3308, url: ...}), each kept as written.
@@ -1857,6 +1903,14 @@ void Parser::Read(const KindValue& v, ScreenStableCondition* c) {
 
 void Parser::Read(const KindValue& v, VlmCondition* c) {
   Keys(v, {}).String("question", &c->question, Presence::kRequired);
+}
+
+void Parser::Read(const KindValue& v, ShellCondition* c) {
+  MapReader m = Keys(v, {"command", "expect_exit", "timeout", "x11"});
+  m.String("command", &c->command, Presence::kRequired);
+  m.Int("expect_exit", &c->expect_exit, 0, 255);
+  m.Seconds("timeout", &c->timeout_seconds, kMaxStepTimeoutSeconds);
+  m.Bool("x11", &c->x11);
 }
 
 std::optional<Condition> Parser::ParseCondition(const Field& f) {

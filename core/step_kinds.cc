@@ -194,6 +194,7 @@ const std::vector<ConditionRow>& ConditionRows() {
           .NothingOrMap("a map such as {for: 1.5}"),
       Row<Condition>("verify", VlmCondition{}).Scalar("question").Vlm(),
       Row<Condition>("verify_not", VlmCondition{.expect = false}).Scalar("question").Vlm(),
+      Row<Condition>("shell", ShellCondition{}).ScalarOrMap("command").Ssh(),
   };
   return *kRows;
 }

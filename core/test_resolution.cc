@@ -127,4 +127,18 @@ absl::Status AddTestsFromScenarioFiles(Config* config, const std::vector<std::st
   return absl::OkStatus();
 }
 
+absl::Status AddScenarioTest(Config* config, const std::string& name,
+                             const std::string& scenario_path) {
+  if (config->FindTest(name) != nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a [[test]] of the config is named \"", name,
+                     "\" already; the scenario given on the command line cannot take its name"));
+  }
+  TestConfig test;
+  test.name = name;
+  test.scenario = scenario_path;
+  config->tests.push_back(std::move(test));
+  return absl::OkStatus();
+}
+
 }  // namespace mosdat

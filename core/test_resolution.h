@@ -37,6 +37,12 @@ absl::Status AddTestsFromScenarioFiles(Config* config, const std::vector<std::st
                                        const std::vector<std::string>& vms,
                                        const std::function<bool(const std::string&)>& exists);
 
+// Adds a test named `name` running `scenario_path` on every [[vm]] (a test the command
+// line defines, as `mosdat confirm --scenario` does). InvalidArgument when a [[test]]
+// is named so already.
+absl::Status AddScenarioTest(Config* config, const std::string& name,
+                             const std::string& scenario_path);
+
 }  // namespace mosdat
 
 #endif  // MOSDAT_CORE_TEST_RESOLUTION_H_

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/absl_compat.h"
+#include "core/file_util.h"
 #include "core/outcome.h"
 #include "packaging/build_runner.h"
 #include "packaging/git_source.h"
@@ -84,12 +85,7 @@ bool EscapesRoot(const fs::path& relative) {
 
 }  // namespace
 
-std::string DefaultBuildDir() {
-  const char* xdg = std::getenv("XDG_CACHE_HOME");
-  if (xdg != nullptr && xdg[0] == '/') return absl::StrCat(xdg, "/mosdat/build");
-  const char* home = std::getenv("HOME");
-  return absl::StrCat(home != nullptr && home[0] != '\0' ? home : "/tmp", "/.cache/mosdat/build");
-}
+std::string DefaultBuildDir() { return UserCacheDir("build"); }
 
 absl::StatusOr<BuildResult> RunBuildPhase(const Config& config, const BuildRequest& request,
                                           const BuildProgress& progress) {

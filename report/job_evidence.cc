@@ -130,6 +130,7 @@ absl::StatusOr<JobEvidence> ReadJobEvidence(const std::string& dir) {
         job.finished = true;
         job.verdict = event.verdict;
         job.reason = event.reason;
+        job.bug = event.bug;
         job.finished_ms = event.unix_ms;
         break;
     }

@@ -45,6 +45,7 @@ struct JobEvidence {
   bool finished = false;
   JobVerdict verdict = JobVerdict::kUnknown;
   std::string reason;
+  std::optional<BugVerdict> bug;  // a bug scenario's attempt: what it found
   int64_t started_ms = 0;
   int64_t finished_ms = 0;
   std::vector<StepEvidence> steps;

@@ -59,7 +59,7 @@ std::vector<fs::path> RunDirs(const fs::path& results_root, size_t limit) {
 
 std::vector<fs::path> JobDirs(const fs::path& run, size_t limit) {
   std::vector<fs::path> jobs;
-  FindJobs(run, 2, &jobs, limit);  // <vm>/ or <test>/<vm>/
+  FindJobs(run, 3, &jobs, limit);  // <vm>/, <test>/<vm>/, and an iteration below either
   return jobs;
 }
 

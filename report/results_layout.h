@@ -1,7 +1,8 @@
 // Where the coordinator puts a run's evidence (coordinator/run_store.h): runs under
 // <results>/functional/<run>/, a job in <run>/<vm>/ or <run>/<test>/<vm>/ (job.json,
-// events.jsonl), a retried job's later attempts in its attempt-N/. Readers of results
-// (the history site, the live runs page) find them here, newest run first.
+// events.jsonl; one directory more, iteration-NN/, for each iteration of a repeated job), a retried
+// job's later attempts in its attempt-N/. Readers of results (the history site, the live runs page)
+// find them here, newest run first.
 #ifndef MOSDAT_REPORT_RESULTS_LAYOUT_H_
 #define MOSDAT_REPORT_RESULTS_LAYOUT_H_
 

@@ -184,6 +184,7 @@ v1::JobEvent ToProto(const Event& event) {
       step->set_attempt(e.attempt);
       step->set_source_location(e.source_location);
       step->set_cleanup(e.cleanup);
+      step->set_check(e.check);
       break;
     }
     case EventType::kStepFinished: {
@@ -201,6 +202,7 @@ v1::JobEvent ToProto(const Event& event) {
       step->set_description(e.description);
       step->set_source_location(e.source_location);
       step->set_cleanup(e.cleanup);
+      step->set_check(e.check);
       for (const LocatorCandidate& c : e.candidates) {
         v1::Candidate* candidate = step->add_candidates();
         candidate->set_source(c.source);
@@ -285,6 +287,7 @@ v1::JobEvent ToProto(const Event& event) {
       finished->set_verdict(ToProto(e.verdict));
       finished->set_reason(e.reason);
       finished->set_duration_seconds(e.duration_seconds);
+      if (e.bug) finished->set_bug(std::string(ToString(*e.bug)));
       break;
     }
   }
@@ -314,6 +317,7 @@ Event FromProto(const v1::JobEvent& in) {
       e.attempt = s.attempt();
       e.source_location = s.source_location();
       e.cleanup = s.cleanup();
+      e.check = s.check() == kPreconditionCheck || s.check() == kBugSignalCheck ? s.check() : "";
       break;
     }
     case v1::JobEvent::kStepFinished: {
@@ -332,6 +336,7 @@ Event FromProto(const v1::JobEvent& in) {
       e.description = s.description();
       e.source_location = s.source_location();
       e.cleanup = s.cleanup();
+      e.check = s.check() == kPreconditionCheck || s.check() == kBugSignalCheck ? s.check() : "";
       for (const v1::Candidate& c : s.candidates()) {
         e.candidates.push_back({c.source(), c.box().x(), c.box().y(), c.box().width(),
                                 c.box().height(), c.score(), c.description()});
@@ -398,6 +403,7 @@ Event FromProto(const v1::JobEvent& in) {
       e.verdict = FromProto(in.job_finished().verdict());
       e.reason = in.job_finished().reason();
       e.duration_seconds = in.job_finished().duration_seconds();
+      e.bug = BugVerdictFromString(in.job_finished().bug());  // unknown text: none
       break;
     case v1::JobEvent::kLog:
     default:

@@ -20,21 +20,32 @@ void InitCurlOnce() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+struct Body {
+  std::string* text;
+  size_t limit;
+};
+
 size_t AppendBody(char* data, size_t size, size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
+  auto* body = static_cast<Body*>(out);
+  if (body->text->size() + size * count > body->limit) return 0;  // libcurl stops: kBroken
+  body->text->append(data, size * count);
   return size * count;
 }
 
 size_t ReadHeader(char* data, size_t size, size_t count, void* out) {
+  auto* result = static_cast<HttpResult*>(out);
   absl::string_view line(data, size * count);
-  constexpr absl::string_view kRetryAfter = "retry-after:";
-  if (line.size() > kRetryAfter.size() &&
-      absl::EqualsIgnoreCase(line.substr(0, kRetryAfter.size()), kRetryAfter)) {
-    std::string value(absl::StripAsciiWhitespace(std::string(line.substr(kRetryAfter.size()))));
-    double seconds = 0;
-    if (absl::SimpleAtod(value, &seconds) && seconds >= 0) {
-      *static_cast<std::optional<absl::Duration>*>(out) = absl::Seconds(seconds);
-    }
+  const size_t colon = line.find(':');
+  if (colon == absl::string_view::npos || colon == 0) return size * count;  // status line, end
+  std::string name = absl::AsciiStrToLower(std::string(line.substr(0, colon)));
+  std::string value(absl::StripAsciiWhitespace(std::string(line.substr(colon + 1))));
+  if (value.size() > 1024) value.resize(1024);
+  if (result->headers.size() < kMaxResponseHeaders || result->headers.contains(name)) {
+    result->headers[name] = value;
+  }
+  double seconds = 0;
+  if (name == "retry-after" && absl::SimpleAtod(value, &seconds) && seconds >= 0) {
+    result->retry_after = absl::Seconds(seconds);
   }
   return size * count;
 }
@@ -74,7 +85,11 @@ HttpResult PerformHttp(const HttpRequest& request) {
     return result;
   }
   curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Accept: application/json");
+  const std::string accept = absl::StrCat("Accept: ", request.accept);
+  headers = curl_slist_append(headers, accept.c_str());
+  for (const std::string& header : request.headers) {
+    headers = curl_slist_append(headers, header.c_str());
+  }
   if (request.method == "POST") {
     headers = curl_slist_append(headers, "Content-Type: application/json");
     // No "100-continue" round trip for large image bodies.
@@ -94,10 +109,11 @@ HttpResult PerformHttp(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, std::min<long>(timeout_ms, 10000));
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
+  Body body{&result.body, request.max_body_bytes};
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, ReadHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.retry_after);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "mosdat-vlm-gateway/0.1");
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result);
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, request.user_agent.c_str());
   // Redirects would resend the key to wherever they point; OpenAI servers do not need them.
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -116,6 +132,9 @@ HttpResult PerformHttp(const HttpRequest& request) {
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
   } else {
     result.error = error[0] != '\0' ? std::string(error) : curl_easy_strerror(code);
+    if (code == CURLE_WRITE_ERROR) {
+      result.error = absl::StrCat("the answer is longer than ", request.max_body_bytes, " bytes");
+    }
   }
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);

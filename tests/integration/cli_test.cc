@@ -19,7 +19,6 @@ using ::testing::HasSubstr;
 const char* const kSeedCommands[] = {"run",       "test",      "functional", "preflight", "build",
                                      "replay",    "vlm-cache", "doctor",     "live",      "author",
                                      "dashboard", "visual",    "confirm"};
-const char* const kPlannedCommands[] = {"confirm"};
 
 std::string Mosdat() { return BuiltBinary("cli/mosdat"); }
 
@@ -53,14 +52,6 @@ TEST(CliTest, EveryCommandHasHelp) {
     RunResult result = RunCommand({Mosdat(), command, "--help"});
     EXPECT_EQ(result.exit_code, 0) << command << ": " << result.err;
     EXPECT_THAT(result.out, HasSubstr("Usage")) << command;
-  }
-}
-
-TEST(CliTest, PlannedCommandsSayTheyAreNotAvailableAndExit2) {
-  for (const char* command : kPlannedCommands) {
-    RunResult result = RunCommand({Mosdat(), command});
-    EXPECT_EQ(result.exit_code, 2) << command;
-    EXPECT_THAT(result.err, HasSubstr("not available in this version yet")) << command;
   }
 }
 

@@ -389,9 +389,14 @@ steps:
   EXPECT_EQ(p.scenario.kind, "bug-confirmation");
   ASSERT_TRUE(p.scenario.bug.has_value());
   EXPECT_EQ(p.scenario.bug->issue.at("id"), "3308");
-  EXPECT_EQ(p.scenario.bug->bug_signal, "the window is blank");
+  // Its questions are the precondition and the bug signal, asked of the VLM.
+  ASSERT_TRUE(p.scenario.bug->bug_signal.has_value());
+  const auto& signal = std::get<WaitForStep>(p.scenario.bug->bug_signal->kind);
+  EXPECT_EQ(std::get<VlmCondition>(signal.conditions.at(0)).question, "the window is blank");
+  ASSERT_TRUE(p.scenario.bug->precondition.has_value());
+  const auto& pre = std::get<WaitForStep>(p.scenario.bug->precondition->kind);
+  EXPECT_EQ(std::get<VlmCondition>(pre.conditions.at(0)).question, "the app is running");
   EXPECT_EQ(p.scenario.description, "uses {{ not_a_var }} literally");
-  EXPECT_NE(p.warnings.find("s.yaml:3:7: kind: bug confirmation"), std::string::npos) << p.warnings;
   EXPECT_NE(p.warnings.find("s.yaml:9:1: \"phases\" is not read here"), std::string::npos)
       << p.warnings;
 }

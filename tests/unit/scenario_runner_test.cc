@@ -878,5 +878,118 @@ TEST_F(ScenarioRunnerTest, AFailedStepKeepsASnapshotOfWhatWasThere) {
   EXPECT_TRUE(finished[1]->snapshot->words.empty());
 }
 
+// ---- Bug scenarios --------------------------------------------------------------------
+
+// setup: click (1,1); precondition: "Is the app up?"; steps: click (2,2); the signal:
+// "Is an error shown?" — each check with a short timeout.
+constexpr char kBugScenario[] = R"(name: bug
+setup:
+  - click: {x: 1, y: 1}
+precondition: {any: [verify: "Is the app up?"], timeout: 0.3}
+steps:
+  - click: {x: 2, y: 2}
+bug_signal: {any: [verify: "Is an error shown?"], timeout: 0.3}
+cleanup:
+  - key: escape
+)";
+
+// Each step event with its check: "start 2 precondition", "failed 4 bug_signal".
+std::vector<std::string> CheckTrail(const std::vector<Event>& events) {
+  std::vector<std::string> trail;
+  for (const Event& e : events) {
+    if (e.type != EventType::kStepStarted && e.type != EventType::kStepFinished) continue;
+    trail.push_back(
+        absl::StrCat(Absl(e.type == EventType::kStepStarted ? "start" : ToString(e.status)), " ",
+                     StepNumber(e.step_index, e.substep), e.check.empty() ? "" : " " + e.check,
+                     e.cleanup ? " cleanup" : ""));
+  }
+  return trail;
+}
+
+TEST_F(ScenarioRunnerTest, ABugThatShowsIsReproducedAndFailsTheRun) {
+  vlm_->Answer("Is the app up?", {true});
+  vlm_->Answer("Is an error shown?", {true});
+  RunOutcome outcome = Run(kBugScenario);
+  EXPECT_EQ(outcome.bug, BugVerdict::kReproduced);
+  EXPECT_EQ(ToString(outcome.verdict), "fail");
+  EXPECT_THAT(outcome.reason, HasSubstr("bug reproduced: step 4 (wait_for: bug signal"));
+  EXPECT_THAT(outcome.reason, HasSubstr("the bug showed: verify \"Is an error shown?\""));
+  EXPECT_THAT(CheckTrail(events_),
+              ElementsAre("start 1", "passed 1", "start 2 precondition", "passed 2 precondition",
+                          "start 3", "passed 3", "start 4 bug_signal", "failed 4 bug_signal",
+                          "start 5 cleanup", "passed 5 cleanup"));
+  EXPECT_THAT(screen_.inputs(),
+              ElementsAre("click 1,1 button 1 x1", "click 2,2 button 1 x1", "key ff1b"));
+}
+
+TEST_F(ScenarioRunnerTest, ABugThatDoesNotShowIsNotReproducedAndPasses) {
+  options_.screenshots = ScreenshotPolicy::kFailures;
+  vlm_->Answer("Is the app up?", {true});
+  vlm_->Answer("Is an error shown?", {false});
+  RunOutcome outcome = Run(kBugScenario);
+  EXPECT_EQ(outcome.bug, BugVerdict::kNotReproduced);
+  EXPECT_EQ(ToString(outcome.verdict), "pass") << outcome.reason;
+  const Event* signal = Finished()[3];
+  EXPECT_EQ(signal->check, "bug_signal");
+  EXPECT_EQ(signal->status, StepStatus::kPassed);
+  EXPECT_THAT(signal->reason, HasSubstr("the bug did not show: wait_for (any) timed out"));
+  EXPECT_THAT(outcome.reason, HasSubstr("bug not reproduced: the bug did not show: wait_for"));
+  // The checks' frames are evidence: taken even when only failures are.
+  std::vector<std::string> whys;
+  for (const Event& e : events_) {
+    if (e.type == EventType::kScreenshot) whys.push_back(e.why);
+  }
+  EXPECT_THAT(whys, ::testing::IsSupersetOf({"precondition", "bug-signal"}));
+}
+
+TEST_F(ScenarioRunnerTest, APreconditionThatDoesNotHoldStopsTheAttemptUncounted) {
+  vlm_->Answer("Is the app up?", {false});
+  RunOutcome outcome = Run(kBugScenario);
+  EXPECT_EQ(outcome.bug, BugVerdict::kPreconditionNotMet);
+  EXPECT_EQ(ToString(outcome.verdict), "fail");
+  EXPECT_THAT(outcome.reason, HasSubstr("precondition not met: the precondition did not hold"));
+  // The trigger never ran, the signal was not looked for; the cleanup ran.
+  EXPECT_THAT(screen_.inputs(), ElementsAre("click 1,1 button 1 x1", "key ff1b"));
+  EXPECT_EQ(vlm_->TimesAsked("Is an error shown?"), 0);
+}
+
+TEST_F(ScenarioRunnerTest, AFailedTriggerStepStillLooksForTheSignal) {
+  constexpr char kCrash[] = R"(name: crash
+precondition: Is the app up?
+steps:
+  - verify: Is the window still there?
+  - click: {x: 3, y: 3}
+bug_signal: {any: [verify: "Is a crash dialog shown?"], timeout: 0.3}
+)";
+  vlm_->Answer("Is the window still there?", {false});
+  vlm_->Answer("Is the app up?", {true});
+  vlm_->Answer("Is a crash dialog shown?", {true});
+  RunOutcome outcome = Run(kCrash);
+  EXPECT_EQ(outcome.bug, BugVerdict::kReproduced) << outcome.reason;
+  // Without setup the precondition comes after the steps: 1, 2, precondition 3, signal 4.
+  EXPECT_THAT(CheckTrail(events_),
+              ElementsAre("start 1", "failed 1", "start 3 precondition", "passed 3 precondition",
+                          "start 4 bug_signal", "failed 4 bug_signal"));
+  EXPECT_THAT(screen_.inputs(), IsEmpty());  // the rest of the trigger was skipped
+
+  events_.clear();
+  vlm_->Answer("Is a crash dialog shown?", {false});
+  outcome = Run(kCrash);
+  EXPECT_EQ(outcome.bug, BugVerdict::kPreconditionNotMet);
+  EXPECT_THAT(outcome.reason, HasSubstr("a step failed before the bug could show"));
+}
+
+TEST_F(ScenarioRunnerTest, ARigThatFailsDuringTheChecksIsAHarnessError) {
+  // A shell condition needs SSH, which this VM lacks: nothing is known of the bug.
+  RunOutcome outcome = Run(R"(name: no ssh
+steps:
+  - click: {x: 1, y: 1}
+bug_signal: {shell: "coredumpctl list app"}
+)");
+  EXPECT_EQ(outcome.bug, BugVerdict::kHarnessError);
+  EXPECT_EQ(ToString(outcome.verdict), "config_error");
+  EXPECT_THAT(outcome.reason, HasSubstr("no SSH access configured"));
+}
+
 }  // namespace
 }  // namespace mosdat

@@ -84,8 +84,9 @@ TEST(StepKindsTest, KeyListsComeFromTheRows) {
     EXPECT_EQ(FindStepKindRow(row.key), &row);
     EXPECT_TRUE(std::count(StepKindKeys().begin(), StepKindKeys().end(), row.key)) << row.key;
   }
-  EXPECT_EQ(ConditionKeys(), (std::vector<std::string>{"atspi", "screen_changes", "screen_stable",
-                                                       "text", "verify", "verify_not", "visual"}));
+  EXPECT_EQ(ConditionKeys(),
+            (std::vector<std::string>{"atspi", "screen_changes", "screen_stable", "shell", "text",
+                                      "verify", "verify_not", "visual"}));
   EXPECT_EQ(FindStepKindRow("use"), nullptr);  // `use` expands fragments; it is no kind
   EXPECT_EQ(FindConditionRow("wait"), nullptr);
 }

@@ -86,11 +86,13 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
     events(std::move(log)).IgnoreError();
   }
 
-  auto finish = [&](JobVerdict verdict, std::string reason) {
+  auto finish = [&](JobVerdict verdict, std::string reason,
+                    std::optional<BugVerdict> bug = std::nullopt) {
     // Lost: no job_finished either (Numbered drops it).
     Event finished = Event::Of(EventType::kJobFinished);
     finished.verdict = verdict;
     finished.reason = std::move(reason);
+    finished.bug = bug;
     finished.duration_seconds = absl::ToDoubleSeconds(absl::Now() - begin);
     events(std::move(finished)).IgnoreError();
     return verdict;
@@ -246,7 +248,7 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
   ScenarioRunner runner(**session, runner_options, std::ref(events));
   RunOutcome outcome = runner.Run(scenario);
   tear_down();
-  return finish(outcome.verdict, outcome.reason);
+  return finish(outcome.verdict, outcome.reason, outcome.bug);
 }
 
 }  // namespace mosdat

@@ -119,6 +119,7 @@ std::string ScenarioRunner::EmitScreenshot(int step_index, const std::string& wh
 }
 
 RunOutcome ScenarioRunner::Run(const Scenario& scenario) {
+  if (scenario.bug && scenario.bug->Checks()) return RunBugAttempt(scenario);
   RunOutcome outcome;
   for (size_t next = 0; next < scenario.steps.size();) {
     if (!Interruption().ok()) break;
@@ -132,13 +133,17 @@ RunOutcome ScenarioRunner::Run(const Scenario& scenario) {
     if (!from) break;
     next = *from;
   }
+  return Finish(scenario, static_cast<int>(scenario.steps.size()), std::move(outcome));
+}
+
+RunOutcome ScenarioRunner::Finish(const Scenario& scenario, int first_index, RunOutcome outcome) {
   // A cancel that came while the steps ran decides the verdict, whatever the step it
   // interrupted made of it; one that comes during the cleanup is too late to.
   const absl::Status cancelled = options_.cancel ? options_.cancel->AsStatus() : absl::OkStatus();
   // Cleanup always runs (unless the job was lost or its events cannot be reported),
   // numbered after the steps; its failures are reported but do not change a verdict
   // that is already a failure.
-  int index = static_cast<int>(scenario.steps.size());
+  int index = first_index;
   RunOutcome cleanup_outcome;
   in_cleanup_ = true;
   for (const Step& step : scenario.cleanup) {
@@ -147,22 +152,32 @@ RunOutcome ScenarioRunner::Run(const Scenario& scenario) {
   }
   in_cleanup_ = false;
   if (outcome.verdict == JobVerdict::kPass && cleanup_outcome.verdict != JobVerdict::kPass) {
-    outcome = cleanup_outcome;
+    outcome.verdict = cleanup_outcome.verdict;
+    outcome.reason = cleanup_outcome.reason;
   }
-  if (!cancelled.ok()) outcome = {JobVerdict::kError, std::string(cancelled.message())};
+  if (!cancelled.ok()) {
+    outcome.verdict = JobVerdict::kError;
+    outcome.reason = std::string(cancelled.message());
+  }
   if (!emit_status_.ok()) {
     outcome.verdict = JobVerdict::kError;
     outcome.reason = absl::StrCat("events could not be reported: ", emit_status_.message());
   }
   if (Lost()) {
-    outcome = {JobVerdict::kError, std::string(options_.cancel->AsStatus().message())};
+    outcome.verdict = JobVerdict::kError;
+    outcome.reason = std::string(options_.cancel->AsStatus().message());
+  }
+  // Nothing is known of the bug when the rig failed, whatever the steps found.
+  if (outcome.bug &&
+      (outcome.verdict == JobVerdict::kError || outcome.verdict == JobVerdict::kConfigError)) {
+    outcome.bug = BugVerdict::kHarnessError;
   }
   return outcome;
 }
 
 ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
                                              const std::string& substep, bool cleanup,
-                                             RunOutcome* outcome) {
+                                             RunOutcome* outcome, std::string_view check) {
   const std::string kind(StepKindName(step.kind));
   absl::Status status;
   for (int attempt = 1; attempt <= step.common.retries + 1; ++attempt) {
@@ -177,6 +192,7 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
     started.source_location = step.location.ToString();
     started.attempt = attempt;
     started.cleanup = cleanup;
+    started.check = std::string(check);
     EmitEvent(started);
     // Nothing acts on the app while nobody can hear of it.
     if (!emit_status_.ok() || Lost()) return Flow::kStop;
@@ -193,6 +209,8 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
     recorder_.Take();  // what came before this attempt is not its input
     status = Execute(step.kind, begin + timeout);
     if (Lost()) return Flow::kStop;  // at once: no screenshot, no step_finished
+    std::string not_seen;            // a bug signal that did not show: why, for the report
+    if (check == kBugSignalCheck) status = SignalOutcome(step, std::move(status), &not_seen);
     Event finished = started;
     finished.type = EventType::kStepFinished;
     finished.duration_seconds = absl::ToDoubleSeconds(absl::Now() - begin);
@@ -201,16 +219,23 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
     finished.output = std::move(attempt_.details.output);
     finished.vlm_calls = std::move(attempt_.details.vlm_calls);
     finished.pointer = recorder_.Take();
+    // The frames of a bug scenario's checks are its evidence: always taken, and named
+    // after the check.
+    const std::string check_shot = check == kBugSignalCheck      ? "bug-signal"
+                                   : check == kPreconditionCheck ? "precondition"
+                                                                 : "";
     if (status.ok()) {
       finished.status = StepStatus::kPassed;
-      if (options_.screenshots == ScreenshotPolicy::kAll) {
-        Screenshot(index, "step", &finished.screenshot);
+      finished.reason = std::move(not_seen);
+      if (options_.screenshots == ScreenshotPolicy::kAll ||
+          (!check_shot.empty() && options_.screenshots != ScreenshotPolicy::kNone)) {
+        Screenshot(index, check_shot.empty() ? "step" : check_shot, &finished.screenshot);
       }
     } else {
       finished.status = StepStatusOf(OutcomeOf(status));
       finished.reason = std::string(status.message());
       if (options_.screenshots != ScreenshotPolicy::kNone) {
-        Screenshot(index, "failure", &finished.screenshot);
+        Screenshot(index, check_shot.empty() ? "failure" : check_shot, &finished.screenshot);
         // Why the app did not do it is in what was there: kept with the failure.
         if (OutcomeOf(status) == Outcome::kTestFailed && Interruption().ok()) {
           finished.snapshot = SnapshotAtFailure();
@@ -372,6 +397,9 @@ absl::StatusOr<bool> ScenarioRunner::Holds(const Condition& condition, const Fra
     }
     return match.score >= threshold;
   }
+  if (const auto* c = std::get_if<ShellCondition>(&condition)) {
+    return ShellHolds(*c, deadline, why_not);
+  }
   return VlmHolds(std::get<VlmCondition>(condition), now, deadline, why_not);
 }
 
@@ -438,7 +466,13 @@ absl::Status ScenarioRunner::ExecuteWaitFor(const WaitForStep& step, absl::Time 
     }
     bool any = std::find(held.begin(), held.end(), true) != held.end();
     bool all = std::find(held.begin(), held.end(), false) == held.end();
-    if (step.mode == WaitForStep::Mode::kAny ? any : all) return absl::OkStatus();
+    if (step.mode == WaitForStep::Mode::kAny ? any : all) {
+      attempt_.satisfied.clear();
+      for (size_t i = 0; i < held.size(); ++i) {
+        if (held[i]) attempt_.satisfied.push_back(DescribeCondition(step.conditions[i]));
+      }
+      return absl::OkStatus();
+    }
     if (absl::Now() >= until) return timed_out();
     previous = *now;
     // Wake on the next framebuffer update or after the interval, whichever is first:

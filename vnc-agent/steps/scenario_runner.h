@@ -67,6 +67,9 @@ struct RunnerOptions {
 struct RunOutcome {
   JobVerdict verdict = JobVerdict::kPass;
   std::string reason;  // for fail/error: the first must_pass step that did not pass
+  // A bug scenario's attempt (core/bug_verdict.h): the job passes only when the bug
+  // did not show with its precondition met; `reason` says what was found.
+  std::optional<BugVerdict> bug;
 };
 
 // The RFB button number of a scenario's mouse button (1 left, 2 middle, 3 right).
@@ -84,16 +87,31 @@ class ScenarioRunner {
   // Runs the steps, then the cleanup steps (always). Each attempt of a step is a
   // step_started / step_finished pair (attempt numbered from 1); a test failure is
   // retried up to the step's `retries`, a config or infrastructure error never is.
+  // A bug scenario (core/scenario.h BugConfirmation) runs as one attempt at its bug:
+  // setup, precondition, the steps, the bug signal (scenario_runner_bug.cc).
   RunOutcome Run(const Scenario& scenario);
 
  private:
   enum class Flow { kContinue, kStop };
+  RunOutcome RunBugAttempt(const Scenario& scenario);
+  // A bug signal's wait_for result as the step's: it held → a test failure (the bug
+  // showed); it timed out → OK, with `*not_seen` saying so; anything else as it is.
+  absl::Status SignalOutcome(const Step& signal, absl::Status waited, std::string* not_seen);
+  // Asks the guest what it is (core/observed_environment.h) and logs it, for reports.
+  void ObserveEnvironment(const std::string& app_package);
+  absl::StatusOr<bool> ShellHolds(const ShellCondition& condition, absl::Time deadline,
+                                  std::string* why_not);
+  // The cleanup steps, numbered from `first_index`, and the verdict's last word (a
+  // cancel, a lost job, events that could not be reported).
+  RunOutcome Finish(const Scenario& scenario, int first_index, RunOutcome outcome);
   // After a failed must_pass step stopped the steps: where they go on from when a
   // person resumes them (pause_on_failure), or nullopt to end them.
   std::optional<size_t> HoldAfterFailure(int index, size_t step_count);
   // `substep`: the step's place inside if_visible branches ("" for a scenario step).
+  // `check`: a bug scenario's precondition or signal (core/bug_verdict.h); a signal
+  // that shows fails the step (the bug is there), one that does not passes it.
   Flow RunStep(const Step& step, int index, const std::string& substep, bool cleanup,
-               RunOutcome* outcome);
+               RunOutcome* outcome, std::string_view check = "");
   absl::Status Execute(const StepKind& kind, absl::Time deadline);
   absl::Status ExecuteWaitFor(const WaitForStep& step, absl::Time deadline);
   absl::StatusOr<bool> Holds(const Condition& condition, const Frame& first, const Frame& now,
@@ -207,8 +225,12 @@ class ScenarioRunner {
     std::map<std::pair<std::string, bool>, std::pair<absl::Time, bool>> vlm_looks;
     // Set by an if_visible step: the branch to run right after it.
     const std::vector<Step>* branch = nullptr;
+    // Set by a wait_for that ended satisfied: the conditions that held then.
+    std::vector<std::string> satisfied;
   };
   Attempt attempt_;
+  // A bug signal that did not show: why (the report's reason for "not reproduced").
+  std::string signal_not_seen_;
 };
 
 }  // namespace mosdat
