@@ -13,6 +13,7 @@
 #include "cli/live_host.h"
 #include "cli/package_upload.h"
 #include "core/preflight.h"
+#include "core/process.h"
 #include "core/secret_ref.h"
 #include "core/utf8.h"
 #include "report/html_parts.h"
@@ -38,6 +39,12 @@ void AddMatrixFlags(CLI::App* cmd, MatrixArgs* args, bool detach) {
   cmd->add_flag("--pause-on-failure", args->pause_on_failure,
                 "a failed must_pass step holds its job and VM: take over its screen in the "
                 "live page this command serves, then resume the job from a step or abort it");
+  cmd->add_flag("--record", args->record,
+                "record each scenario job's screen: recording.webm (frames newer than the last, "
+                "timed as they came) and recording-strip.png (the screen after each step) in "
+                "its results; needs ffmpeg where the job runs");
+  cmd->add_option("--fps", args->record_fps, "most frames a second a recording takes (default 10)")
+      ->check(CLI::Range(1, 30));
   cmd->add_flag("--live", args->live,
                 "serve the live page of this run while it runs (each job's screen live, its "
                 "steps, its failure); the URL is printed");
@@ -305,6 +312,13 @@ std::optional<LiveHost> ServeLivePage(const MatrixArgs& args, const Config& conf
 
 int RunMatrix(const MatrixArgs& args, const std::string& command,
               const std::function<int(const v1::Run&)>& on_finished) {
+  // Embedded, the jobs record on this machine: it needs ffmpeg before anything starts.
+  if (args.record && args.coordinator.empty() && FindExecutable("ffmpeg").empty()) {
+    std::cerr << command
+              << ": --record needs ffmpeg, which is not installed here (apt-get install ffmpeg, "
+                 "or deploy/install-deps.sh)\n";
+    return kExitConfigError;
+  }
   if (args.detach && args.coordinator.empty()) {
     std::cerr << command
               << ": --detach needs --coordinator: an embedded run lives in this process\n";
@@ -392,6 +406,7 @@ int RunMatrix(const MatrixArgs& args, const std::string& command,
   request.set_install_jobs(static_cast<v1::InstallJobs>(args.install_jobs));
   request.set_pause_on_failure(args.pause_on_failure);
   request.set_iterations(args.iterations);
+  if (args.record) request.set_record_fps(args.record_fps);
   for (const auto& [name, path] : args.scenario_tests) {
     (*request.mutable_scenario_tests())[name] = path;
   }

@@ -41,6 +41,9 @@ struct MatrixArgs : RunSelection {
   bool live = false;  // serve the live page of the run (embedded) without holding
   std::string live_listen = "127.0.0.1:0";
   std::string live_token_ref;  // env:NAME or file:PATH; "" = one made for the run, printed
+  // Record each scenario job's screen (`--record`), at most `record_fps` frames a second.
+  bool record = false;
+  int record_fps = 10;
   // Each scenario job runs this many times (`mosdat confirm --iterations`).
   int iterations = 1;
   // Tests defined here, not in the config: name → scenario file.

@@ -41,6 +41,7 @@ absl::StatusOr<std::vector<JobSpec>> Expand(const Submission& submission) {
   for (JobSpec& job : matrix->jobs) {
     job.packages = submission.packages;
     job.pause_on_failure = submission.pause_on_failure;
+    if (!job.smoke && !job.install_only) job.record_fps = submission.record_fps;
   }
   return std::move(matrix->jobs);
 }
@@ -468,7 +469,11 @@ grpc::Status CoordinatorService::Submit(const v1::SubmitMatrixRequest& request,
       .install_jobs = static_cast<InstallJobs>(request.install_jobs()),
       .pause_on_failure = request.pause_on_failure(),
       .iterations = std::max(1, request.iterations()),
+      .record_fps = request.record_fps(),
       .scenario_tests = {request.scenario_tests().begin(), request.scenario_tests().end()}};
+  if (request.record_fps() < 0 || request.record_fps() > 30) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "record_fps must be between 0 and 30");
+  }
   if (request.iterations() < 0 || request.iterations() > kMaxIterations) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         absl::StrCat("iterations must be between 1 and ", kMaxIterations));

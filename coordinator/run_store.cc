@@ -260,6 +260,7 @@ absl::StatusOr<RunRecord> RunStore::CreateRun(std::vector<JobSpec> specs, Submis
                             {"vm", spec.vm.name},
                             {"variant", spec.variant},
                             {"pause_on_failure", spec.pause_on_failure},
+                            {"record_fps", spec.record_fps},
                             {"created_unix_ms", absl::ToUnixMillis(run.created)},
                             {"inputs_sha256", digest}};
     if (absl::Status s = WriteFileAtomically((dir / "job.json").string(), about.dump(2) + "\n");
@@ -499,7 +500,10 @@ absl::Status RunStore::RecordAll(std::span<const Event> events, const std::strin
       break;
     }
     if (event.type == EventType::kScreenshot) {
-      if (!IsPlainPngName(event.screenshot)) {
+      // A recording is the one file that is no PNG: a WebM, by its EBML header.
+      const bool recording =
+          event.screenshot == kRecordingFile && event.png.compare(0, 4, "\x1a\x45\xdf\xa3") == 0;
+      if (!IsPlainPngName(event.screenshot) && !recording) {
         refused = absl::InvalidArgumentError(absl::StrCat("screenshot name \"", event.screenshot,
                                                           "\" is not a plain .png file name"));
         break;

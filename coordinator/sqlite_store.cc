@@ -239,6 +239,7 @@ std::string SubmissionJson(const Submission& s) {
               {"install_jobs", static_cast<int>(s.install_jobs)},
               {"pause_on_failure", s.pause_on_failure},
               {"iterations", s.iterations},
+              {"record_fps", s.record_fps},
               {"scenario_tests", s.scenario_tests}}
       .dump();
 }
@@ -257,6 +258,7 @@ absl::StatusOr<Submission> SubmissionFrom(const std::string& text) {
     s.retries = j.value("retries", 1);
     s.pause_on_failure = j.value("pause_on_failure", false);
     s.iterations = j.value("iterations", 1);
+    s.record_fps = j.value("record_fps", 0);
     s.scenario_tests =
         j.value("scenario_tests", json::object()).get<std::map<std::string, std::string>>();
     const int install_jobs = j.value("install_jobs", 0);

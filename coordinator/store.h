@@ -92,6 +92,7 @@ struct Submission {
   InstallJobs install_jobs = InstallJobs::kNone;
   bool pause_on_failure = false;                      // JobSpec::pause_on_failure of every job
   int iterations = 1;                                 // MatrixRequest::iterations
+  int record_fps = 0;                                 // JobSpec::record_fps of every scenario job
   std::map<std::string, std::string> scenario_tests;  // MatrixRequest::scenario_tests
 };
 

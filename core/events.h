@@ -153,6 +153,12 @@ struct Event {
   std::optional<BugVerdict> bug;
 };
 
+// A job's screen recording (`--record`) travels as a kScreenshot event (why
+// "recording") whose bytes are this WebM file's; the strip of its key moments is a
+// PNG (why "recording-strip").
+inline constexpr char kRecordingFile[] = "recording.webm";
+inline constexpr char kRecordingStripFile[] = "recording-strip.png";
+
 // A step's number as people read it: 1-based, then the sub-step ("4", "4.2.1");
 // `padded` gives at least two digits ("04.2.1"), for names that sort.
 std::string StepNumber(int step_index, const std::string& substep, bool padded = false);

@@ -108,6 +108,8 @@ struct JobSpec {
   // repeats it (`mosdat confirm --iterations`); 0 = not repeated. The variant is then
   // IterationName(iteration), which names the job in progress lines and reports.
   int iteration = 0;
+  // Record the screen as a video at most this many frames a second; 0 = do not.
+  int record_fps = 0;
 };
 
 // "iteration-03": a repeated job's variant and results sub-directory.

@@ -39,6 +39,8 @@ desktop_packages=(
   sudo pacman-package-manager zstd
   # browser tests (tests/browser/): Debian's chromium, driven headless by playwright-core
   chromium
+  # session recordings (--record): the agent encodes WebM with ffmpeg; tests decode with ffprobe
+  ffmpeg
 )
 
 missing=()

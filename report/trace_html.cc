@@ -304,6 +304,17 @@ std::string TraceHtml(const JobEvidence& job, const TraceOptions& options) {
     absl::StrAppend(&out, "<p class=\"reason ", verdict, "\">", XmlEscape(job.reason), "</p>");
   }
   absl::StrAppend(&out, Timeline(job), "</header><main>");
+  // A recorded job (--record): the video beside the page, and its key moments.
+  std::error_code error;
+  if (fs::is_regular_file(fs::path(job.dir) / kRecordingFile, error)) {
+    absl::StrAppend(&out, "<section class=\"recording\"><h2>Recording</h2><video controls src=\"",
+                    kRecordingFile, "\" style=\"max-width:100%\"></video>");
+    if (fs::is_regular_file(fs::path(job.dir) / kRecordingStripFile, error)) {
+      absl::StrAppend(&out, "<p><img alt=\"the screen after each step\" src=\"",
+                      kRecordingStripFile, "\" style=\"max-width:100%\"></p>");
+    }
+    absl::StrAppend(&out, "</section>");
+  }
   int position = 0;
   for (const StepEvidence& step : job.steps) {
     absl::StrAppend(&out, StepSection(frames, step, ++position));

@@ -636,6 +636,7 @@ v1::Job ToProto(const JobSpec& job) {
   out.set_variant(job.variant);
   out.set_install_only(job.install_only);
   out.set_pause_on_failure(job.pause_on_failure);
+  out.set_record_fps(job.record_fps);
   if (job.smoke) {
     v1::SmokeTest* smoke = out.mutable_smoke();
     smoke->set_variant(std::string(ToString(job.smoke->variant)));
@@ -696,6 +697,7 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& in) {
   job.variant = in.variant();
   job.install_only = in.install_only();
   job.pause_on_failure = in.pause_on_failure();
+  job.record_fps = in.record_fps();
   if (job.install_only && (!in.has_deploy() || in.deploy().packages().empty())) {
     return absl::InvalidArgumentError("job.install_only without packages to install");
   }

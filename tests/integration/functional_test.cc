@@ -15,7 +15,10 @@
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "core/events.h"
 #include "core/file_util.h"
 #include "core/frame.h"
@@ -406,6 +409,60 @@ TEST_F(FunctionalTest, AnUnknownTestIsAUsageError) {
 // tests folder (here the original's default, shared/scenarios/functional next to the
 // config, in the `linux` sub-folder) runs — the coordinator finds the same file among
 // the files sent with the run.
+// --record: the job's screen as a WebM that plays (ffprobe decodes and counts its
+// frames), the screen after each step as a strip, both linked from trace.html.
+TEST_F(FunctionalTest, ARecordedRunKeepsAVideoThatPlaysAndItsKeyMoments) {
+  WriteScenario(R"(name: recorded
+steps:
+  - wait_for: {all: [screen_stable: {region: {x: 0, y: 0, width: 400, height: 300}, for: 0.3}]}
+  - click: {x: 100, y: 40}
+  - wait_for: {any: [screen_changes: {region: {x: 20, y: 20, width: 160, height: 40}}], timeout: 5}
+  - click: {x: 100, y: 40}
+  - wait_for: {any: [screen_changes: {region: {x: 20, y: 20, width: 160, height: 40}}], timeout: 5}
+)");
+  std::vector<std::string> command = Command();
+  command.insert(command.end(), {"--record", "--fps", "10"});
+  RunResult result = RunCommand(command, {}, kRunTimeout);
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  const std::string video = JobDir() + "/recording.webm";
+  ASSERT_TRUE(fs::exists(video)) << result.out;
+  RunResult probe = RunCommand({"ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                                "-show_entries", "stream=nb_read_frames,width,height,codec_name",
+                                "-of", "default=noprint_wrappers=1", video});
+  ASSERT_EQ(probe.exit_code, 0) << probe.err;
+  EXPECT_THAT(probe.out, HasSubstr("codec_name=vp8"));
+  EXPECT_THAT(probe.out, HasSubstr("width=1280"));
+  int frames = 0;
+  for (absl::string_view line : absl::StrSplit(probe.out, '\n')) {
+    if (absl::ConsumePrefix(&line, "nb_read_frames=")) ASSERT_TRUE(absl::SimpleAtoi(line, &frames));
+  }
+  // The first frame, the two toggles' repaints and the closing frame at least.
+  EXPECT_GE(frames, 3) << probe.out;
+  absl::StatusOr<Frame> strip = DecodePng(ReadFileOrEmpty(JobDir() + "/recording-strip.png"));
+  ASSERT_TRUE(strip.ok()) << strip.status();
+  // Five steps: a row of four thumbnails (320 wide, 4 px apart), then one more row.
+  EXPECT_EQ(strip->width, 4 * 320 + 3 * 4);
+  EXPECT_EQ(strip->height, 2 * 200 + 4);
+  EXPECT_THAT(ReadFileOrEmpty(JobDir() + "/trace.html"),
+              HasSubstr("<video controls src=\"recording.webm\""));
+  bool logged = false;
+  for (const Event& e : Events()) {
+    if (e.type == EventType::kLog && absl::StrContains(e.text, "key moments")) logged = true;
+  }
+  EXPECT_TRUE(logged);
+}
+
+TEST_F(FunctionalTest, RecordingWithoutFfmpegIsRefusedBeforeAnythingStarts) {
+  WriteScenario("name: r\nsteps:\n  - key: a\n");
+  TempDir empty_path;
+  std::vector<std::string> command = Command();
+  command.push_back("--record");
+  RunResult result = RunCommand(command, {{"PATH", empty_path.path()}});
+  EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
+  EXPECT_THAT(result.err, HasSubstr("--record needs ffmpeg, which is not installed here"));
+  EXPECT_FALSE(fs::exists(dir_.File("results/functional")));
+}
+
 TEST_F(FunctionalTest, ATestNameWithoutATestRunsTheScenarioFileOfTheTestsFolder) {
   WriteScenario(kPassingScenario);
   const fs::path linux_dir = fs::path(dir_.path()) / "shared/scenarios/functional/linux";

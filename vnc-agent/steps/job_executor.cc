@@ -14,6 +14,7 @@
 #include "vnc-agent/steps/guest_access.h"
 #include "vnc-agent/steps/package_deployer.h"
 #include "vnc-agent/steps/scenario_runner.h"
+#include "vnc-agent/steps/session_recorder.h"
 #include "vnc-agent/steps/smoke_runner.h"
 
 namespace mosdat {
@@ -59,6 +60,38 @@ bool LaunchesItsApp(const Scenario& scenario) {
 
 // Installs the plan's packages over the VM's SSH session. ConfigError or
 // InfrastructureError (core/outcome.h), naming the VM, package and step.
+// Finishes the recording and sends it (and its strip) as evidence; what goes wrong is
+// logged. The video must fit one event: a longer one is said, not sent.
+void EmitRecording(SessionRecorder& recorder, Numbered& events) {
+  absl::StatusOr<Recording> recording = recorder.Finish(absl::Seconds(120));
+  if (!recording.ok()) {
+    events.Log("warning", absl::StrCat("the recording failed: ", recording.status().message()));
+    return;
+  }
+  constexpr size_t kMaxRecordingBytes = 3u << 20;  // under gRPC's 4 MiB message
+  if (recording->webm.size() > kMaxRecordingBytes) {
+    events.Log("warning", absl::StrCat("the recording (", recording->webm.size() >> 20,
+                                       " MiB) is larger than an event may be; record fewer "
+                                       "frames (--fps) or a shorter scenario"));
+  } else {
+    Event video = Event::Of(EventType::kScreenshot);
+    video.why = "recording";
+    video.screenshot = kRecordingFile;
+    video.png = std::move(recording->webm);
+    events(std::move(video)).IgnoreError();
+  }
+  if (!recording->strip_png.empty()) {
+    Event strip = Event::Of(EventType::kScreenshot);
+    strip.why = "recording-strip";
+    strip.screenshot = kRecordingStripFile;
+    strip.png = std::move(recording->strip_png);
+    events(std::move(strip)).IgnoreError();
+  }
+  events.Log("info",
+             absl::StrCat("recorded ", recording->frames, " frames (", kRecordingFile, ") and ",
+                          recording->key_moments, " key moments (", kRecordingStripFile, ")"));
+}
+
 absl::Status Deploy(const DeployPlan& plan, GuestAccess& guest, Numbered& events) {
   absl::StatusOr<GuestSession*> session = guest.Get();
   if (!session.ok()) {
@@ -245,8 +278,27 @@ JobVerdict ExecuteJob(const JobSpec& job, const EmitEvent& emit, std::shared_ptr
                                 {.target = job.vm, .desktop = desktop, .vnc = vnc}, cancel.get());
             }};
   }
-  ScenarioRunner runner(**session, runner_options, std::ref(events));
+  // --record: the screen as a video while the steps run, the screen after each step as
+  // its key moments. A recording that cannot start or finish is said, not a failure.
+  std::unique_ptr<SessionRecorder> recorder;
+  if (job.record_fps > 0) {
+    absl::StatusOr<std::unique_ptr<SessionRecorder>> started =
+        SessionRecorder::Start(**session, {.fps = job.record_fps});
+    if (started.ok()) {
+      recorder = std::move(*started);
+    } else {
+      events.Log("warning", absl::StrCat("not recorded: ", started.status().message()));
+    }
+  }
+  ScenarioRunner runner(**session, runner_options, [&](Event event) {
+    if (recorder && event.type == EventType::kStepFinished && !event.cleanup &&
+        event.substep.empty()) {
+      recorder->MarkKeyMoment();
+    }
+    return events(std::move(event));
+  });
   RunOutcome outcome = runner.Run(scenario);
+  if (recorder) EmitRecording(*recorder, events);
   tear_down();
   return finish(outcome.verdict, outcome.reason, outcome.bug);
 }
