@@ -51,6 +51,13 @@ struct ConfirmArgs {
 
 constexpr char kCommand[] = "mosdat confirm";
 
+// "a.deb, b.rpm": the files' names, for the report.
+std::string FileNames(const std::vector<std::string>& paths) {
+  return absl::StrJoin(paths, ", ", [](std::string* out, const std::string& path) {
+    out->append(fs::path(path).filename().string());
+  });
+}
+
 int Usage(const std::string& message) {
   std::cerr << kCommand << ": " << message << "\n";
   return kExitUsage;
@@ -141,15 +148,15 @@ absl::StatusOr<std::optional<GitHubIssue>> IssueText(const ConfirmArgs& args,
 
 // The iterations of the finished run, from each job's evidence on this machine, or —
 // when the coordinator keeps it elsewhere — from the events the run streamed.
-std::vector<IterationResult> IterationsOf(const v1::Run& run, const std::string& test,
-                                          const std::map<std::string, Event>& finished_events,
-                                          const std::map<std::string, std::string>& environments) {
+std::vector<IterationResult> IterationsOf(
+    const v1::Run& run, const std::string& test,
+    const std::map<std::string, Event>& finished_events,
+    const std::map<std::string, ObservedEnvironment>& environments) {
   std::vector<IterationResult> out;
   for (const v1::Job& job : run.jobs()) {
     if (job.test() != test) continue;
     const int iteration = std::max(1, IterationOf(job.variant()));
-    const std::string dir =
-        job.attempts().empty() ? job.results_dir() : job.attempts().rbegin()->results_dir();
+    const std::string dir = LastAttemptDir(job);
     const JobVerdict verdict = FromProto(job.verdict());
     std::error_code error;
     if (fs::is_regular_file(fs::path(dir) / "events.jsonl", error)) {
@@ -163,7 +170,7 @@ std::vector<IterationResult> IterationsOf(const v1::Run& run, const std::string&
       it.reason = e->second.reason;
     }
     if (auto e = environments.find(job.job_id()); e != environments.end()) {
-      it.environment = EnvironmentFromLogText(e->second);
+      it.environment = e->second;
     }
     out.push_back(std::move(it));
   }
@@ -246,19 +253,12 @@ int Confirm(ConfirmArgs args) {
       return ExitCodeFor(built.status());
     }
     args.matrix.packages = PackagesTheVmsTake(*config, built->result, args.matrix.vms);
-    result.what_ran = absl::StrCat(
-        args.build.pr != 0 ? absl::StrCat("pull request #", args.build.pr)
-                           : "ref " + args.build.ref,
-        ", built into ",
-        absl::StrJoin(args.matrix.packages, ", ", [](std::string* out, const std::string& p) {
-          out->append(fs::path(p).filename().string());
-        }));
+    result.what_ran =
+        absl::StrCat(args.build.pr != 0 ? absl::StrCat("pull request #", args.build.pr)
+                                        : "ref " + args.build.ref,
+                     ", built into ", FileNames(args.matrix.packages));
   } else if (!args.matrix.packages.empty()) {
-    result.what_ran = absl::StrCat(
-        "the packages ",
-        absl::StrJoin(args.matrix.packages, ", ", [](std::string* out, const std::string& p) {
-          out->append(fs::path(p).filename().string());
-        }));
+    result.what_ran = absl::StrCat("the packages ", FileNames(args.matrix.packages));
   } else {
     result.what_ran = "as installed on each VM";
   }
@@ -271,13 +271,13 @@ int Confirm(ConfirmArgs args) {
                                                                 : "results";
   // What the run streams: the fallback when its evidence stays on a remote coordinator.
   std::map<std::string, Event> finished_events;
-  std::map<std::string, std::string> environments;
+  std::map<std::string, ObservedEnvironment> environments;
   args.matrix.on_update = [&](const v1::RunUpdate& update) {
     if (!update.has_event()) return;
     Event e = FromProto(update.event());
     if (e.type == EventType::kJobFinished) finished_events[e.job_id] = e;
-    if (e.type == EventType::kLog && EnvironmentFromLogText(e.text))
-      environments[e.job_id] = e.text;
+    if (e.type != EventType::kLog) return;
+    if (auto environment = EnvironmentFromLogText(e.text)) environments[e.job_id] = *environment;
   };
   return RunMatrix(args.matrix, kCommand, [&](const v1::Run& run) {
     result.run_id = run.run_id();
@@ -330,9 +330,7 @@ void AddConfirmCommand(CLI::App& root, const GlobalOptions& global, int* exit_co
   cmd->add_option("issue", args->issue, "owner/repo#NUMBER or the issue's URL")->required();
   AddMatrixFlags(cmd, &args->matrix, /*detach=*/false);
   AddBuildFlags(cmd, &args->build);
-  cmd->add_option("--package", args->matrix.packages,
-                  "test these package files (each VM installs those its [[vm.package]] takes)")
-      ->check(CLI::ExistingFile);
+  AddPackageFlag(cmd, &args->matrix);
   cmd->add_option("--iterations", args->matrix.iterations,
                   "attempts per VM, each from the VM's clean state (default 3)")
       ->check(CLI::Range(1, kMaxIterations));

@@ -16,13 +16,6 @@
 namespace mosdat {
 namespace {
 
-void AddPackageFlag(CLI::App* cmd, MatrixArgs* args) {
-  cmd->add_option("--package", args->packages,
-                  "a pre-built package (.deb, .rpm, .AppImage, .tar.gz, ...) each VM whose "
-                  "[[vm.package]] takes it installs before its jobs; repeatable")
-      ->check(CLI::ExistingFile);
-}
-
 // With packages to install and [verify] checks, each VM first has an install job that
 // checks the installed copy (the tests' jobs install the packages too, unchecked).
 int RunWithInstallChecks(MatrixArgs args, const std::string& command) {

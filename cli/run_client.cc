@@ -44,7 +44,7 @@ void AddMatrixFlags(CLI::App* cmd, MatrixArgs* args, bool detach) {
                 "timed as they came) and recording-strip.png (the screen after each step) in "
                 "its results; needs ffmpeg where the job runs");
   cmd->add_option("--fps", args->record_fps, "most frames a second a recording takes (default 10)")
-      ->check(CLI::Range(1, 30));
+      ->check(CLI::Range(1, kMaxRecordFps));
   cmd->add_flag("--live", args->live,
                 "serve the live page of this run while it runs (each job's screen live, its "
                 "steps, its failure); the URL is printed");
@@ -59,6 +59,17 @@ void AddMatrixFlags(CLI::App* cmd, MatrixArgs* args, bool detach) {
                   "print the run id once submitted and exit (follow it with `mosdat watch`); "
                   "needs --coordinator");
   }
+}
+
+std::string LastAttemptDir(const v1::Job& job) {
+  return job.attempts().empty() ? job.results_dir() : job.attempts().rbegin()->results_dir();
+}
+
+void AddPackageFlag(CLI::App* cmd, MatrixArgs* args) {
+  cmd->add_option("--package", args->packages,
+                  "a pre-built package (.deb, .rpm, .AppImage, .tar.gz, ...) each VM whose "
+                  "[[vm.package]] takes it installs before its jobs; repeatable")
+      ->check(CLI::ExistingFile);
 }
 
 void RunPrinter::Name(const v1::Job& job, bool with_test) {
@@ -220,8 +231,7 @@ void PrintRunSummary(const v1::Run& run, bool json,
     }
     if (!job.reason().empty()) std::cout << "          " << job.reason() << "\n";
     // The last attempt's trace viewer when it is on this machine, else the directory.
-    const std::string last_dir =
-        job.attempts().empty() ? job.results_dir() : job.attempts().rbegin()->results_dir();
+    const std::string last_dir = LastAttemptDir(job);
     const std::string trace = (std::filesystem::path(last_dir) / "trace.html").string();
     std::error_code error;
     std::cout << "          " << (std::filesystem::exists(trace, error) ? trace : job.results_dir())

@@ -88,6 +88,12 @@ class RunPrinter {
 void PrintRunSummary(const v1::Run& run, bool json,
                      const std::map<std::string, int>& smoke_exit_codes = {});
 
+// Where a job's last attempt keeps its evidence (the job's own directory before any).
+std::string LastAttemptDir(const v1::Job& job);
+
+// `--package FILE...`: package files each VM whose [[vm.package]] takes them installs.
+void AddPackageFlag(CLI::App* cmd, MatrixArgs* args);
+
 // Follows `run_id` after `after_seq` until the run finishes, calling `on_update` for
 // each update once. While the coordinator is unreachable it tries again, for up to
 // `patience`; Unavailable after that, NotFound for an unknown run.

@@ -84,9 +84,8 @@ IterationResult ReadIteration(const std::string& vm, int iteration, const std::s
   }
   for (const Event& shot : evidence->screenshots) {
     const std::string path = (fs::path(dir) / shot.screenshot).string();
-    if (!IsPlainPngName(shot.screenshot)) continue;
-    if (shot.why == "precondition") it.precondition_frame = path;
-    if (shot.why == "bug-signal") it.signal_frame = path;
+    if (shot.why == kPreconditionFrame) it.precondition_frame = path;
+    if (shot.why == kBugSignalFrame) it.signal_frame = path;
   }
   for (const Event& log : evidence->logs) {
     if (auto environment = EnvironmentFromLogText(log.text)) it.environment = *environment;
@@ -175,8 +174,8 @@ std::string ReportMarkdown(const ConfirmResult& r) {
                     "|---|---|---|---|---|\n");
     const IterationResult* shown = nullptr;
     for (const IterationResult& it : vm.iterations) {
-      const std::string pre = FrameName(it, "precondition", it.precondition_frame);
-      const std::string sig = FrameName(it, "bug-signal", it.signal_frame);
+      const std::string pre = FrameName(it, kPreconditionFrame, it.precondition_frame);
+      const std::string sig = FrameName(it, kBugSignalFrame, it.signal_frame);
       absl::StrAppend(&md, "| ", it.iteration, " | ", Absl(ToHumanString(it.verdict)), " | ",
                       Cell(it.reason), " | ", pre.empty() ? "—" : "[frame](" + pre + ")", " | ",
                       sig.empty() ? "—" : "[frame](" + sig + ")", " |\n");
@@ -184,8 +183,8 @@ std::string ReportMarkdown(const ConfirmResult& r) {
     }
     if (shown) {
       absl::StrAppend(&md, "\nThe bug on ", vm.vm, ", iteration ", shown->iteration,
-                      ":\n\n![bug signal](", FrameName(*shown, "bug-signal", shown->signal_frame),
-                      ")\n");
+                      ":\n\n![bug signal](",
+                      FrameName(*shown, kBugSignalFrame, shown->signal_frame), ")\n");
     }
   }
   absl::StrAppend(&md,
@@ -246,8 +245,8 @@ json SummaryJson(const ConfirmResult& r, int exit_code) {
            {"verdict", std::string(ToString(it.verdict))},
            {"reason", it.reason},
            {"results", it.dir},
-           {"precondition_frame", FrameName(it, "precondition", it.precondition_frame)},
-           {"bug_signal_frame", FrameName(it, "bug-signal", it.signal_frame)},
+           {"precondition_frame", FrameName(it, kPreconditionFrame, it.precondition_frame)},
+           {"bug_signal_frame", FrameName(it, kBugSignalFrame, it.signal_frame)},
            {"duration_s", it.duration_seconds}});
     }
     vms.push_back({{"vm", vm.vm},
@@ -291,8 +290,8 @@ absl::Status WriteConfirmEvidence(const ConfirmResult& r, int exit_code, const s
   for (const VmResult& vm : r.vms) {
     for (const IterationResult& it : vm.iterations) {
       for (const auto& [which, src] :
-           {std::pair<std::string, std::string>{"precondition", it.precondition_frame},
-            {"bug-signal", it.signal_frame}}) {
+           {std::pair<std::string, std::string>{kPreconditionFrame, it.precondition_frame},
+            {kBugSignalFrame, it.signal_frame}}) {
         if (src.empty()) continue;
         fs::copy_file(src, fs::path(dir) / FrameName(it, which, src),
                       fs::copy_options::overwrite_existing, error);

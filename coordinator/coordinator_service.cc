@@ -471,8 +471,9 @@ grpc::Status CoordinatorService::Submit(const v1::SubmitMatrixRequest& request,
       .iterations = std::max(1, request.iterations()),
       .record_fps = request.record_fps(),
       .scenario_tests = {request.scenario_tests().begin(), request.scenario_tests().end()}};
-  if (request.record_fps() < 0 || request.record_fps() > 30) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "record_fps must be between 0 and 30");
+  if (request.record_fps() < 0 || request.record_fps() > kMaxRecordFps) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("record_fps must be between 0 and ", kMaxRecordFps));
   }
   if (request.iterations() < 0 || request.iterations() > kMaxIterations) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,

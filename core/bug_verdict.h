@@ -26,6 +26,9 @@ std::string_view ToHumanString(BugVerdict verdict);
 // The step events of the checks (Event::check).
 inline constexpr char kPreconditionCheck[] = "precondition";
 inline constexpr char kBugSignalCheck[] = "bug_signal";
+// The `why` of the frame each check takes (a screenshot event), whatever its result.
+inline constexpr char kPreconditionFrame[] = "precondition";
+inline constexpr char kBugSignalFrame[] = "bug-signal";
 
 // What the attempts say, in order of how much they claim.
 enum class BugAggregate { kConfirmed, kNotReproduced, kIntermittent, kInconclusive };

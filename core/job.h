@@ -117,6 +117,9 @@ std::string IterationName(int iteration);
 // The iteration a variant names, or 0.
 int IterationOf(std::string_view variant);
 
+// The most frames a second a recording (JobSpec::record_fps) may take.
+inline constexpr int kMaxRecordFps = 30;
+
 // The most iterations a run may ask for per (test, VM).
 inline constexpr int kMaxIterations = 100;
 

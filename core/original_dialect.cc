@@ -744,7 +744,7 @@ bool IsCanonicalTopKey(const std::string& key) {
 // A bug scenario's keys that this project's dialect reads as the original does
 // (`precondition_check` is the original's name only).
 bool IsSharedBugKey(const std::string& key) {
-  return key == "kind" || key == "issue" || key == "expected_env" || key == "bug_signal";
+  return IsCanonicalTopKey(key) && key != "precondition_check";
 }
 
 // The original's `imports:` is a list of fragment names, ours of file paths.

@@ -221,8 +221,8 @@ ScenarioRunner::Flow ScenarioRunner::RunStep(const Step& step, int index,
     finished.pointer = recorder_.Take();
     // The frames of a bug scenario's checks are its evidence: always taken, and named
     // after the check.
-    const std::string check_shot = check == kBugSignalCheck      ? "bug-signal"
-                                   : check == kPreconditionCheck ? "precondition"
+    const std::string check_shot = check == kBugSignalCheck      ? kBugSignalFrame
+                                   : check == kPreconditionCheck ? kPreconditionFrame
                                                                  : "";
     if (status.ok()) {
       finished.status = StepStatus::kPassed;

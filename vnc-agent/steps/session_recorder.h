@@ -19,14 +19,14 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/frame.h"
+#include "core/job.h"
 #include "core/owned_temp_dir.h"
 #include "core/process.h"
 #include "vnc-agent/rfb/screen.h"
 
 namespace mosdat {
 
-// The most frames a second a recording takes, and how long one may last.
-inline constexpr int kMaxRecordFps = 30;
+// The most key moments a strip shows (the fps bound is core/job.h's kMaxRecordFps).
 inline constexpr size_t kMaxKeyMoments = 24;
 
 struct Recording {
