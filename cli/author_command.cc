@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "core/secret_ref.h"
+#include "live/authoring_client.h"
 
 namespace mosdat {
 namespace {
@@ -44,49 +45,34 @@ int Usage(const std::string& message) {
   return Print({{"ok", false}, {"error", message}}, kExitUsage);
 }
 
-class AuthorClient {
+// The answer and the exit code it means.
+class AuthorCalls {
  public:
-  AuthorClient(const std::string& url, std::string token) : client_(url), token_(std::move(token)) {
-    client_.set_read_timeout(600, 0);  // a replay or a launch may take minutes
-    client_.set_connection_timeout(10, 0);
-  }
+  AuthorCalls(const std::string& url, std::string token) : client_(url, std::move(token)) {}
 
-  // The answer and the exit code it means.
   std::pair<json, int> Call(const std::string& method, const std::string& path,
                             const json& body = nullptr) {
-    httplib::Headers headers = {{"Authorization", "Bearer " + token_}};
-    httplib::Result result = method == "GET"
-                                 ? client_.Get(path, headers)
-                                 : client_.Post(path, headers, body.dump(), "application/json");
-    if (!result) {
-      return {{{"ok", false},
-               {"error", "cannot reach the live server: " + httplib::to_string(result.error())}},
-              kExitInfrastructure};
+    AuthoringAnswer answer = method == "GET" ? client_.Get(path) : client_.Post(path, body);
+    switch (answer.kind) {
+      case AuthoringAnswer::Kind::kUnreachable:
+        return {answer.body, kExitInfrastructure};
+      case AuthoringAnswer::Kind::kRefused:
+        return {answer.body, kExitUsage};
+      case AuthoringAnswer::Kind::kDone:
+        break;
     }
-    json answer = json::parse(result->body, nullptr, false);
-    if (answer.is_discarded() || !answer.is_object()) {
-      answer = {{"ok", false}, {"error", "the server's answer is not JSON"}};
-    }
-    if (result->status >= 500) return {answer, kExitInfrastructure};
-    if (result->status >= 400) return {answer, kExitUsage};
-    // Done, but the step did not pass or the model did not find it.
-    if (answer.value("passed", true) == false || answer.value("found", true) == false ||
-        answer.value("answer", true) == false) {
-      return {answer, kExitTestFailed};
-    }
-    return {answer, kExitPass};
+    return {answer.body, answer.Negative() ? kExitTestFailed : kExitPass};
   }
 
  private:
-  httplib::Client client_;
-  std::string token_;
+  AuthoringClient client_;
 };
 
 int RunAuthor(const AuthorArgs& a) {
   absl::StatusOr<SecretRef> ref = SecretRef::Parse(a.token_ref);
   absl::StatusOr<std::string> token = ref.ok() ? ref->Resolve() : ref.status();
   if (!token.ok()) return Usage("--token: " + std::string(token.status().message()));
-  AuthorClient api(a.url, *token);
+  AuthorCalls api(a.url, *token);
   auto need = [&](const std::string& value, const char* flag) {
     return value.empty()
                ? std::optional<int>(Usage(std::string(flag) + " is required for " + a.verb))

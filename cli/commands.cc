@@ -5,7 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "cli/exit_codes.h"
 #include "core/config_parser.h"
+#include "core/secret_ref.h"
 #include "runtime/logging.h"
+#include "runtime/token_auth.h"
 
 namespace mosdat {
 
@@ -28,6 +30,19 @@ absl::StatusOr<VlmConfig> LoadVlmConfig(const std::string& path, std::string_vie
                      " has no [vlm] table; add one (base_url, model) or ", std::string(instead)));
   }
   return *config->vlm;
+}
+
+absl::StatusOr<std::string> ServerToken(const std::string& ref, std::string_view flag, bool* made) {
+  *made = ref.empty();
+  if (ref.empty()) return GenerateToken();
+  absl::StatusOr<SecretRef> parsed = SecretRef::Parse(ref);
+  absl::StatusOr<std::string> value = parsed.ok() ? parsed->Resolve() : parsed.status();
+  if (!value.ok()) {
+    return absl::InvalidArgumentError(std::string(flag) + ": " +
+                                      std::string(value.status().message()));
+  }
+  if (value->empty()) return absl::InvalidArgumentError(std::string(flag) + ": the token is empty");
+  return *value;
 }
 
 }  // namespace mosdat

@@ -28,6 +28,13 @@ void RunWithLogging(const GlobalOptions& global, int* exit_code, const std::func
 absl::StatusOr<VlmConfig> LoadVlmConfig(const std::string& path, std::string_view command,
                                         std::string_view instead);
 
+// The token a server's callers present: the one `ref` names (env:NAME or file:PATH), or
+// a fresh one when `ref` is empty (*made says so: the command shows it once).
+// InvalidArgument, naming `flag`, when the reference cannot be read or the token is empty.
+absl::StatusOr<std::string> ServerToken(const std::string& ref, std::string_view flag, bool* made);
+
+inline constexpr char kMosdatVersion[] = "0.1.0";
+
 void AddPreflightCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
 void AddFunctionalCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
 void AddAtspiDumpCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
@@ -47,6 +54,8 @@ void AddMatrixCommands(CLI::App& root, const GlobalOptions& global, int* exit_co
 void AddRunsCommands(CLI::App& root, const GlobalOptions& global, int* exit_code);
 // `confirm` (confirm_command.cc): does a GitHub issue's bug reproduce, how often, where.
 void AddConfirmCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
+// `mcp` (mcp_command.cc): the authoring tools for coding agents over MCP.
+void AddMcpCommand(CLI::App& root, const GlobalOptions& global, int* exit_code);
 
 }  // namespace mosdat
 

@@ -38,34 +38,14 @@ int RunLive(const LiveArgs& args) {
     std::cerr << config.status().message() << "\n";
     return kExitConfigError;
   }
-  std::string token;
   bool made = false;
-  if (!args.token_ref.empty()) {
-    absl::StatusOr<SecretRef> ref = SecretRef::Parse(args.token_ref);
-    absl::StatusOr<std::string> value = ref.ok() ? ref->Resolve() : ref.status();
-    if (!value.ok() || value->empty()) {
-      std::cerr << "mosdat live: --token: "
-                << (value.ok() ? "the token is empty" : value.status().message()) << "\n";
-      return kExitUsage;
-    }
-    token = *value;
-  } else {
-    token = GenerateToken();
-    made = true;
+  absl::StatusOr<std::string> token = ServerToken(args.token_ref, "--token", &made);
+  if (!token.ok()) {
+    std::cerr << "mosdat live: " << token.status().message() << "\n";
+    return kExitUsage;
   }
-  EmbeddedOptions embedded;
-  for (const VmConfig& vm : config->vms) embedded.vms.push_back(vm.name);
-  embedded.coordinator.results_root = config->report.output_dir;
-  embedded.vlm = config->vlm;
-  absl::StatusOr<ServiceConnection> services =
-      ConnectServices(args.agent, args.agent_token_ref, args.agent_tls, embedded);
-  if (!services.ok()) {
-    std::cerr << "mosdat live: " << services.status().message() << "\n";
-    return services.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
-                                                                          : kExitInfrastructure;
-  }
-  absl::StatusOr<LiveHost> live =
-      StartLiveHost(*config, *services, args.listen, token, config->report.output_dir);
+  absl::StatusOr<LiveHost> live = StartConfigLiveHost(
+      *config, {args.agent, args.agent_token_ref, args.agent_tls}, args.listen, *token);
   if (!live.ok()) {
     std::cerr << "mosdat live: " << live.status().message() << "\n";
     return live.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
@@ -75,7 +55,7 @@ int RunLive(const LiveArgs& args) {
   std::cout << "mosdat live: serving the authoring API on " << server->url() << "\n";
   if (made) {
     // Made for this run, shown once, to the person who started it.
-    std::cout << "token (send as Authorization: Bearer ..., or log in with it): " << token << "\n";
+    std::cout << "token (send as Authorization: Bearer ..., or log in with it): " << *token << "\n";
   }
   std::cout.flush();
   // Ctrl-C or SIGTERM ends the process through the embedded services' watcher; the

@@ -23,4 +23,20 @@ absl::StatusOr<LiveHost> StartLiveHost(const Config& config, const ServiceConnec
   return host;
 }
 
+absl::StatusOr<LiveHost> StartConfigLiveHost(const Config& config, const LiveAgent& agent,
+                                             const std::string& listen, const std::string& token) {
+  EmbeddedOptions embedded;
+  for (const VmConfig& vm : config.vms) embedded.vms.push_back(vm.name);
+  embedded.coordinator.results_root = config.report.output_dir;
+  embedded.vlm = config.vlm;
+  absl::StatusOr<ServiceConnection> services =
+      ConnectServices(agent.address, agent.token_ref, agent.tls, embedded);
+  if (!services.ok()) return services.status();
+  absl::StatusOr<LiveHost> host =
+      StartLiveHost(config, *services, listen, token, config.report.output_dir);
+  if (!host.ok()) return host.status();
+  host->services = std::move(*services);
+  return host;
+}
+
 }  // namespace mosdat

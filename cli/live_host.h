@@ -17,6 +17,7 @@
 namespace mosdat {
 
 struct LiveHost {
+  ServiceConnection services;  // the agent it serves over (kept alive when embedded)
   std::unique_ptr<AgentScreenBackend> backend;
   std::unique_ptr<LiveServer> server;  // declared last: it stops before the backend goes
 };
@@ -27,6 +28,20 @@ struct LiveHost {
 absl::StatusOr<LiveHost> StartLiveHost(const Config& config, const ServiceConnection& agent,
                                        const std::string& listen, const std::string& token,
                                        const std::string& results_root);
+
+// How a command finds the agent whose screens it serves: a running one (`address`,
+// with its token and TLS), or "" for the embedded services, opening the config's VMs.
+struct LiveAgent {
+  std::string address;
+  std::string token_ref;
+  ClientTlsOptions tls;
+};
+
+// The live server of `config` over `agent` (StartLiveHost), the host keeping the
+// connection. InvalidArgument for a bad address, token or agent flag; Unavailable when
+// the embedded services cannot start or the address cannot be bound.
+absl::StatusOr<LiveHost> StartConfigLiveHost(const Config& config, const LiveAgent& agent,
+                                             const std::string& listen, const std::string& token);
 
 }  // namespace mosdat
 

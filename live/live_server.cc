@@ -3,8 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "core/net.h"
 #include "live/authoring_api.h"
 #include "live/held_jobs_api.h"
 #include "live/http_json.h"
@@ -29,15 +27,6 @@ LiveServer::LiveServer(ScreenBackend& backend, LiveServerOptions options)
 absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(ScreenBackend& backend,
                                                               LiveServerOptions options) {
   if (options.token.empty()) return absl::InvalidArgumentError("the live server needs a token");
-  // Port 0: any free one (ParseHostPort takes real ports only).
-  const bool any_port = options.listen.size() > 2 && options.listen.ends_with(":0");
-  absl::StatusOr<std::pair<std::string, int>> address = ParseHostPort(
-      any_port ? options.listen.substr(0, options.listen.size() - 1) + "1" : options.listen);
-  if (address.ok() && any_port) address->second = 0;
-  if (!address.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--listen ", options.listen, ": ", address.status().message()));
-  }
   std::unique_ptr<LiveServer> server(new LiveServer(backend, std::move(options)));
   httplib::Server& http = server->server_;
   http.set_payload_max_length(kMaxBodyBytes);
@@ -73,43 +62,21 @@ absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(ScreenBackend& bac
         "application/json");
   });
 
-  server->host_ = address->first;
-  if (address->second == 0) {
-    server->port_ = http.bind_to_any_port(server->host_);
-  } else {
-    server->port_ = http.bind_to_port(server->host_, address->second) ? address->second : -1;
+  absl::StatusOr<std::unique_ptr<HttpListener>> listener =
+      HttpListener::Start(http, server->options_.listen);
+  if (!listener.ok()) {
+    if (!absl::IsInvalidArgument(listener.status())) return listener.status();
+    return absl::InvalidArgumentError(absl::StrCat("--listen ", listener.status().message()));
   }
-  if (server->port_ <= 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", server->options_.listen,
-                                               " (in use, or not an address "
-                                               "of this machine)"));
-  }
-  server->thread_ = std::thread([self] {
-    self->server_.listen_after_bind();
-    self->served_ = true;
-  });
-  // Serving before Start returns, so that stop() in the destructor finds it running
-  // (httplib ignores a stop that comes first, and the thread would never end).
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!http.is_running() && !self->served_ && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  server->listener_ = std::move(*listener);
   return server;
 }
 
 LiveServer::~LiveServer() {
   streams_.Stop();  // open streams end at their next tick, freeing their workers
-  // httplib ignores a stop() that comes before it runs: repeat until the thread ends.
-  while (thread_.joinable() && !served_) {
-    server_.stop();
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  if (thread_.joinable()) thread_.join();
+  listener_.reset();
 }
 
-std::string LiveServer::url() const {
-  const bool v6 = host_.find(':') != std::string::npos;
-  return absl::StrCat("http://", v6 ? "[" + host_ + "]" : host_, ":", port_);
-}
+std::string LiveServer::url() const { return listener_->url(); }
 
 }  // namespace mosdat

@@ -8,16 +8,15 @@
 
 #include <httplib.h>
 
-#include <atomic>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/scenario_parser.h"
 #include "live/author_sessions.h"
 #include "live/http_auth.h"
+#include "live/http_listener.h"
 #include "live/run_board.h"
 #include "live/screen_backend.h"
 #include "live/sse_streams.h"
@@ -41,7 +40,7 @@ class LiveServer {
                                                            LiveServerOptions options);
   ~LiveServer();  // stops serving, closes every authoring session
 
-  int port() const { return port_; }
+  int port() const { return listener_->port(); }
   std::string url() const;
 
  private:
@@ -53,10 +52,7 @@ class LiveServer {
   SseStreams streams_{kMaxStreams};
   std::unique_ptr<RunBoard> runs_;
   httplib::Server server_;
-  std::string host_;
-  int port_ = 0;
-  std::thread thread_;
-  std::atomic<bool> served_{false};  // the serving thread has returned
+  std::unique_ptr<HttpListener> listener_;  // declared last: it stops first
 };
 
 }  // namespace mosdat

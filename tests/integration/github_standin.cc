@@ -16,19 +16,17 @@ GitHubStandIn::GitHubStandIn(std::string token) : token_(std::move(token)) {
   };
   server_.Get(".*", handler);
   server_.Post(".*", handler);
-  port_ = server_.bind_to_any_port("127.0.0.1");
-  thread_ = std::thread([this] { server_.listen_after_bind(); });
-  // httplib 0.11 has no wait_until_ready: poll until it runs (bounded).
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!server_.is_running() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(2));
+  absl::StatusOr<std::unique_ptr<HttpListener>> listener =
+      HttpListener::Start(server_, "127.0.0.1:0");
+  if (listener.ok()) listener_ = std::move(*listener);
 }
 
-GitHubStandIn::~GitHubStandIn() {
-  server_.stop();
-  if (thread_.joinable()) thread_.join();
-}
+GitHubStandIn::~GitHubStandIn() = default;
 
-std::string GitHubStandIn::api_url() const { return absl::StrCat("http://127.0.0.1:", port_); }
+// A port no one listens on when the stand-in could not start: the test's calls fail.
+std::string GitHubStandIn::api_url() const {
+  return listener_ ? listener_->url() : "http://127.0.0.1:1";
+}
 
 void GitHubStandIn::AddIssue(const std::string& repo, int number, const std::string& title,
                              const std::string& body, const std::vector<std::string>& labels) {

@@ -14,8 +14,10 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
+#include <memory>
 #include <vector>
+
+#include "live/http_listener.h"
 
 namespace mosdat::testing {
 
@@ -44,14 +46,13 @@ class GitHubStandIn {
 
   std::string token_;
   httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
   mutable std::mutex mu_;
   std::map<std::string, nlohmann::json> issues_;  // "owner/repo#N" → issue JSON
   bool rate_limited_ = false;
   std::vector<std::string> invalid_;
   int issue_requests_ = 0;
   std::vector<std::string> comments_;
+  std::unique_ptr<HttpListener> listener_;  // declared last: it stops first
 };
 
 }  // namespace mosdat::testing
