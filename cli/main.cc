@@ -7,7 +7,7 @@
 int main(int argc, char** argv) {
   CLI::App app("mOSdat: test desktop applications across operating systems in VMs", "mosdat");
   app.require_subcommand(1);
-  app.set_version_flag("--version", "mosdat 0.1.0");
+  app.set_version_flag("--version", std::string("mosdat ") + mosdat::kMosdatVersion);
   mosdat::GlobalOptions global;
   app.add_option("--log-level", global.log_level, "trace|debug|info|warn|error|off")
       ->capture_default_str();
@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   mosdat::AddMatrixCommands(app, global, &exit_code);
   mosdat::AddRunsCommands(app, global, &exit_code);
   mosdat::AddConfirmCommand(app, global, &exit_code);
+  mosdat::AddMcpCommand(app, global, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

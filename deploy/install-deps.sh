@@ -53,17 +53,21 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Node.js and npm for the browser tests' one npm package (playwright-core, pinned by
-# tests/browser/package-lock.json); Debian's when the machine has none.
+# Node.js and npm for the test tools from npm, each folder pinned by its package-lock.json:
+# tests/browser (playwright-core, driving Debian's chromium) and tests/mcp (the official
+# MCP SDK's clients). Debian's Node.js when the machine has none.
 if ! command -v npm >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends nodejs npm
 fi
-browser_dir="$(cd "$(dirname "$0")/../tests/browser" && pwd)"
-wanted="$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' "$browser_dir/package.json")"
-installed="$(sed -n 's/^  "version": "\(.*\)".*/\1/p' \
-  "$browser_dir/node_modules/playwright-core/package.json" 2>/dev/null || true)"
-if [ "$wanted" != "$installed" ]; then
-  npm ci --prefix "$browser_dir" --no-audit --no-fund --loglevel=error
-fi
+for npm_dir in tests/browser tests/mcp; do
+  npm_dir="$(cd "$(dirname "$0")/../$npm_dir" && pwd)"
+  # Installed again only when the lock file changed since the last install.
+  stamp="$npm_dir/node_modules/.mosdat-lock.sha256"
+  wanted="$(sha256sum "$npm_dir/package-lock.json" | cut -d' ' -f1)"
+  if [ "$wanted" != "$(cat "$stamp" 2>/dev/null || true)" ]; then
+    npm ci --prefix "$npm_dir" --no-audit --no-fund --loglevel=error
+    echo "$wanted" > "$stamp"
+  fi
+done

@@ -11,10 +11,10 @@
 #include <httplib.h>
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <memory>
 #include <vector>
 
 #include "live/http_listener.h"
