@@ -27,6 +27,7 @@
 #include "core/config_parser.h"
 #include "core/file_util.h"
 #include "core/job.h"
+#include "core/json_depth.h"
 #include "core/scenario_parser.h"
 #include "core/secret_ref.h"
 #include "runtime/proto_convert.h"
@@ -116,8 +117,7 @@ absl::StatusOr<std::optional<GitHubIssue>> IssueText(const ConfirmArgs& args,
   const std::string cached_path = IssueCachePath(cache_dir, ref);
   std::optional<GitHubIssue> cached;
   if (absl::StatusOr<std::string> text = ReadFile(cached_path); text.ok()) {
-    absl::StatusOr<GitHubIssue> issue =
-        IssueFromJson(nlohmann::json::parse(*text, nullptr, false), ref);
+    absl::StatusOr<GitHubIssue> issue = IssueFromJson(ParsePeerJson(*text), ref);
     if (issue.ok()) cached = *issue;
   }
   if (cached && !args.refresh) {

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/json_depth.h"
 #include "core/utf8.h"
 #include "vlm-gateway/http_client.h"
 
@@ -41,7 +42,7 @@ HttpRequest GitHubRequest(const GitHubOptions& options, std::string method, std:
 
 // GitHub's own words for an error ("Not Found", "Bad credentials"), bounded.
 std::string MessageOf(const HttpResult& result) {
-  json body = json::parse(result.body, nullptr, false);
+  json body = ParsePeerJson(result.body);
   if (body.is_object() && body.contains("message") && body["message"].is_string()) {
     return ShortenText(ValidUtf8(body["message"].get<std::string>()), 300);
   }
@@ -118,7 +119,7 @@ absl::StatusOr<GitHubIssue> FetchIssue(const GitHubOptions& options, const Issue
   if (result.transport != Transport::kOk || result.status != 200) {
     return ErrorOf(result, options, what);
   }
-  json body = json::parse(result.body, nullptr, false);
+  json body = ParsePeerJson(result.body);
   if (!body.is_object()) {
     return absl::UnavailableError(
         absl::StrCat("GitHub's answer for ", what, " is not a JSON object"));
@@ -146,7 +147,7 @@ absl::StatusOr<std::string> PostIssueComment(const GitHubOptions& options, const
   if (result.transport != Transport::kOk || result.status != 201) {
     return ErrorOf(result, options, what);
   }
-  json answer = json::parse(result.body, nullptr, false);
+  json answer = ParsePeerJson(result.body);
   if (!answer.is_object() || !answer.contains("html_url") || !answer["html_url"].is_string()) {
     return absl::UnavailableError("GitHub took the comment but its answer has no html_url");
   }

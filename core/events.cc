@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/json_depth.h"
 
 namespace mosdat {
 namespace {
@@ -246,7 +247,7 @@ std::string ToJsonLine(const Event& e) {
 }
 
 absl::StatusOr<Event> FromJsonLine(std::string_view line) {
-  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  json j = ParsePeerJson(line);
   if (j.is_discarded() || !j.is_object()) return absl::InvalidArgumentError("not a JSON object");
   Event e;
   try {

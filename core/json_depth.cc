@@ -17,4 +17,12 @@ bool JsonDepthWithin(const nlohmann::json& value, int max_depth) {
   return true;
 }
 
+nlohmann::json ParsePeerJson(std::string_view text, int max_depth) {
+  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!value.is_discarded() && !JsonDepthWithin(value, max_depth)) {
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  }
+  return value;
+}
+
 }  // namespace mosdat

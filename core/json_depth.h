@@ -6,6 +6,7 @@
 #define MOSDAT_CORE_JSON_DEPTH_H_
 
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 namespace mosdat {
 
@@ -15,6 +16,11 @@ inline constexpr int kMaxJsonDepth = 256;
 // Whether `value` nests at most `max_depth` arrays/objects deep (a scalar is depth 0).
 // Walks without recursion.
 bool JsonDepthWithin(const nlohmann::json& value, int max_depth = kMaxJsonDepth);
+
+// `text` from a peer, parsed: discarded (is_discarded()) when it is not JSON or nests
+// deeper than `max_depth` — json::parse(text, nullptr, false)'s contract, made safe to
+// copy and dump.
+nlohmann::json ParsePeerJson(std::string_view text, int max_depth = kMaxJsonDepth);
 
 }  // namespace mosdat
 

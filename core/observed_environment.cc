@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/absl_compat.h"
+#include "core/json_depth.h"
 #include "core/shell_quote.h"
 #include "core/utf8.h"
 
@@ -90,7 +91,7 @@ std::string EnvironmentLogText(const ObservedEnvironment& environment) {
 std::optional<ObservedEnvironment> EnvironmentFromLogText(std::string_view text) {
   if (!text.starts_with(kEnvironmentLogPrefix)) return std::nullopt;
   text.remove_prefix(kEnvironmentLogPrefix.size());
-  json j = json::parse(text, nullptr, false);
+  json j = ParsePeerJson(text);
   if (!j.is_object()) return std::nullopt;
   ObservedEnvironment environment;
   for (const Field& field : kFields) {

@@ -1,8 +1,8 @@
 #include "live/agent_backend.h"
 
-#include <chrono>
-
 #include <spdlog/spdlog.h>
+
+#include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "core/job.h"
@@ -57,7 +57,7 @@ AgentScreenBackend::~AgentScreenBackend() {
 }
 
 absl::StatusOr<VmTarget> AgentScreenBackend::PrepareProxmox(const VmConfig& vm,
-                                                           std::string* lease) {
+                                                            std::string* lease) {
   JobSpec spec;
   spec.job_id = absl::StrCat("author-", GenerateToken().substr(0, 8));
   spec.vm = TargetFor(config_, vm);

@@ -47,7 +47,8 @@ void Fail(httplib::Response& response, const absl::Status& status) {
 
 // The request's JSON object body; nullopt after answering 400.
 std::optional<json> Body(const httplib::Request& request, httplib::Response& response) {
-  json body = json::parse(request.body, nullptr, false);
+  json body =
+      json::parse(request.body, nullptr, false);  // depth checked below, with its own message
   if (body.is_discarded() || !body.is_object()) {
     Fail(response, 400, "the body must be a JSON object");
     return std::nullopt;

@@ -22,6 +22,20 @@ absl::StatusOr<std::pair<std::string, int>> ListenAddress(const std::string& lis
 
 }  // namespace
 
+bool BodyUnbounded(const httplib::Request& request) {
+  if (request.has_header("Transfer-Encoding")) return true;
+  const bool has_body =
+      request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
+  return has_body && !request.has_header("Content-Length");
+}
+
+bool IsLoopbackListen(const std::string& listen) {
+  absl::StatusOr<std::pair<std::string, int>> address = ListenAddress(listen);
+  if (!address.ok()) return false;
+  const std::string& host = address->first;
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 absl::Status CheckListenAddress(const std::string& listen) {
   return ListenAddress(listen).status();
 }

@@ -18,6 +18,15 @@ namespace mosdat {
 // binding it: InvalidArgument saying what is wrong.
 absl::Status CheckListenAddress(const std::string& listen);
 
+// Whether the request's body is one httplib cannot bound by the server's payload limit
+// and would read whole into memory: a chunked body, or a POST/PUT/PATCH without
+// Content-Length. A server refuses those (411) from its pre-routing handler, which runs
+// before the body is read.
+bool BodyUnbounded(const httplib::Request& request);
+
+// Whether `listen`'s host is a loopback address (127.0.0.0/8, ::1, localhost).
+bool IsLoopbackListen(const std::string& listen);
+
 class HttpListener {
  public:
   // Binds `server` (its routes already set; it must outlive this) to `listen`, host:port

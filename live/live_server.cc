@@ -35,6 +35,12 @@ absl::StatusOr<std::unique_ptr<LiveServer>> LiveServer::Start(ScreenBackend& bac
   http.new_task_queue = [] { return new httplib::ThreadPool(LiveServer::kMaxStreams + 16); };
   http.set_read_timeout(30, 0);
   http.set_write_timeout(30, 0);
+  // Before the body is read: one httplib could not bound is refused, not buffered.
+  http.set_pre_routing_handler([](const httplib::Request& request, httplib::Response& response) {
+    if (!BodyUnbounded(request)) return httplib::Server::HandlerResponse::Unhandled;
+    Fail(response, 411, "send the body with a Content-Length (chunked bodies are refused)");
+    return httplib::Server::HandlerResponse::Handled;
+  });
   LiveServer* self = server.get();
   http.Post("/login", [self](const httplib::Request& request, httplib::Response& response) {
     self->auth_.Login(request, response);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "core/absl_compat.h"
+#include "core/json_depth.h"
 #include "proxmox-bridge/pve_json.h"
 
 namespace mosdat {
@@ -36,7 +37,7 @@ std::string Truncated(std::string_view text, size_t limit) {
 std::string PveMessageOf(const PveHttpResponse& response) {
   std::string message = response.reason;
   std::string errors;
-  json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  json body = ParsePeerJson(response.body);
   if (body.is_object()) {
     auto m = body.find("message");
     if (m != body.end() && m->is_string() && !m->get<std::string>().empty()) {
@@ -201,7 +202,7 @@ absl::Status PveClient::EnsureTicket(bool force) {
     }
     return ErrorOf("POST", "/access/ticket", response);
   }
-  json body = json::parse(response.body, nullptr, false);
+  json body = ParsePeerJson(response.body);
   const json* data = body.is_object() && body.contains("data") ? &body["data"] : nullptr;
   if (data == nullptr || PveString(*data, "ticket").empty() ||
       PveString(*data, "CSRFPreventionToken").empty()) {
@@ -248,7 +249,7 @@ absl::StatusOr<json> PveClient::Call(std::string method, std::string_view path,
     if (response.transport != PveHttpResponse::Transport::kOk || response.status != 200) {
       return ErrorOf(method, path, response);
     }
-    json body = json::parse(response.body, nullptr, false);
+    json body = ParsePeerJson(response.body);
     if (!body.is_object() || !body.contains("data")) {
       return absl::InternalError(
           absl::StrCat("Proxmox VE's answer to ", method, " ", Absl(path),

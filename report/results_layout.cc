@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "core/file_util.h"
+#include "core/json_depth.h"
 
 namespace mosdat {
 namespace {
@@ -46,7 +47,7 @@ nlohmann::json ReadAboutFile(const fs::path& path) {
   std::error_code error;
   const uintmax_t size = fs::file_size(path, error);
   if (error || size > kMaxAboutBytes) return nlohmann::json::object();
-  nlohmann::json about = nlohmann::json::parse(ReadFileOrEmpty(path.string()), nullptr, false);
+  nlohmann::json about = ParsePeerJson(ReadFileOrEmpty(path.string()));
   return about.is_object() ? about : nlohmann::json::object();
 }
 

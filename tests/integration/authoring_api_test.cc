@@ -322,6 +322,21 @@ TEST_F(AuthoringApiTest, WhatIsNotAllowedIsRefusedAndNothingRuns) {
       &status);
   EXPECT_EQ(status, 400);
   EXPECT_THAT(answer.value("error", ""), HasSubstr("nests too deeply"));
+  // A chunked body cannot be bounded by the server's limit: refused before it is read.
+  {
+    httplib::Client client("127.0.0.1", port_);
+    httplib::Result chunked = client.Post(
+        "/api/author/session", {{"Authorization", std::string("Bearer ") + kToken}},
+        [](size_t, httplib::DataSink& sink) {
+          sink.write("{}", 2);
+          sink.done();
+          return true;
+        },
+        "application/json");
+    ASSERT_TRUE(chunked);
+    EXPECT_EQ(chunked->status, 411);
+    EXPECT_THAT(chunked->body, HasSubstr("Content-Length"));
+  }
   answer = Call("POST", "/api/author/session", "{}", &status);
   EXPECT_EQ(status, 400);
   EXPECT_THAT(answer.value("error", ""), HasSubstr("\"vm\""));

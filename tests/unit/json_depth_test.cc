@@ -21,5 +21,13 @@ TEST(JsonDepthTest, CountsNestingWithoutRecursing) {
   EXPECT_TRUE(JsonDepthWithin(deep, depth));
 }
 
+TEST(JsonDepthTest, PeerJsonTooDeepIsDiscardedLikeInvalidJson) {
+  EXPECT_EQ(ParsePeerJson(R"({"a": [1]})")["a"][0], 1);
+  EXPECT_TRUE(ParsePeerJson("{not json").is_discarded());
+  EXPECT_TRUE(ParsePeerJson(std::string(300000, '[') + std::string(300000, ']')).is_discarded());
+  EXPECT_TRUE(ParsePeerJson("[[[1]]]", 2).is_discarded());
+  EXPECT_FALSE(ParsePeerJson("[[[1]]]", 3).is_discarded());
+}
+
 }  // namespace
 }  // namespace mosdat

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/absl_compat.h"
+#include "core/json_depth.h"
 #include "core/outcome.h"
 #include "core/smoke.h"
 #include "core/time_left.h"
@@ -166,7 +167,7 @@ class SmokeRun {
   absl::StatusOr<nlohmann::json> ReadMessage(absl::Duration timeout) {
     absl::StatusOr<std::string> line = process_->ReadLine(timeout);
     if (!line.ok()) return line.status();
-    nlohmann::json message = nlohmann::json::parse(*line, nullptr, /*allow_exceptions=*/false);
+    nlohmann::json message = ParsePeerJson(*line);
     if (!message.is_object()) {
       return InfrastructureError(
           absl::StrCat("the smoke runner on VM \"", VmName(),
