@@ -10,6 +10,7 @@
 // its children would print there goes to standard error. It ends when standard input
 // does. Exit codes: 0 done, 2 bad command line, 3 bad config, 4 the services or the
 // address could not be started.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <ext/stdio_filebuf.h>
@@ -64,7 +65,9 @@ int CodeOf(const absl::Status& status) {
 // own, and descriptor 1 becomes stderr for every other writer (libraries, children).
 int TakeStdoutForProtocol() {
   std::cout.flush();
-  const int protocol = dup(STDOUT_FILENO);
+  // Close-on-exec: a child (the desktop, the app under test) must not hold the
+  // client's pipe open, nor write into it.
+  const int protocol = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
   if (protocol < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) return -1;
   return protocol;
 }
@@ -91,6 +94,11 @@ int RunMcp(const McpArgs& args) {
     absl::StatusOr<std::string> token = ServerToken(args.token_ref, "--token", &made);
     if (!token.ok()) return Fail(std::string(token.status().message()), kExitUsage);
     http_token = *token;
+    if (!IsLoopbackListen(args.http)) {
+      std::cerr << "warning: mosdat mcp: --http " << args.http
+                << " is reachable from other machines, and its token travels in clear: put "
+                   "it behind TLS (a reverse proxy) or bind it to loopback\n";
+    }
   }
   // The live server the tools call: this process's own, or a running one.
   std::optional<LiveHost> host;
@@ -119,6 +127,14 @@ int RunMcp(const McpArgs& args) {
     live_token = *token;
   }
   AuthoringClient api(live_url, live_token);
+  if (!args.url.empty()) {
+    // A wrong URL or token is said now, not to the model at its first call.
+    AuthoringAnswer whoami = api.Get("/api/whoami");
+    if (!whoami.done()) {
+      return Fail("--url " + args.url + ": " + whoami.error(),
+                  whoami.http_status == 401 ? kExitUsage : kExitInfrastructure);
+    }
+  }
   mcp::McpServer server(
       {.name = "mosdat", .version = kMosdatVersion, .instructions = kInstructions},
       mcp::AuthoringTools(api));

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include "core/json_depth.h"
+
 namespace mosdat {
 
 using nlohmann::json;
@@ -38,7 +40,7 @@ AuthoringAnswer AuthoringClient::Call(bool post, const std::string& path, const 
     return answer;
   }
   answer.http_status = result->status;
-  answer.body = json::parse(result->body, nullptr, false);
+  answer.body = ParsePeerJson(result->body);
   if (answer.body.is_discarded() || !answer.body.is_object()) {
     answer.body = {{"ok", false},
                    {"error", "the live server's answer (HTTP " + std::to_string(result->status) +
@@ -47,6 +49,9 @@ AuthoringAnswer AuthoringClient::Call(bool post, const std::string& path, const 
   }
   if (result->status >= 200 && result->status < 300) {
     answer.kind = AuthoringAnswer::Kind::kDone;
+  } else if (result->status == 401) {
+    answer.body["error"] = "the live server at " + url_ + " does not take this token: " +
+                           answer.body.value("error", std::string());
   } else if (result->status >= 400 && result->status < 500) {
     answer.kind = AuthoringAnswer::Kind::kRefused;
   }

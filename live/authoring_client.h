@@ -12,9 +12,11 @@ namespace mosdat {
 // The server's answer, and whose fault it is when it did not do the thing.
 struct AuthoringAnswer {
   enum class Kind {
-    kDone,         // 2xx: done (a step may still have failed: see Negative)
-    kRefused,      // 4xx: the caller's mistake (bad field, no such session, no token)
-    kUnreachable,  // 5xx, no connection, or an answer that is not JSON: the rig's fault
+    kDone,     // 2xx: done (a step may still have failed: see Negative)
+    kRefused,  // 4xx: the caller's mistake (bad field, no such session)
+    // 5xx, no connection, an answer that is not JSON, or 401 (the token this client was
+    // given is not the server's): the rig's fault, not the caller's.
+    kUnreachable,
   };
   Kind kind = Kind::kUnreachable;
   int http_status = -1;  // -1 when there was no answer

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "core/json_depth.h"
 
 namespace mosdat {
 namespace {
@@ -53,13 +54,19 @@ std::optional<std::string> HttpAuth::LoginIdOf(const httplib::Request& request) 
   return std::nullopt;
 }
 
+bool HttpAuth::BearerMatches(const std::string& authorization, const std::string& token) {
+  absl::string_view value = authorization;
+  // The scheme is case-insensitive (RFC 9110); the token is not.
+  if (value.size() < 7 || !absl::EqualsIgnoreCase(value.substr(0, 7), "Bearer ")) return false;
+  value.remove_prefix(7);
+  return ConstantTimeEquals(std::string(absl::StripAsciiWhitespace(value)), token);
+}
+
 std::optional<std::string> HttpAuth::Check(const httplib::Request& request, int* status,
                                            std::string* why) {
   const std::string authorization = request.get_header_value("Authorization");
   if (!authorization.empty()) {
-    absl::string_view value = authorization;
-    if (!absl::ConsumePrefix(&value, "Bearer ") ||
-        !ConstantTimeEquals(std::string(absl::StripAsciiWhitespace(value)), token_)) {
+    if (!BearerMatches(authorization, token_)) {
       *status = 401;
       *why = "the Authorization header does not carry this server's token (Bearer TOKEN)";
       return std::nullopt;
@@ -92,7 +99,7 @@ std::optional<std::string> HttpAuth::Check(const httplib::Request& request, int*
 void HttpAuth::Login(const httplib::Request& request, httplib::Response& response) {
   // From the JSON body only: a token in the URL would stay in histories and logs.
   std::string given;
-  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
+  nlohmann::json body = ParsePeerJson(request.body);
   if (body.is_object() && body.contains("token") && body["token"].is_string()) {
     given = body["token"].get<std::string>();
   }

@@ -38,6 +38,8 @@ class HttpAuth {
   std::string CsrfTokenOf(const httplib::Request& request);
 
   static bool ConstantTimeEquals(const std::string& a, const std::string& b);
+  // Whether an Authorization header value carries `token` as a Bearer credential.
+  static bool BearerMatches(const std::string& authorization, const std::string& token);
 
  private:
   struct LoginState {

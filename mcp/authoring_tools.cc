@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -33,14 +34,18 @@ json SessionSchema(json more = json::object(), json required = json::array()) {
   return ObjectSchema(std::move(more), std::move(required));
 }
 
+// The rig failed: the model must not read it as something the app did.
+ToolResult InfrastructureError(const std::string& why) {
+  return ToolResult::Error("infrastructure error (not a finding about the app): " + why);
+}
+
 // The live server's answer as the tool's: errors say whose fault they are.
 ToolResult FromAnswer(AuthoringAnswer answer) {
   switch (answer.kind) {
     case AuthoringAnswer::Kind::kRefused:
       return ToolResult::Error("refused by the live server: " + answer.error());
     case AuthoringAnswer::Kind::kUnreachable:
-      return ToolResult::Error("infrastructure error (not a finding about the app): " +
-                               answer.error());
+      return InfrastructureError(answer.error());
     case AuthoringAnswer::Kind::kDone:
       break;
   }
@@ -48,16 +53,31 @@ ToolResult FromAnswer(AuthoringAnswer answer) {
   return ToolResult::Json(std::move(answer.body));
 }
 
-// What an unconfirmed act or run would do, for the model to confirm.
-ToolResult NotConfirmed(const std::string& tool, const json& arguments) {
-  json what = arguments;
-  what.erase("confirm");
-  return ToolResult::Error(
-      "not done: " + tool + " changes the VM's screen or state. Nothing was sent. To carry out " +
-      what.dump() + ", call " + tool + " again with the same arguments and \"confirm\": true.");
+// A tool that posts its arguments to `path` as they are.
+std::function<ToolResult(const json&)> Passthrough(const AuthoringClient* client,
+                                                   const char* path) {
+  return
+      [client, path](const json& arguments) { return FromAnswer(client->Post(path, arguments)); };
 }
 
-bool Confirmed(const json& arguments) { return arguments.value("confirm", false) == true; }
+// A tool that changes the VM: without "confirm": true nothing is sent, and the model is
+// told what would be done and how to confirm it.
+std::function<ToolResult(const json&)> ConfirmedPost(const char* tool,
+                                                     const AuthoringClient* client,
+                                                     const char* path) {
+  return [tool, client, path](const json& arguments) {
+    if (arguments.value("confirm", false) != true) {
+      json what = arguments;
+      what.erase("confirm");
+      return ToolResult::Error(std::string("not done: ") + tool +
+                               " changes the VM's screen or state. Nothing was sent. To carry "
+                               "out " +
+                               what.dump() + ", call " + tool +
+                               " again with the same arguments and \"confirm\": true.");
+    }
+    return FromAnswer(client->Post(path, arguments));
+  };
+}
 
 }  // namespace
 
@@ -109,7 +129,9 @@ std::vector<Tool> AuthoringTools(const AuthoringClient& api) {
             AuthoringAnswer answer = client->Post("/api/author/capture", arguments);
             if (!answer.done()) return FromAnswer(std::move(answer));
             const std::string png = answer.body.value("png_base64", std::string());
-            if (png.empty()) return ToolResult::Error("the live server sent no image");
+            if (png.empty()) {
+              return InfrastructureError("the live server sent no image");
+            }
             answer.body.erase("png_base64");
             answer.body.erase("ok");
             ToolResult result = ToolResult::Json(answer.body);
@@ -129,10 +151,7 @@ std::vector<Tool> AuthoringTools(const AuthoringClient& api) {
                                      {"y", {{"type", "integer"}, {"minimum", 0}}}},
                                     {"x", "y"}),
       .read_only = true,
-      .call =
-          [client](const json& arguments) {
-            return FromAnswer(client->Post("/api/author/describe", arguments));
-          },
+      .call = Passthrough(client, "/api/author/describe"),
   });
 
   tools.push_back({
@@ -171,10 +190,7 @@ std::vector<Tool> AuthoringTools(const AuthoringClient& api) {
       .input_schema = SessionSchema(
           {{"prompt", Property("string", "what to find, e.g. \"the Save button\"")}}, {"prompt"}),
       .read_only = true,
-      .call =
-          [client](const json& arguments) {
-            return FromAnswer(client->Post("/api/author/vlm/localize", arguments));
-          },
+      .call = Passthrough(client, "/api/author/vlm/localize"),
   });
 
   tools.push_back({
@@ -186,10 +202,7 @@ std::vector<Tool> AuthoringTools(const AuthoringClient& api) {
           {{"prompt", Property("string", "a yes/no question, e.g. \"Is a dialog open?\"")}},
           {"prompt"}),
       .read_only = true,
-      .call =
-          [client](const json& arguments) {
-            return FromAnswer(client->Post("/api/author/vlm/verify", arguments));
-          },
+      .call = Passthrough(client, "/api/author/vlm/verify"),
   });
 
   tools.push_back({
@@ -221,11 +234,7 @@ std::vector<Tool> AuthoringTools(const AuthoringClient& api) {
            {"confirm", Property("boolean", "true to carry the action out")}},
           {"action"}),
       .destructive = true,
-      .call =
-          [client](const json& arguments) {
-            if (!Confirmed(arguments)) return NotConfirmed("act", arguments);
-            return FromAnswer(client->Post("/api/author/action", arguments));
-          },
+      .call = ConfirmedPost("act", client, "/api/author/action"),
   });
 
   tools.push_back({
@@ -239,11 +248,7 @@ std::vector<Tool> AuthoringTools(const AuthoringClient& api) {
                          {"confirm", Property("boolean", "true to run them")}},
                         {"steps"}),
       .destructive = true,
-      .call =
-          [client](const json& arguments) {
-            if (!Confirmed(arguments)) return NotConfirmed("run_steps", arguments);
-            return FromAnswer(client->Post("/api/author/run", arguments));
-          },
+      .call = ConfirmedPost("run_steps", client, "/api/author/run"),
   });
 
   tools.push_back({
@@ -253,10 +258,7 @@ std::vector<Tool> AuthoringTools(const AuthoringClient& api) {
                      "as a step act or describe answered) to the session's draft; answers "
                      "the draft's steps.",
       .input_schema = SessionSchema({{"step", {{"type", "object"}}}}, {"step"}),
-      .call =
-          [client](const json& arguments) {
-            return FromAnswer(client->Post("/api/author/step", arguments));
-          },
+      .call = Passthrough(client, "/api/author/step"),
   });
 
   tools.push_back({
@@ -293,6 +295,9 @@ std::vector<Tool> AuthoringTools(const AuthoringClient& api) {
                 "&name=" +
                 httplib::detail::encode_query_param(arguments["name"].get<std::string>()));
             if (!answer.done()) return FromAnswer(std::move(answer));
+            if (!answer.body.contains("yaml") || !answer.body["yaml"].is_string()) {
+              return InfrastructureError("the live server's export has no YAML");
+            }
             ToolResult result = ToolResult::Text(answer.body.value("yaml", std::string()));
             result.structured = {{"name", arguments["name"]},
                                  {"yaml", answer.body.value("yaml", std::string())}};
@@ -305,10 +310,7 @@ std::vector<Tool> AuthoringTools(const AuthoringClient& api) {
       .title = "Close the session",
       .description = "Closes the session and its VNC connection.",
       .input_schema = SessionSchema(),
-      .call =
-          [client](const json& arguments) {
-            return FromAnswer(client->Post("/api/author/close", arguments));
-          },
+      .call = Passthrough(client, "/api/author/close"),
   });
   return tools;
 }

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/json_depth.h"
 #include "live/http_auth.h"
 
 namespace mosdat::mcp {
@@ -29,8 +30,14 @@ void Refuse(httplib::Response& response, int status, const std::string& message)
   response.set_content(json{{"jsonrpc", "2.0"},
                             {"id", nullptr},
                             {"error", {{"code", kInvalidRequest}, {"message", message}}}}
-                           .dump(),
+                           .dump(-1, ' ', false, json::error_handler_t::replace),
                        "application/json");
+}
+
+// An origin as browsers send it: scheme://host[:port], without a trailing slash.
+std::string NormalOrigin(std::string origin) {
+  while (!origin.empty() && origin.back() == '/') origin.pop_back();
+  return origin;
 }
 
 }  // namespace
@@ -43,7 +50,15 @@ absl::StatusOr<std::unique_ptr<HttpTransport>> HttpTransport::Start(McpServer& s
   http.set_payload_max_length(transport->options_.max_body_bytes);
   http.set_read_timeout(30, 0);
   http.set_write_timeout(30, 0);
+  // Tool calls may take minutes: room for several at once beside quick refusals.
+  http.new_task_queue = [] { return new httplib::ThreadPool(32); };
   HttpTransport* self = transport.get();
+  // Who may call, before anything of the body is read.
+  http.set_pre_routing_handler(
+      [self](const httplib::Request& request, httplib::Response& response) {
+        return self->Admit(request, response) ? httplib::Server::HandlerResponse::Unhandled
+                                              : httplib::Server::HandlerResponse::Handled;
+      });
   http.Post(kMcpPath, [self](const httplib::Request& request, httplib::Response& response) {
     self->Post(request, response);
   });
@@ -72,32 +87,40 @@ HttpTransport::~HttpTransport() { listener_.reset(); }
 
 std::string HttpTransport::url() const { return listener_->url() + kMcpPath; }
 
-bool HttpTransport::OriginAllowed(const std::string& origin) const {
-  const std::string port = std::to_string(listener_->port());
+bool HttpTransport::OriginAllowed(const std::string& origin, int port_number) const {
+  const std::string port = std::to_string(port_number);
   for (const char* host : {"localhost", "127.0.0.1", "[::1]"}) {
     if (origin == absl::StrCat("http://", host, ":", port)) return true;
   }
   for (const std::string& allowed : options_.allowed_origins) {
-    if (origin == allowed) return true;
+    if (NormalOrigin(origin) == NormalOrigin(allowed)) return true;
   }
   return false;
 }
 
-void HttpTransport::Post(const httplib::Request& request, httplib::Response& response) {
+bool HttpTransport::Admit(const httplib::Request& request, httplib::Response& response) const {
   // A browser sends Origin; a page of another site must not reach the tools even when
   // it can reach the port.
   if (std::optional<std::string> origin = Header(request, "Origin");
-      origin && !OriginAllowed(*origin)) {
-    return Refuse(response, 403, "origin " + *origin + " is not allowed");
+      origin && !OriginAllowed(*origin, request.local_port)) {
+    Refuse(response, 403, "origin " + *origin + " is not allowed");
+    return false;
   }
-  const std::string authorization = request.get_header_value("Authorization");
-  if (!absl::StartsWith(authorization, "Bearer ") ||
-      !HttpAuth::ConstantTimeEquals(authorization.substr(7), options_.token)) {
+  if (!HttpAuth::BearerMatches(request.get_header_value("Authorization"), options_.token)) {
     response.set_header("WWW-Authenticate", "Bearer");
-    return Refuse(response, 401,
-                  authorization.empty() ? "Authorization: Bearer TOKEN is required"
-                                        : "the bearer token is not this server's");
+    Refuse(response, 401,
+           request.has_header("Authorization") ? "the bearer token is not this server's"
+                                               : "Authorization: Bearer TOKEN is required");
+    return false;
   }
+  if (BodyUnbounded(request)) {
+    Refuse(response, 411, "send the message with a Content-Length (chunked bodies are refused)");
+    return false;
+  }
+  return true;
+}
+
+void HttpTransport::Post(const httplib::Request& request, httplib::Response& response) {
   const std::string content_type = absl::AsciiStrToLower(request.get_header_value("Content-Type"));
   if (!absl::StartsWith(content_type, "application/json")) {
     return Refuse(response, 415, "the body must be application/json");
@@ -107,8 +130,10 @@ void HttpTransport::Post(const httplib::Request& request, httplib::Response& res
       !absl::StrContains(accept, "*/*")) {
     return Refuse(response, 406, "the answer is application/json: Accept must allow it");
   }
-  json message = json::parse(request.body, nullptr, false);
-  if (message.is_discarded()) return Send(response, McpServer::ParseError("the body is not JSON"));
+  json message = mosdat::ParsePeerJson(request.body);
+  if (message.is_discarded()) {
+    return Send(response, McpServer::ParseError("the body is not JSON (or nests too deeply)"));
+  }
   Send(response,
        server_.HandleHttp(message, {.protocol_version = Header(request, "MCP-Protocol-Version"),
                                     .method = Header(request, "Mcp-Method"),

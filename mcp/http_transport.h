@@ -26,7 +26,7 @@ struct HttpTransportOptions {
   // Origins allowed besides this server's own loopback ones (http://localhost:PORT,
   // http://127.0.0.1:PORT, http://[::1]:PORT), e.g. "https://agent.example".
   std::vector<std::string> allowed_origins;
-  size_t max_body_bytes = 8 << 20;
+  size_t max_body_bytes = kMaxMessageBytes;
 };
 
 inline constexpr char kMcpPath[] = "/mcp";
@@ -44,8 +44,12 @@ class HttpTransport {
  private:
   HttpTransport(McpServer& server, HttpTransportOptions options)
       : server_(server), options_(std::move(options)) {}
+  // Origin, token and a body that can be bounded, checked before the body is read;
+  // false after answering the refusal.
+  bool Admit(const httplib::Request& request, httplib::Response& response) const;
   void Post(const httplib::Request& request, httplib::Response& response);
-  bool OriginAllowed(const std::string& origin) const;
+  // `origin` is this server's own (on `port`) or one of allowed_origins.
+  bool OriginAllowed(const std::string& origin, int port) const;
 
   McpServer& server_;
   HttpTransportOptions options_;

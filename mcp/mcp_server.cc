@@ -140,6 +140,8 @@ Reply McpServer::Handle(const json& message, LegacyConnection* stdio, const Http
     if (!IsLegacy(version)) return UnsupportedVersion(id, version);
     return Legacy(request, version);
   }
+  // A ping is answered before initialize too (the legacy lifecycle allows it).
+  if (request.method == "ping") return Result(id, json::object());
   if (stdio->version.empty()) {
     return Error(id, kInvalidRequest,
                  std::string("Invalid Request: send initialize first (protocol 2025-11-25), or "
@@ -159,7 +161,16 @@ Reply McpServer::Modern(const Request& request, const HttpHeaders* http) {
                  std::string("Invalid params: _meta \"") + kMetaVersion + "\" must be a string",
                  400);
   }
-  if (version != kModernVersion) return UnsupportedVersion(request.id, version.get<std::string>());
+  if (version != kModernVersion) {
+    Reply reply = UnsupportedVersion(request.id, version.get<std::string>());
+    if (IsLegacy(version.get<std::string>())) {
+      // Served, but not per request: a client that speaks it opens with initialize.
+      (*reply.message)["error"]["message"] =
+          "Unsupported protocol version in _meta: " + version.get<std::string>() +
+          " is served after initialize; per request, this server speaks " + kModernVersion;
+    }
+    return reply;
+  }
   if (!meta.contains(kMetaCapabilities) || !meta[kMetaCapabilities].is_object()) {
     return Error(
         request.id, kInvalidParams,

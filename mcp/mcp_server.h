@@ -11,6 +11,7 @@
 #ifndef MOSDAT_MCP_MCP_SERVER_H_
 #define MOSDAT_MCP_MCP_SERVER_H_
 
+#include <cstddef>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -22,6 +23,9 @@
 namespace mosdat::mcp {
 
 inline constexpr char kModernVersion[] = "2026-07-28";
+// The largest message taken, on either transport: the live server takes request bodies
+// of 1 MiB, and a message carries a tool's arguments with a little envelope.
+inline constexpr size_t kMaxMessageBytes = (1 << 20) + (64 << 10);
 // Every version served, newest first (the modern one, then the legacy ones).
 const std::vector<std::string>& SupportedVersions();
 

@@ -2,11 +2,13 @@
 
 #include <string>
 
+#include "core/json_depth.h"
+
 namespace mosdat::mcp {
 namespace {
 
 // The next line of `in` without its end; false at the end of input. A line longer than
-// kMaxLineBytes is read to its end but kept empty, with *too_long set.
+// kMaxMessageBytes is read to its end but kept empty, with *too_long set.
 bool ReadLine(std::istream& in, std::string* line, bool* too_long) {
   line->clear();
   *too_long = false;
@@ -15,7 +17,7 @@ bool ReadLine(std::istream& in, std::string* line, bool* too_long) {
   for (int c = buffer->sbumpc(); c != std::char_traits<char>::eof(); c = buffer->sbumpc()) {
     any = true;
     if (c == '\n') return true;
-    if (line->size() >= kMaxLineBytes) {
+    if (line->size() >= kMaxMessageBytes) {
       *too_long = true;
       line->clear();
       line->shrink_to_fit();
@@ -40,14 +42,15 @@ void ServeStdio(McpServer& server, std::istream& in, std::ostream& out) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     Reply reply;
     if (too_long) {
-      reply = McpServer::ParseError("a message longer than " + std::to_string(kMaxLineBytes) +
+      reply = McpServer::ParseError("a message longer than " + std::to_string(kMaxMessageBytes) +
                                     " bytes");
     } else if (line.find_first_not_of(" \t") == std::string::npos) {
       continue;
     } else {
-      nlohmann::json message = nlohmann::json::parse(line, nullptr, false);
-      reply = message.is_discarded() ? McpServer::ParseError("the line is not JSON")
-                                     : server.HandleStdio(message, connection);
+      nlohmann::json message = mosdat::ParsePeerJson(line);
+      reply = message.is_discarded()
+                  ? McpServer::ParseError("the line is not JSON (or nests too deeply)")
+                  : server.HandleStdio(message, connection);
     }
     if (reply.message) Write(out, *reply.message);
   }

@@ -4,11 +4,15 @@
 // Streamable HTTP, on a real local desktop running gtk3-widget-factory. The model's
 // answers come from a STAND-IN for a VLM endpoint (tests/data/vlm_standin.py: none can
 // run here). The HTTP transport's refusals are checked with plain HTTP calls.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "tests/integration/live_fixture.h"
@@ -27,7 +31,15 @@ class McpTest : public LiveServerTest {
   }
   // The fixture's server is `mosdat mcp` on Streamable HTTP.
   std::vector<std::string> ServerArgs(const std::string& config) override {
-    return {"mcp", "--config", config, "--http", "127.0.0.1:0", "--token", "env:MOSDAT_LIVE_TOKEN"};
+    return {"mcp",
+            "--config",
+            config,
+            "--http",
+            "127.0.0.1:0",
+            "--token",
+            "env:MOSDAT_LIVE_TOKEN",
+            "--allow-origin",
+            "https://agent.example/"};
   }
 
   // drive.mjs with the SDK's client on `transport`; its report (the last line it
@@ -155,6 +167,52 @@ TEST_F(McpTest, TheHttpTransportRefusesWhatItMust) {
   EXPECT_EQ(mismatch_status, 400);
   EXPECT_EQ(mismatch["error"]["code"], -32020) << mismatch.dump();
   EXPECT_EQ(mismatch["id"], 2);
+  // A 2026-07-28 request naming a version this server does not speak.
+  json unsupported = modern;
+  unsupported["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = "2099-01-01";
+  httplib::Headers future = bearer;
+  future.emplace("MCP-Protocol-Version", "2099-01-01");
+  future.emplace("Mcp-Method", "tools/call");
+  future.emplace("Mcp-Name", "list_vms");
+  auto [unsupported_status, unsupported_answer] = post(future, unsupported.dump());
+  EXPECT_EQ(unsupported_status, 400);
+  EXPECT_EQ(unsupported_answer["error"]["code"], -32022) << unsupported_answer.dump();
+  EXPECT_EQ(unsupported_answer["error"]["data"]["supported"][0], "2026-07-28");
+
+  // The loopback origins of this server, and the one --allow-origin names (its trailing
+  // slash or not), are let in.
+  for (const std::string& origin :
+       {"http://localhost:" + std::to_string(port_), "http://[::1]:" + std::to_string(port_),
+        std::string("https://agent.example")}) {
+    httplib::Headers allowed = bearer;
+    allowed.emplace("Origin", origin);
+    EXPECT_EQ(post(allowed, tools_list).first, 200) << origin;
+  }
+  // An answer the client cannot take; DELETE (no sessions to end).
+  httplib::Headers html = bearer;
+  html.emplace("Accept", "text/html");
+  EXPECT_EQ(post(html, tools_list).first, 406);
+  httplib::Result deleted = client.Delete("/mcp", bearer);
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->status, 405);
+  // A chunked body is refused before it is read (httplib could not bound it), and so is
+  // one that nests deeper than any message; the server answers on.
+  httplib::Result chunked = client.Post(
+      "/mcp", bearer,
+      [&](size_t, httplib::DataSink& sink) {
+        sink.write(tools_list.data(), tools_list.size());
+        sink.done();
+        return true;
+      },
+      "application/json");
+  ASSERT_TRUE(chunked);
+  EXPECT_EQ(chunked->status, 411);
+  const std::string deep = R"({"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"x":)" +
+                           std::string(300000, '[') + std::string(300000, ']') + "}}";
+  auto [deep_status, deep_answer] = post(bearer, deep);
+  EXPECT_EQ(deep_status, 400);
+  EXPECT_EQ(deep_answer["error"]["code"], -32700);
+  EXPECT_EQ(post(bearer, tools_list).first, 200);
 }
 
 // On stdio, standard output carries the protocol and nothing else, and the server ends
@@ -198,6 +256,59 @@ TEST_F(McpTest, StdioCarriesOnlyTheProtocolAndEndsWithItsInput) {
   EXPECT_EQ(replies[4]["id"], 4);
 }
 
+// The processes `mosdat mcp` starts (the desktop, the app) do not hold the client's
+// stdout: they could write into the protocol, and would keep the pipe open after the
+// server ends.
+TEST_F(McpTest, ChildrenDoNotInheritTheProtocolStream) {
+  const std::string fifo = dir_.File("stdin.fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  // Opened read-write (so the server's open does not wait for a writer) and
+  // close-on-exec (so the server does not hold a writer itself): closing it is the end
+  // of the server's input.
+  const int writer = open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  absl::StatusOr<Process> mcp =
+      Process::Spawn({.argv = {BuiltBinary("cli/mosdat"), "mcp", "--config", config_},
+                      .env = CurrentEnvironment(),
+                      .stdin_path = fifo,
+                      .stdout_path = dir_.File("mcp.out"),
+                      .stderr_path = dir_.File("mcp.err")});
+  ASSERT_TRUE(mcp.ok()) << mcp.status();
+  const std::string requests =
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})"
+      "\n"
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"open_session","arguments":{"vm":"local"}}})"
+      "\n";
+  ASSERT_EQ(write(writer, requests.data(), requests.size()), static_cast<ssize_t>(requests.size()));
+  // Once the session is open, its desktop runs.
+  const absl::Time deadline = absl::Now() + absl::Seconds(90);
+  while (ReadFileOrEmpty(dir_.File("mcp.out")).find("\"id\":2") == std::string::npos &&
+         absl::Now() < deadline) {
+    ASSERT_FALSE(mcp->Wait(absl::Milliseconds(50)).has_value())
+        << ReadFileOrEmpty(dir_.File("mcp.err"));
+  }
+  ASSERT_THAT(ReadFileOrEmpty(dir_.File("mcp.out")), HasSubstr("session_id"))
+      << ReadFileOrEmpty(dir_.File("mcp.err"));
+  // No descendant of the server has mcp.out open.
+  const std::string out = std::filesystem::canonical(dir_.File("mcp.out")).string();
+  int descendants = 0;
+  for (pid_t pid : Descendants(mcp->pid())) {
+    ++descendants;
+    std::error_code error;
+    for (const auto& fd :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error)) {
+      std::error_code unreadable;
+      EXPECT_NE(std::filesystem::read_symlink(fd.path(), unreadable).string(), out)
+          << "process " << pid << " holds the protocol stream as fd " << fd.path().filename();
+    }
+  }
+  EXPECT_GT(descendants, 0) << "the session started no process";
+  close(writer);
+  std::optional<ExitStatus> status = mcp->Wait(absl::Seconds(60));
+  ASSERT_TRUE(status.has_value()) << "mosdat mcp did not end with its input";
+  EXPECT_EQ(status->exit_code, 0);
+}
+
 TEST(McpCommandTest, BadArgumentsAreRefusedBeforeServing) {
   TempDir dir;
   const std::string good = dir.File("good.toml");
@@ -217,6 +328,12 @@ TEST(McpCommandTest, BadArgumentsAreRefusedBeforeServing) {
   RunResult address = RunCommand({mosdat, "mcp", "--config", good, "--http", "nowhere"});
   EXPECT_EQ(address.exit_code, 2) << address.err;
   EXPECT_THAT(address.err, HasSubstr("--http"));
+  // A live server that is not there is said at the start, as an infrastructure error.
+  RunResult unreachable = RunCommand(
+      {mosdat, "mcp", "--url", "http://127.0.0.1:1", "--live-token", "env:MOSDAT_TEST_LIVE_TOKEN"},
+      {{"MOSDAT_TEST_LIVE_TOKEN", "x"}});
+  EXPECT_EQ(unreachable.exit_code, 4) << unreachable.err;
+  EXPECT_THAT(unreachable.err, HasSubstr("cannot reach the live server"));
   RunResult token = RunCommand(
       {mosdat, "mcp", "--config", good, "--http", "127.0.0.1:0", "--token", "env:MOSDAT_NO_SUCH"});
   EXPECT_EQ(token.exit_code, 2) << token.err;

@@ -58,6 +58,14 @@ class McpServerTest : public ::testing::Test {
                                    std::optional<std::string> name = {}) {
     return {.protocol_version = kModernVersion, .method = method, .name = std::move(name)};
   }
+  // The reply's message; a test failure (not a crash) when there is none.
+  static json Message(const Reply& reply) {
+    if (!reply.message) {
+      ADD_FAILURE() << "no reply message";
+      return json::object();
+    }
+    return *reply.message;
+  }
   static int ErrorCode(const Reply& reply) {
     return reply.message ? reply.message->value("error", json::object()).value("code", 0) : 0;
   }
@@ -67,8 +75,8 @@ TEST_F(McpServerTest, DiscoverNeedsNoHandshakeAndNamesEveryVersion) {
   LegacyConnection connection;
   Reply reply = server_.HandleStdio(ModernRequest("server/discover"), connection);
   ASSERT_TRUE(reply.message);
-  const json& result = (*reply.message)["result"];
-  EXPECT_EQ((*reply.message)["id"], 7);
+  const json result = Message(reply)["result"];
+  EXPECT_EQ(Message(reply)["id"], 7);
   EXPECT_EQ(result["resultType"], "complete");
   EXPECT_EQ(result["supportedVersions"][0], kModernVersion);
   EXPECT_TRUE(result["supportedVersions"].size() >= 2);
@@ -82,7 +90,7 @@ TEST_F(McpServerTest, DiscoverNeedsNoHandshakeAndNamesEveryVersion) {
 TEST_F(McpServerTest, ModernToolsListCarriesResultTypeAndCaching) {
   LegacyConnection connection;
   Reply reply = server_.HandleStdio(ModernRequest("tools/list"), connection);
-  const json& result = (*reply.message)["result"];
+  const json result = Message(reply)["result"];
   EXPECT_EQ(result["resultType"], "complete");
   ASSERT_EQ(result["tools"].size(), 2u);
   EXPECT_EQ(result["tools"][0]["name"], "echo");
@@ -97,10 +105,18 @@ TEST_F(McpServerTest, AnUnsupportedModernVersionListsTheSupportedOnes) {
   Reply reply = server_.HandleStdio(ModernRequest("tools/list", {}, "2099-01-01"), connection);
   EXPECT_EQ(ErrorCode(reply), kUnsupportedProtocolVersion);
   EXPECT_EQ(reply.http_status, 400);
-  const json& data = (*reply.message)["error"]["data"];
+  const json data = Message(reply)["error"]["data"];
   EXPECT_EQ(data["requested"], "2099-01-01");
   EXPECT_EQ(data["supported"][0], kModernVersion);
-  EXPECT_EQ((*reply.message)["id"], 7);  // the client matches the error by its id
+  EXPECT_EQ(Message(reply)["id"], 7);  // the client matches the error by its id
+}
+
+TEST_F(McpServerTest, ALegacyVersionInMetaSaysItNeedsInitialize) {
+  LegacyConnection connection;
+  Reply reply = server_.HandleStdio(ModernRequest("tools/list", {}, "2025-11-25"), connection);
+  EXPECT_EQ(ErrorCode(reply), kUnsupportedProtocolVersion);
+  EXPECT_NE(Message(reply)["error"]["message"].get<std::string>().find("after initialize"),
+            std::string::npos);
 }
 
 TEST_F(McpServerTest, AModernRequestWithoutCapabilitiesIsInvalidParams) {
@@ -115,9 +131,12 @@ TEST_F(McpServerTest, AModernRequestWithoutCapabilitiesIsInvalidParams) {
 TEST_F(McpServerTest, LegacyHandshakeOnStdio) {
   LegacyConnection connection;
   // Before initialize, a request without the modern fields cannot be placed.
+  // A ping is answered before initialize (the legacy lifecycle allows it).
+  EXPECT_EQ(Message(server_.HandleStdio(LegacyRequest("ping"), connection))["result"],
+            json::object());
   Reply early = server_.HandleStdio(LegacyRequest("tools/list"), connection);
   EXPECT_EQ(ErrorCode(early), kInvalidRequest);
-  EXPECT_NE((*early.message)["error"]["message"].get<std::string>().find("initialize"),
+  EXPECT_NE(Message(early)["error"]["message"].get<std::string>().find("initialize"),
             std::string::npos);
 
   Reply init = server_.HandleStdio(
@@ -125,7 +144,7 @@ TEST_F(McpServerTest, LegacyHandshakeOnStdio) {
                                    {"capabilities", json::object()},
                                    {"clientInfo", {{"name", "t"}, {"version", "1"}}}}),
       connection);
-  const json& result = (*init.message)["result"];
+  const json result = Message(init)["result"];
   EXPECT_EQ(result["protocolVersion"], "2025-06-18");  // one of ours: echoed
   EXPECT_EQ(result["serverInfo"]["name"], "mosdat");
   EXPECT_TRUE(result["capabilities"].contains("tools"));
@@ -136,17 +155,17 @@ TEST_F(McpServerTest, LegacyHandshakeOnStdio) {
       {{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}}, connection);
   EXPECT_FALSE(initialized.message);
   Reply ping = server_.HandleStdio(LegacyRequest("ping"), connection);
-  EXPECT_EQ((*ping.message)["result"], json::object());
+  EXPECT_EQ(Message(ping)["result"], json::object());
   Reply list = server_.HandleStdio(LegacyRequest("tools/list"), connection);
-  EXPECT_EQ((*list.message)["result"]["tools"].size(), 2u);
-  EXPECT_FALSE((*list.message)["result"].contains("resultType"));
+  EXPECT_EQ(Message(list)["result"]["tools"].size(), 2u);
+  EXPECT_FALSE(Message(list)["result"].contains("resultType"));
 }
 
 TEST_F(McpServerTest, InitializeWithAVersionWeDoNotSpeakGetsOurNewestLegacyOne) {
   LegacyConnection connection;
   Reply init = server_.HandleStdio(LegacyRequest("initialize", {{"protocolVersion", "2024-10-07"}}),
                                    connection);
-  EXPECT_EQ((*init.message)["result"]["protocolVersion"], "2025-11-25");
+  EXPECT_EQ(Message(init)["result"]["protocolVersion"], "2025-11-25");
 }
 
 TEST_F(McpServerTest, HttpModernRequestsMustCarryMatchingHeaders) {
@@ -163,9 +182,9 @@ TEST_F(McpServerTest, HttpModernRequestsMustCarryMatchingHeaders) {
   EXPECT_EQ(ErrorCode(server_.HandleHttp(call, ModernHeaders("tools/call", "other"))),
             kHeaderMismatch);
   Reply plain = server_.HandleHttp(call, ModernHeaders("tools/call", "echo"));
-  EXPECT_EQ((*plain.message)["result"]["structuredContent"]["said"], "hi");
+  EXPECT_EQ(Message(plain)["result"]["structuredContent"]["said"], "hi");
   Reply encoded = server_.HandleHttp(call, ModernHeaders("tools/call", "=?base64?ZWNobw==?="));
-  EXPECT_EQ((*encoded.message)["result"]["resultType"], "complete");
+  EXPECT_EQ(Message(encoded)["result"]["resultType"], "complete");
   // An unknown method in the modern era: 404.
   Reply unknown =
       server_.HandleHttp(ModernRequest("resources/list"), ModernHeaders("resources/list"));
@@ -176,9 +195,9 @@ TEST_F(McpServerTest, HttpModernRequestsMustCarryMatchingHeaders) {
 TEST_F(McpServerTest, HttpLegacyRequestsAreStatelessByTheirHeader) {
   // No header: 2025-03-26, as the legacy transport says.
   Reply none = server_.HandleHttp(LegacyRequest("tools/list"), {});
-  EXPECT_EQ((*none.message)["result"]["tools"].size(), 2u);
+  EXPECT_EQ(Message(none)["result"]["tools"].size(), 2u);
   Reply named = server_.HandleHttp(LegacyRequest("tools/list"), {.protocol_version = "2025-11-25"});
-  EXPECT_EQ((*named.message)["result"]["tools"].size(), 2u);
+  EXPECT_EQ(Message(named)["result"]["tools"].size(), 2u);
   Reply unknown =
       server_.HandleHttp(LegacyRequest("tools/list"), {.protocol_version = "1999-01-01"});
   EXPECT_EQ(ErrorCode(unknown), kUnsupportedProtocolVersion);
@@ -211,16 +230,16 @@ TEST_F(McpServerTest, ToolCallsAnswerToolErrorsInTheResult) {
        {json::object(), json{{"text", 3}}, json{{"text", "a"}, {"times", 0}},
         json{{"text", "a"}, {"colour", "red"}}}) {
     Reply reply = call({{"name", "echo"}, {"arguments", arguments}});
-    const json& result = (*reply.message)["result"];
+    const json result = Message(reply)["result"];
     EXPECT_EQ(result["isError"], true) << arguments;
     EXPECT_NE(result["content"][0]["text"].get<std::string>().find("invalid arguments for echo"),
               std::string::npos);
   }
   // A tool that trips over its peer's answer fails, the server goes on.
   Reply broken = call({{"name", "broken"}});
-  EXPECT_EQ((*broken.message)["result"]["isError"], true);
+  EXPECT_EQ(Message(broken)["result"]["isError"], true);
   Reply ok = call({{"name", "echo"}, {"arguments", {{"text", "hi"}}}});
-  const json& result = (*ok.message)["result"];
+  const json result = Message(ok)["result"];
   EXPECT_FALSE(result.contains("isError"));
   EXPECT_EQ(result["content"][0]["type"], "text");
   EXPECT_EQ(json::parse(result["content"][0]["text"].get<std::string>())["said"], "hi");
@@ -244,7 +263,7 @@ TEST_F(McpServerTest, MalformedMessagesAreInvalidRequests) {
 
 TEST(McpStdioTest, OneReplyALineAndBadLinesAreParseErrors) {
   McpServer server({.name = "mosdat", .version = "0"}, {});
-  std::string oversized(kMaxLineBytes + 10, 'x');
+  std::string oversized(kMaxMessageBytes + 10, 'x');
   std::istringstream in(
       "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
       "\"2025-11-25\"}}\r\n"
