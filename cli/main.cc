@@ -1,10 +1,15 @@
 // mosdat: the user's command surface.
+#include <csignal>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 
 int main(int argc, char** argv) {
+  // A peer that closes its end early (an HTTP server refusing a body, an MCP client
+  // gone, a closed pipe on stdout) makes the write fail with EPIPE, handled where it
+  // happens, instead of killing the command without a word.
+  signal(SIGPIPE, SIG_IGN);
   CLI::App app("mOSdat: test desktop applications across operating systems in VMs", "mosdat");
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("mosdat ") + mosdat::kMosdatVersion);

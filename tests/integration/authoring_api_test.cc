@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -324,6 +325,7 @@ TEST_F(AuthoringApiTest, WhatIsNotAllowedIsRefusedAndNothingRuns) {
   EXPECT_THAT(answer.value("error", ""), HasSubstr("nests too deeply"));
   // A chunked body cannot be bounded by the server's limit: refused before it is read.
   {
+    signal(SIGPIPE, SIG_IGN);
     httplib::Client client("127.0.0.1", port_);
     httplib::Result chunked = client.Post(
         "/api/author/session", {{"Authorization", std::string("Bearer ") + kToken}},
@@ -333,9 +335,13 @@ TEST_F(AuthoringApiTest, WhatIsNotAllowedIsRefusedAndNothingRuns) {
           return true;
         },
         "application/json");
-    ASSERT_TRUE(chunked);
-    EXPECT_EQ(chunked->status, 411);
-    EXPECT_THAT(chunked->body, HasSubstr("Content-Length"));
+    // (The refusal may come before the client has written the chunk: then the write
+    // fails, which must not kill the test binary.)
+    if (chunked) {
+      EXPECT_EQ(chunked->status, 411);
+      EXPECT_THAT(chunked->body, HasSubstr("Content-Length"));
+    }
+    EXPECT_EQ(Call("GET", "/api/author/vms", "", &status)["ok"], true);  // still serving
   }
   answer = Call("POST", "/api/author/session", "{}", &status);
   EXPECT_EQ(status, 400);

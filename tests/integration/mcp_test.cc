@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -118,6 +119,9 @@ TEST_F(McpTest, EachClientAlsoSpeaksOverTheOtherTransport) {
 }
 
 TEST_F(McpTest, TheHttpTransportRefusesWhatItMust) {
+  // httplib's client writes without MSG_NOSIGNAL: a server that answers a body it will
+  // not take before reading it must fail the write, not kill the test binary.
+  signal(SIGPIPE, SIG_IGN);
   httplib::Client client("127.0.0.1", port_);
   const std::string tools_list =
       json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/list"}}.dump();
@@ -145,7 +149,9 @@ TEST_F(McpTest, TheHttpTransportRefusesWhatItMust) {
   EXPECT_EQ(parse_status, 400);
   EXPECT_EQ(parse_error["error"]["code"], -32700);
   EXPECT_EQ(post(bearer, tools_list, "text/plain").first, 415);
-  EXPECT_EQ(post(bearer, "[" + std::string(9 << 20, ' ') + "]").first, 413);
+  // Too large: answered 413, or cut off while it is still being sent; never taken.
+  const int too_large = post(bearer, "[" + std::string(9 << 20, ' ') + "]").first;
+  EXPECT_TRUE(too_large == 413 || too_large == -1) << too_large;
   // No streams and no sessions.
   httplib::Result get = client.Get("/mcp", bearer);
   ASSERT_TRUE(get);
@@ -205,8 +211,8 @@ TEST_F(McpTest, TheHttpTransportRefusesWhatItMust) {
         return true;
       },
       "application/json");
-  ASSERT_TRUE(chunked);
-  EXPECT_EQ(chunked->status, 411);
+  // (The refusal may come before the client has written the chunk: then the write fails.)
+  EXPECT_TRUE(!chunked || chunked->status == 411) << chunked->status;
   const std::string deep = R"({"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"x":)" +
                            std::string(300000, '[') + std::string(300000, ']') + "}}";
   auto [deep_status, deep_answer] = post(bearer, deep);
