@@ -263,6 +263,123 @@ TEST(VncHostileServerTest, AHugeFramebufferIsRefused) {
   EXPECT_FALSE(session.ok());
 }
 
+// A protocol-level RFB server (a stand-in for a VNC server that drops a request): a 4x4
+// screen, no security, raw encoding. It answers the connect's full update, does not
+// answer the next non-incremental request (as a server does that folds it into an
+// update that never comes, or that the connection was re-made after), and answers the
+// later ones; incremental requests get nothing. Counts the full requests it read.
+class DroppingRfbServer {
+ public:
+  DroppingRfbServer() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    socklen_t length = sizeof(address);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    listen(fd_, 1);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~DroppingRfbServer() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    if (client_ >= 0) shutdown(client_, SHUT_RDWR);
+    thread_.join();
+    if (client_ >= 0) close(client_);
+  }
+  int port() const { return port_; }
+  int full_requests() const { return full_requests_; }
+
+ private:
+  bool Read(size_t n, std::string* out = nullptr) {
+    std::string bytes(n, '\0');
+    for (size_t got = 0; got < n;) {
+      ssize_t r = read(client_, bytes.data() + got, n - got);
+      if (r <= 0) return false;
+      got += r;
+    }
+    if (out != nullptr) *out = std::move(bytes);
+    return true;
+  }
+  void Write(const std::string& bytes) { (void)!write(client_, bytes.data(), bytes.size()); }
+
+  void Serve() {
+    client_ = accept(fd_, nullptr, nullptr);
+    if (client_ < 0) return;
+    Write("RFB 003.008\n");
+    if (!Read(12)) return;                      // the client's version
+    Write(std::string("\x01\x01", 2));          // one security type: None
+    if (!Read(1)) return;                       // its choice
+    Write(std::string(4, '\0'));                // SecurityResult OK
+    if (!Read(1)) return;                       // ClientInit
+    Write(std::string("\x00\x04\x00\x04", 4) +  // 4x4, 32 bpp true colour, then a name
+          std::string("\x20\x18\x00\x01\x00\xff\x00\xff\x00\xff\x10\x08\x00\x00\x00\x00", 16) +
+          std::string("\x00\x00\x00\x04", 4) + "drop");
+    for (std::string type; Read(1, &type);) {
+      std::string body;
+      switch (type[0]) {
+        case 0:  // SetPixelFormat
+          if (!Read(19)) return;
+          break;
+        case 2: {  // SetEncodings
+          if (!Read(3, &body)) return;
+          const int count = (static_cast<uint8_t>(body[1]) << 8) | static_cast<uint8_t>(body[2]);
+          if (!Read(4 * count)) return;
+          break;
+        }
+        case 3:  // FramebufferUpdateRequest
+          if (!Read(9, &body)) return;
+          if (body[0] == 0 && ++full_requests_ != 2) {
+            // One raw rectangle covering the 4x4 screen.
+            Write(std::string("\x00\x00\x00\x01", 4) +                  // update, 1 rect
+                  std::string("\x00\x00\x00\x00\x00\x04\x00\x04", 8) +  // 0,0 4x4
+                  std::string(4, '\0') +                                // raw
+                  std::string(4 * 4 * 4, '\x40'));
+          }
+          break;
+        case 4:  // KeyEvent
+          if (!Read(7)) return;
+          break;
+        case 5:  // PointerEvent
+          if (!Read(5)) return;
+          break;
+        case 6: {  // ClientCutText
+          if (!Read(7, &body)) return;
+          const uint32_t n = (static_cast<uint8_t>(body[3]) << 24) |
+                             (static_cast<uint8_t>(body[4]) << 16) |
+                             (static_cast<uint8_t>(body[5]) << 8) | static_cast<uint8_t>(body[6]);
+          if (n > (1u << 20) || !Read(n)) return;
+          break;
+        }
+        default:
+          return;
+      }
+    }
+  }
+
+  int fd_ = -1;
+  int client_ = -1;
+  int port_ = 0;
+  std::atomic<int> full_requests_{0};
+  std::thread thread_;
+};
+
+// The full update asked for after an input is not answered: it is asked for again, and
+// the frame comes from the answer to that later request (sent after the input).
+TEST(VncDroppedRequestTest, AnUnansweredFullUpdateIsAskedForAgain) {
+  DroppingRfbServer server;
+  absl::StatusOr<std::unique_ptr<VncSession>> session = VncSession::Connect(
+      {.port = server.port(), .connect_timeout = absl::Seconds(5), .reconnect_attempts = 0});
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->Click(1, 1).ok());
+  absl::StatusOr<Frame> frame = (*session)->CaptureAfterInput(absl::Seconds(10));
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_EQ(frame->width, 4);
+  EXPECT_GE(server.full_requests(), 3);
+}
+
 // Real Xvnc servers that require authentication.
 absl::StatusOr<std::unique_ptr<VncSession>> ConnectWithPassword(
     const std::string& security, const std::string& password, std::unique_ptr<LocalDesktop>* keep) {

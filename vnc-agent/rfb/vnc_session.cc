@@ -26,6 +26,8 @@ constexpr int kMaxDimension = 16384;
 constexpr char kEncodings[] = "tight zrle zlib hextile copyrect raw";
 
 constexpr absl::Duration kReaderWait = absl::Milliseconds(50);
+// How long CaptureAfterInput waits for the full update it asked for before asking again.
+constexpr absl::Duration kFullUpdateRetry = absl::Seconds(1);
 
 // libvncclient reports errors through a global printf-style hook. The text of the
 // last error on this thread is kept so Connect() can say why it failed.
@@ -375,19 +377,36 @@ absl::StatusOr<Frame> VncSession::WaitForUpdate(uint64_t after_update_seq, absl:
 absl::StatusOr<Frame> VncSession::CaptureAfterInput(absl::Duration timeout) {
   uint64_t wanted;
   {
-    std::lock_guard io(io_mutex_);
     std::lock_guard state(state_mutex_);
     wanted = input_seq_;
-    if (wanted > frame_input_seq_ && full_update_pending_for_ == 0 && client_ != nullptr) {
-      full_update_pending_for_ = wanted;
-      SendFramebufferUpdateRequest(client_, 0, 0, width_, height_, FALSE);
+  }
+  const absl::Time deadline = absl::Now() + timeout;
+  auto reflected = [&] { return (frame_input_seq_ >= wanted && update_seq_ > 0) || stopping_; };
+  for (;;) {
+    {
+      // A full update is asked for, and asked again each kFullUpdateRetry without one:
+      // the request can be lost (the connection was re-made in between, which forgets
+      // it) or folded by the server into an update that does not cover the screen.
+      // Only a request sent after the input counts for it: while an older one is still
+      // out, its answer (which may predate the input) asks for the next itself.
+      std::lock_guard io(io_mutex_);
+      std::lock_guard state(state_mutex_);
+      if (reflected()) break;
+      const bool ours = full_update_pending_for_ == 0 || full_update_pending_for_ == wanted;
+      if (ours && wanted > frame_input_seq_ && client_ != nullptr && connected_) {
+        full_update_pending_for_ = wanted;
+        SendFramebufferUpdateRequest(client_, 0, 0, width_, height_, FALSE);
+      }
     }
+    std::unique_lock state(state_mutex_);
+    const absl::Time wake = std::min(deadline, absl::Now() + kFullUpdateRetry);
+    if (state_changed_.wait_for(state, absl::ToChronoMilliseconds(wake - absl::Now()), reflected)) {
+      break;
+    }
+    if (absl::Now() >= deadline) break;
   }
   {
-    std::unique_lock state(state_mutex_);
-    state_changed_.wait_for(state, absl::ToChronoMilliseconds(timeout), [&] {
-      return (frame_input_seq_ >= wanted && update_seq_ > 0) || stopping_;
-    });
+    std::lock_guard state(state_mutex_);
     if (frame_input_seq_ < wanted || update_seq_ == 0) {
       if (!connected_ || stopping_) {
         return absl::UnavailableError(absl::StrCat("VNC connection lost: ", disconnect_reason_));
