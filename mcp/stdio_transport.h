@@ -13,7 +13,11 @@
 
 namespace mosdat::mcp {
 
-// Serves `server` until `in` ends.
+// Tool calls run concurrently (a few at a time), each answered when it is done, so a
+// long call holds neither a ping nor the next call; a call the client cancels
+// (notifications/cancelled) gets no answer, as the protocol asks. The rest is answered
+// in order.
+// Serves `server` until `in` ends and every call running then has finished.
 void ServeStdio(McpServer& server, std::istream& in, std::ostream& out);
 
 }  // namespace mosdat::mcp

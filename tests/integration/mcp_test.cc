@@ -248,18 +248,20 @@ TEST_F(McpTest, StdioCarriesOnlyTheProtocolAndEndsWithItsInput) {
   ASSERT_TRUE(status.has_value()) << "mosdat mcp did not end with its input";
   EXPECT_EQ(status->exit_code, 0) << ReadFileOrEmpty(dir_.File("mcp.err"));
   std::istringstream lines(ReadFileOrEmpty(dir_.File("mcp.out")));
-  std::vector<json> replies;
+  // By id (tool calls are answered when done, not in order); the parse error has none.
+  std::map<std::string, json> replies;
   for (std::string line; std::getline(lines, line);) {
     json reply = json::parse(line, nullptr, false);
     ASSERT_FALSE(reply.is_discarded()) << "not a protocol message on stdout: " << line;
-    replies.push_back(std::move(reply));
+    const std::string id = reply.value("id", json()).dump();
+    replies[id] = std::move(reply);
   }
   ASSERT_EQ(replies.size(), 5u) << ReadFileOrEmpty(dir_.File("mcp.out"));
-  EXPECT_EQ(replies[0]["result"]["serverInfo"]["name"], "mosdat");
-  EXPECT_EQ(replies[1]["error"]["code"], -32700);
-  EXPECT_THAT(replies[2]["result"]["content"][0]["text"].get<std::string>(), HasSubstr("local"));
-  EXPECT_FALSE(replies[3]["result"].value("isError", false)) << replies[3].dump();
-  EXPECT_EQ(replies[4]["id"], 4);
+  EXPECT_EQ(replies["1"]["result"]["serverInfo"]["name"], "mosdat");
+  EXPECT_EQ(replies["null"]["error"]["code"], -32700);
+  EXPECT_THAT(replies["2"]["result"]["content"][0]["text"].get<std::string>(), HasSubstr("local"));
+  EXPECT_FALSE(replies["3"]["result"].value("isError", false)) << replies["3"].dump();
+  EXPECT_EQ(replies["4"]["result"], json::object());
 }
 
 // The processes `mosdat mcp` starts (the desktop, the app) do not hold the client's

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
+#include <future>
 #include <sstream>
 
 #include "mcp/stdio_transport.h"
@@ -284,6 +287,75 @@ TEST(McpStdioTest, OneReplyALineAndBadLinesAreParseErrors) {
   EXPECT_EQ(replies[2]["error"]["code"], kParseError);
   EXPECT_EQ(replies[3]["id"], 2);
   EXPECT_EQ(replies[3]["result"], json::object());
+}
+
+// A tool that waits for another tool's call: answered in order, one at a time, the
+// first would time out before the second ran.
+std::vector<Tool> WaitingTools(std::shared_future<void> released, std::promise<void>* release) {
+  std::vector<Tool> tools;
+  tools.push_back(
+      {.name = "slow", .input_schema = {{"type", "object"}}, .call = [released](const json&) {
+         const bool came = released.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+         return ToolResult::Text(came ? "released" : "timed out");
+       }});
+  tools.push_back(
+      {.name = "release", .input_schema = {{"type", "object"}}, .call = [release](const json&) {
+         release->set_value();
+         return ToolResult::Text("done");
+       }});
+  return tools;
+}
+
+std::string Call(int id, const std::string& tool) {
+  return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
+         R"(,"method":"tools/call","params":{"name":")" + tool + R"("}})" + "\n";
+}
+
+std::vector<json> Replies(const std::string& out) {
+  std::istringstream lines(out);
+  std::vector<json> replies;
+  for (std::string line; std::getline(lines, line);) replies.push_back(json::parse(line));
+  return replies;
+}
+
+TEST(McpStdioTest, ALongCallHoldsNeitherAPingNorTheNextCall) {
+  std::promise<void> release;
+  McpServer server({.name = "mosdat", .version = "0"},
+                   WaitingTools(release.get_future().share(), &release));
+  std::istringstream in(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})"
+      "\n" +
+      Call(2, "slow") + R"({"jsonrpc":"2.0","id":3,"method":"ping"})" + "\n" + Call(4, "release"));
+  std::ostringstream out;
+  ServeStdio(server, in, out);  // returns once every call is answered
+  std::vector<json> replies = Replies(out.str());
+  ASSERT_EQ(replies.size(), 4u) << out.str();
+  std::vector<json> ids;
+  for (const json& reply : replies) ids.push_back(reply["id"]);
+  // The ping is not held by the slow call, and the release ran while it waited.
+  EXPECT_LT(std::find(ids.begin(), ids.end(), 3), std::find(ids.begin(), ids.end(), 2));
+  for (const json& reply : replies) {
+    if (reply["id"] == 2) EXPECT_EQ(reply["result"]["content"][0]["text"], "released");
+  }
+}
+
+TEST(McpStdioTest, ACancelledCallGetsNoAnswer) {
+  std::promise<void> release;
+  McpServer server({.name = "mosdat", .version = "0"},
+                   WaitingTools(release.get_future().share(), &release));
+  std::istringstream in(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})"
+      "\n" +
+      Call(2, "slow") +
+      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2,"reason":"user"}})"
+      "\n" +
+      Call(3, "release"));
+  std::ostringstream out;
+  ServeStdio(server, in, out);
+  std::vector<json> replies = Replies(out.str());
+  ASSERT_EQ(replies.size(), 2u) << out.str();
+  EXPECT_EQ(replies[0]["id"], 1);
+  EXPECT_EQ(replies[1]["id"], 3);
 }
 
 TEST(McpToolArgumentsTest, NamesTheArgumentThatDoesNotFit) {
