@@ -186,20 +186,26 @@ TEST_F(VncSessionTest, ReportsTheServerDyingAsUnavailable) {
   EXPECT_EQ(frame.status().code(), absl::StatusCode::kUnavailable) << frame.status();
 }
 
+// A listening TCP socket on a free loopback port (*port).
+int ListenOnLoopback(int* port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  *port = ntohs(address.sin_port);
+  listen(fd, 4);
+  return fd;
+}
+
 // A TCP server on loopback that answers each connection with fixed bytes, then reads
 // until the client goes away.
 class HostileServer {
  public:
   explicit HostileServer(std::string reply) : reply_(std::move(reply)) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    socklen_t length = sizeof(address);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
-    listen(fd_, 4);
+    fd_ = ListenOnLoopback(&port_);
     thread_ = std::thread([this] {
       while (!stop_) {
         int client = accept(fd_, nullptr, nullptr);
@@ -271,15 +277,7 @@ TEST(VncHostileServerTest, AHugeFramebufferIsRefused) {
 class DroppingRfbServer {
  public:
   DroppingRfbServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    socklen_t length = sizeof(address);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
-    listen(fd_, 1);
+    fd_ = ListenOnLoopback(&port_);
     thread_ = std::thread([this] { Serve(); });
   }
   ~DroppingRfbServer() {

@@ -306,6 +306,10 @@ std::vector<Tool> WaitingTools(std::shared_future<void> released, std::promise<v
   return tools;
 }
 
+const std::string kInitialize =
+    R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})"
+    "\n";
+
 std::string Call(int id, const std::string& tool) {
   return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
          R"(,"method":"tools/call","params":{"name":")" + tool + R"("}})" + "\n";
@@ -322,10 +326,8 @@ TEST(McpStdioTest, ALongCallHoldsNeitherAPingNorTheNextCall) {
   std::promise<void> release;
   McpServer server({.name = "mosdat", .version = "0"},
                    WaitingTools(release.get_future().share(), &release));
-  std::istringstream in(
-      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})"
-      "\n" +
-      Call(2, "slow") + R"({"jsonrpc":"2.0","id":3,"method":"ping"})" + "\n" + Call(4, "release"));
+  std::istringstream in(kInitialize + Call(2, "slow") +
+                        R"({"jsonrpc":"2.0","id":3,"method":"ping"})" + "\n" + Call(4, "release"));
   std::ostringstream out;
   ServeStdio(server, in, out);  // returns once every call is answered
   std::vector<json> replies = Replies(out.str());
@@ -344,9 +346,7 @@ TEST(McpStdioTest, ACancelledCallGetsNoAnswer) {
   McpServer server({.name = "mosdat", .version = "0"},
                    WaitingTools(release.get_future().share(), &release));
   std::istringstream in(
-      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})"
-      "\n" +
-      Call(2, "slow") +
+      kInitialize + Call(2, "slow") +
       R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2,"reason":"user"}})"
       "\n" +
       Call(3, "release"));
