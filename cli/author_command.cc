@@ -69,8 +69,7 @@ class AuthorCalls {
 };
 
 int RunAuthor(const AuthorArgs& a) {
-  absl::StatusOr<SecretRef> ref = SecretRef::Parse(a.token_ref);
-  absl::StatusOr<std::string> token = ref.ok() ? ref->Resolve() : ref.status();
+  absl::StatusOr<std::string> token = SecretRef::ResolveText(a.token_ref);
   if (!token.ok()) return Usage("--token: " + std::string(token.status().message()));
   AuthorCalls api(a.url, *token);
   auto need = [&](const std::string& value, const char* flag) {

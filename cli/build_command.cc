@@ -33,9 +33,7 @@ int RunBuildCommand(BuildArgs args) {
                  "checks them; `mosdat run` runs the tests\n";
     return kExitUsage;
   }
-  Diagnostics warnings;
-  absl::StatusOr<Config> config = LoadConfig(args.matrix.config, &warnings);
-  for (const Diagnostic& d : warnings.warnings()) std::cerr << "warning: " << d.ToString() << "\n";
+  absl::StatusOr<Config> config = LoadConfigPrintingWarnings(args.matrix.config);
   if (!config.ok()) {
     std::cerr << config.status().message() << "\n";
     return kExitConfigError;  // unreadable or invalid: either way the files need fixing

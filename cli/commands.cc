@@ -32,11 +32,17 @@ absl::StatusOr<VlmConfig> LoadVlmConfig(const std::string& path, std::string_vie
   return *config->vlm;
 }
 
+absl::StatusOr<Config> LoadConfigPrintingWarnings(const std::string& path) {
+  Diagnostics warnings;
+  absl::StatusOr<Config> config = LoadConfig(path, &warnings);
+  for (const Diagnostic& d : warnings.warnings()) std::cerr << "warning: " << d.ToString() << "\n";
+  return config;
+}
+
 absl::StatusOr<std::string> ServerToken(const std::string& ref, std::string_view flag, bool* made) {
   *made = ref.empty();
   if (ref.empty()) return GenerateToken();
-  absl::StatusOr<SecretRef> parsed = SecretRef::Parse(ref);
-  absl::StatusOr<std::string> value = parsed.ok() ? parsed->Resolve() : parsed.status();
+  absl::StatusOr<std::string> value = SecretRef::ResolveText(ref);
   if (!value.ok()) {
     return absl::InvalidArgumentError(std::string(flag) + ": " +
                                       std::string(value.status().message()));

@@ -28,6 +28,9 @@ void RunWithLogging(const GlobalOptions& global, int* exit_code, const std::func
 absl::StatusOr<VlmConfig> LoadVlmConfig(const std::string& path, std::string_view command,
                                         std::string_view instead);
 
+// LoadConfig(path), its warnings printed to stderr ("warning: file:line:column: ...").
+absl::StatusOr<Config> LoadConfigPrintingWarnings(const std::string& path);
+
 // The token a server's callers present: the one `ref` names (env:NAME or file:PATH), or
 // a fresh one when `ref` is empty (*made says so: the command shows it once).
 // InvalidArgument, naming `flag`, when the reference cannot be read or the token is empty.

@@ -31,9 +31,7 @@ struct LiveArgs {
 };
 
 int RunLive(const LiveArgs& args) {
-  Diagnostics warnings;
-  absl::StatusOr<Config> config = LoadConfig(args.config, &warnings);
-  for (const Diagnostic& d : warnings.warnings()) std::cerr << "warning: " << d.ToString() << "\n";
+  absl::StatusOr<Config> config = LoadConfigPrintingWarnings(args.config);
   if (!config.ok()) {
     std::cerr << config.status().message() << "\n";
     return kExitConfigError;

@@ -20,7 +20,6 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/live_host.h"
-#include "core/config_parser.h"
 #include "core/secret_ref.h"
 #include "live/authoring_client.h"
 #include "mcp/authoring_tools.h"
@@ -105,10 +104,7 @@ int RunMcp(const McpArgs& args) {
   std::string live_url = args.url;
   std::string live_token;
   if (!args.config.empty()) {
-    Diagnostics warnings;
-    absl::StatusOr<Config> config = LoadConfig(args.config, &warnings);
-    for (const Diagnostic& d : warnings.warnings())
-      std::cerr << "warning: " << d.ToString() << "\n";
+    absl::StatusOr<Config> config = LoadConfigPrintingWarnings(args.config);
     if (!config.ok()) return Fail(std::string(config.status().message()), kExitConfigError);
     // Its own live server, on loopback, for this process alone.
     const std::string token = GenerateToken();
@@ -120,8 +116,7 @@ int RunMcp(const McpArgs& args) {
     live_url = host->server->url();
     live_token = token;
   } else {
-    absl::StatusOr<SecretRef> ref = SecretRef::Parse(args.live_token_ref);
-    absl::StatusOr<std::string> token = ref.ok() ? ref->Resolve() : ref.status();
+    absl::StatusOr<std::string> token = SecretRef::ResolveText(args.live_token_ref);
     if (!token.ok())
       return Fail("--live-token: " + std::string(token.status().message()), kExitUsage);
     live_token = *token;

@@ -50,6 +50,7 @@ AuthoringAnswer AuthoringClient::Call(bool post, const std::string& path, const 
   if (result->status >= 200 && result->status < 300) {
     answer.kind = AuthoringAnswer::Kind::kDone;
   } else if (result->status == 401) {
+    answer.kind = AuthoringAnswer::Kind::kUnreachable;  // the rig's token, not the call
     answer.body["error"] = "the live server at " + url_ + " does not take this token: " +
                            answer.body.value("error", std::string());
   } else if (result->status >= 400 && result->status < 500) {

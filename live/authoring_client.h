@@ -37,8 +37,6 @@ class AuthoringClient {
   AuthoringAnswer Get(const std::string& path) const;
   AuthoringAnswer Post(const std::string& path, const nlohmann::json& body) const;
 
-  const std::string& url() const { return url_; }
-
  private:
   AuthoringAnswer Call(bool post, const std::string& path, const nlohmann::json& body) const;
   std::string url_;

@@ -43,8 +43,10 @@ Reply Result(const json& id, json result) {
   return {json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}}, 200};
 }
 
-Reply UnsupportedVersion(const json& id, const std::string& requested) {
-  return Error(id, kUnsupportedProtocolVersion, "Unsupported protocol version: " + requested, 400,
+// -32022, listing what is served. `message` defaults to naming the version.
+Reply UnsupportedVersion(const json& id, const std::string& requested, std::string message = "") {
+  if (message.empty()) message = "Unsupported protocol version: " + requested;
+  return Error(id, kUnsupportedProtocolVersion, message, 400,
                {{"supported", SupportedVersions()}, {"requested", requested}});
 }
 
@@ -113,8 +115,8 @@ Reply McpServer::Handle(const json& message, LegacyConnection* stdio, const Http
     return Error(id, kInvalidRequest, "Invalid Request: \"params\" must be an object", 400);
   }
   if (!message.contains("id")) {
-    // A notification: initialized, cancelled, progress. Requests are answered one at a
-    // time, so there is nothing to cancel by the time a cancellation is read.
+    // A notification: initialized, cancelled (the stdio transport drops a cancelled
+    // call's answer; over HTTP the client closes its request), progress.
     return {std::nullopt, 202};
   }
   if (!id.is_string() && !id.is_number_integer()) {
@@ -138,7 +140,7 @@ Reply McpServer::Handle(const json& message, LegacyConnection* stdio, const Http
                    400);
     }
     if (!IsLegacy(version)) return UnsupportedVersion(id, version);
-    return Legacy(request, version);
+    return Legacy(request);
   }
   // A ping is answered before initialize too (the legacy lifecycle allows it).
   if (request.method == "ping") return Result(id, json::object());
@@ -150,7 +152,7 @@ Reply McpServer::Handle(const json& message, LegacyConnection* stdio, const Http
                      "\" in every request (protocol " + kModernVersion + ")",
                  400);
   }
-  return Legacy(request, stdio->version);
+  return Legacy(request);
 }
 
 Reply McpServer::Modern(const Request& request, const HttpHeaders* http) {
@@ -162,14 +164,15 @@ Reply McpServer::Modern(const Request& request, const HttpHeaders* http) {
                  400);
   }
   if (version != kModernVersion) {
-    Reply reply = UnsupportedVersion(request.id, version.get<std::string>());
-    if (IsLegacy(version.get<std::string>())) {
-      // Served, but not per request: a client that speaks it opens with initialize.
-      (*reply.message)["error"]["message"] =
-          "Unsupported protocol version in _meta: " + version.get<std::string>() +
-          " is served after initialize; per request, this server speaks " + kModernVersion;
-    }
-    return reply;
+    const std::string requested = version.get<std::string>();
+    // A legacy version is served, but not per request: its client opens with initialize.
+    return UnsupportedVersion(request.id, requested,
+                              IsLegacy(requested)
+                                  ? "Unsupported protocol version in _meta: " + requested +
+                                        " is served after initialize; per request, this server "
+                                        "speaks " +
+                                        kModernVersion
+                                  : "");
   }
   if (!meta.contains(kMetaCapabilities) || !meta[kMetaCapabilities].is_object()) {
     return Error(
@@ -205,7 +208,7 @@ Reply McpServer::Modern(const Request& request, const HttpHeaders* http) {
   } else if (request.method == "tools/list") {
     reply = ListTools(request, true);
   } else if (request.method == "tools/call") {
-    reply = CallTool(request, true);
+    reply = CallTool(request);
   } else {
     return Error(request.id, kMethodNotFound, "Method not found: " + request.method, 404);
   }
@@ -233,10 +236,10 @@ Reply McpServer::Initialize(const Request& request, LegacyConnection* stdio) {
   return Result(request.id, std::move(result));
 }
 
-Reply McpServer::Legacy(const Request& request, const std::string&) {
+Reply McpServer::Legacy(const Request& request) {
   if (request.method == "ping") return Result(request.id, json::object());
   if (request.method == "tools/list") return ListTools(request, false);
-  if (request.method == "tools/call") return CallTool(request, false);
+  if (request.method == "tools/call") return CallTool(request);
   return Error(request.id, kMethodNotFound, "Method not found: " + request.method);
 }
 
@@ -255,7 +258,7 @@ Reply McpServer::ListTools(const Request& request, bool modern) {
   return Result(request.id, std::move(result));
 }
 
-Reply McpServer::CallTool(const Request& request, bool) {
+Reply McpServer::CallTool(const Request& request) {
   const json& name = request.params.value("name", json());
   if (!name.is_string()) {
     return Error(request.id, kInvalidParams, "Invalid params: \"name\" (the tool's) is required");

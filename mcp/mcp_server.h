@@ -75,17 +75,18 @@ class McpServer {
   // A reply for a message that could not be read at all (HTTP 400).
   static Reply ParseError(const std::string& what);
 
-  const std::vector<Tool>& tools() const { return tools_; }
-
  private:
   struct Request;
   Reply Handle(const nlohmann::json& message, LegacyConnection* stdio, const HttpHeaders* http);
   Reply Modern(const Request& request, const HttpHeaders* http);
-  Reply Legacy(const Request& request, const std::string& version);
+  // A request of the legacy era, whichever of its versions (they differ in nothing a
+  // tools-only server answers).
+  Reply Legacy(const Request& request);
   Reply Initialize(const Request& request, LegacyConnection* stdio);
-  // tools/list and tools/call: the result, or an error reply.
+  // tools/list (with the modern era's cache hints when `modern`) and tools/call: the
+  // result, or an error reply.
   Reply ListTools(const Request& request, bool modern);
-  Reply CallTool(const Request& request, bool modern);
+  Reply CallTool(const Request& request);
   nlohmann::json ServerInfoJson() const;
 
   ServerInfo info_;
