@@ -281,7 +281,9 @@ TEST_F(ProxmoxFunctionalTest, AnAuthoringSessionOnAProxmoxVmGoesThroughTheBridge
     const std::string out = ReadFileOrEmpty(dir_.File("out"));
     const size_t at = out.find("http://127.0.0.1:");
     if (at != std::string::npos) port = std::atoi(out.c_str() + at + 17);
-    if (port == 0) ASSERT_FALSE(live->Wait(absl::Milliseconds(50)).has_value());
+    if (port == 0) {
+      ASSERT_FALSE(live->Wait(absl::Milliseconds(50)).has_value());
+    }
   }
   ASSERT_NE(port, 0) << ReadFileOrEmpty(dir_.File("err"));
   httplib::Client client("127.0.0.1", port);

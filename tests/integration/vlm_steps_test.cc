@@ -282,12 +282,27 @@ TEST_F(VlmStepsTest, ARepeatedRunIsAnsweredFromTheCache) {
   TempDir second_results;
   FunctionalRun second = RunFunctional(dir_.File("config.toml"), "fixture", second_results);
   ASSERT_EQ(second.exit_code, 0) << Dump(second);
+  // The image each question was asked on in the first run, to tell a miss on a screen
+  // that changed between runs from a cache that failed to answer.
+  std::map<std::string, std::string> first_images;
+  for (const char* kind : {"localize", "verify"}) {
+    for (const Event* step : Finished(first, kind)) {
+      for (const VlmCall& call : step->vlm_calls) {
+        first_images[call.kind + call.prompt] =
+            ReadFileOrEmpty(first.job_dir + "/" + call.screenshot);
+      }
+    }
+  }
   int calls = 0;
   for (const char* kind : {"localize", "verify"}) {
     for (const Event* step : Finished(second, kind)) {
       for (const VlmCall& call : step->vlm_calls) {
         ++calls;
-        EXPECT_TRUE(call.cache_hit) << call.kind << " \"" << call.prompt << "\"";
+        const bool same_image = first_images[call.kind + call.prompt] ==
+                                ReadFileOrEmpty(second.job_dir + "/" + call.screenshot);
+        EXPECT_TRUE(call.cache_hit)
+            << call.kind << " \"" << call.prompt << "\" on "
+            << (same_image ? "the same screen" : "a screen that differs from the first run's");
       }
     }
   }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "core/file_util.h"
 #include "core/net.h"
 #include "core/owned_temp_dir.h"
@@ -24,6 +26,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
+
+// How long a visible app window may take to get the keyboard focus once asked.
+constexpr absl::Duration kFocusTimeout = absl::Seconds(5);
 
 // Polls `ready` until it is true, the process dies, or the deadline passes.
 template <typename Ready>
@@ -264,14 +269,39 @@ absl::Status LocalDesktop::StartApp(const std::vector<std::string>& command, con
   app_index_ = static_cast<int>(processes_.size()) - 1;
   std::string log = LogPathFor(app_index_);
   std::string pid = absl::StrCat((*app)->pid());
-  // Ready when a visible window carries the app's _NET_WM_PID.
-  return PollUntil(
-      [&] {
-        absl::StatusOr<CommandResult> found = RunCommand(
-            {"xdotool", "search", "--onlyvisible", "--pid", pid}, session_env_, absl::Seconds(5));
-        return found.ok() && found->status.exit_code == 0 && !found->out.empty();
-      },
-      **app, absl::StrCat("the app (", command[0], ")"), log, deadline);
+  const std::string what = absl::StrCat("the app (", command[0], ")");
+  // Ready when a visible window carries the app's _NET_WM_PID...
+  absl::Status visible =
+      PollUntil([&] { return !AppWindows(pid).empty(); }, **app, what, log, deadline);
+  if (!visible.ok()) return visible;
+  // ...and one of them has the keyboard focus. Whether and when a window manager focuses
+  // a new window depends on the window's hints and on the machine's load, and the window
+  // repaints when it does: asked for and waited for, so every run's first screen is the
+  // same.
+  auto focused = [&] {
+    absl::StatusOr<CommandResult> active =
+        RunCommand({"xdotool", "getactivewindow"}, session_env_, absl::Seconds(5));
+    if (!active.ok() || active->status.exit_code != 0) return false;
+    std::vector<std::string> windows = AppWindows(pid);
+    return std::find(windows.begin(), windows.end(), absl::StripAsciiWhitespace(active->out)) !=
+           windows.end();
+  };
+  if (focused()) return absl::OkStatus();
+  if (std::vector<std::string> windows = AppWindows(pid); !windows.empty()) {
+    (void)RunCommand({"xdotool", "windowactivate", windows.front()}, session_env_,
+                     absl::Seconds(5));
+  }
+  // A window that takes no focus (a splash, a tool window) still belongs to a running app.
+  absl::Status front =
+      PollUntil(focused, **app, what, log, std::min(deadline, absl::Now() + kFocusTimeout));
+  return absl::IsDeadlineExceeded(front) ? absl::OkStatus() : front;
+}
+
+std::vector<std::string> LocalDesktop::AppWindows(const std::string& pid) const {
+  absl::StatusOr<CommandResult> found = RunCommand(
+      {"xdotool", "search", "--onlyvisible", "--pid", pid}, session_env_, absl::Seconds(5));
+  if (!found.ok() || found->status.exit_code != 0) return {};
+  return absl::StrSplit(found->out, absl::ByAnyChar(" \n"), absl::SkipWhitespace());
 }
 
 absl::StatusOr<Process*> LocalDesktop::Launch(const std::vector<std::string>& command,

@@ -70,7 +70,9 @@ class LocalDesktop {
   std::string LogPath(const Process* process) const;
 
   // Starts the app under test now (LocalDesktopOptions::app_command starts it with the
-  // desktop): ready once one of its windows is visible; FailedPrecondition with its
+  // desktop): ready once one of its windows is visible and in front with the keyboard
+  // focus (asked of the window manager; a window that takes no focus within a few
+  // seconds is left as it is, still ready); FailedPrecondition with its
   // log tail when it exits first or shows none before `deadline`. For an app that comes
   // with a package installed after the desktop is up.
   absl::Status StartApp(const std::vector<std::string>& command, const Environment& env,
@@ -88,6 +90,8 @@ class LocalDesktop {
   absl::Status StartXvnc(const LocalDesktopOptions& options, absl::Time deadline);
   absl::Status StartSessionBus(absl::Time deadline);
   absl::Status StartWindowManager(absl::Time deadline);
+  // The ids of the visible windows that carry `pid` as their _NET_WM_PID.
+  std::vector<std::string> AppWindows(const std::string& pid) const;
   std::string LogPathFor(int process_index) const;
 
   std::unique_ptr<OwnedTempDir> dir_;
