@@ -147,7 +147,8 @@ absl::StatusOr<std::optional<GitHubIssue>> IssueText(const ConfirmArgs& args,
 }
 
 // The iterations of the finished run, from each job's evidence on this machine, or —
-// when the coordinator keeps it elsewhere — from the events the run streamed.
+// when it stays on the coordinator's machine (--leave-evidence, or the copy failed) —
+// from the events the run streamed.
 std::vector<IterationResult> IterationsOf(
     const v1::Run& run, const std::string& test,
     const std::map<std::string, Event>& finished_events,

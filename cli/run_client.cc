@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/embedded.h"
+#include "cli/evidence_fetch.h"
 #include "cli/exit_codes.h"
 #include "cli/live_host.h"
 #include "cli/package_upload.h"
@@ -30,7 +31,12 @@ void AddMatrixFlags(CLI::App* cmd, MatrixArgs* args, bool detach) {
                   "coordinator address host:port; empty = run everything in this process");
   cmd->add_option("--token", args->token_ref, "coordinator token as env:NAME or file:PATH");
   AddConnectionTlsFlags(cmd, &args->tls);
-  cmd->add_option("--results", args->results, "results root (default: [report].output_dir)");
+  cmd->add_option("--results", args->results,
+                  "results root (default: [report].output_dir); with --coordinator on another "
+                  "machine, where the run's evidence is copied to");
+  cmd->add_flag("--leave-evidence", args->leave_evidence,
+                "with --coordinator: leave the evidence on the coordinator's machine instead "
+                "of copying it here");
   cmd->add_flag("--json", args->json, "print a JSON summary instead of progress");
   cmd->add_option("--retries", args->retries,
                   "runs of a job again after an infrastructure error (default: the "
@@ -495,6 +501,10 @@ int RunMatrix(const MatrixArgs& args, const std::string& command,
   if (!finished.ok()) {
     std::cerr << command << ": " << finished.status().message() << "\n";
     return kExitInfrastructure;
+  }
+  if (!args.coordinator.empty() && !args.leave_evidence) {
+    FetchRunEvidenceSaying(*coordinator, token, embedded.coordinator.results_root, command,
+                           &*finished);
   }
   if (on_finished) return on_finished(*finished);
   PrintRunSummary(*finished, args.json, printer.smoke_exit_codes());

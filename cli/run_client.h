@@ -26,6 +26,9 @@ struct MatrixArgs : RunSelection {
   std::string token_ref;
   ClientTlsOptions tls;
   std::string results;
+  // With a coordinator on another machine: leave the evidence there instead of copying
+  // it under `results` (cli/evidence_fetch.h).
+  bool leave_evidence = false;
   bool json = false;
   bool detach = false;
   std::optional<int> retries;

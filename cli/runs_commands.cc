@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "cli/commands.h"
 #include "cli/embedded.h"
+#include "cli/evidence_fetch.h"
 #include "cli/exit_codes.h"
 #include "cli/run_client.h"
 #include "coordinator/run_proto.h"
@@ -31,6 +32,7 @@ struct HistoryArgs {
   uint64_t after = 0;
   int limit = 20;
   bool json = false;
+  bool leave_evidence = false;  // watch --coordinator: not copied under --results
 };
 
 void AddConnectionFlags(CLI::App* cmd, HistoryArgs* args) {
@@ -39,7 +41,8 @@ void AddConnectionFlags(CLI::App* cmd, HistoryArgs* args) {
   cmd->add_option("--token", args->token_ref, "coordinator token as env:NAME or file:PATH");
   AddConnectionTlsFlags(cmd, &args->tls);
   cmd->add_option("--results", args->results,
-                  "results root whose embedded runs to read (without --coordinator)")
+                  "results root whose embedded runs to read (without --coordinator); `watch "
+                  "--coordinator` copies the run's evidence under it")
       ->capture_default_str();
 }
 
@@ -196,6 +199,10 @@ int Watch(const HistoryArgs& args) {
     if (!status.ok()) return Fail("mosdat watch", FromGrpcStatus(status));
     name_jobs(run);
     finished = FollowRun(*remote->stub, remote->connection.token, args.run_id, args.after, print);
+    if (finished.ok() && !args.leave_evidence) {
+      FetchRunEvidenceSaying(*remote->stub, remote->connection.token, args.results, "mosdat watch",
+                             &*finished);
+    }
   }
   if (!finished.ok()) return Fail("mosdat watch", finished.status());
   PrintRunSummary(*finished, args.json, printer.smoke_exit_codes());
@@ -243,6 +250,9 @@ void AddRunsCommands(CLI::App& root, const GlobalOptions& global, int* exit_code
   watch_cmd->add_option("--after", watch->after,
                         "resume after this update number (run_seq) instead of the start");
   watch_cmd->add_flag("--json", watch->json, "print a JSON summary instead of progress");
+  watch_cmd->add_flag("--leave-evidence", watch->leave_evidence,
+                      "with --coordinator: leave the evidence on the coordinator's machine "
+                      "instead of copying it under --results");
   watch_cmd->callback([watch, exit_code, &global] {
     RunWithLogging(global, exit_code, [&] { return Watch(*watch); });
   });

@@ -574,6 +574,22 @@ grpc::Status CoordinatorService::GetRun(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status CoordinatorService::FetchEvidence(grpc::ServerContext* context,
+                                               const v1::FetchEvidenceRequest* request,
+                                               grpc::ServerWriter<v1::FileChunk>* writer) {
+  if (grpc::Status s = Authorize(*context, Role::kUser); !s.ok()) return s;
+  absl::StatusOr<RunRecord> run = runs_->GetRun(request->run_id());
+  if (!run.ok()) return ToGrpcStatus(run.status());
+  std::error_code error;
+  if (!std::filesystem::is_directory(run->results_dir, error)) {
+    return grpc::Status::OK;  // no job has written anything yet
+  }
+  absl::Status sent = SendDirectoryChunks(
+      run->results_dir, [&](const v1::FileChunk& chunk) { return writer->Write(chunk); });
+  if (absl::IsCancelled(sent)) return grpc::Status::CANCELLED;
+  return ToGrpcStatus(sent);
+}
+
 grpc::Status CoordinatorService::CancelRun(grpc::ServerContext* context,
                                            const v1::CancelRunRequest* request,
                                            v1::CancelRunResponse* response) {

@@ -18,9 +18,9 @@
 #include <thread>
 
 #include "coordinator/agent_registry.h"
-#include "core/artifact_store.h"
 #include "coordinator/run_store.h"
 #include "coordinator/vm_preparations.h"
+#include "core/artifact_store.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
 #include "runtime/service_main.h"
 #include "runtime/token_auth.h"
@@ -81,6 +81,8 @@ class CoordinatorService final
   grpc::Status SubmitMatrixStream(grpc::ServerContext* context,
                                   grpc::ServerReader<v1::SubmitMatrixChunk>* reader,
                                   v1::SubmitMatrixResponse* response) override;
+  grpc::Status FetchEvidence(grpc::ServerContext* context, const v1::FetchEvidenceRequest* request,
+                             grpc::ServerWriter<v1::FileChunk>* writer) override;
   grpc::Status FetchJobFiles(grpc::ServerContext* context, const v1::FetchJobFilesRequest* request,
                              grpc::ServerWriter<v1::FileChunk>* writer) override;
   grpc::Status UploadArtifact(grpc::ServerContext* context,

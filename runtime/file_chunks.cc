@@ -1,8 +1,16 @@
 #include "runtime/file_chunks.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace mosdat {
 
@@ -23,6 +31,165 @@ bool WriteFileChunks(const std::map<std::string, std::string>& files,
   }
   return true;
 }
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Errno() { return std::strerror(errno); }
+
+// Sends one file, read as it goes; `size` is what the first chunk announced.
+absl::Status SendFile(const fs::path& path, const std::string& name, uint64_t size,
+                      const std::function<bool(const v1::FileChunk&)>& write) {
+  const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return absl::InternalError(absl::StrCat("cannot open ", path.string(), ": ", Errno()));
+  std::string buffer;
+  uint64_t sent = 0;
+  absl::Status status;
+  do {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(kFileChunkBytes, size - sent));
+    buffer.resize(want);
+    size_t got = 0;
+    while (got < want) {
+      const ssize_t n = read(fd, buffer.data() + got, want - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    if (got < want) {
+      status = absl::DataLossError(absl::StrCat(path.string(), " ended after ", sent + got,
+                                                " of its ", size, " bytes while it was sent"));
+      break;
+    }
+    v1::FileChunk chunk;
+    chunk.set_path(name);
+    chunk.set_first(sent == 0);
+    if (sent == 0) chunk.set_size(size);
+    chunk.set_data(buffer);
+    sent += want;
+    if (!write(chunk)) {
+      status = absl::CancelledError("the stream broke");
+      break;
+    }
+  } while (sent < size);
+  close(fd);
+  return status;
+}
+
+// A path a peer may name: relative, plain components, no way out of the root.
+absl::Status CheckRelativePath(const std::string& path) {
+  constexpr size_t kMaxPath = 4096;
+  bool plain = !path.empty() && path.size() <= kMaxPath &&
+               path.find_first_of(std::string("\\\0", 2)) == std::string::npos;
+  if (plain) {
+    for (absl::string_view part : absl::StrSplit(path, '/')) {
+      if (part.empty() || part == "." || part == "..") plain = false;
+    }
+  }
+  if (plain) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("the file path \"", path.substr(0, 200), "\" is not a plain relative path"));
+}
+
+}  // namespace
+
+absl::Status SendDirectoryChunks(const std::string& root,
+                                 const std::function<bool(const v1::FileChunk&)>& write) {
+  std::error_code error;
+  if (!fs::is_directory(root, error)) {
+    return absl::NotFoundError(absl::StrCat(root, " is not a directory"));
+  }
+  std::vector<std::pair<std::string, fs::path>> files;  // relative name, path
+  fs::recursive_directory_iterator it(root, fs::directory_options::none, error);
+  for (; !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    // symlink_status: a link is neither followed nor sent.
+    if (!fs::is_regular_file(it->symlink_status(error))) continue;
+    files.emplace_back(it->path().lexically_relative(root).generic_string(), it->path());
+  }
+  if (error) {
+    return absl::InternalError(absl::StrCat("cannot list ", root, ": ", error.message()));
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& [name, path] : files) {
+    const uint64_t size = fs::file_size(path, error);
+    if (error) continue;  // gone since it was listed
+    if (absl::Status s = SendFile(path, name, size, write); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+FileChunkWriter::FileChunkWriter(std::string root, uint64_t max_bytes, size_t max_files)
+    : root_(std::move(root)), max_bytes_(max_bytes), max_files_(max_files) {}
+
+FileChunkWriter::~FileChunkWriter() {
+  if (fd_ >= 0) close(fd_);
+}
+
+absl::Status FileChunkWriter::CloseCurrent() {
+  if (fd_ < 0) return absl::OkStatus();
+  const int fd = std::exchange(fd_, -1);
+  const bool closed = close(fd) == 0;
+  if (written_ != expected_) {
+    return absl::InvalidArgumentError(absl::StrCat("file \"", current_, "\" ended after ", written_,
+                                                   " of ", expected_, " bytes"));
+  }
+  if (!closed) return absl::InternalError(absl::StrCat("cannot write ", current_, ": ", Errno()));
+  return absl::OkStatus();
+}
+
+absl::Status FileChunkWriter::Add(const v1::FileChunk& chunk) {
+  if (chunk.first()) {
+    if (absl::Status s = CloseCurrent(); !s.ok()) return s;
+    if (absl::Status s = CheckRelativePath(chunk.path()); !s.ok()) return s;
+    if (!seen_.insert(chunk.path()).second) {
+      return absl::InvalidArgumentError(absl::StrCat("file \"", chunk.path(), "\" was sent twice"));
+    }
+    if (files_ >= max_files_) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("more than the limit of ", max_files_, " files"));
+    }
+    if (chunk.size() > max_bytes_ - total_) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "more than the limit of ", max_bytes_, " bytes (\"", chunk.path(), "\" alone is ",
+          chunk.size(), " bytes, after ", total_, " bytes of other files)"));
+    }
+    const fs::path path = fs::path(root_) / chunk.path();
+    std::error_code error;
+    fs::create_directories(path.parent_path(), error);
+    if (error) {
+      return absl::InternalError(
+          absl::StrCat("cannot create ", path.parent_path().string(), ": ", error.message()));
+    }
+    fd_ = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+      return absl::InternalError(absl::StrCat("cannot write ", path.string(), ": ", Errno()));
+    current_ = chunk.path();
+    expected_ = chunk.size();
+    written_ = 0;
+    total_ += expected_;
+    ++files_;
+  } else if (fd_ < 0 || chunk.path() != current_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a chunk of \"", chunk.path().substr(0, 200), "\" arrived out of order"));
+  }
+  const std::string& data = chunk.data();
+  if (data.size() > expected_ - written_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("file \"", current_, "\" is longer than the announced ", expected_, " bytes"));
+  }
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return absl::InternalError(absl::StrCat("cannot write ", current_, ": ", Errno()));
+    done += static_cast<size_t>(n);
+  }
+  written_ += data.size();
+  return absl::OkStatus();
+}
+
+absl::Status FileChunkWriter::Finish() { return CloseCurrent(); }
 
 absl::Status FileAssembler::Add(const v1::FileChunk& chunk) {
   if (chunk.first()) {

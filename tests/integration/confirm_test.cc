@@ -78,13 +78,14 @@ class ConfirmTest : public ::testing::Test {
 
   std::string StateFile() const { return dir_.File("launches.txt"); }
 
-  RunResult Confirm(std::vector<std::string> extra) {
+  RunResult Confirm(std::vector<std::string> extra,
+                    std::map<std::string, std::string> env = {{"GH_TOKEN", kToken}}) {
     std::vector<std::string> argv = {
         BuiltBinary("cli/mosdat"), "confirm",     "acme/notes#7",       "--config",
         dir_.File("config.toml"),  "--results",   dir_.File("results"), "--github-api",
         github_.api_url(),         "--cache-dir", dir_.File("cache")};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    return RunCommand(argv, {{"GH_TOKEN", kToken}}, std::chrono::seconds(400));
+    return RunCommand(argv, env, std::chrono::seconds(400));
   }
 
   // The evidence folder of the (single) confirm run.
@@ -177,6 +178,40 @@ TEST_F(ConfirmTest, TheFixedBuildVerifiesAsNotReproducedAndTheIssueComesFromTheC
   EXPECT_EQ(second.exit_code, 0) << second.out << second.err;
   EXPECT_EQ(github_.issue_requests(), 2);
   EXPECT_EQ(Launches().second, 3);
+}
+
+// Through a coordinator on another machine (its results on a filesystem only it sees):
+// the iterations' evidence is copied here, so the report shows each iteration's frames.
+TEST_F(ConfirmTest, ThroughACoordinatorOnAnotherMachineTheReportHasTheFrames) {
+  WriteConfig(/*fixed_build=*/false);
+  WriteScenario(BugScenario(StateFile(), "Save"));
+  const std::string elsewhere = dir_.File("coordinator-host");
+  ServiceProcess coordinator(OnAnotherMachine(elsewhere, CoordinatorArgv(elsewhere + "/results")),
+                             kServiceEnv);
+  ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
+  ServiceProcess agent(AgentArgv(coordinator.grpc_address()), kServiceEnv);
+  ASSERT_TRUE(agent.Start()) << agent.stderr_text();
+  RunResult result = Confirm({"--iterations", "2", "--coordinator", coordinator.grpc_address(),
+                              "--token", "env:MOSDAT_COORDINATOR_TOKEN"},
+                             kServiceEnv);
+  EXPECT_EQ(result.exit_code, 5) << result.out << result.err;  // one of two reproduced
+  EXPECT_FALSE(fs::exists(elsewhere + "/results"));
+  json summary = Summary();
+  ASSERT_TRUE(summary.is_object()) << result.out << result.err;
+  ASSERT_EQ(summary["vms"].size(), 1u);
+  ASSERT_EQ(summary["vms"][0]["iterations"].size(), 2u);
+  for (const json& it : summary["vms"][0]["iterations"]) {
+    EXPECT_NE(it["precondition_frame"], "") << it.dump();
+    ASSERT_NE(it["bug_signal_frame"], "") << it.dump();
+    EXPECT_TRUE(fs::exists(EvidenceDir() + "/" + it["bug_signal_frame"].get<std::string>()));
+  }
+  EXPECT_EQ(summary["vms"][0]["environment"]["display_server"], "x11");
+  // Odd launches of the app are buggy: the first iteration's frame shows the bug.
+  const std::string report = ReadFileOrEmpty(EvidenceDir() + "/report.md");
+  EXPECT_THAT(report, HasSubstr("![bug signal](frames/local-iteration-01-bug-signal.png)"));
+  EXPECT_THAT(report, HasSubstr(dir_.File("results/functional/")));
+  EXPECT_EQ(agent.Terminate(), 0) << agent.stderr_text();
+  EXPECT_EQ(coordinator.Terminate(), 0) << coordinator.stderr_text();
 }
 
 TEST_F(ConfirmTest, APreconditionThatNeverHoldsIsInconclusiveNotNotReproduced) {

@@ -26,6 +26,20 @@ std::vector<std::string> CoordinatorArgv(const std::string& results_dir) {
           "--agent-token=env:" + std::string(kAgentTokenVariable), "--results-dir=" + results_dir};
 }
 
+std::vector<std::string> OnAnotherMachine(const std::string& dir, std::vector<std::string> argv) {
+  std::filesystem::create_directories(dir);
+  std::vector<std::string> wrapped = {"unshare",
+                                      "--mount",
+                                      "--propagation",
+                                      "private",
+                                      "sh",
+                                      "-c",
+                                      "mount -t tmpfs mosdat-elsewhere \"$0\" && exec \"$@\"",
+                                      dir};
+  wrapped.insert(wrapped.end(), argv.begin(), argv.end());
+  return wrapped;
+}
+
 std::vector<std::string> AgentArgv(const std::string& coordinator_address,
                                    const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {

@@ -33,6 +33,10 @@ std::string WriteFixtureConfig(const TempDir& dir, const std::string& scenario_y
 // MOSDAT_COORDINATOR_TOKEN) and of a mosdat-agent owning VM "local" (its own token from
 // MOSDAT_AGENT_TOKEN), plus `extra` flags.
 std::vector<std::string> CoordinatorArgv(const std::string& results_dir);
+// `argv` run with `dir` on a tmpfs that only it sees (a private mount namespace; needs
+// root): the files it writes there are, to every other process here, on another
+// machine. /proc/<its pid>/root/<dir> still shows them to the test.
+std::vector<std::string> OnAnotherMachine(const std::string& dir, std::vector<std::string> argv);
 // The variable both read the agents' credential from (the coordinator's --agent-token,
 // the agent's --coordinator-token); it must be set in their environment.
 inline constexpr char kAgentTokenVariable[] = "MOSDAT_COORDINATOR_AGENT_TOKEN";

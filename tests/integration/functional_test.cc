@@ -434,7 +434,9 @@ steps:
   EXPECT_THAT(probe.out, HasSubstr("width=1280"));
   int frames = 0;
   for (absl::string_view line : absl::StrSplit(probe.out, '\n')) {
-    if (absl::ConsumePrefix(&line, "nb_read_frames=")) ASSERT_TRUE(absl::SimpleAtoi(line, &frames));
+    if (absl::ConsumePrefix(&line, "nb_read_frames=")) {
+      ASSERT_TRUE(absl::SimpleAtoi(line, &frames));
+    }
   }
   // The first frame, the two toggles' repaints and the closing frame at least.
   EXPECT_GE(frames, 3) << probe.out;
@@ -644,6 +646,74 @@ cleanup:
   RunResult unknown = mosdat({"watch", "no-such-run"});
   EXPECT_NE(unknown.exit_code, 0) << unknown.err;
   EXPECT_THAT(unknown.err, HasSubstr("no run \"no-such-run\""));
+
+  EXPECT_EQ(agent.Terminate(), 0) << agent.stderr_text();
+  EXPECT_EQ(coordinator.Terminate(), 0) << coordinator.stderr_text();
+}
+
+// A coordinator on another machine keeps the evidence there; the CLI copies it home:
+// `functional` and `watch` under their --results, every file as the coordinator wrote
+// it, and the summary points at the copy. --leave-evidence copies nothing.
+TEST_F(FunctionalTest, TheEvidenceOfACoordinatorOnAnotherMachineIsCopiedHere) {
+  WriteScenario(kPassingScenario);
+  const std::string elsewhere = dir_.File("coordinator-host");
+  ServiceProcess coordinator(OnAnotherMachine(elsewhere, CoordinatorArgv(elsewhere + "/results")),
+                             kServiceEnv);
+  ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
+  ServiceProcess agent(AgentArgv(coordinator.grpc_address()), kServiceEnv);
+  ASSERT_TRUE(agent.Start()) << agent.stderr_text();
+  auto mosdat = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), BuiltBinary("cli/mosdat"));
+    args.insert(args.end(), {"--coordinator", coordinator.grpc_address(), "--token",
+                             "env:MOSDAT_COORDINATOR_TOKEN"});
+    return RunCommand(args, kServiceEnv, std::chrono::seconds(180));
+  };
+
+  RunResult run = mosdat({"functional", "--config", dir_.File("config.toml"), "--results",
+                          dir_.File("here"), "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err << coordinator.stderr_text();
+  nlohmann::json summary = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(summary.is_object()) << run.out;
+  const std::string run_id = summary["run"];
+  const std::string remote = elsewhere + "/results/functional/" + run_id;
+  EXPECT_FALSE(fs::exists(remote)) << "the coordinator's files are visible here";
+  // What the coordinator wrote, seen through its own mount namespace.
+  const std::string theirs = absl::StrCat("/proc/", coordinator.pid(), "/root", remote);
+  std::map<std::string, std::string> written;
+  for (const auto& entry : fs::recursive_directory_iterator(theirs)) {
+    if (!entry.is_regular_file()) continue;
+    written[entry.path().lexically_relative(theirs).string()] = ReadFileOrEmpty(entry.path());
+  }
+  ASSERT_FALSE(written.empty());
+  EXPECT_TRUE(written.contains("local/events.jsonl")) << ::testing::PrintToString(written.size());
+  EXPECT_TRUE(written.contains("local/junit.xml"));
+  auto copied = [&](const std::string& root) {
+    std::map<std::string, std::string> files;
+    const std::string dir = root + "/functional/" + run_id;
+    std::error_code error;
+    for (fs::recursive_directory_iterator it(dir, error), end; !error && it != end;
+         it.increment(error)) {
+      if (it->is_regular_file()) {
+        files[it->path().lexically_relative(dir).string()] = ReadFileOrEmpty(it->path());
+      }
+    }
+    return files;
+  };
+  EXPECT_TRUE(copied(dir_.File("here")) == written) << "the copy differs from the original";
+  EXPECT_THAT(run.err, HasSubstr(absl::StrCat("evidence: ", written.size(), " file(s)")));
+  const std::string local_dir = dir_.File("here") + "/functional/" + run_id;
+  EXPECT_EQ(summary["results"], local_dir) << run.out;
+
+  RunResult watched = mosdat({"watch", run_id, "--results", dir_.File("again")});
+  EXPECT_EQ(watched.exit_code, 0) << watched.out << watched.err;
+  EXPECT_TRUE(copied(dir_.File("again")) == written);
+  EXPECT_THAT(watched.out, HasSubstr(dir_.File("again") + "/functional/" + run_id));
+
+  RunResult left =
+      mosdat({"watch", run_id, "--results", dir_.File("not-here"), "--leave-evidence"});
+  EXPECT_EQ(left.exit_code, 0) << left.out << left.err;
+  EXPECT_FALSE(fs::exists(dir_.File("not-here")));
+  EXPECT_THAT(left.out, HasSubstr(remote));
 
   EXPECT_EQ(agent.Terminate(), 0) << agent.stderr_text();
   EXPECT_EQ(coordinator.Terminate(), 0) << coordinator.stderr_text();

@@ -249,7 +249,9 @@ TEST_F(LiveRunTest, TheRunsPageWatchesARunningJobsScreen) {
         }
       }
     }
-    if (job.empty()) ASSERT_FALSE(live_->Wait(absl::Milliseconds(100)).has_value());
+    if (job.empty()) {
+      ASSERT_FALSE(live_->Wait(absl::Milliseconds(100)).has_value());
+    }
   }
   ASSERT_FALSE(job.empty()) << ReadFileOrEmpty(dir_.File("live.out"));
   // Its screen can be watched once its desktop is up (the job says "running" before).

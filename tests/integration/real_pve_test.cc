@@ -61,12 +61,16 @@ TEST_F(RealPveTest, FindsStartsReachesAndShowsTheVm) {
   ASSERT_TRUE(version.ok()) << version.status();
   absl::StatusOr<PveVm> vm = FindPveVm(*client_, vmid_, "");
   ASSERT_TRUE(vm.ok()) << vm.status();
-  if (!Env("MOSDAT_PVE_NODE").empty()) EXPECT_EQ(vm->node, Env("MOSDAT_PVE_NODE"));
+  if (!Env("MOSDAT_PVE_NODE").empty()) {
+    EXPECT_EQ(vm->node, Env("MOSDAT_PVE_NODE"));
+  }
   absl::StatusOr<PveVmStatus> status = GetPveVmStatus(*client_, *vm);
   ASSERT_TRUE(status.ok()) << status.status();
   const bool was_running = status->status == "running";
   const PveTaskOptions tasks{.deadline = absl::Now() + absl::Minutes(5)};
-  if (!was_running) ASSERT_TRUE(StartPveVm(*client_, *vm, tasks).ok());
+  if (!was_running) {
+    ASSERT_TRUE(StartPveVm(*client_, *vm, tasks).ok());
+  }
 
   absl::StatusOr<std::string> address =
       WaitForGuestAddress(*client_, *vm, {}, absl::Now() + absl::Minutes(5));

@@ -266,6 +266,15 @@ TEST(CoordinatorBinaryTest, AgentsAndUsersHoldDifferentCredentials) {
     v1::CancelRunResponse cancelled;
     EXPECT_EQ(stub->CancelRun(&cancel_context, cancel, &cancelled).error_code(),
               grpc::StatusCode::PERMISSION_DENIED);
+    // A run's evidence (screenshots of what was typed) is for users only.
+    grpc::ClientContext evidence_context;
+    AttachToken(evidence_context, kAgentToken);
+    v1::FetchEvidenceRequest evidence;
+    evidence.set_run_id("x");
+    v1::FileChunk chunk;
+    auto reader = stub->FetchEvidence(&evidence_context, evidence);
+    EXPECT_FALSE(reader->Read(&chunk));
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
   }
   {
     grpc::ClientContext context;

@@ -337,7 +337,9 @@ TEST(McpStdioTest, ALongCallHoldsNeitherAPingNorTheNextCall) {
   // The ping is not held by the slow call, and the release ran while it waited.
   EXPECT_LT(std::find(ids.begin(), ids.end(), 3), std::find(ids.begin(), ids.end(), 2));
   for (const json& reply : replies) {
-    if (reply["id"] == 2) EXPECT_EQ(reply["result"]["content"][0]["text"], "released");
+    if (reply["id"] == 2) {
+      EXPECT_EQ(reply["result"]["content"][0]["text"], "released");
+    }
   }
 }
 
