@@ -185,17 +185,13 @@ TEST_F(ConfirmTest, TheFixedBuildVerifiesAsNotReproducedAndTheIssueComesFromTheC
 TEST_F(ConfirmTest, ThroughACoordinatorOnAnotherMachineTheReportHasTheFrames) {
   WriteConfig(/*fixed_build=*/false);
   WriteScenario(BugScenario(StateFile(), "Save"));
-  const std::string elsewhere = dir_.File("coordinator-host");
-  ServiceProcess coordinator(OnAnotherMachine(elsewhere, CoordinatorArgv(elsewhere + "/results")),
-                             kServiceEnv);
-  ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
-  ServiceProcess agent(AgentArgv(coordinator.grpc_address()), kServiceEnv);
-  ASSERT_TRUE(agent.Start()) << agent.stderr_text();
-  RunResult result = Confirm({"--iterations", "2", "--coordinator", coordinator.grpc_address(),
-                              "--token", "env:MOSDAT_COORDINATOR_TOKEN"},
-                             kServiceEnv);
+  ElsewhereDeployment deployment(dir_.File("coordinator-host"));
+  ASSERT_EQ(deployment.error, "");
+  std::vector<std::string> args = {"--iterations", "2"};
+  for (const std::string& flag : deployment.Connection()) args.push_back(flag);
+  RunResult result = Confirm(args, kServiceEnv);
   EXPECT_EQ(result.exit_code, 5) << result.out << result.err;  // one of two reproduced
-  EXPECT_FALSE(fs::exists(elsewhere + "/results"));
+  EXPECT_FALSE(fs::exists(deployment.remote_results()));
   json summary = Summary();
   ASSERT_TRUE(summary.is_object()) << result.out << result.err;
   ASSERT_EQ(summary["vms"].size(), 1u);
@@ -210,8 +206,6 @@ TEST_F(ConfirmTest, ThroughACoordinatorOnAnotherMachineTheReportHasTheFrames) {
   const std::string report = ReadFileOrEmpty(EvidenceDir() + "/report.md");
   EXPECT_THAT(report, HasSubstr("![bug signal](frames/local-iteration-01-bug-signal.png)"));
   EXPECT_THAT(report, HasSubstr(dir_.File("results/functional/")));
-  EXPECT_EQ(agent.Terminate(), 0) << agent.stderr_text();
-  EXPECT_EQ(coordinator.Terminate(), 0) << coordinator.stderr_text();
 }
 
 TEST_F(ConfirmTest, APreconditionThatNeverHoldsIsInconclusiveNotNotReproduced) {

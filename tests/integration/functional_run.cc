@@ -40,6 +40,21 @@ std::vector<std::string> OnAnotherMachine(const std::string& dir, std::vector<st
   return wrapped;
 }
 
+ElsewhereDeployment::ElsewhereDeployment(const std::string& dir) : elsewhere(dir) {
+  coordinator = std::make_unique<ServiceProcess>(
+      OnAnotherMachine(elsewhere, CoordinatorArgv(remote_results())), kServiceEnv);
+  if (!coordinator->Start()) {
+    error = "the coordinator did not start: " + coordinator->stderr_text();
+    return;
+  }
+  agent = std::make_unique<ServiceProcess>(AgentArgv(coordinator->grpc_address()), kServiceEnv);
+  if (!agent->Start()) error = "the agent did not start: " + agent->stderr_text();
+}
+
+std::vector<std::string> ElsewhereDeployment::Connection() const {
+  return {"--coordinator", coordinator->grpc_address(), "--token", "env:MOSDAT_COORDINATOR_TOKEN"};
+}
+
 std::vector<std::string> AgentArgv(const std::string& coordinator_address,
                                    const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,19 @@ std::vector<std::string> CoordinatorArgv(const std::string& results_dir);
 // root): the files it writes there are, to every other process here, on another
 // machine. /proc/<its pid>/root/<dir> still shows them to the test.
 std::vector<std::string> OnAnotherMachine(const std::string& dir, std::vector<std::string> argv);
+// A coordinator on another machine (its results under `elsewhere`, seen by it alone)
+// and an agent here owning VM "local", both started; `error` says what failed.
+struct ElsewhereDeployment {
+  explicit ElsewhereDeployment(const std::string& elsewhere);
+  std::string remote_results() const { return elsewhere + "/results"; }
+  // What a CLI passes to reach the coordinator.
+  std::vector<std::string> Connection() const;
+
+  std::string elsewhere;
+  std::unique_ptr<ServiceProcess> coordinator;
+  std::unique_ptr<ServiceProcess> agent;
+  std::string error;  // empty once both are up
+};
 // The variable both read the agents' credential from (the coordinator's --agent-token,
 // the agent's --coordinator-token); it must be set in their environment.
 inline constexpr char kAgentTokenVariable[] = "MOSDAT_COORDINATOR_AGENT_TOKEN";

@@ -656,29 +656,24 @@ cleanup:
 // it, and the summary points at the copy. --leave-evidence copies nothing.
 TEST_F(FunctionalTest, TheEvidenceOfACoordinatorOnAnotherMachineIsCopiedHere) {
   WriteScenario(kPassingScenario);
-  const std::string elsewhere = dir_.File("coordinator-host");
-  ServiceProcess coordinator(OnAnotherMachine(elsewhere, CoordinatorArgv(elsewhere + "/results")),
-                             kServiceEnv);
-  ASSERT_TRUE(coordinator.Start()) << coordinator.stderr_text();
-  ServiceProcess agent(AgentArgv(coordinator.grpc_address()), kServiceEnv);
-  ASSERT_TRUE(agent.Start()) << agent.stderr_text();
+  ElsewhereDeployment deployment(dir_.File("coordinator-host"));
+  ASSERT_EQ(deployment.error, "");
   auto mosdat = [&](std::vector<std::string> args) {
     args.insert(args.begin(), BuiltBinary("cli/mosdat"));
-    args.insert(args.end(), {"--coordinator", coordinator.grpc_address(), "--token",
-                             "env:MOSDAT_COORDINATOR_TOKEN"});
+    for (const std::string& flag : deployment.Connection()) args.push_back(flag);
     return RunCommand(args, kServiceEnv, std::chrono::seconds(180));
   };
 
   RunResult run = mosdat({"functional", "--config", dir_.File("config.toml"), "--results",
                           dir_.File("here"), "--json"});
-  ASSERT_EQ(run.exit_code, 0) << run.out << run.err << coordinator.stderr_text();
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err << deployment.coordinator->stderr_text();
   nlohmann::json summary = nlohmann::json::parse(run.out, nullptr, false);
   ASSERT_TRUE(summary.is_object()) << run.out;
   const std::string run_id = summary["run"];
-  const std::string remote = elsewhere + "/results/functional/" + run_id;
+  const std::string remote = deployment.remote_results() + "/functional/" + run_id;
   EXPECT_FALSE(fs::exists(remote)) << "the coordinator's files are visible here";
   // What the coordinator wrote, seen through its own mount namespace.
-  const std::string theirs = absl::StrCat("/proc/", coordinator.pid(), "/root", remote);
+  const std::string theirs = absl::StrCat("/proc/", deployment.coordinator->pid(), "/root", remote);
   std::map<std::string, std::string> written;
   for (const auto& entry : fs::recursive_directory_iterator(theirs)) {
     if (!entry.is_regular_file()) continue;
@@ -714,9 +709,8 @@ TEST_F(FunctionalTest, TheEvidenceOfACoordinatorOnAnotherMachineIsCopiedHere) {
   EXPECT_EQ(left.exit_code, 0) << left.out << left.err;
   EXPECT_FALSE(fs::exists(dir_.File("not-here")));
   EXPECT_THAT(left.out, HasSubstr(remote));
-
-  EXPECT_EQ(agent.Terminate(), 0) << agent.stderr_text();
-  EXPECT_EQ(coordinator.Terminate(), 0) << coordinator.stderr_text();
+  EXPECT_EQ(deployment.agent->Terminate(), 0) << deployment.agent->stderr_text();
+  EXPECT_EQ(deployment.coordinator->Terminate(), 0) << deployment.coordinator->stderr_text();
 }
 
 TEST_F(FunctionalTest, EmbeddedRunsAreKeptInTheResultsDirectorysHistory) {
