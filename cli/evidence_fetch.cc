@@ -1,57 +1,67 @@
 #include "cli/evidence_fetch.h"
 
-#include <unistd.h>
-
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
-#include "core/file_util.h"
-#include "runtime/file_chunks.h"
+#include "runtime/evidence_copy.h"
 #include "runtime/grpc_status.h"
 #include "runtime/token_auth.h"
 
 namespace mosdat {
 namespace {
 
-namespace fs = std::filesystem;
-
-// Long enough for gigabytes over a slow link; a coordinator that stops sending does not
-// hold the command forever.
+// Long enough for gigabytes over a slow link...
 constexpr auto kFetchDeadline = std::chrono::minutes(30);
+// ...but a coordinator that stops sending does not hold the command for that long.
+constexpr auto kStallTimeout = std::chrono::seconds(60);
 
-void Relocate(const std::string& from, const std::string& to, std::string* path) {
-  if (*path == from) {
-    *path = to;
-  } else if (path->starts_with(from + "/")) {
-    *path = to + path->substr(from.size());
+// Cancels `context` when no chunk came for kStallTimeout; stops with the fetch.
+class StallWatchdog {
+ public:
+  explicit StallWatchdog(grpc::ClientContext& context)
+      : thread_([this, &context] {
+          std::unique_lock lock(mutex_);
+          while (!done_) {
+            const bool progressed = changed_.wait_for(
+                lock, kStallTimeout, [&] { return done_ || std::exchange(progress_, false); });
+            if (!progressed) {
+              context.TryCancel();
+              return;
+            }
+          }
+        }) {}
+  ~StallWatchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
   }
-}
+  void Progress() {
+    {
+      std::lock_guard lock(mutex_);
+      progress_ = true;
+    }
+    changed_.notify_all();
+  }
 
-}  // namespace
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool done_ = false;
+  bool progress_ = false;
+  std::thread thread_;  // last: starts once the rest is set
+};
 
-absl::StatusOr<FetchedEvidence> FetchRunEvidence(v1::Coordinator::Stub& coordinator,
-                                                 const std::string& token,
-                                                 const std::string& results_root, v1::Run* run) {
-  const std::string remote = run->results_dir();
-  std::error_code error;
-  if (remote.empty() || fs::is_directory(remote, error)) return FetchedEvidence{};
-  if (!IsPlainFileName(run->run_id())) {
-    return absl::InvalidArgumentError(absl::StrCat("the coordinator named the run \"",
-                                                   run->run_id().substr(0, 100),
-                                                   "\", which is not a plain directory name"));
-  }
-  const fs::path local = fs::path(results_root) / "functional" / run->run_id();
-  const fs::path staging = fs::path(local.string() + absl::StrCat(".partial-", getpid()));
-  fs::remove_all(staging, error);
-  fs::create_directories(staging, error);
-  if (error) {
-    return absl::InternalError(
-        absl::StrCat("cannot create ", staging.string(), ": ", error.message()));
-  }
-  FileChunkWriter writer(staging.string(), kMaxEvidenceBytes, kMaxEvidenceFiles);
+absl::StatusOr<CopiedEvidence> FetchRunEvidence(v1::Coordinator::Stub& coordinator,
+                                                const std::string& token,
+                                                const std::string& results_root, v1::Run* run) {
   grpc::ClientContext context;
   AttachToken(context, token);
   context.set_deadline(std::chrono::system_clock::now() + kFetchDeadline);
@@ -59,49 +69,36 @@ absl::StatusOr<FetchedEvidence> FetchRunEvidence(v1::Coordinator::Stub& coordina
   request.set_run_id(run->run_id());
   std::unique_ptr<grpc::ClientReader<v1::FileChunk>> reader =
       coordinator.FetchEvidence(&context, request);
-  v1::FileChunk chunk;
-  absl::Status status;
-  while (status.ok() && reader->Read(&chunk)) status = writer.Add(chunk);
-  if (!status.ok()) {
-    context.TryCancel();  // the rest is not wanted
-  } else {
-    status = writer.Finish();
-  }
-  grpc::Status finished = reader->Finish();
-  if (status.ok() && !finished.ok()) status = FromGrpcStatus(finished);
-  if (status.ok()) {
-    fs::remove_all(local, error);
-    fs::rename(staging, local, error);
-    if (error) {
-      status = absl::InternalError(
-          absl::StrCat("cannot move the copy to ", local.string(), ": ", error.message()));
-    }
-  }
-  if (!status.ok()) {
-    fs::remove_all(staging, error);
-    return status;
-  }
-  const std::string to = local.string();
-  Relocate(remote, to, run->mutable_results_dir());
-  for (v1::Job& job : *run->mutable_jobs()) {
-    Relocate(remote, to, job.mutable_results_dir());
-    for (v1::JobAttempt& attempt : *job.mutable_attempts()) {
-      Relocate(remote, to, attempt.mutable_results_dir());
-    }
-  }
-  return FetchedEvidence{.copied = true, .files = writer.files(), .bytes = writer.bytes()};
+  StallWatchdog watchdog(context);
+  return CopyRunEvidence(
+      [&](v1::FileChunk* chunk) {
+        if (!reader->Read(chunk)) return false;
+        watchdog.Progress();
+        return true;
+      },
+      [&](bool cancel) {
+        if (cancel) context.TryCancel();  // the rest is not wanted
+        return FromGrpcStatus(reader->Finish());
+      },
+      results_root, run);
 }
+
+}  // namespace
 
 void FetchRunEvidenceSaying(v1::Coordinator::Stub& coordinator, const std::string& token,
                             const std::string& results_root, const std::string& command,
                             v1::Run* run) {
   const std::string remote = run->results_dir();
-  absl::StatusOr<FetchedEvidence> fetched = FetchRunEvidence(coordinator, token, results_root, run);
-  if (!fetched.ok()) {
+  std::error_code error;
+  if (remote.empty() || std::filesystem::is_directory(remote, error)) return;  // here already
+  absl::StatusOr<CopiedEvidence> copied = FetchRunEvidence(coordinator, token, results_root, run);
+  if (!copied.ok()) {
     std::cerr << command << ": warning: the evidence stays on the coordinator's machine (" << remote
-              << "): " << fetched.status().message() << "\n";
-  } else if (fetched->copied) {
-    std::cerr << "evidence: " << fetched->files << " file(s), " << fetched->bytes
+              << "): " << copied.status().message() << "\n";
+  } else if (copied->files == 0) {
+    std::cerr << "evidence: the coordinator holds no file of this run\n";
+  } else {
+    std::cerr << "evidence: " << copied->files << " file(s), " << copied->bytes
               << " bytes, copied from the coordinator to " << run->results_dir() << "\n";
   }
 }

@@ -582,7 +582,10 @@ grpc::Status CoordinatorService::FetchEvidence(grpc::ServerContext* context,
   if (!run.ok()) return ToGrpcStatus(run.status());
   std::error_code error;
   if (!std::filesystem::is_directory(run->results_dir, error)) {
-    return grpc::Status::OK;  // no job has written anything yet
+    if (!run->done) return grpc::Status::OK;  // no job has written anything yet
+    return ToGrpcStatus(absl::NotFoundError(absl::StrCat("the evidence of run ", run->run_id,
+                                                         " is no longer on the coordinator (",
+                                                         run->results_dir, ")")));
   }
   absl::Status sent = SendDirectoryChunks(
       run->results_dir, [&](const v1::FileChunk& chunk) { return writer->Write(chunk); });

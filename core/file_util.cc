@@ -70,7 +70,8 @@ std::string FileTail(const std::string& path, size_t max_chars) {
 }
 
 bool IsPlainFileName(std::string_view name) {
-  return !name.empty() && name.find("..") == std::string_view::npos &&
+  // "." names the folder itself: a file written or removed "under" it is the folder.
+  return !name.empty() && name != "." && name.find("..") == std::string_view::npos &&
          std::all_of(name.begin(), name.end(), [](char c) {
            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                   c == '_' || c == '.' || c == '-';

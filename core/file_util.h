@@ -32,8 +32,8 @@ std::string FileTail(const std::string& path, size_t max_chars = 600);
 bool IsPlainPngName(const std::string& name);
 
 // A name that becomes part of a file name (a test, a VM, an import or routine of the
-// original mOSdat): letters, digits, "_", "." and "-", and no "..", so no path it is
-// joined into can leave its folder.
+// original mOSdat): letters, digits, "_", "." and "-", and neither "." alone nor "..",
+// so no path it is joined into can leave its folder or be the folder itself.
 bool IsPlainFileName(std::string_view name);
 
 // mOSdat's cache folder `name` of this user: $XDG_CACHE_HOME/mosdat/<name> (when that

@@ -113,7 +113,11 @@ absl::Status SendDirectoryChunks(const std::string& root,
   std::sort(files.begin(), files.end());
   for (const auto& [name, path] : files) {
     const uint64_t size = fs::file_size(path, error);
-    if (error) continue;  // gone since it was listed
+    if (error == std::errc::no_such_file_or_directory) continue;  // gone since it was listed
+    if (error) {
+      return absl::InternalError(
+          absl::StrCat("cannot read ", path.string(), ": ", error.message()));
+    }
     if (absl::Status s = SendFile(path, name, size, write); !s.ok()) return s;
   }
   return absl::OkStatus();

@@ -24,6 +24,7 @@
 #include "core/frame.h"
 #include "core/process.h"
 #include "mosdat/v1/coordinator.grpc.pb.h"
+#include "runtime/evidence_copy.h"
 #include "runtime/token_auth.h"
 #include "tests/integration/functional_run.h"
 #include "tests/integration/subprocess.h"
@@ -688,7 +689,8 @@ TEST_F(FunctionalTest, TheEvidenceOfACoordinatorOnAnotherMachineIsCopiedHere) {
     std::error_code error;
     for (fs::recursive_directory_iterator it(dir, error), end; !error && it != end;
          it.increment(error)) {
-      if (it->is_regular_file()) {
+      // The copy's marker is this machine's, not the coordinator's.
+      if (it->is_regular_file() && it->path().filename() != kEvidenceCopyMarker) {
         files[it->path().lexically_relative(dir).string()] = ReadFileOrEmpty(it->path());
       }
     }

@@ -26,6 +26,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
+// For polls that start processes (xdotool): gentler on a loaded machine.
+constexpr absl::Duration kCommandPollInterval = absl::Milliseconds(50);
 
 // How long a visible app window may take to get the keyboard focus once asked.
 constexpr absl::Duration kFocusTimeout = absl::Seconds(5);
@@ -33,7 +35,8 @@ constexpr absl::Duration kFocusTimeout = absl::Seconds(5);
 // Polls `ready` until it is true, the process dies, or the deadline passes.
 template <typename Ready>
 absl::Status PollUntil(Ready ready, Process& process, const std::string& what,
-                       const std::string& log, absl::Time deadline) {
+                       const std::string& log, absl::Time deadline,
+                       absl::Duration interval = kPollInterval) {
   while (true) {
     if (ready()) return absl::OkStatus();
     if (std::optional<ExitStatus> status = process.Poll()) {
@@ -44,7 +47,7 @@ absl::Status PollUntil(Ready ready, Process& process, const std::string& what,
       return absl::DeadlineExceededError(
           absl::StrCat(what, " was not ready in time; its log: ", FileTail(log)));
     }
-    absl::SleepFor(kPollInterval);
+    absl::SleepFor(interval);
   }
 }
 
@@ -258,7 +261,7 @@ absl::Status LocalDesktop::StartWindowManager(absl::Time deadline) {
             {"xprop", "-root", "_NET_SUPPORTING_WM_CHECK"}, session_env_, absl::Seconds(5));
         return prop.ok() && prop->out.find("window id") != std::string::npos;
       },
-      processes_.back(), "openbox", log, deadline);
+      processes_.back(), "openbox", log, deadline, kCommandPollInterval);
 }
 
 absl::Status LocalDesktop::StartApp(const std::vector<std::string>& command, const Environment& env,
@@ -271,8 +274,8 @@ absl::Status LocalDesktop::StartApp(const std::vector<std::string>& command, con
   std::string pid = absl::StrCat((*app)->pid());
   const std::string what = absl::StrCat("the app (", command[0], ")");
   // Ready when a visible window carries the app's _NET_WM_PID...
-  absl::Status visible =
-      PollUntil([&] { return !AppWindows(pid).empty(); }, **app, what, log, deadline);
+  absl::Status visible = PollUntil([&] { return !AppWindows(pid).empty(); }, **app, what, log,
+                                   deadline, kCommandPollInterval);
   if (!visible.ok()) return visible;
   // ...and one of them has the keyboard focus. Whether and when a window manager focuses
   // a new window depends on the window's hints and on the machine's load, and the window
@@ -293,7 +296,8 @@ absl::Status LocalDesktop::StartApp(const std::vector<std::string>& command, con
   }
   // A window that takes no focus (a splash, a tool window) still belongs to a running app.
   absl::Status front =
-      PollUntil(focused, **app, what, log, std::min(deadline, absl::Now() + kFocusTimeout));
+      PollUntil(focused, **app, what, log, std::min(deadline, absl::Now() + kFocusTimeout),
+                kCommandPollInterval);
   return absl::IsDeadlineExceeded(front) ? absl::OkStatus() : front;
 }
 
