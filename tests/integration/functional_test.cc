@@ -711,6 +711,14 @@ TEST_F(FunctionalTest, TheEvidenceOfACoordinatorOnAnotherMachineIsCopiedHere) {
   EXPECT_EQ(left.exit_code, 0) << left.out << left.err;
   EXPECT_FALSE(fs::exists(dir_.File("not-here")));
   EXPECT_THAT(left.out, HasSubstr(remote));
+
+  // Evidence the coordinator lost: a warning, the verdict stands, the earlier copy stays.
+  fs::remove_all(theirs);
+  RunResult lost = mosdat({"watch", run_id, "--results", dir_.File("again")});
+  EXPECT_EQ(lost.exit_code, 0) << lost.out << lost.err;
+  EXPECT_THAT(lost.err, HasSubstr("warning: the evidence stays on the coordinator's machine"));
+  EXPECT_THAT(lost.err, HasSubstr("is no longer on the coordinator"));
+  EXPECT_TRUE(copied(dir_.File("again")) == written);
   EXPECT_EQ(deployment.agent->Terminate(), 0) << deployment.agent->stderr_text();
   EXPECT_EQ(deployment.coordinator->Terminate(), 0) << deployment.coordinator->stderr_text();
 }

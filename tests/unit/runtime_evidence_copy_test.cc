@@ -160,7 +160,7 @@ TEST(EvidenceCopyTest, AHostileRunIdOrARunOfThisMachineIsNeverTouched) {
   const std::string mine = root.path() + "/functional/20261202-101500-3f2a";
   fs::create_directories(mine);
   std::ofstream(mine + "/events.jsonl") << "this machine's own run";
-  for (const std::string& id : {".", "..", "../functional", "a/b", ".hidden", ""}) {
+  for (const char* id : {".", "..", "../functional", "a/b", ".hidden", ""}) {
     Stream stream{.chunks = {Chunk("events.jsonl", "theirs")}};
     v1::Run run = RemoteRun(id);
     absl::StatusOr<CopiedEvidence> copied = Copy(stream, root.path(), &run);
