@@ -123,8 +123,45 @@ absl::Status SendDirectoryChunks(const std::string& root,
   return absl::OkStatus();
 }
 
-FileChunkWriter::FileChunkWriter(std::string root, uint64_t max_bytes, size_t max_files)
-    : root_(std::move(root)), max_bytes_(max_bytes), max_files_(max_files) {}
+absl::Status ChunkSequence::CurrentComplete() const {
+  if (received_ == expected_) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("file \"", current_, "\" ended after ", received_, " of ", expected_, " bytes"));
+}
+
+absl::Status ChunkSequence::Accept(const v1::FileChunk& chunk) {
+  if (chunk.first()) {
+    if (absl::Status s = CurrentComplete(); !s.ok()) return s;
+    if (chunk.path().empty()) return absl::InvalidArgumentError("a file chunk has no path");
+    if (seen_.contains(chunk.path())) {
+      return absl::InvalidArgumentError(absl::StrCat("file \"", chunk.path(), "\" was sent twice"));
+    }
+    if (files_ >= max_files_) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(what_, " are more than the limit of ", max_files_, " files"));
+    }
+    if (chunk.size() > max_bytes_ - total_) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          what_, " are larger than the limit of ", max_bytes_, " bytes (\"", chunk.path(),
+          "\" alone is ", chunk.size(), " bytes, after ", total_, " bytes of other files)"));
+    }
+    seen_.insert(chunk.path());
+    current_ = chunk.path();
+    expected_ = chunk.size();
+    received_ = 0;
+    total_ += expected_;
+    ++files_;
+  } else if (current_.empty() || chunk.path() != current_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a chunk of \"", chunk.path().substr(0, 200), "\" arrived out of order"));
+  }
+  if (chunk.data().size() > expected_ - received_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("file \"", current_, "\" is longer than the announced ", expected_, " bytes"));
+  }
+  received_ += chunk.data().size();
+  return absl::OkStatus();
+}
 
 FileChunkWriter::~FileChunkWriter() {
   if (fd_ >= 0) close(fd_);
@@ -132,32 +169,19 @@ FileChunkWriter::~FileChunkWriter() {
 
 absl::Status FileChunkWriter::CloseCurrent() {
   if (fd_ < 0) return absl::OkStatus();
-  const int fd = std::exchange(fd_, -1);
-  const bool closed = close(fd) == 0;
-  if (written_ != expected_) {
-    return absl::InvalidArgumentError(absl::StrCat("file \"", current_, "\" ended after ", written_,
-                                                   " of ", expected_, " bytes"));
+  if (close(std::exchange(fd_, -1)) != 0) {
+    return absl::InternalError(absl::StrCat("cannot write ", current_, ": ", Errno()));
   }
-  if (!closed) return absl::InternalError(absl::StrCat("cannot write ", current_, ": ", Errno()));
   return absl::OkStatus();
 }
 
 absl::Status FileChunkWriter::Add(const v1::FileChunk& chunk) {
   if (chunk.first()) {
-    if (absl::Status s = CloseCurrent(); !s.ok()) return s;
     if (absl::Status s = CheckRelativePath(chunk.path()); !s.ok()) return s;
-    if (!seen_.insert(chunk.path()).second) {
-      return absl::InvalidArgumentError(absl::StrCat("file \"", chunk.path(), "\" was sent twice"));
-    }
-    if (files_ >= max_files_) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("more than the limit of ", max_files_, " files"));
-    }
-    if (chunk.size() > max_bytes_ - total_) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "more than the limit of ", max_bytes_, " bytes (\"", chunk.path(), "\" alone is ",
-          chunk.size(), " bytes, after ", total_, " bytes of other files)"));
-    }
+  }
+  if (absl::Status s = sequence_.Accept(chunk); !s.ok()) return s;
+  if (chunk.first()) {
+    if (absl::Status s = CloseCurrent(); !s.ok()) return s;
     const fs::path path = fs::path(root_) / chunk.path();
     std::error_code error;
     fs::create_directories(path.parent_path(), error);
@@ -166,22 +190,12 @@ absl::Status FileChunkWriter::Add(const v1::FileChunk& chunk) {
           absl::StrCat("cannot create ", path.parent_path().string(), ": ", error.message()));
     }
     fd_ = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd_ < 0)
+    if (fd_ < 0) {
       return absl::InternalError(absl::StrCat("cannot write ", path.string(), ": ", Errno()));
+    }
     current_ = chunk.path();
-    expected_ = chunk.size();
-    written_ = 0;
-    total_ += expected_;
-    ++files_;
-  } else if (fd_ < 0 || chunk.path() != current_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("a chunk of \"", chunk.path().substr(0, 200), "\" arrived out of order"));
   }
   const std::string& data = chunk.data();
-  if (data.size() > expected_ - written_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("file \"", current_, "\" is longer than the announced ", expected_, " bytes"));
-  }
   size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
@@ -189,55 +203,30 @@ absl::Status FileChunkWriter::Add(const v1::FileChunk& chunk) {
     if (n < 0) return absl::InternalError(absl::StrCat("cannot write ", current_, ": ", Errno()));
     done += static_cast<size_t>(n);
   }
-  written_ += data.size();
   return absl::OkStatus();
 }
 
-absl::Status FileChunkWriter::Finish() { return CloseCurrent(); }
+absl::Status FileChunkWriter::Finish() {
+  if (absl::Status s = sequence_.CurrentComplete(); !s.ok()) return s;
+  return CloseCurrent();
+}
 
 absl::Status FileAssembler::Add(const v1::FileChunk& chunk) {
+  if (absl::Status s = sequence_.Accept(chunk); !s.ok()) return s;
   if (chunk.first()) {
-    if (!current_.empty() && files_[current_].size() != expected_) {
-      return absl::InvalidArgumentError(absl::StrCat("file \"", current_, "\" ended after ",
-                                                     files_[current_].size(), " of ", expected_,
-                                                     " bytes"));
-    }
-    if (chunk.path().empty()) return absl::InvalidArgumentError("a file chunk has no path");
-    if (files_.contains(chunk.path())) {
-      return absl::InvalidArgumentError(absl::StrCat("file \"", chunk.path(), "\" was sent twice"));
-    }
-    if (chunk.size() > limit_ - total_) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "the job files are larger than the limit of ", limit_, " bytes (\"", chunk.path(),
-          "\" alone is ", chunk.size(), " bytes, after ", total_, " bytes of other files)"));
-    }
-    current_ = chunk.path();
-    expected_ = chunk.size();
-    total_ += expected_;
-    files_[current_].reserve(expected_);
-  } else if (chunk.path() != current_ || current_.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("a chunk of \"", chunk.path(), "\" arrived out of order"));
+    current_ = &files_[chunk.path()];
+    current_->reserve(chunk.size());
   }
-  std::string& file = files_[current_];
-  if (chunk.data().size() > expected_ - file.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("file \"", current_, "\" is longer than the announced ", expected_, " bytes"));
-  }
-  file.append(chunk.data());
+  current_->append(chunk.data());
   return absl::OkStatus();
 }
 
 absl::Status FileAssembler::Finish(std::map<std::string, std::string>* files) {
-  if (!current_.empty() && files_[current_].size() != expected_) {
-    return absl::InvalidArgumentError(absl::StrCat("file \"", current_, "\" ended after ",
-                                                   files_[current_].size(), " of ", expected_,
-                                                   " bytes"));
-  }
+  if (absl::Status s = sequence_.CurrentComplete(); !s.ok()) return s;
   *files = std::move(files_);
   files_.clear();
-  current_.clear();
-  total_ = 0;
+  current_ = nullptr;
+  sequence_ = ChunkSequence(kWhat, limit_, SIZE_MAX);
   return absl::OkStatus();
 }
 
