@@ -5,7 +5,6 @@
 
 #include <cerrno>
 #include <filesystem>
-#include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -117,8 +116,9 @@ absl::StatusOr<CopiedEvidence> CopyRunEvidence(const std::function<bool(v1::File
   FileChunkWriter writer(staging.string(), kMaxEvidenceBytes, kMaxEvidenceFiles);
   absl::Status status = Receive(next, finish, writer);
   if (status.ok() && writer.files() > 0) {
-    std::ofstream(staging / kEvidenceCopyMarker) << run->results_dir() << "\n";
-    status = SwapIn(staging, local);
+    status =
+        WriteFileAtomically((staging / kEvidenceCopyMarker).string(), run->results_dir() + "\n");
+    if (status.ok()) status = SwapIn(staging, local);
   }
   fs::remove_all(staging, error);
   if (!status.ok()) return status;
