@@ -298,9 +298,9 @@ std::vector<Tool> AuthoringTools(const AuthoringClient& api) {
             if (!answer.body.contains("yaml") || !answer.body["yaml"].is_string()) {
               return InfrastructureError("the live server's export has no YAML");
             }
-            ToolResult result = ToolResult::Text(answer.body.value("yaml", std::string()));
-            result.structured = {{"name", arguments["name"]},
-                                 {"yaml", answer.body.value("yaml", std::string())}};
+            const std::string yaml = answer.body["yaml"].get<std::string>();
+            ToolResult result = ToolResult::Text(yaml);
+            result.structured = {{"name", arguments["name"]}, {"yaml", yaml}};
             return result;
           },
   });
